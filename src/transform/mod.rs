@@ -1,0 +1,9 @@
+//! Time–frequency front ends: the scattering transform (the paper's), and the
+//! log-mel and CQT front ends it is compared against.
+
+pub mod config;
+pub mod filters;
+pub mod scattering;
+
+pub use config::{CqtConfig, FrontEnd, MelConfig, ScatteringConfig};
+pub use scattering::{Coefficients, Path, PaddingSpec, Scattering};
