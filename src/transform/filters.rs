@@ -268,10 +268,18 @@ mod tests {
             add(&morlet(n, Some(p.xi), p.sigma), 1.0);
         }
         let peak = lp.iter().cloned().fold(0.0, f64::max);
-        let lo_bin = (params.last().unwrap().xi.max(params[params.len() - 8].xi) * n as f64) as usize;
+        let lo_bin =
+            (params.last().unwrap().xi.max(params[params.len() - 8].xi) * n as f64) as usize;
         let hi_bin = (0.35 * n as f64) as usize;
-        let min = lp[lo_bin..hi_bin].iter().cloned().fold(f64::INFINITY, f64::min);
-        assert!(min / peak > 0.3, "gap in coverage: min/peak = {}", min / peak);
+        let min = lp[lo_bin..hi_bin]
+            .iter()
+            .cloned()
+            .fold(f64::INFINITY, f64::min);
+        assert!(
+            min / peak > 0.3,
+            "gap in coverage: min/peak = {}",
+            min / peak
+        );
     }
 
     #[test]

@@ -6,4 +6,4 @@ pub mod filters;
 pub mod scattering;
 
 pub use config::{CqtConfig, FrontEnd, MelConfig, ScatteringConfig};
-pub use scattering::{Coefficients, Path, PaddingSpec, Scattering};
+pub use scattering::{Coefficients, PaddingSpec, Path, Scattering};

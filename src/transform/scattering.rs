@@ -20,7 +20,9 @@
 //!   [`Scattering::with_padding`] reproduces Kymatio's own padding for tests.
 
 use super::config::ScatteringConfig;
-use super::filters::{SparseFilter, WaveletParams, morlet, phi_sigma, phi_time_support, wavelet_params};
+use super::filters::{
+    SparseFilter, WaveletParams, morlet, phi_sigma, phi_time_support, wavelet_params,
+};
 use realfft::{RealFftPlanner, RealToComplex};
 use rustfft::num_complex::Complex;
 use rustfft::{Fft, FftPlanner};
@@ -105,9 +107,12 @@ pub struct Scattering {
     fft_scratch: Vec<Complex<f32>>,
 }
 
-/// Extra factor on the minimal internal sample rate of each path, as a
-/// power of two. 0 keeps agreement with Kymatio well inside 1e-3 (tested).
-const RATE_MARGIN_LOG2: u32 = 0;
+/// Factors (powers of two) on the minimal internal sample rates of U1 and U2.
+/// The modulus spreads a band's energy beyond its width; these margins keep
+/// the aliasing of that spread below Kymatio's own (tests/kymatio.rs: within
+/// 1e-3 of Kymatio, whose oversampling 1 vs 3 differ by up to 7e-4).
+const RATE_MARGIN_LOG2: u32 = 2;
+const RATE_MARGIN2_LOG2: u32 = 1;
 
 /// Smallest `len = padded / 2^k` (k ≤ `max_k`) with `len >= need`.
 fn coarsest_len(padded: usize, need: usize, max_k: u32) -> usize {
@@ -155,7 +160,10 @@ impl Scattering {
     /// Plan with an explicit padding (used to reproduce Kymatio's frames).
     pub fn with_padding(config: &ScatteringConfig, input_len: usize, pad: PaddingSpec) -> Self {
         let hop = config.hop();
-        assert!(pad.padded_len % hop == 0, "padded length must be a multiple of the hop");
+        assert!(
+            pad.padded_len % hop == 0,
+            "padded length must be a multiple of the hop"
+        );
         assert!(pad.first_frame + pad.n_frames <= pad.padded_len / hop);
         let n = pad.padded_len;
         let max_k = hop.trailing_zeros();
@@ -202,7 +210,7 @@ impl Scattering {
             let mut second = Vec::with_capacity(used.len());
             for &i2 in &used {
                 let f2 = &psi2[i2];
-                let need2 = (phi_reach + f2.width()).max(2 * phi_reach) << RATE_MARGIN_LOG2;
+                let need2 = (phi_reach + f2.width()).max(2 * phi_reach) << RATE_MARGIN2_LOG2;
                 let len2 = coarsest_len(len, need2, max_k - (n / len).trailing_zeros());
                 second.push(SecondOrder {
                     psi: f2.clone(),
@@ -230,18 +238,19 @@ impl Scattering {
         let max_len = first.iter().map(|f| f.len).max().unwrap_or(out_len);
         let out_ifft = cplx.plan_fft_inverse(out_len);
         let rfft = real.plan_fft_forward(n);
-        let scratch_len = first
-            .iter()
-            .flat_map(|f| {
-                [f.ifft.get_inplace_scratch_len(), f.rfft.get_scratch_len()]
-                    .into_iter()
-                    .chain(f.second.iter().flat_map(|s| {
-                        [s.ifft.get_inplace_scratch_len(), s.rfft.get_scratch_len()]
-                    }))
-            })
-            .chain([rfft.get_scratch_len(), out_ifft.get_inplace_scratch_len()])
-            .max()
-            .unwrap_or(0);
+        let scratch_len =
+            first
+                .iter()
+                .flat_map(|f| {
+                    [f.ifft.get_inplace_scratch_len(), f.rfft.get_scratch_len()]
+                        .into_iter()
+                        .chain(f.second.iter().flat_map(|s| {
+                            [s.ifft.get_inplace_scratch_len(), s.rfft.get_scratch_len()]
+                        }))
+                })
+                .chain([rfft.get_scratch_len(), out_ifft.get_inplace_scratch_len()])
+                .max()
+                .unwrap_or(0);
         Scattering {
             config: config.clone(),
             input_len,
@@ -298,7 +307,11 @@ impl Scattering {
     /// If `x.len()` differs from the planned length (a programming error: the
     /// pipeline plans per length).
     pub fn transform(&mut self, x: &[f32]) -> Coefficients {
-        assert_eq!(x.len(), self.input_len, "signal length differs from the plan");
+        assert_eq!(
+            x.len(),
+            self.input_len,
+            "signal length differs from the plan"
+        );
         let Scattering {
             pad,
             paths,
@@ -388,25 +401,33 @@ impl Scattering {
     }
 }
 
-/// Value at bin `b` (any integer) of the full spectrum of a real signal of
-/// length `len`, given its half spectrum.
+/// `out[b mod out.len()] += spectrum(b) * filter(b)` over the filter's support,
+/// where `spectrum` is the full spectrum of a real signal of length `len` given
+/// by its half spectrum: filtering then sampling every `len / out.len()`
+/// samples, done in frequency.
 #[inline]
-fn half_spectrum_at(half: &[Complex<f32>], len: usize, b: i64) -> Complex<f32> {
-    let k = b.rem_euclid(len as i64) as usize;
-    if k <= len / 2 { half[k] } else { half[len - k].conj() }
-}
-
-/// `out[b mod out.len()] += spectrum(b) * filter(b)` over the filter's support:
-/// filtering then sampling every `len / out.len()` samples, done in frequency.
-#[inline]
-fn fold_product(half: &[Complex<f32>], len: usize, filter: &SparseFilter, out: &mut [Complex<f32>]) {
-    let m = out.len() as i64;
-    let mut dst = filter.start.rem_euclid(m) as usize;
-    let m = m as usize;
-    let mut b = filter.start;
+fn fold_product(
+    half: &[Complex<f32>],
+    len: usize,
+    filter: &SparseFilter,
+    out: &mut [Complex<f32>],
+) {
+    let m = out.len();
+    let mut dst = filter.start.rem_euclid(m as i64) as usize;
+    let mut k = filter.start.rem_euclid(len as i64) as usize;
+    let nyquist = len / 2;
     for &w in &filter.values {
-        out[dst] += half_spectrum_at(half, len, b) * w;
-        b += 1;
+        // Bins above Nyquist are the conjugates of the mirrored ones.
+        let v = if k <= nyquist {
+            half[k]
+        } else {
+            half[len - k].conj()
+        };
+        out[dst] += v * w;
+        k += 1;
+        if k == len {
+            k = 0;
+        }
         dst += 1;
         if dst == m {
             dst = 0;
@@ -416,7 +437,13 @@ fn fold_product(half: &[Complex<f32>], len: usize, filter: &SparseFilter, out: &
 
 /// Fold `spectrum * phi` onto the output rate, scaled, ready for the output IFFT.
 #[inline]
-fn lowpass(half: &[Complex<f32>], len: usize, phi: &SparseFilter, out: &mut [Complex<f32>], scale: f32) {
+fn lowpass(
+    half: &[Complex<f32>],
+    len: usize,
+    phi: &SparseFilter,
+    out: &mut [Complex<f32>],
+    scale: f32,
+) {
     out.fill(Complex::default());
     fold_product(half, len, phi, out);
     for o in out.iter_mut() {
@@ -464,7 +491,9 @@ mod tests {
         let mut s = seed;
         (0..n)
             .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 ((s >> 40) as f32 / (1u64 << 24) as f32) - 0.5
             })
             .collect()
@@ -507,7 +536,11 @@ mod tests {
                 den += u * u;
             }
         }
-        assert!((num / den).sqrt() < 0.05, "relative change {}", (num / den).sqrt());
+        assert!(
+            (num / den).sqrt() < 0.05,
+            "relative change {}",
+            (num / den).sqrt()
+        );
     }
 
     #[test]

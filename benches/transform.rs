@@ -1,0 +1,39 @@
+//! Front-end speed: one 29 s clip, and the windows of a 4-minute song.
+//! `benches/compare_kymatio.sh` runs this beside Kymatio numpy and writes the
+//! ratio to benches/RESULTS.md.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use scatterbrain::transform::{Scattering, ScatteringConfig};
+use std::hint::black_box;
+
+fn signal(n: usize) -> Vec<f32> {
+    // A deterministic mix of tones and noise: FFT cost does not depend on content.
+    let mut s = 1u64;
+    (0..n)
+        .map(|i| {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1);
+            let t = i as f32 / 16000.0;
+            0.3 * (2.0 * std::f32::consts::PI * 440.0 * t).sin()
+                + 0.1 * ((s >> 40) as f32 / 16_777_216.0 - 0.5)
+        })
+        .collect()
+}
+
+fn scattering(c: &mut Criterion) {
+    let cfg = ScatteringConfig::default();
+    let n = 29 * 16000;
+    let x = signal(n);
+    let mut plan = Scattering::new(&cfg, n);
+    let mut g = c.benchmark_group("scattering");
+    g.sample_size(20);
+    g.bench_function("clip_29s", |b| {
+        b.iter(|| black_box(plan.transform(black_box(&x))))
+    });
+    g.bench_function("plan_29s", |b| {
+        b.iter(|| black_box(Scattering::new(&cfg, n)))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, scattering);
+criterion_main!(benches);
