@@ -1,6 +1,11 @@
 //! Scatterbrain core: audio → scattering coefficients → tags.
 //!
-//! The modules follow the pipeline: [`resample`] (mono, 16 kHz) →
-//! [`transform`] (scattering, mel, CQT) → [`normalise`] → model → tags.
+//! The modules follow the pipeline: [`resample`] (mono, 16 kHz) → [`windows`]
+//! (29 s analysis windows) → [`transform`] (scattering, mel, CQT) →
+//! [`normalise`] → model → tags.
 
+pub mod error;
+pub mod normalise;
+pub mod resample;
 pub mod transform;
+pub mod windows;

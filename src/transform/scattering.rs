@@ -399,6 +399,22 @@ impl Scattering {
         }
         Coefficients { rows, frames, data }
     }
+
+    /// `|x| * phi` on the output frames: the local loudness the normaliser
+    /// divides order 1 by (the paper's `x * phi` is ~0 for zero-mean audio).
+    pub fn envelope(&mut self, x: &[f32]) -> Vec<f32> {
+        assert_eq!(x.len(), self.input_len, "signal length differs from the plan");
+        let abs: Vec<f32> = x.iter().map(|v| v.abs()).collect();
+        reflect_pad(&abs, self.pad.pad_left, &mut self.padded);
+        self.rfft
+            .process_with_scratch(&mut self.padded, &mut self.spectrum, &mut self.fft_scratch)
+            .expect("buffer sizes come from the plan");
+        let n = self.pad.padded_len;
+        lowpass(&self.spectrum, n, &self.phi, &mut self.out, 1.0 / n as f32);
+        self.out_ifft.process_with_scratch(&mut self.out, &mut self.fft_scratch);
+        let first = self.pad.first_frame;
+        self.out[first..first + self.pad.n_frames].iter().map(|c| c.re).collect()
+    }
 }
 
 /// `out[b mod out.len()] += spectrum(b) * filter(b)` over the filter's support,
