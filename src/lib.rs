@@ -4,8 +4,12 @@
 //! (29 s analysis windows) → [`transform`] (scattering, mel, CQT) →
 //! [`normalise`] → model → tags.
 
+#[cfg(feature = "decode")]
+pub mod decode;
 pub mod error;
+pub mod features;
 pub mod normalise;
+pub mod pipeline;
 pub mod resample;
 pub mod transform;
 pub mod windows;

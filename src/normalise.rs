@@ -86,7 +86,12 @@ impl Standardisation {
 }
 
 /// Scattering coefficients → the model's input (before standardisation).
-pub fn normalise_scattering(raw: &Coefficients, envelope: &[f32], paths: &[Path], cfg: &NormaliserConfig) -> Coefficients {
+pub fn normalise_scattering(
+    raw: &Coefficients,
+    envelope: &[f32],
+    paths: &[Path],
+    cfg: &NormaliserConfig,
+) -> Coefficients {
     let frames = raw.frames;
     let mut out = raw.clone();
     // Row of each first-order filter, to find S2's parent.
@@ -174,7 +179,9 @@ mod tests {
         let mut seed = 5u64;
         let x: Vec<f32> = (0..n)
             .map(|_| {
-                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 (seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5
             })
             .collect();
@@ -191,7 +198,10 @@ mod tests {
         // Gain-invariant for orders 1 and 2, row 0 carries the loudness.
         for r in 1..a.rows {
             for (u, v) in a.row(r).iter().zip(b.row(r)) {
-                assert!((u - v).abs() <= 1e-3 * u.abs().max(1e-3), "row {r}: {u} vs {v}");
+                assert!(
+                    (u - v).abs() <= 1e-3 * u.abs().max(1e-3),
+                    "row {r}: {u} vs {v}"
+                );
             }
         }
         assert!((a.row(0)[3] / b.row(0)[3] - 10.0).abs() < 1e-3);

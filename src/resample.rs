@@ -39,8 +39,14 @@ impl ToMono {
             None
         } else {
             Some(
-                Fft::<f32>::new(in_rate as usize, out_rate as usize, CHUNK, 1, FixedSync::Input)
-                    .map_err(|e| AudioError::Resample(e.to_string()))?,
+                Fft::<f32>::new(
+                    in_rate as usize,
+                    out_rate as usize,
+                    CHUNK,
+                    1,
+                    FixedSync::Input,
+                )
+                .map_err(|e| AudioError::Resample(e.to_string()))?,
             )
         };
         let delay_left = resampler.as_ref().map_or(0, |r| r.output_delay());
@@ -110,12 +116,16 @@ impl ToMono {
     }
 
     fn run(&mut self, partial: Option<usize>, out: &mut Vec<f32>) -> Result<(), AudioError> {
-        let r = self.resampler.as_mut().expect("only called when resampling");
+        let r = self
+            .resampler
+            .as_mut()
+            .expect("only called when resampling");
         self.pending.resize(CHUNK, 0.0);
         let err = |e: &dyn std::fmt::Display| AudioError::Resample(e.to_string());
         let input = InterleavedSlice::new(&self.pending[..], 1, CHUNK).map_err(|e| err(&e))?;
         let frames = self.out_buf.len();
-        let mut output = InterleavedSlice::new_mut(&mut self.out_buf[..], 1, frames).map_err(|e| err(&e))?;
+        let mut output =
+            InterleavedSlice::new_mut(&mut self.out_buf[..], 1, frames).map_err(|e| err(&e))?;
         let indexing = Indexing {
             input_offset: 0,
             output_offset: 0,
@@ -135,9 +145,18 @@ impl ToMono {
 }
 
 /// Convert a whole buffer at once.
-pub fn to_mono(interleaved: &[f32], in_rate: u32, channels: u32, out_rate: u32) -> Result<Vec<f32>, AudioError> {
+pub fn to_mono(
+    interleaved: &[f32],
+    in_rate: u32,
+    channels: u32,
+    out_rate: u32,
+) -> Result<Vec<f32>, AudioError> {
     let mut conv = ToMono::new(in_rate, channels, out_rate)?;
-    let mut out = Vec::with_capacity((interleaved.len() as f64 / channels.max(1) as f64 * out_rate as f64 / in_rate as f64) as usize + 16);
+    let mut out = Vec::with_capacity(
+        (interleaved.len() as f64 / channels.max(1) as f64 * out_rate as f64 / in_rate as f64)
+            as usize
+            + 16,
+    );
     conv.push(interleaved, &mut out)?;
     conv.finish(&mut out)?;
     Ok(out)
@@ -163,7 +182,11 @@ mod tests {
             for ch in 1..=6 {
                 let x = tone(rate, ch, 1.0, 1000.0);
                 let y = to_mono(&x, rate, ch, 16_000).unwrap();
-                assert!((y.len() as i64 - 16_000).abs() <= 1, "{rate} Hz: {} samples", y.len());
+                assert!(
+                    (y.len() as i64 - 16_000).abs() <= 1,
+                    "{rate} Hz: {} samples",
+                    y.len()
+                );
                 // Amplitude of a 1 kHz tone is kept (away from the edges).
                 let peak = y[2000..14000].iter().fold(0.0f32, |m, v| m.max(v.abs()));
                 assert!((peak - 0.5).abs() < 0.01, "{rate} Hz × {ch}: peak {peak}");
@@ -194,9 +217,21 @@ mod tests {
 
     #[test]
     fn bad_input_is_a_typed_error() {
-        assert_eq!(to_mono(&[0.0; 3], 16_000, 2, 16_000).unwrap_err(), AudioError::Interleave { samples: 3, channels: 2 });
-        assert!(matches!(ToMono::new(0, 1, 16_000), Err(AudioError::SampleRate(0))));
-        assert!(matches!(ToMono::new(16_000, 0, 16_000), Err(AudioError::Channels(0))));
+        assert_eq!(
+            to_mono(&[0.0; 3], 16_000, 2, 16_000).unwrap_err(),
+            AudioError::Interleave {
+                samples: 3,
+                channels: 2
+            }
+        );
+        assert!(matches!(
+            ToMono::new(0, 1, 16_000),
+            Err(AudioError::SampleRate(0))
+        ));
+        assert!(matches!(
+            ToMono::new(16_000, 0, 16_000),
+            Err(AudioError::Channels(0))
+        ));
         let mut c = ToMono::new(16_000, 1, 16_000).unwrap();
         let mut out = Vec::new();
         c.push(&[f32::NAN, 1.0, f32::INFINITY], &mut out).unwrap();

@@ -91,7 +91,9 @@ impl Windower {
             self.next_start += self.len as u64;
         }
         // Keep what the next window or a final end-aligned window may need.
-        let keep_from = self.next_start.min(self.total.saturating_sub(self.len as u64));
+        let keep_from = self
+            .next_start
+            .min(self.total.saturating_sub(self.len as u64));
         let drop = (keep_from - self.buf_start) as usize;
         if drop > self.len {
             self.buf.drain(..drop);
@@ -113,7 +115,11 @@ impl Windower {
             }
             let valid = self.total as usize;
             let samples: Vec<f32> = self.buf.iter().copied().cycle().take(self.len).collect();
-            emit(Window { start: 0, samples, valid });
+            emit(Window {
+                start: 0,
+                samples,
+                valid,
+            });
             return Ok(());
         }
         if self.emitted_end < self.total {
@@ -128,7 +134,6 @@ impl Windower {
         }
         Ok(())
     }
-
 }
 
 #[cfg(test)]

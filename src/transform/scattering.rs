@@ -403,7 +403,11 @@ impl Scattering {
     /// `|x| * phi` on the output frames: the local loudness the normaliser
     /// divides order 1 by (the paper's `x * phi` is ~0 for zero-mean audio).
     pub fn envelope(&mut self, x: &[f32]) -> Vec<f32> {
-        assert_eq!(x.len(), self.input_len, "signal length differs from the plan");
+        assert_eq!(
+            x.len(),
+            self.input_len,
+            "signal length differs from the plan"
+        );
         let abs: Vec<f32> = x.iter().map(|v| v.abs()).collect();
         reflect_pad(&abs, self.pad.pad_left, &mut self.padded);
         self.rfft
@@ -411,9 +415,13 @@ impl Scattering {
             .expect("buffer sizes come from the plan");
         let n = self.pad.padded_len;
         lowpass(&self.spectrum, n, &self.phi, &mut self.out, 1.0 / n as f32);
-        self.out_ifft.process_with_scratch(&mut self.out, &mut self.fft_scratch);
+        self.out_ifft
+            .process_with_scratch(&mut self.out, &mut self.fft_scratch);
         let first = self.pad.first_frame;
-        self.out[first..first + self.pad.n_frames].iter().map(|c| c.re).collect()
+        self.out[first..first + self.pad.n_frames]
+            .iter()
+            .map(|c| c.re)
+            .collect()
     }
 }
 

@@ -1,0 +1,114 @@
+//! `scatterbrain scatter FILE [--png OUT] [--out OUT.npy] [--normalised]`
+
+use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use npyz::WriterBuilder;
+use scatterbrain::decode::decode_file;
+use scatterbrain::features::{FeatureConfig, Features};
+use scatterbrain::pipeline::{Form, Pipeline, WindowFeatures, stitch};
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Audio file (MP3, WAV, FLAC, Ogg/Vorbis).
+    pub file: PathBuf,
+    /// Write a picture of the first-order coefficients (log frequency × time).
+    #[arg(long)]
+    pub png: Option<PathBuf>,
+    /// Write the coefficients as a rows × frames float32 .npy, with a .json
+    /// sidecar describing every row and frame.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Write the normalised coefficients the model reads, instead of raw S0/S1/S2.
+    #[arg(long)]
+    pub normalised: bool,
+    /// Front-end configuration as JSON (default: the paper's scattering).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+pub fn run(a: Args) -> Result<()> {
+    if a.png.is_none() && a.out.is_none() {
+        bail!("nothing to do: give --png and/or --out");
+    }
+    let config: FeatureConfig = match &a.config {
+        Some(p) => serde_json::from_slice(
+            &std::fs::read(p).with_context(|| format!("reading {}", p.display()))?,
+        )
+        .with_context(|| format!("parsing {}", p.display()))?,
+        None => FeatureConfig::default(),
+    };
+    let mut features = Features::new(config);
+    let form = if a.normalised { Form::Model } else { Form::Raw };
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("static template"),
+    );
+    let mut windows: Vec<WindowFeatures> = Vec::new();
+    let mut pipeline: Option<Pipeline> = None;
+    let sr = features.sample_rate();
+    let hop = features.hop();
+    // The pipeline borrows `features`; rows are read after it is done.
+    {
+        let features_ref = &mut features;
+        let mut fref = Some(features_ref);
+        decode_file(&a.file, |info, pcm| {
+            if pipeline.is_none() {
+                pipeline = Some(Pipeline::new(
+                    fref.take().expect("once"),
+                    None,
+                    form,
+                    info.sample_rate,
+                    info.channels,
+                )?);
+            }
+            let p = pipeline.as_mut().expect("just made");
+            p.push(pcm, |w| windows.push(w))?;
+            bar.set_message(format!(
+                "{} windows, {:.0} s of audio",
+                windows.len(),
+                p.samples_seen() as f64 / sr as f64
+            ));
+            bar.tick();
+            Ok(())
+        })
+        .with_context(|| format!("{}", a.file.display()))?;
+        pipeline
+            .take()
+            .expect("decode_file fails on a stream without audio")
+            .finish(|w| windows.push(w))
+            .with_context(|| format!("{}", a.file.display()))?;
+    }
+    bar.finish_and_clear();
+    let (coeffs, times) = stitch(&windows, hop, sr);
+    let window_len = windows[0].coefficients.frames * hop;
+    let rows = features.rows(windows[0].valid.max(window_len).min(window_len));
+    if let Some(png) = &a.png {
+        crate::picture::write_s1_png(png, &coeffs, &rows, !a.normalised)?;
+        eprintln!("wrote {} ({} frames)", png.display(), coeffs.frames);
+    }
+    if let Some(out) = &a.out {
+        let file =
+            std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
+        let mut w = npyz::WriteOptions::<f32>::new()
+            .default_dtype()
+            .shape(&[coeffs.rows as u64, coeffs.frames as u64])
+            .writer(std::io::BufWriter::new(file))
+            .begin_nd()?;
+        w.extend(coeffs.data.iter().copied())?;
+        w.finish()?;
+        let sidecar = out.with_extension("json");
+        let meta = serde_json::json!({
+            "file": a.file.display().to_string(),
+            "shape": [coeffs.rows, coeffs.frames],
+            "layout": "row-major float32, rows × frames",
+            "normalised": a.normalised,
+            "feature_config": features.config(),
+            "frame_times_s": times,
+            "rows": rows,
+        });
+        std::fs::write(&sidecar, serde_json::to_vec_pretty(&meta)?)?;
+        eprintln!("wrote {} and {}", out.display(), sidecar.display());
+    }
+    Ok(())
+}
