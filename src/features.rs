@@ -54,6 +54,11 @@ impl Features {
         }
     }
 
+    /// Samples in one analysis window (every window has this length).
+    pub fn window_len(&self) -> usize {
+        (self.config.window.seconds * self.sample_rate() as f64).round() as usize
+    }
+
     /// Sample rate the audio must be at.
     pub fn sample_rate(&self) -> u32 {
         self.config.front_end.sample_rate()

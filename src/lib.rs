@@ -12,4 +12,6 @@ pub mod normalise;
 pub mod pipeline;
 pub mod resample;
 pub mod transform;
+#[cfg(feature = "web")]
+pub mod web;
 pub mod windows;

@@ -81,8 +81,7 @@ pub fn run(a: Args) -> Result<()> {
     }
     bar.finish_and_clear();
     let (coeffs, times) = stitch(&windows, hop, sr);
-    let window_len = windows[0].coefficients.frames * hop;
-    let rows = features.rows(windows[0].valid.max(window_len).min(window_len));
+    let rows = features.rows(features.window_len());
     if let Some(png) = &a.png {
         crate::picture::write_s1_png(png, &coeffs, &rows, !a.normalised)?;
         eprintln!("wrote {} ({} frames)", png.display(), coeffs.frames);

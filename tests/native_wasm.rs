@@ -1,0 +1,142 @@
+//! The same PCM through the native build and the WASM build (run in Node)
+//! gives the same coefficients. Needs the Node package that the test command
+//! (`tests/run`) builds; set SCATTERBRAIN_WASM_NODE_PKG to point elsewhere.
+
+use scatterbrain::features::{FeatureConfig, Features};
+use scatterbrain::pipeline::{Form, Pipeline, stitch};
+use std::path::PathBuf;
+use std::process::Command;
+
+fn pkg_dir() -> PathBuf {
+    std::env::var_os("SCATTERBRAIN_WASM_NODE_PKG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+            target.join("wasm-node-pkg")
+        })
+}
+
+fn native(pcm: &[f32], rate: u32, channels: u32, form: Form) -> (usize, usize, Vec<f32>) {
+    let mut features = Features::new(FeatureConfig::default());
+    let (sr, hop) = (features.sample_rate(), features.hop());
+    let mut windows = Vec::new();
+    let mut p = Pipeline::new(&mut features, None, form, rate, channels).unwrap();
+    p.push(pcm, |w| windows.push(w)).unwrap();
+    p.finish(|w| windows.push(w)).unwrap();
+    let (c, _) = stitch(&windows, hop, sr);
+    (c.rows, c.frames, c.data)
+}
+
+fn wasm(pcm: &[f32], rate: u32, channels: u32, normalised: bool) -> (usize, usize, Vec<f32>) {
+    let pkg = pkg_dir();
+    assert!(
+        pkg.join("scatterbrain.js").exists(),
+        "WASM Node package missing at {}: run the test command (tests/run), which builds it",
+        pkg.display()
+    );
+    let dir = std::env::temp_dir().join(format!(
+        "sb-native-wasm-{}-{rate}-{channels}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (inp, out) = (dir.join("in.f32"), dir.join("out.f32"));
+    std::fs::write(
+        &inp,
+        pcm.iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect::<Vec<u8>>(),
+    )
+    .unwrap();
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/wasm/scatter.mjs");
+    let status = Command::new("node")
+        .arg(script)
+        .arg(&pkg)
+        .arg(&inp)
+        .arg(rate.to_string())
+        .arg(channels.to_string())
+        .arg(if normalised { "1" } else { "0" })
+        .arg(&out)
+        .status()
+        .expect("node must be installed");
+    assert!(status.success(), "node failed");
+    let bytes = std::fs::read(&out).unwrap();
+    let rows = u32::from_le_bytes(bytes[0..4].try_into().unwrap()) as usize;
+    let frames = u32::from_le_bytes(bytes[4..8].try_into().unwrap()) as usize;
+    let data = bytes[8..]
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    (rows, frames, data)
+}
+
+/// Largest difference relative to the largest magnitude in the same row.
+fn worst_row_relative(rows: usize, frames: usize, a: &[f32], b: &[f32]) -> f64 {
+    let mut worst = 0.0f64;
+    for r in 0..rows {
+        let (ra, rb) = (
+            &a[r * frames..(r + 1) * frames],
+            &b[r * frames..(r + 1) * frames],
+        );
+        let scale = ra.iter().fold(0.0f64, |m, v| m.max(v.abs() as f64));
+        if scale == 0.0 {
+            assert!(rb.iter().all(|v| *v == 0.0));
+            continue;
+        }
+        for (x, y) in ra.iter().zip(rb) {
+            worst = worst.max((*x as f64 - *y as f64).abs() / scale);
+        }
+    }
+    worst
+}
+
+fn signal(rate: u32, channels: u32, seconds: f64) -> Vec<f32> {
+    let n = (rate as f64 * seconds) as usize;
+    let mut seed = 11u64;
+    (0..n)
+        .flat_map(|i| {
+            let t = i as f32 / rate as f32;
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let noise = ((seed >> 40) as f32 / 16_777_216.0 - 0.5) * 0.05;
+            let v = 0.4
+                * (2.0 * std::f32::consts::PI * (300.0 + 40.0 * t) * t).sin()
+                * (1.0 + (6.0 * t).sin())
+                * 0.5
+                + noise;
+            (0..channels).map(move |c| v * (1.0 - 0.2 * c as f32))
+        })
+        .collect()
+}
+
+fn check(rate: u32, channels: u32, seconds: f64, normalised: bool) {
+    let pcm = signal(rate, channels, seconds);
+    let form = if normalised { Form::Model } else { Form::Raw };
+    let (r1, f1, a) = native(&pcm, rate, channels, form);
+    let (r2, f2, b) = wasm(&pcm, rate, channels, normalised);
+    assert_eq!((r1, f1), (r2, f2));
+    let worst = worst_row_relative(r1, f1, &a, &b);
+    eprintln!("{rate} Hz × {channels}, {seconds} s, normalised={normalised}: worst {worst:e}");
+    assert!(
+        worst < 1e-5,
+        "native and WASM differ by {worst:e} (relative to row peak)"
+    );
+}
+
+#[test]
+fn raw_coefficients_match_at_16k_mono() {
+    check(16_000, 1, 29.0, false);
+}
+
+#[test]
+fn raw_coefficients_match_after_resampling_stereo_44k() {
+    check(44_100, 2, 35.0, false);
+}
+
+#[test]
+fn normalised_features_match() {
+    check(22_050, 1, 10.0, true);
+}

@@ -1,0 +1,17 @@
+// Run the WASM build's Analyzer.scatter on raw f32 PCM, for tests/native_wasm.rs.
+// usage: node scatter.mjs PKG_DIR IN.f32 SAMPLE_RATE CHANNELS NORMALISED OUT.f32
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+const [pkgDir, input, rate, channels, normalised, output] = process.argv.slice(2);
+const require = createRequire(import.meta.url);
+const wasm = require(path.resolve(pkgDir, 'scatterbrain.js'));
+const bytes = readFileSync(input);
+const pcm = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+const analyzer = new wasm.Analyzer();
+const r = analyzer.scatter(pcm, Number(rate), Number(channels), normalised === '1');
+const data = new Float32Array(r.data.buffer, r.data.byteOffset, r.data.byteLength / 4);
+if (data.length !== r.rows * r.frames) throw new Error(`size ${data.length} != ${r.rows}x${r.frames}`);
+const header = Buffer.from(new Uint32Array([r.rows, r.frames]).buffer);
+writeFileSync(output, Buffer.concat([header, Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
