@@ -93,15 +93,17 @@ impl<'a> Pipeline<'a> {
         Ok(())
     }
 
-    /// End of input.
-    pub fn finish(mut self, mut out: impl FnMut(WindowFeatures)) -> Result<(), AudioError> {
+    /// End of input. Returns the length of the audio at the front end's rate.
+    pub fn finish(mut self, mut out: impl FnMut(WindowFeatures)) -> Result<u64, AudioError> {
         self.mono.clear();
         self.to_mono.finish(&mut self.mono)?;
         let (features, stats, form) = (&mut *self.features, self.stats, self.form);
         self.windower
             .push(&self.mono, |w| out(Self::run(features, stats, form, w)));
+        let total = self.windower.total();
         self.windower
-            .finish(|w| out(Self::run(features, stats, form, w)))
+            .finish(|w| out(Self::run(features, stats, form, w)))?;
+        Ok(total)
     }
 }
 

@@ -11,14 +11,16 @@ use rubato::{Fft, FixedSync, Indexing, Resampler};
 const CHUNK: usize = 4096;
 
 /// Streaming converter: interleaved PCM at any rate and channel count in,
-/// mono at `out_rate` out.
+/// mono at `out_rate` out. The resampler runs in f64: it costs little next to
+/// the transform, and its output then rounds to the same f32 natively and in
+/// WASM, whose FFT kernels differ.
 pub struct ToMono {
     channels: usize,
     ratio: f64,
-    resampler: Option<Fft<f32>>,
+    resampler: Option<Fft<f64>>,
     /// Mono input waiting for a full chunk.
-    pending: Vec<f32>,
-    out_buf: Vec<f32>,
+    pending: Vec<f64>,
+    out_buf: Vec<f64>,
     /// Output frames still to drop for the resampler's delay.
     delay_left: usize,
     frames_in: u64,
@@ -39,7 +41,7 @@ impl ToMono {
             None
         } else {
             Some(
-                Fft::<f32>::new(
+                Fft::<f64>::new(
                     in_rate as usize,
                     out_rate as usize,
                     CHUNK,
@@ -66,7 +68,7 @@ impl ToMono {
 
     /// Feed interleaved samples; converted mono samples are appended to `out`.
     pub fn push(&mut self, interleaved: &[f32], out: &mut Vec<f32>) -> Result<(), AudioError> {
-        if interleaved.len() % self.channels != 0 {
+        if !interleaved.len().is_multiple_of(self.channels) {
             return Err(AudioError::Interleave {
                 samples: interleaved.len(),
                 channels: self.channels as u32,
@@ -88,7 +90,7 @@ impl ToMono {
                 self.frames_out += 1;
                 continue;
             }
-            self.pending.push(acc * scale);
+            self.pending.push(acc as f64 * scale as f64);
             if self.pending.len() == CHUNK {
                 self.run(None, out)?;
             }
@@ -137,7 +139,7 @@ impl ToMono {
             .map_err(|e| err(&e))?;
         let skip = self.delay_left.min(produced);
         self.delay_left -= skip;
-        out.extend_from_slice(&self.out_buf[skip..produced]);
+        out.extend(self.out_buf[skip..produced].iter().map(|&v| v as f32));
         self.frames_out += (produced - skip) as u64;
         self.pending.clear();
         Ok(())

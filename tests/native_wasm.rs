@@ -86,7 +86,8 @@ fn worst_row_relative(rows: usize, frames: usize, a: &[f32], b: &[f32]) -> f64 {
             continue;
         }
         for (x, y) in ra.iter().zip(rb) {
-            worst = worst.max((*x as f64 - *y as f64).abs() / scale);
+            let e = (*x as f64 - *y as f64).abs() / scale;
+            worst = worst.max(e);
         }
     }
     worst
@@ -118,12 +119,32 @@ fn check(rate: u32, channels: u32, seconds: f64, normalised: bool) {
     let (r1, f1, a) = native(&pcm, rate, channels, form);
     let (r2, f2, b) = wasm(&pcm, rate, channels, normalised);
     assert_eq!((r1, f1), (r2, f2));
-    let worst = worst_row_relative(r1, f1, &a, &b);
-    eprintln!("{rate} Hz × {channels}, {seconds} s, normalised={normalised}: worst {worst:e}");
-    assert!(
-        worst < 1e-5,
-        "native and WASM differ by {worst:e} (relative to row peak)"
-    );
+    if normalised {
+        // Log domain: an absolute difference d is a relative difference d in
+        // (ratio + ε). Ratios of coefficients near the f32 rounding floor of
+        // the FFTs amplify rounding, hence a looser bound than for the raw
+        // coefficients.
+        let worst = a
+            .iter()
+            .zip(&b)
+            .fold(0.0f64, |m, (x, y)| m.max((*x as f64 - *y as f64).abs()));
+        eprintln!(
+            "{rate} Hz × {channels}, {seconds} s, normalised: worst absolute (log domain) {worst:e}"
+        );
+        assert!(
+            worst < 1e-3,
+            "native and WASM normalised features differ by {worst:e}"
+        );
+    } else {
+        let worst = worst_row_relative(r1, f1, &a, &b);
+        eprintln!(
+            "{rate} Hz × {channels}, {seconds} s, raw: worst {worst:e} relative to the row's peak"
+        );
+        assert!(
+            worst < 1e-5,
+            "native and WASM differ by {worst:e} (relative to row peak)"
+        );
+    }
 }
 
 #[test]

@@ -194,7 +194,7 @@ pub fn morlet(n: usize, xi: Option<f64>, sigma: f64) -> SparseFilter {
 /// accurate to far below our tolerance, at a fraction of an `n`-point FFT.
 fn time_l1_norm(n: usize, start: i64, values: &[f64]) -> f64 {
     let mut m = n;
-    while m % 2 == 0 && m / 2 >= 8 * values.len() && m / 2 >= 64 {
+    while m.is_multiple_of(2) && m / 2 >= 8 * values.len() && m / 2 >= 64 {
         m /= 2;
     }
     let mut buf = vec![Complex::new(0.0f64, 0.0); m];

@@ -118,7 +118,7 @@ const RATE_MARGIN2_LOG2: u32 = 1;
 fn coarsest_len(padded: usize, need: usize, max_k: u32) -> usize {
     let mut len = padded;
     let mut k = 0;
-    while k < max_k && len % 2 == 0 && len / 2 >= need {
+    while k < max_k && len.is_multiple_of(2) && len / 2 >= need {
         len /= 2;
         k += 1;
     }
@@ -128,7 +128,7 @@ fn coarsest_len(padded: usize, need: usize, max_k: u32) -> usize {
 /// Whether `n` has no prime factor above 5 (fast FFT sizes).
 fn is_5_smooth(mut n: usize) -> bool {
     for p in [2, 3, 5] {
-        while n % p == 0 && n > 1 {
+        while n.is_multiple_of(p) && n > 1 {
             n /= p;
         }
     }
@@ -161,7 +161,7 @@ impl Scattering {
     pub fn with_padding(config: &ScatteringConfig, input_len: usize, pad: PaddingSpec) -> Self {
         let hop = config.hop();
         assert!(
-            pad.padded_len % hop == 0,
+            pad.padded_len.is_multiple_of(hop),
             "padded length must be a multiple of the hop"
         );
         assert!(pad.first_frame + pad.n_frames <= pad.padded_len / hop);
