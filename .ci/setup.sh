@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent installers for everything the project needs on a fresh machine.
-#   bash .ci/setup.sh rust-wasm|node|chromium|all
+#   bash .ci/setup.sh rust-wasm|node|npm|chromium|all
 # Each step checks first and does nothing when its tool is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,17 +26,33 @@ setup_node() {
     command -v node >/dev/null || { apt-get update -q && apt-get install -y -q nodejs npm; }
 }
 
+# npm packages of the page's tooling (binaryen's wasm-opt, playwright-core for
+# the browser tests), pinned by www/package-lock.json. Skipped when
+# node_modules already matches the lock file.
+setup_npm() {
+    setup_node
+    local stamp=www/node_modules/.scatterbrain-lock.sha256
+    local want
+    want="$(sha256sum www/package-lock.json | cut -d' ' -f1)"
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+        (cd www && npm ci --no-audit --no-fund)
+        echo "$want" >"$stamp"
+    fi
+}
+
 setup_chromium() {
     if [ ! -x /usr/bin/chromium ]; then
-        apt-get update -q
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
+        # Wait for another apt client rather than fail on its lock.
+        apt-get -o DPkg::Lock::Timeout=900 update -q
+        DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -q chromium
     fi
 }
 
 case "${1:-all}" in
     rust-wasm) setup_rust_wasm ;;
     node) setup_node ;;
+    npm) setup_npm ;;
     chromium) setup_chromium ;;
-    all) setup_rust_wasm; setup_node; setup_chromium ;;
-    *) echo "usage: $0 rust-wasm|node|chromium|all" >&2; exit 2 ;;
+    all) setup_rust_wasm; setup_node; setup_npm; setup_chromium ;;
+    *) echo "usage: $0 rust-wasm|node|npm|chromium|all" >&2; exit 2 ;;
 esac

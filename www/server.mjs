@@ -1,0 +1,186 @@
+// Static server for the Scatterbrain page: www/ at /, the repository's models/
+// at /models/. Local only (127.0.0.1). No dependencies beyond Node itself.
+//
+//   node www/server.mjs [--port 8080] [--host 127.0.0.1]
+//
+// Headers: correct MIME types (application/wasm for streaming compilation),
+// COOP/COEP so the page is cross-origin isolated (SharedArrayBuffer and wasm
+// threads become possible), and a strict Content-Security-Policy: the page may
+// only talk to its own origin, so audio cannot leave it.
+import { createServer } from 'node:http';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const roots = {
+  www: here,
+  models: path.resolve(here, '..', 'models'),
+};
+
+function parseArgs(argv) {
+  const opts = { port: Number(process.env.PORT) || 8080, host: '127.0.0.1' };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--port' || a.startsWith('--port=')) opts.port = Number(value());
+    else if (a === '--host' || a.startsWith('--host=')) opts.host = value();
+    else if (a === '--help' || a === '-h') {
+      console.log('usage: node www/server.mjs [--port 8080] [--host 127.0.0.1]');
+      process.exit(0);
+    } else throw new Error(`unknown argument ${a}`);
+  }
+  if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) {
+    throw new Error(`bad port ${opts.port}`);
+  }
+  return opts;
+}
+
+const MIME = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+  '.ico': 'image/x-icon',
+  '.txt': 'text/plain; charset=utf-8',
+  '.webmanifest': 'application/manifest+json',
+  // Model files (burnpack, safetensors, anything binary).
+  '.bpk': 'application/octet-stream',
+  '.mpk': 'application/octet-stream',
+  '.bin': 'application/octet-stream',
+  '.safetensors': 'application/octet-stream',
+};
+
+export const CSP = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "worker-src 'self'",
+  "connect-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' blob: data:",
+  "media-src 'self' blob:",
+  "font-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const SECURITY_HEADERS = {
+  'Content-Security-Policy': CSP,
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'Permissions-Policy': 'microphone=(self), camera=(), geolocation=()',
+};
+
+// Only the page's own files are served from www/: not the tooling next to it.
+const WWW_DENY = /^(node_modules|pkg\.tmp|pkg\.old)(\/|$)|(^|\/)\.|^(package(-lock)?\.json|server\.mjs|build\.sh|serve)$/;
+
+/** Map a URL path to a file, or null when it is not servable. */
+function resolve(urlPath) {
+  let rel;
+  try {
+    rel = decodeURIComponent(urlPath);
+  } catch {
+    return null;
+  }
+  if (rel.includes('\0')) return null;
+  rel = path.posix.normalize(rel).replace(/^\/+/, '');
+  if (rel.startsWith('..')) return null;
+  let root = roots.www;
+  if (rel === 'models' || rel.startsWith('models/')) {
+    root = roots.models;
+    rel = rel.slice('models'.length).replace(/^\/+/, '');
+    if (/(^|\/)\./.test(rel)) return null;
+  } else {
+    if (rel === '' || rel.endsWith('/')) rel += 'index.html';
+    if (WWW_DENY.test(rel)) return null;
+  }
+  const file = path.resolve(root, rel);
+  if (file !== root && !file.startsWith(root + path.sep)) return null;
+  return file;
+}
+
+function send(res, status, body, headers = {}) {
+  res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8', ...headers });
+  res.end(body);
+}
+
+export function startServer({ port = 8080, host = '127.0.0.1', quiet = false } = {}) {
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url, 'http://localhost');
+    const log = (status) => {
+      if (!quiet) console.log(`${req.method} ${url.pathname} ${status}`);
+    };
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      log(405);
+      return send(res, 405, 'method not allowed\n', { Allow: 'GET, HEAD' });
+    }
+    let file = resolve(url.pathname);
+    let info = file && (await stat(file).catch(() => null));
+    if (info && info.isDirectory()) {
+      file = path.join(file, 'index.html');
+      info = await stat(file).catch(() => null);
+    }
+    if (!file || !info || !info.isFile()) {
+      log(404);
+      return send(res, 404, 'not found\n');
+    }
+    const type = MIME[path.extname(file).toLowerCase()] || 'application/octet-stream';
+    res.writeHead(200, {
+      ...SECURITY_HEADERS,
+      'Content-Type': type,
+      'Content-Length': info.size,
+      // Always revalidate: a rebuilt package must never mix with a cached one.
+      'Cache-Control': 'no-cache',
+      'Last-Modified': info.mtime.toUTCString(),
+    });
+    log(200);
+    if (req.method === 'HEAD') return res.end();
+    createReadStream(file)
+      .on('error', () => res.destroy())
+      .pipe(res);
+  });
+  return new Promise((resolvePromise, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      const { port: actual } = server.address();
+      resolvePromise({ server, url: `http://${host}:${actual}/` });
+    });
+  });
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  let opts;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    console.error(`server: ${e.message}`);
+    process.exit(2);
+  }
+  startServer(opts).then(
+    ({ url }) => {
+      console.log(`Scatterbrain is served at ${url}  (Ctrl-C stops it)`);
+    },
+    (e) => {
+      console.error(
+        e.code === 'EADDRINUSE'
+          ? `server: port ${opts.port} is in use; try --port ${opts.port + 1}`
+          : `server: ${e.message}`,
+      );
+      process.exit(1);
+    },
+  );
+}
