@@ -1,0 +1,316 @@
+// Browser tests of the page, in Debian's Chromium driven by playwright-core.
+//   node tests/browser/run.mjs            (after: www/build.sh, .ci/setup.sh npm chromium)
+// Starts www/server.mjs on a free port, generates its audio itself, prints one
+// line per test and a final 'N passed, N failed'; exits non-zero on failure.
+// Saves a screenshot of the results page to tests/browser/results.png.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startServer } from '../../www/server.mjs';
+import { wav, melody, tone, noise } from './audio.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..', '..');
+const require = createRequire(path.join(root, 'www', 'package.json'));
+const { chromium } = require('playwright-core');
+
+const SCREENSHOT = path.join(here, 'results.png');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+
+if (!existsSync(path.join(root, 'www', 'pkg', 'scatterbrain_bg.wasm'))) {
+  console.error('www/pkg is missing: run www/build.sh first');
+  process.exit(2);
+}
+
+// ------------------------------------------------------------------ harness
+const tests = [];
+const test = (name, fn) => tests.push({ name, fn });
+class Failure extends Error {}
+function check(cond, msg) {
+  if (!cond) throw new Failure(msg);
+}
+
+// ------------------------------------------------------------------ helpers
+
+/** Drop a file on the drop zone with a real drop event carrying a File. */
+async function dropFile(page, name, bytes, type) {
+  const b64 = Buffer.from(bytes).toString('base64');
+  await page.evaluate(
+    ({ name, b64, type }) => {
+      const bin = atob(b64);
+      const arr = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i++) arr[i] = bin.charCodeAt(i);
+      const dt = new DataTransfer();
+      dt.items.add(new File([arr], name, { type }));
+      const target = document.getElementById('drop');
+      for (const t of ['dragenter', 'dragover', 'drop']) {
+        target.dispatchEvent(new DragEvent(t, { bubbles: true, cancelable: true, dataTransfer: dt }));
+      }
+    },
+    { name, b64, type },
+  );
+}
+
+/** Wait until the page has finished (done, error or cancelled); returns the state. */
+async function settled(page, timeout = 120_000) {
+  await page.waitForFunction(() => document.body.dataset.busy === '0' && document.body.dataset.state, null, {
+    timeout,
+  });
+  return page.evaluate(() => document.body.dataset.state);
+}
+
+async function resetState(page) {
+  await page.evaluate(() => delete document.body.dataset.state);
+}
+
+/** Pixel statistics of a canvas's plot area. */
+function canvasStats(page, id) {
+  return page.evaluate((id) => {
+    const c = document.getElementById(id);
+    const ctx = c.getContext('2d');
+    // The plot area lies inside the axis margins.
+    const x0 = Math.floor(c.width * 0.1);
+    const y0 = Math.floor(c.height * 0.05);
+    const w = Math.floor(c.width * 0.85);
+    const h = Math.floor(c.height * 0.7);
+    const d = ctx.getImageData(x0, y0, w, h).data;
+    const colours = new Set();
+    let sum = 0;
+    let sum2 = 0;
+    const n = d.length / 4;
+    for (let i = 0; i < d.length; i += 4) {
+      const l = 0.2126 * d[i] + 0.7152 * d[i + 1] + 0.0722 * d[i + 2];
+      sum += l;
+      sum2 += l * l;
+      colours.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+    }
+    const mean = sum / n;
+    return { colours: colours.size, mean, std: Math.sqrt(Math.max(0, sum2 / n - mean * mean)) };
+  }, id);
+}
+
+/** Frequency of the strongest first-order band in a time range of the result. */
+function peakBand(page, t0, t1) {
+  return page.evaluate(
+    ({ t0, t1 }) => {
+      const r = globalThis.scatterbrain.result.scatter;
+      let best = null;
+      let bestE = -1;
+      r.paths.forEach((p, i) => {
+        if (p.order !== 1) return;
+        let e = 0;
+        for (let f = 0; f < r.frames; f++) {
+          if (r.times[f] >= t0 && r.times[f] <= t1) e += r.data[i * r.frames + f];
+        }
+        if (e > bestE) {
+          bestE = e;
+          best = p.freq1_hz;
+        }
+      });
+      return best;
+    },
+    { t0, t1 },
+  );
+}
+
+const errorText = (page) => page.evaluate(() => (document.getElementById('error').hidden ? '' : document.getElementById('error').textContent));
+
+// ------------------------------------------------------------------ tests
+const RATE = 44100;
+// 1 kHz for 0–4 s, 250 Hz for 4–8 s, then a melody: a known picture.
+const good = wav(
+  [...tone(1000, 4, RATE, 0.5), ...tone(250, 4, RATE, 0.5), ...melody(6, RATE)].map((v, i) => v + 0.01 * noise(i)),
+  RATE,
+  2,
+);
+
+test('page loads with WASM SIMD, isolation and a strict CSP, no console errors', async ({ page, url, consoleErrors }) => {
+  const resp = await page.goto(url);
+  const headers = resp.headers();
+  check(/default-src 'self'/.test(headers['content-security-policy'] || ''), 'no CSP header');
+  check(/connect-src 'self'/.test(headers['content-security-policy']), 'CSP lacks connect-src self');
+  check(headers['cross-origin-embedder-policy'] === 'require-corp', 'no COEP');
+  check(headers['cross-origin-opener-policy'] === 'same-origin', 'no COOP');
+  await page.waitForFunction(() => document.getElementById('env').textContent.length > 0);
+  const env = await page.evaluate(() => ({ ...globalThis.scatterbrain.env, isolated: crossOriginIsolated }));
+  check(env.simd, 'page reports no WASM SIMD');
+  check(env.isolated, 'page is not cross-origin isolated');
+  const wasm = await page.request.get(new URL('pkg/scatterbrain_bg.wasm', url).href);
+  check(wasm.headers()['content-type'] === 'application/wasm', `wasm MIME ${wasm.headers()['content-type']}`);
+  check(consoleErrors.length === 0, `console errors: ${consoleErrors.join(' | ')}`);
+});
+
+test('dropped WAV → scattergram drawn, right bands, zero network requests', async ({ page, url, requests }) => {
+  await page.goto(url);
+  await page.waitForFunction(() => globalThis.scatterbrain);
+  // Let the page finish loading (WASM compiled, worker started) before the drop.
+  await page.waitForLoadState('networkidle');
+  requests.length = 0;
+  await dropFile(page, 'test tones.wav', good, 'audio/wav');
+  const state = await settled(page);
+  check(state === 'done', `state ${state}: ${await errorText(page)}`);
+  // blob: URLs (the player's source) are in-memory, not network requests.
+  const network = requests.filter((r) => !/^GET (blob|data):/.test(r));
+  check(network.length === 0, `network requests during analysis: ${network.join(', ')}`);
+  const r = await page.evaluate(() => {
+    const s = globalThis.scatterbrain.result;
+    return { rows: s.scatter.rows, frames: s.scatter.frames, rate: s.sampleRate, sniffed: s.sniffedRate, ch: s.channels };
+  });
+  check(r.rate === RATE && r.sniffed === RATE, `decoded at ${r.rate} Hz (header ${r.sniffed}), expected the file's ${RATE}`);
+  check(r.ch === 2, `channels ${r.ch}`);
+  check(r.rows > 100 && r.frames >= 50, `shape ${r.rows}×${r.frames}`);
+  const f1 = await peakBand(page, 0.5, 3.5);
+  const f2 = await peakBand(page, 4.5, 7.5);
+  check(Math.abs(Math.log2(f1 / 1000)) < 0.2, `strongest band in 0–4 s is ${f1} Hz, expected ~1000`);
+  check(Math.abs(Math.log2(f2 / 250)) < 0.2, `strongest band in 4–8 s is ${f2} Hz, expected ~250`);
+  for (const id of ['s1', 's2']) {
+    const st = await canvasStats(page, id);
+    check(st.colours > 30 && st.std > 8, `${id} canvas looks blank: ${JSON.stringify(st)}`);
+  }
+  // The model is not there yet, and the page says so instead of faking tags.
+  const tags = await page.textContent('#tags');
+  check(/model not loaded/i.test(tags), 'tags panel does not say the model is not loaded');
+  // Playhead follows the player.
+  await page.evaluate(() => {
+    const p = document.getElementById('player');
+    p.currentTime = 6;
+    p.dispatchEvent(new Event('seeked'));
+  });
+  await page.waitForFunction(() => document.querySelector('#s1 + .playhead').style.display === 'block');
+  const left = await page.evaluate(() => parseFloat(document.querySelector('#s1 + .playhead').style.left));
+  check(left > 40 && left < 50, `playhead at ${left}% for 6 s of 14 s`);
+  await page.screenshot({ path: SCREENSHOT, fullPage: true });
+});
+
+test('JSON download holds the coefficients and says the model is absent', async ({ page, url }) => {
+  await page.goto(url);
+  await page.waitForLoadState('networkidle');
+  await dropFile(page, 'tones.wav', good, 'audio/wav');
+  check((await settled(page)) === 'done', await errorText(page));
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+  const file = await download.path();
+  const json = JSON.parse(await (await import('node:fs/promises')).readFile(file, 'utf8'));
+  check(json.scattering.data.length === json.scattering.rows, 'row count');
+  check(json.scattering.data[0].length === json.scattering.frames, 'frame count');
+  check(json.scattering.paths.length === json.scattering.rows, 'paths');
+  check(json.tags === null && json.model === null, 'tags must be null without a model');
+});
+
+const badInputs = [
+  ['not audio', 'notes.mp3', Buffer.from('This is a text file, not an MP3.\n'.repeat(50)), 'audio/mpeg', /could not be read as audio/],
+  ['empty file', 'empty.wav', Buffer.alloc(0), 'audio/wav', /empty/],
+  ['0.3 s file', 'short.wav', wav(tone(440, 0.3, RATE, 0.5), RATE, 1), 'audio/wav', /too short/],
+  ['corrupt WAV', 'corrupt.wav', Buffer.concat([good.subarray(0, 12), Buffer.from('garbage'.repeat(100))]), 'audio/wav', /could not be read as audio/],
+];
+
+test('bad inputs show their message, then a good file still works', async ({ page, url }) => {
+  await page.goto(url);
+  await page.waitForLoadState('networkidle');
+  for (const [what, name, bytes, type, expect] of badInputs) {
+    await resetState(page);
+    await dropFile(page, name, bytes, type);
+    const state = await settled(page);
+    const msg = await errorText(page);
+    check(state === 'error', `${what}: state ${state}`);
+    check(expect.test(msg), `${what}: message was “${msg}”`);
+  }
+  await resetState(page);
+  await dropFile(page, 'good.wav', good, 'audio/wav');
+  check((await settled(page)) === 'done', `good file after bad ones: ${await errorText(page)}`);
+  check((await errorText(page)) === '', 'error still shown after a good file');
+});
+
+test('denied microphone shows a message and the page keeps working', async ({ page, url, context }) => {
+  await context.clearPermissions();
+  await page.goto(url);
+  await page.waitForLoadState('networkidle');
+  await page.click('#record');
+  await page.waitForFunction(() => !document.getElementById('error').hidden, null, { timeout: 20_000 });
+  const msg = await errorText(page);
+  check(/microphone/i.test(msg) && /denied|not found|no microphone/i.test(msg), `message was “${msg}”`);
+  await resetState(page);
+  await dropFile(page, 'good.wav', good, 'audio/wav');
+  check((await settled(page)) === 'done', await errorText(page));
+});
+
+test('a browser without WASM SIMD gets a plain message', async ({ page, url }) => {
+  // Simulate an old browser: WebAssembly.validate rejects SIMD modules.
+  await page.addInitScript(() => {
+    const validate = WebAssembly.validate.bind(WebAssembly);
+    WebAssembly.validate = (bytes) => {
+      const b = new Uint8Array(bytes.buffer || bytes);
+      for (let i = 0; i + 1 < b.length; i++) if (b[i] === 0xfd) return false; // SIMD prefix
+      return validate(bytes);
+    };
+  });
+  await page.goto(url);
+  const msg = await errorText(page);
+  check(/SIMD/.test(msg), `message was “${msg}”`);
+  await dropFile(page, 'good.wav', good, 'audio/wav');
+  const state = await settled(page);
+  check(state === 'error' && /SIMD/.test(await errorText(page)), 'a drop without SIMD must explain, not fail silently');
+});
+
+test('keyboard: drop zone and cancel are reachable; Escape cancels a long job', async ({ page, url }) => {
+  await page.goto(url);
+  await page.waitForLoadState('networkidle');
+  await page.keyboard.press('Tab');
+  const focused = await page.evaluate(() => document.activeElement.id);
+  check(focused === 'drop', `first Tab focuses #${focused}, expected the drop zone`);
+  // A 10-minute file takes a while: cancel it with Escape.
+  const long = wav(tone(440, 600, 16000, 0.3), 16000, 1);
+  await dropFile(page, 'long.wav', long, 'audio/wav');
+  await page.waitForFunction(() => document.querySelector('[data-stage="transform"]').classList.contains('active'), null, { timeout: 60_000 });
+  await page.keyboard.press('Escape');
+  check((await settled(page)) === 'cancelled', 'not cancelled');
+  await resetState(page);
+  await dropFile(page, 'good.wav', good, 'audio/wav');
+  check((await settled(page)) === 'done', `after cancel: ${await errorText(page)}`);
+});
+
+test('phone width: no horizontal scrolling, results visible', async ({ page, url }) => {
+  await page.setViewportSize({ width: 375, height: 800 });
+  await page.goto(url);
+  await page.waitForLoadState('networkidle');
+  await dropFile(page, 'good.wav', good, 'audio/wav');
+  check((await settled(page)) === 'done', await errorText(page));
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  check(overflow <= 0, `page is ${overflow}px wider than the phone`);
+  const st = await canvasStats(page, 's1');
+  check(st.colours > 30, 'scattergram blank at phone width');
+});
+
+// ------------------------------------------------------------------ runner
+const { server, url } = await startServer({ port: 0, quiet: true });
+const args = ['--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--enable-unsafe-webgpu', '--headless=new'];
+if (process.getuid && process.getuid() === 0) args.push('--no-sandbox');
+const browser = await chromium.launch({ executablePath: CHROMIUM, args, headless: true });
+let passed = 0;
+let failed = 0;
+const only = process.argv[2];
+for (const t of tests) {
+  if (only && !t.name.includes(only)) continue;
+  const context = await browser.newContext({ acceptDownloads: true });
+  const page = await context.newPage();
+  const requests = [];
+  const consoleErrors = [];
+  context.on('request', (r) => requests.push(`${r.method()} ${r.url()}`));
+  page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  const t0 = Date.now();
+  try {
+    await t.fn({ page, url, context, requests, consoleErrors });
+    passed++;
+    console.log(`ok   ${t.name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${t.name}: ${e instanceof Failure ? e.message : e.stack}`);
+    if (consoleErrors.length) console.log(`     console: ${consoleErrors.join(' | ')}`);
+  }
+  await context.close();
+}
+await browser.close();
+server.close();
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

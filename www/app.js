@@ -1,0 +1,598 @@
+// Scatterbrain page: input (file, drop, microphone) → browser decode (main
+// thread: AudioContext does not exist in workers) → Worker (WASM scattering)
+// → pictures, player, JSON. No network requests after the page has loaded.
+import { sniffSampleRate } from './sniff.js';
+import { drawHeatmap } from './plot.js';
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  drop: $('drop'), file: $('file'), record: $('record'), cancel: $('cancel'), env: $('env'),
+  status: $('status'), stages: $('stages'), progress: $('progress'), statusText: $('status-text'),
+  error: $('error'), results: $('results'), resultName: $('result-name'), resultMeta: $('result-meta'),
+  player: $('player'), s1: $('s1'), s2: $('s2'), band: $('band'), timings: $('timings'),
+  download: $('download'), live: $('live'), liveCanvas: $('live-canvas'),
+};
+
+const MIN_SECONDS = 1.0; // the core's default shortest input (src/windows.rs)
+
+// ---------------------------------------------------------------- environment
+
+/** A minimal module using a v128 instruction: validates only with WASM SIMD. */
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11,
+]);
+
+const env = {
+  wasm: typeof WebAssembly === 'object',
+  simd: false,
+  webgpu: 'navigator' in globalThis && 'gpu' in navigator,
+  mic: !!(navigator.mediaDevices && navigator.mediaDevices.getUserMedia && globalThis.MediaRecorder),
+};
+try {
+  env.simd = env.wasm && WebAssembly.validate(SIMD_PROBE);
+} catch {
+  env.simd = false;
+}
+
+function describeEnv() {
+  const parts = [];
+  parts.push(env.simd ? 'WebAssembly SIMD: yes' : 'WebAssembly SIMD: no');
+  parts.push(env.webgpu ? 'WebGPU: available' : 'WebGPU: not available (the CPU path would be used)');
+  parts.push(crossOriginIsolated ? 'isolated: yes' : 'isolated: no');
+  ui.env.textContent = parts.join(' · ');
+}
+
+// ---------------------------------------------------------------- worker
+
+let worker = null;
+let workerReady = null;
+let jobId = 0;
+const pending = new Map(); // id → {resolve, reject, onProgress}
+
+let wasmModule = null;
+
+function startWorker() {
+  if (!wasmModule) wasmModule = WebAssembly.compileStreaming(fetch('pkg/scatterbrain_bg.wasm'));
+  if (worker) worker.terminate();
+  for (const p of pending.values()) p.reject(new Cancelled());
+  pending.clear();
+  worker = new Worker('worker.js', { type: 'module' });
+  const w = worker;
+  wasmModule.then(
+    (module) => w.postMessage({ type: 'init', module }),
+    () => {
+      wasmModule = null; // try again with the next worker
+    },
+  );
+  workerReady = new Promise((resolve, reject) => {
+    wasmModule.catch((e) => reject(new Error(`The analysis engine (WebAssembly) could not be loaded: ${e.message}`)));
+    worker.onmessage = (ev) => {
+      const m = ev.data;
+      if (m.type === 'ready') return resolve(m.initMs);
+      if (m.type === 'error' && m.fatal) return reject(new Error(m.message));
+      const p = pending.get(m.id);
+      if (!p) return;
+      if (m.type === 'progress') p.onProgress(m);
+      else if (m.type === 'result') {
+        pending.delete(m.id);
+        p.resolve(m);
+      } else if (m.type === 'error') {
+        pending.delete(m.id);
+        const err = new AnalysisError(m.message);
+        err.crashed = !!m.crashed;
+        p.reject(err);
+      }
+    };
+    worker.onerror = (ev) => {
+      ev.preventDefault();
+      const err = new Error(`The analysis engine stopped: ${ev.message || 'unknown error'}`);
+      reject(err);
+      for (const p of pending.values()) p.reject(err);
+      pending.clear();
+    };
+  });
+  workerReady.catch(() => {}); // reported when a job awaits it
+}
+
+class Cancelled extends Error {
+  constructor() {
+    super('cancelled');
+  }
+}
+class UserError extends Error {}
+class AnalysisError extends Error {}
+
+function runInWorker(msg, transfer, onProgress) {
+  return new Promise((resolve, reject) => {
+    pending.set(msg.id, { resolve, reject, onProgress });
+    worker.postMessage(msg, transfer);
+  });
+}
+
+// ---------------------------------------------------------------- status UI
+
+const STAGES = ['read', 'decode', 'transform', 'model', 'draw'];
+
+function setStage(stage, text) {
+  const idx = STAGES.indexOf(stage);
+  for (const el of ui.stages.children) {
+    const i = STAGES.indexOf(el.dataset.stage);
+    el.classList.toggle('active', i === idx);
+    el.classList.toggle('done', i < idx && !el.classList.contains('skipped'));
+    if (i === idx) el.setAttribute('aria-current', 'step');
+    else el.removeAttribute('aria-current');
+  }
+  if (text) ui.statusText.textContent = text;
+}
+
+function setProgress(fraction) {
+  if (fraction == null) ui.progress.removeAttribute('value');
+  else ui.progress.value = Math.max(0, Math.min(1, fraction));
+}
+
+function showError(message) {
+  ui.error.textContent = message;
+  ui.error.hidden = false;
+}
+
+function clearError() {
+  ui.error.hidden = true;
+  ui.error.textContent = '';
+}
+
+function busy(on) {
+  ui.cancel.hidden = !on;
+  ui.drop.setAttribute('aria-disabled', on ? 'true' : 'false');
+  document.body.dataset.busy = on ? '1' : '0';
+}
+
+function fmtSeconds(s) {
+  if (!isFinite(s)) return '?';
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  return `${m} min ${Math.round(s - 60 * m)} s`;
+}
+
+// ---------------------------------------------------------------- main flow
+
+let current = null; // the shown result
+
+async function analyse(blob, name) {
+  const id = ++jobId;
+  const alive = () => id === jobId;
+  clearError();
+  busy(true);
+  ui.status.hidden = false;
+  for (const el of ui.stages.children) el.classList.remove('done', 'skipped', 'active');
+  const timings = {};
+  const t = () => performance.now();
+  try {
+    if (!env.simd) {
+      throw new UserError(
+        'This browser does not support WebAssembly SIMD, which the analysis needs. ' +
+          'Please use a current version of Chrome, Edge, Firefox or Safari.',
+      );
+    }
+    // Read.
+    setStage('read', `Reading ${name}…`);
+    setProgress(null);
+    if (blob.size === 0) throw new UserError(`“${name}” is empty (0 bytes). Please choose an audio file.`);
+    let t0 = t();
+    const bytes = await blob.arrayBuffer();
+    timings.read = t() - t0;
+    if (!alive()) return;
+
+    // Decode, at the file's own sample rate when we can read it from the
+    // header, so the core's resampler (the same as native) does the resampling.
+    setStage('decode', 'Decoding audio…');
+    const sniffed = sniffSampleRate(new Uint8Array(bytes, 0, Math.min(bytes.byteLength, 1 << 17)));
+    const rate = sniffed && sniffed >= 3000 && sniffed <= 768000 ? sniffed : 48000;
+    t0 = t();
+    let audio;
+    try {
+      const ctx = new OfflineAudioContext(1, 1, rate);
+      audio = await ctx.decodeAudioData(bytes);
+    } catch (e) {
+      throw new UserError(
+        `“${name}” could not be read as audio. It may not be an audio file, or it is damaged ` +
+          `or in a format this browser cannot decode (MP3, WAV, FLAC and OGG work in most browsers).`,
+      );
+    }
+    timings.decode = t() - t0;
+    if (!alive()) return;
+    if (audio.length === 0) throw new UserError(`“${name}” contains no audio samples.`);
+    if (audio.duration < MIN_SECONDS) {
+      throw new UserError(
+        `“${name}” is too short: ${audio.duration.toFixed(2)} s. At least ${MIN_SECONDS.toFixed(1)} s of audio is needed.`,
+      );
+    }
+
+    // Transform, in the worker.
+    setStage('transform', `Computing the scattering transform (${fmtSeconds(audio.duration)} of audio)…`);
+    setProgress(0);
+    await workerReady;
+    if (!alive()) return;
+    const channels = [];
+    for (let c = 0; c < audio.numberOfChannels; c++) channels.push(audio.getChannelData(c).slice());
+    t0 = t();
+    const started = t0;
+    const reply = await runInWorker(
+      { type: 'scatter', id, channels, sampleRate: audio.sampleRate },
+      channels.map((c) => c.buffer),
+      (m) => {
+        if (!alive()) return;
+        setProgress(m.done / m.total);
+        const elapsed = (t() - started) / 1000;
+        const eta = m.done > 0 ? (elapsed / m.done) * (m.total - m.done) : NaN;
+        ui.statusText.textContent =
+          `Scattering: window ${m.done} of ${m.total}` + (m.done < m.total ? ` · about ${fmtSeconds(eta)} left` : '');
+      },
+    );
+    timings.transform = t() - t0;
+    if (!alive()) return;
+
+    // Model: not part of this build yet.
+    setStage('model', 'Tagging model not loaded: skipping tags.');
+    ui.stages.querySelector('[data-stage="model"]').classList.add('skipped');
+
+    setStage('draw', 'Drawing…');
+    t0 = t();
+    current = {
+      name,
+      blob,
+      size: blob.size,
+      type: blob.type,
+      duration: audio.duration,
+      sampleRate: audio.sampleRate,
+      sniffedRate: sniffed,
+      channels: audio.numberOfChannels,
+      scatter: reply.scatter,
+      timings,
+    };
+    showResults(current);
+    timings.draw = t() - t0;
+    renderTimings(timings);
+    for (const el of ui.stages.children) {
+      el.classList.remove('active');
+      if (!el.classList.contains('skipped')) el.classList.add('done');
+    }
+    setProgress(1);
+    ui.statusText.textContent = `Done in ${fmtSeconds(Object.values(timings).reduce((a, b) => a + b, 0) / 1000)}.`;
+    document.body.dataset.state = 'done';
+  } catch (e) {
+    if (!alive() || e instanceof Cancelled) return;
+    document.body.dataset.state = 'error';
+    if (e instanceof UserError) showError(e.message);
+    else if (e instanceof AnalysisError) showError(`“${name}” could not be analysed: ${plain(e.message)}`);
+    else showError(`Something went wrong while analysing “${name}”: ${e.message}. You can try another file.`);
+    ui.status.hidden = true;
+    // A crashed engine is replaced for the next file; user errors need no restart.
+    if (!(e instanceof UserError) && !(e instanceof AnalysisError && !e.crashed)) startWorker();
+  } finally {
+    if (alive()) busy(false);
+  }
+}
+
+/** The core's messages are lower-case fragments; make them a sentence. */
+function plain(msg) {
+  const s = String(msg).trim();
+  return s.charAt(0).toUpperCase() + s.slice(1) + (/[.!?]$/.test(s) ? '' : '.');
+}
+
+function cancel() {
+  if (document.body.dataset.busy !== '1') return;
+  jobId++; // late replies of the old job are ignored
+  startWorker();
+  busy(false);
+  setProgress(0);
+  for (const el of ui.stages.children) el.classList.remove('active');
+  ui.statusText.textContent = 'Cancelled.';
+  document.body.dataset.state = 'cancelled';
+}
+
+// ---------------------------------------------------------------- results
+
+function rowsOf(scatter, order) {
+  const out = [];
+  scatter.paths.forEach((p, i) => {
+    if (p.order === order) out.push({ index: i, ...p });
+  });
+  return out;
+}
+
+function rowView(scatter, index) {
+  return scatter.data.subarray(index * scatter.frames, (index + 1) * scatter.frames);
+}
+
+function showResults(r) {
+  ui.results.hidden = false;
+  ui.resultName.textContent = r.name;
+  ui.resultMeta.textContent =
+    `${fmtSeconds(r.duration)} · ${r.channels} channel${r.channels > 1 ? 's' : ''} · decoded at ${r.sampleRate} Hz · ` +
+    `${r.scatter.rows} scattering coefficients × ${r.scatter.frames} frames`;
+  if (ui.player.src) URL.revokeObjectURL(ui.player.src);
+  ui.player.src = URL.createObjectURL(r.blob);
+
+  // S2 band choices: first-order bands that have second-order paths.
+  const s1 = rowsOf(r.scatter, 1);
+  const s2 = rowsOf(r.scatter, 2);
+  const withS2 = new Set(s2.map((p) => p.freq1_hz));
+  const bands = s1.filter((p) => withS2.has(p.freq1_hz)).sort((a, b) => a.freq1_hz - b.freq1_hz);
+  ui.band.replaceChildren(
+    ...bands.map((p) => {
+      const o = document.createElement('option');
+      o.value = String(p.freq1_hz);
+      o.textContent = `${fmtHz(p.freq1_hz)}`;
+      return o;
+    }),
+  );
+  // Default: the band with the most energy.
+  let best = bands[0];
+  let bestE = -1;
+  for (const p of bands) {
+    const v = rowView(r.scatter, p.index);
+    let e = 0;
+    for (let i = 0; i < v.length; i++) e += v[i];
+    if (e > bestE) {
+      bestE = e;
+      best = p;
+    }
+  }
+  if (best) ui.band.value = String(best.freq1_hz);
+  drawAll();
+}
+
+function fmtHz(hz) {
+  if (hz >= 1000) return `${(hz / 1000).toFixed(hz >= 10000 ? 0 : 1)} kHz`;
+  if (hz >= 10) return `${Math.round(hz)} Hz`;
+  return `${hz.toFixed(1)} Hz`;
+}
+
+function drawAll() {
+  if (!current) return;
+  const sc = current.scatter;
+  const hop = sc.frames > 1 ? sc.times[1] - sc.times[0] : 0.256;
+  const base = { times: sc.times, hop, duration: current.duration };
+  const s1 = rowsOf(sc, 1).map((p) => ({ freq: p.freq1_hz, values: rowView(sc, p.index) }));
+  current.s1Layout = drawHeatmap(ui.s1, { ...base, rows: s1, yLabel: 'frequency', title: 'S1' });
+  const f1 = Number(ui.band.value);
+  const s2 = rowsOf(sc, 2)
+    .filter((p) => p.freq1_hz === f1)
+    .map((p) => ({ freq: p.freq2_hz, values: rowView(sc, p.index) }));
+  current.s2Layout = drawHeatmap(ui.s2, { ...base, rows: s2, yLabel: 'modulation', title: `S2 at ${fmtHz(f1)}` });
+  updatePlayheads();
+}
+
+function renderTimings(tm) {
+  const rows = [
+    ['Read file', tm.read],
+    ['Decode (browser)', tm.decode],
+    ['Scattering (WASM, worker)', tm.transform],
+    ['Tags (model)', null],
+    ['Draw', tm.draw],
+  ];
+  ui.timings.replaceChildren(
+    ...rows.flatMap(([k, v]) => {
+      const dt = document.createElement('dt');
+      dt.textContent = k;
+      const dd = document.createElement('dd');
+      dd.textContent = v == null ? 'model not loaded' : `${v.toFixed(0)} ms`;
+      return [dt, dd];
+    }),
+  );
+}
+
+// Playhead over the pictures, driven by the audio element.
+function updatePlayheads() {
+  if (!current) return;
+  const time = ui.player.currentTime || 0;
+  for (const [canvas, layout] of [
+    [ui.s1, current.s1Layout],
+    [ui.s2, current.s2Layout],
+  ]) {
+    const head = canvas.parentElement.querySelector('.playhead');
+    if (!layout) {
+      head.style.display = 'none';
+      continue;
+    }
+    const x = layout.xOf(time) / canvas.width;
+    head.style.left = `${(x * 100).toFixed(3)}%`;
+    head.style.top = `${((layout.plot.y / canvas.height) * 100).toFixed(3)}%`;
+    head.style.bottom = `${(((canvas.height - layout.plot.y - layout.plot.h) / canvas.height) * 100).toFixed(3)}%`;
+    head.style.display = time > 0 || !ui.player.paused ? 'block' : 'none';
+  }
+}
+
+function animate() {
+  updatePlayheads();
+  if (!ui.player.paused) requestAnimationFrame(animate);
+}
+
+function seekFromCanvas(canvas, layout, clientX) {
+  if (!layout || !isFinite(ui.player.duration || current.duration)) return;
+  const rect = canvas.getBoundingClientRect();
+  const x = ((clientX - rect.left) / rect.width) * canvas.width;
+  ui.player.currentTime = Math.max(0, Math.min(current.duration, layout.timeOf(x)));
+  updatePlayheads();
+}
+
+function canvasKeys(ev) {
+  if (!current) return;
+  const step = ev.shiftKey ? 5 : 1;
+  const p = ui.player;
+  if (ev.key === 'ArrowRight') p.currentTime = Math.min(current.duration, p.currentTime + step);
+  else if (ev.key === 'ArrowLeft') p.currentTime = Math.max(0, p.currentTime - step);
+  else if (ev.key === 'Home') p.currentTime = 0;
+  else if (ev.key === 'End') p.currentTime = current.duration;
+  else if (ev.key === ' ' || ev.key === 'Enter') p.paused ? p.play() : p.pause();
+  else return;
+  ev.preventDefault();
+  updatePlayheads();
+}
+
+// ---------------------------------------------------------------- JSON
+
+function resultJson(r) {
+  const sc = r.scatter;
+  const round = (v) => Number(v.toPrecision(7));
+  return {
+    generator: 'Scatterbrain web page',
+    created: new Date().toISOString(),
+    file: { name: r.name, bytes: r.size, type: r.type || null },
+    audio: {
+      duration_s: r.duration,
+      channels: r.channels,
+      decoded_sample_rate_hz: r.sampleRate,
+      header_sample_rate_hz: r.sniffedRate ?? null,
+    },
+    model: null,
+    tags: null,
+    taggram: null,
+    note: 'No tagging model was loaded: tags and taggram are absent.',
+    timings_ms: r.timings,
+    scattering: {
+      form: 'raw (un-normalised S0, S1, S2)',
+      rows: sc.rows,
+      frames: sc.frames,
+      times_s: Array.from(sc.times, round),
+      windows_start_s: sc.windows,
+      paths: sc.paths,
+      data: sc.paths.map((_, i) => Array.from(rowView(sc, i), round)),
+    },
+  };
+}
+
+function download() {
+  if (!current) return;
+  const blob = new Blob([JSON.stringify(resultJson(current))], { type: 'application/json' });
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = `${current.name.replace(/\.[^.]+$/, '') || 'scatterbrain'}.scatterbrain.json`;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+}
+
+// ---------------------------------------------------------------- microphone
+
+let recording = null;
+
+async function toggleRecord() {
+  if (recording) {
+    recording.stop();
+    return;
+  }
+  clearError();
+  if (!env.mic) {
+    showError('This browser cannot record from a microphone here (it needs getUserMedia and MediaRecorder).');
+    return;
+  }
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+  } catch (e) {
+    if (e.name === 'NotAllowedError' || e.name === 'SecurityError') {
+      showError('Microphone access was denied. Allow the microphone for this page in the browser settings to record, or drop a file instead.');
+    } else if (e.name === 'NotFoundError' || e.name === 'OverconstrainedError') {
+      showError('No microphone was found. Connect one, or drop a file instead.');
+    } else {
+      showError(`The microphone could not be started: ${e.message || e.name}.`);
+    }
+    return;
+  }
+  const rec = new MediaRecorder(stream);
+  const chunks = [];
+  const startedAt = performance.now();
+  rec.ondataavailable = (ev) => ev.data.size && chunks.push(ev.data);
+  const timer = setInterval(() => {
+    ui.record.textContent = `■ Stop recording (${fmtSeconds((performance.now() - startedAt) / 1000)})`;
+  }, 250);
+  rec.onstop = () => {
+    clearInterval(timer);
+    for (const tr of stream.getTracks()) tr.stop();
+    recording = null;
+    ui.record.setAttribute('aria-pressed', 'false');
+    ui.record.textContent = '● Record from microphone';
+    const blob = new Blob(chunks, { type: rec.mimeType || 'audio/webm' });
+    analyse(blob, 'Microphone recording');
+  };
+  recording = rec;
+  rec.start(250);
+  ui.record.setAttribute('aria-pressed', 'true');
+  ui.record.textContent = '■ Stop recording';
+}
+
+// ---------------------------------------------------------------- wiring
+
+function pickFile(files) {
+  const f = files && files[0];
+  if (!f) return;
+  analyse(f, f.name);
+}
+
+function wire() {
+  ui.drop.addEventListener('click', () => ui.file.click());
+  ui.drop.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter' || ev.key === ' ') {
+      ev.preventDefault();
+      ui.file.click();
+    }
+  });
+  ui.file.addEventListener('change', () => {
+    pickFile(ui.file.files);
+    ui.file.value = '';
+  });
+  for (const type of ['dragenter', 'dragover']) {
+    ui.drop.addEventListener(type, (ev) => {
+      ev.preventDefault();
+      ui.drop.classList.add('over');
+    });
+  }
+  ui.drop.addEventListener('dragleave', () => ui.drop.classList.remove('over'));
+  ui.drop.addEventListener('drop', (ev) => {
+    ev.preventDefault();
+    ui.drop.classList.remove('over');
+    pickFile(ev.dataTransfer.files);
+  });
+  // A file dropped anywhere else must not navigate away from the page.
+  window.addEventListener('dragover', (ev) => ev.preventDefault());
+  window.addEventListener('drop', (ev) => {
+    ev.preventDefault();
+    pickFile(ev.dataTransfer && ev.dataTransfer.files);
+  });
+  ui.cancel.addEventListener('click', cancel);
+  document.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Escape') cancel();
+  });
+  ui.record.addEventListener('click', toggleRecord);
+  ui.download.addEventListener('click', download);
+  ui.band.addEventListener('change', drawAll);
+  ui.player.addEventListener('play', () => requestAnimationFrame(animate));
+  for (const ev of ['seeked', 'timeupdate', 'pause']) ui.player.addEventListener(ev, updatePlayheads);
+  for (const [canvas, key] of [
+    [ui.s1, 's1Layout'],
+    [ui.s2, 's2Layout'],
+  ]) {
+    canvas.addEventListener('click', (ev) => current && seekFromCanvas(canvas, current[key], ev.clientX));
+    canvas.addEventListener('keydown', canvasKeys);
+  }
+  let resizeTimer = 0;
+  window.addEventListener('resize', () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(drawAll, 150);
+  });
+}
+
+describeEnv();
+wire();
+if (env.simd) startWorker();
+else {
+  showError(
+    'This browser does not support WebAssembly SIMD, which the analysis needs. ' +
+      'Please use a current version of Chrome, Edge, Firefox or Safari.',
+  );
+}
+if (!env.mic) ui.record.disabled = true;
+// For tests and the curious: the page's state.
+globalThis.scatterbrain = { get result() { return current; }, env };

@@ -1,0 +1,77 @@
+// Read an audio file's own sample rate from its header, so the browser can
+// decode it without resampling (the core then resamples, as natively).
+// Returns Hz, or null when the format is not recognised.
+
+const ascii = (b, at, s) => {
+  if (at + s.length > b.length) return false;
+  for (let i = 0; i < s.length; i++) if (b[at + i] !== s.charCodeAt(i)) return false;
+  return true;
+};
+const u32le = (b, at) => (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
+
+function wav(b) {
+  if (!(ascii(b, 0, 'RIFF') || ascii(b, 0, 'RF64')) || !ascii(b, 8, 'WAVE')) return null;
+  let at = 12;
+  while (at + 8 <= b.length) {
+    const size = u32le(b, at + 4);
+    if (ascii(b, at, 'fmt ')) return at + 16 <= b.length ? u32le(b, at + 12) : null;
+    at += 8 + size + (size & 1);
+  }
+  return null;
+}
+
+function flac(b) {
+  if (!ascii(b, 0, 'fLaC') || b.length < 21) return null;
+  // STREAMINFO follows the 4-byte block header: rate is 20 bits at byte 18.
+  return (b[18] << 12) | (b[19] << 4) | (b[20] >> 4);
+}
+
+function ogg(b) {
+  if (!ascii(b, 0, 'OggS') || b.length < 28) return null;
+  const packet = 27 + b[26];
+  if (ascii(b, packet, '\x01vorbis')) return u32le(b, packet + 12);
+  if (ascii(b, packet, 'OpusHead')) return 48000; // Opus always decodes at 48 kHz
+  if (b[packet] === 0x7f && ascii(b, packet + 1, 'FLAC')) return flac(b.subarray(packet + 9));
+  return null;
+}
+
+const MP3_RATES = { 3: [44100, 48000, 32000], 2: [22050, 24000, 16000], 0: [11025, 12000, 8000] };
+
+function mp3(b) {
+  let at = 0;
+  // Skip ID3v2 tags (possibly several).
+  while (ascii(b, at, 'ID3') && at + 10 <= b.length) {
+    const size = ((b[at + 6] & 0x7f) << 21) | ((b[at + 7] & 0x7f) << 14) | ((b[at + 8] & 0x7f) << 7) | (b[at + 9] & 0x7f);
+    at += 10 + size + (b[at + 5] & 0x10 ? 10 : 0);
+  }
+  // First plausible frame header, confirmed by a second one when possible.
+  const header = (i) => {
+    if (i + 4 > b.length || b[i] !== 0xff || (b[i + 1] & 0xe0) !== 0xe0) return null;
+    const version = (b[i + 1] >> 3) & 3;
+    const layer = (b[i + 1] >> 1) & 3;
+    const bitrate = b[i + 2] >> 4;
+    const rateIdx = (b[i + 2] >> 2) & 3;
+    if (version === 1 || layer === 0 || bitrate === 15 || bitrate === 0 || rateIdx === 3) return null;
+    return { version, rate: MP3_RATES[version][rateIdx] };
+  };
+  for (let i = at; i + 4 <= b.length; i++) {
+    const h = header(i);
+    if (!h) continue;
+    // Any later header agreeing on version and rate within 2 KB confirms it.
+    for (let j = i + 24; j < Math.min(b.length - 4, i + 2048); j++) {
+      const g = header(j);
+      if (g && g.version === h.version && g.rate === h.rate) return h.rate;
+    }
+    if (i + 2048 >= b.length) return h.rate;
+  }
+  return null;
+}
+
+export function sniffSampleRate(bytes) {
+  const b = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  for (const f of [wav, flac, ogg, mp3]) {
+    const r = f(b);
+    if (r) return r;
+  }
+  return null;
+}
