@@ -70,6 +70,8 @@ function startWorker() {
       const m = ev.data;
       if (m.type === 'ready') return resolve(m.initMs);
       if (m.type === 'error' && m.fatal) return reject(new Error(m.message));
+      if (m.type === 'live') return liveFrames(m);
+      if (m.type === 'live-error') return showError(`The live view stopped: ${plain(m.message)}`);
       const p = pending.get(m.id);
       if (!p) return;
       if (m.type === 'progress') p.onProgress(m);
@@ -501,6 +503,10 @@ async function toggleRecord() {
     }
     return;
   }
+  const tap = await startLiveTap(stream).catch((e) => {
+    console.warn('live view unavailable:', e);
+    return null;
+  });
   const rec = new MediaRecorder(stream);
   const chunks = [];
   const startedAt = performance.now();
@@ -511,6 +517,7 @@ async function toggleRecord() {
   rec.onstop = () => {
     clearInterval(timer);
     for (const tr of stream.getTracks()) tr.stop();
+    if (tap) tap.stop();
     recording = null;
     ui.record.setAttribute('aria-pressed', 'false');
     ui.record.textContent = '● Record from microphone';
@@ -521,6 +528,71 @@ async function toggleRecord() {
   rec.start(250);
   ui.record.setAttribute('aria-pressed', 'true');
   ui.record.textContent = '■ Stop recording';
+}
+
+// Live scattergram: an AudioWorklet taps the microphone, the worker scatters
+// the last few seconds twice a second, and the page scrolls the S1 frames.
+const LIVE_SPAN = 30; // seconds shown
+let liveHistory = null;
+let liveDrawQueued = false;
+
+async function startLiveTap(stream) {
+  const ctx = new AudioContext();
+  await ctx.audioWorklet.addModule('mic-worklet.js');
+  const source = ctx.createMediaStreamSource(stream);
+  const node = new AudioWorkletNode(ctx, 'scatterbrain-tap');
+  const mute = ctx.createGain();
+  mute.gain.value = 0; // keep the graph pulling without playing the mic back
+  source.connect(node).connect(mute).connect(ctx.destination);
+  liveHistory = { frames: [], freqs: null, hop: 0.256 };
+  ui.live.hidden = false;
+  drawLive();
+  await workerReady;
+  worker.postMessage({ type: 'live-start', sampleRate: ctx.sampleRate });
+  node.port.onmessage = (ev) => worker.postMessage({ type: 'live-push', pcm: ev.data }, [ev.data.buffer]);
+  return {
+    stop() {
+      node.port.onmessage = null;
+      source.disconnect();
+      worker.postMessage({ type: 'live-stop' });
+      ctx.close();
+    },
+  };
+}
+
+function liveFrames(m) {
+  if (!liveHistory) return;
+  liveHistory.freqs = m.freqs;
+  liveHistory.hop = m.hop;
+  liveHistory.frames.push(...m.frames);
+  const newest = liveHistory.frames[liveHistory.frames.length - 1].t;
+  while (liveHistory.frames.length && liveHistory.frames[0].t < newest - LIVE_SPAN) liveHistory.frames.shift();
+  if (!liveDrawQueued) {
+    liveDrawQueued = true;
+    requestAnimationFrame(() => {
+      liveDrawQueued = false;
+      drawLive();
+    });
+  }
+}
+
+function drawLive() {
+  const h = liveHistory;
+  if (!h) return;
+  const frames = h.frames;
+  const newest = frames.length ? frames[frames.length - 1].t : 0;
+  const origin = Math.max(0, newest - LIVE_SPAN); // scrolls once the view is full
+  const times = Float64Array.from(frames, (f) => f.t - origin);
+  const rows = (h.freqs || []).map((freq, k) => ({ freq, values: Float32Array.from(frames, (f) => f.values[k]) }));
+  drawHeatmap(ui.liveCanvas, {
+    rows,
+    times,
+    hop: h.hop,
+    duration: LIVE_SPAN,
+    yLabel: 'frequency',
+    title: `S1 live, last ${LIVE_SPAN} s`,
+  });
+  document.body.dataset.liveFrames = String(frames.length);
 }
 
 // ---------------------------------------------------------------- wiring

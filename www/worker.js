@@ -67,9 +67,70 @@ async function scatter({ id, channels, sampleRate }) {
   postMessage({ type: 'result', id, scatter: result, timings: { transformMs: t1 - t0 } }, [data.buffer]);
 }
 
+// ------------------------------------------------------------ live microphone
+// A second Analyzer with a short window and first order only: every
+// LIVE_STEP seconds it scatters the last LIVE_WINDOW seconds and sends the S1
+// frames that lie well inside that window (away from its edges).
+const LIVE_WINDOW = 4.096; // s: 65 536 samples at 16 kHz
+const LIVE_STEP = 0.5; // s between updates
+const LIVE_LAG = 1.0; // s: frames closer than this to the newest sample are not final yet
+const LIVE_CONFIG = {
+  front_end: { kind: 'scattering', sample_rate: 16000, q1: 8, q2: 1, j: 13, t: 8192, oversampling: 1, max_order: 1 },
+  normaliser: { eps1: 1e-4, eps2: 1e-6, log_eps: 1e-4, standardise_orders: [0, 1] },
+  window: { seconds: LIVE_WINDOW, min_seconds: 1.0 },
+};
+let live = null;
+
+function liveStart({ sampleRate }) {
+  const ring = new Float32Array(Math.round(LIVE_WINDOW * sampleRate)); // starts as silence
+  live = { rate: sampleRate, ring, total: 0, nextUpdate: LIVE_STEP * sampleRate, lastTime: -Infinity, analyzer: null };
+}
+
+function livePush({ pcm }) {
+  if (!live) return;
+  const { ring } = live;
+  if (pcm.length >= ring.length) ring.set(pcm.subarray(pcm.length - ring.length));
+  else {
+    ring.copyWithin(0, pcm.length);
+    ring.set(pcm, ring.length - pcm.length);
+  }
+  live.total += pcm.length;
+  if (live.total < live.nextUpdate || !analyzer) return;
+  live.nextUpdate = live.total + LIVE_STEP * live.rate;
+  if (!live.analyzer) live.analyzer = new Analyzer(JSON.stringify(LIVE_CONFIG));
+  const r = live.analyzer.scatter(ring, live.rate, 1, false);
+  let bytes = r.data;
+  if (bytes.byteOffset % 4 !== 0) bytes = bytes.slice();
+  const data = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  const bands = [];
+  r.paths.forEach((p, i) => p.order === 1 && bands.push({ i, freq: p.freq1_hz }));
+  const windowStart = (live.total - ring.length) / live.rate; // s since recording began
+  const newest = live.total / live.rate - LIVE_LAG;
+  const hop = r.frames > 1 ? r.times[1] - r.times[0] : 0.256;
+  const frames = [];
+  for (let f = 0; f < r.frames; f++) {
+    const t = windowStart + r.times[f];
+    if (t < 0 || t > newest || t <= live.lastTime + hop / 2 || r.times[f] < LIVE_LAG) continue;
+    const col = new Float32Array(bands.length);
+    bands.forEach((b, k) => (col[k] = data[b.i * r.frames + f]));
+    frames.push({ t, values: col });
+    live.lastTime = t;
+  }
+  if (frames.length) postMessage({ type: 'live', hop, freqs: bands.map((b) => b.freq), frames });
+}
+
 self.onmessage = (ev) => {
   const msg = ev.data;
   if (msg.type === 'init') gotModule(msg.module);
+  else if (msg.type === 'live-start') liveStart(msg);
+  else if (msg.type === 'live-push') {
+    try {
+      livePush(msg);
+    } catch (e) {
+      live = null;
+      postMessage({ type: 'live-error', message: messageOf(e) });
+    }
+  } else if (msg.type === 'live-stop') live = null;
   else if (msg.type === 'scatter') {
     scatter(msg).catch((e) =>
       // A trap (panic) leaves the instance unusable: the page then starts a new worker.

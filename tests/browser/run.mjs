@@ -25,7 +25,7 @@ if (!existsSync(path.join(root, 'www', 'pkg', 'scatterbrain_bg.wasm'))) {
 
 // ------------------------------------------------------------------ harness
 const tests = [];
-const test = (name, fn) => tests.push({ name, fn });
+const test = (name, fn, opts = {}) => tests.push({ name, fn, ...opts });
 class Failure extends Error {}
 function check(cond, msg) {
   if (!cond) throw new Failure(msg);
@@ -234,6 +234,31 @@ test('denied microphone shows a message and the page keeps working', async ({ pa
   check((await settled(page)) === 'done', await errorText(page));
 });
 
+test(
+  'microphone: live scattergram scrolls while recording, then the recording is analysed',
+  async ({ page, url, context }) => {
+    await context.grantPermissions(['microphone'], { origin: url });
+    await page.goto(url);
+    await page.waitForLoadState('networkidle');
+    await page.click('#record');
+    // Chromium's fake capture device beeps; the live view must fill with frames.
+    await page.waitForFunction(() => Number(document.body.dataset.liveFrames || 0) >= 8, null, { timeout: 30_000 });
+    const st = await canvasStats(page, 'live-canvas');
+    check(st.colours > 20 && st.std > 5, `live canvas looks blank: ${JSON.stringify(st)}`);
+    const n1 = await page.evaluate(() => Number(document.body.dataset.liveFrames));
+    await page.waitForTimeout(1500);
+    const n2 = await page.evaluate(() => Number(document.body.dataset.liveFrames));
+    check(n2 > n1, `live view did not advance (${n1} → ${n2} frames)`);
+    await page.locator('#live').screenshot({ path: path.join(here, 'live.png') });
+    await page.click('#record'); // stop
+    const state = await settled(page);
+    check(state === 'done', `recording analysis: ${state}: ${await errorText(page)}`);
+    const d = await page.evaluate(() => globalThis.scatterbrain.result.duration);
+    check(d > 2, `recording is ${d} s`);
+  },
+  { fakeMic: true },
+);
+
 test('a browser without WASM SIMD gets a plain message', async ({ page, url }) => {
   // Simulate an old browser: WebAssembly.validate rejects SIMD modules.
   await page.addInitScript(() => {
@@ -286,12 +311,22 @@ const { server, url } = await startServer({ port: 0, quiet: true });
 const args = ['--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--enable-unsafe-webgpu', '--headless=new'];
 if (process.getuid && process.getuid() === 0) args.push('--no-sandbox');
 const browser = await chromium.launch({ executablePath: CHROMIUM, args, headless: true });
+let micBrowser = null; // with Chromium's fake microphone, started when a test needs it
+const browserFor = async (t) => {
+  if (!t.fakeMic) return browser;
+  micBrowser ??= await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [...args, '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'],
+    headless: true,
+  });
+  return micBrowser;
+};
 let passed = 0;
 let failed = 0;
 const only = process.argv[2];
 for (const t of tests) {
   if (only && !t.name.includes(only)) continue;
-  const context = await browser.newContext({ acceptDownloads: true });
+  const context = await (await browserFor(t)).newContext({ acceptDownloads: true });
   const page = await context.newPage();
   const requests = [];
   const consoleErrors = [];
@@ -311,6 +346,7 @@ for (const t of tests) {
   await context.close();
 }
 await browser.close();
+if (micBrowser) await micBrowser.close();
 server.close();
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
