@@ -656,6 +656,11 @@ function wire() {
   });
 }
 
+// Offline once loaded: a service worker keeps the page's files (sw.js).
+if ('serviceWorker' in navigator) {
+  navigator.serviceWorker.register('sw.js').catch((e) => console.warn('offline support unavailable:', e.message));
+}
+
 describeEnv();
 wire();
 if (env.simd) startWorker();

@@ -197,6 +197,34 @@ test('JSON download holds the coefficients and says the model is absent', async 
   check(json.tags === null && json.model === null, 'tags must be null without a model');
 });
 
+// The decoder fixtures of tests/fixtures/audio (made with ffmpeg, see its README).
+const FORMATS = [
+  ['tone1k_44k_stereo.mp3', 'audio/mpeg', 44100, 2, 1000],
+  ['tone500_48k_mono.flac', 'audio/flac', 48000, 1, 500],
+  ['tone2k_22k.ogg', 'audio/ogg', 22050, 1, 2000],
+  ['tone300_8k_6ch.wav', 'audio/wav', 8000, 6, 300],
+];
+
+test('MP3, FLAC, OGG/Vorbis and 6-channel WAV decode at their own rate and show their tone', async ({ page, url }) => {
+  const { readFileSync } = await import('node:fs');
+  await page.goto(url);
+  await page.waitForLoadState('networkidle');
+  for (const [name, type, rate, channels, freq] of FORMATS) {
+    await resetState(page);
+    await dropFile(page, name, readFileSync(path.join(root, 'tests', 'fixtures', 'audio', name)), type);
+    const state = await settled(page);
+    check(state === 'done', `${name}: ${state}: ${await errorText(page)}`);
+    const r = await page.evaluate(() => {
+      const s = globalThis.scatterbrain.result;
+      return { rate: s.sampleRate, sniffed: s.sniffedRate, ch: s.channels, dur: s.duration };
+    });
+    check(r.sniffed === rate && r.rate === rate, `${name}: decoded at ${r.rate} Hz, header ${r.sniffed}, expected ${rate}`);
+    check(r.ch === channels, `${name}: ${r.ch} channels, expected ${channels}`);
+    const f = await peakBand(page, 0.3, r.dur - 0.3);
+    check(Math.abs(Math.log2(f / freq)) < 0.2, `${name}: strongest band ${f} Hz, expected ~${freq}`);
+  }
+});
+
 const badInputs = [
   ['not audio', 'notes.mp3', Buffer.from('This is a text file, not an MP3.\n'.repeat(50)), 'audio/mpeg', /could not be read as audio/],
   ['empty file', 'empty.wav', Buffer.alloc(0), 'audio/wav', /empty/],
@@ -292,6 +320,24 @@ test('keyboard: drop zone and cancel are reachable; Escape cancels a long job', 
   await resetState(page);
   await dropFile(page, 'good.wav', good, 'audio/wav');
   check((await settled(page)) === 'done', `after cancel: ${await errorText(page)}`);
+});
+
+test('works offline once loaded', async ({ page, url, context }) => {
+  await page.goto(url);
+  await page.waitForFunction(() => navigator.serviceWorker.ready.then(() => true));
+  await page.waitForLoadState('networkidle');
+  await context.setOffline(true);
+  await page.reload();
+  await page.waitForFunction(() => globalThis.scatterbrain);
+  // Really offline: an uncached URL fails, and the page came from the service worker.
+  const probe = await page.evaluate(() => fetch(`missing-${Math.random()}`).then(() => 'reached the server', () => 'offline'));
+  check(probe === 'offline', `network still reachable (${probe})`);
+  check(await page.evaluate(() => !!navigator.serviceWorker.controller), 'page not controlled by the service worker');
+  await dropFile(page, 'good.wav', good, 'audio/wav');
+  const state = await settled(page);
+  check(state === 'done', `offline: ${state}: ${await errorText(page)}`);
+  const st = await canvasStats(page, 's1');
+  check(st.colours > 30, 'offline scattergram blank');
 });
 
 test('phone width: no horizontal scrolling, results visible', async ({ page, url }) => {

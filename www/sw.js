@@ -1,0 +1,54 @@
+// Offline support: the page's files are cached when it loads, so it keeps
+// working without a network once loaded. Network first (a rebuilt package is
+// picked up at once when online), cache when offline. Same-origin GETs only;
+// the audio itself is never fetched (it stays in the page as a Blob).
+const CACHE = 'scatterbrain-v1';
+const SHELL = [
+  './',
+  'index.html',
+  'style.css',
+  'app.js',
+  'plot.js',
+  'sniff.js',
+  'worker.js',
+  'mic-worklet.js',
+  'pkg/scatterbrain.js',
+  'pkg/scatterbrain_bg.wasm',
+];
+
+self.addEventListener('install', (ev) => {
+  ev.waitUntil(
+    caches
+      .open(CACHE)
+      .then((c) => c.addAll(SHELL))
+      .then(() => self.skipWaiting()),
+  );
+});
+
+self.addEventListener('activate', (ev) => {
+  ev.waitUntil(
+    caches
+      .keys()
+      .then((keys) => Promise.all(keys.filter((k) => k !== CACHE).map((k) => caches.delete(k))))
+      .then(() => self.clients.claim()),
+  );
+});
+
+self.addEventListener('fetch', (ev) => {
+  const req = ev.request;
+  const url = new URL(req.url);
+  if (req.method !== 'GET' || url.origin !== self.location.origin) return;
+  ev.respondWith(
+    fetch(req)
+      .then((resp) => {
+        if (resp.ok && resp.type === 'basic') {
+          const copy = resp.clone();
+          caches.open(CACHE).then((c) => c.put(req, copy));
+        }
+        return resp;
+      })
+      .catch(() =>
+        caches.match(req, { ignoreSearch: true }).then((hit) => hit || Response.error()),
+      ),
+  );
+});
