@@ -1,7 +1,7 @@
 // Scatterbrain page: input (file, drop, microphone) → browser decode (main
 // thread: AudioContext does not exist in workers) → Worker (WASM scattering)
 // → pictures, player, JSON. No network requests after the page has loaded.
-import { sniffSampleRate } from './sniff.js';
+import { sniffSampleRate, estimateSeconds } from './sniff.js';
 import { drawHeatmap } from './plot.js';
 
 const $ = (id) => document.getElementById(id);
@@ -14,6 +14,11 @@ const ui = {
 };
 
 const MIN_SECONDS = 1.0; // the core's default shortest input (src/windows.rs)
+// Files longer than this are decoded by the browser straight to 16 kHz mono
+// (the transform's rate), so a 1-hour file needs ~230 MB instead of ~1.3 GB.
+const LONG_SECONDS = 20 * 60;
+const MAX_SECONDS = 3 * 3600;
+const MODEL_RATE = 16000;
 
 // ---------------------------------------------------------------- environment
 
@@ -187,8 +192,15 @@ async function analyse(blob, name) {
     // Decode, at the file's own sample rate when we can read it from the
     // header, so the core's resampler (the same as native) does the resampling.
     setStage('decode', 'Decoding audio…');
-    const sniffed = sniffSampleRate(new Uint8Array(bytes, 0, Math.min(bytes.byteLength, 1 << 17)));
-    const rate = sniffed && sniffed >= 3000 && sniffed <= 768000 ? sniffed : 48000;
+    const head = new Uint8Array(bytes, 0, Math.min(bytes.byteLength, 1 << 17));
+    const sniffed = sniffSampleRate(head);
+    const estimate = estimateSeconds(head, bytes.byteLength);
+    const long = estimate > LONG_SECONDS;
+    let rate = sniffed && sniffed >= 3000 && sniffed <= 768000 ? sniffed : 48000;
+    if (long) {
+      rate = MODEL_RATE;
+      setStage('decode', `Decoding a long file (about ${fmtSeconds(estimate)}) at 16 kHz to save memory…`);
+    }
     t0 = t();
     let audio;
     try {
@@ -203,6 +215,11 @@ async function analyse(blob, name) {
     timings.decode = t() - t0;
     if (!alive()) return;
     if (audio.length === 0) throw new UserError(`“${name}” contains no audio samples.`);
+    if (audio.duration > MAX_SECONDS) {
+      throw new UserError(
+        `“${name}” is ${fmtSeconds(audio.duration)} long; this page analyses files of up to ${MAX_SECONDS / 3600} hours.`,
+      );
+    }
     if (audio.duration < MIN_SECONDS) {
       throw new UserError(
         `“${name}” is too short: ${audio.duration.toFixed(2)} s. At least ${MIN_SECONDS.toFixed(1)} s of audio is needed.`,
@@ -215,7 +232,18 @@ async function analyse(blob, name) {
     await workerReady;
     if (!alive()) return;
     const channels = [];
-    for (let c = 0; c < audio.numberOfChannels; c++) channels.push(audio.getChannelData(c).slice());
+    if (long && audio.numberOfChannels > 1) {
+      // Long file: mix to mono here rather than copy every channel.
+      const mono = new Float32Array(audio.length);
+      const k = 1 / audio.numberOfChannels;
+      for (let c = 0; c < audio.numberOfChannels; c++) {
+        const ch = audio.getChannelData(c);
+        for (let i = 0; i < ch.length; i++) mono[i] += ch[i] * k;
+      }
+      channels.push(mono);
+    } else {
+      for (let c = 0; c < audio.numberOfChannels; c++) channels.push(audio.getChannelData(c).slice());
+    }
     t0 = t();
     const started = t0;
     const reply = await runInWorker(
@@ -248,6 +276,7 @@ async function analyse(blob, name) {
       sampleRate: audio.sampleRate,
       sniffedRate: sniffed,
       channels: audio.numberOfChannels,
+      long,
       scatter: reply.scatter,
       timings,
     };
@@ -310,7 +339,9 @@ function showResults(r) {
   ui.results.hidden = false;
   ui.resultName.textContent = r.name;
   ui.resultMeta.textContent =
-    `${fmtSeconds(r.duration)} · ${r.channels} channel${r.channels > 1 ? 's' : ''} · decoded at ${r.sampleRate} Hz · ` +
+    `${fmtSeconds(r.duration)} · ${r.channels} channel${r.channels > 1 ? 's' : ''} · decoded at ${r.sampleRate} Hz` +
+    (r.long ? ' (long file: decoded and mixed to mono by the browser to save memory)' : '') +
+    ' · ' +
     `${r.scatter.rows} scattering coefficients × ${r.scatter.frames} frames`;
   if (ui.player.src) URL.revokeObjectURL(ui.player.src);
   ui.player.src = URL.createObjectURL(r.blob);
@@ -452,15 +483,27 @@ function resultJson(r) {
     taggram: null,
     note: 'No tagging model was loaded: tags and taggram are absent.',
     timings_ms: r.timings,
-    scattering: {
-      form: 'raw (un-normalised S0, S1, S2)',
-      rows: sc.rows,
-      frames: sc.frames,
-      times_s: Array.from(sc.times, round),
-      windows_start_s: sc.windows,
-      paths: sc.paths,
-      data: sc.paths.map((_, i) => Array.from(rowView(sc, i), round)),
-    },
+    scattering: scatteringJson(sc, round),
+  };
+}
+
+// Above this many values the JSON keeps orders 0 and 1 only (a 1-hour file has
+// ~9 million coefficients: a few hundred MB of JSON).
+const JSON_MAX_VALUES = 4_000_000;
+
+function scatteringJson(sc, round) {
+  const all = sc.rows * sc.frames <= JSON_MAX_VALUES;
+  const keep = sc.paths.map((p, i) => i).filter((i) => all || sc.paths[i].order < 2);
+  return {
+    form: 'raw (un-normalised S0, S1, S2)',
+    layout: 'data[row][frame]; paths[row] says what each row is',
+    omitted: all ? null : 'second-order rows, to keep the file small (long input)',
+    rows: keep.length,
+    frames: sc.frames,
+    times_s: Array.from(sc.times, round),
+    windows_start_s: sc.windows,
+    paths: keep.map((i) => sc.paths[i]),
+    data: keep.map((i) => Array.from(rowView(sc, i), round)),
   };
 }
 

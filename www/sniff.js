@@ -75,3 +75,29 @@ export function sniffSampleRate(bytes) {
   }
   return null;
 }
+
+/**
+ * Rough playing time of a file before decoding it, to choose how to decode:
+ * exact for WAV and FLAC headers, otherwise from the size at 96 kbit/s (so a
+ * compressed file's length is over- rather than under-estimated).
+ */
+export function estimateSeconds(bytes, fileSize) {
+  const b = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  if ((ascii(b, 0, 'RIFF') || ascii(b, 0, 'RF64')) && ascii(b, 8, 'WAVE')) {
+    let at = 12;
+    let byteRate = 0;
+    while (at + 8 <= b.length) {
+      const size = u32le(b, at + 4);
+      if (ascii(b, at, 'fmt ') && at + 16 <= b.length) byteRate = u32le(b, at + 16);
+      if (ascii(b, at, 'data')) break;
+      at += 8 + size + (size & 1);
+    }
+    if (byteRate > 0) return fileSize / byteRate;
+  }
+  if (ascii(b, 0, 'fLaC') && b.length >= 26) {
+    const rate = (b[18] << 12) | (b[19] << 4) | (b[20] >> 4);
+    const total = (b[21] & 0x0f) * 2 ** 32 + ((b[22] << 24) >>> 0) + (b[23] << 16) + (b[24] << 8) + b[25];
+    if (rate > 0 && total > 0) return total / rate;
+  }
+  return fileSize / 12000;
+}

@@ -340,6 +340,37 @@ test('works offline once loaded', async ({ page, url, context }) => {
   check(st.colours > 30, 'offline scattergram blank');
 });
 
+test('a 1-hour file is analysed (decoded at 16 kHz mono), with progress', async ({ page, url }) => {
+  const { writeFileSync, mkdtempSync, rmSync } = await import('node:fs');
+  const os = await import('node:os');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'scatterbrain-'));
+  const file = path.join(dir, 'one hour.wav');
+  const rate = 11025;
+  const loop = melody(12, rate);
+  const hour = new Float32Array(3600 * rate);
+  for (let i = 0; i < hour.length; i += loop.length) hour.set(loop.subarray(0, Math.min(loop.length, hour.length - i)), i);
+  writeFileSync(file, wav(hour, rate, 1));
+  try {
+    await page.goto(url);
+    await page.waitForLoadState('networkidle');
+    await page.setInputFiles('#file', file);
+    await page.waitForFunction(() => /window \d+ of \d+/.test(document.getElementById('status-text').textContent), null, { timeout: 120_000 });
+    const state = await settled(page, 20 * 60_000);
+    check(state === 'done', `1-hour file: ${state}: ${await errorText(page)}`);
+    const r = await page.evaluate(() => {
+      const s = globalThis.scatterbrain.result;
+      return { long: s.long, rate: s.sampleRate, dur: s.duration, frames: s.scatter.frames, t: s.timings.transform };
+    });
+    check(r.long && r.rate === 16000, `not decoded as a long file: ${JSON.stringify(r)}`);
+    check(Math.abs(r.dur - 3600) < 1 && Math.abs(r.frames - 3600 / 0.256) < 200, `shape ${JSON.stringify(r)}`);
+    const st = await canvasStats(page, 's1');
+    check(st.colours > 30 && st.std > 8, `1-hour scattergram blank: ${JSON.stringify(st)}`);
+    console.log(`     (1-hour file: transform ${(r.t / 1000).toFixed(1)} s in the worker)`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('phone width: no horizontal scrolling, results visible', async ({ page, url }) => {
   await page.setViewportSize({ width: 375, height: 800 });
   await page.goto(url);
