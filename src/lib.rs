@@ -8,9 +8,12 @@
 pub mod decode;
 pub mod error;
 pub mod features;
+#[cfg(feature = "model")]
+pub mod model;
 pub mod normalise;
 pub mod pipeline;
 pub mod resample;
+pub mod tags;
 pub mod transform;
 #[cfg(feature = "web")]
 pub mod web;

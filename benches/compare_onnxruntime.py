@@ -1,0 +1,228 @@
+#!/usr/bin/env python3
+"""Times our scat-5l-512h-gru forward pass (criterion bench `model`, flex CPU
+backend) against onnxruntime running the same weights in an ONNX GRU graph,
+in the same run, and writes benches/RESULTS-model.md.
+
+Run through benches/compare_onnxruntime.sh (it makes the venv). Steps:
+1. Random weights in PyTorch layout (U(±1/√H), seeded) and a [16, 114, 644]
+   standard-normal input, written as raw little-endian f32 files.
+2. An ONNX graph with the same function as our Tagger: Transpose to
+   time-major, 5 × GRU (linear_before_reset=1, i.e. PyTorch's equations; ONNX
+   gate order z|r|h, permuted from PyTorch's r|z|n), mean over time, MatMul +
+   Add, Sigmoid.
+3. onnxruntime's output checked against a float64 numpy GRU (batch 1).
+4. onnxruntime timed (1 thread, and default threads), then
+   `cargo bench --bench model` with SCATTERBRAIN_BENCH_WEIGHTS pointing at
+   the same files, then onnxruntime again; the faster onnxruntime run counts.
+5. Our scores for the shared input (written by the bench) compared with
+   onnxruntime's.
+"""
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/scatterbrain/target"))
+OUT = os.path.join(TARGET, "onnx-compare")
+INPUT, STEPS, HIDDEN, LAYERS, TAGS, BATCH = 644, 114, 512, 5, 50, 16
+
+
+def write(name, a):
+    np.ascontiguousarray(a, dtype="<f4").tofile(os.path.join(OUT, name))
+
+
+def make_weights():
+    rng = np.random.default_rng(2018)
+    k = 1.0 / np.sqrt(HIDDEN)
+    layers = []
+    for i in range(LAYERS):
+        inp = INPUT if i == 0 else HIDDEN
+        p = {
+            "weight_ih": rng.uniform(-k, k, (3 * HIDDEN, inp)).astype(np.float32),
+            "weight_hh": rng.uniform(-k, k, (3 * HIDDEN, HIDDEN)).astype(np.float32),
+            "bias_ih": rng.uniform(-k, k, 3 * HIDDEN).astype(np.float32),
+            "bias_hh": rng.uniform(-k, k, 3 * HIDDEN).astype(np.float32),
+        }
+        for name, v in p.items():
+            write(f"l{i}_{name}.f32", v)
+        layers.append(p)
+    head_w = rng.uniform(-k, k, (TAGS, HIDDEN)).astype(np.float32)
+    head_b = rng.uniform(-k, k, TAGS).astype(np.float32)
+    x = rng.standard_normal((BATCH, STEPS, INPUT)).astype(np.float32)
+    write("head_weight.f32", head_w)
+    write("head_bias.f32", head_b)
+    write("x.f32", x)
+    return layers, head_w, head_b, x
+
+
+def to_onnx_gates(w):
+    """PyTorch r|z|n blocks → ONNX z|r|h blocks (along axis 0)."""
+    r, z, n = np.split(w, 3, axis=0)
+    return np.concatenate([z, r, n], axis=0)
+
+
+def build_onnx(layers, head_w, head_b):
+    nodes, inits = [], []
+    nodes.append(helper.make_node("Transpose", ["x"], ["x_tm"], perm=[1, 0, 2]))
+    prev = "x_tm"
+    inits.append(numpy_helper.from_array(np.array([1], dtype=np.int64), "axis1"))
+    for i, p in enumerate(layers):
+        w = to_onnx_gates(p["weight_ih"])[None]
+        r = to_onnx_gates(p["weight_hh"])[None]
+        b = np.concatenate([to_onnx_gates(p["bias_ih"]), to_onnx_gates(p["bias_hh"])])[None]
+        inits += [
+            numpy_helper.from_array(w, f"W{i}"),
+            numpy_helper.from_array(r, f"R{i}"),
+            numpy_helper.from_array(b, f"B{i}"),
+        ]
+        nodes.append(
+            helper.make_node(
+                "GRU", [prev, f"W{i}", f"R{i}", f"B{i}"], [f"Y{i}"],
+                hidden_size=HIDDEN, linear_before_reset=1,
+            )
+        )
+        nodes.append(helper.make_node("Squeeze", [f"Y{i}", "axis1"], [f"H{i}"]))
+        prev = f"H{i}"
+    nodes.append(helper.make_node("ReduceMean", [prev], ["pooled"], axes=[0], keepdims=0))
+    inits += [
+        numpy_helper.from_array(np.ascontiguousarray(head_w.T), "head_wt"),
+        numpy_helper.from_array(head_b, "head_b"),
+    ]
+    nodes.append(helper.make_node("MatMul", ["pooled", "head_wt"], ["mm"]))
+    nodes.append(helper.make_node("Add", ["mm", "head_b"], ["logits"]))
+    nodes.append(helper.make_node("Sigmoid", ["logits"], ["probs"]))
+    graph = helper.make_graph(
+        nodes, "scat_5l_512h_gru",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", STEPS, INPUT])],
+        [helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["batch", TAGS])],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.checker.check_model(model)
+    path = os.path.join(OUT, "scat-5l-512h-gru.onnx")
+    onnx.save(model, path)
+    return path
+
+
+def numpy_reference(layers, head_w, head_b, x):
+    def sig(v):
+        return 1.0 / (1.0 + np.exp(-v))
+
+    h_seq = x.astype(np.float64)
+    for p in layers:
+        b, t_len, _ = h_seq.shape
+        h = np.zeros((b, HIDDEN))
+        out = np.zeros((b, t_len, HIDDEN))
+        for t in range(t_len):
+            gi = h_seq[:, t] @ p["weight_ih"].T.astype(np.float64) + p["bias_ih"]
+            gh = h @ p["weight_hh"].T.astype(np.float64) + p["bias_hh"]
+            ir, iz, i_n = np.split(gi, 3, axis=1)
+            hr, hz, hn = np.split(gh, 3, axis=1)
+            r, z = sig(ir + hr), sig(iz + hz)
+            n = np.tanh(i_n + r * hn)
+            h = (1 - z) * n + z * h
+            out[:, t] = h
+        h_seq = out
+    return sig(h_seq.mean(axis=1) @ head_w.T.astype(np.float64) + head_b)
+
+
+def time_ort(path, x, threads, runs):
+    opts = ort.SessionOptions()
+    if threads:
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+    out = None
+    for _ in range(3):
+        out = sess.run(None, {"x": x})[0]
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        sess.run(None, {"x": x})
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1000.0, out
+
+
+def criterion_ms(batch):
+    path = os.path.join(TARGET, "criterion", "model", "scat-5l-512h-gru", f"b{batch}", "new", "estimates.json")
+    with open(path) as fh:
+        est = json.load(fh)
+    return est["median"]["point_estimate"] / 1e6
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    layers, head_w, head_b, x = make_weights()
+    path = build_onnx(layers, head_w, head_b)
+
+    ref = numpy_reference(layers, head_w, head_b, x[:1])
+    _, ort_b1 = time_ort(path, x[:1], 1, 1)
+    ort_vs_numpy = float(np.abs(ort_b1 - ref).max())
+    print(f"onnxruntime vs numpy GRU reference (batch 1): max |Δ| = {ort_vs_numpy:.2e}")
+
+    runs = {1: 30, 16: 8}
+    before = {(b, th): time_ort(path, x[:b], th, runs[b])[0] for b in (1, 16) for th in (1, 0)}
+    env = dict(os.environ, SCATTERBRAIN_BENCH_WEIGHTS=OUT, RAYON_NUM_THREADS="1")
+    cmd = ["cargo", "bench", "--features", "model", "--bench", "model", "--",
+           "--warm-up-time", "3", "--measurement-time", "20"]
+    print("+", " ".join(cmd), flush=True)
+    subprocess.run(cmd, cwd=ROOT, env=env, check=True)
+    after = {(b, th): time_ort(path, x[:b], th, runs[b])[0] for b in (1, 16) for th in (1, 0)}
+    ort_ms = {k: min(before[k], after[k]) for k in before}
+
+    rows, agree = [], {}
+    for b in (1, 16):
+        ours = np.fromfile(os.path.join(OUT, f"ours_b{b}.f32"), dtype="<f4").reshape(b, TAGS)
+        _, ort_out = time_ort(path, x[:b], 1, 1)
+        agree[b] = float(np.abs(ours - ort_out).max())
+        ms = criterion_ms(b)
+        rows.append((b, ms, ort_ms[(b, 1)], ort_ms[(b, 0)]))
+        print(f"batch {b}: ours {ms:.1f} ms, onnxruntime 1 thread {ort_ms[(b, 1)]:.1f} ms, "
+              f"default threads {ort_ms[(b, 0)]:.1f} ms; max |Δ score| {agree[b]:.1e}")
+
+    cpu = platform.processor() or "?"
+    try:
+        with open("/proc/cpuinfo") as fh:
+            cpu = next(l.split(":", 1)[1].strip() for l in fh if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    lines = [
+        "# Model benchmark results",
+        "",
+        f"Measured {time.strftime('%Y-%m-%d', time.gmtime())} on: {cpu} ({os.cpu_count()} cores, shared machine)",
+        "by `bash benches/compare_onnxruntime.sh`. Forward pass of scat-5l-512h-gru (644 inputs,",
+        "5 × 512 GRU, mean over time, dense, sigmoid) over 114 steps; same weights and input in",
+        f"both runtimes (onnxruntime {ort.__version__}, ONNX GRU with linear_before_reset=1).",
+        "Ours: burn flex CPU backend, single-threaded, criterion median. onnxruntime: median",
+        "of repeated runs, the faster of a run before and one after ours.",
+        "",
+        "| batch | ours (ms) | onnxruntime 1 thread (ms) | ratio ours / ort-1t | onnxruntime default threads (ms) |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for b, ms, o1, od in rows:
+        lines.append(f"| {b} | {ms:.1f} | {o1:.1f} | {ms / o1:.2f} | {od:.1f} |")
+    lines += [
+        "",
+        f"Agreement: max |ours − onnxruntime| score = {agree[1]:.1e} (batch 1), {agree[16]:.1e} (batch 16);",
+        f"onnxruntime vs the float64 numpy GRU reference: {ort_vs_numpy:.1e}.",
+        "",
+    ]
+    with open(os.path.join(ROOT, "benches", "RESULTS-model.md"), "w") as fh:
+        fh.write("\n".join(lines))
+    print("\n".join(lines))
+    if max(agree.values()) > 1e-4:
+        sys.exit("ours and onnxruntime disagree")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,525 @@
+//! The model file: one self-describing artefact, loadable from bytes.
+//!
+//! A model file is a [burnpack](burn::store::BurnpackStore) container (burn's
+//! native weight format: a header, CBOR metadata, then 256-byte aligned
+//! little-endian tensor data) whose metadata holds one JSON document under the
+//! key [`METADATA_KEY`]: a [`ModelMetadata`] with the format name and
+//! version, the tag list, the model configuration, the weight precision, the
+//! front-end configuration (opaque JSON), the normalisation statistics,
+//! provenance, evaluation metrics, and a CRC-32 of every tensor's bytes.
+//!
+//! Weights are stored in fp32, or in fp16 (half the size, for the web;
+//! converted back to fp32 on load, so inference runs in fp32 either way).
+//!
+//! Loading checks, in order, and fails with a [`ModelFileError`] naming what
+//! is wrong: the container (magic, header, truncation), the presence of our
+//! metadata, format name and version, the metadata's fields, the tag list
+//! (count and order), the configuration, the normalisation statistics' size,
+//! every tensor's checksum (bit flips, truncated data), and every tensor's
+//! shape against the configuration. Nothing on this path panics on bad input.
+
+use std::collections::BTreeMap;
+
+use burn::store::burn_pack::{Error as PackError, Reader, Writer};
+use burn::store::{ApplyError, HalfPrecisionAdapter, ModuleAdapter, ModuleSnapshot};
+use burn::tensor::{Bytes, Device};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::config::{ConfigError, ModelConfig};
+use super::{PredictError, Tagger};
+use crate::tags::{TAG_COUNT, TAGS};
+
+/// Value of [`ModelMetadata::format`].
+pub const FORMAT: &str = "scatterbrain-model";
+/// The format version this code reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+/// The burnpack metadata key holding our JSON.
+pub const METADATA_KEY: &str = "scatterbrain";
+
+/// Storage precision of the weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// 32-bit floats (exact).
+    F32,
+    /// 16-bit floats (half the size; loaded back as fp32).
+    F16,
+}
+
+/// Per-coefficient standardisation measured on the training data: the model's
+/// input row `i` is `(x_i − mean[i]) / std[i]`. Same JSON shape as the front
+/// end's `normalise::Standardisation`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NormalisationStats {
+    /// Mean per coefficient (length `input_size`).
+    pub mean: Vec<f32>,
+    /// Standard deviation per coefficient (length `input_size`).
+    pub std: Vec<f32>,
+}
+
+/// Where the weights came from.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Provenance {
+    /// Software that wrote the file (`scatterbrain X.Y.Z`), filled in on save.
+    pub software: String,
+    /// Source commit of the trainer.
+    pub commit: Option<String>,
+    /// Training corpus name/version.
+    pub corpus: Option<String>,
+    /// Epochs trained.
+    pub epochs: Option<u32>,
+    /// Random seed.
+    pub seed: Option<u64>,
+    /// Free-form notes (e.g. "random weights, test fixture").
+    pub notes: Option<String>,
+}
+
+/// Evaluation metrics of one tag.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TagMetrics {
+    /// Tag name.
+    pub tag: String,
+    /// ROC-AUC on the test split (None when the split has no positive/negative).
+    pub roc_auc: Option<f64>,
+    /// PR-AUC (average precision) on the test split.
+    pub pr_auc: Option<f64>,
+    /// Positives in the test split.
+    pub positives: Option<u64>,
+}
+
+/// Evaluation metrics.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Metrics {
+    /// Which split / labels these were measured on.
+    pub split: Option<String>,
+    /// Macro ROC-AUC over tags.
+    pub roc_auc: Option<f64>,
+    /// Macro PR-AUC over tags.
+    pub pr_auc: Option<f64>,
+    /// Per-tag figures.
+    pub per_tag: Vec<TagMetrics>,
+    /// Anything else the trainer records.
+    pub extra: Value,
+}
+
+/// Everything in a model file besides the weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelMetadata {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// [`FORMAT_VERSION`] when written by this code.
+    pub format_version: u32,
+    /// Tag names in output order (must equal [`crate::tags::TAGS`]).
+    pub tags: Vec<String>,
+    /// The model configuration (name, sizes, dropout).
+    pub model: ModelConfig,
+    /// Weight storage precision.
+    pub precision: Precision,
+    /// The front-end configuration the model was trained with (opaque here;
+    /// the front end owns its schema).
+    pub front_end: Value,
+    /// Input standardisation measured on the training data, if any.
+    pub normalisation: Option<NormalisationStats>,
+    /// Where the weights came from.
+    pub provenance: Provenance,
+    /// Evaluation metrics.
+    pub metrics: Metrics,
+    /// CRC-32 (hex) of each stored tensor's bytes, by tensor name; filled in on save.
+    pub checksums: BTreeMap<String, String>,
+}
+
+impl ModelMetadata {
+    /// Metadata for a model of `config`, to be completed by the caller
+    /// (front end, normalisation, provenance, metrics) before saving.
+    pub fn new(config: &ModelConfig) -> Self {
+        ModelMetadata {
+            format: FORMAT.to_string(),
+            format_version: FORMAT_VERSION,
+            tags: TAGS.iter().map(|t| t.to_string()).collect(),
+            model: config.clone(),
+            precision: Precision::F32,
+            front_end: Value::Null,
+            normalisation: None,
+            provenance: Provenance::default(),
+            metrics: Metrics::default(),
+            checksums: BTreeMap::new(),
+        }
+    }
+}
+
+/// Why a model file could not be read (or written).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ModelFileError {
+    /// Not a model file at all (bad magic, or a burnpack without our metadata).
+    #[error("not a Scatterbrain model file: {0}")]
+    NotAModelFile(String),
+    /// The file ends early.
+    #[error("model file is truncated: {0}")]
+    Truncated(String),
+    /// Structurally damaged (bad header, unreadable metadata, checksum mismatch…).
+    #[error("model file is corrupt: {0}")]
+    Corrupt(String),
+    /// A format version this build cannot read.
+    #[error(
+        "model file format version {found} is not supported (this build reads version {supported})"
+    )]
+    UnsupportedVersion {
+        /// Version in the file.
+        found: u64,
+        /// Version this build reads.
+        supported: u32,
+    },
+    /// The metadata JSON is valid but does not match the schema.
+    #[error("model file metadata is invalid: {0}")]
+    BadMetadata(String),
+    /// The tag list has the wrong length.
+    #[error("model file has {found} tags, this build predicts {expected}")]
+    WrongTagCount {
+        /// Tags in the file.
+        found: usize,
+        /// [`TAG_COUNT`].
+        expected: usize,
+    },
+    /// The tag list differs from ours.
+    #[error("model file tag {index} is {found:?}, expected {expected:?}")]
+    TagMismatch {
+        /// Position in the list.
+        index: usize,
+        /// Tag in the file.
+        found: String,
+        /// Our tag at that position.
+        expected: String,
+    },
+    /// The configuration is invalid.
+    #[error("model file configuration is invalid: {0}")]
+    Config(#[from] ConfigError),
+    /// The model reads a different number of coefficients than the caller's front end gives.
+    #[error("model expects {expected} coefficients per frame, but the front end gives {found}")]
+    WrongInputSize {
+        /// The model's `input_size`.
+        expected: usize,
+        /// What the caller's front end produces.
+        found: usize,
+    },
+    /// Normalisation statistics do not fit the input size.
+    #[error(
+        "normalisation statistics have {found} entries (mean/std), model input size is {expected}"
+    )]
+    WrongNormalisationSize {
+        /// `input_size`.
+        expected: usize,
+        /// Lengths found (mean, std).
+        found: String,
+    },
+    /// A tensor the configuration needs is missing from the file.
+    #[error("model file lacks tensor {0}")]
+    MissingTensor(String),
+    /// A tensor the configuration does not know is in the file.
+    #[error("model file has unexpected tensor {0}")]
+    UnexpectedTensor(String),
+    /// A tensor's shape or type does not fit the configuration.
+    #[error("model file tensor does not fit the configuration: {0}")]
+    TensorMismatch(String),
+    /// Writing failed.
+    #[error("could not write model file: {0}")]
+    Write(String),
+}
+
+fn pack_error(e: PackError) -> ModelFileError {
+    match e {
+        PackError::InvalidMagicNumber => {
+            ModelFileError::NotAModelFile("bad magic number (not a burnpack container)".into())
+        }
+        PackError::InvalidHeader => ModelFileError::Truncated("header incomplete".into()),
+        PackError::InvalidVersion => {
+            ModelFileError::Corrupt("unsupported burnpack container version".into())
+        }
+        PackError::ValidationError(m) if m.contains("truncated") => ModelFileError::Truncated(m),
+        other => ModelFileError::Corrupt(other.to_string()),
+    }
+}
+
+fn crc(bytes: &[u8]) -> String {
+    format!("{:08x}", crc32fast::hash(bytes))
+}
+
+/// Serialise `tagger` with `metadata` into a model file.
+///
+/// The fields describing the weights (`format`, `format_version`, `tags`,
+/// `model`, `precision`, `checksums`, `provenance.software`) are set here from
+/// the tagger itself; the rest is taken from `metadata` as given. With
+/// [`Precision::F16`] the weights of dense layers and convolutions are stored
+/// as fp16 (batch-norm statistics stay fp32).
+pub fn save(
+    tagger: &Tagger,
+    metadata: &ModelMetadata,
+    precision: Precision,
+) -> Result<Vec<u8>, ModelFileError> {
+    let mut meta = metadata.clone();
+    meta.format = FORMAT.to_string();
+    meta.format_version = FORMAT_VERSION;
+    meta.tags = TAGS.iter().map(|t| t.to_string()).collect();
+    meta.model = tagger.config.clone();
+    meta.precision = precision;
+    meta.provenance.software = format!("scatterbrain {}", env!("CARGO_PKG_VERSION"));
+    validate_normalisation(&meta)?;
+
+    let adapter: Option<Box<dyn ModuleAdapter>> = match precision {
+        Precision::F32 => None,
+        Precision::F16 => Some(Box::new(HalfPrecisionAdapter::new())),
+    };
+    let tensors = tagger.collect(None, adapter, false);
+    meta.checksums.clear();
+    for t in &tensors {
+        let bytes = t
+            .to_bytes()
+            .map_err(|e| ModelFileError::Write(format!("tensor {}: {e}", t.name)))?;
+        meta.checksums.insert(t.name.clone(), crc(&bytes));
+    }
+    let json = serde_json::to_string(&meta).map_err(|e| ModelFileError::Write(e.to_string()))?;
+    let bytes = Writer::new(tensors)
+        .with_metadata(METADATA_KEY, &json)
+        .into_bytes()
+        .map_err(|e| ModelFileError::Write(e.to_string()))?;
+    Ok(bytes.to_vec())
+}
+
+/// Read only the metadata of a model file (cheap: no weights are decoded).
+pub fn read_metadata(bytes: &[u8]) -> Result<ModelMetadata, ModelFileError> {
+    let reader = open(bytes)?;
+    parse_metadata(&reader)
+}
+
+/// Load a model file onto `device`.
+pub fn load(bytes: &[u8], device: &Device) -> Result<(Tagger, ModelMetadata), ModelFileError> {
+    let reader = open(bytes)?;
+    let meta = parse_metadata(&reader)?;
+    let tensors = reader.into_tensors().map_err(pack_error)?;
+
+    // Checksums first: a damaged tensor must not reach the model.
+    let mut seen = std::collections::BTreeSet::new();
+    for t in &tensors {
+        let expected = meta
+            .checksums
+            .get(&t.name)
+            .ok_or_else(|| ModelFileError::UnexpectedTensor(t.name.clone()))?;
+        let data = t.to_bytes().map_err(pack_error)?;
+        if crc(&data) != *expected {
+            return Err(ModelFileError::Corrupt(format!(
+                "checksum mismatch in tensor {}",
+                t.name
+            )));
+        }
+        seen.insert(t.name.clone());
+    }
+    if let Some(missing) = meta.checksums.keys().find(|k| !seen.contains(*k)) {
+        return Err(ModelFileError::MissingTensor(missing.clone()));
+    }
+
+    let mut tagger = Tagger::new(&meta.model, device)?;
+    let adapter: Option<Box<dyn ModuleAdapter>> = match meta.precision {
+        Precision::F32 => None,
+        Precision::F16 => Some(Box::new(HalfPrecisionAdapter::new())),
+    };
+    let result = tagger.apply(tensors, None, adapter, false);
+    if let Some(error) = result.errors.first() {
+        return Err(ModelFileError::TensorMismatch(describe_apply_error(error)));
+    }
+    if let Some((path, _)) = result.missing.first() {
+        return Err(ModelFileError::MissingTensor(path.clone()));
+    }
+    if let Some(path) = result.unused.first() {
+        return Err(ModelFileError::UnexpectedTensor(path.clone()));
+    }
+    Ok((tagger, meta))
+}
+
+/// [`load`], also checking that the model reads `input_size` coefficients per
+/// frame (the caller's front end).
+pub fn load_for_input(
+    bytes: &[u8],
+    input_size: usize,
+    device: &Device,
+) -> Result<(Tagger, ModelMetadata), ModelFileError> {
+    let meta = read_metadata(bytes)?;
+    if meta.model.input_size != input_size {
+        return Err(ModelFileError::WrongInputSize {
+            expected: meta.model.input_size,
+            found: input_size,
+        });
+    }
+    load(bytes, device)
+}
+
+fn describe_apply_error(error: &ApplyError) -> String {
+    match error {
+        ApplyError::ShapeMismatch {
+            path,
+            expected,
+            found,
+        } => format!("{path}: shape {found:?} in file, model needs {expected:?}"),
+        ApplyError::DTypeMismatch {
+            path,
+            expected,
+            found,
+        } => format!("{path}: type {found:?} in file, model needs {expected:?}"),
+        other => format!("{other:?}"),
+    }
+}
+
+fn open(bytes: &[u8]) -> Result<Reader, ModelFileError> {
+    if bytes.is_empty() {
+        return Err(ModelFileError::Truncated("empty file".into()));
+    }
+    Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec())).map_err(pack_error)
+}
+
+fn parse_metadata(reader: &Reader) -> Result<ModelMetadata, ModelFileError> {
+    let json = reader.metadata().get(METADATA_KEY).ok_or_else(|| {
+        ModelFileError::NotAModelFile(format!(
+            "burnpack container without {METADATA_KEY:?} metadata"
+        ))
+    })?;
+    let value: Value = serde_json::from_str(json)
+        .map_err(|e| ModelFileError::Corrupt(format!("metadata is not JSON: {e}")))?;
+    match value.get("format").and_then(Value::as_str) {
+        Some(FORMAT) => {}
+        Some(other) => {
+            return Err(ModelFileError::NotAModelFile(format!(
+                "format is {other:?}, expected {FORMAT:?}"
+            )));
+        }
+        None => return Err(ModelFileError::BadMetadata("no \"format\" field".into())),
+    }
+    let version = value
+        .get("format_version")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| ModelFileError::BadMetadata("no numeric \"format_version\"".into()))?;
+    if version != u64::from(FORMAT_VERSION) {
+        return Err(ModelFileError::UnsupportedVersion {
+            found: version,
+            supported: FORMAT_VERSION,
+        });
+    }
+    let meta: ModelMetadata =
+        serde_json::from_value(value).map_err(|e| ModelFileError::BadMetadata(e.to_string()))?;
+    if meta.tags.len() != TAG_COUNT {
+        return Err(ModelFileError::WrongTagCount {
+            found: meta.tags.len(),
+            expected: TAG_COUNT,
+        });
+    }
+    if let Some((index, (found, expected))) = meta
+        .tags
+        .iter()
+        .zip(TAGS)
+        .enumerate()
+        .find(|(_, (found, expected))| found.as_str() != *expected)
+    {
+        return Err(ModelFileError::TagMismatch {
+            index,
+            found: found.clone(),
+            expected: expected.to_string(),
+        });
+    }
+    if meta.model.tags != TAG_COUNT {
+        return Err(ModelFileError::WrongTagCount {
+            found: meta.model.tags,
+            expected: TAG_COUNT,
+        });
+    }
+    meta.model.validate()?;
+    validate_normalisation(&meta)?;
+    Ok(meta)
+}
+
+fn validate_normalisation(meta: &ModelMetadata) -> Result<(), ModelFileError> {
+    if let Some(stats) = &meta.normalisation {
+        let n = meta.model.input_size;
+        if stats.mean.len() != n || stats.std.len() != n {
+            return Err(ModelFileError::WrongNormalisationSize {
+                expected: n,
+                found: format!("{}/{}", stats.mean.len(), stats.std.len()),
+            });
+        }
+        if stats.mean.iter().chain(&stats.std).any(|v| !v.is_finite())
+            || stats.std.iter().any(|&s| s <= 0.0)
+        {
+            return Err(ModelFileError::BadMetadata(
+                "normalisation statistics must be finite with positive std".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A loaded model: weights on a device plus their metadata. The type the CLI
+/// and the WASM layer hold.
+#[derive(Debug)]
+pub struct Model {
+    /// The network.
+    pub tagger: Tagger,
+    /// The file's metadata.
+    pub metadata: ModelMetadata,
+    /// The device the weights live on.
+    pub device: Device,
+}
+
+impl Model {
+    /// Load from the bytes of a model file.
+    pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<Self, ModelFileError> {
+        let (tagger, metadata) = load(bytes, device)?;
+        Ok(Model {
+            tagger,
+            metadata,
+            device: device.clone(),
+        })
+    }
+
+    /// Serialise (metadata as held, weights at `precision`).
+    pub fn to_bytes(&self, precision: Precision) -> Result<Vec<u8>, ModelFileError> {
+        save(&self.tagger, &self.metadata, precision)
+    }
+
+    /// Coefficients per frame the model reads.
+    pub fn input_size(&self) -> usize {
+        self.tagger.config.input_size
+    }
+
+    /// Error unless the front end's `input_size` matches the model's.
+    pub fn check_input_size(&self, input_size: usize) -> Result<(), ModelFileError> {
+        if input_size != self.input_size() {
+            return Err(ModelFileError::WrongInputSize {
+                expected: self.input_size(),
+                found: input_size,
+            });
+        }
+        Ok(())
+    }
+
+    /// Clip scores (`batch × 50`, row-major, [`TAGS`] order) for
+    /// coefficient-major clips; see [`Tagger::predict`].
+    pub fn predict(
+        &self,
+        data: &[f32],
+        batch: usize,
+        frames: usize,
+    ) -> Result<Vec<f32>, PredictError> {
+        self.tagger.predict(data, batch, frames, &self.device)
+    }
+
+    /// As [`Model::predict`], reading back asynchronously (WebGPU).
+    pub async fn predict_async(
+        &self,
+        data: &[f32],
+        batch: usize,
+        frames: usize,
+    ) -> Result<Vec<f32>, PredictError> {
+        self.tagger
+            .predict_async(data, batch, frames, &self.device)
+            .await
+    }
+}

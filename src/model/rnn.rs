@@ -1,0 +1,197 @@
+//! Stacked GRU / LSTM layers with the input projection hoisted out of the loop.
+//!
+//! A recurrent layer's work splits into the input projection `W_i x_t + b_i`,
+//! which does not depend on the previous step, and the hidden projection
+//! `W_h h_{t-1} + b_h`, which does. We compute the input projection for every
+//! time step of every sequence in the batch as one matrix product
+//! (`[T·B, I] × [I, G·H]`), and only the hidden projection (`[B, H] × [H, G·H]`)
+//! and the element-wise gate arithmetic run inside the time loop. The gates'
+//! weights are stacked side by side in one [`Linear`] per projection, so each
+//! step is one matmul, not one per gate.
+//!
+//! The equations are PyTorch's (`nn.GRU`, `nn.LSTM`) with its gate order, so
+//! weights convert by transposing `weight_ih_l{k}` / `weight_hh_l{k}`:
+//!
+//! GRU (gate blocks `r | z | n`):
+//! ```text
+//! r = σ(W_ir x + b_ir + W_hr h + b_hr)
+//! z = σ(W_iz x + b_iz + W_hz h + b_hz)
+//! n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
+//! h' = (1 − z) ⊙ n + z ⊙ h          (computed as n + z ⊙ (h − n), as PyTorch does)
+//! ```
+//! LSTM (gate blocks `i | f | g | o`):
+//! ```text
+//! i, f, o = σ(·), g = tanh(·) of W_i x + b_i + W_h h + b_h
+//! c' = f ⊙ c + i ⊙ g,   h' = o ⊙ tanh(c')
+//! ```
+//!
+//! Everything is burn tensors and modules, so the same code runs on the flex
+//! CPU backend, on wgpu (Vulkan natively, WebGPU in the browser) and under
+//! autodiff for training: training and inference are the same function.
+
+use burn::module::{Module, Param};
+use burn::nn::{Initializer, Linear, LinearConfig};
+use burn::tensor::activation::sigmoid;
+use burn::tensor::{Device, Tensor, TensorData};
+
+use super::config::Cell;
+
+/// One recurrent layer's weights in PyTorch's layout (row-major slices).
+#[derive(Debug, Clone, Copy)]
+pub struct PytorchWeights<'a> {
+    /// `weight_ih_l{k}`, `[G·H, I]`.
+    pub weight_ih: &'a [f32],
+    /// `weight_hh_l{k}`, `[G·H, H]`.
+    pub weight_hh: &'a [f32],
+    /// `bias_ih_l{k}`, `[G·H]`.
+    pub bias_ih: &'a [f32],
+    /// `bias_hh_l{k}`, `[G·H]`.
+    pub bias_hh: &'a [f32],
+}
+
+/// One recurrent layer (GRU or LSTM), batch-first `[B, T, I] → [B, T, H]`.
+#[derive(Module, Debug)]
+pub struct RecurrentLayer {
+    /// Input projection for all gates: weight `[I, G·H]`, bias `[G·H]` (PyTorch `b_ih`).
+    pub input: Linear,
+    /// Hidden projection for all gates: weight `[H, G·H]`, bias `[G·H]` (PyTorch `b_hh`).
+    pub hidden: Linear,
+    /// Hidden size `H`.
+    pub hidden_size: usize,
+    /// `true` for LSTM, `false` for GRU.
+    pub lstm: bool,
+}
+
+impl RecurrentLayer {
+    /// A layer with PyTorch's initialisation: every weight and bias uniform in
+    /// `±1/√H`.
+    pub fn new(cell: Cell, input_size: usize, hidden_size: usize, device: &Device) -> Self {
+        let k = 1.0 / (hidden_size as f64).sqrt();
+        let init = Initializer::Uniform { min: -k, max: k };
+        let out = cell.gates() * hidden_size;
+        RecurrentLayer {
+            input: LinearConfig::new(input_size, out)
+                .with_initializer(init.clone())
+                .init(device),
+            hidden: LinearConfig::new(hidden_size, out)
+                .with_initializer(init)
+                .init(device),
+            hidden_size,
+            lstm: cell == Cell::Lstm,
+        }
+    }
+
+    /// A layer from weights in PyTorch's layout (`weight_ih_l{k}` `[G·H, I]`,
+    /// `weight_hh_l{k}` `[G·H, H]`, `bias_ih_l{k}`, `bias_hh_l{k}` `[G·H]`,
+    /// row-major), e.g. exported from `torch.nn.GRU` or an ONNX GRU/LSTM
+    /// (whose gate order must first be permuted to PyTorch's).
+    pub fn from_pytorch(
+        cell: Cell,
+        input_size: usize,
+        hidden_size: usize,
+        weights: PytorchWeights<'_>,
+        device: &Device,
+    ) -> Result<Self, String> {
+        let out = cell.gates() * hidden_size;
+        let check = |name: &str, got: usize, want: usize| {
+            if got == want {
+                Ok(())
+            } else {
+                Err(format!("{name}: {got} values, expected {want}"))
+            }
+        };
+        check("weight_ih", weights.weight_ih.len(), out * input_size)?;
+        check("weight_hh", weights.weight_hh.len(), out * hidden_size)?;
+        check("bias_ih", weights.bias_ih.len(), out)?;
+        check("bias_hh", weights.bias_hh.len(), out)?;
+        let dense = |w: &[f32], b: &[f32], rows: usize| -> Linear {
+            let weight = Tensor::<2>::from_data(TensorData::new(w.to_vec(), [out, rows]), device)
+                .transpose();
+            let bias = Tensor::<1>::from_data(TensorData::new(b.to_vec(), [out]), device);
+            Linear {
+                weight: Param::from_tensor(weight),
+                bias: Some(Param::from_tensor(bias)),
+            }
+        };
+        Ok(RecurrentLayer {
+            input: dense(weights.weight_ih, weights.bias_ih, input_size),
+            hidden: dense(weights.weight_hh, weights.bias_hh, hidden_size),
+            hidden_size,
+            lstm: cell == Cell::Lstm,
+        })
+    }
+
+    /// The unit of this layer.
+    pub fn cell(&self) -> Cell {
+        if self.lstm { Cell::Lstm } else { Cell::Gru }
+    }
+
+    /// Run the layer over a time-major sequence `[T, B, I]`, giving `[T, B, H]`.
+    ///
+    /// The initial state is zero. Time-major keeps each step's slice of the
+    /// input projection contiguous.
+    pub fn forward_time_major(&self, x: Tensor<3>) -> Tensor<3> {
+        let [steps, batch, input] = x.dims();
+        let h = self.hidden_size;
+        let device = x.device();
+        // One matmul for every step's input projection: [T·B, I] → [T·B, G·H].
+        let projected = self
+            .input
+            .forward(x.reshape([steps * batch, input]))
+            .reshape([steps, batch, self.cell().gates() * h]);
+
+        let mut state = Tensor::<2>::zeros([batch, h], &device);
+        let mut cell_state = if self.lstm {
+            Some(Tensor::<2>::zeros([batch, h], &device))
+        } else {
+            None
+        };
+        let mut outputs = Vec::with_capacity(steps);
+        for t in 0..steps {
+            let xt = projected
+                .clone()
+                .narrow(0, t, 1)
+                .reshape([batch, self.cell().gates() * h]);
+            let ht = self.hidden.forward(state.clone());
+            state = match cell_state.take() {
+                None => gru_step(xt, ht, state, h),
+                Some(c) => {
+                    let (next_h, next_c) = lstm_step(xt, ht, c, h);
+                    cell_state = Some(next_c);
+                    next_h
+                }
+            };
+            outputs.push(state.clone());
+        }
+        Tensor::stack(outputs, 0)
+    }
+
+    /// Batch-first forward `[B, T, I] → [B, T, H]` (PyTorch `batch_first=True`).
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        self.forward_time_major(x.swap_dims(0, 1)).swap_dims(0, 1)
+    }
+}
+
+/// One GRU step given both projections (`[B, 3H]` each) and the state `[B, H]`.
+fn gru_step(xt: Tensor<2>, ht: Tensor<2>, state: Tensor<2>, h: usize) -> Tensor<2> {
+    // r and z share one sigmoid over their two blocks.
+    let rz = sigmoid(xt.clone().narrow(1, 0, 2 * h) + ht.clone().narrow(1, 0, 2 * h));
+    let r = rz.clone().narrow(1, 0, h);
+    let z = rz.narrow(1, h, h);
+    let n = (xt.narrow(1, 2 * h, h) + r * ht.narrow(1, 2 * h, h)).tanh();
+    // (1 − z) ⊙ n + z ⊙ h  ==  n + z ⊙ (h − n)
+    n.clone() + z * (state - n)
+}
+
+/// One LSTM step given both projections (`[B, 4H]` each) and the cell state.
+fn lstm_step(xt: Tensor<2>, ht: Tensor<2>, c: Tensor<2>, h: usize) -> (Tensor<2>, Tensor<2>) {
+    let gates = xt + ht;
+    let inf = sigmoid(gates.clone().narrow(1, 0, 2 * h));
+    let i = inf.clone().narrow(1, 0, h);
+    let f = inf.narrow(1, h, h);
+    let g = gates.clone().narrow(1, 2 * h, h).tanh();
+    let o = sigmoid(gates.narrow(1, 3 * h, h));
+    let c = f * c + i * g;
+    let next_h = o * c.clone().tanh();
+    (next_h, c)
+}

@@ -1,0 +1,385 @@
+//! The model file: save → load → forward round trips (fp32 exact, fp16 within
+//! a stated tolerance) and clear typed errors for bad files.
+#![cfg(feature = "model")]
+
+use burn::store::burn_pack::{Reader, Writer};
+use burn::tensor::{Bytes, Device, Distribution, Tensor};
+use scatterbrain::model::{
+    self, Metrics, Model, ModelConfig, ModelFileError, ModelMetadata, NormalisationStats,
+    Precision, PredictError, Provenance, Tagger,
+};
+use serde_json::{Value, json};
+
+/// fp16 weights: largest allowed |Δ| of a tag probability. Half precision keeps
+/// 11 significant bits (relative rounding ≤ 2^-11 ≈ 4.9e-4 per weight); through
+/// a few layers of the small models here the probabilities move by ~1e-4.
+const F16_PROB_TOL: f32 = 2e-3;
+
+fn tiny(name: &str, input: usize) -> (Tagger, ModelMetadata, Device) {
+    let device = Device::flex();
+    device.seed(7);
+    let config = ModelConfig::from_name(name, input).unwrap();
+    let tagger = Tagger::new(&config, &device).unwrap();
+    let mut meta = ModelMetadata::new(&config);
+    meta.front_end = json!({"kind": "scattering", "j": 13, "q": [8, 1], "t": 8192});
+    meta.normalisation = Some(NormalisationStats {
+        mean: (0..input).map(|i| i as f32 * 0.1).collect(),
+        std: vec![1.5; input],
+    });
+    meta.provenance = Provenance {
+        corpus: Some("test fixture".into()),
+        seed: Some(7),
+        notes: Some("random weights".into()),
+        ..Provenance::default()
+    };
+    meta.metrics = Metrics {
+        roc_auc: Some(0.5),
+        extra: json!({"note": "untrained"}),
+        ..Metrics::default()
+    };
+    (tagger, meta, device)
+}
+
+fn random_input(batch: usize, frames: usize, input: usize, device: &Device) -> Tensor<3> {
+    Tensor::random(
+        [batch, frames, input],
+        Distribution::Normal(0.0, 1.0),
+        device,
+    )
+}
+
+fn probs(tagger: &Tagger, x: &Tensor<3>) -> Vec<f32> {
+    tagger
+        .forward_probs(x.clone())
+        .into_data()
+        .try_into_vec()
+        .unwrap()
+}
+
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+#[test]
+fn f32_round_trip_is_exact() {
+    for name in ["scat-2l-16h-gru", "mel-3l-8h-lstm"] {
+        let (tagger, meta, device) = tiny(name, 12);
+        let x = random_input(3, 9, 12, &device);
+        let before = probs(&tagger, &x);
+        let bytes = model::save(&tagger, &meta, Precision::F32).unwrap();
+        let (loaded, meta2) = model::load(&bytes, &device).unwrap();
+        let after = probs(&loaded, &x);
+        assert_eq!(before, after, "{name}: fp32 round trip must be bit-exact");
+        assert_eq!(meta2.model.name(), name);
+        assert_eq!(meta2.front_end, meta.front_end);
+        assert_eq!(meta2.normalisation, meta.normalisation);
+        assert_eq!(meta2.provenance.corpus, meta.provenance.corpus);
+        assert!(meta2.provenance.software.starts_with("scatterbrain "));
+        assert_eq!(meta2.metrics, meta.metrics);
+        assert_eq!(meta2.tags.len(), 50);
+        assert_eq!(meta2.precision, Precision::F32);
+        assert!(!meta2.checksums.is_empty());
+        assert_eq!(model::read_metadata(&bytes).unwrap(), meta2);
+        // Saving what was loaded gives the same bytes.
+        assert_eq!(model::save(&loaded, &meta2, Precision::F32).unwrap(), bytes);
+    }
+}
+
+#[test]
+fn f16_round_trip_within_tolerance_and_half_size() {
+    let (tagger, meta, device) = tiny("scat-3l-64h-gru", 40);
+    let x = random_input(4, 20, 40, &device);
+    let before = probs(&tagger, &x);
+    let full = model::save(&tagger, &meta, Precision::F32).unwrap();
+    let half = model::save(&tagger, &meta, Precision::F16).unwrap();
+    let (loaded, meta2) = model::load(&half, &device).unwrap();
+    assert_eq!(meta2.precision, Precision::F16);
+    let after = probs(&loaded, &x);
+    let err = max_abs_diff(&before, &after);
+    println!(
+        "fp16: {} bytes vs fp32 {} bytes; max |Δ prob| = {err:e}",
+        half.len(),
+        full.len()
+    );
+    assert!(err <= F16_PROB_TOL, "fp16 max prob error {err}");
+    assert!(err > 0.0, "fp16 weights should not be bit-identical");
+    assert!(
+        (half.len() as f64) < 0.6 * full.len() as f64,
+        "fp16 file {} not about half of {}",
+        half.len(),
+        full.len()
+    );
+}
+
+#[test]
+fn cnn_round_trip_is_exact() {
+    let (tagger, meta, device) = tiny("scat-4l-cnn", 10);
+    let x = random_input(2, 14, 10, &device);
+    let before = probs(&tagger, &x);
+    assert_eq!(before.len(), 2 * 50);
+    let bytes = model::save(&tagger, &meta, Precision::F32).unwrap();
+    let (loaded, _) = model::load(&bytes, &device).unwrap();
+    assert_eq!(before, probs(&loaded, &x));
+    assert!(loaded.step_logits(x).is_none());
+}
+
+#[test]
+fn model_predicts_from_coefficient_major_clips() {
+    let (tagger, meta, device) = tiny("scat-2l-8h-gru", 5);
+    let bytes = model::save(&tagger, &meta, Precision::F32).unwrap();
+    let m = Model::from_bytes(&bytes, &device).unwrap();
+    assert_eq!(m.input_size(), 5);
+    // Two clips of 5 coefficients × 4 frames, coefficient-major.
+    let data: Vec<f32> = (0..40).map(|i| (i as f32 * 0.37).sin()).collect();
+    let scores = m.predict(&data, 2, 4).unwrap();
+    assert_eq!(scores.len(), 100);
+    assert!(scores.iter().all(|s| (0.0..=1.0).contains(s)));
+    // Same as transposing by hand and calling forward.
+    let mut time_major = vec![0.0f32; 40];
+    for b in 0..2 {
+        for i in 0..5 {
+            for t in 0..4 {
+                time_major[b * 20 + t * 5 + i] = data[b * 20 + i * 4 + t];
+            }
+        }
+    }
+    let x = Tensor::<3>::from_data(
+        burn::tensor::TensorData::new(time_major, [2, 4, 5]),
+        &device,
+    );
+    assert_eq!(scores, probs(&m.tagger, &x));
+    // A single clip scores the same alone as in a batch.
+    let first = m.predict(&data[..20], 1, 4).unwrap();
+    assert!(max_abs_diff(&first, &scores[..50]) < 1e-6);
+
+    assert!(matches!(
+        m.predict(&data, 2, 5),
+        Err(PredictError::Shape(_))
+    ));
+    assert!(matches!(
+        m.predict(&data[..0], 1, 0),
+        Err(PredictError::Shape(_))
+    ));
+    let mut bad = data.clone();
+    bad[7] = f32::NAN;
+    assert_eq!(m.predict(&bad, 2, 4), Err(PredictError::NonFinite(7)));
+    assert!(matches!(
+        m.check_input_size(644),
+        Err(ModelFileError::WrongInputSize {
+            expected: 5,
+            found: 644
+        })
+    ));
+}
+
+// ---------------------------------------------------------------- bad files
+
+fn good_file() -> (Vec<u8>, Device) {
+    let (tagger, meta, device) = tiny("scat-2l-8h-gru", 6);
+    (model::save(&tagger, &meta, Precision::F32).unwrap(), device)
+}
+
+/// Rewrite the metadata JSON of a valid file, keeping its tensors.
+fn with_metadata(bytes: &[u8], edit: impl FnOnce(&mut Value)) -> Vec<u8> {
+    let reader = Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec())).unwrap();
+    let mut meta: Value = serde_json::from_str(&reader.metadata()["scatterbrain"]).unwrap();
+    edit(&mut meta);
+    let tensors = reader.into_tensors().unwrap();
+    Writer::new(tensors)
+        .with_metadata("scatterbrain", &meta.to_string())
+        .into_bytes()
+        .unwrap()
+        .to_vec()
+}
+
+fn load_err(bytes: &[u8], device: &Device) -> ModelFileError {
+    let err = model::load(bytes, device).expect_err("bad file must not load");
+    println!("{err}");
+    err
+}
+
+#[test]
+fn empty_and_truncated_files_are_typed_errors() {
+    let (bytes, device) = good_file();
+    assert!(matches!(
+        load_err(&[], &device),
+        ModelFileError::Truncated(_)
+    ));
+    // Cut inside the header, inside the metadata, and at several points of the data.
+    let cuts = [
+        4,
+        10,
+        40,
+        bytes.len() / 2,
+        bytes.len() - 100,
+        bytes.len() - 1,
+    ];
+    for cut in cuts {
+        let err = load_err(&bytes[..cut], &device);
+        assert!(
+            matches!(err, ModelFileError::Truncated(_)),
+            "cut at {cut}/{}: {err:?}",
+            bytes.len()
+        );
+    }
+}
+
+#[test]
+fn non_model_files_are_rejected() {
+    let (_, device) = good_file();
+    let junk: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2654435761u32) >> 24) as u8)
+        .collect();
+    assert!(matches!(
+        load_err(&junk, &device),
+        ModelFileError::NotAModelFile(_)
+    ));
+    // A valid burnpack that is not ours.
+    let other = Writer::new(vec![])
+        .with_metadata("x", "y")
+        .into_bytes()
+        .unwrap();
+    assert!(matches!(
+        load_err(&other, &device),
+        ModelFileError::NotAModelFile(_)
+    ));
+    let (bytes, _) = good_file();
+    let foreign = with_metadata(&bytes, |m| m["format"] = json!("something-else"));
+    assert!(matches!(
+        load_err(&foreign, &device),
+        ModelFileError::NotAModelFile(_)
+    ));
+}
+
+#[test]
+fn corrupt_data_is_detected_by_checksum() {
+    let (bytes, device) = good_file();
+    // Flip one bit near the end (inside the last tensor's data).
+    let mut flipped = bytes.clone();
+    let at = bytes.len() - 3;
+    flipped[at] ^= 0x10;
+    let err = load_err(&flipped, &device);
+    assert!(
+        matches!(&err, ModelFileError::Corrupt(m) if m.contains("checksum")),
+        "{err:?}"
+    );
+    // Damaged metadata JSON.
+    let broken = with_metadata(&bytes, |m| m["checksums"] = json!("nope"));
+    assert!(matches!(
+        load_err(&broken, &device),
+        ModelFileError::BadMetadata(_)
+    ));
+}
+
+#[test]
+fn wrong_version_is_rejected() {
+    let (bytes, device) = good_file();
+    let v2 = with_metadata(&bytes, |m| m["format_version"] = json!(2));
+    assert_eq!(
+        load_err(&v2, &device),
+        ModelFileError::UnsupportedVersion {
+            found: 2,
+            supported: 1
+        }
+    );
+    assert!(matches!(
+        model::read_metadata(&v2),
+        Err(ModelFileError::UnsupportedVersion { .. })
+    ));
+    let none = with_metadata(&bytes, |m| {
+        m.as_object_mut().unwrap().remove("format_version");
+    });
+    assert!(matches!(
+        load_err(&none, &device),
+        ModelFileError::BadMetadata(_)
+    ));
+}
+
+#[test]
+fn wrong_tags_are_rejected() {
+    let (bytes, device) = good_file();
+    let fewer = with_metadata(&bytes, |m| {
+        m["tags"].as_array_mut().unwrap().pop();
+    });
+    assert_eq!(
+        load_err(&fewer, &device),
+        ModelFileError::WrongTagCount {
+            found: 49,
+            expected: 50
+        }
+    );
+    let swapped = with_metadata(&bytes, |m| {
+        m["tags"].as_array_mut().unwrap().swap(0, 1);
+    });
+    assert!(matches!(
+        load_err(&swapped, &device),
+        ModelFileError::TagMismatch { index: 0, .. }
+    ));
+    let config_tags = with_metadata(&bytes, |m| m["model"]["tags"] = json!(40));
+    assert!(matches!(
+        load_err(&config_tags, &device),
+        ModelFileError::WrongTagCount { found: 40, .. }
+    ));
+}
+
+#[test]
+fn wrong_input_size_is_rejected() {
+    let (bytes, device) = good_file();
+    // The caller's front end gives another size.
+    assert_eq!(
+        model::load_for_input(&bytes, 644, &device).unwrap_err(),
+        ModelFileError::WrongInputSize {
+            expected: 6,
+            found: 644
+        }
+    );
+    assert!(model::load_for_input(&bytes, 6, &device).is_ok());
+    // Metadata claims another input size than the weights have.
+    let lying = with_metadata(&bytes, |m| {
+        m["model"]["input_size"] = json!(7);
+        m["normalisation"] = Value::Null;
+    });
+    let err = load_err(&lying, &device);
+    assert!(
+        matches!(&err, ModelFileError::TensorMismatch(m) if m.contains("input")),
+        "{err:?}"
+    );
+    // Normalisation statistics of the wrong length.
+    let stats = with_metadata(&bytes, |m| {
+        m["normalisation"]["mean"].as_array_mut().unwrap().pop();
+    });
+    assert!(matches!(
+        load_err(&stats, &device),
+        ModelFileError::WrongNormalisationSize { expected: 6, .. }
+    ));
+    // A configuration that is itself invalid.
+    let zero = with_metadata(&bytes, |m| m["model"]["input_size"] = json!(0));
+    assert!(matches!(
+        load_err(&zero, &device),
+        ModelFileError::Config(_)
+    ));
+}
+
+#[test]
+fn missing_and_extra_tensors_are_rejected() {
+    let (bytes, device) = good_file();
+    // Claim a tensor that is not there.
+    let extra_claim = with_metadata(&bytes, |m| {
+        m["checksums"]["net.Rnn.ghost.weight"] = json!("00000000");
+    });
+    assert!(matches!(
+        load_err(&extra_claim, &device),
+        ModelFileError::MissingTensor(_)
+    ));
+    // A file for a deeper model than its metadata says.
+    let shallow = with_metadata(&bytes, |m| m["model"]["architecture"]["layers"] = json!(1));
+    let err = load_err(&shallow, &device);
+    assert!(
+        matches!(err, ModelFileError::UnexpectedTensor(_)),
+        "{err:?}"
+    );
+}

@@ -1,0 +1,195 @@
+//! The recurrent layers against a plain-numpy reference of the standard
+//! GRU/LSTM equations (PyTorch convention), on fixed weights:
+//! tests/fixtures/model/rnn_reference.json, made by make_rnn_reference.py.
+#![cfg(feature = "model")]
+
+use burn::module::Param;
+use burn::nn::{DropoutConfig, Linear};
+use burn::tensor::{Device, Tensor, TensorData};
+use scatterbrain::model::{
+    Architecture, Cell, FrontEndKind, ModelConfig, Net, PytorchWeights, RecurrentLayer, RnnNet,
+    Tagger,
+};
+use serde_json::Value;
+
+/// The tolerance the issue asks for.
+const TOL: f32 = 1e-5;
+
+fn fixture() -> Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/model/rnn_reference.json"
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json")
+}
+
+fn flat(v: &Value) -> Vec<f32> {
+    match v {
+        Value::Array(items) => items.iter().flat_map(flat).collect(),
+        Value::Number(n) => vec![n.as_f64().unwrap() as f32],
+        other => panic!("not a number: {other}"),
+    }
+}
+
+fn dim(v: &Value, key: &str) -> usize {
+    v[key].as_u64().unwrap() as usize
+}
+
+fn layer(
+    cell: Cell,
+    params: &Value,
+    input: usize,
+    hidden: usize,
+    device: &Device,
+) -> RecurrentLayer {
+    let (w_ih, w_hh, b_ih, b_hh) = (
+        flat(&params["weight_ih"]),
+        flat(&params["weight_hh"]),
+        flat(&params["bias_ih"]),
+        flat(&params["bias_hh"]),
+    );
+    RecurrentLayer::from_pytorch(
+        cell,
+        input,
+        hidden,
+        PytorchWeights {
+            weight_ih: &w_ih,
+            weight_hh: &w_hh,
+            bias_ih: &b_ih,
+            bias_hh: &b_hh,
+        },
+        device,
+    )
+    .unwrap()
+}
+
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+fn input(f: &Value, device: &Device) -> Tensor<3> {
+    let shape = [dim(f, "batch"), dim(f, "steps"), dim(f, "input")];
+    Tensor::from_data(TensorData::new(flat(&f["x"]), shape), device)
+}
+
+fn check_layer(cell: Cell, key: &str) {
+    let device = Device::flex();
+    let f = fixture();
+    let l = layer(
+        cell,
+        &f[key]["params"],
+        dim(&f, "input"),
+        dim(&f, "hidden"),
+        &device,
+    );
+    let out: Vec<f32> = l
+        .forward(input(&f, &device))
+        .into_data()
+        .try_into_vec()
+        .unwrap();
+    let expected = flat(&f[key]["output"]);
+    let err = max_abs_diff(&out, &expected);
+    println!("{key}: max |ours − numpy| = {err:e}");
+    assert!(err <= TOL, "{key}: max abs error {err} > {TOL}");
+}
+
+#[test]
+fn gru_layer_matches_numpy_reference() {
+    check_layer(Cell::Gru, "gru");
+}
+
+#[test]
+fn lstm_layer_matches_numpy_reference() {
+    check_layer(Cell::Lstm, "lstm");
+}
+
+#[test]
+fn from_pytorch_rejects_wrong_sizes() {
+    let device = Device::flex();
+    let w = vec![0.0f32; 10];
+    let err = RecurrentLayer::from_pytorch(
+        Cell::Gru,
+        3,
+        2,
+        PytorchWeights {
+            weight_ih: &w,
+            weight_hh: &w,
+            bias_ih: &w,
+            bias_hh: &w,
+        },
+        &device,
+    )
+    .unwrap_err();
+    assert!(err.contains("weight_ih"), "{err}");
+}
+
+/// The whole recurrent tagger (2 GRU layers, mean over time, dense, sigmoid),
+/// in inference: dropout configured but inactive.
+#[test]
+fn gru_tagger_matches_numpy_reference() {
+    let device = Device::flex();
+    let f = fixture();
+    let (inp, hidden, tags) = (dim(&f, "input"), dim(&f, "hidden"), dim(&f, "tags"));
+    let t = &f["tagger"];
+    let layers = vec![
+        layer(Cell::Gru, &t["layers"][0], inp, hidden, &device),
+        layer(Cell::Gru, &t["layers"][1], hidden, hidden, &device),
+    ];
+    let head_w = Tensor::<2>::from_data(
+        TensorData::new(flat(&t["head_weight"]), [tags, hidden]),
+        &device,
+    );
+    let head_b = Tensor::<1>::from_data(TensorData::new(flat(&t["head_bias"]), [tags]), &device);
+    let config = ModelConfig {
+        front_end: FrontEndKind::Scat,
+        architecture: Architecture::Rnn {
+            cell: Cell::Gru,
+            layers: 2,
+            hidden,
+        },
+        input_size: inp,
+        tags,
+        dropout: 0.25,
+    };
+    let tagger = Tagger {
+        net: Net::Rnn(RnnNet {
+            layers,
+            dropout: DropoutConfig::new(0.25).init(),
+            head: Linear {
+                weight: Param::from_tensor(head_w.transpose()),
+                bias: Some(Param::from_tensor(head_b)),
+            },
+        }),
+        config,
+    };
+    let x = input(&f, &device);
+    let logits: Vec<f32> = tagger
+        .forward(x.clone())
+        .into_data()
+        .try_into_vec()
+        .unwrap();
+    let probs: Vec<f32> = tagger
+        .forward_probs(x.clone())
+        .into_data()
+        .try_into_vec()
+        .unwrap();
+    let steps: Vec<f32> = tagger
+        .step_logits(x)
+        .unwrap()
+        .into_data()
+        .try_into_vec()
+        .unwrap();
+    for (name, ours, reference) in [
+        ("logits", &logits, flat(&t["logits"])),
+        ("probs", &probs, flat(&t["probs"])),
+        ("step_logits", &steps, flat(&t["step_logits"])),
+    ] {
+        let err = max_abs_diff(ours, &reference);
+        println!("tagger {name}: max |ours − numpy| = {err:e}");
+        assert!(err <= TOL, "{name}: max abs error {err} > {TOL}");
+    }
+}
