@@ -2,7 +2,9 @@
 //! log-mel and CQT front ends it is compared against.
 
 pub mod config;
+pub mod cqt;
 pub mod filters;
+pub mod mel;
 pub mod scattering;
 
 pub use config::{CqtConfig, FrontEnd, MelConfig, ScatteringConfig};
