@@ -44,8 +44,7 @@
 //! a floor at −100 dB relative to a full-scale sine; [`Cqt::magnitude`] the
 //! linear magnitudes.
 
-use super::config::CqtConfig;
-pub use super::mel::ConfigError;
+use super::config::{CQT_PAD_PERIODS, ConfigError, CqtConfig};
 use super::mel::reflect_pad;
 use super::scattering::Coefficients;
 use realfft::{RealFftPlanner, RealToComplex};
@@ -55,9 +54,6 @@ use std::sync::Arc;
 
 /// Added to the magnitude before the logarithm in [`Cqt::transform`].
 pub const LOG_OFFSET: f32 = 1e-5;
-
-/// Reflection on each side, in periods of the lowest bin's half-width.
-const PAD_PERIODS: f64 = 4.0;
 
 /// Where the signal sits in the padded FFT frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,34 +99,16 @@ fn is_5_smooth(mut n: usize) -> bool {
 
 impl Cqt {
     pub fn new(config: &CqtConfig, input_len: usize) -> Result<Self, ConfigError> {
-        let err = |m: String| Err(ConfigError(m));
+        config.validate()?;
         let sr = config.sample_rate as f64;
-        if config.sample_rate == 0 {
-            return err("cqt: sample_rate must be positive".into());
-        }
-        if config.hop == 0 || config.hop > 1 << 16 {
-            return err(format!("cqt: hop {} not in 1..=65536", config.hop));
-        }
-        if config.n_bins == 0 || config.bins_per_octave == 0 || config.n_bins > 4096 {
-            return err("cqt: n_bins (at most 4096) and bins_per_octave must be positive".into());
-        }
         let f_min = config.f_min as f64;
-        let ratio = 2f64.powf(1.0 / config.bins_per_octave as f64);
+        let ratio = config.ratio();
         let centres: Vec<f64> = (0..config.n_bins)
             .map(|b| f_min * ratio.powi(b as i32))
             .collect();
-        let top = centres[config.n_bins - 1];
-        if !(f_min.is_finite() && f_min > 0.0 && top < sr / 2.0) {
-            return err(format!(
-                "cqt: bins must lie in (0, Nyquist): f_min {f_min} Hz, top bin {top} Hz, sample rate {sr} Hz"
-            ));
-        }
-        let width = |f: f64| 2.0 * f * (ratio - 1.0);
+        let width = |f: f64| config.half_width(f);
         let hop = config.hop;
-        let pad_blocks = (PAD_PERIODS * sr / width(f_min) / hop as f64).ceil() as usize;
-        if pad_blocks > (1 << 26) / hop {
-            return err(format!("cqt: f_min {f_min} Hz needs too long a filter"));
-        }
+        let pad_blocks = (CQT_PAD_PERIODS * sr / width(f_min) / hop as f64).ceil() as usize;
         let pad_left = pad_blocks * hop;
         let mut blocks = (input_len + 2 * pad_left).div_ceil(hop);
         while !is_5_smooth(blocks) {

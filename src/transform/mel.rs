@@ -21,7 +21,7 @@
 //! `tests/frontends.rs` checks the powers against librosa 0.11 (within 5e-4
 //! relative on values within 60 dB of the peak; 2e-5 seen).
 
-use super::config::MelConfig;
+use super::config::{ConfigError, MelConfig};
 use super::scattering::Coefficients;
 use realfft::{RealFftPlanner, RealToComplex};
 use rustfft::num_complex::Complex;
@@ -29,12 +29,6 @@ use std::sync::Arc;
 
 /// Added to the mel power before the logarithm in [`Mel::transform`].
 pub const LOG_OFFSET: f32 = 1e-6;
-
-/// A front-end configuration that cannot be planned (from a model file or a
-/// command line); says which field is wrong.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("invalid front-end configuration: {0}")]
-pub struct ConfigError(pub String);
 
 /// Slaney's mel scale (librosa `hz_to_mel(htk=False)`).
 pub fn hz_to_mel(hz: f64) -> f64 {
@@ -86,30 +80,8 @@ pub struct Mel {
 
 impl Mel {
     pub fn new(config: &MelConfig, input_len: usize) -> Result<Self, ConfigError> {
-        let err = |m: String| Err(ConfigError(m));
-        let nyquist = config.sample_rate as f64 / 2.0;
-        if config.sample_rate == 0 {
-            return err("mel: sample_rate must be positive".into());
-        }
-        if config.n_fft < 2 || config.n_fft > 1 << 20 {
-            return err(format!("mel: n_fft {} not in 2..=2^20", config.n_fft));
-        }
-        if config.hop == 0 {
-            return err("mel: hop must be positive".into());
-        }
-        if config.n_mels == 0 || config.n_mels > 4096 {
-            return err(format!("mel: n_mels {} not in 1..=4096", config.n_mels));
-        }
+        config.validate()?;
         let (f_min, f_max) = (config.f_min as f64, config.f_max as f64);
-        if !(f_min.is_finite() && f_max.is_finite() && 0.0 <= f_min && f_min < f_max) {
-            return err(format!(
-                "mel: need 0 <= f_min < f_max, got {f_min}, {f_max}"
-            ));
-        }
-        if f_max > nyquist * (1.0 + 1e-6) {
-            return err(format!("mel: f_max {f_max} Hz above Nyquist {nyquist} Hz"));
-        }
-
         let n_fft = config.n_fft;
         // Periodic Hann (scipy `get_window("hann", n_fft, fftbins=True)`).
         let window = (0..n_fft)

@@ -7,5 +7,5 @@ pub mod filters;
 pub mod mel;
 pub mod scattering;
 
-pub use config::{CqtConfig, FrontEnd, MelConfig, ScatteringConfig};
+pub use config::{ConfigError, CqtConfig, FrontEnd, MelConfig, ScatteringConfig};
 pub use scattering::{Coefficients, PaddingSpec, Path, Scattering};
