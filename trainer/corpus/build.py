@@ -12,10 +12,12 @@ See README.md beside this file.
 """
 
 import argparse
+import array
 import csv
 import fnmatch
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
@@ -39,6 +41,7 @@ SR = 16000
 CLIP_S = 29
 MIN_TRACK_S = 20.0  # shorter files are sound effects, jingles or speech: skipped
 RENDER_TIMEOUT = 300
+SILENT_RMS = 10 ** (-60 / 20)  # clips quieter than -60 dBFS RMS are dropped
 
 # package -> how its music is found. "audio": recorded files; "module": tracker modules;
 # "midi": MIDI files; "lmms": LMMS projects; "stems": each song folder holds stems mixed into one track.
@@ -63,6 +66,8 @@ PACKAGES = {
 }
 # path fragments that hold sound effects, voices or ambience rather than music
 EXCLUDE_DIRS = ("/sounds/", "/sound/", "/sfx/", "/speech/", "/samples/", "/voice/")
+# ...unless the path names a music folder: Nexuiz keeps its soundtrack in music.pk3:sound/cdtracks/.
+MUSIC_DIRS = ("/music/", "/musics/", "/cdtracks/")
 
 AUDIO_EXT = (".ogg", ".mp3", ".wav", ".flac", ".opus")
 MODULE_EXT = (".mod", ".xm", ".s3m", ".it", ".mptm", ".669", ".stm", ".med", ".umx")
@@ -103,10 +108,22 @@ def stable_hash(s):
     return int(hashlib.sha256(s.encode()).hexdigest()[:8], 16)
 
 
-def split_of(group):
-    """Deterministic split of a source group (a track, a song folder, a score, a groove)."""
-    b = stable_hash(group) % 100
-    return "train" if b < 80 else ("validation" if b < 90 else "test")
+def assign_splits(groups_by_package):
+    """Deterministic train/validation/test split of source groups (a track, a song folder, a score,
+    a groove), never of clips, so no track is on two sides.
+
+    Within each package the groups are ordered by a hash of their name and the first ~10 % go to test,
+    the next ~10 % to validation, the rest to train; a package with 3 or more groups gets at least one
+    of each, so small packages (4 metal songs with vocals) still reach validation and test.
+    """
+    split = {}
+    for pkg, groups in sorted(groups_by_package.items()):
+        order = sorted(set(groups), key=lambda g: (stable_hash(g), g))
+        n = len(order)
+        k = max(1, round(0.1 * n)) if n >= 3 else 0
+        for i, g in enumerate(order):
+            split[g] = "test" if i < k else ("validation" if i < 2 * k else "train")
+    return split
 
 
 def safe_name(s):
@@ -303,7 +320,22 @@ def licence_for(path_in_pkg, rules, fallback):
     return found or fallback or "see debian/copyright"
 
 
+# Packages whose debian/copyright is not machine-readable (DEP-5): licence of their music, read by hand
+# from that file (pinned versions above). A pattern match on free text is not trusted for these.
+FREE_TEXT_LICENCES = {
+    "fretsonfire-songs-muldjord": "CC-BY-SA-3.0",
+    "fretsonfire-songs-sectoid": "Expat (MIT)",
+    "nexuiz-music": "GPL-2+",
+    "singularity-music": "CC-BY-SA-3.0",
+    "wesnoth-1.16-music": "GPL-2+",
+    "pingus-data": "GPL-2+",
+    "asterisk-moh-opsound-wav": "CC-BY-SA-3.0",
+}
+
+
 def copyright_of(root, pkg):
+    if pkg in FREE_TEXT_LICENCES:
+        return [], FREE_TEXT_LICENCES[pkg]
     f = root / "usr" / "share" / "doc" / pkg / "copyright"
     if f.is_symlink() or not f.exists():
         # some data packages point their doc dir at the engine package's: record that
@@ -324,6 +356,8 @@ def probe_duration(p):
 
 def is_excluded(rel):
     low = "/" + rel.lower()
+    if any(d in low for d in MUSIC_DIRS):
+        return False
     return any(d in low for d in EXCLUDE_DIRS)
 
 
@@ -527,14 +561,52 @@ def make_clips(cdir, sources):
             for off in clip_offsets(n):
                 seg = pcm[off * 2:(off + CLIP_S * SR) * 2]
                 seg = seg + b"\0" * (CLIP_S * SR * 2 - len(seg))
+                x = array.array("h", seg)
+                rms = math.sqrt(sum(v * v for v in x[::16]) / (len(x) // 16)) / 32768.0
+                if rms < SILENT_RMS:
+                    continue  # a silent stretch (end padding of a render) teaches nothing
                 out = outdir / f"{off // SR:05d}.wav"
                 write_wav(out, seg)
                 entries.append({"path": str(out.relative_to(cdir)), "offset": off / SR,
-                                "pcm_sha256": hashlib.sha256(seg).hexdigest()})
+                                "pcm_sha256": hashlib.sha256(seg).hexdigest(),
+                                "rms": round(rms, 5)})
             idx.write_text(json.dumps(entries))
         for e in entries:
-            clips.append(dict(s, **e, split=split_of(s["group"])))
-    return clips
+            clips.append(dict(s, **e))
+    return dedupe_and_split(clips)
+
+
+def dedupe_and_split(clips):
+    """Drop bit-identical clips (the same recording shipped twice), joining their source groups so
+    copies can never sit on two sides of the split; then split the groups."""
+    parent = {}
+
+    def find(g):
+        while parent.get(g, g) != g:
+            g = parent[g]
+        return g
+
+    first = {}
+    kept = []
+    for c in clips:
+        h = c["pcm_sha256"]
+        if h in first:
+            a, b = find(first[h]["group"]), find(c["group"])
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+            continue
+        first[h] = c
+        kept.append(c)
+    dropped = len(clips) - len(kept)
+    if dropped:
+        log(f"[clips] {dropped} duplicate clips dropped")
+    by_pkg = {}
+    for c in kept:
+        by_pkg.setdefault(c["package"], []).append(find(c["group"]))
+    split = assign_splits(by_pkg)
+    for c in kept:
+        c["split"] = split[find(c["group"])]
+    return kept
 
 
 # ---------------------------------------------------------------- labels
@@ -586,7 +658,7 @@ def interleave(clips):
     return out
 
 
-def label(cdir, clips, commit_every_s=0):
+def label(cdir, clips, commit_every_s=0, commit_until=None):
     """Teacher-label every clip that lacks a label (musicnn MTT_musicnn); appends to labels CSV."""
     import time
     import teacher  # noqa: E402  (lives beside this file, needs the venv)
@@ -614,6 +686,10 @@ def label(cdir, clips, commit_every_s=0):
             cpu = time.process_time() - c0
             log(f"[label] {i + 1}/{len(todo)}  {el / (i + 1):.2f} wall-s/clip  "
                 f"{cpu / (i + 1):.2f} cpu-s/clip (process, all threads)")
+        if commit_until is not None and time.time() > commit_until:
+            if commit_every_s:
+                log("[label] past --commit-until: labelling on, no more commits")
+            commit_every_s = 0
         if commit_every_s and time.time() - last_commit > commit_every_s:
             commit_labels()
             last_commit = time.time()
@@ -643,11 +719,14 @@ def write_records(sources, clips, lock):
         w = csv.writer(f, delimiter="\t", lineterminator="\n")
         w.writerow(["package", "version", "file", "split", "duration_s", "clips", "licence", "note"])
         nclips = {}
+        splits = {}
         for c in clips:
             k = (c["package"], c["file"])
             nclips[k] = nclips.get(k, 0) + 1
+            splits[k] = c["split"]
         for s in sources:
-            w.writerow([s["package"], s["version"], s["file"], split_of(s["group"]),
+            w.writerow([s["package"], s["version"], s["file"],
+                        splits.get((s["package"], s["file"]), "-"),
                         f"{s['duration']:.1f}", nclips.get((s["package"], s["file"]), 0),
                         s["licence"], s.get("note", "")])
     lic = {}
@@ -665,29 +744,75 @@ def write_records(sources, clips, lock):
 
 
 def write_manifest(cdir, clips):
-    """JSONL, one clip per line; `audio` is relative to the manifest's folder."""
+    """manifest.jsonl (one clip per line, with provenance) and manifest.csv (audio, split, the 50
+    targets in TAGS order, header = tag names). `audio` is relative to the manifest's folder."""
     labels = read_labels()
     out = cdir / "manifest.jsonl"
+    out_csv = cdir / "manifest.csv"
     tmp = out.with_suffix(".tmp")
+    tmp_csv = out_csv.with_suffix(".csvtmp")
     n = missing = 0
-    with tmp.open("w") as f:
+    with tmp.open("w") as f, tmp_csv.open("w", newline="") as fc:
+        wc = csv.writer(fc, lineterminator="\n")
+        wc.writerow(["audio", "split"] + TAGS)
         for c in clips:
             t = labels.get(label_key(c))
             if t is None:
                 missing += 1
                 continue
             hard = c.get("hard") or {}
-            targets = [float(hard[tag]) if tag in hard else t[i] for i, tag in enumerate(TAGS)]
+            targets = [round(float(hard[tag]) if tag in hard else t[i], 4) for i, tag in enumerate(TAGS)]
             f.write(json.dumps({
                 "audio": c["path"], "offset": c["offset"], "duration": CLIP_S, "split": c["split"],
                 "source": f"{c['package']}_{c['version']}:{c['file']}", "group": c["group"],
-                "licence": c["licence"], "targets": [round(x, 4) for x in targets],
+                "licence": c["licence"], "targets": targets,
                 "hard": sorted(hard), "pcm_sha256": c["pcm_sha256"],
             }) + "\n")
+            wc.writerow([c["path"], c["split"]] + targets)
             n += 1
     tmp.rename(out)
+    tmp_csv.rename(out_csv)
     (cdir / "tags.json").write_text(json.dumps(TAGS))
-    log(f"[manifest] {out}: {n} clips ({missing} still without teacher labels, left out)")
+    log(f"[manifest] {out} (+ .csv): {n} clips ({missing} still without teacher labels, left out)")
+
+
+# ---------------------------------------------------------------- tag coverage
+
+COVERAGE_TSV = HERE / "coverage.tsv"
+MIN_TEST_POSITIVES = 10  # fewer positives than this in test: the tag cannot be taught or measured here
+
+
+def write_coverage(cdir):
+    """Positives per tag per split from the manifest: hard 1s, teacher scores >= 0.5, and the sum of
+    the soft targets (expected positives). Tags too rare in test are listed as unteachable."""
+    splits = ["train", "validation", "test"]
+    n = {sp: 0 for sp in splits}
+    hard1 = {sp: [0] * len(TAGS) for sp in splits}
+    over = {sp: [0] * len(TAGS) for sp in splits}
+    soft = {sp: [0.0] * len(TAGS) for sp in splits}
+    with (cdir / "manifest.jsonl").open() as f:
+        for line in f:
+            r = json.loads(line)
+            sp = r["split"]
+            n[sp] += 1
+            hard = set(r["hard"])
+            for i, (tag, v) in enumerate(zip(TAGS, r["targets"])):
+                soft[sp][i] += v
+                if tag in hard:
+                    hard1[sp][i] += v >= 0.5
+                elif v >= 0.5:
+                    over[sp][i] += 1
+    with COVERAGE_TSV.open("w", newline="") as f:
+        w = csv.writer(f, delimiter="\t", lineterminator="\n")
+        w.writerow(["tag"] + [f"{sp}_{k}" for sp in splits for k in ("hard", "teacher>=0.5", "soft_sum")])
+        w.writerow(["(clips)"] + [x for sp in splits for x in (n[sp], n[sp], n[sp])])
+        for i, tag in enumerate(TAGS):
+            w.writerow([tag] + [x for sp in splits
+                                for x in (hard1[sp][i], over[sp][i], f"{soft[sp][i]:.1f}")])
+    weak = [t for i, t in enumerate(TAGS) if hard1["test"][i] + over["test"][i] < MIN_TEST_POSITIVES]
+    log(f"[coverage] {COVERAGE_TSV.name}: clips {n}; tags with < {MIN_TEST_POSITIVES} test positives: "
+        f"{', '.join(weak) or 'none'}")
+    return weak
 
 
 # ---------------------------------------------------------------- main
@@ -695,19 +820,27 @@ def write_manifest(cdir, clips):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("stage", nargs="?", default="all",
-                    choices=["all", "fetch", "sources", "renders", "clips", "label", "manifest"])
+                    choices=["all", "fetch", "sources", "renders", "clips", "label", "manifest",
+                             "coverage"])
     ap.add_argument("--dir", default=str(DEFAULT_DIR), help="corpus folder (env SCATTERBRAIN_CORPUS)")
     ap.add_argument("--no-label", action="store_true", help="skip the teacher labelling")
+    ap.add_argument("--no-renders", action="store_true",
+                    help="leave out the music21/MMA renders (package recordings only)")
     ap.add_argument("--update-pins", action="store_true",
                     help="re-pin packages.lock to the current candidate versions")
     ap.add_argument("--commit-every", type=float, default=0,
                     help="while labelling, git-commit the labels CSV every N minutes")
+    ap.add_argument("--commit-until", default=None, metavar="HH:MM",
+                    help="UTC time (today) after which the labeller stops committing but keeps labelling")
     args = ap.parse_args()
 
     ensure_venv()
     sys.path.insert(0, str(HERE))
     cdir = Path(args.dir).expanduser().resolve()
     cdir.mkdir(parents=True, exist_ok=True)
+    if args.stage == "coverage":
+        write_coverage(cdir)
+        return
     ensure_tools()
     lock, absent = fetch(cdir, args.update_pins)
     if absent:
@@ -716,8 +849,9 @@ def main():
         return
     extract(cdir, lock)
     sources = render_sources(cdir, lock)
-    import renders
-    sources += renders.render_all(cdir)
+    if not args.no_renders:
+        import renders
+        sources += renders.render_all(cdir, sys.modules[__name__])
     if args.stage in ("sources", "renders"):
         return
     clips = make_clips(cdir, sources)
@@ -727,8 +861,15 @@ def main():
     write_records(sources, clips, lock)
     log(f"[clips] {len(clips)} clips of {CLIP_S} s")
     if args.stage in ("all", "label") and not args.no_label:
-        label(cdir, clips, commit_every_s=args.commit_every * 60)
+        until = None
+        if args.commit_until:
+            import datetime as dt
+            hh, mm = map(int, args.commit_until.split(":"))
+            now = dt.datetime.now(dt.timezone.utc)
+            until = now.replace(hour=hh, minute=mm, second=0, microsecond=0).timestamp()
+        label(cdir, clips, commit_every_s=args.commit_every * 60, commit_until=until)
     write_manifest(cdir, clips)
+    write_coverage(cdir)
 
 
 if __name__ == "__main__":
