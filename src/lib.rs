@@ -2,7 +2,7 @@
 //!
 //! The modules follow the pipeline: [`resample`] (mono, 16 kHz) → [`windows`]
 //! (29 s analysis windows) → [`transform`] (scattering, mel, CQT) →
-//! [`normalise`] → model → tags.
+//! [`normalise`] → `model` → `tagging` (tags per window and per clip).
 
 #[cfg(feature = "decode")]
 pub mod decode;
@@ -13,6 +13,8 @@ pub mod model;
 pub mod normalise;
 pub mod pipeline;
 pub mod resample;
+#[cfg(feature = "model")]
+pub mod tagging;
 pub mod tags;
 pub mod transform;
 #[cfg(feature = "web")]
