@@ -29,6 +29,18 @@ fn scattering(c: &mut Criterion) {
     g.bench_function("clip_29s", |b| {
         b.iter(|| black_box(plan.transform(black_box(&x))))
     });
+    // A 4-minute song is 9 windows of 29 s, the last one ending at the end of
+    // the audio (src/windows.rs); one plan serves them all.
+    let song = signal(240 * 16000);
+    let starts: Vec<usize> = (0..9).map(|w| (w * n).min(song.len() - n)).collect();
+    g.sample_size(10);
+    g.bench_function("song_4min", |b| {
+        b.iter(|| {
+            for &s in &starts {
+                black_box(plan.transform(black_box(&song[s..s + n])));
+            }
+        })
+    });
     g.bench_function("plan_29s", |b| {
         b.iter(|| black_box(Scattering::new(&cfg, n)))
     });
