@@ -1,5 +1,6 @@
-//! A picture of the first-order scattering coefficients: log frequency
-//! (high at the top) × time, in decibels, with a perceptually even colour map.
+//! A picture of the first-order scattering coefficients (or of the mel bands
+//! or CQT bins): one row of pixels per band, highest frequency at the top,
+//! × time, in decibels, with a perceptually even colour map.
 
 use anyhow::{Context, Result};
 use scatterbrain::features::RowInfo;
@@ -33,17 +34,33 @@ fn colour(v: f32) -> [u8; 3] {
     [0, 1, 2].map(|c| (a[c] + t * (b[c] - a[c])).round() as u8)
 }
 
-/// Write S1 (the rows of order 1) as a PNG. `decibels`: show 20·log10 of
-/// the values (raw coefficients); otherwise the values are already on a log
-/// or standardised scale and are shown linearly between their extremes.
-pub fn write_s1_png(path: &Path, c: &Coefficients, rows: &[RowInfo], decibels: bool) -> Result<()> {
-    let s1: Vec<usize> = (0..c.rows).filter(|&r| rows[r].order == 1).collect();
-    let level = |v: f32| {
-        if decibels {
-            20.0 * v.max(1e-12).log10()
-        } else {
-            v
-        }
+/// What the values are, for the colour scale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Amplitudes (scattering, CQT magnitudes): shown as 20·log10.
+    Amplitude,
+    /// Powers (mel): shown as 10·log10.
+    Power,
+    /// Already on a log or standardised scale: shown linearly between the
+    /// extremes.
+    Linear,
+}
+
+/// Write the rows of order 1 (S1, or every mel band / CQT bin) as a PNG,
+/// highest centre frequency at the top.
+pub fn write_s1_png(path: &Path, c: &Coefficients, rows: &[RowInfo], level: Level) -> Result<()> {
+    let mut s1: Vec<usize> = (0..c.rows).filter(|&r| rows[r].order == 1).collect();
+    // Scattering lists S1 from high to low frequency, mel and CQT from low
+    // to high; sort so both come out the same way up.
+    s1.sort_by(|&a, &b| {
+        let f = |r: usize| rows[r].freq1_hz.unwrap_or(0.0);
+        f(b).total_cmp(&f(a))
+    });
+    let decibels = level != Level::Linear;
+    let level = |v: f32| match level {
+        Level::Amplitude => 20.0 * v.max(1e-12).log10(),
+        Level::Power => 10.0 * v.max(1e-24).log10(),
+        Level::Linear => v,
     };
     let vals: Vec<f32> = s1
         .iter()
@@ -57,7 +74,7 @@ pub fn write_s1_png(path: &Path, c: &Coefficients, rows: &[RowInfo], decibels: b
     };
     let (w, h) = (c.frames * FRAME_PX, s1.len() * ROW_PX);
     let mut img = vec![0u8; w * h * 3];
-    // Rows come from high to low frequency: row 0 of the image is the highest.
+    // Row 0 of the image is the highest frequency.
     for (i, &r) in s1.iter().enumerate() {
         for f in 0..c.frames {
             let v = (level(c.row(r)[f]) - lo) / (hi - lo).max(1e-9);

@@ -1,4 +1,6 @@
-//! `scatterbrain scatter FILE [--png OUT] [--out OUT.npy] [--normalised]`
+//! `scatterbrain scatter FILE [--png OUT] [--out OUT.npy] [--normalised]
+//! [--config FEATURES.json]`: the scattering transform by default, or the
+//! log-mel or CQT front end given by `--config`.
 
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -6,6 +8,7 @@ use npyz::WriterBuilder;
 use scatterbrain::decode::decode_file;
 use scatterbrain::features::{FeatureConfig, Features};
 use scatterbrain::pipeline::{Form, Pipeline, WindowFeatures, stitch};
+use scatterbrain::transform::FrontEnd;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -22,7 +25,9 @@ pub struct Args {
     /// Write the normalised coefficients the model reads, instead of raw S0/S1/S2.
     #[arg(long)]
     pub normalised: bool,
-    /// Front-end configuration as JSON (default: the paper's scattering).
+    /// Feature configuration as JSON (`front_end`, `normaliser`, `window`;
+    /// default: the paper's scattering). A `front_end` of kind `mel` or
+    /// `cqt` gives the comparison front ends.
     #[arg(long)]
     pub config: Option<PathBuf>,
 }
@@ -38,7 +43,7 @@ pub fn run(a: Args) -> Result<()> {
         .with_context(|| format!("parsing {}", p.display()))?,
         None => FeatureConfig::default(),
     };
-    let mut features = Features::new(config);
+    let mut features = Features::try_new(config)?;
     let form = if a.normalised { Form::Model } else { Form::Raw };
     let bar = ProgressBar::new_spinner();
     bar.set_style(
@@ -83,7 +88,13 @@ pub fn run(a: Args) -> Result<()> {
     let (coeffs, times) = stitch(&windows, hop, sr);
     let rows = features.rows(features.window_len());
     if let Some(png) = &a.png {
-        crate::picture::write_s1_png(png, &coeffs, &rows, !a.normalised)?;
+        use crate::picture::Level;
+        let level = match (&features.config().front_end, a.normalised) {
+            (_, true) => Level::Linear,
+            (FrontEnd::Mel(_), false) => Level::Power,
+            (FrontEnd::Scattering(_) | FrontEnd::Cqt(_), false) => Level::Amplitude,
+        };
+        crate::picture::write_s1_png(png, &coeffs, &rows, level)?;
         eprintln!("wrote {} ({} frames)", png.display(), coeffs.frames);
     }
     if let Some(out) = &a.out {
