@@ -1,10 +1,23 @@
 //! The browser's entry points: a thin wasm-bindgen layer over the same
-//! pipeline the native CLI runs. Every entry point returns a `Result`, and a
-//! panic hook reports panics, so nothing crosses the boundary as an abort
-//! without a message; the page stays usable after any error.
+//! pipeline and tagging code the native CLI runs. Every entry point returns a
+//! `Result` (or a Promise that rejects with an `Error`), and a panic hook
+//! reports panics, so nothing crosses the boundary as an abort without a
+//! message; the page stays usable after any error.
+//!
+//! * [`Analyzer`]: the scattering front end, raw coefficients for the pictures.
+//! * [`TagModel`]: a model file loaded from bytes, with the front end it was
+//!   trained with ([`crate::tagging::Tagging`]); computes the model input of
+//!   every 29 s window once, then predicts on the CPU (burn's flex backend,
+//!   synchronous) or on WebGPU (burn's wgpu backend, asynchronous readback).
+
+use std::cell::RefCell;
+use std::rc::Rc;
 
 use crate::features::{FeatureConfig, Features};
+use crate::model::{Device, Model, ModelFileError, PredictError};
 use crate::pipeline::{Form, Pipeline, WindowFeatures, stitch};
+use crate::tagging::{self, Tagging, clip_scores, window_scores, window_scores_async};
+use crate::transform::FrontEnd;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -78,38 +91,10 @@ impl Analyzer {
         let sr = self.features.sample_rate();
         let hop = self.features.hop();
         let window_s = self.features.config().window.seconds;
-        let total = ((pcm.len() as f64 / channels.max(1) as f64 / sample_rate.max(1) as f64)
-            / window_s)
-            .ceil()
-            .max(1.0);
-        let mut windows: Vec<WindowFeatures> = Vec::new();
-        let report = |n: usize| {
-            if let Some(f) = &progress {
-                let _ = f.call2(
-                    &JsValue::NULL,
-                    &JsValue::from(n as f64),
-                    &JsValue::from(total),
-                );
-            }
-        };
-        let mut pipeline =
+        let total = expected_windows(pcm, sample_rate, channels, window_s);
+        let pipeline =
             Pipeline::new(&mut self.features, None, form, sample_rate, channels).map_err(err)?;
-        // Feed in slices so progress is reported as windows complete.
-        let step = (sample_rate as usize * channels as usize * 5).max(channels as usize);
-        for chunk in pcm.chunks(step - step % channels.max(1) as usize) {
-            pipeline
-                .push(chunk, |w| {
-                    windows.push(w);
-                    report(windows.len());
-                })
-                .map_err(err)?;
-        }
-        pipeline
-            .finish(|w| {
-                windows.push(w);
-                report(windows.len());
-            })
-            .map_err(err)?;
+        let windows = run_pipeline(pipeline, pcm, sample_rate, channels, total, &progress)?;
         let (c, times) = stitch(&windows, hop, sr);
         let window_len = self.features.window_len();
         let result = ScatterResult {
@@ -124,6 +109,293 @@ impl Analyzer {
     }
 }
 
+/// Feed interleaved PCM through `pipeline` in slices of ~5 s, so that
+/// `progress(done, total)` is called as windows complete.
+fn run_pipeline(
+    mut pipeline: Pipeline<'_>,
+    pcm: &[f32],
+    sample_rate: u32,
+    channels: u32,
+    total: f64,
+    progress: &Option<js_sys::Function>,
+) -> Result<Vec<WindowFeatures>, JsError> {
+    let mut windows: Vec<WindowFeatures> = Vec::new();
+    let report = |n: usize| call_progress(progress, n, total);
+    let step = (sample_rate as usize * channels as usize * 5).max(channels as usize);
+    for chunk in pcm.chunks((step - step % channels.max(1) as usize).max(1)) {
+        pipeline
+            .push(chunk, |w| {
+                windows.push(w);
+                report(windows.len());
+            })
+            .map_err(err)?;
+    }
+    pipeline
+        .finish(|w| {
+            windows.push(w);
+            report(windows.len());
+        })
+        .map_err(err)?;
+    Ok(windows)
+}
+
+/// Windows the pipeline will produce for `pcm` (for progress only).
+fn expected_windows(pcm: &[f32], sample_rate: u32, channels: u32, window_s: f64) -> f64 {
+    ((pcm.len() as f64 / channels.max(1) as f64 / sample_rate.max(1) as f64) / window_s)
+        .ceil()
+        .max(1.0)
+}
+
+fn call_progress(progress: &Option<js_sys::Function>, done: usize, total: f64) {
+    if let Some(f) = progress {
+        // A throwing callback must not abort the analysis.
+        let _ = f.call2(
+            &JsValue::NULL,
+            &JsValue::from(done as f64),
+            &JsValue::from(total),
+        );
+    }
+}
+
 fn err(e: crate::error::AudioError) -> JsError {
     JsError::new(&e.to_string())
+}
+
+fn model_err(e: ModelFileError) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+fn predict_err(e: PredictError) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+    serde_wasm_bindgen::to_value(value).map_err(|e| JsError::new(&e.to_string()))
+}
+
+thread_local! {
+    /// burn's wgpu runtime can be initialised only once per instance, so the
+    /// WebGPU device is made on first use and shared by every model.
+    static WEBGPU: RefCell<Option<Device>> = const { RefCell::new(None) };
+}
+
+async fn webgpu_device() -> Result<Device, JsError> {
+    if let Some(device) = WEBGPU.with(|d| d.borrow().clone()) {
+        return Ok(device);
+    }
+    let device = Device::wgpu_options()
+        .init_async()
+        .await
+        .map_err(|e| JsError::new(&format!("WebGPU could not be started: {e}")))?;
+    WEBGPU.with(|d| *d.borrow_mut() = Some(device.clone()));
+    Ok(device)
+}
+
+/// The model input of every analysis window of one piece of audio.
+struct ModelInput {
+    windows: Vec<WindowFeatures>,
+    /// The front end's sample rate (window positions are in its samples).
+    sample_rate: u32,
+}
+
+/// What [`TagModel::predict_cpu`] and [`TagModel::predict_webgpu`] give JS.
+#[derive(Serialize)]
+struct Prediction {
+    /// `"cpu"` or `"webgpu"`: where the model ran.
+    backend: &'static str,
+    /// Tag names, in the order of every score list.
+    tags: &'static [&'static str],
+    /// Clip scores: the mean of the windows' scores.
+    clip: Vec<f32>,
+    /// The taggram: scores of each analysis window.
+    windows: Vec<WindowScores>,
+}
+
+#[derive(Serialize)]
+struct WindowScores {
+    start_s: f64,
+    /// End of the real audio in the window.
+    end_s: f64,
+    scores: Vec<f32>,
+}
+
+fn prediction(backend: &'static str, input: &ModelInput, scores: Vec<Vec<f32>>) -> Prediction {
+    let sr = input.sample_rate as f64;
+    let clip = clip_scores(&scores);
+    let windows = input
+        .windows
+        .iter()
+        .zip(scores)
+        .map(|(w, scores)| {
+            let start_s = w.start as f64 / sr;
+            WindowScores {
+                start_s,
+                end_s: start_s + w.valid as f64 / sr,
+                scores,
+            }
+        })
+        .collect();
+    Prediction {
+        backend,
+        tags: &crate::tags::TAGS,
+        clip,
+        windows,
+    }
+}
+
+/// A tagging model for the page: the model file's weights on the CPU (and,
+/// once [`TagModel::init_webgpu`] has run, on WebGPU), its front end and
+/// input statistics, and the model input of the last analysed audio (so a
+/// switch of backend re-runs only the model).
+#[wasm_bindgen]
+pub struct TagModel {
+    tagging: Tagging,
+    /// The file, kept to load the weights onto WebGPU on demand.
+    bytes: Rc<Vec<u8>>,
+    gpu: Rc<RefCell<Option<Rc<Model>>>>,
+    input: Option<Rc<ModelInput>>,
+    front_end: FeatureConfig,
+}
+
+#[wasm_bindgen]
+impl TagModel {
+    /// Load a model file (its bytes) onto the CPU backend, checking the file
+    /// and that its recorded front end gives the model's input size.
+    #[wasm_bindgen(constructor)]
+    pub fn new(bytes: &[u8]) -> Result<TagModel, JsError> {
+        let meta = crate::model::read_metadata(bytes).map_err(model_err)?;
+        let front_end = tagging::feature_config(&meta).map_err(model_err)?;
+        // Only the scattering front end is built into this page; anything else
+        // would stop inside the front end instead of giving an error here.
+        if !matches!(front_end.front_end, FrontEnd::Scattering(_)) {
+            return Err(JsError::new(&format!(
+                "the model {} reads a front end this page does not compute (only the scattering transform is built in)",
+                meta.model.name()
+            )));
+        }
+        let model = Model::from_bytes(bytes, &Device::flex()).map_err(model_err)?;
+        let tagging = Tagging::new(model).map_err(model_err)?;
+        Ok(TagModel {
+            tagging,
+            bytes: Rc::new(bytes.to_vec()),
+            gpu: Rc::new(RefCell::new(None)),
+            input: None,
+            front_end,
+        })
+    }
+
+    /// The model's metadata as a JSON string: name, precision, tags, input
+    /// size, front end, provenance, metrics (checksums left out).
+    pub fn info(&self) -> Result<String, JsError> {
+        let meta = &self.tagging.model().metadata;
+        let mut v = serde_json::to_value(meta).map_err(|e| JsError::new(&e.to_string()))?;
+        if let Some(o) = v.as_object_mut() {
+            o.remove("checksums");
+            o.insert("name".into(), meta.model.name().into());
+            o.insert("input_size".into(), meta.model.input_size.into());
+            o.insert("bytes".into(), self.bytes.len().into());
+        }
+        Ok(v.to_string())
+    }
+
+    /// Whether the model reads the same front end as `analyzer` computes for
+    /// the pictures (when not, the model's own front end still feeds it).
+    pub fn same_front_end(&self, analyzer: &Analyzer) -> bool {
+        self.front_end == *analyzer.features.config()
+    }
+
+    /// Compute and keep the model input of every 29 s window of interleaved
+    /// PCM (`channels` channels at `sample_rate` Hz); returns the number of
+    /// windows. `progress(done, total)` is called after every window.
+    pub fn features(
+        &mut self,
+        pcm: &[f32],
+        sample_rate: u32,
+        channels: u32,
+        progress: Option<js_sys::Function>,
+    ) -> Result<usize, JsError> {
+        self.input = None;
+        let (features, stats, _) = self.tagging.parts();
+        let sr = features.sample_rate();
+        let total = expected_windows(pcm, sample_rate, channels, features.config().window.seconds);
+        let pipeline =
+            Pipeline::new(features, stats, Form::Model, sample_rate, channels).map_err(err)?;
+        let windows = run_pipeline(pipeline, pcm, sample_rate, channels, total, &progress)?;
+        let n = windows.len();
+        self.input = Some(Rc::new(ModelInput {
+            windows,
+            sample_rate: sr,
+        }));
+        Ok(n)
+    }
+
+    /// Scores of the last [`TagModel::features`] on the CPU backend:
+    /// `{backend, tags, clip, windows: [{start_s, end_s, scores}]}`.
+    /// `progress(done, total)` is called after every batch of windows.
+    pub fn predict_cpu(&self, progress: Option<js_sys::Function>) -> Result<JsValue, JsError> {
+        let input = self.input()?;
+        let model = self.tagging.model();
+        let total = input.windows.len() as f64;
+        let mut scores = Vec::with_capacity(input.windows.len());
+        for batch in input.windows.chunks(tagging::BATCH) {
+            scores.extend(window_scores(model, batch).map_err(predict_err)?);
+            call_progress(&progress, scores.len(), total);
+        }
+        to_js(&prediction("cpu", &input, scores))
+    }
+
+    /// Start WebGPU (once per instance) and load the weights onto it. The
+    /// promise rejects with a plain message when there is no usable adapter.
+    pub fn init_webgpu(&self) -> js_sys::Promise {
+        let bytes = self.bytes.clone();
+        let gpu = self.gpu.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            if gpu.borrow().is_some() {
+                return Ok(JsValue::UNDEFINED);
+            }
+            let device = webgpu_device().await?;
+            let model = Model::from_bytes(&bytes, &device).map_err(model_err)?;
+            *gpu.borrow_mut() = Some(Rc::new(model));
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Whether [`TagModel::init_webgpu`] has succeeded.
+    pub fn webgpu_ready(&self) -> bool {
+        self.gpu.borrow().is_some()
+    }
+
+    /// As [`TagModel::predict_cpu`], on WebGPU (after [`TagModel::init_webgpu`]).
+    pub fn predict_webgpu(&self, progress: Option<js_sys::Function>) -> js_sys::Promise {
+        let gpu = self.gpu.borrow().clone();
+        let input = self.input();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let model = gpu.ok_or_else(|| JsError::new("WebGPU has not been started"))?;
+            let input = input?;
+            let total = input.windows.len() as f64;
+            let mut scores = Vec::with_capacity(input.windows.len());
+            for batch in input.windows.chunks(tagging::BATCH) {
+                scores.extend(
+                    window_scores_async(&model, batch)
+                        .await
+                        .map_err(predict_err)?,
+                );
+                call_progress(&progress, scores.len(), total);
+            }
+            to_js(&prediction("webgpu", &input, scores)).map_err(JsValue::from)
+        })
+    }
+
+    /// Forget the last model input (frees its memory).
+    pub fn clear(&mut self) {
+        self.input = None;
+    }
+}
+
+impl TagModel {
+    fn input(&self) -> Result<Rc<ModelInput>, JsError> {
+        self.input
+            .clone()
+            .ok_or_else(|| JsError::new("no audio has been analysed for the model yet"))
+    }
 }

@@ -1,8 +1,10 @@
 // Scatterbrain page: input (file, drop, microphone) → browser decode (main
-// thread: AudioContext does not exist in workers) → Worker (WASM scattering)
-// → pictures, player, JSON. No network requests after the page has loaded.
+// thread: AudioContext does not exist in workers) → Worker (WASM scattering,
+// then the tagging model on WebGPU or the CPU) → tags, pictures, player, JSON.
+// The model file is fetched once when the page loads; after that, no network
+// requests.
 import { sniffSampleRate, estimateSeconds } from './sniff.js';
-import { drawHeatmap } from './plot.js';
+import { drawHeatmap, drawTaggram } from './plot.js';
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -11,6 +13,9 @@ const ui = {
   error: $('error'), results: $('results'), resultName: $('result-name'), resultMeta: $('result-meta'),
   player: $('player'), s1: $('s1'), s2: $('s2'), band: $('band'), timings: $('timings'),
   download: $('download'), live: $('live'), liveCanvas: $('live-canvas'),
+  modelStatus: $('model-status'), backendSet: $('backend'), backendWebgpu: $('backend-webgpu'),
+  backendCpu: $('backend-cpu'), webgpuNote: $('webgpu-note'), tags: $('tags'), tagsNote: $('tags-note'),
+  backendUsed: $('backend-used'), taggram: $('taggram'), taggramPlot: $('taggram-plot'), taggramEmpty: $('taggram-empty'),
 };
 
 const MIN_SECONDS = 1.0; // the core's default shortest input (src/windows.rs)
@@ -39,10 +44,82 @@ try {
   env.simd = false;
 }
 
+// ---------------------------------------------------------------- model
+
+// The shipped model (www/server.mjs serves the repository's models/ there).
+const MODEL_URL = 'models/scat-5l-512h-gru.bpk';
+const model = { state: 'loading', bytes: null, info: null, message: '', sameFrontEnd: true };
+const modelFetched = fetch(MODEL_URL)
+  .then(async (r) => {
+    if (r.status === 404) {
+      model.state = 'absent';
+      return;
+    }
+    if (!r.ok) throw new Error(`the server answered ${r.status} ${r.statusText}`);
+    model.bytes = await r.arrayBuffer();
+  })
+  .catch((e) => {
+    model.state = 'error';
+    model.message = `The tagging model could not be downloaded (${e.message}).`;
+  })
+  .finally(describeModel);
+
+function describeModel() {
+  let text;
+  if (model.state === 'loading') text = 'Tagging model: loading…';
+  else if (model.state === 'absent') text = `Tagging model: none. No model file is shipped with this build (${MODEL_URL}), so the page shows the scattering transform but no tags.`;
+  else if (model.state === 'error') text = `Tagging model: not available. ${model.message} The scattering transform still works.`;
+  else {
+    const i = model.info;
+    text = `Tagging model: ${i.name} (${i.precision}, ${(i.bytes / 1e6).toFixed(1)} MB)` + (trained(i) ? '' : ' — untrained (random weights): its tags are not meaningful');
+  }
+  ui.modelStatus.textContent = text;
+  document.body.dataset.model = model.state;
+}
+
+function trained(info) {
+  return info && info.provenance && info.provenance.epochs != null;
+}
+
+// WebGPU: usable when the browser gives an adapter; the user may switch.
+const gpu = { available: false, name: '', failed: '' };
+let backend = 'cpu';
+const gpuChecked = (async () => {
+  try {
+    const adapter = env.webgpu ? await navigator.gpu.requestAdapter() : null;
+    gpu.available = !!adapter;
+    const info = adapter && adapter.info;
+    gpu.name = info ? [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') : '';
+  } catch {
+    gpu.available = false;
+  }
+  backend = gpu.available ? 'webgpu' : 'cpu';
+  describeBackend();
+  describeEnv();
+})();
+
+function describeBackend() {
+  ui.backendWebgpu.disabled = !gpu.available || !!gpu.failed;
+  ui.backendWebgpu.checked = backend === 'webgpu';
+  ui.backendCpu.checked = backend === 'cpu';
+  ui.webgpuNote.textContent = gpu.failed
+    ? `(failed: ${gpu.failed})`
+    : gpu.available
+      ? gpu.name
+        ? `(${gpu.name})`
+        : ''
+      : '(not available in this browser)';
+  ui.backendSet.disabled = model.state !== 'ready';
+}
+
+const BACKEND_NAMES = { webgpu: 'WebGPU', cpu: 'CPU (WebAssembly)' };
+
 function describeEnv() {
   const parts = [];
   parts.push(env.simd ? 'WebAssembly SIMD: yes' : 'WebAssembly SIMD: no');
-  parts.push(env.webgpu ? 'WebGPU: available' : 'WebGPU: not available (the CPU path would be used)');
+  parts.push(
+    gpu.available ? 'WebGPU: available' : env.webgpu ? 'WebGPU: no adapter (the CPU runs the model)' : 'WebGPU: not available (the CPU runs the model)',
+  );
   parts.push(crossOriginIsolated ? 'isolated: yes' : 'isolated: no');
   ui.env.textContent = parts.join(' · ');
 }
@@ -51,6 +128,8 @@ function describeEnv() {
 
 let worker = null;
 let workerReady = null;
+let modelReady = null; // settles when this worker has loaded the model (or there is none)
+let workerGen = 0; // which worker holds the last audio's model input
 let jobId = 0;
 const pending = new Map(); // id → {resolve, reject, onProgress}
 
@@ -62,6 +141,7 @@ function startWorker() {
   for (const p of pending.values()) p.reject(new Cancelled());
   pending.clear();
   worker = new Worker('worker.js', { type: 'module' });
+  workerGen++;
   const w = worker;
   wasmModule.then(
     (module) => w.postMessage({ type: 'init', module }),
@@ -69,6 +149,15 @@ function startWorker() {
       wasmModule = null; // try again with the next worker
     },
   );
+  let modelLoaded;
+  modelReady = new Promise((resolve) => (modelLoaded = resolve));
+  modelFetched.then(() => {
+    if (w !== worker) return;
+    if (!model.bytes) return modelLoaded();
+    // A copy: the page keeps the file for the next worker (after a cancel).
+    const copy = model.bytes.slice(0);
+    w.postMessage({ type: 'model', bytes: copy }, [copy]);
+  });
   workerReady = new Promise((resolve, reject) => {
     wasmModule.catch((e) => reject(new Error(`The analysis engine (WebAssembly) could not be loaded: ${e.message}`)));
     worker.onmessage = (ev) => {
@@ -77,10 +166,31 @@ function startWorker() {
       if (m.type === 'error' && m.fatal) return reject(new Error(m.message));
       if (m.type === 'live') return liveFrames(m);
       if (m.type === 'live-error') return showError(`The live view stopped: ${plain(m.message)}`);
+      if (m.type === 'model-ready') {
+        model.state = 'ready';
+        model.info = m.info;
+        model.sameFrontEnd = m.sameFrontEnd;
+        describeModel();
+        describeBackend();
+        // Start WebGPU now rather than at the first file.
+        gpuChecked.then(() => backend === 'webgpu' && w === worker && w.postMessage({ type: 'webgpu-init' }));
+        return modelLoaded();
+      }
+      if (m.type === 'model-error') {
+        model.state = 'error';
+        model.message = `The model file could not be loaded: ${plain(m.message)}`;
+        describeModel();
+        describeBackend();
+        return modelLoaded();
+      }
+      if (m.type === 'webgpu') {
+        if (!m.ok) webgpuFailed(m.message);
+        return;
+      }
       const p = pending.get(m.id);
       if (!p) return;
       if (m.type === 'progress') p.onProgress(m);
-      else if (m.type === 'result') {
+      else if (m.type === 'result' || m.type === 'tags') {
         pending.delete(m.id);
         p.resolve(m);
       } else if (m.type === 'error') {
@@ -108,6 +218,13 @@ class Cancelled extends Error {
 }
 class UserError extends Error {}
 class AnalysisError extends Error {}
+
+/** WebGPU did not start in the worker: say why and use the CPU from now on. */
+function webgpuFailed(message) {
+  gpu.failed = plain(message);
+  if (backend === 'webgpu') backend = 'cpu';
+  describeBackend();
+}
 
 function runInWorker(msg, transfer, onProgress) {
   return new Promise((resolve, reject) => {
@@ -246,24 +363,42 @@ async function analyse(blob, name) {
     }
     t0 = t();
     const started = t0;
+    await modelReady;
+    await gpuChecked;
+    if (!alive()) return;
+    const tagging = model.state === 'ready';
+    const gen = workerGen;
     const reply = await runInWorker(
-      { type: 'scatter', id, channels, sampleRate: audio.sampleRate },
+      { type: 'scatter', id, channels, sampleRate: audio.sampleRate, backend },
       channels.map((c) => c.buffer),
       (m) => {
         if (!alive()) return;
         setProgress(m.done / m.total);
         const elapsed = (t() - started) / 1000;
-        const eta = m.done > 0 ? (elapsed / m.done) * (m.total - m.done) : NaN;
-        ui.statusText.textContent =
-          `Scattering: window ${m.done} of ${m.total}` + (m.done < m.total ? ` · about ${fmtSeconds(eta)} left` : '');
+        // The model input costs about as much as the pictures' scattering.
+        const passes = tagging ? 2 : 1;
+        const done = m.stage === 'transform' ? m.done : m.total + m.done;
+        const eta = done > 0 ? (elapsed / done) * (passes * m.total - done) : NaN;
+        const left = m.stage !== 'model' && done < passes * m.total ? ` · about ${fmtSeconds(eta)} left` : '';
+        if (m.stage === 'transform') ui.statusText.textContent = `Scattering: window ${m.done} of ${m.total}${left}`;
+        else if (m.stage === 'features') {
+          setStage('model');
+          ui.statusText.textContent = `Model input: window ${m.done} of ${m.total}${left}`;
+        } else {
+          setStage('model');
+          ui.statusText.textContent = `Tagging on ${BACKEND_NAMES[backend]}: window ${m.done} of ${m.total}`;
+        }
       },
     );
-    timings.transform = t() - t0;
+    timings.transform = reply.timings.transformMs;
+    if (reply.timings.featuresMs != null) timings.features = reply.timings.featuresMs;
+    if (reply.timings.webgpuInitMs != null) timings.webgpuInit = reply.timings.webgpuInitMs;
+    if (reply.timings.modelMs != null) timings.model = reply.timings.modelMs;
     if (!alive()) return;
-
-    // Model: not part of this build yet.
-    setStage('model', 'Tagging model not loaded: skipping tags.');
-    ui.stages.querySelector('[data-stage="model"]').classList.add('skipped');
+    if (!reply.tags) {
+      setStage('model', 'No tagging model: skipping tags.');
+      ui.stages.querySelector('[data-stage="model"]').classList.add('skipped');
+    } else if (reply.tags.fallback) webgpuFailed(reply.tags.fallback);
 
     setStage('draw', 'Drawing…');
     t0 = t();
@@ -278,11 +413,14 @@ async function analyse(blob, name) {
       channels: audio.numberOfChannels,
       long,
       scatter: reply.scatter,
+      tags: reply.tags,
+      tagError: reply.tagError,
+      workerGen: gen,
       timings,
     };
     showResults(current);
     timings.draw = t() - t0;
-    renderTimings(timings);
+    renderTimings(timings, current.tags);
     for (const el of ui.stages.children) {
       el.classList.remove('active');
       if (!el.classList.contains('skipped')) el.classList.add('done');
@@ -302,6 +440,61 @@ async function analyse(blob, name) {
   } finally {
     if (alive()) busy(false);
   }
+}
+
+/** The last audio's tags again, on the backend now chosen (the model input is kept in the worker). */
+async function retag() {
+  if (!current || !current.tags || model.state !== 'ready') return;
+  // The worker was restarted since (cancel, crash): it no longer has the input.
+  if (current.workerGen !== workerGen) return analyse(current.blob, current.name);
+  const id = ++jobId;
+  const alive = () => id === jobId;
+  const name = BACKEND_NAMES[backend];
+  clearError();
+  busy(true);
+  ui.status.hidden = false;
+  for (const el of ui.stages.children) el.classList.remove('done', 'skipped', 'active');
+  setStage('model', `Tagging on ${name}…`);
+  setProgress(0);
+  try {
+    const reply = await runInWorker({ type: 'retag', id, backend }, [], (m) => {
+      if (!alive()) return;
+      setProgress(m.done / m.total);
+      ui.statusText.textContent = `Tagging on ${name}: window ${m.done} of ${m.total}`;
+    });
+    if (!alive()) return;
+    if (reply.tags.fallback) webgpuFailed(reply.tags.fallback);
+    current.tags = reply.tags;
+    current.timings.model = reply.timings.modelMs;
+    if (reply.timings.webgpuInitMs != null) current.timings.webgpuInit = reply.timings.webgpuInitMs;
+    else delete current.timings.webgpuInit;
+    showTags(current);
+    drawAll();
+    renderTimings(current.timings, current.tags);
+    for (const el of ui.stages.children) {
+      el.classList.remove('active');
+      el.classList.add('done');
+    }
+    setProgress(1);
+    ui.statusText.textContent = `Tagged on ${BACKEND_NAMES[reply.tags.backend]} in ${fmtSeconds(reply.timings.modelMs / 1000)}.`;
+    document.body.dataset.state = 'done';
+  } catch (e) {
+    if (!alive() || e instanceof Cancelled) return;
+    document.body.dataset.state = 'error';
+    showError(`The tags could not be computed on ${name}: ${plain(e.message)} You can switch back or try another file.`);
+    ui.status.hidden = true;
+    if (e.crashed || !(e instanceof AnalysisError)) startWorker();
+  } finally {
+    if (alive()) busy(false);
+  }
+}
+
+function chooseBackend(value) {
+  if (value === backend) return;
+  backend = value;
+  describeBackend();
+  if (backend === 'webgpu' && model.state === 'ready') worker.postMessage({ type: 'webgpu-init' });
+  if (document.body.dataset.busy !== '1') retag();
 }
 
 /** The core's messages are lower-case fragments; make them a sentence. */
@@ -372,7 +565,89 @@ function showResults(r) {
     }
   }
   if (best) ui.band.value = String(best.freq1_hz);
+  showTags(r);
   drawAll();
+}
+
+/** Tag order by clip score, best first. */
+function ranked(tags) {
+  return tags.clip.map((score, i) => i).sort((a, b) => tags.clip[b] - tags.clip[a]);
+}
+
+const TOP_TAGS = 10;
+
+function showTags(r) {
+  const tags = r.tags;
+  ui.tagsNote.hidden = true;
+  if (!tags) {
+    const div = document.createElement('div');
+    div.className = 'placeholder';
+    div.textContent =
+      r.tagError
+        ? `The tags could not be computed: ${plain(r.tagError)} The scattering transform below is computed for real.`
+        : model.state === 'absent'
+        ? `No tagging model is shipped with this build (${MODEL_URL} is missing), so no tags are shown. The scattering transform below is computed for real.`
+        : model.state === 'error'
+          ? `${model.message} No tags are shown; the scattering transform below is computed for real.`
+          : 'No tags: the model was not ready.';
+    ui.tags.replaceChildren(div);
+    ui.backendUsed.textContent = '';
+    ui.taggramEmpty.textContent = 'No model: no taggram.';
+    ui.taggramEmpty.hidden = false;
+    ui.taggramPlot.hidden = true;
+    return;
+  }
+  if (!trained(model.info)) {
+    ui.tagsNote.textContent = `The model ${model.info.name} is untrained (random weights, for testing): these scores mean nothing yet.`;
+    ui.tagsNote.hidden = false;
+  }
+  const list = document.createElement('ol');
+  list.className = 'tagbars';
+  list.setAttribute('aria-label', `Top ${TOP_TAGS} tags with their scores`);
+  for (const i of ranked(tags).slice(0, TOP_TAGS)) {
+    const li = document.createElement('li');
+    const name = document.createElement('span');
+    name.className = 'tag';
+    name.textContent = tags.tags[i];
+    const bar = document.createElement('span');
+    bar.className = 'bar';
+    bar.setAttribute('aria-hidden', 'true');
+    const fill = document.createElement('span');
+    fill.style.width = `${(Math.max(0, Math.min(1, tags.clip[i])) * 100).toFixed(1)}%`;
+    bar.append(fill);
+    const score = document.createElement('span');
+    score.className = 'score';
+    score.textContent = tags.clip[i].toFixed(2);
+    li.append(name, bar, score);
+    list.append(li);
+  }
+  ui.tags.replaceChildren(list);
+  const ms = r.timings.model;
+  ui.backendUsed.textContent =
+    `The model ran on ${BACKEND_NAMES[tags.backend]}${tags.backend === 'webgpu' && gpu.name ? ` (${gpu.name})` : ''}` +
+    (ms != null ? ` in ${ms.toFixed(0)} ms` : '') +
+    ` over ${tags.windows.length} window${tags.windows.length > 1 ? 's' : ''} of 29 s.` +
+    (tags.fallback ? ` WebGPU could not be used (${plain(tags.fallback)}), so the CPU ran it.` : '') +
+    (model.sameFrontEnd ? '' : ' (The model reads its own front end, not the one pictured below.)');
+  ui.taggramEmpty.hidden = true;
+  ui.taggramPlot.hidden = false;
+}
+
+/**
+ * Taggram columns: each window spans its real audio; where the end-aligned
+ * last window overlaps its neighbour, each keeps the half nearer its centre
+ * (as the scattergram's frames do).
+ */
+function taggramColumns(windows) {
+  const cols = windows.map((w) => ({ from: w.start_s, to: w.end_s, scores: w.scores }));
+  for (let i = 1; i < cols.length; i++) {
+    if (cols[i].from < cols[i - 1].to) {
+      const mid = (cols[i].from + cols[i - 1].to) / 2;
+      cols[i - 1].to = mid;
+      cols[i].from = mid;
+    }
+  }
+  return cols;
 }
 
 function fmtHz(hz) {
@@ -393,23 +668,35 @@ function drawAll() {
     .filter((p) => p.freq1_hz === f1)
     .map((p) => ({ freq: p.freq2_hz, values: rowView(sc, p.index) }));
   current.s2Layout = drawHeatmap(ui.s2, { ...base, rows: s2, yLabel: 'modulation', title: `S2 at ${fmtHz(f1)}` });
+  current.taggramLayout = current.tags
+    ? drawTaggram(ui.taggram, {
+        tags: current.tags.tags,
+        order: ranked(current.tags),
+        windows: taggramColumns(current.tags.windows),
+        duration: current.duration,
+      })
+    : null;
   updatePlayheads();
 }
 
-function renderTimings(tm) {
+function renderTimings(tm, tags) {
   const rows = [
     ['Read file', tm.read],
     ['Decode (browser)', tm.decode],
-    ['Scattering (WASM, worker)', tm.transform],
-    ['Tags (model)', null],
-    ['Draw', tm.draw],
+    ['Scattering for the pictures (WASM, worker)', tm.transform],
   ];
+  if (tags) {
+    rows.push(['Model input: scattering + normalisation (WASM)', tm.features]);
+    if (tm.webgpuInit != null) rows.push(['Starting WebGPU and loading the weights (first use)', tm.webgpuInit]);
+    rows.push([`Tags: the model on ${BACKEND_NAMES[tags.backend]}`, tm.model]);
+  } else rows.push(['Tags (model)', null]);
+  rows.push(['Draw', tm.draw]);
   ui.timings.replaceChildren(
     ...rows.flatMap(([k, v]) => {
       const dt = document.createElement('dt');
       dt.textContent = k;
       const dd = document.createElement('dd');
-      dd.textContent = v == null ? 'model not loaded' : `${v.toFixed(0)} ms`;
+      dd.textContent = v == null ? 'no model' : `${v.toFixed(0)} ms`;
       return [dt, dd];
     }),
   );
@@ -422,6 +709,7 @@ function updatePlayheads() {
   for (const [canvas, layout] of [
     [ui.s1, current.s1Layout],
     [ui.s2, current.s2Layout],
+    [ui.taggram, current.taggramLayout],
   ]) {
     const head = canvas.parentElement.querySelector('.playhead');
     if (!layout) {
@@ -478,12 +766,47 @@ function resultJson(r) {
       decoded_sample_rate_hz: r.sampleRate,
       header_sample_rate_hz: r.sniffedRate ?? null,
     },
-    model: null,
-    tags: null,
-    taggram: null,
-    note: 'No tagging model was loaded: tags and taggram are absent.',
+    ...tagsJson(r, round),
     timings_ms: r.timings,
     scattering: scatteringJson(sc, round),
+  };
+}
+
+function tagsJson(r, round) {
+  const t = r.tags;
+  if (!t) {
+    return {
+      model: null,
+      backend: null,
+      tags: null,
+      taggram: null,
+      note: r.tagError
+        ? `The tags could not be computed: ${r.tagError}`
+        : model.state === 'absent'
+          ? 'No tagging model is shipped with this build: tags and taggram are absent.'
+          : `No tags: ${model.message}`,
+    };
+  }
+  const i = model.info;
+  return {
+    model: {
+      name: i.name,
+      file: MODEL_URL,
+      precision: i.precision,
+      trained: trained(i),
+      provenance: i.provenance,
+      metrics: i.metrics,
+    },
+    backend: t.backend,
+    webgpu_fallback_reason: t.fallback,
+    // Clip scores (mean of the windows' scores), best first.
+    tags: ranked(t).map((k) => ({ tag: t.tags[k], score: round(t.clip[k]) })),
+    taggram: {
+      tags: t.tags,
+      layout: 'windows[w].scores[k] is the score of tags[k] in window w',
+      window_s: (i.front_end && i.front_end.window && i.front_end.window.seconds) || null,
+      windows: t.windows.map((w) => ({ start_s: w.start_s, end_s: w.end_s, scores: w.scores.map(round) })),
+    },
   };
 }
 
@@ -683,11 +1006,15 @@ function wire() {
   ui.record.addEventListener('click', toggleRecord);
   ui.download.addEventListener('click', download);
   ui.band.addEventListener('change', drawAll);
+  for (const radio of [ui.backendWebgpu, ui.backendCpu]) {
+    radio.addEventListener('change', () => radio.checked && chooseBackend(radio.value));
+  }
   ui.player.addEventListener('play', () => requestAnimationFrame(animate));
   for (const ev of ['seeked', 'timeupdate', 'pause']) ui.player.addEventListener(ev, updatePlayheads);
   for (const [canvas, key] of [
     [ui.s1, 's1Layout'],
     [ui.s2, 's2Layout'],
+    [ui.taggram, 'taggramLayout'],
   ]) {
     canvas.addEventListener('click', (ev) => current && seekFromCanvas(canvas, current[key], ev.clientX));
     canvas.addEventListener('keydown', canvasKeys);
@@ -705,6 +1032,8 @@ if ('serviceWorker' in navigator) {
 }
 
 describeEnv();
+describeModel();
+describeBackend();
 wire();
 if (env.simd) startWorker();
 else {
@@ -715,4 +1044,14 @@ else {
 }
 if (!env.mic) ui.record.disabled = true;
 // For tests and the curious: the page's state.
-globalThis.scatterbrain = { get result() { return current; }, env };
+globalThis.scatterbrain = {
+  get result() {
+    return current;
+  },
+  env,
+  model,
+  gpu,
+  get backend() {
+    return backend;
+  },
+};

@@ -11,7 +11,7 @@ opt=1
 [ "${1:-}" = "--no-opt" ] && opt=0
 
 start=$(date +%s)
-echo "== cargo build (wasm32, release, SIMD, --features web)"
+echo "== cargo build (wasm32, release, SIMD, --features web: front end + model on CPU and WebGPU)"
 # The same flags as tests/run, so both share one wasm build.
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128" \
     cargo build --lib --release --target wasm32-unknown-unknown --features web

@@ -1,4 +1,5 @@
-// Heat maps with a log-frequency y axis and a time x axis, on a <canvas>.
+// Heat maps with a log-frequency y axis and a time x axis, and the taggram
+// (tags × analysis windows), on a <canvas>.
 
 // Inferno-like colour map (dark → bright), as 256 RGB entries.
 const STOPS = [
@@ -181,7 +182,17 @@ export function drawHeatmap(canvas, { rows, times, hop, duration, yLabel, title 
   ctx.fillText(`${yLabel} (Hz)`, 0, 0);
   ctx.restore();
 
-  // Time ticks.
+  timeAxis(ctx, { plot, span, xOf, dpr, right: W - m.r });
+  ctx.textAlign = 'left';
+  ctx.fillText(`${title} · colour: ${range.toFixed(0)} dB range`, plot.x, plot.y + plot.h + 18 * dpr);
+  return layout;
+}
+
+/** Time ticks and the axis name under a plot spanning `span` seconds. */
+function timeAxis(ctx, { plot, span, xOf, dpr, right }) {
+  ctx.strokeStyle = GRID;
+  ctx.lineWidth = 1;
+  ctx.fillStyle = FG;
   ctx.textAlign = 'center';
   ctx.textBaseline = 'top';
   const maxTicks = Math.max(2, Math.floor(plot.w / (70 * dpr)));
@@ -197,8 +208,51 @@ export function drawHeatmap(canvas, { rows, times, hop, duration, yLabel, title 
     ctx.fillText(label, x, plot.y + plot.h + 6 * dpr);
   }
   ctx.textAlign = 'right';
-  ctx.fillText(span >= 120 ? 'time (min:s)' : 'time (s)', W - m.r, plot.y + plot.h + 18 * dpr);
+  ctx.fillText(span >= 120 ? 'time (min:s)' : 'time (s)', right, plot.y + plot.h + 18 * dpr);
+}
+
+/**
+ * The taggram: one row per tag (in `order`, e.g. by clip score), one column
+ * per analysis window spanning [from, to) seconds, colour = score in [0, 1].
+ * `tags` are the names, `windows` [{from, to, scores}] with scores in tag
+ * order. The canvas is as tall as its rows need. Returns the layout, as
+ * drawHeatmap does.
+ */
+export function drawTaggram(canvas, { tags, order, windows, duration }) {
+  const dpr = Math.min(globalThis.devicePixelRatio || 1, 2);
+  const cssW = canvas.clientWidth || canvas.width;
+  const rowCss = 13;
+  const m = { l: 100 * dpr, r: 10 * dpr, t: 6 * dpr, b: 32 * dpr };
+  canvas.width = Math.round(cssW * dpr);
+  canvas.height = Math.round(m.t + m.b + rowCss * dpr * order.length);
+  const ctx = canvas.getContext('2d');
+  const W = canvas.width;
+  const H = canvas.height;
+  const plot = { x: m.l, y: m.t, w: Math.max(10, W - m.l - m.r), h: Math.max(10, H - m.t - m.b) };
+  const span = Math.max(duration, 1e-3);
+  const xOf = (t) => plot.x + (t / span) * plot.w;
+  const timeOf = (x) => ((x - plot.x) / plot.w) * span;
+  ctx.fillStyle = BG;
+  ctx.fillRect(0, 0, W, H);
+  const rowH = plot.h / Math.max(1, order.length);
+  ctx.font = `${Math.min(11, rowCss - 2) * dpr}px system-ui, sans-serif`;
+  ctx.textAlign = 'right';
+  ctx.textBaseline = 'middle';
+  order.forEach((tag, k) => {
+    const y = plot.y + k * rowH;
+    for (const w of windows) {
+      const x0 = xOf(Math.max(0, w.from));
+      const x1 = xOf(Math.min(span, w.to));
+      const c = Math.max(0, Math.min(255, Math.round(w.scores[tag] * 255)));
+      ctx.fillStyle = `rgb(${LUT[3 * c]},${LUT[3 * c + 1]},${LUT[3 * c + 2]})`;
+      // Rounded out to whole pixels so neighbouring cells leave no seams.
+      ctx.fillRect(Math.floor(x0), Math.floor(y), Math.ceil(x1) - Math.floor(x0), Math.ceil(y + rowH) - Math.floor(y));
+    }
+    ctx.fillStyle = FG;
+    ctx.fillText(tags[tag], plot.x - 6 * dpr, y + rowH / 2);
+  });
+  timeAxis(ctx, { plot, span, xOf, dpr, right: W - m.r });
   ctx.textAlign = 'left';
-  ctx.fillText(`${title} · colour: ${range.toFixed(0)} dB range`, plot.x, plot.y + plot.h + 18 * dpr);
-  return layout;
+  ctx.fillText('tags by score · colour: score 0 → 1', plot.x, plot.y + plot.h + 18 * dpr);
+  return { plot, xOf, timeOf };
 }

@@ -1,7 +1,11 @@
 // Static server for the Scatterbrain page: www/ at /, the repository's models/
 // at /models/. Local only (127.0.0.1). No dependencies beyond Node itself.
 //
-//   node www/server.mjs [--port 8080] [--host 127.0.0.1]
+//   node www/server.mjs [--port 8080] [--host 127.0.0.1] [--model FILE]
+//
+// The page loads models/scat-5l-512h-gru.bpk. `--model FILE` (or the
+// environment's SCATTERBRAIN_MODEL, as for the native `scatterbrain tag`)
+// serves FILE under that name instead of the repository's models/ folder.
 //
 // Headers: correct MIME types (application/wasm for streaming compilation),
 // COOP/COEP so the page is cross-origin isolated (SharedArrayBuffer and wasm
@@ -14,13 +18,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const roots = {
-  www: here,
-  models: path.resolve(here, '..', 'models'),
-};
+const WWW = here;
+const MODELS = path.resolve(here, '..', 'models');
+/** The model file name the page asks for (www/app.js MODEL_URL). */
+export const SHIPPED_MODEL = 'scat-5l-512h-gru.bpk';
 
 function parseArgs(argv) {
-  const opts = { port: Number(process.env.PORT) || 8080, host: '127.0.0.1' };
+  const opts = { port: Number(process.env.PORT) || 8080, host: '127.0.0.1', model: process.env.SCATTERBRAIN_MODEL || undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -30,8 +34,9 @@ function parseArgs(argv) {
     };
     if (a === '--port' || a.startsWith('--port=')) opts.port = Number(value());
     else if (a === '--host' || a.startsWith('--host=')) opts.host = value();
+    else if (a === '--model' || a.startsWith('--model=')) opts.model = value();
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node www/server.mjs [--port 8080] [--host 127.0.0.1]');
+      console.log('usage: node www/server.mjs [--port 8080] [--host 127.0.0.1] [--model FILE]');
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -88,8 +93,12 @@ const SECURITY_HEADERS = {
 // Only the page's own files are served from www/: not the tooling next to it.
 const WWW_DENY = /^(node_modules|pkg\.tmp|pkg\.old)(\/|$)|(^|\/)\.|^(package(-lock)?\.json|server\.mjs|build\.sh|serve)$/;
 
-/** Map a URL path to a file, or null when it is not servable. */
-function resolve(urlPath) {
+/**
+ * Map a URL path to a file, or null when it is not servable. `model`: a file
+ * to serve as models/SHIPPED_MODEL, `false` for no model, undefined for the
+ * repository's models/.
+ */
+function resolve(urlPath, model) {
   let rel;
   try {
     rel = decodeURIComponent(urlPath);
@@ -99,11 +108,13 @@ function resolve(urlPath) {
   if (rel.includes('\0')) return null;
   rel = path.posix.normalize(rel).replace(/^\/+/, '');
   if (rel.startsWith('..')) return null;
-  let root = roots.www;
+  let root = WWW;
   if (rel === 'models' || rel.startsWith('models/')) {
-    root = roots.models;
+    root = MODELS;
     rel = rel.slice('models'.length).replace(/^\/+/, '');
     if (/(^|\/)\./.test(rel)) return null;
+    if (model === false) return null;
+    if (typeof model === 'string') return rel === SHIPPED_MODEL ? path.resolve(model) : null;
   } else {
     if (rel === '' || rel.endsWith('/')) rel += 'index.html';
     if (WWW_DENY.test(rel)) return null;
@@ -118,7 +129,7 @@ function send(res, status, body, headers = {}) {
   res.end(body);
 }
 
-export function startServer({ port = 8080, host = '127.0.0.1', quiet = false } = {}) {
+export function startServer({ port = 8080, host = '127.0.0.1', quiet = false, model = undefined } = {}) {
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, 'http://localhost');
     const log = (status) => {
@@ -128,7 +139,7 @@ export function startServer({ port = 8080, host = '127.0.0.1', quiet = false } =
       log(405);
       return send(res, 405, 'method not allowed\n', { Allow: 'GET, HEAD' });
     }
-    let file = resolve(url.pathname);
+    let file = resolve(url.pathname, model);
     let info = file && (await stat(file).catch(() => null));
     if (info && info.isDirectory()) {
       file = path.join(file, 'index.html');
@@ -172,6 +183,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   }
   startServer(opts).then(
     ({ url }) => {
+      if (opts.model) console.log(`model: ${path.resolve(opts.model)} (as models/${SHIPPED_MODEL})`);
       console.log(`Scatterbrain is served at ${url}  (Ctrl-C stops it)`);
     },
     (e) => {

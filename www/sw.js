@@ -2,7 +2,7 @@
 // working without a network once loaded. Network first (a rebuilt package is
 // picked up at once when online), cache when offline. Same-origin GETs only;
 // the audio itself is never fetched (it stays in the page as a Blob).
-const CACHE = 'scatterbrain-v1';
+const CACHE = 'scatterbrain-v2';
 const SHELL = [
   './',
   'index.html',
@@ -16,11 +16,15 @@ const SHELL = [
   'pkg/scatterbrain_bg.wasm',
 ];
 
+// The tagging model, when the build ships one: cached too, but its absence
+// must not stop the page's own files from being cached.
+const MODEL = 'models/scat-5l-512h-gru.bpk';
+
 self.addEventListener('install', (ev) => {
   ev.waitUntil(
     caches
       .open(CACHE)
-      .then((c) => c.addAll(SHELL))
+      .then((c) => c.addAll(SHELL).then(() => c.add(MODEL).catch(() => {})))
       .then(() => self.skipWaiting()),
   );
 });

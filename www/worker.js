@@ -1,11 +1,18 @@
 // The page's heavy work, off the main thread: the WASM scattering front end
-// (and, once the model lands, the tagger). Module worker.
+// and the tagging model (burn: CPU in WebAssembly, or WebGPU). Module worker.
 //
-// Messages in:  {type: 'scatter', id, channels: [Float32Array…], sampleRate}
+// Messages in:  {type: 'init', module}            compiled WASM module
+//               {type: 'model', bytes}            model file (ArrayBuffer)
+//               {type: 'webgpu-init'}             start WebGPU early (optional)
+//               {type: 'scatter', id, channels: [Float32Array…], sampleRate, backend}
+//               {type: 'retag', id, backend}      the last audio's tags on another backend
 // Messages out: {type: 'ready'} | {type: 'error', id?, message}
+//               {type: 'model-ready', info, sameFrontEnd} | {type: 'model-error', message}
+//               {type: 'webgpu', ok, message?, ms}
 //               {type: 'progress', id, stage, done, total}
-//               {type: 'result', id, scatter: {rows, frames, data, times, paths, windows}, timings}
-import init, { Analyzer } from './pkg/scatterbrain.js';
+//               {type: 'result', id, scatter: {rows, frames, data, times, paths, windows}, tags, timings}
+//               {type: 'tags', id, tags, timings}
+import init, { Analyzer, TagModel } from './pkg/scatterbrain.js';
 
 let analyzer = null;
 let gotModule;
@@ -44,7 +51,63 @@ function interleave(channels) {
   return out;
 }
 
-async function scatter({ id, channels, sampleRate }) {
+// ------------------------------------------------------------ tagging model
+let tagModel = null;
+let webgpu = null; // promise of the WebGPU start, made once
+
+async function loadModel({ bytes }) {
+  await ready;
+  if (tagModel) tagModel.free();
+  tagModel = null;
+  webgpu = null;
+  try {
+    const t0 = performance.now();
+    tagModel = new TagModel(new Uint8Array(bytes));
+    const info = JSON.parse(tagModel.info());
+    postMessage({ type: 'model-ready', info, sameFrontEnd: tagModel.same_front_end(analyzer), ms: performance.now() - t0 });
+  } catch (e) {
+    postMessage({ type: 'model-error', message: messageOf(e) });
+  }
+}
+
+/** Start WebGPU and put the weights on it (once); resolves to the time it took. */
+function startWebgpu() {
+  if (!tagModel) return Promise.reject(new Error('no model is loaded'));
+  if (!webgpu) {
+    const t0 = performance.now();
+    webgpu = (async () => {
+      if (!('gpu' in navigator)) throw new Error('this browser has no WebGPU');
+      await tagModel.init_webgpu();
+      return performance.now() - t0;
+    })();
+  }
+  return webgpu;
+}
+
+/**
+ * Tags of the model input computed last, on `backend` ('webgpu' or 'cpu').
+ * WebGPU falls back to the CPU with the reason when it cannot start.
+ */
+async function predict(id, backend, timings) {
+  const progress = (done, total) => postMessage({ type: 'progress', id, stage: 'model', done, total });
+  let fallback = null;
+  if (backend === 'webgpu') {
+    try {
+      const first = !tagModel.webgpu_ready();
+      const ms = await startWebgpu();
+      if (first) timings.webgpuInitMs = ms;
+    } catch (e) {
+      fallback = messageOf(e);
+      backend = 'cpu';
+    }
+  }
+  const t0 = performance.now();
+  const r = backend === 'webgpu' ? await tagModel.predict_webgpu(progress) : tagModel.predict_cpu(progress);
+  timings.modelMs = performance.now() - t0;
+  return { backend: r.backend, tags: r.tags, clip: r.clip, windows: r.windows, fallback };
+}
+
+async function scatter({ id, channels, sampleRate, backend }) {
   await ready;
   const t0 = performance.now();
   const pcm = interleave(channels);
@@ -64,7 +127,32 @@ async function scatter({ id, channels, sampleRate }) {
     paths,
     windows: Array.from(r.windows),
   };
-  postMessage({ type: 'result', id, scatter: result, timings: { transformMs: t1 - t0 } }, [data.buffer]);
+  const timings = { transformMs: t1 - t0 };
+  let tags = null;
+  let tagError = null;
+  if (tagModel) {
+    try {
+      // The model's own front end and normalisation, window by window.
+      const fprog = (done, total) => postMessage({ type: 'progress', id, stage: 'features', done, total });
+      const t2 = performance.now();
+      tagModel.features(pcm, sampleRate, channels.length, fprog);
+      timings.featuresMs = performance.now() - t2;
+      tags = await predict(id, backend, timings);
+    } catch (e) {
+      // The pictures are still worth showing; a trap is not (the instance is gone).
+      if (e instanceof WebAssembly.RuntimeError) throw e;
+      tagError = messageOf(e);
+    }
+  }
+  postMessage({ type: 'result', id, scatter: result, tags, tagError, timings }, [data.buffer]);
+}
+
+async function retag({ id, backend }) {
+  await ready;
+  if (!tagModel) throw new Error('no model is loaded');
+  const timings = {};
+  const tags = await predict(id, backend, timings);
+  postMessage({ type: 'tags', id, tags, timings });
 }
 
 // ------------------------------------------------------------ live microphone
@@ -131,8 +219,16 @@ self.onmessage = (ev) => {
       postMessage({ type: 'live-error', message: messageOf(e) });
     }
   } else if (msg.type === 'live-stop') live = null;
-  else if (msg.type === 'scatter') {
-    scatter(msg).catch((e) =>
+  else if (msg.type === 'model') loadModel(msg);
+  else if (msg.type === 'webgpu-init') {
+    ready
+      .then(startWebgpu)
+      .then(
+        (ms) => postMessage({ type: 'webgpu', ok: true, ms }),
+        (e) => postMessage({ type: 'webgpu', ok: false, message: messageOf(e) }),
+      );
+  } else if (msg.type === 'scatter' || msg.type === 'retag') {
+    (msg.type === 'scatter' ? scatter(msg) : retag(msg)).catch((e) =>
       // A trap (panic) leaves the instance unusable: the page then starts a new worker.
       postMessage({ type: 'error', id: msg.id, message: messageOf(e), crashed: e instanceof WebAssembly.RuntimeError }),
     );

@@ -1,10 +1,17 @@
 // Browser tests of the page, in Debian's Chromium driven by playwright-core.
-//   node tests/browser/run.mjs            (after: www/build.sh, .ci/setup.sh npm chromium)
-// Starts www/server.mjs on a free port, generates its audio itself, prints one
-// line per test and a final 'N passed, N failed'; exits non-zero on failure.
+//   node tests/browser/run.mjs [name filter]
+//   (after: www/build.sh, .ci/setup.sh npm chromium, and the native
+//    `scatterbrain` binary: cargo build --release -p scatterbrain-trainer)
+// Makes a small randomly initialised model in the real file format with the
+// native CLI (`scatterbrain model init`), serves it to the page through
+// www/server.mjs on a free port, generates its audio itself, prints one line
+// per test and a final 'N passed, N failed'; exits non-zero on failure.
+// The page's scores are compared with the native CLI's (`scatterbrain tag`).
 // Saves a screenshot of the results page to tests/browser/results.png.
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '../../www/server.mjs';
@@ -21,6 +28,49 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 if (!existsSync(path.join(root, 'www', 'pkg', 'scatterbrain_bg.wasm'))) {
   console.error('www/pkg is missing: run www/build.sh first');
   process.exit(2);
+}
+
+// ------------------------------------------------------------------ native CLI and test model
+const TMP = mkdtempSync(path.join(os.tmpdir(), 'scatterbrain-browser-'));
+// Small, so WebGPU on SwiftShader stays quick; two layers exercise the stack.
+const MODEL_NAME = 'scat-2l-32h-gru';
+const MODEL_FILE = path.join(TMP, `${MODEL_NAME}.bpk`);
+// Scores of the page and of the native CLI, and of WebGPU and the CPU, agree this closely.
+const SCORE_TOL = 1e-4;
+
+/** The native `scatterbrain` command: $SCATTERBRAIN_CLI, else the newest cargo build. */
+function findCli() {
+  if (process.env.SCATTERBRAIN_CLI) return process.env.SCATTERBRAIN_CLI;
+  const target = process.env.CARGO_TARGET_DIR || path.join(os.homedir(), '.cache', 'scatterbrain', 'target');
+  const builds = ['release', 'debug']
+    .map((p) => path.join(target, p, 'scatterbrain'))
+    .filter((f) => existsSync(f))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  return builds[0] || null;
+}
+const CLI = findCli();
+let modelError = null;
+if (!CLI) modelError = 'the native scatterbrain command is not built (cargo build --release -p scatterbrain-trainer, or set SCATTERBRAIN_CLI)';
+else {
+  try {
+    execFileSync(CLI, ['model', 'init', MODEL_NAME, '--seed', '1', '--out', MODEL_FILE], { stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    modelError = `${CLI} model init failed: ${(e.stderr || e.message).toString().trim()}`;
+  }
+}
+
+/** Fail (not skip) a test that needs the model when it could not be made. */
+function needModel() {
+  if (modelError) throw new Failure(modelError);
+}
+
+/** The native CLI's tags of an audio file with the test model. */
+function nativeTags(file) {
+  const out = execFileSync(CLI, ['tag', file, '--model', MODEL_FILE, '--json'], { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 });
+  const doc = JSON.parse(out.toString());
+  const f = doc.files[0];
+  check(!f.error, `native tag failed: ${f.error}`);
+  return { tags: doc.tags, clip: f.scores, windows: f.windows };
 }
 
 // ------------------------------------------------------------------ harness
@@ -114,6 +164,46 @@ function peakBand(page, t0, t1) {
   );
 }
 
+/** The page's tags of the shown result (plain arrays), or null. */
+function pageTags(page) {
+  return page.evaluate(() => {
+    const t = globalThis.scatterbrain.result.tags;
+    if (!t) return null;
+    return {
+      backend: t.backend,
+      fallback: t.fallback,
+      tags: Array.from(t.tags),
+      clip: Array.from(t.clip),
+      windows: t.windows.map((w) => ({ start_s: w.start_s, end_s: w.end_s, scores: Array.from(w.scores) })),
+    };
+  });
+}
+
+function maxDiff(a, b) {
+  check(a.length === b.length, `lengths differ: ${a.length} vs ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+/** Clip and per-window scores of `a` and `b` agree within SCORE_TOL; returns the largest difference. */
+function sameScores(a, b, what) {
+  check(a.clip.length === 50 && b.clip.length === 50, `${what}: ${a.clip.length} and ${b.clip.length} clip scores, expected 50`);
+  check(a.windows.length === b.windows.length, `${what}: ${a.windows.length} vs ${b.windows.length} windows`);
+  let worst = maxDiff(a.clip, b.clip);
+  a.windows.forEach((w, i) => {
+    const v = b.windows[i];
+    check(Math.abs(w.start_s - v.start_s) < 1e-6, `${what}: window ${i} starts at ${w.start_s} vs ${v.start_s} s`);
+    worst = Math.max(worst, maxDiff(w.scores, v.scores));
+  });
+  check(worst <= SCORE_TOL, `${what}: scores differ by ${worst.toExponential(2)} > ${SCORE_TOL}`);
+  return worst;
+}
+
+async function chooseBackend(page, value) {
+  await page.check(`#backend-${value}`);
+}
+
 const errorText = (page) => page.evaluate(() => (document.getElementById('error').hidden ? '' : document.getElementById('error').textContent));
 
 // ------------------------------------------------------------------ tests
@@ -168,9 +258,13 @@ test('dropped WAV → scattergram drawn, right bands, zero network requests', as
     const st = await canvasStats(page, id);
     check(st.colours > 30 && st.std > 8, `${id} canvas looks blank: ${JSON.stringify(st)}`);
   }
-  // The model is not there yet, and the page says so instead of faking tags.
-  const tags = await page.textContent('#tags');
-  check(/model not loaded/i.test(tags), 'tags panel does not say the model is not loaded');
+  // Tags from the test model: ten bars with names and scores, and a taggram.
+  needModel();
+  const bars = await page.$$eval('#tags li', (lis) => lis.map((li) => [li.querySelector('.tag').textContent, Number(li.querySelector('.score').textContent)]));
+  check(bars.length === 10, `${bars.length} tag bars, expected 10`);
+  check(bars.every(([t, v]) => t.length > 0 && v >= 0 && v <= 1), `bad tag bars ${JSON.stringify(bars)}`);
+  check(bars.every((b, i) => i === 0 || bars[i - 1][1] >= b[1]), 'tag bars are not sorted by score');
+  check(/untrained/i.test(await page.textContent('#tags-note')), 'no note that the model is untrained');
   // Playhead follows the player.
   await page.evaluate(() => {
     const p = document.getElementById('player');
@@ -183,7 +277,8 @@ test('dropped WAV → scattergram drawn, right bands, zero network requests', as
   await page.screenshot({ path: SCREENSHOT, fullPage: true });
 });
 
-test('JSON download holds the coefficients and says the model is absent', async ({ page, url }) => {
+test('JSON download holds the tags, the taggram and the coefficients', async ({ page, url }) => {
+  needModel();
   await page.goto(url);
   await page.waitForLoadState('networkidle');
   await dropFile(page, 'tones.wav', good, 'audio/wav');
@@ -194,7 +289,141 @@ test('JSON download holds the coefficients and says the model is absent', async 
   check(json.scattering.data.length === json.scattering.rows, 'row count');
   check(json.scattering.data[0].length === json.scattering.frames, 'frame count');
   check(json.scattering.paths.length === json.scattering.rows, 'paths');
-  check(json.tags === null && json.model === null, 'tags must be null without a model');
+  check(json.model && json.model.name === MODEL_NAME && json.model.trained === false, `model ${JSON.stringify(json.model)}`);
+  check(['webgpu', 'cpu'].includes(json.backend), `backend ${json.backend}`);
+  check(Array.isArray(json.tags) && json.tags.length === 50, 'tags: 50 {tag, score}');
+  check(json.tags.every((t, i) => typeof t.tag === 'string' && t.score >= 0 && t.score <= 1 && (i === 0 || json.tags[i - 1].score >= t.score)), 'tags not sorted scores in [0, 1]');
+  const shown = await pageTags(page);
+  for (const t of json.tags) check(Math.abs(t.score - shown.clip[shown.tags.indexOf(t.tag)]) < 1e-6, `JSON score of ${t.tag} differs from the page's`);
+  check(json.taggram.tags.length === 50 && json.taggram.windows.length === 1 && json.taggram.windows[0].scores.length === 50, 'taggram shape');
+});
+
+// ------------------------------------------------------------------ tags
+// 45 s: two analysis windows, the second end-aligned and overlapping the first.
+const long45 = wav(
+  [...tone(440, 10, RATE, 0.4), ...melody(25, RATE), ...tone(3000, 10, RATE, 0.3)].map((v, i) => v + 0.02 * noise(i)),
+  RATE,
+  1,
+);
+
+test('tags on WebGPU and on forced CPU agree, equal the native CLI, with zero requests', async ({ page, url, requests }) => {
+  needModel();
+  await page.goto(url);
+  await page.waitForLoadState('networkidle');
+  await page.waitForFunction(() => document.body.dataset.model === 'ready', null, { timeout: 60_000 });
+  const gpu = await page.evaluate(() => ({ ...globalThis.scatterbrain.gpu, backend: globalThis.scatterbrain.backend }));
+  check(gpu.available && gpu.backend === 'webgpu', `WebGPU not offered: ${JSON.stringify(gpu)}`);
+  requests.length = 0;
+
+  // WebGPU (the default when there is an adapter).
+  await dropFile(page, 'song.wav', long45, 'audio/wav');
+  let state = await settled(page, 300_000);
+  check(state === 'done', `WebGPU: ${state}: ${await errorText(page)}`);
+  const onGpu = await pageTags(page);
+  check(onGpu.backend === 'webgpu' && !onGpu.fallback, `ran on ${onGpu.backend} (${onGpu.fallback})`);
+  check(onGpu.windows.length === 2, `${onGpu.windows.length} windows for 45 s, expected 2`);
+  check(/WebGPU/.test(await page.textContent('#backend-used')), 'page does not say WebGPU ran');
+  check(/WebGPU/.test(await page.textContent('#timings')), 'timings do not name WebGPU');
+  const tg = await canvasStats(page, 'taggram');
+  check(tg.colours > 10 && tg.std > 3, `taggram canvas looks blank: ${JSON.stringify(tg)}`);
+
+  // Forced CPU, the whole path again.
+  await resetState(page);
+  await chooseBackend(page, 'cpu');
+  state = await settled(page, 300_000); // the switch re-tags the shown file
+  check(state === 'done', `switch to CPU: ${state}: ${await errorText(page)}`);
+  check((await pageTags(page)).backend === 'cpu', 'the switch to the CPU did not re-tag');
+  await resetState(page);
+  await dropFile(page, 'song.wav', long45, 'audio/wav');
+  state = await settled(page, 300_000);
+  check(state === 'done', `CPU: ${state}: ${await errorText(page)}`);
+  const onCpu = await pageTags(page);
+  check(onCpu.backend === 'cpu', `forced CPU ran on ${onCpu.backend}`);
+  check(/CPU/.test(await page.textContent('#backend-used')), 'page does not say the CPU ran');
+  const dGpu = sameScores(onGpu, onCpu, 'WebGPU vs CPU');
+
+  // Switching back re-tags the same audio on WebGPU.
+  await resetState(page);
+  await chooseBackend(page, 'webgpu');
+  state = await settled(page, 300_000);
+  check(state === 'done', `switch to WebGPU: ${state}: ${await errorText(page)}`);
+  const again = await pageTags(page);
+  check(again.backend === 'webgpu', `after the switch: ${again.backend}`);
+  sameScores(onGpu, again, 'WebGPU twice');
+
+  const network = requests.filter((r) => !/^GET (blob|data):/.test(r));
+  check(network.length === 0, `network requests while tagging: ${network.join(', ')}`);
+
+  // The native CLI on the same file and model.
+  const file = path.join(TMP, 'song.wav');
+  writeFileSync(file, long45);
+  const native = nativeTags(file);
+  check(JSON.stringify(native.tags) === JSON.stringify(onCpu.tags), 'native and page tag lists differ');
+  const dCpu = sameScores(onCpu, native, 'page CPU vs native');
+  const dNative = sameScores(onGpu, native, 'page WebGPU vs native');
+  console.log(`     (max |Δscore|: WebGPU–CPU ${dGpu.toExponential(1)}, CPU–native ${dCpu.toExponential(1)}, WebGPU–native ${dNative.toExponential(1)})`);
+});
+
+test('without a model file the page says so and still shows the scattering', async ({ page }) => {
+  const { server, url } = await startServer({ port: 0, quiet: true, model: false });
+  try {
+    await page.goto(url);
+    await page.waitForFunction(() => document.body.dataset.model === 'absent', null, { timeout: 30_000 });
+    check(/no model file is shipped/i.test(await page.textContent('#model-status')), 'model status does not say there is no model');
+    await page.waitForLoadState('networkidle');
+    await dropFile(page, 'good.wav', good, 'audio/wav');
+    check((await settled(page)) === 'done', await errorText(page));
+    check(/no tagging model/i.test(await page.textContent('#tags')), 'tags panel does not say there is no model');
+    check((await page.$$('#tags li')).length === 0, 'tags shown without a model');
+    const st = await canvasStats(page, 's1');
+    check(st.colours > 30 && st.std > 8, 'scattergram blank without a model');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+    const json = JSON.parse(readFileSync(await download.path(), 'utf8'));
+    check(json.tags === null && json.model === null, 'JSON tags must be null without a model');
+  } finally {
+    server.close();
+  }
+});
+
+test('a damaged model file gets a plain message; the scattering still works', async ({ page }) => {
+  needModel();
+  const bytes = readFileSync(MODEL_FILE);
+  const damaged = Buffer.from(bytes);
+  damaged[damaged.length - 100] ^= 0xff; // a bit flip in the last tensor
+  const file = path.join(TMP, 'damaged.bpk');
+  writeFileSync(file, damaged);
+  const { server, url } = await startServer({ port: 0, quiet: true, model: file });
+  try {
+    await page.goto(url);
+    await page.waitForFunction(() => document.body.dataset.model === 'error', null, { timeout: 30_000 });
+    const status = await page.textContent('#model-status');
+    check(/could not be loaded/i.test(status) && /corrupt|checksum/i.test(status), `model status was “${status}”`);
+    await page.waitForLoadState('networkidle');
+    await dropFile(page, 'good.wav', good, 'audio/wav');
+    check((await settled(page)) === 'done', await errorText(page));
+    check((await page.$$('#tags li')).length === 0, 'tags shown from a damaged model');
+    const st = await canvasStats(page, 's1');
+    check(st.colours > 30, 'scattergram blank with a damaged model');
+  } finally {
+    server.close();
+  }
+});
+
+test('a browser without WebGPU tags on the CPU and says so', async ({ page, url }) => {
+  needModel();
+  await page.addInitScript(() => {
+    Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true });
+  });
+  await page.goto(url);
+  await page.waitForFunction(() => document.body.dataset.model === 'ready', null, { timeout: 60_000 });
+  await page.waitForLoadState('networkidle');
+  check(await page.isDisabled('#backend-webgpu'), 'WebGPU can be chosen without WebGPU');
+  check(/not available/i.test(await page.textContent('#webgpu-note')), 'no note that WebGPU is unavailable');
+  await dropFile(page, 'good.wav', good, 'audio/wav');
+  check((await settled(page)) === 'done', await errorText(page));
+  const t = await pageTags(page);
+  check(t && t.backend === 'cpu', `ran on ${t && t.backend}`);
+  check((await page.$$('#tags li')).length === 10, 'no tag bars');
 });
 
 // The decoder fixtures of tests/fixtures/audio (made with ffmpeg, see its README).
@@ -247,6 +476,8 @@ test('bad inputs show their message, then a good file still works', async ({ pag
   await dropFile(page, 'good.wav', good, 'audio/wav');
   check((await settled(page)) === 'done', `good file after bad ones: ${await errorText(page)}`);
   check((await errorText(page)) === '', 'error still shown after a good file');
+  needModel();
+  check((await page.$$('#tags li')).length === 10, 'no tags for the good file after bad ones');
 });
 
 test('denied microphone shows a message and the page keeps working', async ({ page, url, context }) => {
@@ -384,7 +615,7 @@ test('phone width: no horizontal scrolling, results visible', async ({ page, url
 });
 
 // ------------------------------------------------------------------ runner
-const { server, url } = await startServer({ port: 0, quiet: true });
+const { server, url } = await startServer({ port: 0, quiet: true, model: modelError ? false : MODEL_FILE });
 const args = ['--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--enable-unsafe-webgpu', '--headless=new'];
 if (process.getuid && process.getuid() === 0) args.push('--no-sandbox');
 const browser = await chromium.launch({ executablePath: CHROMIUM, args, headless: true });
@@ -425,5 +656,6 @@ for (const t of tests) {
 await browser.close();
 if (micBrowser) await micBrowser.close();
 server.close();
+rmSync(TMP, { recursive: true, force: true });
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
