@@ -96,6 +96,16 @@ def run(cmd, timeout=None, check=True, **kw):
     return subprocess.run(cmd, check=check, **kw)
 
 
+MAX_RENDER_BYTES = 300 << 20  # ~30 min of 44.1 kHz stereo: a renderer writing more is stuck
+
+
+def limit_output_size():
+    """preexec_fn for renderers: a file-size limit, so a synthesiser that never stops (held notes,
+    a MIDI that never ends) dies of SIGXFSZ instead of filling the disk before `timeout` fires."""
+    import resource
+    resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_RENDER_BYTES, MAX_RENDER_BYTES))
+
+
 def sha256_file(p):
     h = hashlib.sha256()
     with open(p, "rb") as f:
@@ -112,7 +122,7 @@ def assign_splits(groups_by_package):
     """Deterministic train/validation/test split of source groups (a track, a song folder, a score,
     a groove), never of clips, so no track is on two sides.
 
-    Within each package the groups are ordered by a hash of their name and the first ~10 % go to test,
+    Within each package (for renders: each instrument or groove category) the groups are ordered by a hash of their name and the first ~10 % go to test,
     the next ~10 % to validation, the rest to train; a package with 3 or more groups gets at least one
     of each, so small packages (4 metal songs with vocals) still reach validation and test.
     """
@@ -378,12 +388,6 @@ def append_all_off(mid, tail_s=1.0):
     return mid
 
 
-def render_midi(mid_path, out_wav, gain=0.5):
-    """fluidsynth render; the MIDI gets an all-notes/sound-off tail and runs under timeout."""
-    run(["fluidsynth", "-ni", "-q", "-g", str(gain), "-r", "44100", "-F", str(out_wav),
-         SOUNDFONT, str(mid_path)], timeout=RENDER_TIMEOUT, capture_output=True)
-
-
 def render_sources(cdir, lock):
     """Find every music file in the packages; render modules/MIDI/LMMS to WAV. Returns source list."""
     import mido
@@ -477,7 +481,7 @@ def render_sources(cdir, lock):
                     tmp = out.with_suffix(".tmp.wav")
                     r = run(["fluidsynth", "-ni", "-q", "-g", "0.5", "-r", "44100", "-F", str(tmp),
                              SOUNDFONT, str(fixed)], timeout=RENDER_TIMEOUT, check=False,
-                            capture_output=True)
+                            capture_output=True, preexec_fn=limit_output_size)
                     if r.returncode != 0 or not tmp.exists():
                         log(f"[render] fluidsynth failed on {rel}")
                         continue
@@ -499,7 +503,7 @@ def render_sources(cdir, lock):
                     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
                     r = run(["nice", "-n", "10", "lmms", "--allowroot", "render", str(p), "-f", "wav",
                              "-o", str(tmp)], timeout=RENDER_TIMEOUT, check=False,
-                            capture_output=True, env=env)
+                            capture_output=True, env=env, preexec_fn=limit_output_size)
                     if r.returncode != 0 or not tmp.exists() or probe_duration(tmp) < 1:
                         log(f"[render] lmms failed on {rel} (rc {r.returncode}), skipped")
                         failed.write_text(f"rc {r.returncode}\n")
@@ -602,7 +606,8 @@ def dedupe_and_split(clips):
         log(f"[clips] {dropped} duplicate clips dropped")
     by_pkg = {}
     for c in kept:
-        by_pkg.setdefault(c["package"], []).append(find(c["group"]))
+        # renders are split within their recipe's instrument / genre, so every one reaches test
+        by_pkg.setdefault(c.get("stratum") or c["package"], []).append(find(c["group"]))
     split = assign_splits(by_pkg)
     for c in kept:
         c["split"] = split[find(c["group"])]
@@ -623,7 +628,10 @@ def read_labels():
     if LABELS_CSV.exists():
         with LABELS_CSV.open(newline="") as f:
             for row in csv.DictReader(f):
-                labels[label_key(row)] = [float(row[t]) for t in TAGS]
+                try:
+                    labels[label_key(row)] = [float(row[t]) for t in TAGS]
+                except (TypeError, ValueError):
+                    continue  # a row cut short by a kill: that clip is simply labelled again
     return labels
 
 
@@ -670,6 +678,11 @@ def label(cdir, clips, commit_every_s=0, commit_until=None):
     t = teacher.Teacher()
     LABELS_CSV.parent.mkdir(parents=True, exist_ok=True)
     new = not LABELS_CSV.exists()
+    if not new:
+        # drop a partial last row left by a killed labeller, so appends start on a fresh line
+        data = LABELS_CSV.read_bytes()
+        if data and not data.endswith(b"\n"):
+            LABELS_CSV.write_bytes(data[:data.rfind(b"\n") + 1])
     f = LABELS_CSV.open("a", newline="")
     w = csv.writer(f, lineterminator="\n")
     if new:
@@ -783,13 +796,13 @@ MIN_TEST_POSITIVES = 10  # fewer positives than this in test: the tag cannot be 
 
 
 def write_coverage(cdir):
-    """Positives per tag per split from the manifest: hard 1s, teacher scores >= 0.5, and the sum of
-    the soft targets (expected positives). Tags too rare in test are listed as unteachable."""
+    """Positives per tag per split from the manifest: hard 1s (renders), teacher scores >= 0.5 and
+    >= 0.25 (musicnn's sigmoid outputs are low for most tags), and the sum of the soft targets
+    (expected positives). Tags too rare in test are listed as ones this corpus cannot teach/measure."""
     splits = ["train", "validation", "test"]
+    kinds = ("hard", "teacher>=0.5", "teacher>=0.25", "soft_sum")
     n = {sp: 0 for sp in splits}
-    hard1 = {sp: [0] * len(TAGS) for sp in splits}
-    over = {sp: [0] * len(TAGS) for sp in splits}
-    soft = {sp: [0.0] * len(TAGS) for sp in splits}
+    cnt = {(sp, k): [0.0] * len(TAGS) for sp in splits for k in kinds}
     with (cdir / "manifest.jsonl").open() as f:
         for line in f:
             r = json.loads(line)
@@ -797,21 +810,23 @@ def write_coverage(cdir):
             n[sp] += 1
             hard = set(r["hard"])
             for i, (tag, v) in enumerate(zip(TAGS, r["targets"])):
-                soft[sp][i] += v
+                cnt[sp, "soft_sum"][i] += v
                 if tag in hard:
-                    hard1[sp][i] += v >= 0.5
-                elif v >= 0.5:
-                    over[sp][i] += 1
+                    cnt[sp, "hard"][i] += v >= 0.5
+                else:
+                    cnt[sp, "teacher>=0.5"][i] += v >= 0.5
+                    cnt[sp, "teacher>=0.25"][i] += v >= 0.25
     with COVERAGE_TSV.open("w", newline="") as f:
         w = csv.writer(f, delimiter="\t", lineterminator="\n")
-        w.writerow(["tag"] + [f"{sp}_{k}" for sp in splits for k in ("hard", "teacher>=0.5", "soft_sum")])
-        w.writerow(["(clips)"] + [x for sp in splits for x in (n[sp], n[sp], n[sp])])
+        w.writerow(["tag"] + [f"{sp}_{k}" for sp in splits for k in kinds])
+        w.writerow(["(clips)"] + [n[sp] for sp in splits for _ in kinds])
         for i, tag in enumerate(TAGS):
-            w.writerow([tag] + [x for sp in splits
-                                for x in (hard1[sp][i], over[sp][i], f"{soft[sp][i]:.1f}")])
-    weak = [t for i, t in enumerate(TAGS) if hard1["test"][i] + over["test"][i] < MIN_TEST_POSITIVES]
-    log(f"[coverage] {COVERAGE_TSV.name}: clips {n}; tags with < {MIN_TEST_POSITIVES} test positives: "
-        f"{', '.join(weak) or 'none'}")
+            w.writerow([tag] + [f"{cnt[sp, k][i]:.1f}" if k == "soft_sum" else int(cnt[sp, k][i])
+                                for sp in splits for k in kinds])
+    weak = [t for i, t in enumerate(TAGS)
+            if cnt["test", "hard"][i] + cnt["test", "teacher>=0.5"][i] < MIN_TEST_POSITIVES]
+    log(f"[coverage] {COVERAGE_TSV.name}: clips {n}; {len(weak)} tags with < {MIN_TEST_POSITIVES} "
+        f"test positives (hard or teacher >= 0.5): {', '.join(weak) or 'none'}")
     return weak
 
 

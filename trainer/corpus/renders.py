@@ -48,9 +48,8 @@ INSTRUMENTS = {
 # composer -> (how many scores, classical?)
 SCORES = {
     "bach": (40, True), "palestrina": (16, True), "monteverdi": (12, True), "beethoven": (8, True),
-    "mozart": (8, True), "haydn": (6, True), "trecento": (8, True), "ryansMammoth": (30, False),
-    "oneills1850": (10, False), "essenFolksong": (6, False),
-}
+    "mozart": (8, True), "haydn": (6, True), "trecento": (8, True), "ryansMammoth": (40, False),
+}  # (essenFolksong and oneills1850 are whole collections per file: slow to parse, left out)
 GENRE_TAGS = ['classical', 'techno', 'electronic', 'rock', 'pop', 'dance', 'country', 'metal']
 
 # MMA groove -> category; categories -> (hard tags, chords, tempo)
@@ -134,7 +133,8 @@ def _finish(b, raw_wav, out_wav, level):
 
 def _fluidsynth(b, mid, wav):
     r = b.run(["fluidsynth", "-ni", "-q", "-g", "0.5", "-r", "44100", "-F", str(wav), b.SOUNDFONT,
-               str(mid)], timeout=b.RENDER_TIMEOUT, check=False, capture_output=True)
+               str(mid)], timeout=b.RENDER_TIMEOUT, check=False, capture_output=True,
+              preexec_fn=b.limit_output_size)
     return r.returncode == 0 and wav.exists()
 
 
@@ -154,7 +154,9 @@ def _prepare_score_midi(b, src_mid, dst_mid, program, bpm):
             if m.is_meta and m.type == "set_tempo" or (not m.is_meta and m.type == "program_change"):
                 carry += m.time
                 continue
-            if t > limit and not m.is_meta:
+            if t > limit:
+                # everything after the cut goes, meta events too: the all-off tail then lands right
+                # at the cut, instead of after minutes of notes held by their dropped note-offs
                 break
             m = m.copy(time=m.time + carry)
             carry = 0
@@ -187,10 +189,15 @@ def _score_sources(b, cdir):
             name = b.safe_name(rel)
             meta = out_dir / (name + ".json")
             wav = out_dir / (name + ".wav")
-            if meta.exists() and wav.exists():
-                sources.append(json.loads(meta.read_text()))
-                continue
             inst = _pick(sorted(INSTRUMENTS), "inst:" + rel)
+            stratum = f"music21-corpus:{inst}"
+            if meta.exists() and wav.exists():
+                sources.append(dict(json.loads(meta.read_text()), stratum=stratum))
+                continue
+            failed = out_dir / (name + ".failed")
+            if failed.exists():  # known unusable (delete the marker to retry)
+                fails += 1
+                continue
             tempo = _pick(["slow", "mid", "fast"], "tempo:" + rel)
             level = _pick(["loud", "mid", "quiet"], "level:" + rel)
             program, ones, unknown = INSTRUMENTS[inst]
@@ -210,6 +217,7 @@ def _score_sources(b, cdir):
                 raw.unlink()
             except Exception as e:  # noqa: BLE001 - one unusable score is skipped and counted
                 b.log(f"[renders] {rel}: skipped ({type(e).__name__}: {e})")
+                failed.write_text(f"{type(e).__name__}: {e}\n")
                 fails += 1
                 continue
             hard = {t: 0 for t in INSTRUMENT_TAGS if t not in unknown}
@@ -236,7 +244,7 @@ def _score_sources(b, cdir):
                            f"({rms_db} dBFS RMS), fluidsynth + FluidR3_GM",
                    "hard": hard}
             meta.write_text(json.dumps(src, indent=0))
-            sources.append(src)
+            sources.append(dict(src, stratum=stratum))
     return sources, fails
 
 
@@ -250,8 +258,9 @@ def _groove_sources(b, cdir):
         name = b.safe_name(groove)
         meta = out_dir / (name + ".json")
         wav = out_dir / (name + ".wav")
+        stratum = f"mma-grooves:{cat}"
         if meta.exists() and wav.exists():
-            sources.append(json.loads(meta.read_text()))
+            sources.append(dict(json.loads(meta.read_text()), stratum=stratum))
             continue
         tags, chords, bpm = CATEGORIES[cat]
         level = _pick(["loud", "mid", "quiet"], "level:" + groove)
@@ -297,7 +306,7 @@ def _groove_sources(b, cdir):
                        f"({rms_db} dBFS RMS), fluidsynth + FluidR3_GM",
                "hard": hard}
         meta.write_text(json.dumps(src, indent=0))
-        sources.append(src)
+        sources.append(dict(src, stratum=stratum))
     return sources, fails
 
 
