@@ -830,6 +830,41 @@ def write_coverage(cdir):
     return weak
 
 
+AGREEMENT_TSV = HERE / "teacher_vs_hard.tsv"
+
+
+def write_agreement(cdir):
+    """ROC-AUC of the teacher's scores against the renders' hard labels, per tag: how far the soft
+    targets of the recordings can be trusted, and how sound each recipe label is."""
+    import numpy as np
+    from scipy.stats import rankdata
+    by_sha = {k[4]: v for k, v in read_labels().items()}
+    ys = {t: [] for t in TAGS}
+    ss = {t: [] for t in TAGS}
+    with (cdir / "manifest.jsonl").open() as f:
+        for line in f:
+            r = json.loads(line)
+            if not r["hard"]:
+                continue
+            teacher = by_sha[r["pcm_sha256"]]
+            for t in r["hard"]:
+                i = TAGS.index(t)
+                ys[t].append(r["targets"][i])
+                ss[t].append(teacher[i])
+    with AGREEMENT_TSV.open("w", newline="") as f:
+        w = csv.writer(f, delimiter="\t", lineterminator="\n")
+        w.writerow(["tag", "hard_positives", "hard_labelled", "teacher_roc_auc"])
+        for t in TAGS:
+            y = np.array(ys[t])
+            npos = int((y >= 0.5).sum())
+            if npos == 0 or npos == len(y):
+                continue
+            r = rankdata(ss[t])
+            auc = (r[y >= 0.5].sum() - npos * (npos + 1) / 2) / (npos * (len(y) - npos))
+            w.writerow([t, npos, len(y), f"{auc:.3f}"])
+    log(f"[agreement] {AGREEMENT_TSV.name} written")
+
+
 # ---------------------------------------------------------------- main
 
 def main():
@@ -855,6 +890,7 @@ def main():
     cdir.mkdir(parents=True, exist_ok=True)
     if args.stage == "coverage":
         write_coverage(cdir)
+        write_agreement(cdir)
         return
     ensure_tools()
     lock, absent = fetch(cdir, args.update_pins)
@@ -885,6 +921,7 @@ def main():
         label(cdir, clips, commit_every_s=args.commit_every * 60, commit_until=until)
     write_manifest(cdir, clips)
     write_coverage(cdir)
+    write_agreement(cdir)
 
 
 if __name__ == "__main__":

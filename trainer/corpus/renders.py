@@ -104,7 +104,7 @@ def _level_labels(rms_db, level):
     return {}
 
 
-def _finish(b, raw_wav, out_wav, level):
+def _finish(raw_wav, out_wav, level):
     """Scale a fluidsynth render to its level class (peak-limited to -0.1 dBFS, never clipped), loop
     it to MIN_RENDER_S if short, trim trailing silence; 16-bit WAV. Returns (duration, rms_db)."""
     import numpy as np
@@ -213,7 +213,7 @@ def _score_sources(b, cdir):
                 raw = out_dir / (name + ".raw.wav")
                 if not _fluidsynth(b, mid, raw):
                     raise RuntimeError("fluidsynth failed or timed out")
-                dur, rms_db = _finish(b, raw, wav, level)
+                dur, rms_db = _finish(raw, wav, level)
                 raw.unlink()
             except Exception as e:  # noqa: BLE001 - one unusable score is skipped and counted
                 b.log(f"[renders] {rel}: skipped ({type(e).__name__}: {e})")
@@ -285,7 +285,7 @@ def _groove_sources(b, cdir):
             raw = out_dir / (name + ".raw.wav")
             if not _fluidsynth(b, fixed, raw):
                 raise RuntimeError("fluidsynth failed or timed out")
-            dur, rms_db = _finish(b, raw, wav, level)
+            dur, rms_db = _finish(raw, wav, level)
             raw.unlink()
         except Exception as e:  # noqa: BLE001 - one unusable groove is skipped and counted
             b.log(f"[renders] groove {groove}: skipped ({type(e).__name__}: {e})")
