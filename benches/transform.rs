@@ -1,9 +1,12 @@
-//! Front-end speed: one 29 s clip, and the windows of a 4-minute song.
+//! Front-end speed: one 29 s clip, and the windows of a 4-minute song; and
+//! the log-mel and CQT comparison front ends on the same clip.
 //! `benches/compare_kymatio.sh` runs this beside Kymatio numpy and writes the
 //! ratio to benches/RESULTS.md.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use scatterbrain::transform::{Scattering, ScatteringConfig};
+use scatterbrain::transform::cqt::Cqt;
+use scatterbrain::transform::mel::Mel;
+use scatterbrain::transform::{CqtConfig, MelConfig, Scattering, ScatteringConfig};
 use std::hint::black_box;
 
 fn signal(n: usize) -> Vec<f32> {
@@ -47,5 +50,25 @@ fn scattering(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, scattering);
+/// Log-mel and CQT (log included, as the model reads them) on one 29 s clip.
+fn mel_cqt(c: &mut Criterion) {
+    let n = 29 * 16000;
+    let x = signal(n);
+    let mut mel = Mel::new(&MelConfig::default(), n).expect("default config");
+    let mut cqt = Cqt::new(&CqtConfig::default(), n).expect("default config");
+    let mut g = c.benchmark_group("mel_cqt");
+    g.sample_size(20);
+    g.bench_function("mel_clip_29s", |b| {
+        b.iter(|| black_box(mel.transform(black_box(&x))))
+    });
+    g.bench_function("cqt_clip_29s", |b| {
+        b.iter(|| black_box(cqt.transform(black_box(&x))))
+    });
+    g.bench_function("cqt_plan_29s", |b| {
+        b.iter(|| black_box(Cqt::new(&CqtConfig::default(), n).expect("default config")))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, scattering, mel_cqt);
 criterion_main!(benches);
