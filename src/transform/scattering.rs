@@ -107,22 +107,61 @@ pub struct Scattering {
     fft_scratch: Vec<Complex<f32>>,
 }
 
-/// Factors (powers of two) on the minimal internal sample rates of U1 and U2.
-/// The modulus spreads a band's energy beyond its width; these margins keep
-/// the aliasing of that spread below Kymatio's own (tests/kymatio.rs: within
-/// 1e-3 of Kymatio, whose oversampling 1 vs 3 differ by up to 7e-4).
-const RATE_MARGIN_LOG2: u32 = 2;
-const RATE_MARGIN2_LOG2: u32 = 1;
+/// Internal sample rates (in bins of the padded length) of `U1` and `U2`.
+///
+/// Sampling `x * psi` at any rate gives its exact samples (folding a spectrum
+/// is sampling), so the modulus is exact too; the only error is the aliasing
+/// of the modulus' spectrum, which spreads around 0 over about the filter's
+/// support with slowly decaying tails, onto the bins the next filters read.
+/// So a path's rate is a multiple of what those filters read plus the
+/// filter's support, and at least a floor (in low-pass supports) for the
+/// low-frequency filters, whose modulus has the heaviest tails (zero
+/// crossings) but whose paths are cheap.
+///
+/// Tuned on tests/kymatio.rs against a full-rate computation: `u1 = 1.5`,
+/// `u2 = 0.7` or `floor1 = 300` each push a fixture past 1e-3 of Kymatio;
+/// these values keep every fixture's error at Kymatio's own level.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Rates {
+    pub u1: f64,
+    pub u2: f64,
+    pub floor1: f64,
+    pub floor2: f64,
+}
 
-/// Smallest `len = padded / 2^k` (k ≤ `max_k`) with `len >= need`.
-fn coarsest_len(padded: usize, need: usize, max_k: u32) -> usize {
-    let mut len = padded;
-    let mut k = 0;
-    while k < max_k && len.is_multiple_of(2) && len / 2 >= need {
-        len /= 2;
-        k += 1;
+impl Rates {
+    pub(crate) const DEFAULT: Rates = Rates {
+        u1: 2.0,
+        u2: 1.2,
+        floor1: 800.0,
+        floor2: 100.0,
+    };
+
+    /// Length of U1 for a first-order filter of support `width` whose next
+    /// filters read up to bin `reach`.
+    fn len1(&self, reach: usize, width: usize, phi_reach: usize, n: usize) -> usize {
+        let need = (self.u1 * (reach + width) as f64).max(self.floor1 * phi_reach as f64);
+        fast_len(need.ceil() as usize, n)
     }
-    len
+
+    /// Length of U2 for a second-order filter of support `width`, read by the
+    /// low-pass up to bin `phi_reach`.
+    fn len2(&self, width: usize, phi_reach: usize, len1: usize) -> usize {
+        let need = (self.u2 * (phi_reach + width) as f64).max(self.floor2 * phi_reach as f64);
+        fast_len(need.ceil() as usize, len1)
+    }
+}
+
+/// Smallest even 5-smooth length `>= need` (fast FFT sizes), at most `cap`.
+fn fast_len(need: usize, cap: usize) -> usize {
+    if need >= cap {
+        return cap;
+    }
+    let mut len = need.max(2);
+    while !(len.is_multiple_of(2) && is_5_smooth(len)) {
+        len += 1;
+    }
+    len.min(cap)
 }
 
 /// Whether `n` has no prime factor above 5 (fast FFT sizes).
@@ -159,6 +198,15 @@ impl Scattering {
 
     /// Plan with an explicit padding (used to reproduce Kymatio's frames).
     pub fn with_padding(config: &ScatteringConfig, input_len: usize, pad: PaddingSpec) -> Self {
+        Self::with_rates(config, input_len, pad, Rates::DEFAULT)
+    }
+
+    pub(crate) fn with_rates(
+        config: &ScatteringConfig,
+        input_len: usize,
+        pad: PaddingSpec,
+        rates: Rates,
+    ) -> Self {
         let hop = config.hop();
         assert!(
             pad.padded_len.is_multiple_of(hop),
@@ -166,7 +214,6 @@ impl Scattering {
         );
         assert!(pad.first_frame + pad.n_frames <= pad.padded_len / hop);
         let n = pad.padded_len;
-        let max_k = hop.trailing_zeros();
         let mut real = RealFftPlanner::<f32>::new();
         let mut cplx = FftPlanner::<f32>::new();
 
@@ -203,17 +250,14 @@ impl Scattering {
                 .chain([phi_reach])
                 .max()
                 .unwrap();
-            // The modulus spreads U1 over about the wavelet's width around 0;
-            // aliased copies must not land on what the next filters read.
-            let need = (reach + psi.width()).max(2 * reach).max(psi.width()) << RATE_MARGIN_LOG2;
-            let len = coarsest_len(n, need, max_k);
+            let len = rates.len1(reach, psi.width(), phi_reach, n);
             let mut second = Vec::with_capacity(used.len());
             for &i2 in &used {
-                let f2 = &psi2[i2];
-                let need2 = (phi_reach + f2.width()).max(2 * phi_reach) << RATE_MARGIN2_LOG2;
-                let len2 = coarsest_len(len, need2, max_k - (n / len).trailing_zeros());
+                // U1's spectrum exists only below its Nyquist bin.
+                let f2 = truncate(&psi2[i2], len);
+                let len2 = rates.len2(f2.width(), phi_reach, len);
                 second.push(SecondOrder {
-                    psi: f2.clone(),
+                    psi: f2,
                     len: len2,
                     ifft: cplx.plan_fft_inverse(len2),
                     rfft: real.plan_fft_forward(len2),
@@ -357,7 +401,7 @@ impl Scattering {
         let mut row2 = 1 + first.len();
         for (i1, f1) in first.iter().enumerate() {
             let len1 = f1.len;
-            let k1 = (n / len1) as f32;
+            let k1 = n as f32 / len1 as f32;
             // U1 = |x * psi1| sampled every n/len1 samples.
             let band = &mut band[..len1];
             band.fill(Complex::default());
@@ -391,7 +435,7 @@ impl Scattering {
                 s.rfft
                     .process_with_scratch(u2, u2_hat, fft_scratch)
                     .expect("buffer sizes come from the plan");
-                let k2 = (n / len2) as f32;
+                let k2 = n as f32 / len2 as f32;
                 lowpass(u2_hat, len2, phi, out, k2 / n as f32);
                 emit(row2, out, fft_scratch);
                 row2 += 1;
@@ -465,6 +509,21 @@ fn fold_product(
 #[inline(always)]
 fn abs(z: Complex<f32>) -> f32 {
     (z.re * z.re + z.im * z.im).sqrt()
+}
+
+/// `filter` restricted to the bins a signal of `len` samples represents,
+/// `(-len/2, len/2]`.
+fn truncate(filter: &SparseFilter, len: usize) -> SparseFilter {
+    let lo = -((len as i64 - 1) / 2);
+    let hi = len as i64 / 2;
+    let start = filter.start.max(lo);
+    let end = (filter.start + filter.values.len() as i64 - 1).min(hi);
+    let values = if end >= start {
+        filter.values[(start - filter.start) as usize..=(end - filter.start) as usize].to_vec()
+    } else {
+        Vec::new()
+    };
+    SparseFilter { start, values }
 }
 
 /// Fold `spectrum * phi` onto the output rate, scaled, ready for the output IFFT.
