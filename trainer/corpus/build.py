@@ -454,9 +454,13 @@ def render_sources(cdir, lock):
                 if not out.exists():
                     out.parent.mkdir(parents=True, exist_ok=True)
                     tmp = out.with_suffix(".tmp.wav")
+                    # --dither 0: openmpt123's default dither is random, so renders (and the
+                    # clip checksums that key the teacher labels) would differ on every build
                     r = run(["openmpt123", "--quiet", "--force", "--render", "--no-float",
-                             "--samplerate", "44100", "--end-time", "600", "--output-type", "wav",
-                             str(p)], timeout=RENDER_TIMEOUT, check=False, capture_output=True)
+                             "--dither", "0", "--samplerate", "44100", "--end-time", "600",
+                             "--output-type", "wav", str(p)],
+                            timeout=RENDER_TIMEOUT, check=False, capture_output=True,
+                            preexec_fn=limit_output_size)
                     produced = Path(str(p) + ".wav")
                     if r.returncode != 0 or not produced.exists():
                         log(f"[render] openmpt123 failed on {rel}")
@@ -711,6 +715,22 @@ def label(cdir, clips, commit_every_s=0, commit_until=None):
         commit_labels()
 
 
+def prune_labels(clips):
+    """Drop label rows that key no clip of this build (a source re-rendered differently, a removed
+    recipe). Only called for a full build, so nothing is dropped for being merely left out."""
+    keep = {label_key(c) for c in clips}
+    with LABELS_CSV.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    kept = [r for r in rows if label_key(r) in keep]
+    tmp = LABELS_CSV.with_suffix(".tmp")
+    with tmp.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=LABEL_FIELDS, lineterminator="\n")
+        w.writeheader()
+        w.writerows(kept)
+    tmp.rename(LABELS_CSV)
+    log(f"[label] pruned {len(rows) - len(kept)} label rows that match no clip, {len(kept)} kept")
+
+
 def commit_labels():
     repo = HERE.parent.parent
     rel = str(LABELS_CSV.relative_to(repo))
@@ -871,7 +891,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("stage", nargs="?", default="all",
                     choices=["all", "fetch", "sources", "renders", "clips", "label", "manifest",
-                             "coverage"])
+                             "coverage", "prune-labels"])
     ap.add_argument("--dir", default=str(DEFAULT_DIR), help="corpus folder (env SCATTERBRAIN_CORPUS)")
     ap.add_argument("--no-label", action="store_true", help="skip the teacher labelling")
     ap.add_argument("--no-renders", action="store_true",
@@ -911,6 +931,11 @@ def main():
         c["hard"] = hard.get((c["package"], c["file"]))
     write_records(sources, clips, lock)
     log(f"[clips] {len(clips)} clips of {CLIP_S} s")
+    if args.stage == "prune-labels":
+        if args.no_renders:
+            sys.exit("prune-labels needs the full build (without --no-renders)")
+        prune_labels(clips)
+        return
     if args.stage in ("all", "label") and not args.no_label:
         until = None
         if args.commit_until:

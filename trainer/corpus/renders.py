@@ -17,6 +17,7 @@ Hard labels are the only targets a recipe states; every other tag comes from the
 import hashlib
 import json
 import math
+import re
 import subprocess
 from pathlib import Path
 
@@ -56,33 +57,78 @@ SCORES = {
 }  # (essenFolksong and oneills1850 are whole collections per file: slow to parse, left out)
 GENRE_TAGS = ['classical', 'techno', 'electronic', 'rock', 'pop', 'dance', 'country', 'metal']
 
-# MMA groove -> category; categories -> (hard tags, chords, tempo)
+# MMA style file (under /usr/share/mma/lib) -> (category, grooves of that file). Grooves are named
+# with their file (`Use` first) because names repeat across libraries (Trance1, 60sRock, PopBallad);
+# all grooves of one file are one split group: they are variations of one pattern.
 GROOVES = {
-    "50sRock": "rock", "SoftRock": "rock", "Rock128": "rock", "FolkRock": "rock", "RockBallad": "rock",
-    "DigitalRock": "rock", "ShuffleRock": "rock", "60sRock": "rock", "BubbleRock": "rock",
-    "metal1A": "metal", "metal2A": "metal", "HeavyMetal": "metal",
-    "CountrySwing": "country", "SlowCountry": "country", "WesternSwing": "country",
-    "HillCountry": "country", "CountryBlues": "country", "CountryWaltz": "country",
-    "Techno": "techno", "TeamTechno": "techno", "Rave": "techno",
-    "House": "dance", "Trance": "dance", "Trance1": "dance", "Dance1": "dance", "Dance2": "dance",
-    "DancePop1": "dance",
-    "Pop": "pop", "80sPop": "pop", "60sPop": "pop", "ElectricPop": "pop", "PopBallad": "pop",
-    "Swing": "other", "BossaNova": "other", "Waltz": "other", "Tango": "other", "Polka": "other",
-    "March": "other", "Samba": "other", "Salsa": "other", "Ragtime": "other", "Ska": "other",
-    "Bolero": "other", "Mambo": "other", "ChaCha": "other", "Calypso": "other", "Zydeco": "other",
-    "Dixie": "other", "Foxtrot": "other", "Jive": "other", "Merengue": "other", "Rhumba": "other",
+    "stdlib/50srock": ("rock", ["50sRock", "50sRock1"]),
+    "stdlib/60srock": ("rock", ["60sRock", "60sRock1"]),
+    "stdlib/rock-128": ("rock", ["Rock128", "Rock128Plain"]),
+    "stdlib/softrock": ("rock", ["SoftRock", "SoftRock1"]),
+    "stdlib/folkrock": ("rock", ["FolkRock"]),
+    "stdlib/rockballad": ("rock", ["RockBallad", "RockBallad1"]),
+    "stdlib/basicrock": ("rock", ["BasicRock", "BasicRock4"]),
+    "stdlib/bubblerock": ("rock", ["BubbleRock"]),
+    "casio/rock1": ("rock", ["Rock1"]),
+    "casio/rock2": ("rock", ["Rock2"]),
+    "casio/digitalrock": ("rock", ["DigitalRock"]),
+    "casio/shufflerock": ("rock", ["ShuffleRock"]),
+    "casio/60srock": ("rock", ["60sRock"]),
+    "casio/poprock1": ("rock", ["PopRock1"]),
+    "pflib/rock1": ("rock", ["rock1A", "rock1B"]),
+    "yamaha/w-rock": ("rock", ["W-RockMainA", "W-RockMainB"]),
+    "pflib/metal1": ("metal", ["metal1A", "metal1B"]),
+    "pflib/metal2": ("metal", ["metal2A", "metal2B"]),
+    "casio/heavymetal": ("metal", ["HeavyMetal"]),
+    "stdlib/countryswing": ("country", ["CountrySwing", "CountrySwing1", "CountrySwing2"]),
+    "stdlib/slowcountry": ("country", ["SlowCountry", "SlowCountryWalk"]),
+    "stdlib/westernswing": ("country", ["WesternSwing", "WesternSwingPlus"]),
+    "stdlib/hillcountry": ("country", ["HillCountry", "HillCountryPlus"]),
+    "stdlib/countryblues": ("country", ["CountryBlues", "CountryBlues1"]),
+    "stdlib/countrywaltz": ("country", ["CountryWaltz", "CountryWaltz1"]),
+    "yamaha/western": ("country", ["WesternMainA", "WesternMainB"]),
+    "yamaha/jazzcountry": ("country", ["JazzCountryMainA", "JazzCountryMainB"]),
+    "casio/techno": ("techno", ["Techno"]),
+    "alexis/teamtechno": ("techno", ["TeamTechno", "TeamTechnoSus"]),
+    "casio/rave": ("techno", ["Rave"]),
+    "casio/house": ("dance", ["House"]),
+    "casio/latinhouse": ("dance", ["LatinHouse"]),
+    "stdlib/trance": ("dance", ["Trance", "Trance1", "Trance2"]),
+    "casio/trance1": ("dance", ["Trance1"]),
+    "casio/trance2": ("dance", ["Trance2"]),
+    "casio/dance1": ("dance", ["Dance1"]),
+    "casio/dance2": ("dance", ["Dance2"]),
+    "casio/dancepop1": ("dance", ["DancePop1"]),
+    "casio/8beatdance": ("dance", ["8BeatDance"]),
+    "casio/discosoul": ("dance", ["DiscoSoul"]),
+    "casio/pop": ("pop", ["Pop"]),
+    "casio/80spop": ("pop", ["80sPop"]),
+    "casio/60spop": ("pop", ["60sPop"]),
+    "casio/electricpop": ("pop", ["ElectricPop"]),
+    "casio/8beatpop1": ("pop", ["8BeatPop1"]),
+    "casio/8beatpop2": ("pop", ["8BeatPop2"]),
+    "casio/soulpop": ("pop", ["SoulPop"]),
+    "casio/dancepop2": ("pop", ["DancePop2"]),
+    "casio/popballad": ("pop", ["PopBallad"]),
+    "stdlib/popballad": ("pop", ["PopBallad", "PopBallad1"]),
 }
+for _style in ("swing", "bossanova", "waltz", "tango", "polka", "march", "samba", "salsa", "ragtime",
+               "ska", "bolero", "mambo", "chacha", "calypso", "zydeco", "dixie", "foxtrot", "jive",
+               "merengue", "rhumba"):
+    GROOVES[f"stdlib/{_style}"] = ("other", [None])  # None: the file's main groove, named like it
+# category -> (hard tags, chord progressions (one per variant, cycled), tempo)
 CATEGORIES = {
-    "rock": ({"rock": 1, "classical": 0, "techno": 0, "country": 0}, "C G Am F", 126),
+    "rock": ({"rock": 1, "classical": 0, "techno": 0, "country": 0}, ["C G Am F", "E D A E"], 126),
     "metal": ({"metal": 1, "rock": 1, "classical": 0, "techno": 0, "country": 0, "pop": 0},
-              "Em C D Em", 160),
-    "country": ({"country": 1, "classical": 0, "techno": 0, "metal": 0}, "G C D G", 112),
+              ["Em C D Em", "Am F G Am"], 160),
+    "country": ({"country": 1, "classical": 0, "techno": 0, "metal": 0}, ["G C D G", "D G A D"], 112),
     "techno": ({"techno": 1, "electronic": 1, "classical": 0, "country": 0, "metal": 0, "rock": 0},
-               "Am Am F G", 136),
-    "dance": ({"dance": 1, "electronic": 1, "classical": 0, "country": 0, "metal": 0}, "Am F C G",
-              128),
-    "pop": ({"pop": 1, "classical": 0, "metal": 0, "techno": 0}, "C G Am F", 116),
-    "other": ({"classical": 0, "metal": 0, "techno": 0, "rock": 0, "country": 0}, "C Am Dm G7", 120),
+               ["Am Am F G", "Dm Dm Bb C"], 136),
+    "dance": ({"dance": 1, "electronic": 1, "classical": 0, "country": 0, "metal": 0},
+              ["Am F C G", "Fm Db Ab Eb"], 128),
+    "pop": ({"pop": 1, "classical": 0, "metal": 0, "techno": 0}, ["C G Am F", "F C Dm Bb"], 116),
+    "other": ({"classical": 0, "metal": 0, "techno": 0, "rock": 0, "country": 0},
+              ["C Am Dm G7", "F Dm Gm C7"], 120),
 }
 GROOVE_S = 80
 
@@ -278,59 +324,64 @@ def _groove_sources(b, cdir):
     version = _deb_version("mma")
     sources = []
     fails = 0
-    for groove, cat in GROOVES.items():
-        name = b.safe_name(groove)
-        meta = out_dir / (name + ".json")
-        wav = out_dir / (name + ".wav")
+    for style, (cat, grooves) in GROOVES.items():
+        tags, progressions, bpm = CATEGORIES[cat]
         stratum = f"mma-grooves:{cat}"
-        if meta.exists() and wav.exists():
-            sources.append(dict(json.loads(meta.read_text()), stratum=stratum))
-            continue
-        tags, chords, bpm = CATEGORIES[cat]
-        level = _pick(["loud", "mid", "quiet"], "level:" + groove)
-        bars = math.ceil(GROOVE_S * bpm / 240)
-        prog = chords.split()
-        text = f"Tempo {bpm}\nGroove {groove}\n" + "".join(
-            f"{prog[i % len(prog)]}\n" for i in range(bars))
-        try:
-            src_mma = out_dir / (name + ".mma")
-            src_mma.write_text(text)
-            raw_mid = out_dir / (name + ".raw.mid")
-            r = b.run(["mma", "-f", str(raw_mid), str(src_mma)], timeout=120, check=False,
-                      capture_output=True, text=True)
-            if r.returncode != 0 or not raw_mid.exists():
-                raise RuntimeError(f"mma failed: {(r.stdout + r.stderr).strip()[-300:]}")
-            import mido
-            mid = mido.MidiFile(str(raw_mid))
-            has_drums = any(not m.is_meta and m.type == "note_on" and m.channel == 9 and m.velocity
-                            for tr in mid.tracks for m in tr)
-            fixed = out_dir / (name + ".mid")
-            b.append_all_off(mid).save(str(fixed))
-            raw = out_dir / (name + ".raw.wav")
-            if not _fluidsynth(b, fixed, raw):
-                raise RuntimeError("fluidsynth failed or timed out")
-            dur, rms_db = _finish(raw, wav, level)
-            raw.unlink()
-        except Exception as e:  # noqa: BLE001 - one unusable groove is skipped and counted
-            b.log(f"[renders] groove {groove}: skipped ({type(e).__name__}: {e})")
-            fails += 1
-            continue
-        hard = dict(tags)
-        hard.update({t: 0 for t in VOCAL_TAGS})
-        hard.update({t: 1 for t in NO_VOCAL_TAGS})
-        hard.update({"harpsichord": 0, "sitar": 0, "indian": 0, "opera": 0})
-        if has_drums:
-            hard["drums"] = 1
-        hard.update(_level_labels(rms_db, level))
-        src = {"package": "mma-grooves", "version": version, "file": groove, "audio": str(wav),
-               "group": f"mma-grooves:{groove}",
-               "licence": "MMA groove library (GPL-2+); FluidR3_GM soundfont (MIT)",
-               "duration": round(dur, 2),
-               "note": f"MMA {version} groove {groove} ({cat}), {bpm} bpm, chords {chords}, {level} "
-                       f"({rms_db} dBFS RMS), fluidsynth + FluidR3_GM",
-               "hard": hard}
-        meta.write_text(json.dumps(src, indent=0))
-        sources.append(dict(src, stratum=stratum))
+        for v, groove in enumerate(grooves):
+            groove = groove or re.sub(r"^(.)", lambda m: m.group(1).upper(), Path(style).name)
+            key = f"{style}:{groove}"
+            name = b.safe_name(key.replace("/", "_"))
+            meta = out_dir / (name + ".json")
+            wav = out_dir / (name + ".wav")
+            if meta.exists() and wav.exists():
+                sources.append(dict(json.loads(meta.read_text()), stratum=stratum))
+                continue
+            chords = progressions[v % len(progressions)]
+            level = _pick(["loud", "mid", "quiet"], "level:" + key)
+            bars = math.ceil(GROOVE_S * bpm / 240)
+            prog = chords.split()
+            # RndSeed: MMA randomises timing/velocity from the clock otherwise (non-reproducible)
+            text = (f"RndSeed {_h('seed:' + key) % 100000}\nUse {style}\nTempo {bpm}\n"
+                    f"Groove {groove}\n" + "".join(f"{prog[i % len(prog)]}\n" for i in range(bars)))
+            try:
+                src_mma = out_dir / (name + ".mma")
+                src_mma.write_text(text)
+                raw_mid = out_dir / (name + ".raw.mid")
+                r = b.run(["mma", "-f", str(raw_mid), str(src_mma)], timeout=120, check=False,
+                          capture_output=True, text=True)
+                if r.returncode != 0 or not raw_mid.exists() or "Error" in r.stdout + r.stderr:
+                    raise RuntimeError(f"mma failed: {(r.stdout + r.stderr).strip()[-300:]}")
+                import mido
+                mid = mido.MidiFile(str(raw_mid))
+                has_drums = any(not m.is_meta and m.type == "note_on" and m.channel == 9
+                                and m.velocity for tr in mid.tracks for m in tr)
+                fixed = out_dir / (name + ".mid")
+                b.append_all_off(mid).save(str(fixed))
+                raw = out_dir / (name + ".raw.wav")
+                if not _fluidsynth(b, fixed, raw):
+                    raise RuntimeError("fluidsynth failed or timed out")
+                dur, rms_db = _finish(raw, wav, level)
+                raw.unlink()
+            except Exception as e:  # noqa: BLE001 - one unusable groove is skipped and counted
+                b.log(f"[renders] groove {key}: skipped ({type(e).__name__}: {e})")
+                fails += 1
+                continue
+            hard = dict(tags)
+            hard.update({t: 0 for t in VOCAL_TAGS})
+            hard.update({t: 1 for t in NO_VOCAL_TAGS})
+            hard.update({"harpsichord": 0, "sitar": 0, "indian": 0, "opera": 0})
+            if has_drums:
+                hard["drums"] = 1
+            hard.update(_level_labels(rms_db, level))
+            src = {"package": "mma-grooves", "version": version, "file": key, "audio": str(wav),
+                   "group": f"mma-grooves:{style}",
+                   "licence": "MMA groove library (GPL-2+); FluidR3_GM soundfont (MIT)",
+                   "duration": round(dur, 2),
+                   "note": f"MMA {version} {style} groove {groove} ({cat}), {bpm} bpm, chords {chords}, "
+                           f"{level} ({rms_db} dBFS RMS), fluidsynth + FluidR3_GM",
+                   "hard": hard}
+            meta.write_text(json.dumps(src, indent=0))
+            sources.append(dict(src, stratum=stratum))
     return sources, fails
 
 
