@@ -149,6 +149,11 @@ def ensure_venv():
     want = sha256_file(REQUIREMENTS)
     if not (py.exists() and stamp.exists() and stamp.read_text().strip() == want):
         log(f"[venv] creating {VENV}")
+        if subprocess.run([sys.executable, "-c", "import ensurepip"], capture_output=True).returncode:
+            # Debian's python3 ships venv without ensurepip unless python3-venv is installed
+            apt_update_once()
+            run(["apt-get", "install", "-y", "-q", "--no-install-recommends", "python3-venv"],
+                env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
         run([sys.executable, "-m", "venv", str(VENV)])
         reqs = [l.strip() for l in REQUIREMENTS.read_text().splitlines()
                 if l.strip() and not l.startswith("#")]
