@@ -69,10 +69,12 @@ impl Coefficients {
 
 struct SecondOrder {
     psi: SparseFilter,
-    /// Sample count of U2 for this path (`padded_len / 2^k`).
+    /// Sample count of U2 for this path (even).
     len: usize,
     ifft: Arc<dyn Fft<f32>>,
-    rfft: Arc<dyn RealToComplex<f32>>,
+    /// The low bins of U2's spectrum, see [`low_bins`].
+    half_fft: Arc<dyn Fft<f32>>,
+    twiddles: Vec<Complex<f32>>,
 }
 
 struct FirstOrder {
@@ -101,7 +103,8 @@ pub struct Scattering {
     u1: Vec<f32>,
     u1_hat: Vec<Complex<f32>>,
     band2: Vec<Complex<f32>>,
-    u2: Vec<f32>,
+    /// U2 with even samples in the real parts and odd in the imaginary.
+    u2: Vec<Complex<f32>>,
     u2_hat: Vec<Complex<f32>>,
     out: Vec<Complex<f32>>,
     fft_scratch: Vec<Complex<f32>>,
@@ -260,7 +263,8 @@ impl Scattering {
                     psi: f2,
                     len: len2,
                     ifft: cplx.plan_fft_inverse(len2),
-                    rfft: real.plan_fft_forward(len2),
+                    half_fft: cplx.plan_fft_forward(len2 / 2),
+                    twiddles: twiddles(len2, phi_reach + 1),
                 });
                 second_paths.push(Path {
                     order: 2,
@@ -282,19 +286,21 @@ impl Scattering {
         let max_len = first.iter().map(|f| f.len).max().unwrap_or(out_len);
         let out_ifft = cplx.plan_fft_inverse(out_len);
         let rfft = real.plan_fft_forward(n);
-        let scratch_len =
-            first
-                .iter()
-                .flat_map(|f| {
-                    [f.ifft.get_inplace_scratch_len(), f.rfft.get_scratch_len()]
-                        .into_iter()
-                        .chain(f.second.iter().flat_map(|s| {
-                            [s.ifft.get_inplace_scratch_len(), s.rfft.get_scratch_len()]
-                        }))
-                })
-                .chain([rfft.get_scratch_len(), out_ifft.get_inplace_scratch_len()])
-                .max()
-                .unwrap_or(0);
+        let scratch_len = first
+            .iter()
+            .flat_map(|f| {
+                [f.ifft.get_inplace_scratch_len(), f.rfft.get_scratch_len()]
+                    .into_iter()
+                    .chain(f.second.iter().flat_map(|s| {
+                        [
+                            s.ifft.get_inplace_scratch_len(),
+                            s.half_fft.get_inplace_scratch_len(),
+                        ]
+                    }))
+            })
+            .chain([rfft.get_scratch_len(), out_ifft.get_inplace_scratch_len()])
+            .max()
+            .unwrap_or(0);
         Scattering {
             config: config.clone(),
             input_len,
@@ -310,8 +316,8 @@ impl Scattering {
             u1: vec![0.0; max_len],
             u1_hat: vec![Complex::default(); max_len / 2 + 1],
             band2: vec![Complex::default(); max_len],
-            u2: vec![0.0; max_len],
-            u2_hat: vec![Complex::default(); max_len / 2 + 1],
+            u2: vec![Complex::default(); max_len / 2],
+            u2_hat: vec![Complex::default(); phi_reach + 1],
             out: vec![Complex::default(); out_len],
             fft_scratch: vec![Complex::default(); scratch_len],
             first,
@@ -426,15 +432,12 @@ impl Scattering {
                 band2.fill(Complex::default());
                 fold_product(u1_hat, len1, &s.psi, band2);
                 s.ifft.process_with_scratch(band2, fft_scratch);
-                let u2 = &mut u2[..len2];
+                let u2 = &mut u2[..len2 / 2];
                 let scale = k1 / n as f32;
-                for (u, z) in u2.iter_mut().zip(band2.iter()) {
-                    *u = abs(*z) * scale;
+                for (u, z) in u2.iter_mut().zip(band2.chunks_exact(2)) {
+                    *u = Complex::new(abs(z[0]) * scale, abs(z[1]) * scale);
                 }
-                let u2_hat = &mut u2_hat[..len2 / 2 + 1];
-                s.rfft
-                    .process_with_scratch(u2, u2_hat, fft_scratch)
-                    .expect("buffer sizes come from the plan");
+                low_bins(u2, &*s.half_fft, &s.twiddles, fft_scratch, u2_hat);
                 let k2 = n as f32 / len2 as f32;
                 lowpass(u2_hat, len2, phi, out, k2 / n as f32);
                 emit(row2, out, fft_scratch);
@@ -500,6 +503,39 @@ fn fold_product(
         if dst == m {
             dst = 0;
         }
+    }
+}
+
+/// `W_len^k = exp(-2 pi i k / len)` for `k < count`.
+fn twiddles(len: usize, count: usize) -> Vec<Complex<f32>> {
+    (0..count)
+        .map(|k| {
+            let a = -2.0 * std::f64::consts::PI * k as f64 / len as f64;
+            Complex::new(a.cos() as f32, a.sin() as f32)
+        })
+        .collect()
+}
+
+/// The first `out.len()` bins of the DFT of a real signal of even length
+/// `2 * packed.len()`, given packed as `x[2t] + i x[2t + 1]` (destroyed): a
+/// complex FFT of half the length, then the even/odd split only for the bins
+/// wanted. The low-pass reads a few dozen bins of U2's spectrum, so this skips
+/// nearly all of a real FFT's split step (a sixth of the run time).
+fn low_bins(
+    packed: &mut [Complex<f32>],
+    half_fft: &dyn Fft<f32>,
+    twiddles: &[Complex<f32>],
+    scratch: &mut [Complex<f32>],
+    out: &mut [Complex<f32>],
+) {
+    half_fft.process_with_scratch(packed, scratch);
+    let h = packed.len();
+    for (k, (o, w)) in out.iter_mut().zip(twiddles).enumerate() {
+        let z = packed[k % h];
+        let zc = packed[(h - k % h) % h].conj();
+        let even = (z + zc) * 0.5;
+        let odd = (z - zc) * Complex::new(0.0, -0.5);
+        *o = even + w * odd;
     }
 }
 
