@@ -68,7 +68,11 @@ impl Coefficients {
 }
 
 struct SecondOrder {
-    psi: SparseFilter,
+    /// Index of the second-order filter, its first bin and the part of its
+    /// values used (truncated to U1's band; filters are shared, not copied).
+    i2: usize,
+    start: i64,
+    values: std::ops::Range<usize>,
     /// Sample count of U2 for this path (even).
     len: usize,
     ifft: Arc<dyn Fft<f32>>,
@@ -94,6 +98,8 @@ pub struct Scattering {
     paths: Vec<Path>,
     rfft: Arc<dyn RealToComplex<f32>>,
     phi: SparseFilter,
+    /// Second-order filters, shared by every first-order path.
+    psi2: Vec<SparseFilter>,
     out_ifft: Arc<dyn Fft<f32>>,
     first: Vec<FirstOrder>,
     // Scratch, reused across calls.
@@ -264,10 +270,12 @@ impl Scattering {
             let mut second = Vec::with_capacity(used.len());
             for &i2 in &used {
                 // U1's spectrum exists only below its Nyquist bin.
-                let f2 = truncate(&psi2[i2], len);
-                let len2 = rates.len2(f2.width(), phi_reach, len);
+                let (start, values) = truncate(&psi2[i2], len);
+                let len2 = rates.len2(values.len(), phi_reach, len);
                 second.push(SecondOrder {
-                    psi: f2,
+                    i2,
+                    start,
+                    values,
                     len: len2,
                     ifft: cplx.plan_fft_inverse(len2),
                     half_fft: cplx.plan_fft_forward(len2 / 2),
@@ -328,6 +336,7 @@ impl Scattering {
             out: vec![Complex::default(); out_len],
             fft_scratch: vec![Complex::default(); scratch_len],
             first,
+            psi2,
         }
     }
 
@@ -376,6 +385,7 @@ impl Scattering {
             phi,
             out_ifft,
             first,
+            psi2,
             padded,
             spectrum,
             band,
@@ -418,7 +428,7 @@ impl Scattering {
             // U1 = |x * psi1| sampled every n/len1 samples.
             let band = &mut band[..len1];
             band.fill(Complex::default());
-            fold_product(spectrum, n, &f1.psi, band);
+            fold_product(spectrum, n, f1.psi.start, &f1.psi.values, band);
             f1.ifft.process_with_scratch(band, fft_scratch);
             let u1 = &mut u1[..len1];
             let scale = 1.0 / n as f32;
@@ -437,7 +447,13 @@ impl Scattering {
                 // U2 = |U1 * psi2| sampled every n/len2 samples.
                 let band2 = &mut band2[..len2];
                 band2.fill(Complex::default());
-                fold_product(u1_hat, len1, &s.psi, band2);
+                fold_product(
+                    u1_hat,
+                    len1,
+                    s.start,
+                    &psi2[s.i2].values[s.values.clone()],
+                    band2,
+                );
                 s.ifft.process_with_scratch(band2, fft_scratch);
                 let u2 = &mut u2[..len2 / 2];
                 let scale = k1 / n as f32;
@@ -487,14 +503,15 @@ impl Scattering {
 fn fold_product(
     half: &[Complex<f32>],
     len: usize,
-    filter: &SparseFilter,
+    start: i64,
+    values: &[f32],
     out: &mut [Complex<f32>],
 ) {
     let m = out.len();
-    let mut dst = filter.start.rem_euclid(m as i64) as usize;
-    let mut k = filter.start.rem_euclid(len as i64) as usize;
+    let mut dst = start.rem_euclid(m as i64) as usize;
+    let mut k = start.rem_euclid(len as i64) as usize;
     let nyquist = len / 2;
-    for &w in &filter.values {
+    for &w in values {
         // Bins above Nyquist are the conjugates of the mirrored ones.
         let v = if k <= nyquist {
             half[k]
@@ -554,19 +571,15 @@ fn abs(z: Complex<f32>) -> f32 {
     (z.re * z.re + z.im * z.im).sqrt()
 }
 
-/// `filter` restricted to the bins a signal of `len` samples represents,
+/// The first bin and value range of `filter` restricted to the bins a signal of `len` samples represents,
 /// `(-len/2, len/2]`.
-fn truncate(filter: &SparseFilter, len: usize) -> SparseFilter {
+fn truncate(filter: &SparseFilter, len: usize) -> (i64, std::ops::Range<usize>) {
     let lo = -((len as i64 - 1) / 2);
     let hi = len as i64 / 2;
     let start = filter.start.max(lo);
-    let end = (filter.start + filter.values.len() as i64 - 1).min(hi);
-    let values = if end >= start {
-        filter.values[(start - filter.start) as usize..=(end - filter.start) as usize].to_vec()
-    } else {
-        Vec::new()
-    };
-    SparseFilter { start, values }
+    let end = (filter.start + filter.values.len() as i64).min(hi + 1);
+    let first = (start - filter.start) as usize;
+    (start, first..((end - filter.start) as usize).max(first))
 }
 
 /// Fold `spectrum * phi` onto the output rate, scaled, ready for the output IFFT.
@@ -579,7 +592,7 @@ fn lowpass(
     scale: f32,
 ) {
     out.fill(Complex::default());
-    fold_product(half, len, phi, out);
+    fold_product(half, len, phi.start, &phi.values, out);
     for o in out.iter_mut() {
         *o *= scale;
     }
