@@ -17,7 +17,8 @@
 //! `ln(LOG_OFFSET + power)` with [`LOG_OFFSET`] = 1e-6. The offset is fixed
 //! (not relative to the clip's maximum, unlike `power_to_db(ref=np.max)`), so
 //! a quiet clip stays quiet: a full-scale 1 kHz sine gives a mel power of
-//! about 2·10², silence gives ln(1e-6) ≈ −13.8, a floor about 80 dB below it.
+//! about 4.6·10² (librosa agrees), silence gives ln(1e-6) ≈ −13.8, a floor 87 dB
+//! below it.
 //! `tests/frontends.rs` checks the powers against librosa 0.11 (within 5e-4
 //! relative on values within 60 dB of the peak; 2e-5 seen).
 
@@ -289,6 +290,19 @@ mod tests {
             }
         }
         assert!(checked > 240, "{checked}");
+    }
+
+    #[test]
+    fn full_scale_sine_level_is_as_documented() {
+        let n = 32000;
+        let x: Vec<f32> = (0..n)
+            .map(|i| (2.0 * std::f64::consts::PI * 1000.0 * i as f64 / 16000.0).sin() as f32)
+            .collect();
+        let mut mel = Mel::new(&MelConfig::default(), n).unwrap();
+        let p = mel.power(&x);
+        let peak = (0..p.rows).map(|r| p.row(r)[60]).fold(0.0f32, f32::max);
+        // librosa 0.11 gives 458.18 for the same sine and parameters.
+        assert!((peak - 458.18).abs() < 0.05, "{peak}");
     }
 
     #[test]
