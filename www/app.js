@@ -48,6 +48,7 @@ try {
 
 // The shipped model (www/server.mjs serves the repository's models/ there).
 const MODEL_URL = 'models/scat-5l-512h-gru.bpk';
+const OFFLINE_CACHE = 'scatterbrain-v2'; // = CACHE in sw.js
 const model = { state: 'loading', bytes: null, info: null, message: '', sameFrontEnd: true };
 const modelFetched = fetch(MODEL_URL)
   .then(async (r) => {
@@ -56,7 +57,11 @@ const modelFetched = fetch(MODEL_URL)
       return;
     }
     if (!r.ok) throw new Error(`the server answered ${r.status} ${r.statusText}`);
+    const copy = r.clone();
     model.bytes = await r.arrayBuffer();
+    // Into the service worker's cache (sw.js), so the page tags offline too
+    // without the worker downloading the model a second time.
+    if (globalThis.caches) caches.open(OFFLINE_CACHE).then((c) => c.put(MODEL_URL, copy)).catch(() => {});
   })
   .catch((e) => {
     model.state = 'error';

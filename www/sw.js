@@ -2,7 +2,7 @@
 // working without a network once loaded. Network first (a rebuilt package is
 // picked up at once when online), cache when offline. Same-origin GETs only;
 // the audio itself is never fetched (it stays in the page as a Blob).
-const CACHE = 'scatterbrain-v2';
+const CACHE = 'scatterbrain-v2'; // = OFFLINE_CACHE in app.js
 const SHELL = [
   './',
   'index.html',
@@ -16,15 +16,14 @@ const SHELL = [
   'pkg/scatterbrain_bg.wasm',
 ];
 
-// The tagging model, when the build ships one: cached too, but its absence
-// must not stop the page's own files from being cached.
-const MODEL = 'models/scat-5l-512h-gru.bpk';
-
+// The tagging model is not in SHELL: a build may ship none, and the page
+// puts the copy it has downloaded into this cache itself (app.js), so it is
+// downloaded once.
 self.addEventListener('install', (ev) => {
   ev.waitUntil(
     caches
       .open(CACHE)
-      .then((c) => c.addAll(SHELL).then(() => c.add(MODEL).catch(() => {})))
+      .then((c) => c.addAll(SHELL))
       .then(() => self.skipWaiting()),
   );
 });

@@ -64,9 +64,9 @@ function needModel() {
   if (modelError) throw new Failure(modelError);
 }
 
-/** The native CLI's tags of an audio file with the test model. */
-function nativeTags(file) {
-  const out = execFileSync(CLI, ['tag', file, '--model', MODEL_FILE, '--json'], { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 });
+/** The native CLI's tags of an audio file with the test model (or `modelFile`). */
+function nativeTags(file, modelFile = MODEL_FILE) {
+  const out = execFileSync(CLI, ['tag', file, '--model', modelFile, '--json'], { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 });
   const doc = JSON.parse(out.toString());
   const f = doc.files[0];
   check(!f.error, `native tag failed: ${f.error}`);
@@ -409,6 +409,28 @@ test('a damaged model file gets a plain message; the scattering still works', as
   }
 });
 
+test('an fp16 model file (half the size) gives the native CLI\'s scores', async ({ page }) => {
+  needModel();
+  const file = path.join(TMP, 'fp16.bpk');
+  execFileSync(CLI, ['model', 'init', MODEL_NAME, '--seed', '1', '--precision', 'f16', '--out', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const ratio = statSync(file).size / statSync(MODEL_FILE).size;
+  check(ratio < 0.65, `fp16 file is ${(ratio * 100).toFixed(0)}% of the fp32 one`);
+  const { server, url } = await startServer({ port: 0, quiet: true, model: file });
+  try {
+    await page.goto(url);
+    await page.waitForFunction(() => document.body.dataset.model === 'ready', null, { timeout: 60_000 });
+    check(/f16/.test(await page.textContent('#model-status')), 'model status does not name the precision');
+    await page.waitForLoadState('networkidle');
+    await dropFile(page, 'good.wav', good, 'audio/wav');
+    check((await settled(page, 300_000)) === 'done', await errorText(page));
+    const wavFile = path.join(TMP, 'good.wav');
+    writeFileSync(wavFile, good);
+    sameScores(await pageTags(page), nativeTags(wavFile, file), 'fp16: page vs native');
+  } finally {
+    server.close();
+  }
+});
+
 test('a browser without WebGPU tags on the CPU and says so', async ({ page, url }) => {
   needModel();
   await page.addInitScript(() => {
@@ -569,6 +591,8 @@ test('works offline once loaded', async ({ page, url, context }) => {
   check(state === 'done', `offline: ${state}: ${await errorText(page)}`);
   const st = await canvasStats(page, 's1');
   check(st.colours > 30, 'offline scattergram blank');
+  needModel();
+  check((await page.$$('#tags li')).length === 10, 'no tags offline (the model was not cached)');
 });
 
 test('a 1-hour file is analysed (decoded at 16 kHz mono), with progress', async ({ page, url }) => {
