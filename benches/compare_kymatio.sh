@@ -28,11 +28,14 @@ plan=$(ms plan_29s)
 kym=$(python3 -c "print(f'{1000*min($kym_before, $kym_after):.0f}')")
 ratio=$(python3 -c "print(f'{$kym/$clip:.1f}')")
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)
+rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+load=$(cut -d' ' -f1-3 /proc/loadavg)
 cat > benches/RESULTS.md <<MD
 # Benchmark results
 
-Measured $(date -u +%Y-%m-%d) on: $cpu (2 cores, shared machine; single-threaded runs).
-Absolute times on this machine are noisy; the ratio is measured in the same run.
+Measured $(date -u +%Y-%m-%d) at commit $rev on: $cpu (2 cores, shared machine, load average
+$load at the end; single-threaded runs). Absolute times on this machine are noisy; the ratio is
+measured in the same run, Kymatio timed just before and just after criterion.
 
 ## Scattering front end (J = 13, Q = (8, 1), T = 8192, 29 s at 16 kHz → 644 × 114)
 
