@@ -320,6 +320,8 @@ test('tags on WebGPU and on forced CPU agree, equal the native CLI, with zero re
   let state = await settled(page, 300_000);
   check(state === 'done', `WebGPU: ${state}: ${await errorText(page)}`);
   const onGpu = await pageTags(page);
+  const timings = (page) => page.evaluate(() => ({ ...globalThis.scatterbrain.result.timings }));
+  const gpuMs = await timings(page);
   check(onGpu.backend === 'webgpu' && !onGpu.fallback, `ran on ${onGpu.backend} (${onGpu.fallback})`);
   check(onGpu.windows.length === 2, `${onGpu.windows.length} windows for 45 s, expected 2`);
   check(/WebGPU/.test(await page.textContent('#backend-used')), 'page does not say WebGPU ran');
@@ -338,6 +340,7 @@ test('tags on WebGPU and on forced CPU agree, equal the native CLI, with zero re
   state = await settled(page, 300_000);
   check(state === 'done', `CPU: ${state}: ${await errorText(page)}`);
   const onCpu = await pageTags(page);
+  const cpuMs = await timings(page);
   check(onCpu.backend === 'cpu', `forced CPU ran on ${onCpu.backend}`);
   check(/CPU/.test(await page.textContent('#backend-used')), 'page does not say the CPU ran');
   const dGpu = sameScores(onGpu, onCpu, 'WebGPU vs CPU');
@@ -362,6 +365,11 @@ test('tags on WebGPU and on forced CPU agree, equal the native CLI, with zero re
   const dCpu = sameScores(onCpu, native, 'page CPU vs native');
   const dNative = sameScores(onGpu, native, 'page WebGPU vs native');
   console.log(`     (max |Δscore|: WebGPU–CPU ${dGpu.toExponential(1)}, CPU–native ${dCpu.toExponential(1)}, WebGPU–native ${dNative.toExponential(1)})`);
+  const ms = (v) => (v == null ? '–' : `${v.toFixed(0)} ms`);
+  console.log(
+    `     (45 s, ${MODEL_NAME}: scattering ${ms(cpuMs.transform)}, model input ${ms(cpuMs.features)}, ` +
+      `model on CPU ${ms(cpuMs.model)}, on WebGPU ${ms(gpuMs.model)} + start ${ms(gpuMs.webgpuInit)})`,
+  );
 });
 
 test('without a model file the page says so and still shows the scattering', async ({ page }) => {
