@@ -87,7 +87,7 @@ function trained(info) {
 }
 
 // WebGPU: usable when the browser gives an adapter; the user may switch.
-const gpu = { available: false, name: '', failed: '' };
+const gpu = { available: false, name: '', failed: '', software: false };
 let backend = 'cpu';
 const gpuChecked = (async () => {
   try {
@@ -95,6 +95,8 @@ const gpuChecked = (async () => {
     gpu.available = !!adapter;
     const info = adapter && adapter.info;
     gpu.name = info ? [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') : '';
+    // A CPU-emulated adapter (e.g. SwiftShader) is correct but much slower than the CPU path.
+    gpu.software = !!(info && info.isFallbackAdapter);
   } catch {
     gpu.available = false;
   }
@@ -110,9 +112,7 @@ function describeBackend() {
   ui.webgpuNote.textContent = gpu.failed
     ? `(failed: ${gpu.failed})`
     : gpu.available
-      ? gpu.name
-        ? `(${gpu.name})`
-        : ''
+      ? `(${[gpu.name, gpu.software ? 'a software adapter: the CPU is faster' : ''].filter(Boolean).join('; ')})`.replace('()', '')
       : '(not available in this browser)';
   ui.backendSet.disabled = model.state !== 'ready';
 }
