@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent installers for everything the project needs on a fresh machine.
-#   bash .ci/setup.sh rust-wasm|node|npm|chromium|all
+#   bash .ci/setup.sh rust-wasm|node|npm|chromium|vulkan|all
 # Each step checks first and does nothing when its tool is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,19 +40,29 @@ setup_npm() {
     fi
 }
 
-setup_chromium() {
-    if [ ! -x /usr/bin/chromium ]; then
-        # Wait for another apt client rather than fail on its lock.
-        apt-get -o DPkg::Lock::Timeout=900 update -q
-        DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -q chromium
-    fi
+# Debian packages, installed only when missing, in one apt run:
+#   chromium for the browser tests; Mesa's Vulkan drivers (lavapipe) so native
+#   wgpu has a device on a machine without a GPU.
+apt_install() {
+    local missing=()
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    # Wait for another apt client rather than fail on its lock.
+    apt-get -o DPkg::Lock::Timeout=900 update -q
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -q "${missing[@]}"
 }
+
+setup_chromium() { apt_install chromium; }
+setup_vulkan() { apt_install mesa-vulkan-drivers libvulkan1; }
 
 case "${1:-all}" in
     rust-wasm) setup_rust_wasm ;;
     node) setup_node ;;
     npm) setup_npm ;;
     chromium) setup_chromium ;;
-    all) setup_rust_wasm; setup_node; setup_npm; setup_chromium ;;
-    *) echo "usage: $0 rust-wasm|node|npm|chromium|all" >&2; exit 2 ;;
+    vulkan) setup_vulkan ;;
+    all) setup_rust_wasm; setup_node; setup_npm; apt_install chromium mesa-vulkan-drivers libvulkan1 ;;
+    *) echo "usage: $0 rust-wasm|node|npm|chromium|vulkan|all" >&2; exit 2 ;;
 esac

@@ -1,5 +1,13 @@
 //! Native side of Scatterbrain: the `scatterbrain` command's subcommands,
-//! and (to come) training and evaluation.
+//! training and evaluation.
 
+pub mod cache;
+pub mod data;
+pub mod device;
+pub mod eval;
+pub mod metrics;
+pub mod model_cmd;
 pub mod picture;
 pub mod scatter;
+pub mod tag;
+pub mod train;

@@ -1,8 +1,8 @@
-//! `scatterbrain`: the one native command (scatter now; tag, train and eval
-//! join it as the model lands).
+//! `scatterbrain`: the one native command (scatter, tag, train, eval, model files).
 
 use clap::{Parser, Subcommand};
-use scatterbrain_trainer::scatter;
+use scatterbrain_trainer::{eval, model_cmd, scatter, tag, train};
+use std::process::ExitCode;
 
 #[derive(Parser)]
 #[command(
@@ -19,18 +19,33 @@ struct Cli {
 enum Command {
     /// Scattering transform of an audio file: a picture of S1 and/or the coefficients.
     Scatter(scatter::Args),
+    /// Tag audio files with a model (default: the shipped one).
+    Tag(tag::Args),
+    /// Train a model on MagnaTagATune or a manifest; evaluate it on the test split.
+    Train(Box<train::Args>),
+    /// Per-tag ROC-AUC and PR-AUC of a model file on a split.
+    Eval(eval::Args),
+    /// Make, inspect or convert model files.
+    #[command(subcommand)]
+    Model(model_cmd::Command),
 }
 
-fn main() -> std::process::ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Scatter(a) => scatter::run(a),
+        Command::Scatter(a) => scatter::run(a).map(|()| true),
+        Command::Tag(a) => tag::run(a),
+        Command::Train(a) => train::run(*a).map(|()| true),
+        Command::Eval(a) => eval::run(a).map(|()| true),
+        Command::Model(c) => model_cmd::run(c).map(|()| true),
     };
     match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        // Some files failed; each was reported on its own line.
+        Ok(false) => ExitCode::FAILURE,
         Err(e) => {
             eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
+            ExitCode::FAILURE
         }
     }
 }

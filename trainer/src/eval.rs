@@ -1,0 +1,135 @@
+//! `scatterbrain eval`: per-tag ROC-AUC and PR-AUC of a model file on a split
+//! of MagnaTagATune or a manifest.
+
+use crate::cache::FeatureCache;
+use crate::data::{Split, read_manifest, read_mtat};
+use crate::device::{Backend, device};
+use crate::metrics::{macro_mean, per_tag};
+use crate::train::{SplitData, evaluate};
+use anyhow::{Context, Result, anyhow, bail};
+use scatterbrain::model::Model;
+use scatterbrain::normalise::{Standardisation, standardise};
+use scatterbrain::tagging::feature_config;
+use scatterbrain::tags::{TAG_COUNT, TAGS};
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Model file.
+    pub model: PathBuf,
+    /// MagnaTagATune root (annotations_final.csv and folders 0–f).
+    #[arg(
+        long,
+        conflicts_with = "manifest",
+        required_unless_present = "manifest"
+    )]
+    pub mtat: Option<PathBuf>,
+    /// A manifest (CSV or JSONL; see `scatterbrain train --help`).
+    #[arg(long)]
+    pub manifest: Option<PathBuf>,
+    /// Which split to score: train, valid or test.
+    #[arg(long, default_value = "test")]
+    pub split: String,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long, default_value_t = 16)]
+    pub batch: usize,
+    #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+    pub device: Backend,
+    /// Feature cache folder (default: ~/.cache/scatterbrain/features).
+    #[arg(long)]
+    pub cache: Option<PathBuf>,
+}
+
+pub fn run(a: Args) -> Result<()> {
+    let split: Split = a.split.parse()?;
+    let clips = match (&a.mtat, &a.manifest) {
+        (Some(root), _) => read_mtat(root)?,
+        (None, Some(m)) => read_manifest(m)?,
+        (None, None) => bail!("give --mtat DIR or --manifest FILE"),
+    };
+    let bytes =
+        std::fs::read(&a.model).with_context(|| format!("reading {}", a.model.display()))?;
+    let dev = device(a.device)?;
+    let model =
+        Model::from_bytes(&bytes, &dev).with_context(|| format!("{}", a.model.display()))?;
+    let fe = feature_config(&model.metadata)?;
+    let cache_dir = a.cache.clone().unwrap_or_else(|| {
+        PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+            .join(".cache/scatterbrain/features")
+    });
+    let mut cache = FeatureCache::new(&cache_dir, &fe)?;
+    let rows = {
+        let f = cache.features();
+        f.rows(f.window_len())
+    };
+    let stats = model
+        .metadata
+        .normalisation
+        .as_ref()
+        .map(|s| Standardisation {
+            mean: s.mean.clone(),
+            std: s.std.clone(),
+        });
+    let orders = fe.normaliser.standardise_orders.clone();
+    let mut data = SplitData {
+        x: Vec::new(),
+        y: Vec::new(),
+    };
+    for clip in clips.iter().filter(|c| c.split == split) {
+        match cache.get(clip) {
+            Ok(mut c) => {
+                if let Some(stats) = &stats {
+                    standardise(&mut c, stats, |r| orders.contains(&rows[r].order));
+                }
+                data.x.push(c);
+                data.y.extend_from_slice(&clip.targets);
+            }
+            Err(e) => eprintln!("skipped: {e:#}"),
+        }
+    }
+    if data.is_empty() {
+        return Err(anyhow!("no clips in the {} split", split.as_str()));
+    }
+    let (scores, loss) = evaluate(&model.tagger, &data, a.batch, &model.device)?;
+    let figures = per_tag(&scores, &data.y, TAG_COUNT);
+    let roc = macro_mean(figures.iter().map(|f| f.roc_auc));
+    let pr = macro_mean(figures.iter().map(|f| f.pr_auc));
+    if a.json {
+        let doc = serde_json::json!({
+            "model": model.metadata.model.name(),
+            "split": split.as_str(),
+            "clips": data.len(),
+            "loss": loss,
+            "roc_auc": roc,
+            "pr_auc": pr,
+            "per_tag": figures.iter().zip(TAGS).map(|(f, t)| serde_json::json!({
+                "tag": t, "roc_auc": f.roc_auc, "pr_auc": f.pr_auc, "positives": f.positives,
+            })).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        let fmt = |v: Option<f64>| v.map_or("   –  ".into(), |v| format!("{v:.4}"));
+        println!(
+            "{:<14} {:>9} {:>7} {:>7}",
+            "tag", "positives", "ROC-AUC", "PR-AUC"
+        );
+        for (f, t) in figures.iter().zip(TAGS) {
+            println!(
+                "{t:<14} {:>9} {:>7} {:>7}",
+                f.positives,
+                fmt(f.roc_auc),
+                fmt(f.pr_auc)
+            );
+        }
+        println!(
+            "{} clips ({}), macro ROC-AUC {}, PR-AUC {}, loss {loss:.4}",
+            data.len(),
+            split.as_str(),
+            fmt(roc),
+            fmt(pr)
+        );
+    }
+    Ok(())
+}

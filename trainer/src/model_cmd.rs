@@ -1,0 +1,148 @@
+//! `scatterbrain model init|info|convert`: make, inspect and convert model files.
+
+use anyhow::{Context, Result, bail};
+use scatterbrain::features::{FeatureConfig, Features};
+use scatterbrain::model::{
+    self, Device, FrontEndKind, Model, ModelConfig, ModelMetadata, Precision, Provenance, Tagger,
+};
+use scatterbrain::transform::{CqtConfig, FrontEnd, MelConfig, ScatteringConfig};
+use std::path::PathBuf;
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Write a randomly initialised model in the real file format (for tests
+    /// and as a training starting point; it tags nothing meaningful).
+    Init(InitArgs),
+    /// Print a model file's metadata (configuration, front end, provenance, metrics).
+    Info {
+        /// Model file.
+        file: PathBuf,
+    },
+    /// Rewrite a model file at another weight precision (fp16 halves its size).
+    Convert {
+        /// Model file to read.
+        input: PathBuf,
+        /// Where to write.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_enum)]
+        precision: PrecisionArg,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum PrecisionArg {
+    F32,
+    F16,
+}
+
+impl From<PrecisionArg> for Precision {
+    fn from(p: PrecisionArg) -> Self {
+        match p {
+            PrecisionArg::F32 => Precision::F32,
+            PrecisionArg::F16 => Precision::F16,
+        }
+    }
+}
+
+#[derive(clap::Args)]
+pub struct InitArgs {
+    /// Model name, e.g. scat-5l-512h-gru, mel-2l-32h-lstm, cqt-4l-cnn.
+    pub name: String,
+    /// Where to write the model file (.bpk).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Random seed of the initial weights.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[arg(long, value_enum, default_value_t = PrecisionArg::F32)]
+    pub precision: PrecisionArg,
+    /// Front-end configuration as JSON (default: the paper's for the name's front end).
+    #[arg(long)]
+    pub front_end: Option<PathBuf>,
+}
+
+pub fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Init(a) => init(a),
+        Command::Info { file } => info(&file),
+        Command::Convert {
+            input,
+            out,
+            precision,
+        } => {
+            let bytes = read(&input)?;
+            let m = Model::from_bytes(&bytes, &Device::flex())
+                .with_context(|| format!("{}", input.display()))?;
+            write(&out, &m.to_bytes(precision.into())?)
+        }
+    }
+}
+
+/// The paper's front end for a model name's front-end kind.
+pub fn default_front_end(kind: FrontEndKind) -> FeatureConfig {
+    let front_end = match kind {
+        FrontEndKind::Scat => FrontEnd::Scattering(ScatteringConfig::default()),
+        FrontEndKind::Mel => FrontEnd::Mel(MelConfig::default()),
+        FrontEndKind::Cqt => FrontEnd::Cqt(CqtConfig::default()),
+    };
+    FeatureConfig {
+        front_end,
+        ..FeatureConfig::default()
+    }
+}
+
+fn init(a: InitArgs) -> Result<()> {
+    let spec: model::ModelName = a.name.parse()?;
+    let features_config = match &a.front_end {
+        Some(p) => serde_json::from_slice(&read(p)?).with_context(|| format!("{}", p.display()))?,
+        None => default_front_end(spec.front_end),
+    };
+    let mut features = Features::new(features_config.clone());
+    let input_size = features.rows(features.window_len()).len();
+    let config = ModelConfig::from_name(&a.name, input_size)?;
+    let device = Device::flex();
+    device.seed(a.seed);
+    let tagger = Tagger::new(&config, &device)?;
+    let mut meta = ModelMetadata::new(&config);
+    meta.front_end = serde_json::to_value(&features_config)?;
+    meta.provenance = Provenance {
+        seed: Some(a.seed),
+        notes: Some("randomly initialised, untrained".into()),
+        ..Provenance::default()
+    };
+    write(&a.out, &model::save(&tagger, &meta, a.precision.into())?)?;
+    eprintln!(
+        "wrote {} ({}, {input_size} inputs, untrained)",
+        a.out.display(),
+        config.name()
+    );
+    Ok(())
+}
+
+fn info(file: &PathBuf) -> Result<()> {
+    let meta = model::read_metadata(&read(file)?).with_context(|| format!("{}", file.display()))?;
+    let mut v = serde_json::to_value(&meta)?;
+    // Checksums are for the loader, not for people.
+    if let Some(o) = v.as_object_mut() {
+        o.remove("checksums");
+        o.insert("name".into(), meta.model.name().into());
+    }
+    println!("{}", serde_json::to_string_pretty(&v)?);
+    Ok(())
+}
+
+fn read(p: &PathBuf) -> Result<Vec<u8>> {
+    std::fs::read(p).with_context(|| format!("reading {}", p.display()))
+}
+
+/// Written to a temporary file, then renamed: a reader never sees half a model.
+fn write(p: &PathBuf, bytes: &[u8]) -> Result<()> {
+    let Some(name) = p.file_name() else {
+        bail!("{} is not a file path", p.display());
+    };
+    let tmp = p.with_file_name(format!(".{}.tmp", name.to_string_lossy()));
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, p).with_context(|| format!("writing {}", p.display()))?;
+    Ok(())
+}

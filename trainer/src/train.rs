@@ -1,0 +1,537 @@
+//! `scatterbrain train`: train a model by name on MagnaTagATune or a manifest,
+//! evaluate it on the test split and write it as a model file.
+//!
+//! Adam with an exponential learning-rate decay per epoch, binary
+//! cross-entropy on (possibly soft) targets, dropout as configured. Features
+//! are computed once (see [`crate::cache`]) and standardised with statistics of
+//! the training split, which the model file records. After every epoch the
+//! model, the optimiser state and the loop state are written atomically to
+//! `OUT/checkpoint/`; `--resume` continues from there after a kill and gives
+//! the same result as an uninterrupted run with the same seed.
+
+use crate::cache::FeatureCache;
+use crate::data::{Clip, Split, read_manifest, read_mtat};
+use crate::device::{Backend, device};
+use crate::metrics::{macro_mean, per_tag};
+use crate::model_cmd::default_front_end;
+use anyhow::{Context, Result, anyhow, bail};
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::{Tensor, TensorData};
+use indicatif::{ProgressBar, ProgressStyle};
+use scatterbrain::features::FeatureConfig;
+use scatterbrain::model::{
+    self, Device, Metrics, ModelConfig, ModelMetadata, NormalisationStats, Precision, Provenance,
+    TagMetrics, Tagger, bce_with_logits,
+};
+use scatterbrain::normalise::{Standardisation, standardise};
+use scatterbrain::tags::{TAG_COUNT, TAGS};
+use scatterbrain::transform::Coefficients;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(clap::Args, Clone)]
+pub struct Args {
+    /// MagnaTagATune root (annotations_final.csv and folders 0–f).
+    #[arg(
+        long,
+        conflicts_with = "manifest",
+        required_unless_present = "manifest"
+    )]
+    pub mtat: Option<PathBuf>,
+    /// A manifest (CSV: path,split,<50 tags>; or JSONL: path, split, targets).
+    #[arg(long)]
+    pub manifest: Option<PathBuf>,
+    /// Model name, e.g. scat-5l-512h-gru, mel-5l-512h-lstm, scat-4l-cnn.
+    #[arg(long, default_value = "scat-5l-512h-gru")]
+    pub model: String,
+    /// Output folder: checkpoint/, metrics.csv, the final model files.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, default_value_t = 20)]
+    pub epochs: u32,
+    #[arg(long, default_value_t = 16)]
+    pub batch: usize,
+    /// Initial learning rate (the paper's 1e-5 is for 300 GPU epochs).
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    /// Learning-rate factor per epoch.
+    #[arg(long, default_value_t = 0.9)]
+    pub lr_decay: f64,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Continue from OUT/checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+    #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+    pub device: Backend,
+    /// Feature cache folder (default: ~/.cache/scatterbrain/features).
+    #[arg(long)]
+    pub cache: Option<PathBuf>,
+    /// Front-end configuration as JSON (default: the paper's for the model name).
+    #[arg(long)]
+    pub front_end: Option<PathBuf>,
+    /// Free-form corpus name recorded in the model file.
+    #[arg(long)]
+    pub corpus: Option<String>,
+    /// Stop after the epoch that would make the next one end past this many
+    /// minutes from the start (then evaluate and write the model as usual).
+    #[arg(long)]
+    pub time_budget: Option<f64>,
+}
+
+/// The loop's own state, saved beside the model and optimiser.
+#[derive(Serialize, Deserialize)]
+struct LoopState {
+    /// Epochs completed.
+    epoch: u32,
+    best_valid_roc_auc: Option<f64>,
+}
+
+/// Features and targets of one split, standardised, in memory.
+pub struct SplitData {
+    pub x: Vec<Coefficients>,
+    pub y: Vec<f32>,
+}
+
+impl SplitData {
+    pub fn len(&self) -> usize {
+        self.x.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.x.is_empty()
+    }
+}
+
+pub fn load_clips(a: &Args) -> Result<Vec<Clip>> {
+    match (&a.mtat, &a.manifest) {
+        (Some(root), _) => read_mtat(root),
+        (None, Some(m)) => read_manifest(m),
+        (None, None) => bail!("give --mtat DIR or --manifest FILE"),
+    }
+}
+
+/// Compute (or read from the cache) every clip's features, on all cores (each
+/// thread has its own transform plan); clips that fail to decode are reported
+/// and skipped.
+fn featurise(
+    clips: &[Clip],
+    cache_dir: &Path,
+    fe: &FeatureConfig,
+) -> Result<Vec<(Split, Coefficients, Vec<f32>)>> {
+    let bar = ProgressBar::new(clips.len() as u64).with_style(
+        ProgressStyle::with_template("features {bar:30} {pos}/{len} [{elapsed}<{eta}] {msg}")
+            .expect("static template"),
+    );
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = clips.len().div_ceil(threads).max(1);
+    let results: Vec<Result<Vec<Option<Coefficients>>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = clips
+            .chunks(chunk)
+            .map(|part| {
+                let bar = bar.clone();
+                s.spawn(move || -> Result<Vec<Option<Coefficients>>> {
+                    let mut cache = FeatureCache::new(cache_dir, fe)?;
+                    Ok(part
+                        .iter()
+                        .map(|clip| {
+                            let r = cache.get(clip);
+                            bar.inc(1);
+                            r.map_err(|e| bar.suspend(|| eprintln!("skipped: {e:#}")))
+                                .ok()
+                        })
+                        .collect())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow!("a feature thread panicked")))
+            })
+            .collect()
+    });
+    bar.finish_and_clear();
+    let mut out = Vec::with_capacity(clips.len());
+    let mut failed = 0;
+    let features = results.into_iter().collect::<Result<Vec<_>>>()?;
+    for (clip, c) in clips.iter().zip(features.into_iter().flatten()) {
+        match c {
+            Some(c) => out.push((clip.split, c, clip.targets.clone())),
+            None => failed += 1,
+        }
+    }
+    if failed > 0 {
+        eprintln!("{failed} of {} clips skipped", clips.len());
+    }
+    Ok(out)
+}
+
+fn split_data(
+    all: &[(Split, Coefficients, Vec<f32>)],
+    split: Split,
+    stats: &Standardisation,
+    standardised: &dyn Fn(usize) -> bool,
+) -> SplitData {
+    let mut x = Vec::new();
+    let mut y = Vec::new();
+    for (s, c, t) in all {
+        if *s == split {
+            let mut c = c.clone();
+            standardise(&mut c, stats, standardised);
+            x.push(c);
+            y.extend_from_slice(t);
+        }
+    }
+    SplitData { x, y }
+}
+
+/// A batch `[B, T, I]` and its targets `[B, 50]` on `device`.
+fn batch(
+    tagger: &Tagger,
+    data: &SplitData,
+    idx: &[usize],
+    device: &Device,
+) -> Result<(Tensor<3>, Tensor<2>)> {
+    let frames = data.x[idx[0]].frames;
+    let mut xs = Vec::with_capacity(idx.len() * data.x[idx[0]].data.len());
+    let mut ys = Vec::with_capacity(idx.len() * TAG_COUNT);
+    for &i in idx {
+        xs.extend_from_slice(&data.x[i].data);
+        ys.extend_from_slice(&data.y[i * TAG_COUNT..(i + 1) * TAG_COUNT]);
+    }
+    let x = tagger
+        .input_from_coefficients(&xs, idx.len(), frames, device)
+        .map_err(|e| anyhow!("{e}"))?;
+    let y = Tensor::<2>::from_data(TensorData::new(ys, [idx.len(), TAG_COUNT]), device);
+    Ok((x, y))
+}
+
+fn scalar(t: Tensor<1>) -> Result<f32> {
+    t.into_data()
+        .try_into_vec::<f32>()
+        .map_err(|e| anyhow!("{e:?}"))?
+        .first()
+        .copied()
+        .ok_or_else(|| anyhow!("empty loss"))
+}
+
+/// Scores (clips × 50) and mean loss of `tagger` (a validation snapshot on a
+/// plain device) over a split.
+pub fn evaluate(
+    tagger: &Tagger,
+    data: &SplitData,
+    batch_size: usize,
+    device: &Device,
+) -> Result<(Vec<f32>, f64)> {
+    let mut scores = Vec::with_capacity(data.len() * TAG_COUNT);
+    let mut loss = 0.0f64;
+    let idx: Vec<usize> = (0..data.len()).collect();
+    for chunk in idx.chunks(batch_size) {
+        let (x, y) = batch(tagger, data, chunk, device)?;
+        let logits = tagger.forward(x);
+        loss += f64::from(scalar(bce_with_logits(logits.clone(), y))?) * chunk.len() as f64;
+        let p = burn::tensor::activation::sigmoid(logits)
+            .into_data()
+            .try_into_vec::<f32>()
+            .map_err(|e| anyhow!("{e:?}"))?;
+        scores.extend(p);
+    }
+    Ok((scores, loss / data.len().max(1) as f64))
+}
+
+/// SplitMix64: a small, well-mixed generator for deterministic shuffles.
+struct SplitMix(u64);
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+fn shuffled(n: usize, seed: u64, epoch: u32) -> Vec<usize> {
+    let mut rng = SplitMix(seed ^ (u64::from(epoch) << 32) ^ 0x5CA7);
+    let mut v: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        let j = (rng.next() % (i as u64 + 1)) as usize;
+        v.swap(i, j);
+    }
+    v
+}
+
+/// The source commit, when run from a git checkout.
+fn git_commit() -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Write `bytes` to `path` through a temporary file and a rename.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+}
+
+pub fn run(a: Args) -> Result<()> {
+    let clips = load_clips(&a)?;
+    let spec: model::ModelName = a.model.parse()?;
+    let fe: FeatureConfig = match &a.front_end {
+        Some(p) => serde_json::from_slice(&std::fs::read(p)?)
+            .with_context(|| format!("{}", p.display()))?,
+        None => default_front_end(spec.front_end),
+    };
+    let cache_dir = a.cache.clone().unwrap_or_else(|| {
+        PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+            .join(".cache/scatterbrain/features")
+    });
+    let all = featurise(&clips, &cache_dir, &fe)?;
+    let rows = {
+        let mut f = scatterbrain::features::Features::new(fe.clone());
+        let len = f.window_len();
+        f.rows(len)
+    };
+    let orders = fe.normaliser.standardise_orders.clone();
+    let standardised = move |r: usize| orders.contains(&rows[r].order);
+
+    let stats = Standardisation::measure(
+        all.iter()
+            .filter(|(s, _, _)| *s == Split::Train)
+            .map(|(_, c, _)| c),
+    )
+    .ok_or_else(|| anyhow!("no training clips"))?;
+    let train = split_data(&all, Split::Train, &stats, &standardised);
+    let valid = split_data(&all, Split::Valid, &stats, &standardised);
+    let test = split_data(&all, Split::Test, &stats, &standardised);
+    drop(all);
+    eprintln!(
+        "clips: {} train, {} valid, {} test",
+        train.len(),
+        valid.len(),
+        test.len()
+    );
+    if valid.is_empty() {
+        bail!("the validation split is empty");
+    }
+
+    let input_size = train.x[0].rows;
+    let config = ModelConfig::from_name(&a.model, input_size)?;
+    let base = device(a.device)?;
+    let ad = base.clone().autodiff();
+    ad.seed(a.seed);
+
+    let ckpt = a.out.join("checkpoint");
+    std::fs::create_dir_all(&ckpt).with_context(|| format!("creating {}", ckpt.display()))?;
+    let mut meta = ModelMetadata::new(&config);
+    meta.front_end = serde_json::to_value(&fe)?;
+    meta.normalisation = Some(NormalisationStats {
+        mean: stats.mean.clone(),
+        std: stats.std.clone(),
+    });
+    meta.provenance = Provenance {
+        commit: git_commit(),
+        corpus: a.corpus.clone(),
+        seed: Some(a.seed),
+        ..Provenance::default()
+    };
+
+    let (mut tagger, mut optim, mut state) = if a.resume {
+        let bytes = std::fs::read(ckpt.join("model.bpk"))
+            .with_context(|| format!("--resume: no checkpoint in {}", ckpt.display()))?;
+        let (tagger, _) = model::load(&bytes, &ad)?;
+        if tagger.config != config {
+            bail!(
+                "--resume: the checkpoint is a {}, not a {}",
+                tagger.config.name(),
+                a.model
+            );
+        }
+        let optim: ModuleOptimizer = AdamConfig::new()
+            .init()
+            .load(ckpt.join("optimizer.bpk"))
+            .map_err(|e| anyhow!("--resume: optimiser state: {e:?}"))?;
+        let state: LoopState = serde_json::from_slice(&std::fs::read(ckpt.join("state.json"))?)?;
+        eprintln!("resuming after epoch {}", state.epoch);
+        (tagger, optim, state)
+    } else {
+        (
+            Tagger::new(&config, &ad)?,
+            AdamConfig::new().init(),
+            LoopState {
+                epoch: 0,
+                best_valid_roc_auc: None,
+            },
+        )
+    };
+
+    let log_path = a.out.join("metrics.csv");
+    if !a.resume || !log_path.exists() {
+        std::fs::write(
+            &log_path,
+            "epoch,lr,train_loss,valid_loss,valid_roc_auc,valid_pr_auc,seconds,clips_per_s\n",
+        )?;
+    }
+    let steps = train.len().div_ceil(a.batch) as u64;
+    let run_start = Instant::now();
+    let state_start = state.epoch;
+    for epoch in state.epoch..a.epochs {
+        let lr = a.lr * a.lr_decay.powi(epoch as i32);
+        // Dropout draws from the device's generator: reseed per epoch so a
+        // resumed run draws what an uninterrupted one would.
+        ad.seed(a.seed.wrapping_add(u64::from(epoch) + 1));
+        let bar = ProgressBar::new(steps).with_style(
+            ProgressStyle::with_template(&format!(
+                "epoch {}/{} {{bar:30}} {{pos}}/{{len}} loss {{msg}} [{{elapsed}}<{{eta}}]",
+                epoch + 1,
+                a.epochs
+            ))
+            .expect("static template"),
+        );
+        let start = Instant::now();
+        let mut loss_sum = 0.0f64;
+        let order = shuffled(train.len(), a.seed, epoch);
+        for (k, idx) in order.chunks(a.batch).enumerate() {
+            let (x, y) = batch(&tagger, &train, idx, &ad)?;
+            let loss = bce_with_logits(tagger.forward(x), y);
+            let value = scalar(loss.clone())?;
+            if !value.is_finite() {
+                bail!("epoch {}: the loss is {value}; try a lower --lr", epoch + 1);
+            }
+            loss_sum += f64::from(value) * idx.len() as f64;
+            let grads = GradientsParams::from_grads(loss.backward(), &tagger);
+            tagger = optim.step(lr, tagger, grads);
+            bar.set_message(format!(
+                "{:.4}",
+                loss_sum / ((k * a.batch + idx.len()) as f64)
+            ));
+            bar.inc(1);
+        }
+        let seconds = start.elapsed().as_secs_f64();
+        bar.finish_and_clear();
+
+        let snapshot = tagger.valid();
+        let (scores, valid_loss) = evaluate(&snapshot, &valid, a.batch, &base)?;
+        let figures = per_tag(&scores, &valid.y, TAG_COUNT);
+        let roc = macro_mean(figures.iter().map(|f| f.roc_auc));
+        let pr = macro_mean(figures.iter().map(|f| f.pr_auc));
+        let train_loss = loss_sum / train.len() as f64;
+        let fmt = |v: Option<f64>| v.map_or("".into(), |v| format!("{v:.4}"));
+        eprintln!(
+            "epoch {}/{}: train loss {train_loss:.4}, valid loss {valid_loss:.4}, valid ROC-AUC {}, PR-AUC {} ({seconds:.0} s, {:.1} clips/s)",
+            epoch + 1,
+            a.epochs,
+            fmt(roc),
+            fmt(pr),
+            train.len() as f64 / seconds
+        );
+        let mut log = std::fs::OpenOptions::new().append(true).open(&log_path)?;
+        writeln!(
+            log,
+            "{},{lr:e},{train_loss:.6},{valid_loss:.6},{},{},{seconds:.1},{:.2}",
+            epoch + 1,
+            fmt(roc),
+            fmt(pr),
+            train.len() as f64 / seconds
+        )?;
+
+        state.epoch = epoch + 1;
+        if roc > state.best_valid_roc_auc {
+            state.best_valid_roc_auc = roc;
+        }
+        meta.provenance.epochs = Some(state.epoch);
+        // Model, then optimiser, then the state that says both are complete.
+        write_atomic(
+            &ckpt.join("model.bpk"),
+            &model::save(&tagger, &meta, Precision::F32)?,
+        )?;
+        let tmp = ckpt.join("optimizer.tmp");
+        optim
+            .save(&tmp)
+            .map_err(|e| anyhow!("saving the optimiser state: {e:?}"))?;
+        std::fs::rename(&tmp, ckpt.join("optimizer.bpk"))?;
+        write_atomic(&ckpt.join("state.json"), &serde_json::to_vec(&state)?)?;
+        if let Some(budget) = a.time_budget {
+            let spent = run_start.elapsed().as_secs_f64();
+            let epoch_secs = spent / f64::from(epoch + 1 - state_start);
+            if spent + epoch_secs > budget * 60.0 && epoch + 1 < a.epochs {
+                eprintln!(
+                    "stopping after epoch {}: another would exceed the {budget} min budget",
+                    epoch + 1
+                );
+                break;
+            }
+        }
+    }
+
+    // Test split: per-tag figures into the model file.
+    let snapshot = tagger.valid();
+    let mut metrics = Metrics {
+        split: Some("test".into()),
+        ..Metrics::default()
+    };
+    if !test.is_empty() {
+        let (scores, test_loss) = evaluate(&snapshot, &test, a.batch, &base)?;
+        let figures = per_tag(&scores, &test.y, TAG_COUNT);
+        metrics.roc_auc = macro_mean(figures.iter().map(|f| f.roc_auc));
+        metrics.pr_auc = macro_mean(figures.iter().map(|f| f.pr_auc));
+        metrics.per_tag = figures
+            .iter()
+            .zip(TAGS)
+            .map(|(f, tag)| TagMetrics {
+                tag: tag.to_string(),
+                roc_auc: f.roc_auc,
+                pr_auc: f.pr_auc,
+                positives: Some(f.positives as u64),
+            })
+            .collect();
+        metrics.extra = serde_json::json!({
+            "test_loss": test_loss,
+            "clips": {"train": train.len(), "valid": valid.len(), "test": test.len()},
+            "best_valid_roc_auc": state.best_valid_roc_auc,
+        });
+        eprintln!(
+            "test: ROC-AUC {:?}, PR-AUC {:?} over {} clips",
+            metrics.roc_auc,
+            metrics.pr_auc,
+            test.len()
+        );
+    }
+    meta.metrics = metrics;
+    meta.provenance.epochs = Some(state.epoch);
+    let name = config.name();
+    for (precision, file) in [
+        (Precision::F32, format!("{name}.bpk")),
+        (Precision::F16, format!("{name}.f16.bpk")),
+    ] {
+        let path = a.out.join(file);
+        write_atomic(&path, &model::save(&snapshot, &meta, precision)?)?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shuffles_are_permutations_and_deterministic() {
+        let a = shuffled(100, 7, 3);
+        let mut s = a.clone();
+        s.sort_unstable();
+        assert_eq!(s, (0..100).collect::<Vec<_>>());
+        assert_eq!(a, shuffled(100, 7, 3));
+        assert_ne!(a, shuffled(100, 7, 4));
+    }
+}
