@@ -129,7 +129,7 @@ fn model(c: &mut Criterion) {
                 let out: Vec<f32> = tagger
                     .forward_probs(black_box(x.clone()))
                     .into_data()
-                    .into_vec()
+                    .try_into_vec()
                     .unwrap();
                 black_box(out)
             })
