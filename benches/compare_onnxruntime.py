@@ -173,7 +173,9 @@ def main():
     runs = {1: 30, 16: 8}
     before = {(b, th): time_ort(path, x[:b], th, runs[b])[0] for b in (1, 16) for th in (1, 0)}
     env = dict(os.environ, SCATTERBRAIN_BENCH_WEIGHTS=OUT, RAYON_NUM_THREADS="1")
-    cmd = ["cargo", "bench", "--features", "model", "--bench", "model", "--",
+    # --workspace: the same feature set as the test command's release build,
+    # so the bench reuses its build of burn instead of compiling another.
+    cmd = ["cargo", "bench", "--workspace", "--bench", "model", "--",
            "--warm-up-time", "3", "--measurement-time", "20"]
     print("+", " ".join(cmd), flush=True)
     subprocess.run(cmd, cwd=ROOT, env=env, check=True)
