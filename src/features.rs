@@ -240,21 +240,28 @@ impl Features {
         }
     }
 
-    /// The model's input: normalised, then standardised with `stats`
-    /// (scattering: the rows of `standardise_orders`; mel, CQT: every row).
+    /// The model's input: normalised, then standardised with `stats`.
     pub fn model_input(&mut self, x: &[f32], stats: Option<&Standardisation>) -> Coefficients {
         let mut c = self.normalised(x);
         if let Some(stats) = stats {
-            match &self.config.front_end {
-                FrontEnd::Scattering(_) => {
-                    let orders = self.config.normaliser.standardise_orders.clone();
-                    let rows = self.rows(x.len());
-                    standardise(&mut c, stats, |r| orders.contains(&rows[r].order));
-                }
-                FrontEnd::Mel(_) | FrontEnd::Cqt(_) => standardise(&mut c, stats, |_| true),
-            }
+            self.standardise(&mut c, stats, x.len());
         }
         c
+    }
+
+    /// Standardise normalised features of an input of `len` samples in place
+    /// (scattering: the rows of `standardise_orders`; mel, CQT: every row).
+    /// The trainer calls this on cached features, so training and tagging
+    /// standardise the same rows.
+    pub fn standardise(&mut self, c: &mut Coefficients, stats: &Standardisation, len: usize) {
+        match &self.config.front_end {
+            FrontEnd::Scattering(_) => {
+                let orders = self.config.normaliser.standardise_orders.clone();
+                let rows = self.rows(len);
+                standardise(c, stats, |r| orders.contains(&rows[r].order));
+            }
+            FrontEnd::Mel(_) | FrontEnd::Cqt(_) => standardise(c, stats, |_| true),
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use crate::metrics::{macro_mean, per_tag};
 use crate::train::{SplitData, evaluate};
 use anyhow::{Context, Result, anyhow, bail};
 use scatterbrain::model::Model;
-use scatterbrain::normalise::{Standardisation, standardise};
+use scatterbrain::normalise::Standardisation;
 use scatterbrain::tagging::feature_config;
 use scatterbrain::tags::{TAG_COUNT, TAGS};
 use std::path::PathBuf;
@@ -60,10 +60,6 @@ pub fn run(a: Args) -> Result<()> {
             .join(".cache/scatterbrain/features")
     });
     let mut cache = FeatureCache::new(&cache_dir, &fe)?;
-    let rows = {
-        let f = cache.features();
-        f.rows(f.window_len())
-    };
     let stats = model
         .metadata
         .normalisation
@@ -72,7 +68,6 @@ pub fn run(a: Args) -> Result<()> {
             mean: s.mean.clone(),
             std: s.std.clone(),
         });
-    let orders = fe.normaliser.standardise_orders.clone();
     let mut data = SplitData {
         x: Vec::new(),
         y: Vec::new(),
@@ -81,7 +76,9 @@ pub fn run(a: Args) -> Result<()> {
         match cache.get(clip) {
             Ok(mut c) => {
                 if let Some(stats) = &stats {
-                    standardise(&mut c, stats, |r| orders.contains(&rows[r].order));
+                    let f = cache.features();
+                    let len = f.window_len();
+                    f.standardise(&mut c, stats, len);
                 }
                 data.x.push(c);
                 data.y.extend_from_slice(&clip.targets);

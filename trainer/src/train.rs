@@ -19,12 +19,12 @@ use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Tensor, TensorData};
 use indicatif::{ProgressBar, ProgressStyle};
-use scatterbrain::features::FeatureConfig;
+use scatterbrain::features::{FeatureConfig, Features};
 use scatterbrain::model::{
     self, Device, Metrics, ModelConfig, ModelMetadata, NormalisationStats, Precision, Provenance,
     TagMetrics, Tagger, bce_with_logits,
 };
-use scatterbrain::normalise::{Standardisation, standardise};
+use scatterbrain::normalise::Standardisation;
 use scatterbrain::tags::{TAG_COUNT, TAGS};
 use scatterbrain::transform::Coefficients;
 use serde::{Deserialize, Serialize};
@@ -174,14 +174,15 @@ fn split_data(
     all: &[(Split, Coefficients, Vec<f32>)],
     split: Split,
     stats: &Standardisation,
-    standardised: &dyn Fn(usize) -> bool,
+    features: &mut Features,
 ) -> SplitData {
+    let len = features.window_len();
     let mut x = Vec::new();
     let mut y = Vec::new();
     for (s, c, t) in all {
         if *s == split {
             let mut c = c.clone();
-            standardise(&mut c, stats, standardised);
+            features.standardise(&mut c, stats, len);
             x.push(c);
             y.extend_from_slice(t);
         }
@@ -297,23 +298,16 @@ pub fn run(a: Args) -> Result<()> {
             .join(".cache/scatterbrain/features")
     });
     let all = featurise(&clips, &cache_dir, &fe)?;
-    let rows = {
-        let mut f = scatterbrain::features::Features::new(fe.clone());
-        let len = f.window_len();
-        f.rows(len)
-    };
-    let orders = fe.normaliser.standardise_orders.clone();
-    let standardised = move |r: usize| orders.contains(&rows[r].order);
-
+    let mut features = Features::new(fe.clone());
     let stats = Standardisation::measure(
         all.iter()
             .filter(|(s, _, _)| *s == Split::Train)
             .map(|(_, c, _)| c),
     )
     .ok_or_else(|| anyhow!("no training clips"))?;
-    let train = split_data(&all, Split::Train, &stats, &standardised);
-    let valid = split_data(&all, Split::Valid, &stats, &standardised);
-    let test = split_data(&all, Split::Test, &stats, &standardised);
+    let train = split_data(&all, Split::Train, &stats, &mut features);
+    let valid = split_data(&all, Split::Valid, &stats, &mut features);
+    let test = split_data(&all, Split::Test, &stats, &mut features);
     drop(all);
     eprintln!(
         "clips: {} train, {} valid, {} test",
