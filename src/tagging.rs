@@ -30,6 +30,14 @@ pub fn feature_config(meta: &ModelMetadata) -> Result<FeatureConfig, ModelFileEr
         .map_err(|e| ModelFileError::BadMetadata(format!("front end: {e}")))
 }
 
+/// The input statistics a model file records, in the front end's form.
+pub fn standardisation(meta: &ModelMetadata) -> Option<Standardisation> {
+    meta.normalisation.as_ref().map(|s| Standardisation {
+        mean: s.mean.clone(),
+        std: s.std.clone(),
+    })
+}
+
 /// A model ready to tag audio: the model, the front end it expects and its
 /// input statistics.
 pub struct Tagging {
@@ -47,14 +55,7 @@ impl Tagging {
         let mut features = Features::new(config);
         let rows = features.rows(features.window_len()).len();
         model.check_input_size(rows)?;
-        let stats = model
-            .metadata
-            .normalisation
-            .as_ref()
-            .map(|s| Standardisation {
-                mean: s.mean.clone(),
-                std: s.std.clone(),
-            });
+        let stats = standardisation(&model.metadata);
         Ok(Tagging {
             model,
             features,

@@ -11,6 +11,14 @@ use scatterbrain::transform::Coefficients;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
+/// `given`, or `~/.cache/scatterbrain/features`.
+pub fn cache_dir(given: Option<&Path>) -> PathBuf {
+    given.map(Path::to_path_buf).unwrap_or_else(|| {
+        PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+            .join(".cache/scatterbrain/features")
+    })
+}
+
 pub struct FeatureCache {
     dir: PathBuf,
     config_json: String,

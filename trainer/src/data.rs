@@ -38,6 +38,32 @@ impl Split {
     }
 }
 
+/// Where the clips come from: `--mtat DIR` or `--manifest FILE` (shared by
+/// `train` and `eval`).
+#[derive(clap::Args, Clone, Debug)]
+pub struct Source {
+    /// MagnaTagATune root (annotations_final.csv and folders 0–f).
+    #[arg(
+        long,
+        conflicts_with = "manifest",
+        required_unless_present = "manifest"
+    )]
+    pub mtat: Option<PathBuf>,
+    /// A manifest (CSV: path,split,<50 tags>; or JSONL: path, split, targets).
+    #[arg(long)]
+    pub manifest: Option<PathBuf>,
+}
+
+impl Source {
+    pub fn load(&self) -> Result<Vec<Clip>> {
+        match (&self.mtat, &self.manifest) {
+            (Some(root), _) => read_mtat(root),
+            (None, Some(m)) => read_manifest(m),
+            (None, None) => bail!("give --mtat DIR or --manifest FILE"),
+        }
+    }
+}
+
 /// One training example.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Clip {

@@ -1,15 +1,14 @@
 //! `scatterbrain eval`: per-tag ROC-AUC and PR-AUC of a model file on a split
 //! of MagnaTagATune or a manifest.
 
-use crate::cache::FeatureCache;
-use crate::data::{Split, read_manifest, read_mtat};
+use crate::cache::{FeatureCache, cache_dir};
+use crate::data::{Source, Split};
 use crate::device::{Backend, device};
 use crate::metrics::{macro_mean, per_tag};
 use crate::train::{SplitData, evaluate};
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow};
 use scatterbrain::model::Model;
-use scatterbrain::normalise::Standardisation;
-use scatterbrain::tagging::feature_config;
+use scatterbrain::tagging::{feature_config, standardisation};
 use scatterbrain::tags::{TAG_COUNT, TAGS};
 use std::path::PathBuf;
 
@@ -17,16 +16,8 @@ use std::path::PathBuf;
 pub struct Args {
     /// Model file.
     pub model: PathBuf,
-    /// MagnaTagATune root (annotations_final.csv and folders 0–f).
-    #[arg(
-        long,
-        conflicts_with = "manifest",
-        required_unless_present = "manifest"
-    )]
-    pub mtat: Option<PathBuf>,
-    /// A manifest (CSV or JSONL; see `scatterbrain train --help`).
-    #[arg(long)]
-    pub manifest: Option<PathBuf>,
+    #[command(flatten)]
+    pub data: Source,
     /// Which split to score: train, valid or test.
     #[arg(long, default_value = "test")]
     pub split: String,
@@ -44,30 +35,15 @@ pub struct Args {
 
 pub fn run(a: Args) -> Result<()> {
     let split: Split = a.split.parse()?;
-    let clips = match (&a.mtat, &a.manifest) {
-        (Some(root), _) => read_mtat(root)?,
-        (None, Some(m)) => read_manifest(m)?,
-        (None, None) => bail!("give --mtat DIR or --manifest FILE"),
-    };
+    let clips = a.data.load()?;
     let bytes =
         std::fs::read(&a.model).with_context(|| format!("reading {}", a.model.display()))?;
     let dev = device(a.device)?;
     let model =
         Model::from_bytes(&bytes, &dev).with_context(|| format!("{}", a.model.display()))?;
     let fe = feature_config(&model.metadata)?;
-    let cache_dir = a.cache.clone().unwrap_or_else(|| {
-        PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-            .join(".cache/scatterbrain/features")
-    });
-    let mut cache = FeatureCache::new(&cache_dir, &fe)?;
-    let stats = model
-        .metadata
-        .normalisation
-        .as_ref()
-        .map(|s| Standardisation {
-            mean: s.mean.clone(),
-            std: s.std.clone(),
-        });
+    let mut cache = FeatureCache::new(&cache_dir(a.cache.as_deref()), &fe)?;
+    let stats = standardisation(&model.metadata);
     let mut data = SplitData {
         x: Vec::new(),
         y: Vec::new(),

@@ -9,8 +9,8 @@
 //! `OUT/checkpoint/`; `--resume` continues from there after a kill and gives
 //! the same result as an uninterrupted run with the same seed.
 
-use crate::cache::FeatureCache;
-use crate::data::{Clip, Split, read_manifest, read_mtat};
+use crate::cache::{FeatureCache, cache_dir};
+use crate::data::{Clip, Source, Split};
 use crate::device::{Backend, device};
 use crate::metrics::{macro_mean, per_tag};
 use crate::model_cmd::default_front_end;
@@ -34,16 +34,8 @@ use std::time::Instant;
 
 #[derive(clap::Args, Clone)]
 pub struct Args {
-    /// MagnaTagATune root (annotations_final.csv and folders 0–f).
-    #[arg(
-        long,
-        conflicts_with = "manifest",
-        required_unless_present = "manifest"
-    )]
-    pub mtat: Option<PathBuf>,
-    /// A manifest (CSV: path,split,<50 tags>; or JSONL: path, split, targets).
-    #[arg(long)]
-    pub manifest: Option<PathBuf>,
+    #[command(flatten)]
+    pub data: Source,
     /// Model name, e.g. scat-5l-512h-gru, mel-5l-512h-lstm, scat-4l-cnn.
     #[arg(long, default_value = "scat-5l-512h-gru")]
     pub model: String,
@@ -102,14 +94,6 @@ impl SplitData {
     }
     pub fn is_empty(&self) -> bool {
         self.x.is_empty()
-    }
-}
-
-pub fn load_clips(a: &Args) -> Result<Vec<Clip>> {
-    match (&a.mtat, &a.manifest) {
-        (Some(root), _) => read_mtat(root),
-        (None, Some(m)) => read_manifest(m),
-        (None, None) => bail!("give --mtat DIR or --manifest FILE"),
     }
 }
 
@@ -286,17 +270,14 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let clips = load_clips(&a)?;
+    let clips = a.data.load()?;
     let spec: model::ModelName = a.model.parse()?;
     let fe: FeatureConfig = match &a.front_end {
         Some(p) => serde_json::from_slice(&std::fs::read(p)?)
             .with_context(|| format!("{}", p.display()))?,
         None => default_front_end(spec.front_end),
     };
-    let cache_dir = a.cache.clone().unwrap_or_else(|| {
-        PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-            .join(".cache/scatterbrain/features")
-    });
+    let cache_dir = cache_dir(a.cache.as_deref());
     let all = featurise(&clips, &cache_dir, &fe)?;
     let mut features = Features::new(fe.clone());
     let stats = Standardisation::measure(

@@ -10,7 +10,7 @@
 
 use scatterbrain::model::{self, Device};
 use scatterbrain::tags::TAGS;
-use scatterbrain_trainer::data::{Split, read_mtat};
+use scatterbrain_trainer::data::{Source, Split, read_mtat};
 use scatterbrain_trainer::device::Backend;
 use scatterbrain_trainer::train::{self, Args};
 use std::path::{Path, PathBuf};
@@ -96,8 +96,10 @@ fn make_mtat(root: &Path) {
 
 fn args(root: &Path, out: &Path, cache: &Path, epochs: u32, resume: bool) -> Args {
     Args {
-        mtat: Some(root.to_path_buf()),
-        manifest: None,
+        data: Source {
+            mtat: Some(root.to_path_buf()),
+            manifest: None,
+        },
         model: "scat-1l-8h-gru".into(),
         out: out.to_path_buf(),
         epochs,
