@@ -1,0 +1,253 @@
+// Benchmark page: times the tagger page's own path on chosen files — the
+// browser's decode (as app.js does it), then the page's worker (worker.js:
+// scattering, model input and the tagging model, on the CPU or WebGPU) — and
+// shows a table. benches/browser.mjs drives it headless through
+// globalThis.bench and writes benches/RESULTS-browser.md.
+import { sniffSampleRate } from './sniff.js';
+
+const MODEL_URL = 'models/scat-5l-512h-gru.bpk'; // = app.js
+const $ = (id) => document.getElementById(id);
+
+function deferred() {
+  let resolve;
+  let reject;
+  const promise = new Promise((a, b) => ((resolve = a), (reject = b)));
+  return { promise, resolve, reject };
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n === 0 ? null : n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+};
+
+// ------------------------------------------------------------------ engine
+// One worker.js, started as app.js starts it: the compiled module and the
+// model file are handed over, the model is loaded once.
+let engine = null;
+let wasmModule = null;
+let modelBytes = null;
+
+async function startEngine() {
+  const t0 = performance.now();
+  wasmModule ??= await WebAssembly.compileStreaming(fetch('pkg/scatterbrain_bg.wasm'));
+  const compileMs = performance.now() - t0;
+  if (!modelBytes) {
+    const r = await fetch(MODEL_URL);
+    if (!r.ok) throw new Error(`model: ${r.status} ${r.statusText}`);
+    modelBytes = await r.arrayBuffer();
+  }
+  const worker = new Worker('worker.js', { type: 'module' });
+  const e = { worker, pending: new Map(), nextId: 1, ready: deferred(), model: deferred(), webgpu: null, startup: { compileMs } };
+  worker.onmessage = (ev) => {
+    const m = ev.data;
+    if (m.type === 'ready') e.ready.resolve(m.initMs);
+    else if (m.type === 'error' && m.fatal) e.ready.reject(new Error(m.message));
+    else if (m.type === 'model-ready') e.model.resolve(m);
+    else if (m.type === 'model-error') e.model.reject(new Error(m.message));
+    else if (m.type === 'webgpu') {
+      if (e.webgpu) m.ok ? e.webgpu.resolve(m.ms) : e.webgpu.reject(new Error(m.message));
+    } else {
+      const p = e.pending.get(m.id);
+      if (!p) return;
+      if (m.type === 'result' || m.type === 'tags') {
+        e.pending.delete(m.id);
+        p.resolve(m);
+      } else if (m.type === 'error') {
+        e.pending.delete(m.id);
+        p.reject(new Error(m.message));
+      }
+    }
+  };
+  worker.onerror = (ev) => {
+    const err = new Error(`worker: ${ev.message}`);
+    e.ready.reject(err);
+    for (const p of e.pending.values()) p.reject(err);
+  };
+  worker.postMessage({ type: 'init', module: wasmModule });
+  e.startup.initMs = await e.ready.promise;
+  const copy = modelBytes.slice(0);
+  worker.postMessage({ type: 'model', bytes: copy }, [copy]);
+  const ready = await e.model.promise;
+  e.startup.modelLoadMs = ready.ms;
+  e.startup.model = `${ready.info.name} (${ready.info.precision})`;
+  e.startup.workers = ready.workers ?? 1;
+  engine = e;
+  return e;
+}
+
+function stopEngine() {
+  if (engine) engine.worker.terminate();
+  engine = null;
+}
+
+function job(e, msg, transfer) {
+  const id = e.nextId++;
+  return new Promise((resolve, reject) => {
+    e.pending.set(id, { resolve, reject });
+    e.worker.postMessage({ ...msg, id }, transfer);
+  });
+}
+
+/** Start WebGPU in the worker (once); the time it took. */
+function startWebgpu(e) {
+  if (!e.webgpu) {
+    e.webgpu = deferred();
+    e.worker.postMessage({ type: 'webgpu-init' });
+  }
+  return e.webgpu.promise;
+}
+
+// ------------------------------------------------------------------ one run
+/** Decode as app.js does: at the file's own rate when the header says it. */
+async function decode(bytes) {
+  const head = new Uint8Array(bytes, 0, Math.min(bytes.byteLength, 1 << 17));
+  const sniffed = sniffSampleRate(head);
+  const rate = sniffed && sniffed >= 3000 && sniffed <= 768000 ? sniffed : 48000;
+  const ctx = new OfflineAudioContext(1, 1, rate);
+  return ctx.decodeAudioData(bytes);
+}
+
+/**
+ * The whole path for one file on `backend`: read, decode, worker (transform,
+ * model). Milliseconds; `total` is wall time from the File to the tags.
+ */
+async function runOnce(e, file, backend) {
+  const t0 = performance.now();
+  const bytes = await file.arrayBuffer();
+  const t1 = performance.now();
+  const audio = await decode(bytes);
+  const t2 = performance.now();
+  const channels = [];
+  for (let c = 0; c < audio.numberOfChannels; c++) channels.push(audio.getChannelData(c).slice());
+  const reply = await job(e, { type: 'scatter', channels, sampleRate: audio.sampleRate, backend }, channels.map((c) => c.buffer));
+  const t3 = performance.now();
+  if (!reply.tags) throw new Error(`no tags: ${reply.tagError || 'no model'}`);
+  if (reply.tags.backend !== backend) throw new Error(`ran on ${reply.tags.backend}: ${reply.tags.fallback}`);
+  const tm = reply.timings;
+  return {
+    read: t1 - t0,
+    decode: t2 - t1,
+    // All front-end work in the worker: resampling, scattering for the
+    // pictures and the model input.
+    transform: (tm.transformMs || 0) + (tm.featuresMs || 0),
+    model: tm.modelMs,
+    worker: t3 - t2,
+    total: t3 - t0,
+    windows: reply.tags.windows.length,
+    duration: audio.duration,
+    clip: Array.from(reply.tags.clip),
+    windowsScores: reply.tags.windows.map((w) => ({ start_s: w.start_s, end_s: w.end_s, scores: Array.from(w.scores) })),
+    detail: tm,
+  };
+}
+
+/**
+ * `reps` timed runs of one file on one backend after `warmup` untimed ones.
+ * Returns every run and the medians. A run that exceeds `timeoutMs` stops
+ * the worker (a new one is started for the next call).
+ */
+async function run(file, backend, { reps = 3, warmup = 1, timeoutMs = 600_000 } = {}) {
+  const e = engine || (await startEngine());
+  let webgpuInitMs = null;
+  if (backend === 'webgpu') webgpuInitMs = await startWebgpu(e);
+  const runs = [];
+  for (let i = 0; i < warmup + reps; i++) {
+    let timer;
+    const timeout = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs / 1000} s`)), timeoutMs);
+    });
+    try {
+      const r = await Promise.race([runOnce(e, file, backend), timeout]);
+      if (i >= warmup) runs.push(r);
+      else runs.warmup = r;
+    } catch (err) {
+      stopEngine();
+      return { file: file.name, backend, error: err.message, runs };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  const keys = ['read', 'decode', 'transform', 'model', 'worker', 'total'];
+  const med = Object.fromEntries(keys.map((k) => [k, median(runs.map((r) => r[k]))]));
+  const last = runs[runs.length - 1];
+  return {
+    file: file.name,
+    bytes: file.size,
+    backend,
+    duration: last.duration,
+    windows: last.windows,
+    webgpuInitMs,
+    warmup: runs.warmup ? Object.fromEntries(keys.map((k) => [k, runs.warmup[k]])) : null,
+    median: med,
+    runs: runs.map((r) => Object.fromEntries(keys.map((k) => [k, r[k]]))),
+    clip: last.clip,
+    windowsScores: last.windowsScores,
+    detail: last.detail,
+  };
+}
+
+// ------------------------------------------------------------------ page UI
+const files = () => Array.from($('files').files);
+
+function environment() {
+  return {
+    userAgent: navigator.userAgent,
+    hardwareConcurrency: navigator.hardwareConcurrency,
+    crossOriginIsolated,
+    webgpu: 'gpu' in navigator,
+  };
+}
+
+async function adapterInfo() {
+  if (!('gpu' in navigator)) return null;
+  const a = await navigator.gpu.requestAdapter().catch(() => null);
+  if (!a) return null;
+  const i = a.info || {};
+  return { vendor: i.vendor, architecture: i.architecture, description: i.description, fallback: !!i.isFallbackAdapter };
+}
+
+const fmt = (v) => (v == null ? '–' : `${v.toFixed(0)}`);
+
+function show(results) {
+  const head = '<tr><th>file</th><th>backend</th><th>windows</th><th>decode</th><th>transform</th><th>model</th><th>total (ms)</th></tr>';
+  const rows = results.map((r) =>
+    r.error
+      ? `<tr><td>${r.file}</td><td>${r.backend}</td><td colspan="5">${r.error}</td></tr>`
+      : `<tr><td>${r.file}</td><td>${r.backend}</td><td>${r.windows}</td><td>${fmt(r.median.decode)}</td><td>${fmt(r.median.transform)}</td><td>${fmt(r.median.model)}</td><td>${fmt(r.median.total)}</td></tr>`,
+  );
+  $('table').innerHTML = head + rows.join('');
+}
+
+async function runAll() {
+  const reps = Number($('reps').value) || 3;
+  const backends = ['cpu', 'webgpu'].filter((b) => $(b).checked);
+  const results = [];
+  for (const f of files()) {
+    for (const b of backends) {
+      $('status').textContent = `Running ${f.name} on ${b}…`;
+      results.push(await run(f, b, { reps }));
+      show(results);
+    }
+  }
+  $('status').textContent = 'Done.';
+  return results;
+}
+
+$('run').addEventListener('click', () => runAll().catch((e) => ($('status').textContent = `Failed: ${e.message}`)));
+$('env').textContent = `cores: ${navigator.hardwareConcurrency} · isolated: ${crossOriginIsolated} · WebGPU: ${'gpu' in navigator}`;
+
+// For benches/browser.mjs.
+globalThis.bench = {
+  files,
+  environment,
+  adapterInfo,
+  async startup() {
+    stopEngine();
+    const e = await startEngine();
+    return e.startup;
+  },
+  run: (index, backend, opts) => run(files()[index], backend, opts),
+  stop: stopEngine,
+};
+document.body.dataset.ready = '1';
