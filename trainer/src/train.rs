@@ -72,6 +72,24 @@ pub struct Args {
     /// minutes from the start (then evaluate and write the model as usual).
     #[arg(long)]
     pub time_budget: Option<f64>,
+    /// Stop training once its steps have used this many CPU-minutes (all
+    /// threads), even mid-epoch, then evaluate and write the model. For
+    /// comparing models under equal compute on a shared machine, where wall
+    /// time depends on the neighbours. A partial epoch is logged but not
+    /// checkpointed.
+    #[arg(long)]
+    pub cpu_budget: Option<f64>,
+}
+
+/// CPU time used so far by this process, all threads, in seconds.
+fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage only writes the struct we hand it.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
+        return 0.0;
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    secs(u.ru_utime) + secs(u.ru_stime)
 }
 
 /// The loop's own state, saved beside the model and optimiser.
@@ -360,6 +378,10 @@ pub fn run(a: Args) -> Result<()> {
     let steps = train.len().div_ceil(a.batch) as u64;
     let run_start = Instant::now();
     let state_start = state.epoch;
+    // CPU seconds spent in training steps (validation excluded), and the
+    // fraction of an epoch trained when the CPU budget stopped the run.
+    let mut train_cpu = 0.0f64;
+    let mut partial: Option<f64> = None;
     for epoch in state.epoch..a.epochs {
         let lr = a.lr * a.lr_decay.powi(epoch as i32);
         // Dropout draws from the device's generator: reseed per epoch so a
@@ -374,9 +396,17 @@ pub fn run(a: Args) -> Result<()> {
             .expect("static template"),
         );
         let start = Instant::now();
+        let cpu_start = cpu_seconds();
         let mut loss_sum = 0.0f64;
+        let mut seen = 0usize;
         let order = shuffled(train.len(), a.seed, epoch);
         for (k, idx) in order.chunks(a.batch).enumerate() {
+            if let Some(budget) = a.cpu_budget
+                && train_cpu + cpu_seconds() - cpu_start >= budget * 60.0
+            {
+                partial = Some(seen as f64 / train.len() as f64);
+                break;
+            }
             let (x, y) = batch(&tagger, &train, idx, &ad)?;
             let loss = bce_with_logits(tagger.forward(x), y);
             let value = scalar(loss.clone())?;
@@ -386,6 +416,7 @@ pub fn run(a: Args) -> Result<()> {
             loss_sum += f64::from(value) * idx.len() as f64;
             let grads = GradientsParams::from_grads(loss.backward(), &tagger);
             tagger = optim.step(lr, tagger, grads);
+            seen += idx.len();
             bar.set_message(format!(
                 "{:.4}",
                 loss_sum / ((k * a.batch + idx.len()) as f64)
@@ -393,37 +424,54 @@ pub fn run(a: Args) -> Result<()> {
             bar.inc(1);
         }
         let seconds = start.elapsed().as_secs_f64();
+        train_cpu += cpu_seconds() - cpu_start;
         bar.finish_and_clear();
+        if seen == 0 {
+            // The budget ran out exactly at an epoch boundary.
+            partial = None;
+            break;
+        }
 
         let snapshot = tagger.valid();
         let (scores, valid_loss) = evaluate(&snapshot, &valid, a.batch, &base)?;
         let figures = per_tag(&scores, &valid.y, TAG_COUNT);
         let roc = macro_mean(figures.iter().map(|f| f.roc_auc));
         let pr = macro_mean(figures.iter().map(|f| f.pr_auc));
-        let train_loss = loss_sum / train.len() as f64;
+        let train_loss = loss_sum / seen as f64;
         let fmt = |v: Option<f64>| v.map_or("".into(), |v| format!("{v:.4}"));
+        // A partial epoch is logged as a fraction (e.g. 2.35).
+        let label = match partial {
+            Some(f) => format!("{:.2}", f64::from(epoch) + f),
+            None => (epoch + 1).to_string(),
+        };
         eprintln!(
-            "epoch {}/{}: train loss {train_loss:.4}, valid loss {valid_loss:.4}, valid ROC-AUC {}, PR-AUC {} ({seconds:.0} s, {:.1} clips/s)",
-            epoch + 1,
+            "epoch {label}/{}: train loss {train_loss:.4}, valid loss {valid_loss:.4}, valid ROC-AUC {}, PR-AUC {} ({seconds:.0} s, {:.1} clips/s)",
             a.epochs,
             fmt(roc),
             fmt(pr),
-            train.len() as f64 / seconds
+            seen as f64 / seconds
         );
         let mut log = std::fs::OpenOptions::new().append(true).open(&log_path)?;
         writeln!(
             log,
-            "{},{lr:e},{train_loss:.6},{valid_loss:.6},{},{},{seconds:.1},{:.2}",
-            epoch + 1,
+            "{label},{lr:e},{train_loss:.6},{valid_loss:.6},{},{},{seconds:.1},{:.2}",
             fmt(roc),
             fmt(pr),
-            train.len() as f64 / seconds
+            seen as f64 / seconds
         )?;
-
-        state.epoch = epoch + 1;
         if roc > state.best_valid_roc_auc {
             state.best_valid_roc_auc = roc;
         }
+        if let Some(f) = partial {
+            eprintln!(
+                "stopping at epoch {label}: the {} CPU-min budget is spent",
+                a.cpu_budget.unwrap_or_default()
+            );
+            partial = Some(f64::from(epoch) + f);
+            break;
+        }
+
+        state.epoch = epoch + 1;
         meta.provenance.epochs = Some(state.epoch);
         // Model, then optimiser, then the state that says both are complete.
         write_atomic(
@@ -474,6 +522,9 @@ pub fn run(a: Args) -> Result<()> {
             "test_loss": test_loss,
             "clips": {"train": train.len(), "valid": valid.len(), "test": test.len()},
             "best_valid_roc_auc": state.best_valid_roc_auc,
+            "epochs_trained": partial.unwrap_or(f64::from(state.epoch)),
+            "train_cpu_minutes": train_cpu / 60.0,
+            "parameters": snapshot.num_params(),
         });
         eprintln!(
             "test: ROC-AUC {:?}, PR-AUC {:?} over {} clips",
