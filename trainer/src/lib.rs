@@ -9,5 +9,6 @@ pub mod metrics;
 pub mod model_cmd;
 pub mod picture;
 pub mod scatter;
+pub mod step;
 pub mod tag;
 pub mod train;

@@ -1,7 +1,7 @@
 //! `scatterbrain`: the one native command (scatter, tag, train, eval, model files).
 
 use clap::{Parser, Subcommand};
-use scatterbrain_trainer::{eval, model_cmd, scatter, tag, train};
+use scatterbrain_trainer::{eval, model_cmd, scatter, step, tag, train};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -28,6 +28,8 @@ enum Command {
     /// Make, inspect or convert model files.
     #[command(subcommand)]
     Model(model_cmd::Command),
+    /// Time the trainer's training step on random inputs (clips/s, JSON on stdout).
+    BenchTrain(step::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
         Command::Train(a) => train::run(*a).map(|()| true),
         Command::Eval(a) => eval::run(a).map(|()| true),
         Command::Model(c) => model_cmd::run(c).map(|()| true),
+        Command::BenchTrain(a) => step::bench(a).map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
