@@ -523,9 +523,13 @@ pub fn run(a: Args) -> Result<()> {
             "clips": {"train": train.len(), "valid": valid.len(), "test": test.len()},
             "best_valid_roc_auc": state.best_valid_roc_auc,
             "epochs_trained": partial.unwrap_or(f64::from(state.epoch)),
-            "train_cpu_minutes": train_cpu / 60.0,
             "parameters": snapshot.num_params(),
         });
+        // Only a budgeted run's CPU time means something: a resumed run
+        // would report its own share, not the model's.
+        if a.cpu_budget.is_some() {
+            metrics.extra["train_cpu_minutes"] = serde_json::json!(train_cpu / 60.0);
+        }
         eprintln!(
             "test: ROC-AUC {:?}, PR-AUC {:?} over {} clips",
             metrics.roc_auc,
