@@ -264,6 +264,15 @@ for (const [backend, rs] of Object.entries(results)) {
   });
 }
 lines.push('');
+const d = songCpu.detail || {};
+if (d.workers != null) {
+  lines.push(
+    `In the worker (4-min song, CPU, last run): resampling to 16 kHz mono (once, in the coordinating worker) ${ms(d.resampleMs)},`,
+    `then ${d.workers} helper workers scatter ${songCpu.windows} windows (one scattering per window for the pictures and the model input),`,
+    `${ms(d.transformMs)} in all; the model on the same helpers ${ms(d.modelMs)}.`,
+    '',
+  );
+}
 if (results.webgpu.some((r) => r && !r.skipped && !r.error)) {
   const w = results.webgpu.find((r) => r && r.webgpuInitMs != null);
   if (w) lines.push(`Starting WebGPU and loading the weights onto it (once per page): ${ms(w.webgpuInitMs)}.`);

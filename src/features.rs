@@ -249,6 +249,31 @@ impl Features {
         c
     }
 
+    /// Both [`Features::raw`] and [`Features::model_input`] of one input, the
+    /// scattering computed once (the page shows the raw coefficients and tags
+    /// the model input of the same audio). Equal to the two calls.
+    pub fn raw_and_model_input(
+        &mut self,
+        x: &[f32],
+        stats: Option<&Standardisation>,
+    ) -> (Coefficients, Coefficients) {
+        let ncfg = self.config.normaliser.clone();
+        let (raw, mut input) = match self.plan(x.len()) {
+            Plan::Scattering(s) => {
+                let raw = s.transform(x);
+                let env = s.envelope(x);
+                let input = normalise_scattering(&raw, &env, s.paths(), &ncfg);
+                (raw, input)
+            }
+            Plan::Mel(m) => (m.power(x), m.transform(x)),
+            Plan::Cqt(c) => (c.magnitude(x), c.transform(x)),
+        };
+        if let Some(stats) = stats {
+            self.standardise(&mut input, stats, x.len());
+        }
+        (raw, input)
+    }
+
     /// Standardise normalised features of an input of `len` samples in place
     /// (scattering: the rows of `standardise_orders`; mel, CQT: every row).
     /// The trainer calls this on cached features, so training and tagging
@@ -333,6 +358,25 @@ mod tests {
                 let mean = std.row(r).iter().map(|&v| v as f64).sum::<f64>() / 1813.0;
                 assert!(mean.abs() < 1e-3, "{fe:?} row {r}: mean {mean}");
             }
+        }
+    }
+
+    #[test]
+    fn raw_and_model_input_equal_the_two_calls() {
+        // 4 s windows keep the scattering quick in debug builds.
+        let len = 4 * 16000;
+        let x = tone(len);
+        for fe in [
+            FeatureConfig::default().front_end,
+            FrontEnd::Mel(MelConfig::default()),
+        ] {
+            let mut f = Features::try_new(with(fe.clone())).unwrap();
+            let stats = Standardisation::measure([&f.normalised(&x)]).unwrap();
+            let (raw, input) = f.raw_and_model_input(&x, Some(&stats));
+            assert_eq!(raw.data, f.raw(&x).data, "{fe:?}");
+            assert_eq!(input.data, f.model_input(&x, Some(&stats)).data, "{fe:?}");
+            let (_, plain) = f.raw_and_model_input(&x, None);
+            assert_eq!(plain.data, f.normalised(&x).data, "{fe:?}");
         }
     }
 

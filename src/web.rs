@@ -15,9 +15,12 @@ use std::rc::Rc;
 
 use crate::features::{FeatureConfig, Features};
 use crate::model::{Device, Model, ModelFileError, PredictError};
+use crate::normalise::Standardisation;
 use crate::pipeline::{Form, Pipeline, WindowFeatures, stitch};
+use crate::resample::to_mono;
 use crate::tagging::{self, Tagging, clip_scores, window_scores, window_scores_async};
-use crate::transform::FrontEnd;
+use crate::transform::{Coefficients, FrontEnd};
+use crate::windows::{Window, Windower};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -107,6 +110,68 @@ impl Analyzer {
         };
         serde_wasm_bindgen::to_value(&result).map_err(|e| JsError::new(&e.to_string()))
     }
+
+    /// As [`Analyzer::scatter`]'s result, from raw coefficients computed
+    /// elsewhere (the page's workers, [`TagModel::job_push`]): windows in
+    /// order, each `rows × frames` (row-major, concatenated in `data`),
+    /// starting at sample `starts[i]` of the front end's rate with `valids[i]`
+    /// samples of real audio.
+    pub fn stitch(
+        &mut self,
+        starts: Vec<f64>,
+        valids: Vec<u32>,
+        rows: usize,
+        frames: usize,
+        data: &[f32],
+    ) -> Result<JsValue, JsError> {
+        let windows = windows_from(&starts, &valids, rows, frames, data)?;
+        let sr = self.features.sample_rate();
+        let (c, times) = stitch(&windows, self.features.hop(), sr);
+        let window_len = self.features.window_len();
+        let result = ScatterResult {
+            rows: c.rows,
+            frames: c.frames,
+            data: c.data,
+            times,
+            paths: self.features.rows(window_len),
+            windows: starts.iter().map(|s| s / sr as f64).collect(),
+        };
+        to_js(&result)
+    }
+}
+
+/// Windows of coefficients sent from JS: `data` holds `starts.len()` matrices
+/// of `rows × frames`.
+fn windows_from(
+    starts: &[f64],
+    valids: &[u32],
+    rows: usize,
+    frames: usize,
+    data: &[f32],
+) -> Result<Vec<WindowFeatures>, JsError> {
+    let size = rows * frames;
+    if starts.len() != valids.len() || data.len() != starts.len() * size || size == 0 {
+        return Err(JsError::new(&format!(
+            "{} values for {} windows ({} lengths) of {rows} × {frames}",
+            data.len(),
+            starts.len(),
+            valids.len()
+        )));
+    }
+    Ok(starts
+        .iter()
+        .zip(valids)
+        .zip(data.chunks_exact(size))
+        .map(|((&start, &valid), d)| WindowFeatures {
+            start: start as u64,
+            valid: valid as usize,
+            coefficients: Coefficients {
+                rows,
+                frames,
+                data: d.to_vec(),
+            },
+        })
+        .collect())
 }
 
 /// Feed interleaved PCM through `pipeline` in slices of ~5 s, so that
@@ -255,6 +320,60 @@ pub struct TagModel {
     gpu: Rc<RefCell<Option<Rc<Model>>>>,
     input: Option<Rc<ModelInput>>,
     front_end: FeatureConfig,
+    /// This instance's share of a job split across workers.
+    job: Option<Job>,
+}
+
+/// One worker's share of the windows of a piece of audio: windows
+/// `part, part + parts, …` (in stream order) of 16 kHz mono pushed in slices.
+/// Each window's scattering is computed once and gives both the raw
+/// coefficients (the pictures) and the model input.
+struct Job {
+    windower: Option<Windower>,
+    part: usize,
+    parts: usize,
+    /// Windows the windower has emitted so far (all parts).
+    seen: usize,
+    /// This part's windows: index in the stream, raw coefficients, model input.
+    done: Vec<(usize, WindowFeatures, WindowFeatures)>,
+    /// Windows this part will compute (for progress).
+    expected: f64,
+}
+
+impl Job {
+    fn take(
+        &mut self,
+        w: Window,
+        features: &mut Features,
+        stats: Option<&Standardisation>,
+    ) -> bool {
+        let index = self.seen;
+        self.seen += 1;
+        if index % self.parts != self.part {
+            return false;
+        }
+        let (raw, input) = features.raw_and_model_input(&w.samples, stats);
+        let at = |coefficients| WindowFeatures {
+            start: w.start,
+            valid: w.valid,
+            coefficients,
+        };
+        self.done.push((index, at(raw), at(input)));
+        true
+    }
+}
+
+/// What [`TagModel::job_finish`] gives JS (plus `raw` and `input`, the
+/// windows' coefficients concatenated, as Float32Arrays).
+#[derive(Serialize)]
+struct JobResult {
+    /// Index of each window in the whole stream.
+    indices: Vec<u32>,
+    starts: Vec<f64>,
+    valids: Vec<u32>,
+    raw_rows: usize,
+    input_rows: usize,
+    frames: usize,
 }
 
 #[wasm_bindgen]
@@ -281,6 +400,7 @@ impl TagModel {
             gpu: Rc::new(RefCell::new(None)),
             input: None,
             front_end,
+            job: None,
         })
     }
 
@@ -389,7 +509,172 @@ impl TagModel {
     /// Forget the last model input (frees its memory).
     pub fn clear(&mut self) {
         self.input = None;
+        self.job = None;
     }
+
+    /// Interleaved PCM (`channels` at `sample_rate` Hz) as mono at the model's
+    /// front-end rate: the first step of [`Pipeline`], done once for a job
+    /// that several workers share.
+    pub fn mono(&self, pcm: &[f32], sample_rate: u32, channels: u32) -> Result<Vec<f32>, JsError> {
+        let rate = self.front_end.front_end.sample_rate();
+        to_mono(pcm, sample_rate, channels, rate).map_err(err)
+    }
+
+    /// Start this worker's share of a job over `samples` samples of mono (at
+    /// the front end's rate, from [`TagModel::mono`]): windows `part`,
+    /// `part + parts`, … Push the mono with [`TagModel::job_push`] (all of it,
+    /// in order, in slices of any size), then [`TagModel::job_finish`].
+    pub fn job_start(&mut self, samples: f64, part: u32, parts: u32) -> Result<(), JsError> {
+        if parts == 0 || part >= parts {
+            return Err(JsError::new(&format!("part {part} of {parts}")));
+        }
+        let (features, _, _) = self.tagging.parts();
+        let window = features.window_len() as f64;
+        let total = (samples / window).ceil().max(1.0);
+        let expected = ((total - part as f64) / parts as f64).ceil().max(0.0);
+        self.job = Some(Job {
+            windower: Some(Windower::new(
+                &features.config().window,
+                features.sample_rate(),
+            )),
+            part: part as usize,
+            parts: parts as usize,
+            seen: 0,
+            done: Vec::new(),
+            expected,
+        });
+        Ok(())
+    }
+
+    /// Feed the next slice of the job's mono; this part's windows among those
+    /// it completes are computed. `progress(done, total)` after each.
+    pub fn job_push(
+        &mut self,
+        mono: &[f32],
+        progress: Option<js_sys::Function>,
+    ) -> Result<(), JsError> {
+        let TagModel { tagging, job, .. } = self;
+        let job = job.as_mut().ok_or_else(no_job)?;
+        let (features, stats, _) = tagging.parts();
+        let mut windower = job.windower.take().ok_or_else(no_job)?;
+        windower.push(mono, |w| {
+            if job.take(w, features, stats) {
+                call_progress(&progress, job.done.len(), job.expected);
+            }
+        });
+        job.windower = Some(windower);
+        Ok(())
+    }
+
+    /// End of the job's mono: computes this part's last window if it has
+    /// one, keeps the model input for [`TagModel::job_scores`], and returns
+    /// `{indices, starts, valids, raw_rows, input_rows, frames, raw, input}`
+    /// (`raw`, `input`: Float32Arrays, the windows' coefficients concatenated).
+    pub fn job_finish(&mut self, progress: Option<js_sys::Function>) -> Result<JsValue, JsError> {
+        let TagModel { tagging, job, .. } = self;
+        let job = job.as_mut().ok_or_else(no_job)?;
+        let (features, stats, _) = tagging.parts();
+        let windower = job.windower.take().ok_or_else(no_job)?;
+        windower
+            .finish(|w| {
+                if job.take(w, features, stats) {
+                    call_progress(&progress, job.done.len(), job.expected);
+                }
+            })
+            .map_err(err)?;
+        let first = job.done.first();
+        let result = JobResult {
+            indices: job.done.iter().map(|d| d.0 as u32).collect(),
+            starts: job.done.iter().map(|d| d.1.start as f64).collect(),
+            valids: job.done.iter().map(|d| d.1.valid as u32).collect(),
+            raw_rows: first.map_or(0, |d| d.1.coefficients.rows),
+            input_rows: first.map_or(0, |d| d.2.coefficients.rows),
+            frames: first.map_or(0, |d| d.1.coefficients.frames),
+        };
+        let concat = |pick: fn(&(usize, WindowFeatures, WindowFeatures)) -> &[f32]| {
+            let v: Vec<f32> = job
+                .done
+                .iter()
+                .flat_map(|d| pick(d).iter().copied())
+                .collect();
+            js_sys::Float32Array::from(&v[..])
+        };
+        let out = to_js(&result)?;
+        let set = |k: &str, v: &JsValue| js_sys::Reflect::set(&out, &JsValue::from_str(k), v);
+        set("raw", &concat(|d| &d.1.coefficients.data)).map_err(js_err)?;
+        set("input", &concat(|d| &d.2.coefficients.data)).map_err(js_err)?;
+        // The raw coefficients have been handed over; the model input stays.
+        for d in &mut job.done {
+            d.1.coefficients.data = Vec::new();
+        }
+        Ok(out)
+    }
+
+    /// CPU scores of this part's windows (after [`TagModel::job_finish`]):
+    /// `windows × tags` values, row-major, in the order of its `indices`.
+    /// `progress(done, total)` after every batch.
+    pub fn job_scores(&self, progress: Option<js_sys::Function>) -> Result<Vec<f32>, JsError> {
+        let job = self.job.as_ref().ok_or_else(no_job)?;
+        let inputs: Vec<WindowFeatures> = job.done.iter().map(|d| d.2.clone()).collect();
+        let model = self.tagging.model();
+        let total = inputs.len() as f64;
+        let mut scores = Vec::with_capacity(inputs.len() * crate::tags::TAGS.len());
+        let mut n = 0;
+        for batch in inputs.chunks(tagging::BATCH) {
+            for s in window_scores(model, batch).map_err(predict_err)? {
+                scores.extend(s);
+            }
+            n += batch.len();
+            call_progress(&progress, n, total);
+        }
+        Ok(scores)
+    }
+
+    /// Make the model input of every window of a piece of audio the last
+    /// analysed (as [`TagModel::features`] does), from the workers' shares:
+    /// windows in stream order, `rows × frames` each, concatenated in `data`.
+    pub fn set_input(
+        &mut self,
+        starts: Vec<f64>,
+        valids: Vec<u32>,
+        rows: usize,
+        frames: usize,
+        data: &[f32],
+    ) -> Result<usize, JsError> {
+        let windows = windows_from(&starts, &valids, rows, frames, data)?;
+        let n = windows.len();
+        let (features, _, _) = self.tagging.parts();
+        self.input = Some(Rc::new(ModelInput {
+            windows,
+            sample_rate: features.sample_rate(),
+        }));
+        Ok(n)
+    }
+
+    /// [`TagModel::predict_cpu`]'s result from CPU scores computed elsewhere
+    /// (the workers' [`TagModel::job_scores`], in stream order) for the input
+    /// of [`TagModel::set_input`].
+    pub fn prediction_cpu(&self, scores: &[f32]) -> Result<JsValue, JsError> {
+        let input = self.input()?;
+        let tags = crate::tags::TAGS.len();
+        if scores.len() != input.windows.len() * tags {
+            return Err(JsError::new(&format!(
+                "{} scores for {} windows",
+                scores.len(),
+                input.windows.len()
+            )));
+        }
+        let scores = scores.chunks_exact(tags).map(<[f32]>::to_vec).collect();
+        to_js(&prediction("cpu", &input, scores))
+    }
+}
+
+fn no_job() -> JsError {
+    JsError::new("no job has been started")
+}
+
+fn js_err(e: JsValue) -> JsError {
+    JsError::new(&format!("{e:?}"))
 }
 
 impl TagModel {

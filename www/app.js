@@ -380,8 +380,10 @@ async function analyse(blob, name) {
         if (!alive()) return;
         setProgress(m.done / m.total);
         const elapsed = (t() - started) / 1000;
-        // The model input costs about as much as the pictures' scattering.
-        const passes = tagging ? 2 : 1;
+        // Front-end passes over the audio: one when the worker's helpers
+        // scatter once for the pictures and the model input, else the model
+        // input costs about as much again as the pictures' scattering.
+        const passes = m.passes ?? (tagging ? 2 : 1);
         const done = m.stage === 'transform' ? m.done : m.total + m.done;
         const eta = done > 0 ? (elapsed / done) * (passes * m.total - done) : NaN;
         const left = m.stage !== 'model' && done < passes * m.total ? ` · about ${fmtSeconds(eta)} left` : '';
@@ -422,10 +424,12 @@ async function analyse(blob, name) {
       tagError: reply.tagError,
       workerGen: gen,
       timings,
+      // Helpers that scattered the windows (null: one instance, two passes).
+      workers: reply.timings.workers ?? null,
     };
     showResults(current);
     timings.draw = t() - t0;
-    renderTimings(timings, current.tags);
+    renderTimings(timings, current.tags, current.workers);
     for (const el of ui.stages.children) {
       el.classList.remove('active');
       if (!el.classList.contains('skipped')) el.classList.add('done');
@@ -475,7 +479,7 @@ async function retag() {
     else delete current.timings.webgpuInit;
     showTags(current);
     drawAll();
-    renderTimings(current.timings, current.tags);
+    renderTimings(current.timings, current.tags, current.workers);
     for (const el of ui.stages.children) {
       el.classList.remove('active');
       el.classList.add('done');
@@ -684,14 +688,17 @@ function drawAll() {
   updatePlayheads();
 }
 
-function renderTimings(tm, tags) {
+function renderTimings(tm, tags, workers) {
   const rows = [
     ['Read file', tm.read],
     ['Decode (browser)', tm.decode],
-    ['Scattering for the pictures (WASM, worker)', tm.transform],
   ];
+  if (workers != null) {
+    // One scattering per window gives the pictures and the model input.
+    rows.push([`Scattering for the pictures and the model (WASM, ${workers} worker${workers > 1 ? 's' : ''})`, tm.transform]);
+  } else rows.push(['Scattering for the pictures (WASM, worker)', tm.transform]);
   if (tags) {
-    rows.push(['Model input: scattering + normalisation (WASM)', tm.features]);
+    if (workers == null) rows.push(['Model input: scattering + normalisation (WASM)', tm.features]);
     if (tm.webgpuInit != null) rows.push(['Starting WebGPU and loading the weights (first use)', tm.webgpuInit]);
     rows.push([`Tags: the model on ${BACKEND_NAMES[tags.backend]}`, tm.model]);
   } else rows.push(['Tags (model)', null]);

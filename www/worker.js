@@ -1,6 +1,14 @@
 // The page's heavy work, off the main thread: the WASM scattering front end
 // and the tagging model (burn: CPU in WebAssembly, or WebGPU). Module worker.
 //
+// The worker the page starts coordinates helpers, one per core (this same
+// script, each its own WASM instance and copy of the model): the audio is
+// resampled once, then each helper scatters every n-th 29 s window — one
+// scattering per window gives both the pictures' coefficients and the model
+// input — and, on the CPU backend, scores its windows. This worker then
+// stitches the pictures, keeps the model input (WebGPU, a backend switch)
+// and averages the scores, exactly as one instance would.
+//
 // Messages in:  {type: 'init', module}            compiled WASM module
 //               {type: 'model', bytes}            model file (ArrayBuffer)
 //               {type: 'webgpu-init'}             start WebGPU early (optional)
@@ -17,6 +25,7 @@ import init, { Analyzer, TagModel } from './pkg/scatterbrain.js';
 let analyzer = null;
 let gotModule;
 const moduleMsg = new Promise((resolve) => (gotModule = resolve));
+let isHelper = false;
 
 // The page compiles the WASM once and hands the module to each worker it
 // starts, so restarting the worker (cancel, crash) fetches nothing.
@@ -24,7 +33,10 @@ const ready = (async () => {
   const module = await moduleMsg;
   const t0 = performance.now();
   await init({ module_or_path: module });
-  analyzer = new Analyzer();
+  if (!isHelper) {
+    analyzer = new Analyzer();
+    startHelpers(module);
+  }
   return performance.now() - t0;
 })();
 
@@ -32,6 +44,71 @@ ready.then(
   (ms) => postMessage({ type: 'ready', initMs: ms }),
   (e) => postMessage({ type: 'error', fatal: true, message: `The analysis engine (WebAssembly) failed to start: ${messageOf(e)}` }),
 );
+
+// ------------------------------------------------------------ helpers
+// Both cores of a 2-core machine; more than 4 gains little for a song of a
+// few windows and costs a model copy each.
+const HELPERS = Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
+const helpers = [];
+let nextCall = 1;
+
+function startHelpers(module) {
+  for (let k = 0; k < HELPERS; k++) {
+    const w = new Worker(new URL(import.meta.url), { type: 'module' });
+    const h = { worker: w, pending: new Map() };
+    w.onmessage = (ev) => {
+      const m = ev.data;
+      const p = h.pending.get(m.call);
+      if (!p) return;
+      if (m.type === 'progress') p.onProgress(m.done);
+      else if (m.type === 'error') {
+        h.pending.delete(m.call);
+        const err = m.crashed ? new WebAssembly.RuntimeError(m.message) : new Error(m.message);
+        p.reject(err);
+      } else {
+        h.pending.delete(m.call);
+        p.resolve(m);
+      }
+    };
+    w.onerror = (ev) => {
+      ev.preventDefault();
+      for (const p of h.pending.values()) p.reject(new WebAssembly.RuntimeError(ev.message || 'a helper stopped'));
+      h.pending.clear();
+    };
+    w.postMessage({ type: 'init', module, helper: true });
+    helpers.push(h);
+  }
+}
+
+function callHelper(h, msg, onProgress = () => {}, transfer = []) {
+  const call = nextCall++;
+  return new Promise((resolve, reject) => {
+    h.pending.set(call, { resolve, reject, onProgress });
+    h.worker.postMessage({ ...msg, call }, transfer);
+  });
+}
+
+// In a helper: this instance's share of a job (see TagModel.job_*).
+const SLICE = 16000 * 5; // mono samples per push, to keep the WASM copy small
+async function helperCall(msg) {
+  const progress = (done) => postMessage({ type: 'progress', call: msg.call, done });
+  try {
+    await modelLoading;
+    if (!tagModel) throw new Error('no model is loaded');
+    if (msg.type === 'job') {
+      const { mono, part, parts } = msg;
+      tagModel.job_start(mono.length, part, parts);
+      for (let at = 0; at < mono.length; at += SLICE) tagModel.job_push(mono.subarray(at, at + SLICE), progress);
+      const r = tagModel.job_finish(progress);
+      postMessage({ type: 'job', call: msg.call, result: r }, [r.raw.buffer, r.input.buffer]);
+    } else if (msg.type === 'job-scores') {
+      const scores = tagModel.job_scores(progress);
+      postMessage({ type: 'job-scores', call: msg.call, scores }, [scores.buffer]);
+    }
+  } catch (e) {
+    postMessage({ type: 'error', call: msg.call, message: messageOf(e), crashed: e instanceof WebAssembly.RuntimeError });
+  }
+}
 
 function messageOf(e) {
   if (e instanceof Error) return e.message;
@@ -54,19 +131,53 @@ function interleave(channels) {
 // ------------------------------------------------------------ tagging model
 let tagModel = null;
 let webgpu = null; // promise of the WebGPU start, made once
+let modelInfo = null;
+let sameFrontEnd = false;
+let modelLoading = null; // settles when the model sent last has loaded or failed
+// Whether the helpers hold the windows of the last audio (they can score it again).
+let helpersHoldInput = false;
 
-async function loadModel({ bytes }) {
+function loadModel(msg) {
+  modelLoading = loadModelNow(msg);
+  return modelLoading;
+}
+
+async function loadModelNow({ bytes }) {
   await ready;
   if (tagModel) tagModel.free();
   tagModel = null;
   webgpu = null;
+  helpersHoldInput = false;
+  // Each helper loads its own copy, at the same time as this one.
+  const helpersLoaded = helpers.map((h) => {
+    const copy = bytes.slice(0);
+    return callHelper(h, { type: 'model', bytes: copy }, undefined, [copy]);
+  });
+  for (const p of helpersLoaded) p.catch(() => {}); // awaited below, or moot when this copy fails
   try {
     const t0 = performance.now();
     tagModel = new TagModel(new Uint8Array(bytes));
-    const info = JSON.parse(tagModel.info());
-    postMessage({ type: 'model-ready', info, sameFrontEnd: tagModel.same_front_end(analyzer), ms: performance.now() - t0 });
+    modelInfo = JSON.parse(tagModel.info());
+    sameFrontEnd = !isHelper && tagModel.same_front_end(analyzer);
+    if (isHelper) return;
+    // Ready when every copy is (a helper's failure fails the model).
+    await Promise.all(helpersLoaded);
+    postMessage({ type: 'model-ready', info: modelInfo, sameFrontEnd, workers: helpers.length, ms: performance.now() - t0 });
   } catch (e) {
-    postMessage({ type: 'model-error', message: messageOf(e) });
+    if (tagModel) tagModel.free();
+    tagModel = null;
+    if (!isHelper) postMessage({ type: 'model-error', message: messageOf(e) });
+    else throw e;
+  }
+}
+
+async function helperLoadModel(msg) {
+  try {
+    await loadModel(msg);
+    if (!tagModel) throw new Error('the model could not be loaded');
+    postMessage({ type: 'model-ready', call: msg.call });
+  } catch (e) {
+    postMessage({ type: 'error', call: msg.call, message: messageOf(e) });
   }
 }
 
@@ -102,31 +213,116 @@ async function predict(id, backend, timings) {
     }
   }
   const t0 = performance.now();
-  const r = backend === 'webgpu' ? await tagModel.predict_webgpu(progress) : tagModel.predict_cpu(progress);
+  const r =
+    backend === 'webgpu'
+      ? await tagModel.predict_webgpu(progress)
+      : helpersHoldInput
+        ? await predictOnHelpers(progress)
+        : tagModel.predict_cpu(progress);
   timings.modelMs = performance.now() - t0;
   return { backend: r.backend, tags: r.tags, clip: r.clip, windows: r.windows, fallback };
 }
 
+/** CPU scores of the last audio, each helper scoring its own windows. */
+async function predictOnHelpers(progress) {
+  const total = lastJob.indices.length;
+  const done = helpers.map(() => 0);
+  const parts = await Promise.all(
+    helpers.map((h, k) =>
+      callHelper(h, { type: 'job-scores' }, (n) => {
+        done[k] = n;
+        progress(done.reduce((a, b) => a + b, 0), total);
+      }),
+    ),
+  );
+  const k0 = lastJob.counts.findIndex((n) => n > 0);
+  const tags = parts[k0].scores.length / lastJob.counts[k0];
+  const scores = new Float32Array(total * tags);
+  parts.forEach((p, k) => {
+    lastJob.byHelper[k].forEach((index, j) => scores.set(p.scores.subarray(j * tags, (j + 1) * tags), index * tags));
+  });
+  return tagModel.prediction_cpu(scores);
+}
+
+let lastJob = null; // {indices, counts, byHelper}: which helper holds which window
+
+/**
+ * The parallel path: resample once, each helper scatters its share of the
+ * windows; returns the pictures' coefficients (stitched) and sets the model
+ * input of every window. Progress as one 'transform' stage.
+ */
+async function scatterOnHelpers(id, pcm, sampleRate, nChannels, timings) {
+  const t0 = performance.now();
+  const fe = modelInfo.front_end;
+  const rate = fe.front_end.sample_rate;
+  // Already mono at the front end's rate (long files): resampling is the identity.
+  const mono = sampleRate === rate && nChannels === 1 ? pcm : tagModel.mono(pcm, sampleRate, nChannels);
+  let shared = mono;
+  if (globalThis.crossOriginIsolated) {
+    // One copy every helper reads, instead of a copy each.
+    shared = new Float32Array(new SharedArrayBuffer(mono.byteLength));
+    shared.set(mono);
+  }
+  timings.resampleMs = performance.now() - t0;
+  const total = Math.max(1, Math.ceil(mono.length / Math.round(fe.window.seconds * rate)));
+  const done = helpers.map(() => 0);
+  const parts = helpers.length;
+  const results = await Promise.all(
+    helpers.map((h, k) =>
+      callHelper(h, { type: 'job', mono: shared, part: k, parts }, (n) => {
+        done[k] = n;
+        postMessage({ type: 'progress', id, stage: 'transform', done: done.reduce((a, b) => a + b, 0), total, passes: 1 });
+      }),
+    ),
+  );
+  // Windows back in stream order.
+  const windows = [];
+  results.forEach(({ result: r }, k) => {
+    const rawSize = r.raw_rows * r.frames;
+    const inputSize = r.input_rows * r.frames;
+    r.indices.forEach((index, j) =>
+      windows.push({
+        index,
+        helper: k,
+        start: r.starts[j],
+        valid: r.valids[j],
+        raw: r.raw.subarray(j * rawSize, (j + 1) * rawSize),
+        input: r.input.subarray(j * inputSize, (j + 1) * inputSize),
+      }),
+    );
+  });
+  windows.sort((a, b) => a.index - b.index);
+  if (!windows.length || windows.some((w, i) => w.index !== i)) throw new Error('the workers lost a window');
+  const { raw_rows: rawRows, input_rows: inputRows, frames } = results.find((x) => x.result.indices.length).result;
+  const concat = (key, size) => {
+    const out = new Float32Array(windows.length * size);
+    windows.forEach((w, i) => out.set(w[key], i * size));
+    return out;
+  };
+  const starts = Float64Array.from(windows, (w) => w.start);
+  const valids = Uint32Array.from(windows, (w) => w.valid);
+  tagModel.set_input(starts, valids, inputRows, frames, concat('input', inputRows * frames));
+  lastJob = {
+    indices: windows.map((w) => w.index),
+    counts: results.map((x) => x.result.indices.length),
+    byHelper: results.map((x) => Array.from(x.result.indices)),
+  };
+  helpersHoldInput = true;
+  return analyzer.stitch(starts, valids, rawRows, frames, concat('raw', rawRows * frames));
+}
+
 async function scatter({ id, channels, sampleRate, backend }) {
   await ready;
+  await modelLoading;
+  helpersHoldInput = false;
+  if (tagModel && sameFrontEnd && helpers.length) return scatterParallel({ id, channels, sampleRate, backend });
   const t0 = performance.now();
   const pcm = interleave(channels);
   const progress = (done, total) => postMessage({ type: 'progress', id, stage: 'transform', done, total });
   const r = analyzer.scatter(pcm, sampleRate, channels.length, false, progress);
   const t1 = performance.now();
-  // `data` arrives as bytes; view them as f32 (copy if unaligned).
-  let bytes = r.data;
-  if (bytes.byteOffset % 4 !== 0) bytes = bytes.slice();
-  const data = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-  const paths = r.paths.map((p) => ({ order: p.order, freq1_hz: p.freq1_hz ?? null, freq2_hz: p.freq2_hz ?? null }));
-  const result = {
-    rows: r.rows,
-    frames: r.frames,
-    data,
-    times: Float64Array.from(r.times),
-    paths,
-    windows: Array.from(r.windows),
-  };
+  const result = scatterResult(r);
+  const data = result.data;
   const timings = { transformMs: t1 - t0 };
   let tags = null;
   let tagError = null;
@@ -145,6 +341,41 @@ async function scatter({ id, channels, sampleRate, backend }) {
     }
   }
   postMessage({ type: 'result', id, scatter: result, tags, tagError, timings }, [data.buffer]);
+}
+
+/** The pictures' coefficients as the page wants them (from Analyzer.scatter or .stitch). */
+function scatterResult(r) {
+  // `data` arrives as bytes; view them as f32 (copy if unaligned).
+  let bytes = r.data;
+  if (bytes.byteOffset % 4 !== 0) bytes = bytes.slice();
+  const data = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  const paths = r.paths.map((p) => ({ order: p.order, freq1_hz: p.freq1_hz ?? null, freq2_hz: p.freq2_hz ?? null }));
+  return {
+    rows: r.rows,
+    frames: r.frames,
+    data,
+    times: Float64Array.from(r.times),
+    paths,
+    windows: Array.from(r.windows),
+  };
+}
+
+async function scatterParallel({ id, channels, sampleRate, backend }) {
+  const t0 = performance.now();
+  const pcm = interleave(channels);
+  // A failure here is the transform's (the pictures'): the job fails.
+  const timings = { workers: helpers.length };
+  const result = scatterResult(await scatterOnHelpers(id, pcm, sampleRate, channels.length, timings));
+  timings.transformMs = performance.now() - t0;
+  let tags = null;
+  let tagError = null;
+  try {
+    tags = await predict(id, backend, timings);
+  } catch (e) {
+    if (e instanceof WebAssembly.RuntimeError) throw e;
+    tagError = messageOf(e);
+  }
+  postMessage({ type: 'result', id, scatter: result, tags, tagError, timings }, [result.data.buffer]);
 }
 
 async function retag({ id, backend }) {
@@ -209,8 +440,13 @@ function livePush({ pcm }) {
 
 self.onmessage = (ev) => {
   const msg = ev.data;
-  if (msg.type === 'init') gotModule(msg.module);
-  else if (msg.type === 'live-start') liveStart(msg);
+  if (msg.type === 'init') {
+    isHelper = !!msg.helper;
+    gotModule(msg.module);
+  } else if (isHelper) {
+    if (msg.type === 'model') helperLoadModel(msg);
+    else helperCall(msg);
+  } else if (msg.type === 'live-start') liveStart(msg);
   else if (msg.type === 'live-push') {
     try {
       livePush(msg);
