@@ -60,7 +60,7 @@ function startHelpers(module) {
       const m = ev.data;
       const p = h.pending.get(m.call);
       if (!p) return;
-      if (m.type === 'progress') p.onProgress(m.done);
+      if (m.type === 'progress') p.onProgress(m.done, m.stage);
       else if (m.type === 'error') {
         h.pending.delete(m.call);
         const err = m.crashed ? new WebAssembly.RuntimeError(m.message) : new Error(m.message);
@@ -97,10 +97,26 @@ async function helperCall(msg) {
     if (!tagModel) throw new Error('no model is loaded');
     if (msg.type === 'job') {
       const { mono, part, parts } = msg;
+      const t0 = performance.now();
       tagModel.job_start(mono.length, part, parts);
       for (let at = 0; at < mono.length; at += SLICE) tagModel.job_push(mono.subarray(at, at + SLICE), progress);
       const r = tagModel.job_finish(progress);
-      postMessage({ type: 'job', call: msg.call, result: r }, [r.raw.buffer, r.input.buffer]);
+      const transfer = [r.raw.buffer, r.input.buffer];
+      const reply = { type: 'job', call: msg.call, result: r, featuresMs: performance.now() - t0 };
+      if (msg.scores) {
+        // Score at once, while other helpers may still be scattering. A
+        // scoring failure loses the tags, not the pictures.
+        const t1 = performance.now();
+        try {
+          reply.scores = tagModel.job_scores((done) => postMessage({ type: 'progress', call: msg.call, done, stage: 'model' }));
+          transfer.push(reply.scores.buffer);
+        } catch (e) {
+          if (e instanceof WebAssembly.RuntimeError) throw e;
+          reply.scoresError = messageOf(e);
+        }
+        reply.scoresMs = performance.now() - t1;
+      }
+      postMessage(reply, transfer);
     } else if (msg.type === 'job-scores') {
       const scores = tagModel.job_scores(progress);
       postMessage({ type: 'job-scores', call: msg.call, scores }, [scores.buffer]);
@@ -235,13 +251,18 @@ async function predictOnHelpers(progress) {
       }),
     ),
   );
+  return tagModel.prediction_cpu(gatherScores(parts.map((p) => p.scores)));
+}
+
+/** The helpers' scores (each in its windows' order) in stream order. */
+function gatherScores(parts) {
   const k0 = lastJob.counts.findIndex((n) => n > 0);
-  const tags = parts[k0].scores.length / lastJob.counts[k0];
-  const scores = new Float32Array(total * tags);
+  const tags = parts[k0].length / lastJob.counts[k0];
+  const scores = new Float32Array(lastJob.indices.length * tags);
   parts.forEach((p, k) => {
-    lastJob.byHelper[k].forEach((index, j) => scores.set(p.scores.subarray(j * tags, (j + 1) * tags), index * tags));
+    lastJob.byHelper[k].forEach((index, j) => scores.set(p.subarray(j * tags, (j + 1) * tags), index * tags));
   });
-  return tagModel.prediction_cpu(scores);
+  return scores;
 }
 
 let lastJob = null; // {indices, counts, byHelper}: which helper holds which window
@@ -251,7 +272,7 @@ let lastJob = null; // {indices, counts, byHelper}: which helper holds which win
  * windows; returns the pictures' coefficients (stitched) and sets the model
  * input of every window. Progress as one 'transform' stage.
  */
-async function scatterOnHelpers(id, pcm, sampleRate, nChannels, timings) {
+async function scatterOnHelpers(id, pcm, sampleRate, nChannels, timings, scores) {
   const t0 = performance.now();
   const fe = modelInfo.front_end;
   const rate = fe.front_end.sample_rate;
@@ -266,15 +287,26 @@ async function scatterOnHelpers(id, pcm, sampleRate, nChannels, timings) {
   timings.resampleMs = performance.now() - t0;
   const total = Math.max(1, Math.ceil(mono.length / Math.round(fe.window.seconds * rate)));
   const done = helpers.map(() => 0);
+  const scored = helpers.map(() => 0);
   const parts = helpers.length;
+  const tJobs = performance.now();
   const results = await Promise.all(
     helpers.map((h, k) =>
-      callHelper(h, { type: 'job', mono: shared, part: k, parts }, (n) => {
-        done[k] = n;
-        postMessage({ type: 'progress', id, stage: 'transform', done: done.reduce((a, b) => a + b, 0), total, passes: 1 });
+      callHelper(h, { type: 'job', mono: shared, part: k, parts, scores }, (n, stage) => {
+        const sum = (a) => a.reduce((x, y) => x + y, 0);
+        if (stage === 'model') scored[k] = n;
+        else done[k] = n;
+        // The model stage shows once every window is scattered.
+        if (sum(done) < total) postMessage({ type: 'progress', id, stage: 'transform', done: sum(done), total, passes: 1 });
+        else postMessage({ type: 'progress', id, stage: 'model', done: sum(scored), total });
       }),
     ),
   );
+  // The front end ends with the slowest helper's scattering; any scoring
+  // after that is the model's time (the rest overlapped the scattering).
+  timings.transformEnd = tJobs + Math.max(...results.map((x) => x.featuresMs));
+  timings.resultsAt = performance.now();
+  timings.scoresCpuMs = scores ? results.reduce((a, x) => a + (x.scoresMs || 0), 0) : undefined;
   // Windows back in stream order.
   const windows = [];
   results.forEach(({ result: r }, k) => {
@@ -308,7 +340,15 @@ async function scatterOnHelpers(id, pcm, sampleRate, nChannels, timings) {
     byHelper: results.map((x) => Array.from(x.result.indices)),
   };
   helpersHoldInput = true;
-  return analyzer.stitch(starts, valids, rawRows, frames, concat('raw', rawRows * frames));
+  const picture = analyzer.stitch(starts, valids, rawRows, frames, concat('raw', rawRows * frames));
+  let prediction = null;
+  if (scores) {
+    const failed = results.find((x) => x.scoresError);
+    prediction = failed
+      ? { error: failed.scoresError }
+      : { value: tagModel.prediction_cpu(gatherScores(results.map((x) => x.scores))) };
+  }
+  return { picture, prediction };
 }
 
 async function scatter({ id, channels, sampleRate, backend }) {
@@ -365,16 +405,33 @@ async function scatterParallel({ id, channels, sampleRate, backend }) {
   const pcm = interleave(channels);
   // A failure here is the transform's (the pictures'): the job fails.
   const timings = { workers: helpers.length };
-  const result = scatterResult(await scatterOnHelpers(id, pcm, sampleRate, channels.length, timings));
-  timings.transformMs = performance.now() - t0;
+  // On the CPU the helpers score their windows as soon as they have them.
+  const cpu = backend === 'cpu';
+  const { picture, prediction } = await scatterOnHelpers(id, pcm, sampleRate, channels.length, timings, cpu);
+  const result = scatterResult(picture);
   let tags = null;
   let tagError = null;
-  try {
-    tags = await predict(id, backend, timings);
-  } catch (e) {
-    if (e instanceof WebAssembly.RuntimeError) throw e;
-    tagError = messageOf(e);
+  if (cpu) {
+    // Stitching and gathering after the helpers replied count as front end.
+    const assembly = performance.now() - timings.resultsAt;
+    timings.transformMs = timings.transformEnd - t0 + assembly;
+    timings.modelMs = timings.resultsAt - timings.transformEnd;
+    if (prediction.error) tagError = prediction.error;
+    else {
+      const r = prediction.value;
+      tags = { backend: r.backend, tags: r.tags, clip: r.clip, windows: r.windows, fallback: null };
+    }
+  } else {
+    timings.transformMs = performance.now() - t0;
+    try {
+      tags = await predict(id, backend, timings);
+    } catch (e) {
+      if (e instanceof WebAssembly.RuntimeError) throw e;
+      tagError = messageOf(e);
+    }
   }
+  delete timings.transformEnd;
+  delete timings.resultsAt;
   postMessage({ type: 'result', id, scatter: result, tags, tagError, timings }, [result.data.buffer]);
 }
 
