@@ -310,6 +310,11 @@ lines.push(
   `Page start-up (once): compile the WASM ${ms(startup.compileMs)}, instantiate ${ms(startup.initMs)}, load the model ${ms(startup.modelLoadMs)}.`,
 );
 if (consoleErrors.length) lines.push('', `Console errors during the run: ${consoleErrors.join(' | ')}`);
+// A hand-kept "## History" section of the previous file (earlier runs, what
+// changed between them) is carried over.
+const previous = existsSync(opts.out) ? readFileSync(opts.out, 'utf8') : '';
+const history = previous.indexOf('\n## History');
+if (history >= 0) lines.push(previous.slice(history).trimEnd());
 writeFileSync(opts.out, lines.join('\n') + '\n');
 log(`wrote ${path.relative(process.cwd(), opts.out)}`);
 log(lines.join('\n'));
