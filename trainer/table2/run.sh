@@ -6,7 +6,9 @@
 # threads; validation excluded), then evaluates it on the test split and
 # writes trainer/table2/RESULTS.md. CPU time, not wall time, so runs are
 # comparable on a shared machine. A model already trained with the same
-# budget is not retrained (delete its run folder to redo it).
+# budget is not retrained (delete its run folder to redo it). MODELS="a b"
+# trains a subset (e.g. to run two lists side by side); the results file
+# always covers every model of the table that has been trained.
 # Needs the corpus (python3 trainer/corpus/build.py) and the release CLI.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -15,7 +17,8 @@ target="${CARGO_TARGET_DIR:-$HOME/.cache/scatterbrain/target}"
 cli="$target/release/scatterbrain"
 manifest="${MANIFEST:-$HOME/.cache/scatterbrain/corpus/manifest.csv}"
 runs="${RUNS:-$HOME/.cache/scatterbrain/runs/table2-${budget}cpumin}"
-models=(scat-5l-512h-gru scat-5l-512h-lstm scat-4l-256h-gru scat-4l-cnn mel-5l-512h-gru cqt-5l-512h-gru)
+table=(scat-5l-512h-gru mel-5l-512h-gru cqt-5l-512h-gru scat-5l-512h-lstm scat-4l-256h-gru scat-4l-cnn)
+read -r -a models <<<"${MODELS:-${table[*]}}"
 
 [ -f "$manifest" ] || { echo "no corpus manifest at $manifest: run python3 trainer/corpus/build.py" >&2; exit 1; }
 # NO_BUILD=1 uses the CLI as built (e.g. while another build holds the cargo lock).
@@ -34,5 +37,7 @@ for m in "${models[@]}"; do
         grep -v '\[' || true
     [ -f "$runs/$m/$m.bpk" ] || { echo "$m: training failed, see $runs/$m/train.log" >&2; exit 1; }
 done
-python3 trainer/table2/summarise.py "$cli" "$runs" "$budget" "${models[@]}" >trainer/table2/RESULTS.md
+done_models=()
+for m in "${table[@]}"; do [ -f "$runs/$m/$m.bpk" ] && done_models+=("$m"); done
+python3 trainer/table2/summarise.py "$cli" "$runs" "$budget" "${done_models[@]}" >trainer/table2/RESULTS.md
 cat trainer/table2/RESULTS.md

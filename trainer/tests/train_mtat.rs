@@ -113,6 +113,7 @@ fn args(root: &Path, out: &Path, cache: &Path, epochs: u32, resume: bool) -> Arg
         front_end: None,
         corpus: Some("synthetic MTAT fixture".into()),
         time_budget: None,
+        cpu_budget: None,
     }
 }
 
@@ -178,5 +179,29 @@ fn mtat_protocol_training_and_resume() {
         checksums(&parts.join("scat-1l-8h-gru.bpk")),
         "resumed run differs from the uninterrupted one"
     );
+
+    // A CPU budget far below one epoch stops mid-epoch: the partial epoch is
+    // logged as a fraction, not checkpointed, and the model is still written
+    // and evaluated.
+    let budgeted = tmp.join("budget");
+    let mut a = args(&root, &budgeted, &cache, 20, false);
+    a.batch = 1;
+    a.cpu_budget = Some(1e-6);
+    train::run(a).unwrap();
+    let log = std::fs::read_to_string(budgeted.join("metrics.csv")).unwrap();
+    let rows: Vec<&str> = log.lines().skip(1).collect();
+    assert_eq!(rows.len(), 1, "one partial epoch:\n{log}");
+    let fraction: f64 = rows[0].split(',').next().unwrap().parse().unwrap();
+    assert!(fraction > 0.0 && fraction < 1.0, "epoch {fraction}");
+    assert!(!budgeted.join("checkpoint/state.json").exists());
+    let bytes = std::fs::read(budgeted.join("scat-1l-8h-gru.bpk")).unwrap();
+    let m = model::Model::from_bytes(&bytes, &Device::flex()).unwrap();
+    let extra = &m.metadata.metrics.extra;
+    let trained = extra["epochs_trained"].as_f64().unwrap();
+    assert!(
+        (trained - fraction).abs() <= 0.005,
+        "{trained} vs logged {fraction}"
+    );
+    assert!(extra["train_cpu_minutes"].as_f64().unwrap() >= 1e-6);
     let _ = std::fs::remove_dir_all(&tmp);
 }
