@@ -14,9 +14,10 @@ use crate::data::{Clip, Source, Split};
 use crate::device::{Backend, device};
 use crate::metrics::{macro_mean, per_tag};
 use crate::model_cmd::default_front_end;
+use crate::step::train_step;
 use anyhow::{Context, Result, anyhow, bail};
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::tensor::{Tensor, TensorData};
 use indicatif::{ProgressBar, ProgressStyle};
 use scatterbrain::features::{FeatureConfig, Features};
@@ -408,14 +409,12 @@ pub fn run(a: Args) -> Result<()> {
                 break;
             }
             let (x, y) = batch(&tagger, &train, idx, &ad)?;
-            let loss = bce_with_logits(tagger.forward(x), y);
-            let value = scalar(loss.clone())?;
+            let value;
+            (tagger, value) = train_step(tagger, &mut optim, x, y, lr)?;
             if !value.is_finite() {
                 bail!("epoch {}: the loss is {value}; try a lower --lr", epoch + 1);
             }
             loss_sum += f64::from(value) * idx.len() as f64;
-            let grads = GradientsParams::from_grads(loss.backward(), &tagger);
-            tagger = optim.step(lr, tagger, grads);
             seen += idx.len();
             bar.set_message(format!(
                 "{:.4}",
