@@ -6,6 +6,7 @@ use scatterbrain::model::{
     self, Device, FrontEndKind, Model, ModelConfig, ModelMetadata, Precision, Provenance, Tagger,
 };
 use scatterbrain::transform::{CqtConfig, FrontEnd, MelConfig, ScatteringConfig};
+use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(clap::Subcommand)]
@@ -128,8 +129,14 @@ fn info(file: &PathBuf) -> Result<()> {
         o.remove("checksums");
         o.insert("name".into(), meta.model.name().into());
     }
-    println!("{}", serde_json::to_string_pretty(&v)?);
-    Ok(())
+    let text = serde_json::to_string_pretty(&v)?;
+    // A reader that stops early (`| head`) closes the pipe: not an error, and
+    // not a panic as `println!` would make it.
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.context("writing to stdout"),
+    }
 }
 
 fn read(p: &PathBuf) -> Result<Vec<u8>> {
