@@ -11,9 +11,12 @@ Run through benches/compare_onnxruntime.sh (it makes the venv). Steps:
    gate order z|r|h, permuted from PyTorch's r|z|n), mean over time, MatMul +
    Add, Sigmoid.
 3. onnxruntime's output checked against a float64 numpy GRU (batch 1).
-4. onnxruntime timed (1 thread, and default threads), then
-   `cargo bench --bench model` with SCATTERBRAIN_BENCH_WEIGHTS pointing at
-   the same files, then onnxruntime again; the faster onnxruntime run counts.
+4. Rounds alternating onnxruntime (1 thread, and default threads) and
+   `cargo bench --bench model` (SCATTERBRAIN_BENCH_WEIGHTS pointing at the
+   same files), ending with onnxruntime; each side's best round counts, so a
+   burst of load from other jobs on the machine hurts neither side more.
+   The first round of ours also times the forward pass's parts
+   (`model-parts`: input projections, recurrent matmuls, gate arithmetic).
 5. Our scores for the shared input (written by the bench) compared with
    onnxruntime's.
 """
@@ -153,8 +156,16 @@ def time_ort(path, x, threads, runs):
     return statistics.median(times) * 1000.0, out
 
 
-def criterion_ms(batch):
-    path = os.path.join(TARGET, "criterion", "model", "scat-5l-512h-gru", f"b{batch}", "new", "estimates.json")
+ROUNDS = 2
+PARTS = [
+    ("input-projection", "input projections: one [114·B, I] × [I, 3H] matmul per layer"),
+    ("recurrent-matmul", "recurrent matmuls: [B, 512] × [512, 1536] + bias, 570 of them"),
+    ("gates", "gate arithmetic (r, z sigmoid; n tanh; blend), 570 steps"),
+]
+
+
+def criterion_ms(group, bench, batch):
+    path = os.path.join(TARGET, "criterion", group, bench, f"b{batch}", "new", "estimates.json")
     with open(path) as fh:
         est = json.load(fh)
     return est["median"]["point_estimate"] / 1e6
@@ -171,23 +182,40 @@ def main():
     print(f"onnxruntime vs numpy GRU reference (batch 1): max |Δ| = {ort_vs_numpy:.2e}")
 
     runs = {1: 30, 16: 8}
-    before = {(b, th): time_ort(path, x[:b], th, runs[b])[0] for b in (1, 16) for th in (1, 0)}
     env = dict(os.environ, SCATTERBRAIN_BENCH_WEIGHTS=OUT, RAYON_NUM_THREADS="1")
-    # --workspace: the same feature set as the test command's release build,
-    # so the bench reuses its build of burn instead of compiling another.
-    cmd = ["cargo", "bench", "--workspace", "--bench", "model", "--",
-           "--warm-up-time", "3", "--measurement-time", "20"]
-    print("+", " ".join(cmd), flush=True)
-    subprocess.run(cmd, cwd=ROOT, env=env, check=True)
-    after = {(b, th): time_ort(path, x[:b], th, runs[b])[0] for b in (1, 16) for th in (1, 0)}
-    ort_ms = {k: min(before[k], after[k]) for k in before}
+    ort_ms, ours_ms, parts_ms = {}, {}, {}
+
+    def ort_round():
+        for b in (1, 16):
+            for th in (1, 0):
+                ms = time_ort(path, x[:b], th, runs[b])[0]
+                ort_ms[(b, th)] = min(ort_ms.get((b, th), ms), ms)
+
+    for r in range(ROUNDS):
+        ort_round()
+        # --workspace: the same feature set as the test command's release build,
+        # so the bench reuses its build of burn instead of compiling another.
+        # The parts only in the first round: they explain, the totals compare.
+        cmd = ["cargo", "bench", "--workspace", "--bench", "model", "--",
+               "--warm-up-time", "3", "--measurement-time", "20"]
+        if r > 0:
+            cmd.append("^model/")
+        print("+", " ".join(cmd), flush=True)
+        subprocess.run(cmd, cwd=ROOT, env=env, check=True)
+        for b in (1, 16):
+            ms = criterion_ms("model", "scat-5l-512h-gru", b)
+            ours_ms[b] = min(ours_ms.get(b, ms), ms)
+            if r == 0:
+                for part, _ in PARTS:
+                    parts_ms[(part, b)] = criterion_ms("model-parts", part, b)
+    ort_round()
 
     rows, agree = [], {}
     for b in (1, 16):
         ours = np.fromfile(os.path.join(OUT, f"ours_b{b}.f32"), dtype="<f4").reshape(b, TAGS)
         _, ort_out = time_ort(path, x[:b], 1, 1)
         agree[b] = float(np.abs(ours - ort_out).max())
-        ms = criterion_ms(b)
+        ms = ours_ms[b]
         rows.append((b, ms, ort_ms[(b, 1)], ort_ms[(b, 0)]))
         print(f"batch {b}: ours {ms:.1f} ms, onnxruntime 1 thread {ort_ms[(b, 1)]:.1f} ms, "
               f"default threads {ort_ms[(b, 0)]:.1f} ms; max |Δ score| {agree[b]:.1e}")
@@ -206,7 +234,8 @@ def main():
         "5 × 512 GRU, mean over time, dense, sigmoid) over 114 steps; same weights and input in",
         f"both runtimes (onnxruntime {ort.__version__}, ONNX GRU with linear_before_reset=1).",
         "Ours: burn flex CPU backend, single-threaded, criterion median. onnxruntime: median",
-        "of repeated runs, the faster of a run before and one after ours.",
+        f"of repeated runs. {ROUNDS} rounds alternating the two (then onnxruntime once more);",
+        "each side's best round counts.",
         "",
         "| batch | ours (ms) | onnxruntime 1 thread (ms) | ratio ours / ort-1t | onnxruntime default threads (ms) |",
         "| --- | --- | --- | --- | --- |",
@@ -217,6 +246,22 @@ def main():
         "",
         f"Agreement: max |ours − onnxruntime| score = {agree[1]:.1e} (batch 1), {agree[16]:.1e} (batch 16);",
         f"onnxruntime vs the float64 numpy GRU reference: {ort_vs_numpy:.1e}.",
+        "",
+        "## Where our time goes",
+        "",
+        "`model-parts` (first round): each part run on its own over the whole model's worth of",
+        "calls, as a share of the forward pass; the remainder is per-step slicing, stacking the",
+        "outputs, layout copies and the dense head.",
+        "",
+        "| part | batch 1 (ms) | share | batch 16 (ms) | share |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for part, desc in PARTS:
+        p1, p16 = parts_ms[(part, 1)], parts_ms[(part, 16)]
+        lines.append(f"| {desc} | {p1:.1f} | {p1 / ours_ms[1]:.0%} | {p16:.1f} | {p16 / ours_ms[16]:.0%} |")
+    rest = {b: ours_ms[b] - sum(parts_ms[(p, b)] for p, _ in PARTS) for b in (1, 16)}
+    lines += [
+        f"| the rest | {rest[1]:.1f} | {rest[1] / ours_ms[1]:.0%} | {rest[16]:.1f} | {rest[16] / ours_ms[16]:.0%} |",
         "",
     ]
     with open(os.path.join(ROOT, "benches", "RESULTS-model.md"), "w") as fh:

@@ -9,6 +9,15 @@
 //! for the shared input to `DIR/ours_b{1,16}.f32` so the script can check both
 //! runtimes compute the same function. Without the variable the weights are
 //! random.
+//!
+//! The `model-parts` group splits the forward pass into what it is made of,
+//! each part timed over the whole model's worth of calls (5 layers × 114
+//! steps; the flex backend computes eagerly, so no readback is needed), so
+//! the parts add up to (almost) the forward pass: the input
+//! projections (one `[114·B, I] × [I, 3H]` matmul per layer), the recurrent
+//! matmuls (`[B, H] × [H, 3H]` + bias, once per step and layer) and the gate
+//! arithmetic (`gru_step`). What the parts leave of `model` is per-step
+//! slicing, stacking the outputs, layout copies and the dense head.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -17,6 +26,7 @@ use burn::module::Param;
 use burn::nn::{DropoutConfig, Linear};
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use scatterbrain::model::rnn::gru_step;
 use scatterbrain::model::{Cell, ModelConfig, Net, PytorchWeights, RecurrentLayer, RnnNet, Tagger};
 
 const NAME: &str = "scat-5l-512h-gru";
@@ -138,5 +148,64 @@ fn model(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, model);
+/// The forward pass's parts, each over the whole model's worth of calls.
+fn parts(c: &mut Criterion) {
+    let device = Device::flex();
+    device.seed(2);
+    let config = ModelConfig::from_name(NAME, INPUT).unwrap();
+    let tagger = Tagger::new(&config, &device).unwrap();
+    let Net::Rnn(net) = &tagger.net else {
+        unreachable!("{NAME} is recurrent")
+    };
+    let normal = Distribution::Normal(0.0, 1.0);
+    let mut g = c.benchmark_group("model-parts");
+    g.sample_size(10);
+    for batch in [1usize, 16] {
+        let inputs: Vec<Tensor<2>> = net
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(k, _)| {
+                let width = if k == 0 { INPUT } else { HIDDEN };
+                Tensor::random([STEPS * batch, width], normal, &device)
+            })
+            .collect();
+        g.bench_function(
+            BenchmarkId::new("input-projection", format!("b{batch}")),
+            |b| {
+                b.iter(|| {
+                    for (layer, x) in net.layers.iter().zip(&inputs) {
+                        black_box(layer.input.forward(x.clone()));
+                    }
+                })
+            },
+        );
+        let state = Tensor::<2>::random([batch, HIDDEN], normal, &device);
+        g.bench_function(
+            BenchmarkId::new("recurrent-matmul", format!("b{batch}")),
+            |b| {
+                b.iter(|| {
+                    for layer in &net.layers {
+                        for _ in 0..STEPS {
+                            black_box(layer.hidden.forward(state.clone()));
+                        }
+                    }
+                })
+            },
+        );
+        let xt = Tensor::<2>::random([batch, 3 * HIDDEN], normal, &device);
+        let ht = Tensor::<2>::random([batch, 3 * HIDDEN], normal, &device);
+        g.bench_function(BenchmarkId::new("gates", format!("b{batch}")), |b| {
+            b.iter(|| {
+                for _ in 0..LAYERS * STEPS {
+                    let next = gru_step(xt.clone(), ht.clone(), state.clone(), HIDDEN);
+                    black_box(next);
+                }
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, model, parts);
 criterion_main!(benches);

@@ -105,8 +105,17 @@ impl RecurrentLayer {
         check("bias_ih", weights.bias_ih.len(), out)?;
         check("bias_hh", weights.bias_hh.len(), out)?;
         let dense = |w: &[f32], b: &[f32], rows: usize| -> Linear {
-            let weight = Tensor::<2>::from_data(TensorData::new(w.to_vec(), [out, rows]), device)
-                .transpose();
+            // Transpose on the host: a transposed view would keep PyTorch's
+            // memory order, and the CPU backend's matmul is several times
+            // slower at small batch with the weight column-major. Files and
+            // training hold the weight row-major `[rows, out]`; so does this.
+            let mut t = vec![0.0f32; w.len()];
+            for (o, row) in w.chunks_exact(rows).enumerate() {
+                for (i, &v) in row.iter().enumerate() {
+                    t[i * out + o] = v;
+                }
+            }
+            let weight = Tensor::<2>::from_data(TensorData::new(t, [rows, out]), device);
             let bias = Tensor::<1>::from_data(TensorData::new(b.to_vec(), [out]), device);
             Linear {
                 weight: Param::from_tensor(weight),
@@ -172,19 +181,24 @@ impl RecurrentLayer {
     }
 }
 
-/// One GRU step given both projections (`[B, 3H]` each) and the state `[B, H]`.
-fn gru_step(xt: Tensor<2>, ht: Tensor<2>, state: Tensor<2>, h: usize) -> Tensor<2> {
+/// One GRU step given both projections (`[B, 3H]` each) and the state `[B, H]`
+/// (public so the benchmark can time the gate arithmetic on its own).
+pub fn gru_step(xt: Tensor<2>, ht: Tensor<2>, state: Tensor<2>, h: usize) -> Tensor<2> {
     // r and z share one sigmoid over their two blocks.
     let rz = sigmoid(xt.clone().narrow(1, 0, 2 * h) + ht.clone().narrow(1, 0, 2 * h));
     let r = rz.clone().narrow(1, 0, h);
     let z = rz.narrow(1, h, h);
-    let n = (xt.narrow(1, 2 * h, h) + r * ht.narrow(1, 2 * h, h)).tanh();
+    // tanh(a) = 2σ(2a) − 1, exactly; the CPU backend's element-wise tanh
+    // costs about five of its sigmoids (scalar libm calls either way), which
+    // outweighs the three extra cheap ops (benches/RESULTS-model.md).
+    let a = xt.narrow(1, 2 * h, h) + r * ht.narrow(1, 2 * h, h);
+    let n = sigmoid(a * 2.0) * 2.0 - 1.0;
     // (1 − z) ⊙ n + z ⊙ h  ==  n + z ⊙ (h − n)
     n.clone() + z * (state - n)
 }
 
 /// One LSTM step given both projections (`[B, 4H]` each) and the cell state.
-fn lstm_step(xt: Tensor<2>, ht: Tensor<2>, c: Tensor<2>, h: usize) -> (Tensor<2>, Tensor<2>) {
+pub fn lstm_step(xt: Tensor<2>, ht: Tensor<2>, c: Tensor<2>, h: usize) -> (Tensor<2>, Tensor<2>) {
     let gates = xt + ht;
     let inf = sigmoid(gates.clone().narrow(1, 0, 2 * h));
     let i = inf.clone().narrow(1, 0, h);
