@@ -204,6 +204,12 @@ def main():
         rows.append((threads, runs, best))
         print(f"{threads} thread(s): ours {best['ours']['clips_per_s']:.2f} clips/s, "
               f"PyTorch {best['torch']['clips_per_s']:.2f} clips/s", file=sys.stderr)
+        # Written after every thread count, so a run stopped early (the
+        # machine is shared and slow runs happen) still records what it measured.
+        report(a, rows, thread_counts, cores, started, load_before)
+
+
+def report(a, rows, thread_counts, cores, started, load_before):
     load_after = os.getloadavg()
     rustc, burn, commit = versions()
     torch_version = rows[0][2]["torch"]["torch"]
@@ -231,7 +237,9 @@ def main():
         f"- PyTorch {torch_version} (PyPI wheel, run on the CPU; oneDNN {'available' if mkldnn else 'not available'}):",
         "  `nn.GRU(644, 512, num_layers=5, dropout=0.25)` + `nn.Dropout(0.25)` on the last layer,",
         "  mean over time, `nn.Linear(512, 50)`, `BCEWithLogitsLoss`, `torch.optim.Adam` (defaults",
-        "  otherwise); threads = `torch.set_num_threads` and `OMP_NUM_THREADS`.",
+        "  otherwise); threads = `torch.set_num_threads` and `OMP_NUM_THREADS`. With more than one",
+        "  thread PyTorch also runs with `OMP_WAIT_POLICY=PASSIVE` (marked passive): its OpenMP",
+        "  threads otherwise spin at barriers, which is very slow while other processes hold the cores.",
         f"  Same parameter count on both sides: {rows[0][2]['ours']['parameters']:,}.",
         "",
         f"Each figure is batch / median step time over {a.steps} steps after {a.warmup} warm-up steps;",
@@ -252,6 +260,8 @@ def main():
         )
     lines += [
         "",
+        *([f"Stopped early: measured at {', '.join(str(r[0]) for r in rows)} thread(s) of "
+           f"{', '.join(map(str, thread_counts))}.", ""] if len(rows) < len(thread_counts) else []),
         "A ratio below 1 means ours trains slower than PyTorch. Losses fall on both sides over the",
         "timed steps (the same batch is reused), a sanity check that the updates are applied:",
         "",
