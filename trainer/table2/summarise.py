@@ -7,6 +7,7 @@ trainer wrote: test metrics, epochs trained, CPU time, parameter count).
 """
 import datetime
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -45,23 +46,24 @@ def main():
     p = print
     p("# The paper's Table 2, re-measured\n")
     p(f"Made by `bash trainer/table2/run.sh {budget}` on {datetime.date.today()} "
-      f"({platform.machine()}, 2 shared cores, burn flex CPU backend), trainer at commit "
-      f"`{commit[:7]}`.\n")
+      f"({platform.machine()}, 2 shared cores, burn flex CPU backend); the model files record "
+      f"commit `{commit[:7]}` (the tree the trainer was built from).\n")
     p(f"**Budget: {budget} CPU-minutes of training steps per model** (process CPU time over all "
       "threads, validation excluded), then the test split. Same corpus (trainer/corpus: "
       f"{train} training clips, first 29 s window of each), seed 0, Adam, learning rate 1e-3 × "
-      "0.95 per epoch, batch 16, each model's default front end and dropout. CPU time rather than "
-      "epochs because the models differ up to ~16× in cost per clip (mel and CQT give 1813 frames "
-      "per clip, scattering 114): an equal-epoch budget that the mel and CQT models could finish "
-      "would leave the scattering models untrained for days' worth of this machine, and an equal "
-      "compute budget is the comparison that matters on a CPU.\n")
+      "0.95 per epoch, batch 16, each model's default front end and dropout. The budget is "
+      "checked before each batch, so a run overshoots by up to one batch (see the CPU-minutes "
+      "column). CPU time rather than epochs because the models differ by two orders of magnitude "
+      "in cost per clip (mel and CQT give 1813 frames per clip, scattering 114; see the last "
+      "column): an equal-epoch budget that the mel and CQT models could finish here would take "
+      "days of this machine, and equal compute is the comparison that matters on a CPU.\n")
     p("Test figures are macro means over the tags with a test positive (positive = target ≥ 0.5), "
       "against the teacher's labels for recordings and hard labels for renders. The paper's "
       "figures are MagnaTagATune test ROC-AUC after 300 epochs on a GPU: a different dataset, "
       "labels and budget, so compare the orderings, not the values.\n")
     p("| model | paper ROC-AUC | paper params | our ROC-AUC | our PR-AUC | our params | "
-      "epochs in budget | CPU-s per training clip |")
-    p("| --- | --- | --- | --- | --- | --- | --- | --- |")
+      "epochs in budget | CPU-minutes used | CPU-s per training clip |")
+    p("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for m, d, x in rows:
         paper_auc, paper_params = PAPER.get(m, (None, None))
         met = d["metrics"]
@@ -72,11 +74,16 @@ def main():
         params = x.get("parameters")
         p(f"| {m} | {f(paper_auc, '{:.3f}')} | {paper_params or '—'} | "
           f"{f(met.get('roc_auc'), '{:.3f}')} | {f(met.get('pr_auc'), '{:.3f}')} | "
-          f"{f(params / 1000 if params else None, '{:.0f}K')} | {f(ep, '{:.2f}')} | "
+          f"{f(params / 1000 if params else None, '{:.0f}K')} | {f(ep, '{:.3f}')} | {f(cpu, '{:.1f}')} | "
           f"{f(per_clip, '{:.2f}')} |")
     p()
     p("Per-epoch logs: `metrics.csv` in each run folder; per-tag test figures: "
       "`scatterbrain model info RUN/MODEL.bpk`.")
+    # The reading of the numbers is written by hand beside this script.
+    reading = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reading.md")
+    if os.path.exists(reading):
+        p()
+        p(open(reading).read().rstrip())
 
 
 main()
