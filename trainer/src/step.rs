@@ -29,16 +29,19 @@ pub fn train_step(
     lr: f64,
 ) -> Result<(Tagger, f32)> {
     let loss = bce_with_logits(tagger.forward(x), y);
-    let value = loss
-        .clone()
-        .into_data()
+    let value = scalar(loss.clone())?;
+    let grads = GradientsParams::from_grads(loss.backward(), &tagger);
+    Ok((optim.step(lr, tagger, grads), value))
+}
+
+/// The value of a one-element tensor (a loss), read back to the host.
+pub fn scalar(t: Tensor<1>) -> Result<f32> {
+    t.into_data()
         .try_into_vec::<f32>()
         .map_err(|e| anyhow!("{e:?}"))?
         .first()
         .copied()
-        .ok_or_else(|| anyhow!("empty loss"))?;
-    let grads = GradientsParams::from_grads(loss.backward(), &tagger);
-    Ok((optim.step(lr, tagger, grads), value))
+        .ok_or_else(|| anyhow!("empty loss"))
 }
 
 #[derive(clap::Args, Clone)]

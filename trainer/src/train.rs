@@ -14,7 +14,7 @@ use crate::data::{Clip, Source, Split};
 use crate::device::{Backend, device};
 use crate::metrics::{macro_mean, per_tag};
 use crate::model_cmd::default_front_end;
-use crate::step::train_step;
+use crate::step::{scalar, train_step};
 use anyhow::{Context, Result, anyhow, bail};
 use burn::module::Module;
 use burn::optim::{AdamConfig, ModuleOptimizer};
@@ -212,15 +212,6 @@ fn batch(
         .map_err(|e| anyhow!("{e}"))?;
     let y = Tensor::<2>::from_data(TensorData::new(ys, [idx.len(), TAG_COUNT]), device);
     Ok((x, y))
-}
-
-fn scalar(t: Tensor<1>) -> Result<f32> {
-    t.into_data()
-        .try_into_vec::<f32>()
-        .map_err(|e| anyhow!("{e:?}"))?
-        .first()
-        .copied()
-        .ok_or_else(|| anyhow!("empty loss"))
 }
 
 /// Scores (clips × 50) and mean loss of `tagger` (a validation snapshot on a
