@@ -79,11 +79,17 @@ impl RnnNet {
 
     /// Last layer's hidden states, time-major `[T, B, H]`, for input `[B, T, I]`.
     pub fn hidden_states(&self, x: Tensor<3>) -> Tensor<3> {
-        let mut h = x.swap_dims(0, 1);
+        // Layers pass chunks of steps to each other, so no layer slices a
+        // whole-sequence tensor per step (see `rnn::CHUNK_STEPS`).
+        let mut chunks = rnn::split_steps(x.swap_dims(0, 1));
         for layer in &self.layers {
-            h = self.dropout.forward(layer.forward_time_major(h));
+            chunks = layer
+                .forward_chunks(chunks)
+                .into_iter()
+                .map(|c| self.dropout.forward(c))
+                .collect();
         }
-        h
+        Tensor::cat(chunks, 0)
     }
 
     /// Clip logits `[B, tags]`: dense layer on the mean hidden state.

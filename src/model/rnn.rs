@@ -9,6 +9,8 @@
 //! weights are stacked side by side in one [`Linear`] per projection, so each
 //! step is one matmul, not one per gate.
 //!
+//! (For training the hoisting is done per chunk of steps, see [`CHUNK_STEPS`].)
+//!
 //! The equations are PyTorch's (`nn.GRU`, `nn.LSTM`) with its gate order, so
 //! weights convert by transposing `weight_ih_l{k}` / `weight_hh_l{k}`:
 //!
@@ -35,6 +37,28 @@ use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::config::Cell;
+
+/// Time steps per input-projection matmul.
+///
+/// The input projection is hoisted out of the time loop in chunks of this many
+/// steps rather than for the whole sequence at once because of the backward
+/// pass: under autodiff, each step's slice of a tensor back-propagates as a
+/// zero tensor the size of the *whole* tensor with the slice's gradient
+/// written in (burn's slice backward). One projection of all T steps thus
+/// costs O(T²) memory traffic per layer — a few percent at the 114 frames of
+/// the scattering, most of the training time at the 1813 frames of mel/CQT.
+/// Chunks make it O(C·T) while the matmuls keep C·B rows.
+pub const CHUNK_STEPS: usize = 16;
+
+/// Split a time-major sequence `[T, B, I]` into chunks of [`CHUNK_STEPS`] steps
+/// (the last may be shorter).
+pub fn split_steps(x: Tensor<3>) -> Vec<Tensor<3>> {
+    let steps = x.dims()[0];
+    (0..steps)
+        .step_by(CHUNK_STEPS)
+        .map(|t| x.clone().narrow(0, t, CHUNK_STEPS.min(steps - t)))
+        .collect()
+}
 
 /// One recurrent layer's weights in PyTorch's layout (row-major slices).
 #[derive(Debug, Clone, Copy)]
@@ -136,43 +160,49 @@ impl RecurrentLayer {
     }
 
     /// Run the layer over a time-major sequence `[T, B, I]`, giving `[T, B, H]`.
-    ///
-    /// The initial state is zero. Time-major keeps each step's slice of the
-    /// input projection contiguous.
     pub fn forward_time_major(&self, x: Tensor<3>) -> Tensor<3> {
-        let [steps, batch, input] = x.dims();
-        let h = self.hidden_size;
-        let device = x.device();
-        // One matmul for every step's input projection: [T·B, I] → [T·B, G·H].
-        let projected = self
-            .input
-            .forward(x.reshape([steps * batch, input]))
-            .reshape([steps, batch, self.cell().gates() * h]);
+        Tensor::cat(self.forward_chunks(split_steps(x)), 0)
+    }
 
-        let mut state = Tensor::<2>::zeros([batch, h], &device);
-        let mut cell_state = if self.lstm {
-            Some(Tensor::<2>::zeros([batch, h], &device))
-        } else {
-            None
-        };
-        let mut outputs = Vec::with_capacity(steps);
-        for t in 0..steps {
-            let xt = projected
-                .clone()
-                .narrow(0, t, 1)
-                .reshape([batch, self.cell().gates() * h]);
-            let ht = self.hidden.forward(state.clone());
-            state = match cell_state.take() {
-                None => gru_step(xt, ht, state, h),
-                Some(c) => {
-                    let (next_h, next_c) = lstm_step(xt, ht, c, h);
-                    cell_state = Some(next_c);
-                    next_h
-                }
-            };
-            outputs.push(state.clone());
+    /// Run the layer over a time-major sequence given as consecutive chunks
+    /// `[C_k, B, I]` (see [`CHUNK_STEPS`]), giving chunks `[C_k, B, H]`.
+    ///
+    /// The initial state is zero; the state carries across chunks.
+    pub fn forward_chunks(&self, chunks: Vec<Tensor<3>>) -> Vec<Tensor<3>> {
+        let h = self.hidden_size;
+        let width = self.cell().gates() * h;
+        let mut state: Option<Tensor<2>> = None;
+        let mut cell_state: Option<Tensor<2>> = None;
+        let mut out = Vec::with_capacity(chunks.len());
+        for x in chunks {
+            let [steps, batch, input] = x.dims();
+            let device = x.device();
+            // One matmul for the chunk's input projections: [C·B, I] → [C·B, G·H];
+            // step t is then the contiguous rows t·B .. (t+1)·B.
+            let projected = self.input.forward(x.reshape([steps * batch, input]));
+            let mut current = state.unwrap_or_else(|| Tensor::<2>::zeros([batch, h], &device));
+            if self.lstm && cell_state.is_none() {
+                cell_state = Some(Tensor::<2>::zeros([batch, h], &device));
+            }
+            let mut outputs = Vec::with_capacity(steps);
+            for t in 0..steps {
+                let xt = projected.clone().narrow(0, t * batch, batch);
+                debug_assert_eq!(xt.dims(), [batch, width]);
+                let ht = self.hidden.forward(current.clone());
+                current = match cell_state.take() {
+                    None => gru_step(xt, ht, current, h),
+                    Some(c) => {
+                        let (next_h, next_c) = lstm_step(xt, ht, c, h);
+                        cell_state = Some(next_c);
+                        next_h
+                    }
+                };
+                outputs.push(current.clone());
+            }
+            state = Some(current);
+            out.push(Tensor::stack(outputs, 0));
         }
-        Tensor::stack(outputs, 0)
+        out
     }
 
     /// Batch-first forward `[B, T, I] → [B, T, H]` (PyTorch `batch_first=True`).
