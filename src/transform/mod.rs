@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod cqt;
+mod fft;
 pub mod filters;
 pub mod mel;
 pub mod scattering;

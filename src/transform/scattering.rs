@@ -20,12 +20,14 @@
 //!   [`Scattering::with_padding`] reproduces Kymatio's own padding for tests.
 
 use super::config::ScatteringConfig;
+use super::fft::Planner;
 use super::filters::{
     SparseFilter, WaveletParams, morlet, phi_sigma, phi_time_support, wavelet_params,
 };
 use realfft::{RealFftPlanner, RealToComplex};
+use rustfft::Fft;
 use rustfft::num_complex::Complex;
-use rustfft::{Fft, FftPlanner};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Where the signal sits inside the padded FFT frame and which output frames
@@ -85,7 +87,11 @@ struct FirstOrder {
     psi: SparseFilter,
     len: usize,
     ifft: Arc<dyn Fft<f32>>,
-    rfft: Arc<dyn RealToComplex<f32>>,
+    /// U1's spectrum as for U2 ([`low_bins`]), up to the highest bin the
+    /// low-pass and the second-order filters read.
+    half_fft: Arc<dyn Fft<f32>>,
+    twiddles: Arc<Vec<Complex<f32>>>,
+    bins: usize,
     second: Vec<SecondOrder>,
 }
 
@@ -106,7 +112,8 @@ pub struct Scattering {
     padded: Vec<f32>,
     spectrum: Vec<Complex<f32>>,
     band: Vec<Complex<f32>>,
-    u1: Vec<f32>,
+    /// U1 with even samples in the real parts and odd in the imaginary.
+    u1: Vec<Complex<f32>>,
     u1_hat: Vec<Complex<f32>>,
     band2: Vec<Complex<f32>>,
     /// U2 with even samples in the real parts and odd in the imaginary.
@@ -231,7 +238,7 @@ impl Scattering {
         assert!(pad.first_frame + pad.n_frames <= pad.padded_len / hop);
         let n = pad.padded_len;
         let mut real = RealFftPlanner::<f32>::new();
-        let mut cplx = FftPlanner::<f32>::new();
+        let mut cplx = Planner::new();
 
         let phi = morlet(n, None, phi_sigma(config.t));
         let phi_reach = phi.max_abs_bin() as usize;
@@ -277,8 +284,8 @@ impl Scattering {
                     start,
                     values,
                     len: len2,
-                    ifft: cplx.plan_fft_inverse(len2),
-                    half_fft: cplx.plan_fft_forward(len2 / 2),
+                    ifft: cplx.inverse(len2),
+                    half_fft: cplx.forward(len2 / 2),
                     twiddles: twiddles(len2, phi_reach + 1),
                 });
                 second_paths.push(Path {
@@ -287,31 +294,55 @@ impl Scattering {
                     psi2: Some((i2, p2[i2])),
                 });
             }
+            let bins = second
+                .iter()
+                .map(|s| bins_read(len, s.start, s.values.len()))
+                .chain([bins_read(len, phi.start, phi.values.len())])
+                .max()
+                .unwrap();
             first.push(FirstOrder {
                 psi,
                 len,
-                ifft: cplx.plan_fft_inverse(len),
-                rfft: real.plan_fft_forward(len),
+                ifft: cplx.inverse(len),
+                half_fft: cplx.forward(len / 2),
+                twiddles: Arc::default(),
+                bins,
                 second,
             });
         }
         paths.extend(second_paths);
+        // One twiddle table per length of U1, for the paths that share it.
+        let mut bins: HashMap<usize, usize> = HashMap::new();
+        for f in &first {
+            let b = bins.entry(f.len).or_default();
+            *b = (*b).max(f.bins);
+        }
+        let mut tables: HashMap<usize, Arc<Vec<Complex<f32>>>> = HashMap::new();
+        for f in &mut first {
+            f.twiddles = tables
+                .entry(f.len)
+                .or_insert_with(|| Arc::new(twiddles(f.len, bins[&f.len])))
+                .clone();
+        }
 
         let out_len = n / hop;
         let max_len = first.iter().map(|f| f.len).max().unwrap_or(out_len);
-        let out_ifft = cplx.plan_fft_inverse(out_len);
+        let out_ifft = cplx.inverse(out_len);
         let rfft = real.plan_fft_forward(n);
         let scratch_len = first
             .iter()
             .flat_map(|f| {
-                [f.ifft.get_inplace_scratch_len(), f.rfft.get_scratch_len()]
-                    .into_iter()
-                    .chain(f.second.iter().flat_map(|s| {
-                        [
-                            s.ifft.get_inplace_scratch_len(),
-                            s.half_fft.get_inplace_scratch_len(),
-                        ]
-                    }))
+                [
+                    f.ifft.get_inplace_scratch_len(),
+                    f.half_fft.get_inplace_scratch_len(),
+                ]
+                .into_iter()
+                .chain(f.second.iter().flat_map(|s| {
+                    [
+                        s.ifft.get_inplace_scratch_len(),
+                        s.half_fft.get_inplace_scratch_len(),
+                    ]
+                }))
             })
             .chain([rfft.get_scratch_len(), out_ifft.get_inplace_scratch_len()])
             .max()
@@ -328,7 +359,7 @@ impl Scattering {
             spectrum: rfft.make_output_vec(),
             rfft,
             band: vec![Complex::default(); max_len],
-            u1: vec![0.0; max_len],
+            u1: vec![Complex::default(); max_len / 2],
             u1_hat: vec![Complex::default(); max_len / 2 + 1],
             band2: vec![Complex::default(); max_len],
             u2: vec![Complex::default(); max_len / 2],
@@ -430,15 +461,13 @@ impl Scattering {
             band.fill(Complex::default());
             fold_product(spectrum, n, f1.psi.start, &f1.psi.values, band);
             f1.ifft.process_with_scratch(band, fft_scratch);
-            let u1 = &mut u1[..len1];
+            let u1 = &mut u1[..len1 / 2];
             let scale = 1.0 / n as f32;
-            for (u, z) in u1.iter_mut().zip(band.iter()) {
-                *u = abs(*z) * scale;
+            for (u, z) in u1.iter_mut().zip(band.chunks_exact(2)) {
+                *u = Complex::new(abs(z[0]) * scale, abs(z[1]) * scale);
             }
-            let u1_hat = &mut u1_hat[..len1 / 2 + 1];
-            f1.rfft
-                .process_with_scratch(u1, u1_hat, fft_scratch)
-                .expect("buffer sizes come from the plan");
+            let u1_hat = &mut u1_hat[..f1.bins];
+            low_bins(u1, &*f1.half_fft, &f1.twiddles, fft_scratch, u1_hat);
             lowpass(u1_hat, len1, phi, out, k1 / n as f32);
             emit(1 + i1, out, fft_scratch);
 
@@ -530,6 +559,19 @@ fn fold_product(
     }
 }
 
+/// How many bins of the half spectrum of a real signal of `len` samples
+/// [`fold_product`] reads for a filter of `count` values from bin `start`.
+fn bins_read(len: usize, start: i64, count: usize) -> usize {
+    let nyquist = len / 2;
+    (0..count as i64)
+        .map(|i| {
+            let k = (start + i).rem_euclid(len as i64) as usize;
+            if k <= nyquist { k } else { len - k }
+        })
+        .max()
+        .map_or(0, |k| k + 1)
+}
+
 /// `W_len^k = exp(-2 pi i k / len)` for `k < count`.
 fn twiddles(len: usize, count: usize) -> Vec<Complex<f32>> {
     (0..count)
@@ -544,7 +586,9 @@ fn twiddles(len: usize, count: usize) -> Vec<Complex<f32>> {
 /// `2 * packed.len()`, given packed as `x[2t] + i x[2t + 1]` (destroyed): a
 /// complex FFT of half the length, then the even/odd split only for the bins
 /// wanted. The low-pass reads a few dozen bins of U2's spectrum, so this skips
-/// nearly all of a real FFT's split step (a sixth of the run time).
+/// nearly all of a real FFT's split step (a sixth of the run time). U1's
+/// spectrum goes the same way (up to the bins its filters read) rather than
+/// through realfft, whose inner FFT would bypass [`Planner`]'s WASM kernels.
 fn low_bins(
     packed: &mut [Complex<f32>],
     half_fft: &dyn Fft<f32>,
