@@ -2,9 +2,9 @@
 //! for lengths with a factor 9 (the scattering's `2^a 3^b` sizes), where
 //! rustfft's SIMD128 planner falls back to its generic mixed-radix algorithm
 //! (scalar transposes and twiddles: 5–7× native per point, against ~2.5× for
-//! its radix-4 sizes). There [`Radix3`] peels factors 9 and 3 off with SIMD
-//! column butterflies, twiddles fused, and hands the rest to rustfft, the
-//! way rustfft's own AVX planner does natively.
+//! its radix-4 sizes). There [`Radix3`] takes factors 9 and 3 off with SIMD
+//! column butterflies (twiddles fused) and leaves the rest to rustfft: these
+//! lengths cost ~1.6× less than with rustfft alone (benches/RESULTS-browser.md).
 
 use rustfft::num_complex::Complex;
 use rustfft::{Direction, Fft, FftDirection, FftPlanner, Length};
@@ -49,9 +49,17 @@ impl Planner {
         if let Some(f) = self.cache.get(&key) {
             return f.clone();
         }
-        let fft: Arc<dyn Fft<f32>> = match self.radix3.then(|| radix_for(len)).flatten() {
-            Some(r) => Arc::new(Radix3::new(r, self.plan(len / r, direction), direction)),
-            None => self.rustfft.plan_fft(len, direction),
+        let mut radices = Vec::new();
+        let mut rest = len;
+        while let Some(r) = self.radix3.then(|| radix_for(rest)).flatten() {
+            radices.push(r);
+            rest /= r;
+        }
+        let base = self.rustfft.plan_fft(rest, direction);
+        let fft: Arc<dyn Fft<f32>> = if radices.is_empty() {
+            base
+        } else {
+            Arc::new(Radix3::new(&radices, base, direction))
         };
         self.cache.insert(key, fft.clone());
         fft
@@ -74,29 +82,35 @@ fn radix_for(len: usize) -> Option<usize> {
     Some(if threes == 2 { 3 } else { 9 })
 }
 
-/// A complex FFT of `len = r m` (`r` = 3 or 9): `r`-point DFTs down the
-/// columns of the input seen as `r × m` with the twiddles `w_len^(b c)`
-/// applied, `r` FFTs of length `m` on the rows, then an `r × m` transpose.
-/// For input `x[m a + b]`, output `X[c + r d] = Σ_b w_m^(b d) w_len^(b c)
-/// Σ_a x[m a + b] w_r^(a c)`.
+/// A complex FFT of length `len = r_0 r_1 … r_(L-1) m` (each `r` 3 or 9):
+/// at each level, `r`-point DFTs down the columns of each row seen as
+/// `r × m` with the twiddles `w_(r m)^(b c)` applied, in place; rustfft's FFT
+/// of length `m` on the rows left at the end; then one pass puts the values
+/// in order. For one level, input `x[m a + b]` gives
+/// `X[c + r d] = Σ_b w_m^(b d) w_(r m)^(b c) Σ_a x[m a + b] w_r^(a c)`: row
+/// `c` holds the outputs `c + r d`, so the levels' transposes compose into
+/// one reordering (a digit reversal) instead of one pass per level.
 pub(crate) struct Radix3 {
     len: usize,
-    r: usize,
-    m: usize,
-    inner: Arc<dyn Fft<f32>>,
-    /// `w_len^(b c)` for `c` in `1..r`, `b` in `0..m`, at `(c - 1) m + b`.
-    twiddles: Vec<Complex<f32>>,
-    /// `w_9^k` for `k` = 1, 2, 4 (radix 9's inner twiddles).
-    w9: [Complex<f32>; 3],
+    /// Outermost first.
+    levels: Vec<Level>,
+    base: Arc<dyn Fft<f32>>,
     direction: FftDirection,
 }
 
+struct Level {
+    r: usize,
+    m: usize,
+    /// `w_(r m)^(b c)` for `c` in `1..r`, `b` in `0..m`, at `(c - 1) m + b`.
+    twiddles: Vec<Complex<f32>>,
+    /// `w_9^k` for `k` = 1, 2, 4 (radix 9's inner twiddles).
+    w9: [Complex<f32>; 3],
+}
+
 impl Radix3 {
-    fn new(r: usize, inner: Arc<dyn Fft<f32>>, direction: FftDirection) -> Self {
-        assert!(r == 3 || r == 9);
-        assert_eq!(inner.fft_direction(), direction);
-        let m = inner.len();
-        let len = r * m;
+    /// `radices` outermost first; `base` the FFT of what is left.
+    fn new(radices: &[usize], base: Arc<dyn Fft<f32>>, direction: FftDirection) -> Self {
+        assert_eq!(base.fft_direction(), direction);
         let sign = match direction {
             FftDirection::Forward => -1.0,
             FftDirection::Inverse => 1.0,
@@ -105,17 +119,28 @@ impl Radix3 {
             let a = sign * 2.0 * std::f64::consts::PI * k as f64 / n as f64;
             Complex::new(a.cos() as f32, a.sin() as f32)
         };
-        let twiddles = (1..r)
-            .flat_map(|c| (0..m).map(move |b| (b * c) % len))
-            .map(|k| w(k, len))
+        let len = radices.iter().product::<usize>() * base.len();
+        let mut m = len;
+        let levels = radices
+            .iter()
+            .map(|&r| {
+                assert!(r == 3 || r == 9);
+                let n = m;
+                m /= r;
+                Level {
+                    r,
+                    m,
+                    twiddles: (1..r)
+                        .flat_map(|c| (0..m).map(move |b| w((b * c) % n, n)))
+                        .collect(),
+                    w9: [w(1, 9), w(2, 9), w(4, 9)],
+                }
+            })
             .collect();
         Radix3 {
             len,
-            r,
-            m,
-            inner,
-            twiddles,
-            w9: [w(1, 9), w(2, 9), w(4, 9)],
+            levels,
+            base,
             direction,
         }
     }
@@ -127,34 +152,71 @@ impl Radix3 {
         }
     }
 
-    /// Steps 1 and 2 on one chunk, the rows' FFTs written to `rows`.
-    fn columns_and_rows(
+    /// The FFT of `data` (one transform, destroyed) into `out`.
+    fn run(
         &self,
-        chunk: &mut [Complex<f32>],
-        rows: &mut [Complex<f32>],
+        data: &mut [Complex<f32>],
+        out: &mut [Complex<f32>],
         scratch: &mut [Complex<f32>],
     ) {
-        assert_eq!(chunk.len(), self.len);
-        let vectors = self.m - self.m % Vector::N;
-        // SAFETY: `chunk` holds `r m` values and `twiddles` `(r - 1) m`;
-        // the columns visited are below `m`.
-        unsafe {
-            let (x, t) = (chunk.as_mut_ptr(), self.twiddles.as_ptr());
-            for b in (0..vectors).step_by(Vector::N) {
-                self.column::<Vector>(x, t, b);
-            }
-            for b in vectors..self.m {
-                self.column::<Complex<f32>>(x, t, b);
+        assert!(data.len() == self.len && out.len() == self.len);
+        let s = self.sign();
+        for l in &self.levels {
+            let vectors = l.m - l.m % Vector::N;
+            for row in data.chunks_exact_mut(l.r * l.m) {
+                // SAFETY: `row` holds `r m` values and `twiddles` `(r - 1) m`;
+                // the columns visited are below `m`.
+                unsafe {
+                    let (x, t) = (row.as_mut_ptr(), l.twiddles.as_ptr());
+                    for b in (0..vectors).step_by(Vector::N) {
+                        l.column::<Vector>(x, t, b, s);
+                    }
+                    for b in vectors..l.m {
+                        l.column::<Complex<f32>>(x, t, b, s);
+                    }
+                }
             }
         }
-        self.inner
-            .process_outofplace_with_scratch(chunk, &mut rows[..self.len], scratch);
+        self.base.process_with_scratch(data, scratch);
+        self.reorder(0, data, out, 0, 1);
     }
 
+    /// `data` holds, row after row, the outputs of level `level` and below
+    /// whose index is `offset + stride j`; write them there.
+    fn reorder(
+        &self,
+        level: usize,
+        data: &[Complex<f32>],
+        out: &mut [Complex<f32>],
+        offset: usize,
+        stride: usize,
+    ) {
+        match self.levels.get(level) {
+            None => {
+                for (o, v) in out[offset..].iter_mut().step_by(stride).zip(data) {
+                    *o = *v;
+                }
+            }
+            Some(l) => {
+                for (c, row) in data.chunks_exact(l.m).enumerate() {
+                    self.reorder(level + 1, row, out, offset + c * stride, stride * l.r);
+                }
+            }
+        }
+    }
+}
+
+impl Level {
     /// The DFT of column `b` (and the next `V::N - 1`), twiddled, in place.
     #[inline(always)]
-    unsafe fn column<V: Lanes>(&self, x: *mut Complex<f32>, t: *const Complex<f32>, b: usize) {
-        let (m, s) = (self.m, self.sign());
+    unsafe fn column<V: Lanes>(
+        &self,
+        x: *mut Complex<f32>,
+        t: *const Complex<f32>,
+        b: usize,
+        s: f32,
+    ) {
+        let m = self.m;
         unsafe {
             let at = |a: usize| x.add(a * m + b);
             let tw = |c: usize| V::load(t.add((c - 1) * m + b));
@@ -176,16 +238,6 @@ impl Radix3 {
             }
         }
     }
-
-    /// Step 3: `out[d r + c] = rows[c m + d]`.
-    fn transpose(&self, rows: &[Complex<f32>], out: &mut [Complex<f32>]) {
-        let (r, m) = (self.r, self.m);
-        for (d, o) in out[..self.len].chunks_exact_mut(r).enumerate() {
-            for (c, o) in o.iter_mut().enumerate() {
-                *o = rows[c * m + d];
-            }
-        }
-    }
 }
 
 impl Length for Radix3 {
@@ -203,10 +255,10 @@ impl Direction for Radix3 {
 impl Fft<f32> for Radix3 {
     fn process_with_scratch(&self, buffer: &mut [Complex<f32>], scratch: &mut [Complex<f32>]) {
         assert!(buffer.len().is_multiple_of(self.len), "FFT buffer length");
-        let (rows, inner) = scratch.split_at_mut(self.len);
+        let (data, scratch) = scratch.split_at_mut(self.len);
         for chunk in buffer.chunks_exact_mut(self.len) {
-            self.columns_and_rows(chunk, rows, inner);
-            self.transpose(rows, chunk);
+            data.copy_from_slice(chunk);
+            self.run(data, chunk, scratch);
         }
     }
 
@@ -220,13 +272,11 @@ impl Fft<f32> for Radix3 {
             input.len() == output.len() && input.len().is_multiple_of(self.len),
             "FFT buffer length"
         );
-        let (rows, inner) = scratch.split_at_mut(self.len);
         for (i, o) in input
             .chunks_exact_mut(self.len)
             .zip(output.chunks_exact_mut(self.len))
         {
-            self.columns_and_rows(i, rows, inner);
-            self.transpose(rows, o);
+            self.run(i, o, scratch);
         }
     }
 
@@ -236,16 +286,26 @@ impl Fft<f32> for Radix3 {
         output: &mut [Complex<f32>],
         scratch: &mut [Complex<f32>],
     ) {
-        output.copy_from_slice(input);
-        self.process_with_scratch(output, scratch);
+        assert!(
+            input.len() == output.len() && input.len().is_multiple_of(self.len),
+            "FFT buffer length"
+        );
+        let (data, scratch) = scratch.split_at_mut(self.len);
+        for (i, o) in input
+            .chunks_exact(self.len)
+            .zip(output.chunks_exact_mut(self.len))
+        {
+            data.copy_from_slice(i);
+            self.run(data, o, scratch);
+        }
     }
 
     fn get_inplace_scratch_len(&self) -> usize {
-        self.len + self.inner.get_outofplace_scratch_len()
+        self.len + self.base.get_inplace_scratch_len()
     }
 
     fn get_outofplace_scratch_len(&self) -> usize {
-        self.get_inplace_scratch_len()
+        self.base.get_inplace_scratch_len()
     }
 
     fn get_immutable_scratch_len(&self) -> usize {

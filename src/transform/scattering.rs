@@ -599,8 +599,13 @@ fn low_bins(
     half_fft.process_with_scratch(packed, scratch);
     let h = packed.len();
     for (k, (o, w)) in out.iter_mut().zip(twiddles).enumerate() {
-        let z = packed[k % h];
-        let zc = packed[(h - k % h) % h].conj();
+        // Bins k and h - k of the half-length FFT, modulo h (no division:
+        // this runs for every bin U1's filters read).
+        let (z, zc) = if k == 0 || k == h {
+            (packed[0], packed[0].conj())
+        } else {
+            (packed[k], packed[h - k].conj())
+        };
         let even = (z + zc) * 0.5;
         let odd = (z - zc) * Complex::new(0.0, -0.5);
         *o = even + w * odd;
