@@ -267,7 +267,7 @@ lines.push('');
 const d = songCpu.detail || {};
 if (d.workers != null) {
   lines.push(
-    `In the worker (4-min song, CPU, last run): resampling to 16 kHz mono (once, in the coordinating worker) ${ms(d.resampleMs)},`,
+    `In the worker (4-min song, CPU, last run): resampling to 16 kHz mono (once, in the coordinating worker, streamed to the helpers as it goes) ${ms(d.resampleMs)},`,
     `then ${d.workers} helper workers scatter ${songCpu.windows} windows (one scattering per window for the pictures and the model input),`,
     `${ms(d.transformMs)} in all; the model on the same helpers ${ms(d.modelMs)}.`,
     '',

@@ -14,10 +14,10 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use crate::features::{FeatureConfig, Features};
-use crate::model::{Device, Model, ModelFileError, PredictError};
+use crate::model::{Device, Model, ModelFileError, ModelMetadata, PredictError};
 use crate::normalise::Standardisation;
 use crate::pipeline::{Form, Pipeline, WindowFeatures, stitch};
-use crate::resample::to_mono;
+use crate::resample::{ToMono, to_mono};
 use crate::tagging::{self, Tagging, clip_scores, window_scores, window_scores_async};
 use crate::transform::{Coefficients, FrontEnd};
 use crate::windows::{Window, Windower};
@@ -314,8 +314,12 @@ fn prediction(backend: &'static str, input: &ModelInput, scores: Vec<Vec<f32>>) 
 /// switch of backend re-runs only the model).
 #[wasm_bindgen]
 pub struct TagModel {
-    tagging: Tagging,
-    /// The file, kept to load the weights onto WebGPU on demand.
+    meta: ModelMetadata,
+    /// The weights on the CPU and the model's front end; `None` until first
+    /// needed when made with `lazy` (see [`TagModel::new`]).
+    tagging: Option<Tagging>,
+    /// The file, kept to load the weights onto WebGPU (and, lazily, the
+    /// CPU) on demand.
     bytes: Rc<Vec<u8>>,
     gpu: Rc<RefCell<Option<Rc<Model>>>>,
     input: Option<Rc<ModelInput>>,
@@ -334,8 +338,12 @@ struct Job {
     parts: usize,
     /// Windows the windower has emitted so far (all parts).
     seen: usize,
-    /// This part's windows: index in the stream, raw coefficients, model input.
-    done: Vec<(usize, WindowFeatures, WindowFeatures)>,
+    /// This part's windows: index in the stream, raw coefficients (handed
+    /// to JS by [`TagModel::job_finish`]) and model input (kept for
+    /// [`TagModel::job_scores`]).
+    indices: Vec<usize>,
+    raw: Vec<WindowFeatures>,
+    inputs: Vec<WindowFeatures>,
     /// Windows this part will compute (for progress).
     expected: f64,
 }
@@ -358,9 +366,27 @@ impl Job {
             valid: w.valid,
             coefficients,
         };
-        self.done.push((index, at(raw), at(input)));
+        self.indices.push(index);
+        self.raw.push(at(raw));
+        self.inputs.push(at(input));
         true
     }
+}
+
+/// Scores of `windows` on the CPU, batch by batch, with
+/// `progress(done, total)` after each batch.
+fn cpu_scores(
+    model: &Model,
+    windows: &[WindowFeatures],
+    progress: &Option<js_sys::Function>,
+) -> Result<Vec<Vec<f32>>, JsError> {
+    let total = windows.len() as f64;
+    let mut scores = Vec::with_capacity(windows.len());
+    for batch in windows.chunks(tagging::BATCH) {
+        scores.extend(window_scores(model, batch).map_err(predict_err)?);
+        call_progress(progress, scores.len(), total);
+    }
+    Ok(scores)
 }
 
 /// What [`TagModel::job_finish`] gives JS (plus `raw` and `input`, the
@@ -379,9 +405,13 @@ struct JobResult {
 #[wasm_bindgen]
 impl TagModel {
     /// Load a model file (its bytes) onto the CPU backend, checking the file
-    /// and that its recorded front end gives the model's input size.
+    /// and that its recorded front end gives the model's input size. With
+    /// `lazy`, only the metadata is read now and the weights (and the front
+    /// end's filter banks) on first use: the page's coordinating worker,
+    /// whose helpers score on the CPU, rarely needs them, and loading a copy
+    /// costs start-up time.
     #[wasm_bindgen(constructor)]
-    pub fn new(bytes: &[u8]) -> Result<TagModel, JsError> {
+    pub fn new(bytes: &[u8], lazy: Option<bool>) -> Result<TagModel, JsError> {
         let meta = crate::model::read_metadata(bytes).map_err(model_err)?;
         let front_end = tagging::feature_config(&meta).map_err(model_err)?;
         // Only the scattering front end is built into this page; anything else
@@ -392,9 +422,13 @@ impl TagModel {
                 meta.model.name()
             )));
         }
-        let model = Model::from_bytes(bytes, &Device::flex()).map_err(model_err)?;
-        let tagging = Tagging::new(model).map_err(model_err)?;
+        let tagging = if lazy.unwrap_or(false) {
+            None
+        } else {
+            Some(load_tagging(bytes)?)
+        };
         Ok(TagModel {
+            meta,
             tagging,
             bytes: Rc::new(bytes.to_vec()),
             gpu: Rc::new(RefCell::new(None)),
@@ -407,7 +441,7 @@ impl TagModel {
     /// The model's metadata as a JSON string: name, precision, tags, input
     /// size, front end, provenance, metrics (checksums left out).
     pub fn info(&self) -> Result<String, JsError> {
-        let meta = &self.tagging.model().metadata;
+        let meta = &self.meta;
         let mut v = serde_json::to_value(meta).map_err(|e| JsError::new(&e.to_string()))?;
         if let Some(o) = v.as_object_mut() {
             o.remove("checksums");
@@ -435,7 +469,7 @@ impl TagModel {
         progress: Option<js_sys::Function>,
     ) -> Result<usize, JsError> {
         self.input = None;
-        let (features, stats, _) = self.tagging.parts();
+        let (features, stats, _) = self.tagging()?.parts();
         let sr = features.sample_rate();
         let total = expected_windows(pcm, sample_rate, channels, features.config().window.seconds);
         let pipeline =
@@ -452,15 +486,9 @@ impl TagModel {
     /// Scores of the last [`TagModel::features`] on the CPU backend:
     /// `{backend, tags, clip, windows: [{start_s, end_s, scores}]}`.
     /// `progress(done, total)` is called after every batch of windows.
-    pub fn predict_cpu(&self, progress: Option<js_sys::Function>) -> Result<JsValue, JsError> {
+    pub fn predict_cpu(&mut self, progress: Option<js_sys::Function>) -> Result<JsValue, JsError> {
         let input = self.input()?;
-        let model = self.tagging.model();
-        let total = input.windows.len() as f64;
-        let mut scores = Vec::with_capacity(input.windows.len());
-        for batch in input.windows.chunks(tagging::BATCH) {
-            scores.extend(window_scores(model, batch).map_err(predict_err)?);
-            call_progress(&progress, scores.len(), total);
-        }
+        let scores = cpu_scores(self.tagging()?.model(), &input.windows, &progress)?;
         to_js(&prediction("cpu", &input, scores))
     }
 
@@ -528,7 +556,7 @@ impl TagModel {
         if parts == 0 || part >= parts {
             return Err(JsError::new(&format!("part {part} of {parts}")));
         }
-        let (features, _, _) = self.tagging.parts();
+        let (features, _, _) = self.tagging()?.parts();
         let window = features.window_len() as f64;
         let total = (samples / window).ceil().max(1.0);
         let expected = ((total - part as f64) / parts as f64).ceil().max(0.0);
@@ -540,7 +568,9 @@ impl TagModel {
             part: part as usize,
             parts: parts as usize,
             seen: 0,
-            done: Vec::new(),
+            indices: Vec::new(),
+            raw: Vec::new(),
+            inputs: Vec::new(),
             expected,
         });
         Ok(())
@@ -555,11 +585,11 @@ impl TagModel {
     ) -> Result<(), JsError> {
         let TagModel { tagging, job, .. } = self;
         let job = job.as_mut().ok_or_else(no_job)?;
-        let (features, stats, _) = tagging.parts();
+        let (features, stats, _) = tagging.as_mut().ok_or_else(no_job)?.parts();
         let mut windower = job.windower.take().ok_or_else(no_job)?;
         windower.push(mono, |w| {
             if job.take(w, features, stats) {
-                call_progress(&progress, job.done.len(), job.expected);
+                call_progress(&progress, job.inputs.len(), job.expected);
             }
         });
         job.windower = Some(windower);
@@ -573,40 +603,37 @@ impl TagModel {
     pub fn job_finish(&mut self, progress: Option<js_sys::Function>) -> Result<JsValue, JsError> {
         let TagModel { tagging, job, .. } = self;
         let job = job.as_mut().ok_or_else(no_job)?;
-        let (features, stats, _) = tagging.parts();
+        let (features, stats, _) = tagging.as_mut().ok_or_else(no_job)?.parts();
         let windower = job.windower.take().ok_or_else(no_job)?;
         windower
             .finish(|w| {
                 if job.take(w, features, stats) {
-                    call_progress(&progress, job.done.len(), job.expected);
+                    call_progress(&progress, job.inputs.len(), job.expected);
                 }
             })
             .map_err(err)?;
-        let first = job.done.first();
+        let rows = |w: &[WindowFeatures]| w.first().map_or(0, |w| w.coefficients.rows);
         let result = JobResult {
-            indices: job.done.iter().map(|d| d.0 as u32).collect(),
-            starts: job.done.iter().map(|d| d.1.start as f64).collect(),
-            valids: job.done.iter().map(|d| d.1.valid as u32).collect(),
-            raw_rows: first.map_or(0, |d| d.1.coefficients.rows),
-            input_rows: first.map_or(0, |d| d.2.coefficients.rows),
-            frames: first.map_or(0, |d| d.1.coefficients.frames),
+            indices: job.indices.iter().map(|&i| i as u32).collect(),
+            starts: job.inputs.iter().map(|w| w.start as f64).collect(),
+            valids: job.inputs.iter().map(|w| w.valid as u32).collect(),
+            raw_rows: rows(&job.raw),
+            input_rows: rows(&job.inputs),
+            frames: job.raw.first().map_or(0, |w| w.coefficients.frames),
         };
-        let concat = |pick: fn(&(usize, WindowFeatures, WindowFeatures)) -> &[f32]| {
-            let v: Vec<f32> = job
-                .done
+        let concat = |windows: &[WindowFeatures]| {
+            let v: Vec<f32> = windows
                 .iter()
-                .flat_map(|d| pick(d).iter().copied())
+                .flat_map(|w| w.coefficients.data.iter().copied())
                 .collect();
             js_sys::Float32Array::from(&v[..])
         };
         let out = to_js(&result)?;
         let set = |k: &str, v: &JsValue| js_sys::Reflect::set(&out, &JsValue::from_str(k), v);
-        set("raw", &concat(|d| &d.1.coefficients.data)).map_err(js_err)?;
-        set("input", &concat(|d| &d.2.coefficients.data)).map_err(js_err)?;
+        set("raw", &concat(&job.raw)).map_err(js_err)?;
+        set("input", &concat(&job.inputs)).map_err(js_err)?;
         // The raw coefficients have been handed over; the model input stays.
-        for d in &mut job.done {
-            d.1.coefficients.data = Vec::new();
-        }
+        job.raw = Vec::new();
         Ok(out)
     }
 
@@ -615,19 +642,10 @@ impl TagModel {
     /// `progress(done, total)` after every batch.
     pub fn job_scores(&self, progress: Option<js_sys::Function>) -> Result<Vec<f32>, JsError> {
         let job = self.job.as_ref().ok_or_else(no_job)?;
-        let inputs: Vec<WindowFeatures> = job.done.iter().map(|d| d.2.clone()).collect();
-        let model = self.tagging.model();
-        let total = inputs.len() as f64;
-        let mut scores = Vec::with_capacity(inputs.len() * crate::tags::TAGS.len());
-        let mut n = 0;
-        for batch in inputs.chunks(tagging::BATCH) {
-            for s in window_scores(model, batch).map_err(predict_err)? {
-                scores.extend(s);
-            }
-            n += batch.len();
-            call_progress(&progress, n, total);
-        }
-        Ok(scores)
+        // A job has started, so the weights are loaded.
+        let tagging = self.tagging.as_ref().ok_or_else(no_job)?;
+        let scores = cpu_scores(tagging.model(), &job.inputs, &progress)?;
+        Ok(scores.concat())
     }
 
     /// Make the model input of every window of a piece of audio the last
@@ -643,10 +661,9 @@ impl TagModel {
     ) -> Result<usize, JsError> {
         let windows = windows_from(&starts, &valids, rows, frames, data)?;
         let n = windows.len();
-        let (features, _, _) = self.tagging.parts();
         self.input = Some(Rc::new(ModelInput {
             windows,
-            sample_rate: features.sample_rate(),
+            sample_rate: self.front_end.front_end.sample_rate(),
         }));
         Ok(n)
     }
@@ -669,6 +686,56 @@ impl TagModel {
     }
 }
 
+/// Interleaved PCM to mono at a front end's rate, slice by slice: what
+/// [`TagModel::mono`] gives in one call, for the page's coordinating worker
+/// to hand the helpers each slice while it converts the next.
+#[wasm_bindgen]
+pub struct MonoStream {
+    inner: ToMono,
+    ratio: f64,
+    resampling: bool,
+}
+
+#[wasm_bindgen]
+impl MonoStream {
+    /// From `channels` interleaved channels at `sample_rate` Hz to mono at
+    /// `rate` Hz.
+    #[wasm_bindgen(constructor)]
+    pub fn new(sample_rate: u32, channels: u32, rate: u32) -> Result<MonoStream, JsError> {
+        Ok(MonoStream {
+            inner: ToMono::new(sample_rate, channels, rate).map_err(err)?,
+            ratio: rate as f64 / sample_rate as f64,
+            resampling: sample_rate != rate,
+        })
+    }
+
+    /// The mono samples `frames` input frames give in all (what
+    /// [`MonoStream::push`] and [`MonoStream::finish`] return together).
+    pub fn output_len(&self, frames: f64) -> f64 {
+        // As `ToMono::finish` counts them.
+        if self.resampling {
+            (frames * self.ratio).round()
+        } else {
+            frames
+        }
+    }
+
+    /// The next slice of interleaved PCM (whole frames); returns the mono
+    /// samples it completes.
+    pub fn push(&mut self, pcm: &[f32]) -> Result<Vec<f32>, JsError> {
+        let mut out = Vec::new();
+        self.inner.push(pcm, &mut out).map_err(err)?;
+        Ok(out)
+    }
+
+    /// The last mono samples, once every slice has been pushed.
+    pub fn finish(&mut self) -> Result<Vec<f32>, JsError> {
+        let mut out = Vec::new();
+        self.inner.finish(&mut out).map_err(err)?;
+        Ok(out)
+    }
+}
+
 fn no_job() -> JsError {
     JsError::new("no job has been started")
 }
@@ -677,7 +744,21 @@ fn js_err(e: JsValue) -> JsError {
     JsError::new(&format!("{e:?}"))
 }
 
+/// The model file's weights on the CPU, with its front end.
+fn load_tagging(bytes: &[u8]) -> Result<Tagging, JsError> {
+    let model = Model::from_bytes(bytes, &Device::flex()).map_err(model_err)?;
+    Tagging::new(model).map_err(model_err)
+}
+
 impl TagModel {
+    /// The CPU weights and front end, loaded now if they were not yet.
+    fn tagging(&mut self) -> Result<&mut Tagging, JsError> {
+        if self.tagging.is_none() {
+            self.tagging = Some(load_tagging(&self.bytes)?);
+        }
+        Ok(self.tagging.as_mut().expect("just loaded"))
+    }
+
     fn input(&self) -> Result<Rc<ModelInput>, JsError> {
         self.input
             .clone()

@@ -3,7 +3,8 @@
 //
 // The worker the page starts coordinates helpers, one per core (this same
 // script, each its own WASM instance and copy of the model): the audio is
-// resampled once, then each helper scatters every n-th 29 s window — one
+// resampled once, into shared memory that the helpers read as it fills, and
+// each helper scatters every n-th 29 s window — one
 // scattering per window gives both the pictures' coefficients and the model
 // input — and, on the CPU backend, scores its windows. This worker then
 // stitches the pictures, keeps the model input (WebGPU, a backend switch)
@@ -20,7 +21,7 @@
 //               {type: 'progress', id, stage, done, total}
 //               {type: 'result', id, scatter: {rows, frames, data, times, paths, windows}, tags, timings}
 //               {type: 'tags', id, tags, timings}
-import init, { Analyzer, TagModel } from './pkg/scatterbrain.js';
+import init, { Analyzer, MonoStream, TagModel } from './pkg/scatterbrain.js';
 
 let analyzer = null;
 let gotModule;
@@ -96,10 +97,26 @@ async function helperCall(msg) {
     await modelLoading;
     if (!tagModel) throw new Error('no model is loaded');
     if (msg.type === 'job') {
-      const { mono, part, parts } = msg;
+      const { mono, filled, part, parts } = msg;
       const t0 = performance.now();
       tagModel.job_start(mono.length, part, parts);
-      for (let at = 0; at < mono.length; at += SLICE) tagModel.job_push(mono.subarray(at, at + SLICE), progress);
+      if (filled) {
+        // Streamed: `filled[0]` counts the samples written so far (-1: the
+        // coordinator failed); wait for more until all are there.
+        for (let at = 0; at < mono.length; ) {
+          const ready = Atomics.load(filled, 0);
+          if (ready < 0) throw new Error('the audio could not be converted');
+          if (ready === at) {
+            Atomics.wait(filled, 0, at, 1000);
+            continue;
+          }
+          const end = Math.min(ready, at + SLICE);
+          tagModel.job_push(mono.subarray(at, end), progress);
+          at = end;
+        }
+      } else {
+        for (let at = 0; at < mono.length; at += SLICE) tagModel.job_push(mono.subarray(at, at + SLICE), progress);
+      }
       const r = tagModel.job_finish(progress);
       const transfer = [r.raw.buffer, r.input.buffer];
       const reply = { type: 'job', call: msg.call, result: r, featuresMs: performance.now() - t0 };
@@ -172,7 +189,9 @@ async function loadModelNow({ bytes }) {
   for (const p of helpersLoaded) p.catch(() => {}); // awaited below, or moot when this copy fails
   try {
     const t0 = performance.now();
-    tagModel = new TagModel(new Uint8Array(bytes));
+    // This worker's copy loads its CPU weights only if it has to score
+    // itself (no helpers, another front end): the helpers score on the CPU.
+    tagModel = new TagModel(new Uint8Array(bytes), !isHelper);
     modelInfo = JSON.parse(tagModel.info());
     sameFrontEnd = !isHelper && tagModel.same_front_end(analyzer);
     if (isHelper) return;
@@ -277,22 +296,35 @@ async function scatterOnHelpers(id, pcm, sampleRate, nChannels, timings, scores)
   const fe = modelInfo.front_end;
   const rate = fe.front_end.sample_rate;
   // Already mono at the front end's rate (long files): resampling is the identity.
-  const mono = sampleRate === rate && nChannels === 1 ? pcm : tagModel.mono(pcm, sampleRate, nChannels);
-  let shared = mono;
-  if (globalThis.crossOriginIsolated) {
-    // One copy every helper reads, instead of a copy each.
-    shared = new Float32Array(new SharedArrayBuffer(mono.byteLength));
-    shared.set(mono);
+  const identity = sampleRate === rate && nChannels === 1;
+  let shared;
+  let filled = null;
+  let stream = null;
+  if (globalThis.crossOriginIsolated && !identity) {
+    // Streamed into shared memory: the helpers start on the first windows
+    // while the rest is being resampled.
+    stream = new MonoStream(sampleRate, nChannels, rate);
+    const length = stream.output_len(pcm.length / nChannels);
+    shared = new Float32Array(new SharedArrayBuffer(length * 4));
+    filled = new Int32Array(new SharedArrayBuffer(4));
+  } else {
+    const mono = identity ? pcm : tagModel.mono(pcm, sampleRate, nChannels);
+    shared = mono;
+    if (globalThis.crossOriginIsolated) {
+      // One copy every helper reads, instead of a copy each.
+      shared = new Float32Array(new SharedArrayBuffer(mono.byteLength));
+      shared.set(mono);
+    }
+    timings.resampleMs = performance.now() - t0;
   }
-  timings.resampleMs = performance.now() - t0;
-  const total = Math.max(1, Math.ceil(mono.length / Math.round(fe.window.seconds * rate)));
+  const total = Math.max(1, Math.ceil(shared.length / Math.round(fe.window.seconds * rate)));
   const done = helpers.map(() => 0);
   const scored = helpers.map(() => 0);
   const parts = helpers.length;
   const tJobs = performance.now();
-  const results = await Promise.all(
+  const jobs = Promise.all(
     helpers.map((h, k) =>
-      callHelper(h, { type: 'job', mono: shared, part: k, parts, scores }, (n, stage) => {
+      callHelper(h, { type: 'job', mono: shared, filled, part: k, parts, scores }, (n, stage) => {
         const sum = (a) => a.reduce((x, y) => x + y, 0);
         if (stage === 'model') scored[k] = n;
         else done[k] = n;
@@ -302,6 +334,19 @@ async function scatterOnHelpers(id, pcm, sampleRate, nChannels, timings, scores)
       }),
     ),
   );
+  if (stream) {
+    try {
+      timings.resampleMs = streamMono(stream, pcm, nChannels, shared, filled);
+    } catch (e) {
+      Atomics.store(filled, 0, -1);
+      Atomics.notify(filled, 0);
+      jobs.catch(() => {}); // the helpers fail too; this error is the one to report
+      throw e;
+    } finally {
+      stream.free();
+    }
+  }
+  const results = await jobs;
   // The front end ends with the slowest helper's scattering; any scoring
   // after that is the model's time (the rest overlapped the scattering).
   timings.transformEnd = tJobs + Math.max(...results.map((x) => x.featuresMs));
@@ -350,6 +395,30 @@ async function scatterOnHelpers(id, pcm, sampleRate, nChannels, timings, scores)
   }
   return { picture, prediction };
 }
+
+/**
+ * Resample `pcm` into `shared` slice by slice, publishing the count written
+ * in `filled[0]` after each; returns the milliseconds it took.
+ */
+function streamMono(stream, pcm, nChannels, shared, filled) {
+  const t0 = performance.now();
+  let at = 0;
+  const put = (out) => {
+    if (at + out.length > shared.length) throw new Error('the resampler gave more samples than expected');
+    shared.set(out, at);
+    at += out.length;
+    Atomics.store(filled, 0, at);
+    Atomics.notify(filled, 0);
+  };
+  // ~2 s of input per slice: small next to a 29 s window, large enough that
+  // the calls cost nothing.
+  const step = STREAM_FRAMES * nChannels;
+  for (let i = 0; i < pcm.length; i += step) put(stream.push(pcm.subarray(i, i + step)));
+  put(stream.finish());
+  if (at !== shared.length) throw new Error(`the resampler gave ${at} samples, not ${shared.length}`);
+  return performance.now() - t0;
+}
+const STREAM_FRAMES = 1 << 16;
 
 async function scatter({ id, channels, sampleRate, backend }) {
   await ready;
