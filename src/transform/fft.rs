@@ -4,7 +4,8 @@
 //! (scalar transposes and twiddles: 5–7× native per point, against ~2.5× for
 //! its radix-4 sizes). There [`Radix3`] takes factors 9 and 3 off with SIMD
 //! column butterflies (twiddles fused) and leaves the rest to rustfft: these
-//! lengths cost ~1.6× less than with rustfft alone (benches/RESULTS-browser.md).
+//! lengths cost 1.1–1.8× less than with rustfft alone, the whole scattering
+//! a third less (benches/RESULTS-browser.md, "Profile").
 
 use rustfft::num_complex::Complex;
 use rustfft::{Direction, Fft, FftDirection, FftPlanner, Length};
