@@ -53,10 +53,10 @@ def main():
       f"{train} training clips, first 29 s window of each), seed 0, Adam, learning rate 1e-3 × "
       "0.95 per epoch, batch 16, each model's default front end and dropout. The budget is "
       "checked before each batch, so a run overshoots by up to one batch (see the CPU-minutes "
-      "column). CPU time rather than epochs because the models differ by two orders of magnitude "
-      "in cost per clip (mel and CQT give 1813 frames per clip, scattering 114; see the last "
-      "column): an equal-epoch budget that the mel and CQT models could finish here would take "
-      "days of this machine, and equal compute is the comparison that matters on a CPU.\n")
+      "column). CPU time rather than epochs because the models differ by up to ~50× in cost per "
+      "clip (mel and CQT give 1813 frames per clip, scattering 114; see the last column): a few "
+      "epochs of each mel or CQT model would take several hours of this machine, and equal "
+      "compute is the comparison that matters on a CPU.\n")
     p("Test figures are macro means over the tags with a test positive (positive = target ≥ 0.5), "
       "against the teacher's labels for recordings and hard labels for renders. The paper's "
       "figures are MagnaTagATune test ROC-AUC after 300 epochs on a GPU: a different dataset, "
