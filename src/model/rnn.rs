@@ -3,13 +3,14 @@
 //! A recurrent layer's work splits into the input projection `W_i x_t + b_i`,
 //! which does not depend on the previous step, and the hidden projection
 //! `W_h h_{t-1} + b_h`, which does. We compute the input projection for every
-//! time step of every sequence in the batch as one matrix product
-//! (`[T·B, I] × [I, G·H]`), and only the hidden projection (`[B, H] × [H, G·H]`)
+//! time step of a chunk of steps, for every sequence in the batch, as one
+//! matrix product (`[C·B, I] × [I, G·H]`), and only the hidden projection (`[B, H] × [H, G·H]`)
 //! and the element-wise gate arithmetic run inside the time loop. The gates'
 //! weights are stacked side by side in one [`Linear`] per projection, so each
 //! step is one matmul, not one per gate.
 //!
-//! (For training the hoisting is done per chunk of steps, see [`CHUNK_STEPS`].)
+//! (Per chunk rather than for the whole sequence for the backward pass's
+//! sake: see [`CHUNK_STEPS`].)
 //!
 //! The equations are PyTorch's (`nn.GRU`, `nn.LSTM`) with its gate order, so
 //! weights convert by transposing `weight_ih_l{k}` / `weight_hh_l{k}`:
@@ -169,37 +170,34 @@ impl RecurrentLayer {
     ///
     /// The initial state is zero; the state carries across chunks.
     pub fn forward_chunks(&self, chunks: Vec<Tensor<3>>) -> Vec<Tensor<3>> {
+        let Some(first) = chunks.first() else {
+            return Vec::new();
+        };
+        let [_, batch, _] = first.dims();
         let h = self.hidden_size;
-        let width = self.cell().gates() * h;
-        let mut state: Option<Tensor<2>> = None;
-        let mut cell_state: Option<Tensor<2>> = None;
+        let device = first.device();
+        let mut state = Tensor::<2>::zeros([batch, h], &device);
+        let mut cell_state = self.lstm.then(|| Tensor::<2>::zeros([batch, h], &device));
         let mut out = Vec::with_capacity(chunks.len());
         for x in chunks {
             let [steps, batch, input] = x.dims();
-            let device = x.device();
             // One matmul for the chunk's input projections: [C·B, I] → [C·B, G·H];
             // step t is then the contiguous rows t·B .. (t+1)·B.
             let projected = self.input.forward(x.reshape([steps * batch, input]));
-            let mut current = state.unwrap_or_else(|| Tensor::<2>::zeros([batch, h], &device));
-            if self.lstm && cell_state.is_none() {
-                cell_state = Some(Tensor::<2>::zeros([batch, h], &device));
-            }
             let mut outputs = Vec::with_capacity(steps);
             for t in 0..steps {
                 let xt = projected.clone().narrow(0, t * batch, batch);
-                debug_assert_eq!(xt.dims(), [batch, width]);
-                let ht = self.hidden.forward(current.clone());
-                current = match cell_state.take() {
-                    None => gru_step(xt, ht, current, h),
+                let ht = self.hidden.forward(state.clone());
+                state = match cell_state.take() {
+                    None => gru_step(xt, ht, state, h),
                     Some(c) => {
                         let (next_h, next_c) = lstm_step(xt, ht, c, h);
                         cell_state = Some(next_c);
                         next_h
                     }
                 };
-                outputs.push(current.clone());
+                outputs.push(state.clone());
             }
-            state = Some(current);
             out.push(Tensor::stack(outputs, 0));
         }
         out
