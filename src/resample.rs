@@ -98,12 +98,22 @@ impl ToMono {
         Ok(())
     }
 
-    /// Flush the tail: after this, `out` holds `round(input frames × ratio)` samples.
+    /// The mono samples `frames` input frames give in all:
+    /// `round(frames × ratio)` (what [`ToMono::finish`] trims to).
+    pub fn output_len(&self, frames: u64) -> u64 {
+        if self.resampler.is_none() {
+            frames
+        } else {
+            (frames as f64 * self.ratio).round() as u64
+        }
+    }
+
+    /// Flush the tail: after this, `out` holds [`ToMono::output_len`] samples.
     pub fn finish(&mut self, out: &mut Vec<f32>) -> Result<(), AudioError> {
         if self.resampler.is_none() {
             return Ok(());
         }
-        let expected = (self.frames_in as f64 * self.ratio).round() as u64;
+        let expected = self.output_len(self.frames_in);
         if !self.pending.is_empty() {
             let n = self.pending.len();
             self.run(Some(n), out)?;

@@ -692,8 +692,6 @@ impl TagModel {
 #[wasm_bindgen]
 pub struct MonoStream {
     inner: ToMono,
-    ratio: f64,
-    resampling: bool,
 }
 
 #[wasm_bindgen]
@@ -704,20 +702,13 @@ impl MonoStream {
     pub fn new(sample_rate: u32, channels: u32, rate: u32) -> Result<MonoStream, JsError> {
         Ok(MonoStream {
             inner: ToMono::new(sample_rate, channels, rate).map_err(err)?,
-            ratio: rate as f64 / sample_rate as f64,
-            resampling: sample_rate != rate,
         })
     }
 
     /// The mono samples `frames` input frames give in all (what
     /// [`MonoStream::push`] and [`MonoStream::finish`] return together).
     pub fn output_len(&self, frames: f64) -> f64 {
-        // As `ToMono::finish` counts them.
-        if self.resampling {
-            (frames * self.ratio).round()
-        } else {
-            frames
-        }
+        self.inner.output_len(frames as u64) as f64
     }
 
     /// The next slice of interleaved PCM (whole frames); returns the mono

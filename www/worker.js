@@ -100,22 +100,19 @@ async function helperCall(msg) {
       const { mono, filled, part, parts } = msg;
       const t0 = performance.now();
       tagModel.job_start(mono.length, part, parts);
-      if (filled) {
-        // Streamed: `filled[0]` counts the samples written so far (-1: the
-        // coordinator failed); wait for more until all are there.
-        for (let at = 0; at < mono.length; ) {
-          const ready = Atomics.load(filled, 0);
-          if (ready < 0) throw new Error('the audio could not be converted');
-          if (ready === at) {
-            Atomics.wait(filled, 0, at, 1000);
-            continue;
-          }
-          const end = Math.min(ready, at + SLICE);
-          tagModel.job_push(mono.subarray(at, end), progress);
-          at = end;
+      // Streamed: `filled[0]` counts the samples written so far (-1: the
+      // coordinator failed); wait for more until all are there. Otherwise
+      // all of `mono` is there from the start.
+      for (let at = 0; at < mono.length; ) {
+        const ready = filled ? Atomics.load(filled, 0) : mono.length;
+        if (ready < 0) throw new Error('the audio could not be converted');
+        if (ready === at) {
+          Atomics.wait(filled, 0, at, 1000);
+          continue;
         }
-      } else {
-        for (let at = 0; at < mono.length; at += SLICE) tagModel.job_push(mono.subarray(at, at + SLICE), progress);
+        const end = Math.min(ready, at + SLICE);
+        tagModel.job_push(mono.subarray(at, end), progress);
+        at = end;
       }
       const r = tagModel.job_finish(progress);
       const transfer = [r.raw.buffer, r.input.buffer];
