@@ -2,22 +2,25 @@
 //! configured front end, the normaliser and (given training statistics)
 //! standardisation. Plans are built once per input length and reused.
 //!
-//! What "normalised" means depends on the front end:
+//! The front end is a [`FrontEndPlan`] chosen and planned by the
+//! configuration's [`FrontEnd`]; this module has no per-front-end code. What
+//! "normalised" means is each front end's own:
 //! - scattering: the paper's eq. 4 ratios and optional log compression
-//!   ([`NormaliserConfig`], see [`crate::normalise`]), then standardisation
-//!   of the rows whose order is in `standardise_orders`;
+//!   ([`NormaliserConfig`], see [`crate::transform::scattering::normalise`]),
+//!   then standardisation of the rows whose order is in `standardise_orders`;
 //! - log-mel and CQT: the log is the normalisation, `ln(1e-6 + mel power)`
 //!   and `ln(1e-5 + |CQT|)` ([`mel::LOG_OFFSET`], [`cqt::LOG_OFFSET`]: fixed
 //!   floors, so a quiet clip stays quiet), then standardisation of every row.
 //!   The normaliser's `eps1`, `eps2`, `log_eps` and `standardise_orders` do
 //!   not apply to them.
 
-use crate::normalise::{NormaliserConfig, Standardisation, normalise_scattering, standardise};
-use crate::transform::cqt::{self, Cqt};
-use crate::transform::mel::{self, Mel};
-use crate::transform::{Coefficients, ConfigError, FrontEnd, Scattering, ScatteringConfig};
+use crate::normalise::{NormaliserConfig, Standardisation, standardise};
+use crate::transform::{Coefficients, ConfigError, FrontEnd, FrontEndPlan, cqt, mel};
 use crate::windows::WindowConfig;
 use serde::{Deserialize, Serialize};
+
+/// What one output row is (it lives with the front ends, which make rows).
+pub use crate::transform::RowInfo;
 
 /// Everything that determines a model's input; stored in every model file.
 /// Checked by [`FeatureConfig::validate`] when deserialised, so a model file,
@@ -55,11 +58,7 @@ impl FeatureConfig {
     /// field is wrong. (Mel and CQT settings are also checked on their own
     /// when deserialised.)
     pub fn validate(&self) -> Result<(), ConfigError> {
-        match &self.front_end {
-            FrontEnd::Scattering(c) => validate_scattering(c)?,
-            FrontEnd::Mel(c) => c.validate()?,
-            FrontEnd::Cqt(c) => c.validate()?,
-        }
+        self.front_end.validate()?;
         let w = &self.window;
         if !(w.seconds.is_finite() && w.seconds > 0.0 && w.seconds <= 3600.0) {
             return Err(ConfigError(format!(
@@ -77,55 +76,10 @@ impl FeatureConfig {
     }
 }
 
-/// The ranges the scattering plan is built for (the paper's settings are
-/// well inside); outside them a plan could be meaningless or unbounded.
-fn validate_scattering(c: &ScatteringConfig) -> Result<(), ConfigError> {
-    let err = |m: String| Err(ConfigError(format!("scattering: {m}")));
-    if c.sample_rate == 0 {
-        return err("sample_rate must be positive".into());
-    }
-    if !(c.t.is_power_of_two() && (2..=1 << 16).contains(&c.t)) {
-        return err(format!("t {} is not a power of two in 2..=65536", c.t));
-    }
-    if c.oversampling > c.t.trailing_zeros() {
-        return err(format!(
-            "oversampling {} above log2(t) = {}",
-            c.oversampling,
-            c.t.trailing_zeros()
-        ));
-    }
-    if !(1..=32).contains(&c.q1) || !(1..=32).contains(&c.q2) {
-        return err(format!("q1 {} and q2 {} must be in 1..=32", c.q1, c.q2));
-    }
-    if !(1..=20).contains(&c.j) {
-        return err(format!("j {} not in 1..=20", c.j));
-    }
-    if !(1..=2).contains(&c.max_order) {
-        return err(format!("max_order {} must be 1 or 2", c.max_order));
-    }
-    Ok(())
-}
-
-/// What one output row is, for people and files (the `.json` sidecar).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RowInfo {
-    /// Scattering order (0, 1, 2); 1 for mel and CQT bands.
-    pub order: u8,
-    /// Centre frequency of the first-order filter / band, Hz.
-    pub freq1_hz: Option<f64>,
-    /// Centre frequency of the second-order filter, Hz (modulation rate).
-    pub freq2_hz: Option<f64>,
-}
-
-enum Plan {
-    Scattering(Box<Scattering>),
-    Mel(Box<Mel>),
-    Cqt(Box<Cqt>),
-}
-
+/// A feature configuration, planned for one input length at a time.
 pub struct Features {
     config: FeatureConfig,
-    plan: Option<(usize, Plan)>,
+    plan: Option<Box<dyn FrontEndPlan>>,
 }
 
 impl Features {
@@ -154,11 +108,7 @@ impl Features {
 
     /// Samples between output frames.
     pub fn hop(&self) -> usize {
-        match &self.config.front_end {
-            FrontEnd::Scattering(c) => c.hop(),
-            FrontEnd::Mel(c) => c.hop,
-            FrontEnd::Cqt(c) => c.hop,
-        }
+        self.config.front_end.hop()
     }
 
     /// Samples in one analysis window (every window has this length).
@@ -171,73 +121,36 @@ impl Features {
         self.config.front_end.sample_rate()
     }
 
-    fn plan(&mut self, len: usize) -> &mut Plan {
-        if self.plan.as_ref().is_none_or(|(l, _)| *l != len) {
+    fn plan(&mut self, len: usize) -> &mut dyn FrontEndPlan {
+        if self.plan.as_ref().is_none_or(|p| p.input_len() != len) {
             // The configuration was validated in `try_new`, and the checks do
             // not depend on the length, so planning cannot fail here.
-            const VALID: &str = "front-end configuration validated in Features::try_new";
-            let plan = match &self.config.front_end {
-                FrontEnd::Scattering(c) => Plan::Scattering(Box::new(Scattering::new(c, len))),
-                FrontEnd::Mel(c) => Plan::Mel(Box::new(Mel::new(c, len).expect(VALID))),
-                FrontEnd::Cqt(c) => Plan::Cqt(Box::new(Cqt::new(c, len).expect(VALID))),
-            };
-            self.plan = Some((len, plan));
+            let plan = self
+                .config
+                .front_end
+                .plan(len, &self.config.normaliser)
+                .expect("front-end configuration validated in Features::try_new");
+            self.plan = Some(plan);
         }
-        &mut self.plan.as_mut().expect("just built").1
+        self.plan.as_deref_mut().expect("just built")
     }
 
     /// Rows of the output for inputs of `len` samples (and what they are):
     /// scattering paths, or mel bands / CQT bins by increasing frequency
     /// (order 1, `freq1_hz` the band's centre).
     pub fn rows(&mut self, len: usize) -> Vec<RowInfo> {
-        let sr = self.sample_rate() as f64;
-        let bands = |centres: &[f64]| {
-            centres
-                .iter()
-                .map(|&f| RowInfo {
-                    order: 1,
-                    freq1_hz: Some(f),
-                    freq2_hz: None,
-                })
-                .collect()
-        };
-        match self.plan(len) {
-            Plan::Scattering(s) => s
-                .paths()
-                .iter()
-                .map(|p| RowInfo {
-                    order: p.order,
-                    freq1_hz: p.psi1.map(|(_, w)| w.xi * sr),
-                    freq2_hz: p.psi2.map(|(_, w)| w.xi * sr),
-                })
-                .collect(),
-            Plan::Mel(m) => bands(m.centre_frequencies()),
-            Plan::Cqt(c) => bands(c.centre_frequencies()),
-        }
+        self.plan(len).rows()
     }
 
     /// Un-normalised front-end output: S0/S1/S2, mel powers or CQT
     /// magnitudes.
     pub fn raw(&mut self, x: &[f32]) -> Coefficients {
-        match self.plan(x.len()) {
-            Plan::Scattering(s) => s.transform(x),
-            Plan::Mel(m) => m.power(x),
-            Plan::Cqt(c) => c.magnitude(x),
-        }
+        self.plan(x.len()).raw(x)
     }
 
     /// Normalised features, before standardisation (see the module docs).
     pub fn normalised(&mut self, x: &[f32]) -> Coefficients {
-        let ncfg = self.config.normaliser.clone();
-        match self.plan(x.len()) {
-            Plan::Scattering(s) => {
-                let raw = s.transform(x);
-                let env = s.envelope(x);
-                normalise_scattering(&raw, &env, s.paths(), &ncfg)
-            }
-            Plan::Mel(m) => m.transform(x),
-            Plan::Cqt(c) => c.transform(x),
-        }
+        self.plan(x.len()).normalised(x)
     }
 
     /// The model's input: normalised, then standardised with `stats`.
@@ -250,43 +163,27 @@ impl Features {
     }
 
     /// Both [`Features::raw`] and [`Features::model_input`] of one input, the
-    /// scattering computed once (the page shows the raw coefficients and tags
-    /// the model input of the same audio). Equal to the two calls.
+    /// front end run once (the page shows the raw coefficients and tags the
+    /// model input of the same audio). Equal to the two calls.
     pub fn raw_and_model_input(
         &mut self,
         x: &[f32],
         stats: Option<&Standardisation>,
     ) -> (Coefficients, Coefficients) {
-        let ncfg = self.config.normaliser.clone();
-        let (raw, mut input) = match self.plan(x.len()) {
-            Plan::Scattering(s) => {
-                let raw = s.transform(x);
-                let env = s.envelope(x);
-                let input = normalise_scattering(&raw, &env, s.paths(), &ncfg);
-                (raw, input)
-            }
-            Plan::Mel(m) => (m.power(x), m.transform(x)),
-            Plan::Cqt(c) => (c.magnitude(x), c.transform(x)),
-        };
+        let (raw, mut input) = self.plan(x.len()).raw_and_normalised(x);
         if let Some(stats) = stats {
             self.standardise(&mut input, stats, x.len());
         }
         (raw, input)
     }
 
-    /// Standardise normalised features of an input of `len` samples in place
-    /// (scattering: the rows of `standardise_orders`; mel, CQT: every row).
-    /// The trainer calls this on cached features, so training and tagging
-    /// standardise the same rows.
+    /// Standardise normalised features of an input of `len` samples in place,
+    /// the rows the front end says (scattering: those of
+    /// `standardise_orders`; mel, CQT: every row). The trainer calls this on
+    /// cached features, so training and tagging standardise the same rows.
     pub fn standardise(&mut self, c: &mut Coefficients, stats: &Standardisation, len: usize) {
-        match &self.config.front_end {
-            FrontEnd::Scattering(_) => {
-                let orders = self.config.normaliser.standardise_orders.clone();
-                let rows = self.rows(len);
-                standardise(c, stats, |r| orders.contains(&rows[r].order));
-            }
-            FrontEnd::Mel(_) | FrontEnd::Cqt(_) => standardise(c, stats, |_| true),
-        }
+        let plan = self.plan(len);
+        standardise(c, stats, |r| plan.standardises(r));
     }
 }
 

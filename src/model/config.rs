@@ -16,28 +16,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::tags::TAG_COUNT;
 
-/// Which front end a model reads (only a label here; sizes come from `input_size`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FrontEndKind {
-    /// Scattering transform (paper §3).
-    Scat,
-    /// Log-mel spectrogram.
-    Mel,
-    /// Constant-Q transform.
-    Cqt,
-}
-
-impl FrontEndKind {
-    /// The name's prefix: `scat`, `mel` or `cqt`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FrontEndKind::Scat => "scat",
-            FrontEndKind::Mel => "mel",
-            FrontEndKind::Cqt => "cqt",
-        }
-    }
-}
+/// Which front end a model reads: only a label here (sizes come from
+/// `input_size`), the one the front ends define; a feature configuration's
+/// [`FrontEnd::kind`](crate::transform::FrontEnd::kind) gives it.
+pub use crate::transform::FrontEndKind;
 
 /// Recurrent unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -105,9 +87,10 @@ pub struct ModelConfig {
     pub dropout: f64,
 }
 
-/// Why a model name or configuration was rejected.
+/// Why a model name or configuration was rejected (a front end's is
+/// [`crate::transform::ConfigError`]).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum ConfigError {
+pub enum ModelConfigError {
     /// The name does not follow `FRONTEND-<L>l-<H>h-<UNIT>` or `FRONTEND-4l-cnn`.
     #[error(
         "bad model name {name:?}: {reason} (expected e.g. scat-5l-512h-gru, mel-5l-512h-lstm, scat-4l-cnn)"
@@ -126,7 +109,7 @@ pub enum ConfigError {
 impl ModelConfig {
     /// The configuration a name describes, for a front end giving `input_size`
     /// coefficients per frame, with the default dropout and 50 tags.
-    pub fn from_name(name: &str, input_size: usize) -> Result<Self, ConfigError> {
+    pub fn from_name(name: &str, input_size: usize) -> Result<Self, ModelConfigError> {
         let spec: ModelName = name.parse()?;
         let config = ModelConfig {
             front_end: spec.front_end,
@@ -168,27 +151,29 @@ impl ModelConfig {
     }
 
     /// Check sizes and probabilities.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    pub fn validate(&self) -> Result<(), ModelConfigError> {
         if self.input_size == 0 {
-            return Err(ConfigError::Invalid("input_size must be at least 1".into()));
+            return Err(ModelConfigError::Invalid(
+                "input_size must be at least 1".into(),
+            ));
         }
         if self.tags == 0 {
-            return Err(ConfigError::Invalid("tags must be at least 1".into()));
+            return Err(ModelConfigError::Invalid("tags must be at least 1".into()));
         }
         if !(0.0..1.0).contains(&self.dropout) {
-            return Err(ConfigError::Invalid(format!(
+            return Err(ModelConfigError::Invalid(format!(
                 "dropout must be in [0, 1), got {}",
                 self.dropout
             )));
         }
         if let Architecture::Rnn { layers, hidden, .. } = self.architecture {
             if layers == 0 || layers > 64 {
-                return Err(ConfigError::Invalid(format!(
+                return Err(ModelConfigError::Invalid(format!(
                     "layers must be in 1..=64, got {layers}"
                 )));
             }
             if hidden == 0 || hidden > 65536 {
-                return Err(ConfigError::Invalid(format!(
+                return Err(ModelConfigError::Invalid(format!(
                     "hidden must be in 1..=65536, got {hidden}"
                 )));
             }
@@ -260,22 +245,19 @@ impl fmt::Display for ModelName {
 }
 
 impl FromStr for ModelName {
-    type Err = ConfigError;
+    type Err = ModelConfigError;
 
     fn from_str(name: &str) -> Result<Self, Self::Err> {
-        let bad = |reason: &str| ConfigError::BadName {
+        let bad = |reason: &str| ModelConfigError::BadName {
             name: name.to_string(),
             reason: reason.to_string(),
         };
         let lower = name.trim().to_ascii_lowercase();
         let parts: Vec<&str> = lower.split('-').collect();
-        let front_end = match parts.first().copied() {
-            Some("scat") => FrontEndKind::Scat,
-            Some("mel") => FrontEndKind::Mel,
-            Some("cqt") => FrontEndKind::Cqt,
-            _ => return Err(bad("front end must be scat, mel or cqt")),
+        let Some(front_end) = parts.first().copied().and_then(FrontEndKind::from_prefix) else {
+            return Err(bad("front end must be scat, mel or cqt"));
         };
-        let number = |part: &str, suffix: char, what: &str| -> Result<usize, ConfigError> {
+        let number = |part: &str, suffix: char, what: &str| -> Result<usize, ModelConfigError> {
             let digits = part
                 .strip_suffix(suffix)
                 .ok_or_else(|| bad(&format!("{what} must be written like 5{suffix}")))?;
@@ -368,14 +350,14 @@ mod tests {
         ] {
             let err = name.parse::<ModelName>().unwrap_err();
             assert!(
-                matches!(err, ConfigError::BadName { .. }),
+                matches!(err, ModelConfigError::BadName { .. }),
                 "{name}: {err:?}"
             );
             assert!(err.to_string().contains("bad model name"));
         }
         assert!(matches!(
             ModelConfig::from_name("scat-5l-512h-gru", 0),
-            Err(ConfigError::Invalid(_))
+            Err(ModelConfigError::Invalid(_))
         ));
     }
 

@@ -26,7 +26,7 @@ use burn::tensor::{Bytes, Device};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::config::{ConfigError, ModelConfig};
+use super::config::{ModelConfig, ModelConfigError};
 use super::{PredictError, Tagger};
 use crate::tags::{TAG_COUNT, TAGS};
 
@@ -195,7 +195,7 @@ pub enum ModelFileError {
     },
     /// The configuration is invalid.
     #[error("model file configuration is invalid: {0}")]
-    Config(#[from] ConfigError),
+    Config(#[from] ModelConfigError),
     /// The model reads a different number of coefficients than the caller's front end gives.
     #[error("model expects {expected} coefficients per frame, but the front end gives {found}")]
     WrongInputSize {

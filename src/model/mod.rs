@@ -36,7 +36,9 @@ use burn::tensor::activation::sigmoid;
 use burn::tensor::{Tensor, TensorData};
 
 pub use self::cnn::CnnNet;
-pub use self::config::{Architecture, Cell, ConfigError, FrontEndKind, ModelConfig, ModelName};
+pub use self::config::{
+    Architecture, Cell, FrontEndKind, ModelConfig, ModelConfigError, ModelName,
+};
 pub use self::file::{
     FORMAT, FORMAT_VERSION, Metrics, Model, ModelFileError, ModelMetadata, NormalisationStats,
     Precision, Provenance, TagMetrics, load, load_for_input, read_metadata, save,
@@ -147,7 +149,7 @@ pub enum PredictError {
 impl Tagger {
     /// A randomly initialised model (PyTorch-style initialisation of the
     /// recurrent layers, burn defaults elsewhere).
-    pub fn new(config: &ModelConfig, device: &Device) -> Result<Self, ConfigError> {
+    pub fn new(config: &ModelConfig, device: &Device) -> Result<Self, ModelConfigError> {
         config.validate()?;
         let net = match config.architecture {
             Architecture::Rnn {

@@ -43,10 +43,18 @@
 //! [`Cqt::transform`] gives `ln(LOG_OFFSET + |C|)` with [`LOG_OFFSET`] = 1e-5,
 //! a floor at −100 dB relative to a full-scale sine; [`Cqt::magnitude`] the
 //! linear magnitudes.
+//!
+//! As a [`FrontEndPlan`]: raw = the magnitudes, normalised = their log, every
+//! row standardised. Settings and their validation: [`config`].
 
-use super::config::{CQT_PAD_PERIODS, ConfigError, CqtConfig};
-use super::mel::reflect_pad;
-use super::scattering::Coefficients;
+pub mod config;
+
+pub use config::CqtConfig;
+
+use super::coefficients::{Coefficients, RowInfo};
+use super::front_end::{ConfigError, FrontEndPlan};
+use super::signal::{is_5_smooth, reflect_pad};
+use config::CQT_PAD_PERIODS;
 use realfft::{RealFftPlanner, RealToComplex};
 use rustfft::num_complex::Complex;
 use rustfft::{Fft, FftPlanner};
@@ -85,16 +93,6 @@ pub struct Cqt {
     spectrum: Vec<Complex<f32>>,
     folded: Vec<Complex<f32>>,
     scratch: Vec<Complex<f32>>,
-}
-
-/// Whether `n` has no prime factor above 5 (fast FFT sizes).
-fn is_5_smooth(mut n: usize) -> bool {
-    for p in [2, 3, 5] {
-        while n > 1 && n.is_multiple_of(p) {
-            n /= p;
-        }
-    }
-    n == 1
 }
 
 impl Cqt {
@@ -229,11 +227,38 @@ impl Cqt {
 
     /// Log-magnitude CQT `ln(LOG_OFFSET + |C|)`, `n_bins × frames`.
     pub fn transform(&mut self, x: &[f32]) -> Coefficients {
-        let mut c = self.magnitude(x);
-        for v in &mut c.data {
-            *v = (LOG_OFFSET + *v).ln();
-        }
-        c
+        log_magnitude(self.magnitude(x))
+    }
+}
+
+/// `ln(LOG_OFFSET + |C|)`, in place.
+fn log_magnitude(mut c: Coefficients) -> Coefficients {
+    for v in &mut c.data {
+        *v = (LOG_OFFSET + *v).ln();
+    }
+    c
+}
+
+/// The log is the normaliser: every row is standardised.
+impl FrontEndPlan for Cqt {
+    fn input_len(&self) -> usize {
+        self.input_len
+    }
+
+    fn rows(&self) -> Vec<RowInfo> {
+        self.centres.iter().map(|&f| RowInfo::band(f)).collect()
+    }
+
+    fn raw(&mut self, x: &[f32]) -> Coefficients {
+        self.magnitude(x)
+    }
+
+    fn normalise(&mut self, _x: &[f32], raw: Coefficients) -> Coefficients {
+        log_magnitude(raw)
+    }
+
+    fn standardises(&self, _row: usize) -> bool {
+        true
     }
 }
 

@@ -18,12 +18,28 @@
 //! - The product padding is shorter and aligned so that frame `k` is centred on
 //!   sample `k * hop` (`ceil(len / hop)` frames, 114 for 29 s at 16 kHz);
 //!   [`Scattering::with_padding`] reproduces Kymatio's own padding for tests.
+//!
+//! The room: [`config`] (settings, validation, planner), this plan,
+//! `kernels` (internal rates, frequency-domain folds), [`normalise`] (the
+//! paper's normaliser and the [`FrontEndPlan`](super::FrontEndPlan) that
+//! pairs it with this plan).
 
-use super::config::ScatteringConfig;
+pub mod config;
+mod kernels;
+pub mod normalise;
+#[cfg(test)]
+mod tests;
+
+pub use config::ScatteringConfig;
+pub use normalise::{NormaliserConfig, ScatteringFrontEnd, normalise_scattering};
+
+use super::coefficients::Coefficients;
 use super::fft::Planner;
 use super::filters::{
     SparseFilter, WaveletParams, morlet, phi_sigma, phi_time_support, wavelet_params,
 };
+use super::signal::{is_5_smooth, reflect_pad};
+use kernels::{Rates, abs, bins_read, fold_product, low_bins, lowpass, truncate, twiddles};
 use realfft::{RealFftPlanner, RealToComplex};
 use rustfft::Fft;
 use rustfft::num_complex::Complex;
@@ -53,20 +69,6 @@ pub struct Path {
     pub psi1: Option<(usize, WaveletParams)>,
     /// Second-order filter index and parameters (order 2).
     pub psi2: Option<(usize, WaveletParams)>,
-}
-
-/// Scattering coefficients of one signal: `rows × frames`, row-major.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Coefficients {
-    pub rows: usize,
-    pub frames: usize,
-    pub data: Vec<f32>,
-}
-
-impl Coefficients {
-    pub fn row(&self, r: usize) -> &[f32] {
-        &self.data[r * self.frames..(r + 1) * self.frames]
-    }
 }
 
 struct SecondOrder {
@@ -121,80 +123,6 @@ pub struct Scattering {
     u2_hat: Vec<Complex<f32>>,
     out: Vec<Complex<f32>>,
     fft_scratch: Vec<Complex<f32>>,
-}
-
-/// Internal sample rates (in bins of the padded length) of `U1` and `U2`.
-///
-/// Sampling `x * psi` at any rate gives its exact samples (folding a spectrum
-/// is sampling), so the modulus is exact too; the only error is the aliasing
-/// of the modulus' spectrum, which spreads around 0 over about the filter's
-/// support with slowly decaying tails, onto the bins the next filters read.
-/// So a path's rate is a multiple of what those filters read plus the
-/// filter's support, and at least a floor (in low-pass supports) for the
-/// low-frequency filters, whose modulus has the heaviest tails (zero
-/// crossings) but whose paths are cheap.
-///
-/// Tuned on tests/kymatio.rs against a full-rate computation: `u1 = 1.5`,
-/// `u2 = 0.7` or `floor1 = 300` each push a fixture past 1e-3 of Kymatio;
-/// these values keep every fixture's error at Kymatio's own level.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Rates {
-    pub u1: f64,
-    pub u2: f64,
-    pub floor1: f64,
-    pub floor2: f64,
-}
-
-impl Rates {
-    pub(crate) const DEFAULT: Rates = Rates {
-        u1: 2.0,
-        u2: 1.2,
-        floor1: 800.0,
-        floor2: 100.0,
-    };
-
-    /// Length of U1 for a first-order filter of support `width` whose next
-    /// filters read up to bin `reach`.
-    fn len1(&self, reach: usize, width: usize, phi_reach: usize, n: usize) -> usize {
-        let need = (self.u1 * (reach + width) as f64).max(self.floor1 * phi_reach as f64);
-        fast_len(need.ceil() as usize, n)
-    }
-
-    /// Length of U2 for a second-order filter of support `width`, read by the
-    /// low-pass up to bin `phi_reach`.
-    fn len2(&self, width: usize, phi_reach: usize, len1: usize) -> usize {
-        let need = (self.u2 * (phi_reach + width) as f64).max(self.floor2 * phi_reach as f64);
-        fast_len(need.ceil() as usize, len1)
-    }
-}
-
-/// Smallest even fast length `>= need` (fast FFT sizes), at most `cap`.
-fn fast_len(need: usize, cap: usize) -> usize {
-    if need >= cap {
-        return cap;
-    }
-    let mut len = need.max(2);
-    while !(len.is_multiple_of(2) && fast_size(len)) {
-        len += 1;
-    }
-    len.min(cap)
-}
-
-/// `2^a 3^b`: rustfft's radix-5 passes are markedly slower per point than
-/// its radix-2/3 ones here (min of 60 clips: 83 ms with 5-smooth lengths,
-/// 67 ms with 3-smooth ones, despite 2% more FFT volume).
-fn fast_size(n: usize) -> bool {
-    !n.is_multiple_of(5) && is_5_smooth(n)
-}
-
-/// Whether `n` has no prime factor above 5 (fast FFT sizes).
-fn is_5_smooth(mut n: usize) -> bool {
-    for p in [2, 3, 5] {
-        while n.is_multiple_of(p) && n > 1 {
-            n /= p;
-        }
-    }
-    n == 1
 }
 
 impl Scattering {
@@ -521,239 +449,5 @@ impl Scattering {
             .iter()
             .map(|c| c.re)
             .collect()
-    }
-}
-
-/// `out[b mod out.len()] += spectrum(b) * filter(b)` over the filter's support,
-/// where `spectrum` is the full spectrum of a real signal of length `len` given
-/// by its half spectrum: filtering then sampling every `len / out.len()`
-/// samples, done in frequency.
-#[inline]
-fn fold_product(
-    half: &[Complex<f32>],
-    len: usize,
-    start: i64,
-    values: &[f32],
-    out: &mut [Complex<f32>],
-) {
-    let m = out.len();
-    let mut dst = start.rem_euclid(m as i64) as usize;
-    let mut k = start.rem_euclid(len as i64) as usize;
-    let nyquist = len / 2;
-    for &w in values {
-        // Bins above Nyquist are the conjugates of the mirrored ones.
-        let v = if k <= nyquist {
-            half[k]
-        } else {
-            half[len - k].conj()
-        };
-        out[dst] += v * w;
-        k += 1;
-        if k == len {
-            k = 0;
-        }
-        dst += 1;
-        if dst == m {
-            dst = 0;
-        }
-    }
-}
-
-/// How many bins of the half spectrum of a real signal of `len` samples
-/// [`fold_product`] reads for a filter of `count` values from bin `start`.
-fn bins_read(len: usize, start: i64, count: usize) -> usize {
-    let nyquist = len / 2;
-    (0..count as i64)
-        .map(|i| {
-            let k = (start + i).rem_euclid(len as i64) as usize;
-            if k <= nyquist { k } else { len - k }
-        })
-        .max()
-        .map_or(0, |k| k + 1)
-}
-
-/// `W_len^k = exp(-2 pi i k / len)` for `k < count`.
-fn twiddles(len: usize, count: usize) -> Vec<Complex<f32>> {
-    (0..count)
-        .map(|k| {
-            let a = -2.0 * std::f64::consts::PI * k as f64 / len as f64;
-            Complex::new(a.cos() as f32, a.sin() as f32)
-        })
-        .collect()
-}
-
-/// The first `out.len()` bins of the DFT of a real signal of even length
-/// `2 * packed.len()`, given packed as `x[2t] + i x[2t + 1]` (destroyed): a
-/// complex FFT of half the length, then the even/odd split only for the bins
-/// wanted. The low-pass reads a few dozen bins of U2's spectrum, so this skips
-/// nearly all of a real FFT's split step (a sixth of the run time). U1's
-/// spectrum goes the same way (up to the bins its filters read) rather than
-/// through realfft, whose inner FFT would bypass [`Planner`]'s WASM kernels.
-fn low_bins(
-    packed: &mut [Complex<f32>],
-    half_fft: &dyn Fft<f32>,
-    twiddles: &[Complex<f32>],
-    scratch: &mut [Complex<f32>],
-    out: &mut [Complex<f32>],
-) {
-    half_fft.process_with_scratch(packed, scratch);
-    let h = packed.len();
-    for (k, (o, w)) in out.iter_mut().zip(twiddles).enumerate() {
-        // Bins k and h - k of the half-length FFT, modulo h (no division:
-        // this runs for every bin U1's filters read).
-        let (z, zc) = if k == 0 || k == h {
-            (packed[0], packed[0].conj())
-        } else {
-            (packed[k], packed[h - k].conj())
-        };
-        let even = (z + zc) * 0.5;
-        let odd = (z - zc) * Complex::new(0.0, -0.5);
-        *o = even + w * odd;
-    }
-}
-
-/// `|z|` without `hypot`'s overflow guard (a libm call per sample, a fifth of
-/// the run time): magnitudes here are far from f32's range, and this form
-/// vectorises.
-#[inline(always)]
-fn abs(z: Complex<f32>) -> f32 {
-    (z.re * z.re + z.im * z.im).sqrt()
-}
-
-/// The first bin and value range of `filter` restricted to the bins a signal of `len` samples represents,
-/// `(-len/2, len/2]`.
-fn truncate(filter: &SparseFilter, len: usize) -> (i64, std::ops::Range<usize>) {
-    let lo = -((len as i64 - 1) / 2);
-    let hi = len as i64 / 2;
-    let start = filter.start.max(lo);
-    let end = (filter.start + filter.values.len() as i64).min(hi + 1);
-    let first = (start - filter.start) as usize;
-    (start, first..((end - filter.start) as usize).max(first))
-}
-
-/// Fold `spectrum * phi` onto the output rate, scaled, ready for the output IFFT.
-#[inline]
-fn lowpass(
-    half: &[Complex<f32>],
-    len: usize,
-    phi: &SparseFilter,
-    out: &mut [Complex<f32>],
-    scale: f32,
-) {
-    out.fill(Complex::default());
-    fold_product(half, len, phi.start, &phi.values, out);
-    for o in out.iter_mut() {
-        *o *= scale;
-    }
-}
-
-/// Mirror index into `[0, len)` the way numpy's `mode='reflect'` pads (edge
-/// sample not repeated), repeating the mirror for pads longer than the signal.
-fn reflect_index(i: i64, len: usize) -> usize {
-    if len == 1 {
-        return 0;
-    }
-    let period = 2 * (len as i64 - 1);
-    let r = i.rem_euclid(period);
-    (if r < len as i64 { r } else { period - r }) as usize
-}
-
-fn reflect_pad(x: &[f32], pad_left: usize, out: &mut [f32]) {
-    let len = x.len();
-    let left = pad_left as i64;
-    for (i, o) in out.iter_mut().enumerate() {
-        let src = i as i64 - left;
-        *o = if (0..len as i64).contains(&src) {
-            x[src as usize]
-        } else {
-            x[reflect_index(src, len)]
-        };
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn config() -> ScatteringConfig {
-        ScatteringConfig {
-            j: 9,
-            t: 512,
-            ..ScatteringConfig::default()
-        }
-    }
-
-    fn noise(n: usize, seed: u64) -> Vec<f32> {
-        let mut s = seed;
-        (0..n)
-            .map(|_| {
-                s = s
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                ((s >> 40) as f32 / (1u64 << 24) as f32) - 0.5
-            })
-            .collect()
-    }
-
-    #[test]
-    fn reflect_matches_numpy_semantics() {
-        let x = [1.0, 2.0, 3.0];
-        let mut out = vec![0.0; 9];
-        reflect_pad(&x, 3, &mut out);
-        // numpy.pad([1,2,3], (3,3), 'reflect') = [2,3,2,1,2,3,2,1,2]
-        assert_eq!(out, vec![2.0, 3.0, 2.0, 1.0, 2.0, 3.0, 2.0, 1.0, 2.0]);
-    }
-
-    #[test]
-    fn path_count_matches_kymatio_for_paper_parameters() {
-        let cfg = ScatteringConfig::default();
-        let s = Scattering::new(&cfg, 16000 * 29);
-        let orders: Vec<usize> = (0..3)
-            .map(|o| s.paths().iter().filter(|p| p.order == o).count())
-            .collect();
-        assert_eq!(orders, vec![1, 94, 549]);
-        assert_eq!(s.n_frames(), 114);
-    }
-
-    #[test]
-    fn shifted_signal_gives_nearly_equal_averaged_coefficients() {
-        let cfg = config();
-        let n = 1 << 14;
-        let x = noise(n + 64, 3);
-        let mut s = Scattering::new(&cfg, n);
-        let a = s.transform(&x[..n]);
-        let b = s.transform(&x[32..n + 32]);
-        // A shift of 32 samples, well below T = 512: order 1 barely moves.
-        let (mut num, mut den) = (0.0f64, 0.0f64);
-        for r in 1..95 {
-            for f in 2..a.frames - 2 {
-                let (u, v) = (a.row(r)[f] as f64, b.row(r)[f] as f64);
-                num += (u - v).powi(2);
-                den += u * u;
-            }
-        }
-        assert!(
-            (num / den).sqrt() < 0.05,
-            "relative change {}",
-            (num / den).sqrt()
-        );
-    }
-
-    #[test]
-    fn energy_scales_linearly_and_silence_is_zero() {
-        let cfg = config();
-        let n = 1 << 13;
-        let x = noise(n, 7);
-        let mut s = Scattering::new(&cfg, n);
-        let a = s.transform(&x);
-        let x2: Vec<f32> = x.iter().map(|v| v * 3.0).collect();
-        let b = s.transform(&x2);
-        for (u, v) in a.data.iter().zip(&b.data) {
-            assert!((v - 3.0 * u).abs() <= 1e-4 * (1.0 + v.abs()), "{u} {v}");
-        }
-        let z = s.transform(&vec![0.0; n]);
-        assert!(z.data.iter().all(|v| *v == 0.0));
-        // Order-1 energy of white noise is spread over the bands.
-        assert!(a.row(1).iter().all(|v| *v > 0.0));
     }
 }

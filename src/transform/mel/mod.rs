@@ -21,9 +21,17 @@
 //! below it.
 //! `tests/frontends.rs` checks the powers against librosa 0.11 (within 5e-4
 //! relative on values within 60 dB of the peak; 2e-5 seen).
+//!
+//! As a [`FrontEndPlan`]: raw = the powers, normalised = their log, every row
+//! standardised. Settings and their validation: [`config`].
 
-use super::config::{ConfigError, MelConfig};
-use super::scattering::Coefficients;
+pub mod config;
+
+pub use config::MelConfig;
+
+use super::coefficients::{Coefficients, RowInfo};
+use super::front_end::{ConfigError, FrontEndPlan};
+use super::signal::reflect_pad;
 use realfft::{RealFftPlanner, RealToComplex};
 use rustfft::num_complex::Complex;
 use std::sync::Arc;
@@ -203,40 +211,38 @@ impl Mel {
 
     /// Log-mel spectrogram `ln(LOG_OFFSET + power)`, `n_mels × frames`.
     pub fn transform(&mut self, x: &[f32]) -> Coefficients {
-        let mut c = self.power(x);
-        for v in &mut c.data {
-            *v = (LOG_OFFSET + *v).ln();
-        }
-        c
+        log_power(self.power(x))
     }
 }
 
-/// Mirror index into `[0, len)` like numpy's `mode="reflect"` (edge sample
-/// not repeated), repeating the mirror for pads longer than the signal.
-fn reflect_index(i: i64, len: usize) -> usize {
-    if len == 1 {
-        return 0;
+/// `ln(LOG_OFFSET + power)`, in place.
+fn log_power(mut c: Coefficients) -> Coefficients {
+    for v in &mut c.data {
+        *v = (LOG_OFFSET + *v).ln();
     }
-    let period = 2 * (len as i64 - 1);
-    let r = i.rem_euclid(period);
-    (if r < len as i64 { r } else { period - r }) as usize
+    c
 }
 
-/// Fill `out` with `x` starting at `pad_left`, reflected on both sides (zeros
-/// for an empty signal).
-pub(crate) fn reflect_pad(x: &[f32], pad_left: usize, out: &mut [f32]) {
-    if x.is_empty() {
-        out.fill(0.0);
-        return;
+/// The log is the normaliser: every row is standardised.
+impl FrontEndPlan for Mel {
+    fn input_len(&self) -> usize {
+        self.input_len
     }
-    let len = x.len() as i64;
-    for (i, o) in out.iter_mut().enumerate() {
-        let src = i as i64 - pad_left as i64;
-        *o = if (0..len).contains(&src) {
-            x[src as usize]
-        } else {
-            x[reflect_index(src, x.len())]
-        };
+
+    fn rows(&self) -> Vec<RowInfo> {
+        self.centres.iter().map(|&f| RowInfo::band(f)).collect()
+    }
+
+    fn raw(&mut self, x: &[f32]) -> Coefficients {
+        self.power(x)
+    }
+
+    fn normalise(&mut self, _x: &[f32], raw: Coefficients) -> Coefficients {
+        log_power(raw)
+    }
+
+    fn standardises(&self, _row: usize) -> bool {
+        true
     }
 }
 
@@ -251,14 +257,6 @@ mod tests {
         for hz in [0.0, 123.0, 999.0, 1000.0, 2500.0, 8000.0] {
             assert!((mel_to_hz(hz_to_mel(hz)) - hz).abs() < 1e-9 * (1.0 + hz));
         }
-    }
-
-    #[test]
-    fn reflect_matches_numpy_semantics() {
-        let mut out = vec![0.0; 9];
-        reflect_pad(&[1.0, 2.0, 3.0], 3, &mut out);
-        // numpy.pad([1,2,3], (3,3), 'reflect')
-        assert_eq!(out, vec![2.0, 3.0, 2.0, 1.0, 2.0, 3.0, 2.0, 1.0, 2.0]);
     }
 
     #[test]

@@ -1,0 +1,208 @@
+//! The scattering front end: a [`Scattering`] plan and the paper's normaliser
+//! (eq. 4), with the choices recorded in [`NormaliserConfig`] so a model file
+//! states exactly what its input was.
+//!
+//! Eq. 4 divides S1 by S0 = x ⋆ φ, which is ~0 for zero-mean audio (a
+//! division by noise). Following Andén & Mallat we divide by |x| ⋆ φ, the
+//! local loudness, and put that loudness in row 0 instead of S0. Each
+//! denominator gets an ε so silence gives 0, not NaN:
+//!
+//! - row 0:  A0 = |x| ⋆ φ
+//! - order 1: S̃1 = S1 / (A0 + ε1)
+//! - order 2: S̃2 = S2 / (S1 + ε2)
+//! - optional log compression: v ↦ ln(v + ε_log)
+//! - then (in [`crate::normalise`], with training statistics) standardisation
+//!   (x - mean) / std of the rows of the orders listed (the paper: orders 0
+//!   and 1).
+
+use super::{Path, Scattering, ScatteringConfig};
+use crate::transform::coefficients::{Coefficients, RowInfo};
+use crate::transform::front_end::FrontEndPlan;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NormaliserConfig {
+    /// Added to |x| ⋆ φ before dividing order 1 (full scale is 1.0).
+    pub eps1: f32,
+    /// Added to S1 before dividing order 2.
+    pub eps2: f32,
+    /// Log compression after the ratios, `ln(v + log_eps)`; `None` for off.
+    pub log_eps: Option<f32>,
+    /// Scattering orders whose rows are standardised (mel/CQT: all rows).
+    /// The paper standardises S0 and S1 only; its S̃2 = S2/S1 lies in [0, 1].
+    /// With log compression S̃2 becomes ≈ −9 ± 2, and 549 such inputs
+    /// saturate a GRU's gates so that the output no longer depends on the
+    /// input (seen in training), so by default all three orders are
+    /// standardised.
+    pub standardise_orders: Vec<u8>,
+}
+
+impl Default for NormaliserConfig {
+    fn default() -> Self {
+        NormaliserConfig {
+            eps1: 1e-4,
+            eps2: 1e-6,
+            log_eps: Some(1e-4),
+            standardise_orders: vec![0, 1, 2],
+        }
+    }
+}
+
+/// Scattering coefficients → the model's input (before standardisation).
+pub fn normalise_scattering(
+    raw: &Coefficients,
+    envelope: &[f32],
+    paths: &[Path],
+    cfg: &NormaliserConfig,
+) -> Coefficients {
+    let frames = raw.frames;
+    let mut out = raw.clone();
+    // Row of each first-order filter, to find S2's parent.
+    let s1_row: Vec<usize> = paths
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.order == 1)
+        .map(|(r, _)| r)
+        .collect();
+    for (r, p) in paths.iter().enumerate() {
+        let dst = &mut out.data[r * frames..(r + 1) * frames];
+        match p.order {
+            0 => dst.copy_from_slice(envelope),
+            1 => {
+                for (d, e) in dst.iter_mut().zip(envelope) {
+                    *d /= e.max(0.0) + cfg.eps1;
+                }
+            }
+            _ => {
+                let parent = s1_row[p.psi1.expect("order 2 has a parent").0];
+                for (f, d) in dst.iter_mut().enumerate() {
+                    *d /= raw.data[parent * frames + f].max(0.0) + cfg.eps2;
+                }
+            }
+        }
+    }
+    if let Some(eps) = cfg.log_eps {
+        for v in &mut out.data {
+            *v = (v.max(0.0) + eps).ln();
+        }
+    }
+    out
+}
+
+/// The scattering as a [`FrontEndPlan`]: the transform and its normaliser.
+pub struct ScatteringFrontEnd {
+    scattering: Scattering,
+    normaliser: NormaliserConfig,
+}
+
+impl ScatteringFrontEnd {
+    /// Plan for inputs of `input_len` samples (product padding).
+    pub fn new(config: &ScatteringConfig, input_len: usize, normaliser: NormaliserConfig) -> Self {
+        ScatteringFrontEnd {
+            scattering: Scattering::new(config, input_len),
+            normaliser,
+        }
+    }
+}
+
+impl FrontEndPlan for ScatteringFrontEnd {
+    fn input_len(&self) -> usize {
+        self.scattering.input_len()
+    }
+
+    fn rows(&self) -> Vec<RowInfo> {
+        let sr = self.scattering.config().sample_rate as f64;
+        self.scattering
+            .paths()
+            .iter()
+            .map(|p| RowInfo {
+                order: p.order,
+                freq1_hz: p.psi1.map(|(_, w)| w.xi * sr),
+                freq2_hz: p.psi2.map(|(_, w)| w.xi * sr),
+            })
+            .collect()
+    }
+
+    fn raw(&mut self, x: &[f32]) -> Coefficients {
+        self.scattering.transform(x)
+    }
+
+    fn normalise(&mut self, x: &[f32], raw: Coefficients) -> Coefficients {
+        let env = self.scattering.envelope(x);
+        normalise_scattering(&raw, &env, self.scattering.paths(), &self.normaliser)
+    }
+
+    fn standardises(&self, row: usize) -> bool {
+        let order = self.scattering.paths()[row].order;
+        self.normaliser.standardise_orders.contains(&order)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn silence_gives_finite_features() {
+        let cfg = ScatteringConfig {
+            j: 9,
+            t: 512,
+            ..Default::default()
+        };
+        let n = 4096;
+        let mut s = Scattering::new(&cfg, n);
+        let x = vec![0.0f32; n];
+        let raw = s.transform(&x);
+        let env = s.envelope(&x);
+        for log in [None, Some(1e-4)] {
+            let ncfg = NormaliserConfig {
+                log_eps: log,
+                ..Default::default()
+            };
+            let f = normalise_scattering(&raw, &env, s.paths(), &ncfg);
+            assert!(f.data.iter().all(|v| v.is_finite()));
+        }
+    }
+
+    #[test]
+    fn order_one_is_divided_by_loudness() {
+        let cfg = ScatteringConfig {
+            j: 9,
+            t: 512,
+            ..Default::default()
+        };
+        let n = 8192;
+        let mut s = Scattering::new(&cfg, n);
+        // Broadband (every band carries energy), deterministic.
+        let mut seed = 5u64;
+        let x: Vec<f32> = (0..n)
+            .map(|_| {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                (seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+            })
+            .collect();
+        let loud: Vec<f32> = x.iter().map(|v| v * 0.9).collect();
+        let quiet: Vec<f32> = x.iter().map(|v| v * 0.09).collect();
+        let ncfg = NormaliserConfig {
+            log_eps: None,
+            eps1: 0.0,
+            eps2: 0.0,
+            ..Default::default()
+        };
+        let a = normalise_scattering(&s.transform(&loud), &s.envelope(&loud), s.paths(), &ncfg);
+        let b = normalise_scattering(&s.transform(&quiet), &s.envelope(&quiet), s.paths(), &ncfg);
+        // Gain-invariant for orders 1 and 2, row 0 carries the loudness.
+        for r in 1..a.rows {
+            for (u, v) in a.row(r).iter().zip(b.row(r)) {
+                assert!(
+                    (u - v).abs() <= 1e-3 * u.abs().max(1e-3),
+                    "row {r}: {u} vs {v}"
+                );
+            }
+        }
+        assert!((a.row(0)[3] / b.row(0)[3] - 10.0).abs() < 1e-3);
+    }
+}
