@@ -10,6 +10,13 @@ use rubato::{Fft, FixedSync, Indexing, Resampler};
 /// enough to keep the latency (and memory) negligible.
 const CHUNK: usize = 4096;
 
+/// Largest sample magnitude taken as audio. Full scale is 1; float files
+/// holding integer PCM reach 2^31 ≈ 2.1e9. Beyond this (random bytes read as
+/// floats, up to 3.4e38) the front end's f32 FFTs and squared magnitudes
+/// would overflow to ±Inf and NaN (a mel power reaches ~1e6·x²), so such a
+/// sample is garbage: it becomes silence, counted like NaN and ±Inf.
+pub const MAX_SAMPLE: f32 = 1e12;
+
 /// Streaming converter: interleaved PCM at any rate and channel count in,
 /// mono at `out_rate` out. The resampler runs in f64: it costs little next to
 /// the transform, and its output then rounds to the same f32 natively and in
@@ -25,8 +32,8 @@ pub struct ToMono {
     delay_left: usize,
     frames_in: u64,
     frames_out: u64,
-    /// Non-finite input samples replaced by silence.
-    pub non_finite: u64,
+    /// Samples replaced by silence: see [`ToMono::non_finite`].
+    pub(crate) non_finite: u64,
 }
 
 impl ToMono {
@@ -66,6 +73,14 @@ impl ToMono {
         })
     }
 
+    /// Samples replaced by silence so far: NaN, ±Inf or beyond
+    /// ±[`MAX_SAMPLE`] in the input (each channel's sample counts), and
+    /// output samples that would not be finite in f32. Callers warn when it
+    /// is not 0.
+    pub fn non_finite(&self) -> u64 {
+        self.non_finite
+    }
+
     /// Feed interleaved samples; converted mono samples are appended to `out`.
     pub fn push(&mut self, interleaved: &[f32], out: &mut Vec<f32>) -> Result<(), AudioError> {
         if !interleaved.len().is_multiple_of(self.channels) {
@@ -74,23 +89,24 @@ impl ToMono {
                 channels: self.channels as u32,
             });
         }
-        let scale = 1.0 / self.channels as f32;
+        let scale = 1.0 / self.channels as f64;
         for frame in interleaved.chunks_exact(self.channels) {
-            let mut acc = 0.0f32;
+            // In f64: the sum of even two f32 channels can overflow f32.
+            let mut acc = 0.0f64;
             for &s in frame {
-                if s.is_finite() {
-                    acc += s;
+                if s.abs() <= MAX_SAMPLE {
+                    acc += f64::from(s);
                 } else {
                     self.non_finite += 1;
                 }
             }
             self.frames_in += 1;
             if self.resampler.is_none() {
-                out.push(acc * scale);
+                out.push((acc * scale) as f32);
                 self.frames_out += 1;
                 continue;
             }
-            self.pending.push(acc as f64 * scale as f64);
+            self.pending.push(acc * scale);
             if self.pending.len() == CHUNK {
                 self.run(None, out)?;
             }
@@ -128,12 +144,11 @@ impl ToMono {
     }
 
     fn run(&mut self, partial: Option<usize>, out: &mut Vec<f32>) -> Result<(), AudioError> {
-        let r = self
-            .resampler
-            .as_mut()
-            .expect("only called when resampling");
-        self.pending.resize(CHUNK, 0.0);
         let err = |e: &dyn std::fmt::Display| AudioError::Resample(e.to_string());
+        let Some(r) = self.resampler.as_mut() else {
+            return Err(err(&"no resampler at the same rate"));
+        };
+        self.pending.resize(CHUNK, 0.0);
         let input = InterleavedSlice::new(&self.pending[..], 1, CHUNK).map_err(|e| err(&e))?;
         let frames = self.out_buf.len();
         let mut output =
@@ -149,7 +164,17 @@ impl ToMono {
             .map_err(|e| err(&e))?;
         let skip = self.delay_left.min(produced);
         self.delay_left -= skip;
-        out.extend(self.out_buf[skip..produced].iter().map(|&v| v as f32));
+        // The input is bounded, so this guard should never fire; it keeps a
+        // non-finite value from reaching the transform all the same.
+        for &v in &self.out_buf[skip..produced] {
+            let v = v as f32;
+            if v.is_finite() {
+                out.push(v);
+            } else {
+                out.push(0.0);
+                self.non_finite += 1;
+            }
+        }
         self.frames_out += (produced - skip) as u64;
         self.pending.clear();
         Ok(())
@@ -246,10 +271,28 @@ mod tests {
         ));
         let mut c = ToMono::new(16_000, 1, 16_000).unwrap();
         let mut out = Vec::new();
-        c.push(&[f32::NAN, 1.0, f32::INFINITY], &mut out).unwrap();
-        assert_eq!(out, vec![0.0, 1.0, 0.0]);
-        assert_eq!(c.non_finite, 2);
+        c.push(&[f32::NAN, 1.0, f32::INFINITY, 2e12], &mut out)
+            .unwrap();
+        assert_eq!(out, vec![0.0, 1.0, 0.0, 0.0]);
+        assert_eq!(c.non_finite(), 3);
         assert!(to_mono(&[], 44_100, 1, 16_000).unwrap().is_empty());
         assert_eq!(to_mono(&[0.5], 44_100, 1, 16_000).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn channel_sums_that_overflow_f32_stay_finite() {
+        // Issue 14, item 1: 3e38 + 3e38 was +Inf in f32, and rubato panicked on it.
+        for rate in [16_000, 44_100] {
+            let mut c = ToMono::new(rate, 2, 16_000).unwrap();
+            let mut out = Vec::new();
+            c.push(&vec![3e38; 2 * rate as usize], &mut out).unwrap();
+            c.finish(&mut out).unwrap();
+            assert_eq!(out.len(), 16_000);
+            assert!(out.iter().all(|v| *v == 0.0), "{rate} Hz");
+            assert_eq!(c.non_finite(), 2 * rate as u64);
+        }
+        // In range, even at the limit, the sum stays finite.
+        let y = to_mono(&[MAX_SAMPLE; 64], 44_100, 32, 16_000).unwrap();
+        assert!(y.iter().all(|v| v.is_finite()));
     }
 }

@@ -155,6 +155,114 @@ fn pcm_edge_cases_never_panic() {
         run(&[0.0; 10], 0, 1),
         Err(AudioError::SampleRate(0))
     ));
+
+/// A WAV of 32-bit IEEE floats (format tag 3), `channels` interleaved.
+fn float_wav(rate: u32, channels: u16, samples: &[f32]) -> Vec<u8> {
+    let data_len = (samples.len() * 4) as u32;
+    let mut b = Vec::with_capacity(44 + samples.len() * 4);
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36 + data_len).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&16u32.to_le_bytes());
+    b.extend_from_slice(&3u16.to_le_bytes());
+    b.extend_from_slice(&channels.to_le_bytes());
+    b.extend_from_slice(&rate.to_le_bytes());
+    b.extend_from_slice(&(rate * 4 * u32::from(channels)).to_le_bytes());
+    b.extend_from_slice(&(4 * channels).to_le_bytes());
+    b.extend_from_slice(&32u16.to_le_bytes());
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&data_len.to_le_bytes());
+    for s in samples {
+        b.extend_from_slice(&s.to_le_bytes());
+    }
+    b
+}
+
+/// Deterministic pseudo-random 32-bit words (a 64-bit LCG's high half).
+fn random_words(n: usize, seed: u64) -> impl Iterator<Item = u32> {
+    let mut s = seed;
+    (0..n).map(move |_| {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (s >> 32) as u32
+    })
+}
+
+/// Issue 14, item 1: channel sums that overflow f32 (every sample 3e38), and
+/// float data that is random bytes (NaN, ±Inf and 1e38 in any mix), used to
+/// reach the resampler as ±Inf and panic inside it. Now each file gives
+/// finite features.
+#[test]
+fn float_wav_with_overflowing_or_random_samples_gives_finite_features() {
+    let rate = 44_100;
+    let huge = vec![3e38f32; 2 * rate as usize * 2];
+    let random: Vec<f32> = random_words(3 * rate as usize * 2, 14)
+        .map(f32::from_bits)
+        .collect();
+    for (name, channels, pcm) in [("huge.wav", 2, huge), ("random.wav", 3, random)] {
+        let p = temp(name, &float_wav(rate, channels, &pcm));
+        let (windows, seen) = analyse(&p).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(
+            (seen as f64 / 16_000.0 - 2.0).abs() < 0.01,
+            "{name}: {seen} samples"
+        );
+        assert_eq!(windows.len(), 1, "{name}");
+        let c = &windows[0].coefficients;
+        assert!(
+            c.data.iter().all(|v| v.is_finite()),
+            "{name}: non-finite coefficients"
+        );
+    }
+}
+
+/// Issue 14, item 3: an MP3 behind a large ID3v2 tag (a 2 MiB cover, as
+/// bought music often has) used to exceed symphonia's probe depth ("no
+/// suitable format reader found"). It decodes to the samples of the same
+/// MP3 without the cover.
+#[test]
+fn mp3_behind_a_2_mib_id3v2_cover_decodes_like_without_it() {
+    let mp3 = std::fs::read(fixture("tone1k_44k_stereo.mp3")).unwrap();
+    let synchsafe = |n: usize| -> [u8; 4] {
+        assert!(n < 1 << 28);
+        [21, 14, 7, 0].map(|s| ((n >> s) & 0x7f) as u8)
+    };
+    // The fixture starts with a small ID3v2.4 tag of its own: keep it after
+    // ours (two tags in a row are valid; readers skip each in turn).
+    assert_eq!(&mp3[..4], b"ID3\x04");
+    let mut apic = vec![0u8]; // text encoding: ISO-8859-1
+    apic.extend_from_slice(b"image/png\0");
+    apic.push(3); // picture type: front cover
+    apic.push(0); // empty description
+    apic.extend_from_slice(b"\x89PNG\r\n\x1a\n");
+    apic.extend(random_words((2 << 20) / 4, 3).flat_map(u32::to_le_bytes));
+    let mut frame = b"APIC".to_vec();
+    frame.extend_from_slice(&synchsafe(apic.len()));
+    frame.extend_from_slice(&[0, 0]);
+    frame.extend_from_slice(&apic);
+    let mut tagged = b"ID3\x04\x00\x00".to_vec();
+    tagged.extend_from_slice(&synchsafe(frame.len()));
+    tagged.extend_from_slice(&frame);
+    tagged.extend_from_slice(&mp3);
+    assert!(tagged.len() > mp3.len() + (2 << 20));
+
+    let decode = |p: &Path| {
+        let mut reader = AudioReader::open(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        let mut pcm = Vec::new();
+        while let Some(x) = reader
+            .next_packet()
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        {
+            pcm.extend_from_slice(x);
+        }
+        (reader.info(), pcm)
+    };
+    let (info, plain) = decode(&fixture("tone1k_44k_stereo.mp3"));
+    let (info_tagged, with_cover) = decode(&temp("cover.mp3", &tagged));
+    assert_eq!(info, info_tagged);
+    assert!(plain.len() > 100_000);
+    assert!(plain == with_cover, "the samples differ");
+}
     assert!(matches!(
         run(&[0.0; 10], 16_000, 0),
         Err(AudioError::Channels(0))

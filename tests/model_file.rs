@@ -183,17 +183,13 @@ fn good_file() -> (Vec<u8>, Device) {
     (model::save(&tagger, &meta, Precision::F32).unwrap(), device)
 }
 
-/// Rewrite the metadata JSON of a valid file, keeping its tensors.
+/// Rewrite the metadata JSON of a valid file, keeping its tensors, with a
+/// valid metadata checksum (so what is tested is the content).
 fn with_metadata(bytes: &[u8], edit: impl FnOnce(&mut Value)) -> Vec<u8> {
     let reader = Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec())).unwrap();
     let mut meta: Value = serde_json::from_str(&reader.metadata()["scatterbrain"]).unwrap();
     edit(&mut meta);
-    let tensors = reader.into_tensors().unwrap();
-    Writer::new(tensors)
-        .with_metadata("scatterbrain", &meta.to_string())
-        .into_bytes()
-        .unwrap()
-        .to_vec()
+    model::seal(reader.into_tensors().unwrap(), &meta.to_string()).unwrap()
 }
 
 fn load_err(bytes: &[u8], device: &Device) -> ModelFileError {
@@ -278,16 +274,17 @@ fn corrupt_data_is_detected_by_checksum() {
 #[test]
 fn wrong_version_is_rejected() {
     let (bytes, device) = good_file();
-    let v2 = with_metadata(&bytes, |m| m["format_version"] = json!(2));
+    let next = model::FORMAT_VERSION + 1;
+    let v3 = with_metadata(&bytes, |m| m["format_version"] = json!(next));
     assert_eq!(
-        load_err(&v2, &device),
+        load_err(&v3, &device),
         ModelFileError::UnsupportedVersion {
-            found: 2,
-            supported: 1
+            found: u64::from(next),
+            supported: model::FORMAT_VERSION
         }
     );
     assert!(matches!(
-        model::read_metadata(&v2),
+        model::read_metadata(&v3),
         Err(ModelFileError::UnsupportedVersion { .. })
     ));
     let none = with_metadata(&bytes, |m| {
@@ -382,4 +379,113 @@ fn missing_and_extra_tensors_are_rejected() {
         matches!(err, ModelFileError::UnexpectedTensor(_)),
         "{err:?}"
     );
+}
+
+// ------------------------------------------ metadata checksum, trailing bytes
+
+fn find(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .unwrap_or_else(|| panic!("{:?} not in the file", String::from_utf8_lossy(needle)))
+}
+
+/// Issue 14, item 4: one digit of the metadata JSON changed in place (the
+/// normalisation statistics, the front end's settings) used to load
+/// silently and change every score.
+#[test]
+fn a_changed_digit_in_the_metadata_is_a_metadata_checksum_error() {
+    let (bytes, device) = good_file();
+    // (text in the JSON, offset of the digit in it, new digit)
+    for (text, at, digit) in [
+        (&b"\"std\":[1.5,"[..], 7, b'2'),
+        (b"\"mean\":[0.0,0.1,", 14, b'3'),
+        (b"\"t\":8192", 4, b'9'),
+    ] {
+        let mut edited = bytes.clone();
+        let i = find(&bytes, text) + at;
+        assert!(edited[i].is_ascii_digit() && edited[i] != digit);
+        edited[i] = digit;
+        let err = load_err(&edited, &device);
+        assert!(
+            err.to_string().contains("metadata checksum"),
+            "{}: {err}",
+            String::from_utf8_lossy(text)
+        );
+        let err = model::read_metadata(&edited).expect_err("edited metadata must not be read");
+        assert!(err.to_string().contains("metadata checksum"), "{err}");
+    }
+}
+
+/// Issue 14, item 4: bytes appended to a model file (1 B to 1 MiB) used to be
+/// ignored.
+#[test]
+fn appended_bytes_are_rejected() {
+    let (bytes, device) = good_file();
+    for extra in [1usize, 255, 256, 4096, 1 << 20] {
+        for fill in [0u8, 0xA5] {
+            let mut longer = bytes.clone();
+            longer.extend(std::iter::repeat_n(fill, extra));
+            let err = load_err(&longer, &device);
+            assert!(
+                err.to_string()
+                    .contains(&format!("{extra} bytes after its end")),
+                "{extra} × {fill:#x}: {err}"
+            );
+            assert!(model::read_metadata(&longer).is_err());
+        }
+    }
+    assert!(model::load(&bytes, &device).is_ok());
+}
+
+/// Version 1 files (before the metadata checksum, like the shipped model
+/// until it was rewritten) are refused with a message saying how to upgrade;
+/// `load_any_version` (for `model convert` and `model info`) reads them, and
+/// saving what it read gives a version 2 file with the same weights.
+#[test]
+fn version_1_files_are_refused_but_can_be_upgraded() {
+    let (bytes, device) = good_file();
+    let reader = Reader::from_bytes(Bytes::from_bytes_vec(bytes.clone())).unwrap();
+    let mut meta: Value = serde_json::from_str(&reader.metadata()["scatterbrain"]).unwrap();
+    meta["format_version"] = json!(1);
+    let v1 = Writer::new(reader.into_tensors().unwrap())
+        .with_metadata("scatterbrain", &meta.to_string())
+        .into_bytes()
+        .unwrap()
+        .to_vec();
+    let err = load_err(&v1, &device);
+    assert_eq!(err, ModelFileError::LegacyVersion);
+    assert!(err.to_string().contains("model convert"), "{err}");
+    assert_eq!(
+        model::read_metadata(&v1).unwrap_err(),
+        ModelFileError::LegacyVersion
+    );
+    let (tagger, old) = model::load_any_version(&v1, &device).unwrap();
+    assert_eq!(old.format_version, 1);
+    assert_eq!(model::read_metadata_any_version(&v1).unwrap(), old);
+    let upgraded = model::save(&tagger, &old, old.precision).unwrap();
+    let (_, new) = model::load(&upgraded, &device).unwrap();
+    assert_eq!(new.format_version, model::FORMAT_VERSION);
+    assert_eq!(new.checksums, old.checksums, "weights unchanged");
+    assert_eq!(upgraded, bytes);
+    // A version 2 file stripped of its checksum is not taken for version 1.
+    let mut meta: Value = serde_json::from_str(
+        &Reader::from_bytes(Bytes::from_bytes_vec(bytes.clone()))
+            .unwrap()
+            .metadata()["scatterbrain"],
+    )
+    .unwrap();
+    meta["format_version"] = json!(2);
+    let stripped = Writer::new(
+        Reader::from_bytes(Bytes::from_bytes_vec(bytes.clone()))
+            .unwrap()
+            .into_tensors()
+            .unwrap(),
+    )
+    .with_metadata("scatterbrain", &meta.to_string())
+    .into_bytes()
+    .unwrap();
+    let err = load_err(&stripped, &device);
+    assert!(err.to_string().contains("checksum"), "{err}");
+    assert!(model::load_any_version(&stripped, &device).is_err());
 }

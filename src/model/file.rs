@@ -7,20 +7,29 @@
 //! version, the tag list, the model configuration, the weight precision, the
 //! front-end configuration (opaque JSON), the normalisation statistics,
 //! provenance, evaluation metrics, and a CRC-32 of every tensor's bytes.
+//! Beside it, [`CHECKSUM_KEY`] holds a CRC-32 of that JSON text and
+//! [`LENGTH_KEY`] the container's length in bytes (format version 2): an
+//! edited digit in the metadata, or bytes appended to the file, are errors.
 //!
 //! Weights are stored in fp32, or in fp16 (half the size, for the web;
 //! converted back to fp32 on load, so inference runs in fp32 either way).
 //!
 //! Loading checks, in order, and fails with a [`ModelFileError`] naming what
 //! is wrong: the container (magic, header, truncation), the presence of our
-//! metadata, format name and version, the metadata's fields, the tag list
+//! metadata, the file's length (trailing bytes), the metadata checksum
+//! (before the JSON is parsed), format name and version, the metadata's fields, the tag list
 //! (count and order), the configuration, the normalisation statistics' size,
 //! every tensor's checksum (bit flips, truncated data), and every tensor's
 //! shape against the configuration. Nothing on this path panics on bad input.
+//!
+//! **Version 1** files (written before the metadata checksum) are refused by
+//! [`load`] and [`read_metadata`], with a message saying how to upgrade them:
+//! [`load_any_version`] (used by `scatterbrain model convert` and `model
+//! info`) reads them without that check, and [`save`] writes version 2.
 
 use std::collections::BTreeMap;
 
-use burn::store::burn_pack::{Error as PackError, Reader, Writer};
+use burn::store::burn_pack::{Error as PackError, Reader, Tensor, Writer};
 use burn::store::{ApplyError, HalfPrecisionAdapter, ModuleAdapter, ModuleSnapshot};
 use burn::tensor::{Bytes, Device};
 use serde::{Deserialize, Serialize};
@@ -33,9 +42,16 @@ use crate::tags::{TAG_COUNT, TAGS};
 /// Value of [`ModelMetadata::format`].
 pub const FORMAT: &str = "scatterbrain-model";
 /// The format version this code reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
+/// The version before the metadata checksum, read only by [`load_any_version`].
+pub const LEGACY_VERSION: u32 = 1;
 /// The burnpack metadata key holding our JSON.
 pub const METADATA_KEY: &str = "scatterbrain";
+/// The burnpack metadata key holding the CRC-32 (hex) of the JSON's bytes.
+pub const CHECKSUM_KEY: &str = "scatterbrain.crc32";
+/// The burnpack metadata key holding the container's length in bytes
+/// (zero-padded to a fixed width, so writing it does not change it).
+pub const LENGTH_KEY: &str = "scatterbrain.length";
 
 /// Storage precision of the weights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,6 +178,28 @@ pub enum ModelFileError {
     /// Structurally damaged (bad header, unreadable metadata, checksum mismatch…).
     #[error("model file is corrupt: {0}")]
     Corrupt(String),
+    /// The metadata's checksum does not match its bytes.
+    #[error(
+        "model file metadata checksum mismatch (stored {stored}, computed {computed}): the metadata was edited or damaged"
+    )]
+    MetadataChecksum {
+        /// CRC-32 recorded in the file.
+        stored: String,
+        /// CRC-32 of the metadata as read.
+        computed: String,
+    },
+    /// Bytes after the end of the container.
+    #[error("model file has {extra} bytes after its end (appended or damaged)")]
+    TrailingBytes {
+        /// How many.
+        extra: usize,
+    },
+    /// A version 1 file, refused where the metadata must be checked.
+    #[error(
+        "model file format version 1 has no metadata checksum; upgrade it (weights unchanged) with \
+         `scatterbrain model convert FILE --out NEW.bpk --precision f16` (or f32, as `model info` shows)"
+    )]
+    LegacyVersion,
     /// A format version this build cannot read.
     #[error(
         "model file format version {found} is not supported (this build reads version {supported})"
@@ -280,23 +318,68 @@ pub fn save(
         meta.checksums.insert(t.name.clone(), crc(&bytes));
     }
     let json = serde_json::to_string(&meta).map_err(|e| ModelFileError::Write(e.to_string()))?;
-    let bytes = Writer::new(tensors)
-        .with_metadata(METADATA_KEY, &json)
-        .into_bytes()
-        .map_err(|e| ModelFileError::Write(e.to_string()))?;
+    seal(tensors, &json)
+}
+
+/// Assemble a model file from its tensors and metadata JSON, adding the
+/// metadata checksum and the length. [`save`] uses it; it is public for
+/// tools (and tests) that edit a file's metadata.
+pub fn seal(tensors: Vec<Tensor>, json: &str) -> Result<Vec<u8>, ModelFileError> {
+    let write = |tensors: Vec<Tensor>, len: usize| {
+        Writer::new(tensors)
+            .with_metadata(METADATA_KEY, json)
+            .with_metadata(CHECKSUM_KEY, &crc(json.as_bytes()))
+            .with_metadata(LENGTH_KEY, &format!("{len:020}"))
+            .into_bytes()
+            .map_err(|e| ModelFileError::Write(e.to_string()))
+    };
+    // The length field has a fixed width: a first pass measures the file.
+    let len = write(tensors.clone(), 0)?.len();
+    let bytes = write(tensors, len)?;
+    if bytes.len() != len {
+        return Err(ModelFileError::Write(format!(
+            "container length changed from {len} to {} between passes",
+            bytes.len()
+        )));
+    }
     Ok(bytes.to_vec())
 }
 
 /// Read only the metadata of a model file (cheap: no weights are decoded).
 pub fn read_metadata(bytes: &[u8]) -> Result<ModelMetadata, ModelFileError> {
     let reader = open(bytes)?;
-    parse_metadata(&reader)
+    parse_metadata(&reader, bytes.len(), false)
+}
+
+/// [`read_metadata`], also reading version 1 files (whose metadata cannot
+/// be checked; their `format_version` says so).
+pub fn read_metadata_any_version(bytes: &[u8]) -> Result<ModelMetadata, ModelFileError> {
+    let reader = open(bytes)?;
+    parse_metadata(&reader, bytes.len(), true)
 }
 
 /// Load a model file onto `device`.
 pub fn load(bytes: &[u8], device: &Device) -> Result<(Tagger, ModelMetadata), ModelFileError> {
+    load_checked(bytes, device, false)
+}
+
+/// [`load`], also reading version 1 files (whose metadata cannot be checked;
+/// their tensors' checksums still are). For upgrading them: [`save`] writes
+/// the current version.
+pub fn load_any_version(
+    bytes: &[u8],
+    device: &Device,
+) -> Result<(Tagger, ModelMetadata), ModelFileError> {
+    load_checked(bytes, device, true)
+}
+
+fn load_checked(
+    bytes: &[u8],
+    device: &Device,
+    legacy: bool,
+) -> Result<(Tagger, ModelMetadata), ModelFileError> {
     let reader = open(bytes)?;
-    let meta = parse_metadata(&reader)?;
+    let meta = parse_metadata(&reader, bytes.len(), legacy)?;
     let tensors = reader.into_tensors().map_err(pack_error)?;
 
     // Checksums first: a damaged tensor must not reach the model.
@@ -377,12 +460,59 @@ fn open(bytes: &[u8]) -> Result<Reader, ModelFileError> {
     Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec())).map_err(pack_error)
 }
 
-fn parse_metadata(reader: &Reader) -> Result<ModelMetadata, ModelFileError> {
-    let json = reader.metadata().get(METADATA_KEY).ok_or_else(|| {
+/// The metadata JSON, once the file's length and the JSON's checksum are
+/// right; version 1 files (neither recorded) only with `legacy`.
+fn checked_json(reader: &Reader, len: usize, legacy: bool) -> Result<&str, ModelFileError> {
+    let keys = reader.metadata();
+    let json = keys.get(METADATA_KEY).ok_or_else(|| {
         ModelFileError::NotAModelFile(format!(
             "burnpack container without {METADATA_KEY:?} metadata"
         ))
     })?;
+    let (Some(stored_crc), Some(stored_len)) = (keys.get(CHECKSUM_KEY), keys.get(LENGTH_KEY))
+    else {
+        // Only a version 1 file may lack them; its version is all we read
+        // before deciding.
+        let version = serde_json::from_str::<Value>(json)
+            .ok()
+            .and_then(|v| v.get("format_version").and_then(Value::as_u64));
+        return match version {
+            Some(v) if v == u64::from(LEGACY_VERSION) && legacy => Ok(json),
+            Some(v) if v == u64::from(LEGACY_VERSION) => Err(ModelFileError::LegacyVersion),
+            _ => Err(ModelFileError::Corrupt(format!(
+                "the metadata checksum or length ({CHECKSUM_KEY:?}, {LENGTH_KEY:?}) is missing"
+            ))),
+        };
+    };
+    let expected: usize = stored_len
+        .parse()
+        .map_err(|_| ModelFileError::Corrupt(format!("unreadable length {stored_len:?}")))?;
+    if len > expected {
+        return Err(ModelFileError::TrailingBytes {
+            extra: len - expected,
+        });
+    }
+    if len < expected {
+        return Err(ModelFileError::Truncated(format!(
+            "{len} of {expected} bytes"
+        )));
+    }
+    let computed = crc(json.as_bytes());
+    if computed != *stored_crc {
+        return Err(ModelFileError::MetadataChecksum {
+            stored: stored_crc.clone(),
+            computed,
+        });
+    }
+    Ok(json)
+}
+
+fn parse_metadata(
+    reader: &Reader,
+    len: usize,
+    legacy: bool,
+) -> Result<ModelMetadata, ModelFileError> {
+    let json = checked_json(reader, len, legacy)?;
     let value: Value = serde_json::from_str(json)
         .map_err(|e| ModelFileError::Corrupt(format!("metadata is not JSON: {e}")))?;
     match value.get("format").and_then(Value::as_str) {
@@ -398,7 +528,10 @@ fn parse_metadata(reader: &Reader) -> Result<ModelMetadata, ModelFileError> {
         .get("format_version")
         .and_then(Value::as_u64)
         .ok_or_else(|| ModelFileError::BadMetadata("no numeric \"format_version\"".into()))?;
-    if version != u64::from(FORMAT_VERSION) {
+    // A version 1 file got here only through `legacy`.
+    let readable =
+        version == u64::from(FORMAT_VERSION) || (legacy && version == u64::from(LEGACY_VERSION));
+    if !readable {
         return Err(ModelFileError::UnsupportedVersion {
             found: version,
             supported: FORMAT_VERSION,
@@ -472,6 +605,17 @@ impl Model {
     /// Load from the bytes of a model file.
     pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<Self, ModelFileError> {
         let (tagger, metadata) = load(bytes, device)?;
+        Ok(Model {
+            tagger,
+            metadata,
+            device: device.clone(),
+        })
+    }
+
+    /// [`Model::from_bytes`], also reading version 1 files (see
+    /// [`load_any_version`]).
+    pub fn from_bytes_any_version(bytes: &[u8], device: &Device) -> Result<Self, ModelFileError> {
+        let (tagger, metadata) = load_any_version(bytes, device)?;
         Ok(Model {
             tagger,
             metadata,

@@ -63,10 +63,7 @@ impl FeatureCache {
             return Ok(c);
         }
         let c = first_window(&mut self.features, &clip.path)?;
-        let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, serialise(&c))
-            .with_context(|| format!("writing {}", tmp.display()))?;
-        std::fs::rename(&tmp, &path)?;
+        crate::output::write(&path, &serialise(&c))?;
         Ok(c)
     }
 }

@@ -7,6 +7,7 @@ pub mod device;
 pub mod eval;
 pub mod metrics;
 pub mod model_cmd;
+pub mod output;
 pub mod picture;
 pub mod scatter;
 pub mod step;

@@ -1,13 +1,13 @@
 //! `scatterbrain model init|info|convert`: make, inspect and convert model files.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use scatterbrain::features::{FeatureConfig, Features};
 use scatterbrain::model::{
     self, Device, FrontEndKind, Model, ModelConfig, ModelMetadata, Precision, Provenance, Tagger,
 };
 use scatterbrain::transform::{CqtConfig, FrontEnd, MelConfig, ScatteringConfig};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -19,7 +19,8 @@ pub enum Command {
         /// Model file.
         file: PathBuf,
     },
-    /// Rewrite a model file at another weight precision (fp16 halves its size).
+    /// Rewrite a model file at another weight precision (fp16 halves its
+    /// size), in the current format (a version 1 file is upgraded).
     Convert {
         /// Model file to read.
         input: PathBuf,
@@ -73,7 +74,7 @@ pub fn run(command: Command) -> Result<()> {
             precision,
         } => {
             let bytes = read(&input)?;
-            let m = Model::from_bytes(&bytes, &Device::flex())
+            let m = Model::from_bytes_any_version(&bytes, &Device::flex())
                 .with_context(|| format!("{}", input.display()))?;
             write(&out, &m.to_bytes(precision.into())?)
         }
@@ -122,7 +123,22 @@ fn init(a: InitArgs) -> Result<()> {
 }
 
 fn info(file: &PathBuf) -> Result<()> {
-    let meta = model::read_metadata(&read(file)?).with_context(|| format!("{}", file.display()))?;
+    let meta = model::read_metadata_any_version(&read(file)?)
+        .with_context(|| format!("{}", file.display()))?;
+    if meta.format_version < model::FORMAT_VERSION {
+        eprintln!(
+            "note: {} is format version {}: its metadata is not checksummed, and `tag` \
+             refuses it; `scatterbrain model convert {0} --precision {} --out NEW.bpk` \
+             rewrites it as version {} (weights unchanged)",
+            file.display(),
+            meta.format_version,
+            match meta.precision {
+                Precision::F32 => "f32",
+                Precision::F16 => "f16",
+            },
+            model::FORMAT_VERSION
+        );
+    }
     let mut v = serde_json::to_value(&meta)?;
     // Checksums are for the loader, not for people.
     if let Some(o) = v.as_object_mut() {
@@ -143,13 +159,7 @@ fn read(p: &PathBuf) -> Result<Vec<u8>> {
     std::fs::read(p).with_context(|| format!("reading {}", p.display()))
 }
 
-/// Written to a temporary file, then renamed: a reader never sees half a model.
-fn write(p: &PathBuf, bytes: &[u8]) -> Result<()> {
-    let Some(name) = p.file_name() else {
-        bail!("{} is not a file path", p.display());
-    };
-    let tmp = p.with_file_name(format!(".{}.tmp", name.to_string_lossy()));
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, p).with_context(|| format!("writing {}", p.display()))?;
-    Ok(())
+/// Atomic: a reader never sees half a model, a failed write keeps the old one.
+fn write(p: &Path, bytes: &[u8]) -> Result<()> {
+    crate::output::write(p, bytes)
 }

@@ -2,7 +2,7 @@
 //! or CQT bins): one row of pixels per band, highest frequency at the top,
 //! × time, in decibels, with a perceptually even colour map.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use scatterbrain::features::RowInfo;
 use scatterbrain::transform::Coefficients;
 use std::path::Path;
@@ -87,11 +87,15 @@ pub fn write_s1_png(path: &Path, c: &Coefficients, rows: &[RowInfo], level: Leve
             }
         }
     }
-    let file =
-        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    let mut enc = png::Encoder::new(std::io::BufWriter::new(file), w as u32, h as u32);
-    enc.set_color(png::ColorType::Rgb);
-    enc.set_depth(png::BitDepth::Eight);
-    enc.write_header()?.write_image_data(&img)?;
-    Ok(())
+    crate::output::write_with(path, |out| {
+        let mut enc = png::Encoder::new(out, w as u32, h as u32);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut png = enc.write_header()?;
+        png.write_image_data(&img)?;
+        // Dropping the writer would write the end of the file and ignore
+        // any error doing so.
+        png.finish()?;
+        Ok(())
+    })
 }

@@ -9,7 +9,8 @@ use scatterbrain::decode::decode_file;
 use scatterbrain::features::{FeatureConfig, Features};
 use scatterbrain::pipeline::{Form, Pipeline, WindowFeatures, stitch};
 use scatterbrain::transform::FrontEnd;
-use std::path::PathBuf;
+use crate::output;
+use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -36,6 +37,7 @@ pub fn run(a: Args) -> Result<()> {
     if a.png.is_none() && a.out.is_none() {
         bail!("nothing to do: give --png and/or --out");
     }
+    check_outputs(&a)?;
     let config: FeatureConfig = match &a.config {
         Some(p) => serde_json::from_slice(
             &std::fs::read(p).with_context(|| format!("reading {}", p.display()))?,
@@ -98,16 +100,7 @@ pub fn run(a: Args) -> Result<()> {
         eprintln!("wrote {} ({} frames)", png.display(), coeffs.frames);
     }
     if let Some(out) = &a.out {
-        let file =
-            std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
-        let mut w = npyz::WriteOptions::<f32>::new()
-            .default_dtype()
-            .shape(&[coeffs.rows as u64, coeffs.frames as u64])
-            .writer(std::io::BufWriter::new(file))
-            .begin_nd()?;
-        w.extend(coeffs.data.iter().copied())?;
-        w.finish()?;
-        let sidecar = out.with_extension("json");
+        let sidecar = sidecar_path(out);
         let meta = serde_json::json!({
             "file": a.file.display().to_string(),
             "shape": [coeffs.rows, coeffs.frames],
@@ -119,6 +112,31 @@ pub fn run(a: Args) -> Result<()> {
         });
         std::fs::write(&sidecar, serde_json::to_vec_pretty(&meta)?)?;
         eprintln!("wrote {} and {}", out.display(), sidecar.display());
+    }
+    Ok(())
+}
+
+/// The sidecar of `--out FILE`: FILE with the extension `.json`.
+fn sidecar_path(out: &Path) -> PathBuf {
+    out.with_extension("json")
+}
+
+/// Refuse outputs that would overwrite one another, before any work.
+fn check_outputs(a: &Args) -> Result<()> {
+    let Some(out) = &a.out else { return Ok(()) };
+    let sidecar = sidecar_path(out);
+    if sidecar == *out {
+        bail!(
+            "--out {}: the array's sidecar (its name with .json) would be the same file; \
+             give the array another extension, e.g. .npy",
+            out.display()
+        );
+    }
+    if let Some(png) = a.png.as_ref().filter(|p| **p == *out || **p == sidecar) {
+        bail!(
+            "--png {} would overwrite the --out array or its sidecar",
+            png.display()
+        );
     }
     Ok(())
 }

@@ -14,6 +14,7 @@ use crate::data::{Clip, Source, Split};
 use crate::device::{Backend, device};
 use crate::metrics::{macro_mean, per_tag};
 use crate::model_cmd::default_front_end;
+use crate::output;
 use crate::step::{scalar, train_step};
 use anyhow::{Context, Result, anyhow, bail};
 use burn::module::Module;
@@ -272,13 +273,6 @@ fn git_commit() -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-/// Write `bytes` to `path` through a temporary file and a rename.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
-}
-
 pub fn run(a: Args) -> Result<()> {
     let clips = a.data.load()?;
     let spec: model::ModelName = a.model.parse()?;
@@ -464,7 +458,7 @@ pub fn run(a: Args) -> Result<()> {
         state.epoch = epoch + 1;
         meta.provenance.epochs = Some(state.epoch);
         // Model, then optimiser, then the state that says both are complete.
-        write_atomic(
+        output::write(
             &ckpt.join("model.bpk"),
             &model::save(&tagger, &meta, Precision::F32)?,
         )?;
@@ -473,7 +467,7 @@ pub fn run(a: Args) -> Result<()> {
             .save(&tmp)
             .map_err(|e| anyhow!("saving the optimiser state: {e:?}"))?;
         std::fs::rename(&tmp, ckpt.join("optimizer.bpk"))?;
-        write_atomic(&ckpt.join("state.json"), &serde_json::to_vec(&state)?)?;
+        output::write(&ckpt.join("state.json"), &serde_json::to_vec(&state)?)?;
         if let Some(budget) = a.time_budget {
             let spent = run_start.elapsed().as_secs_f64();
             let epoch_secs = spent / f64::from(epoch + 1 - state_start);
@@ -535,7 +529,7 @@ pub fn run(a: Args) -> Result<()> {
         (Precision::F16, format!("{name}.f16.bpk")),
     ] {
         let path = a.out.join(file);
-        write_atomic(&path, &model::save(&snapshot, &meta, precision)?)?;
+        output::write(&path, &model::save(&snapshot, &meta, precision)?)?;
         eprintln!("wrote {}", path.display());
     }
     Ok(())

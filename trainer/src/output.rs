@@ -1,0 +1,206 @@
+//! Every file the CLI writes (arrays, sidecars, pictures, model files,
+//! checkpoints, the feature cache) goes through here: it is written to a
+//! temporary file in the same folder, flushed and synced, then renamed over
+//! the target. A reader never sees half a file, a failed or interrupted write
+//! keeps the previous file, and a failed write removes its temporary file.
+//! Errors name the target.
+
+use anyhow::{Context, Result, bail};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// A file written to its temporary name, not yet renamed into place. Dropped
+/// without [`Staged::commit`] (an error, a panic), it removes its temporary
+/// file.
+#[must_use = "nothing is in place until commit"]
+pub struct Staged {
+    /// `None` for a special file (device, FIFO), written in place.
+    tmp: Option<PathBuf>,
+    path: PathBuf,
+}
+
+impl Staged {
+    /// Rename into place (atomic on one file system).
+    pub fn commit(mut self) -> Result<()> {
+        if let Some(tmp) = self.tmp.take() {
+            if let Err(e) = std::fs::rename(&tmp, &self.path) {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e).with_context(|| format!("writing {}", self.path.display()));
+            }
+            // Make the rename itself durable; not all file systems can.
+            if let Some(dir) = self
+                .path
+                .parent()
+                .and_then(|d| File::open(dir_or_dot(d)).ok())
+            {
+                let _ = dir.sync_all();
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if let Some(tmp) = &self.tmp {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+}
+
+fn dir_or_dot(dir: &Path) -> &Path {
+    if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    }
+}
+
+/// Write `path`'s new contents with `fill` into a temporary file beside it,
+/// flushed and synced; [`Staged::commit`] puts it in place. Lets a command
+/// write several files before replacing any of them.
+pub fn stage(path: &Path, fill: impl FnOnce(&mut BufWriter<File>) -> Result<()>) -> Result<Staged> {
+    stage_inner(path, fill).with_context(|| format!("writing {}", path.display()))
+}
+
+fn stage_inner(
+    path: &Path,
+    fill: impl FnOnce(&mut BufWriter<File>) -> Result<()>,
+) -> Result<Staged> {
+    // Replace what a symbolic link points to, not the link.
+    let target = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path)?,
+        _ => path.to_path_buf(),
+    };
+    let existing = std::fs::metadata(&target).ok();
+    if let Some(m) = &existing {
+        if m.is_dir() {
+            bail!("it is a folder");
+        }
+        if !m.is_file() {
+            // A device or FIFO (/dev/stdout, /dev/null): it cannot be
+            // replaced, only written in place.
+            let file = std::fs::OpenOptions::new().write(true).open(&target)?;
+            let mut w = BufWriter::new(file);
+            fill(&mut w)?;
+            w.into_inner().map_err(|e| e.into_error())?;
+            return Ok(Staged {
+                tmp: None,
+                path: target,
+            });
+        }
+    }
+    let Some(name) = target.file_name() else {
+        bail!("not a file path");
+    };
+    // Unique per process and call: concurrent writers never share one.
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let tmp = target.with_file_name(format!(
+        ".{}.{}-{}.tmp",
+        name.to_string_lossy(),
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)?;
+    // From here on, dropping `staged` removes the temporary file.
+    let staged = Staged {
+        tmp: Some(tmp),
+        path: target,
+    };
+    if let Some(m) = &existing {
+        // Keep the replaced file's permissions.
+        let _ = file.set_permissions(m.permissions());
+    }
+    let mut w = BufWriter::new(file);
+    fill(&mut w)?;
+    let file = w.into_inner().map_err(|e| e.into_error())?;
+    file.sync_all()?;
+    Ok(staged)
+}
+
+/// Write `path` atomically with `fill`.
+pub fn write_with(
+    path: &Path,
+    fill: impl FnOnce(&mut BufWriter<File>) -> Result<()>,
+) -> Result<()> {
+    stage(path, fill)?.commit()
+}
+
+/// Write `bytes` to `path` atomically.
+pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_with(path, |w| Ok(w.write_all(bytes)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("sb-output-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn names(d: &Path) -> Vec<String> {
+        let mut v: Vec<_> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn replaces_on_success_and_keeps_the_old_file_on_error() {
+        let d = dir("replace");
+        let p = d.join("a.bin");
+        write(&p, b"one").unwrap();
+        write(&p, b"two").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        let err = write_with(&p, |w| {
+            w.write_all(b"half")?;
+            bail!("the encoder failed")
+        })
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("a.bin"), "{err:#}");
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        assert_eq!(names(&d), ["a.bin"]);
+        // Staged but never committed: nothing changes.
+        drop(stage(&p, |w| Ok(w.write_all(b"three")?)).unwrap());
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        assert_eq!(names(&d), ["a.bin"]);
+    }
+
+    #[test]
+    fn errors_name_the_file() {
+        let d = dir("errors");
+        let err = write(&d.join("missing/x.npy"), b"x").unwrap_err();
+        assert!(format!("{err:#}").contains("missing/x.npy"), "{err:#}");
+        let err = write(&d, b"x").unwrap_err();
+        assert!(format!("{err:#}").contains("folder"), "{err:#}");
+        let err = write(Path::new("/dev/full"), b"x").unwrap_err();
+        assert!(format!("{err:#}").contains("/dev/full"), "{err:#}");
+    }
+
+    #[test]
+    fn a_symbolic_link_keeps_pointing_at_the_new_contents() {
+        let d = dir("link");
+        let real = d.join("real.json");
+        write(&real, b"old").unwrap();
+        std::os::unix::fs::symlink(&real, d.join("link.json")).unwrap();
+        write(&d.join("link.json"), b"new").unwrap();
+        assert!(
+            std::fs::symlink_metadata(d.join("link.json"))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read(&real).unwrap(), b"new");
+    }
+}

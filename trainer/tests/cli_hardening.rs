@@ -1,0 +1,251 @@
+//! Issue 14 through the real binary: a file whose samples overflow does not
+//! lose the batch, and every output (`scatter --png/--out`, `model
+//! init/convert`) is complete or absent — a failed or interrupted write keeps
+//! the previous file, leaves no temporary file and names the file.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_scatterbrain"))
+}
+
+/// The binary under `bash` with file writes limited to 16 KiB: a write past
+/// the limit kills the process (SIGXFSZ, as an interruption would), or with
+/// `ignore_signal` fails with EFBIG (as a full disk would).
+fn limited(ignore_signal: bool) -> Command {
+    let trap = if ignore_signal { "trap '' XFSZ; " } else { "" };
+    let mut c = Command::new("bash");
+    c.arg("-c")
+        .arg(format!(
+            "{trap}ulimit -c 0; ulimit -f 16; exec \"$0\" \"$@\""
+        ))
+        .arg(env!("CARGO_BIN_EXE_scatterbrain"));
+    c
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/audio")
+        .join(name)
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("run scatterbrain");
+    eprintln!(
+        "status {:?}, stderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// A fresh, empty folder per test.
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("sb-hard-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn listing(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A WAV of 32-bit IEEE floats, `channels` interleaved.
+fn float_wav(rate: u32, channels: u16, samples: &[f32]) -> Vec<u8> {
+    let data_len = (samples.len() * 4) as u32;
+    let mut b = Vec::new();
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36 + data_len).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&16u32.to_le_bytes());
+    b.extend_from_slice(&3u16.to_le_bytes());
+    b.extend_from_slice(&channels.to_le_bytes());
+    b.extend_from_slice(&rate.to_le_bytes());
+    b.extend_from_slice(&(rate * 4 * u32::from(channels)).to_le_bytes());
+    b.extend_from_slice(&(4 * channels).to_le_bytes());
+    b.extend_from_slice(&32u16.to_le_bytes());
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&data_len.to_le_bytes());
+    b.extend(samples.iter().flat_map(|s| s.to_le_bytes()));
+    b
+}
+
+/// Issue 14, item 1: a float WAV whose channel sum overflows f32 (3e38 in
+/// both channels) used to panic inside the resampler (exit 101), so no file
+/// of the batch was tagged and `--json` printed nothing.
+#[test]
+fn a_float_wav_whose_channel_sum_overflows_does_not_lose_the_batch() {
+    let dir = tmp("overflow");
+    let model = dir.join("tiny.bpk");
+    assert!(
+        run(bin()
+            .args(["model", "init", "scat-1l-8h-gru", "--seed", "3", "--out"])
+            .arg(&model))
+        .status
+        .success()
+    );
+    let bad = dir.join("bad.wav");
+    std::fs::write(&bad, float_wav(44_100, 2, &vec![3e38; 2 * 44_100 * 2])).unwrap();
+    let good = [
+        fixture("tone300_8k_6ch.wav"),
+        fixture("tone1k_44k_stereo.mp3"),
+    ];
+    let out = run(bin()
+        .args(["tag", "--json", "--model"])
+        .arg(&model)
+        .arg(&good[0])
+        .arg(&bad)
+        .arg(&good[1]));
+    let err = stderr(&out);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_ne!(out.status.code(), Some(101), "a panic");
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let files = doc["files"].as_array().unwrap();
+    assert_eq!(files.len(), 3);
+    let scores_ok = |f: &Value| {
+        f["scores"].as_array().is_some_and(|s| {
+            s.len() == 50
+                && s.iter()
+                    .all(|v| v.as_f64().is_some_and(|x| (0.0..=1.0).contains(&x)))
+        })
+    };
+    assert!(
+        scores_ok(&files[0]) && scores_ok(&files[2]),
+        "good files tagged"
+    );
+    // The bad file is either tagged (finite scores) or one clear error, and
+    // the exit code says which.
+    if files[1]["error"].is_string() {
+        assert!(!out.status.success());
+        assert!(err.contains("bad.wav"), "{err}");
+    } else {
+        assert!(scores_ok(&files[1]), "{}", files[1]);
+        assert!(out.status.success());
+    }
+}
+
+/// Issue 14, item 5: the PNG encoder's and the buffer's final writes were
+/// dropped unchecked, so `--png /dev/full` said "wrote /dev/full".
+#[test]
+fn scatter_png_to_a_full_device_fails_naming_it() {
+    let out = run(bin()
+        .arg("scatter")
+        .arg(fixture("tone1k_44k_stereo.mp3"))
+        .args(["--png", "/dev/full"]));
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("/dev/full"), "{err}");
+    assert!(!err.contains("wrote"), "{err}");
+    // Still the device (a special file is written in place, never replaced).
+    use std::os::unix::fs::FileTypeExt;
+    assert!(
+        std::fs::metadata("/dev/full")
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
+}
+
+/// Issue 14, item 6: `--out x.json` wrote the array and then its sidecar
+/// (`x.json` too) over it.
+#[test]
+fn scatter_out_refuses_a_sidecar_that_would_overwrite_the_array() {
+    let dir = tmp("sidecar");
+    let out = run(bin()
+        .arg("scatter")
+        .arg(fixture("tone1k_44k_stereo.mp3"))
+        .arg("--out")
+        .arg(dir.join("coeffs.json")));
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("coeffs.json") && err.contains("sidecar"),
+        "{err}"
+    );
+    assert!(listing(&dir).is_empty(), "{:?}", listing(&dir));
+}
+
+/// Issue 14, item 6: `scatter --out` wrote the .npy in place, so a write cut
+/// short left a truncated array (its header claiming the full shape) where
+/// the previous good file was.
+#[test]
+fn a_failed_or_interrupted_scatter_out_keeps_the_previous_files() {
+    for ignore_signal in [false, true] {
+        let dir = tmp(&format!("scatter-out-{ignore_signal}"));
+        let (npy, json) = (dir.join("c.npy"), dir.join("c.json"));
+        std::fs::write(&npy, "previous array").unwrap();
+        std::fs::write(&json, "previous sidecar").unwrap();
+        let out = run(limited(ignore_signal)
+            .arg("scatter")
+            .arg(fixture("tone1k_44k_stereo.mp3"))
+            .arg("--out")
+            .arg(&npy));
+        assert!(!out.status.success());
+        assert_eq!(std::fs::read_to_string(&npy).unwrap(), "previous array");
+        assert_eq!(std::fs::read_to_string(&json).unwrap(), "previous sidecar");
+        if ignore_signal {
+            // An error, not a kill: it names the file and cleans up.
+            let err = stderr(&out);
+            assert!(err.contains("c.npy") || err.contains("c.json"), "{err}");
+            assert_eq!(listing(&dir), ["c.json", "c.npy"]);
+        }
+    }
+    // Without the limit both are replaced, and nothing else is left.
+    let dir = tmp("scatter-out-ok");
+    let npy = dir.join("c.npy");
+    std::fs::write(&npy, "previous array").unwrap();
+    let out = run(bin()
+        .arg("scatter")
+        .arg(fixture("tone1k_44k_stereo.mp3"))
+        .arg("--out")
+        .arg(&npy));
+    assert!(out.status.success());
+    assert_eq!(listing(&dir), ["c.json", "c.npy"]);
+    assert!(std::fs::read(&npy).unwrap().starts_with(b"\x93NUMPY"));
+    let meta: Value = serde_json::from_slice(&std::fs::read(dir.join("c.json")).unwrap()).unwrap();
+    assert_eq!(meta["shape"][0], 644);
+}
+
+/// Issue 14, item 6: `model init` and `model convert` left `.NAME.tmp` behind
+/// when the write failed.
+#[test]
+fn model_init_and_convert_leave_nothing_behind_when_the_write_fails() {
+    let dir = tmp("model-write");
+    let model = dir.join("m.bpk");
+    assert!(
+        run(bin()
+            .args(["model", "init", "scat-1l-8h-gru", "--out"])
+            .arg(&model))
+        .status
+        .success()
+    );
+    let before = std::fs::read(&model).unwrap();
+    assert!(before.len() > 32 << 10, "bigger than the write limit");
+
+    let out = run(limited(true)
+        .args(["model", "init", "scat-1l-8h-gru", "--out"])
+        .arg(dir.join("new.bpk")));
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("new.bpk"), "{}", stderr(&out));
+    // Converting a file onto itself: it keeps its old bytes.
+    let out = run(limited(true)
+        .args(["model", "convert", "--precision", "f16", "--out"])
+        .arg(&model)
+        .arg(&model));
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("m.bpk"), "{}", stderr(&out));
+    assert_eq!(listing(&dir), ["m.bpk"]);
+    assert!(std::fs::read(&model).unwrap() == before);
+}
