@@ -1,11 +1,11 @@
 // Benchmark page: times the tagger page's own path on chosen files — the
-// browser's decode (as app.js does it), then the page's worker (worker.js:
+// browser's decode (as page/analyse.js does it), then the page's worker (worker/coordinator.js:
 // scattering, model input and the tagging model, on the CPU or WebGPU) — and
 // shows a table. benches/browser.mjs drives it headless through
 // globalThis.bench and writes benches/RESULTS-browser.md.
 import { sniffSampleRate } from './sniff.js';
-
-const MODEL_URL = 'models/scat-5l-512h-gru.bpk'; // = app.js
+import { MODEL_URL, WASM_URL } from './constants.js';
+import { COORDINATOR_URL } from './worker/protocol.js';
 const $ = (id) => document.getElementById(id);
 
 function deferred() {
@@ -22,7 +22,7 @@ const median = (xs) => {
 };
 
 // ------------------------------------------------------------------ engine
-// One worker.js, started as app.js starts it: the compiled module and the
+// One coordinating worker, started as page/engine.js starts it: the compiled module and the
 // model file are handed over, the model is loaded once.
 let engine = null;
 let wasmModule = null;
@@ -30,14 +30,14 @@ let modelBytes = null;
 
 async function startEngine() {
   const t0 = performance.now();
-  wasmModule ??= await WebAssembly.compileStreaming(fetch('pkg/scatterbrain_bg.wasm'));
+  wasmModule ??= await WebAssembly.compileStreaming(fetch(WASM_URL));
   const compileMs = performance.now() - t0;
   if (!modelBytes) {
     const r = await fetch(MODEL_URL);
     if (!r.ok) throw new Error(`model: ${r.status} ${r.statusText}`);
     modelBytes = await r.arrayBuffer();
   }
-  const worker = new Worker('worker.js', { type: 'module' });
+  const worker = new Worker(COORDINATOR_URL, { type: 'module' });
   const e = { worker, pending: new Map(), nextId: 1, ready: deferred(), model: deferred(), webgpu: null, startup: { compileMs } };
   worker.onmessage = (ev) => {
     const m = ev.data;
@@ -99,7 +99,7 @@ function startWebgpu(e) {
 }
 
 // ------------------------------------------------------------------ one run
-/** Decode as app.js does: at the file's own rate when the header says it. */
+/** Decode as page/analyse.js does: at the file's own rate when the header says it. */
 async function decode(bytes) {
   const head = new Uint8Array(bytes, 0, Math.min(bytes.byteLength, 1 << 17));
   const sniffed = sniffSampleRate(head);

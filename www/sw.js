@@ -2,16 +2,32 @@
 // working without a network once loaded. Network first (a rebuilt package is
 // picked up at once when online), cache when offline. Same-origin GETs only;
 // the audio itself is never fetched (it stays in the page as a Blob).
-const CACHE = 'scatterbrain-v2'; // = OFFLINE_CACHE in app.js
+const CACHE = 'scatterbrain-v2'; // = OFFLINE_CACHE in constants.js
 const SHELL = [
   './',
   'index.html',
   'style.css',
   'app.js',
+  'constants.js',
   'plot.js',
   'sniff.js',
-  'worker.js',
   'mic-worklet.js',
+  'page/analyse.js',
+  'page/backend.js',
+  'page/engine.js',
+  'page/env.js',
+  'page/export.js',
+  'page/mic.js',
+  'page/model.js',
+  'page/playhead.js',
+  'page/results.js',
+  'page/status.js',
+  'page/ui.js',
+  'worker/coordinator.js',
+  'worker/helper.js',
+  'worker/live.js',
+  'worker/pool.js',
+  'worker/protocol.js',
   'pkg/scatterbrain.js',
   'pkg/scatterbrain_bg.wasm',
 ];

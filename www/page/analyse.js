@@ -1,0 +1,253 @@
+// One job from input to results: read, decode in the page (AudioContext
+// does not exist in workers), the worker's scattering and tags, drawing;
+// re-tagging the shown audio on another backend; cancelling.
+import { sniffSampleRate, estimateSeconds } from '../sniff.js';
+import { MIN_SECONDS, MODEL_RATE } from '../constants.js';
+import { MSG } from '../worker/protocol.js';
+import { ui } from './ui.js';
+import { env, NO_SIMD } from './env.js';
+import { model } from './model.js';
+import { BACKEND_NAMES, backendChosen, currentBackend, setBackend, webgpuFailed } from './backend.js';
+import { AnalysisError, Cancelled, UserError, engine, post, runInWorker, startWorker } from './engine.js';
+import { busy, clearError, finishStages, fmtSeconds, isBusy, plain, resetStages, setProgress, setStage, showError } from './status.js';
+import { drawAll, renderTimings, showResults, showTags, shown } from './results.js';
+
+// Files longer than this are decoded by the browser straight to 16 kHz mono
+// (the transform's rate), so a 1-hour file needs ~230 MB instead of ~1.3 GB.
+const LONG_SECONDS = 20 * 60;
+const MAX_SECONDS = 3 * 3600;
+
+let jobId = 0; // the newest job; replies of older ones are ignored
+
+/** Start a job: the page's status shows it, `alive()` says whether it is still the newest. */
+function begin() {
+  const id = ++jobId;
+  clearError();
+  busy(true);
+  ui.status.hidden = false;
+  resetStages();
+  return { id, alive: () => id === jobId };
+}
+
+/** A failed job: say why; `restart` replaces the worker (a crashed engine). */
+function failed(message, restart) {
+  document.body.dataset.state = 'error';
+  showError(message);
+  ui.status.hidden = true;
+  if (restart) startWorker();
+}
+
+/** Read and decode `blob`, at the file's own rate when its header says it (the core then resamples as native does). */
+async function decode(blob, name, timings, alive) {
+  const t = () => performance.now();
+  setStage('read', `Reading ${name}…`);
+  setProgress(null);
+  if (blob.size === 0) throw new UserError(`“${name}” is empty (0 bytes). Please choose an audio file.`);
+  let t0 = t();
+  const bytes = await blob.arrayBuffer();
+  timings.read = t() - t0;
+  if (!alive()) throw new Cancelled();
+  setStage('decode', 'Decoding audio…');
+  const head = new Uint8Array(bytes, 0, Math.min(bytes.byteLength, 1 << 17));
+  const sniffed = sniffSampleRate(head);
+  const estimate = estimateSeconds(head, bytes.byteLength);
+  const long = estimate > LONG_SECONDS;
+  let rate = sniffed && sniffed >= 3000 && sniffed <= 768000 ? sniffed : 48000;
+  if (long) {
+    rate = MODEL_RATE;
+    setStage('decode', `Decoding a long file (about ${fmtSeconds(estimate)}) at 16 kHz to save memory…`);
+  }
+  t0 = t();
+  let audio;
+  try {
+    const ctx = new OfflineAudioContext(1, 1, rate);
+    audio = await ctx.decodeAudioData(bytes);
+  } catch (e) {
+    throw new UserError(
+      `“${name}” could not be read as audio. It may not be an audio file, or it is damaged ` +
+        `or in a format this browser cannot decode (MP3, WAV, FLAC and OGG work in most browsers).`,
+    );
+  }
+  timings.decode = t() - t0;
+  if (audio.length === 0) throw new UserError(`“${name}” contains no audio samples.`);
+  if (audio.duration > MAX_SECONDS) {
+    throw new UserError(`“${name}” is ${fmtSeconds(audio.duration)} long; this page analyses files of up to ${MAX_SECONDS / 3600} hours.`);
+  }
+  if (audio.duration < MIN_SECONDS) {
+    throw new UserError(`“${name}” is too short: ${audio.duration.toFixed(2)} s. At least ${MIN_SECONDS.toFixed(1)} s of audio is needed.`);
+  }
+  return { audio, sniffed, long };
+}
+
+/** The channels to hand the worker (a long file is mixed to mono here rather than copying every channel). */
+function channelsOf(audio, long) {
+  const channels = [];
+  if (long && audio.numberOfChannels > 1) {
+    const mono = new Float32Array(audio.length);
+    const k = 1 / audio.numberOfChannels;
+    for (let c = 0; c < audio.numberOfChannels; c++) {
+      const ch = audio.getChannelData(c);
+      for (let i = 0; i < ch.length; i++) mono[i] += ch[i] * k;
+    }
+    channels.push(mono);
+  } else {
+    for (let c = 0; c < audio.numberOfChannels; c++) channels.push(audio.getChannelData(c).slice());
+  }
+  return channels;
+}
+
+/** Progress of the worker's stages, with an ETA, as status text. */
+function progressReporter(alive, tagging, backend) {
+  const started = performance.now();
+  return (m) => {
+    if (!alive()) return;
+    setProgress(m.done / m.total);
+    const elapsed = (performance.now() - started) / 1000;
+    // Front-end passes over the audio: one when the worker's helpers scatter
+    // once for the pictures and the model input, else the model input costs
+    // about as much again as the pictures' scattering.
+    const passes = m.passes ?? (tagging ? 2 : 1);
+    const done = m.stage === 'transform' ? m.done : m.total + m.done;
+    const eta = done > 0 ? (elapsed / done) * (passes * m.total - done) : NaN;
+    const left = m.stage !== 'model' && done < passes * m.total ? ` · about ${fmtSeconds(eta)} left` : '';
+    if (m.stage === 'transform') ui.statusText.textContent = `Scattering: window ${m.done} of ${m.total}${left}`;
+    else if (m.stage === 'features') {
+      setStage('model');
+      ui.statusText.textContent = `Model input: window ${m.done} of ${m.total}${left}`;
+    } else {
+      setStage('model');
+      ui.statusText.textContent = `Tagging on ${BACKEND_NAMES[backend]}: window ${m.done} of ${m.total}`;
+    }
+  };
+}
+
+export async function analyse(blob, name) {
+  const { id, alive } = begin();
+  const timings = {};
+  try {
+    if (!env.simd) throw new UserError(NO_SIMD);
+    const { audio, sniffed, long } = await decode(blob, name, timings, alive);
+    if (!alive()) return;
+
+    setStage('transform', `Computing the scattering transform (${fmtSeconds(audio.duration)} of audio)…`);
+    setProgress(0);
+    await engine.ready;
+    if (!alive()) return;
+    const channels = channelsOf(audio, long);
+    await engine.modelReady;
+    await backendChosen;
+    if (!alive()) return;
+    const backend = currentBackend();
+    const gen = engine.gen;
+    const reply = await runInWorker(
+      { type: MSG.SCATTER, id, channels, sampleRate: audio.sampleRate, backend },
+      channels.map((c) => c.buffer),
+      progressReporter(alive, model.state === 'ready', backend),
+    );
+    timings.transform = reply.timings.transformMs;
+    if (reply.timings.featuresMs != null) timings.features = reply.timings.featuresMs;
+    if (reply.timings.webgpuInitMs != null) timings.webgpuInit = reply.timings.webgpuInitMs;
+    if (reply.timings.modelMs != null) timings.model = reply.timings.modelMs;
+    if (!alive()) return;
+    if (!reply.tags) {
+      setStage('model', 'No tagging model: skipping tags.');
+      ui.stages.querySelector('[data-stage="model"]').classList.add('skipped');
+    } else if (reply.tags.fallback) webgpuFailed(reply.tags.fallback);
+
+    setStage('draw', 'Drawing…');
+    const t0 = performance.now();
+    shown.result = {
+      name,
+      blob,
+      size: blob.size,
+      type: blob.type,
+      duration: audio.duration,
+      sampleRate: audio.sampleRate,
+      sniffedRate: sniffed,
+      channels: audio.numberOfChannels,
+      long,
+      scatter: reply.scatter,
+      tags: reply.tags,
+      tagError: reply.tagError,
+      workerGen: gen,
+      timings,
+      // Helpers that scattered the windows (null: one instance, two passes).
+      workers: reply.timings.workers ?? null,
+    };
+    showResults(shown.result);
+    timings.draw = performance.now() - t0;
+    renderTimings(timings, shown.result.tags, shown.result.workers);
+    finishStages();
+    setProgress(1);
+    ui.statusText.textContent = `Done in ${fmtSeconds(Object.values(timings).reduce((a, b) => a + b, 0) / 1000)}.`;
+    document.body.dataset.state = 'done';
+  } catch (e) {
+    if (!alive() || e instanceof Cancelled) return;
+    if (e instanceof UserError) failed(e.message, false);
+    // A crashed engine is replaced for the next file; user errors need no restart.
+    else if (e instanceof AnalysisError) failed(`“${name}” could not be analysed: ${plain(e.message)}`, e.crashed);
+    else failed(`Something went wrong while analysing “${name}”: ${e.message}. You can try another file.`, true);
+  } finally {
+    if (alive()) busy(false);
+  }
+}
+
+/** The last audio's tags again, on the backend now chosen (the model input is kept in the worker). */
+async function retag() {
+  const current = shown.result;
+  if (!current || !current.tags || model.state !== 'ready') return;
+  // The worker was restarted since (cancel, crash): it no longer has the input.
+  if (current.workerGen !== engine.gen) return analyse(current.blob, current.name);
+  const { id, alive } = begin();
+  const backend = currentBackend();
+  const name = BACKEND_NAMES[backend];
+  setStage('model', `Tagging on ${name}…`);
+  setProgress(0);
+  try {
+    const reply = await runInWorker({ type: MSG.RETAG, id, backend }, [], (m) => {
+      if (!alive()) return;
+      setProgress(m.done / m.total);
+      ui.statusText.textContent = `Tagging on ${name}: window ${m.done} of ${m.total}`;
+    });
+    if (!alive()) return;
+    if (reply.tags.fallback) webgpuFailed(reply.tags.fallback);
+    current.tags = reply.tags;
+    current.timings.model = reply.timings.modelMs;
+    if (reply.timings.webgpuInitMs != null) current.timings.webgpuInit = reply.timings.webgpuInitMs;
+    else delete current.timings.webgpuInit;
+    showTags(current);
+    drawAll();
+    renderTimings(current.timings, current.tags, current.workers);
+    for (const el of ui.stages.children) {
+      el.classList.remove('active');
+      el.classList.add('done');
+    }
+    setProgress(1);
+    ui.statusText.textContent = `Tagged on ${BACKEND_NAMES[reply.tags.backend]} in ${fmtSeconds(reply.timings.modelMs / 1000)}.`;
+    document.body.dataset.state = 'done';
+  } catch (e) {
+    if (!alive() || e instanceof Cancelled) return;
+    failed(`The tags could not be computed on ${name}: ${plain(e.message)} You can switch back or try another file.`, e.crashed || !(e instanceof AnalysisError));
+  } finally {
+    if (alive()) busy(false);
+  }
+}
+
+/** The user picked a backend: start WebGPU if chosen, and re-tag the shown audio. */
+export function chooseBackend(value) {
+  if (value === currentBackend()) return;
+  setBackend(value);
+  if (value === 'webgpu' && model.state === 'ready') post({ type: MSG.WEBGPU_INIT });
+  if (!isBusy()) retag();
+}
+
+export function cancel() {
+  if (!isBusy()) return;
+  jobId++; // late replies of the old job are ignored
+  startWorker();
+  busy(false);
+  setProgress(0);
+  for (const el of ui.stages.children) el.classList.remove('active');
+  ui.statusText.textContent = 'Cancelled.';
+  document.body.dataset.state = 'cancelled';
+}

@@ -1,0 +1,117 @@
+// The engine client: starts the coordinating worker (worker/coordinator.js)
+// with the WASM compiled once, hands it the model, and turns its messages
+// into promises (one per job, with progress) and events (live frames, model
+// state, WebGPU failures). A cancel or a crash replaces the worker.
+import { WASM_URL } from '../constants.js';
+import { COORDINATOR_URL, MSG } from '../worker/protocol.js';
+import { model, modelFetched, modelLoaded, modelFailed } from './model.js';
+import { backendChosen, currentBackend, describeBackend, webgpuFailed } from './backend.js';
+import { plain } from './status.js';
+
+export class Cancelled extends Error {
+  constructor() {
+    super('cancelled');
+  }
+}
+export class UserError extends Error {}
+export class AnalysisError extends Error {}
+
+let worker = null;
+let wasmModule = null; // promise of the compiled module, shared by every worker
+const pending = new Map(); // job id → {resolve, reject, onProgress}
+const handlers = { live: () => {}, liveError: () => {} };
+
+/** The state of the current worker: `ready` (started), `modelReady` (model loaded or none), `gen`. */
+export const engine = { ready: null, modelReady: null, gen: 0 };
+
+/** Live microphone frames and failures go to these (mic.js). */
+export function onLive(frames, error) {
+  handlers.live = frames;
+  handlers.liveError = error;
+}
+
+export function post(msg, transfer) {
+  worker.postMessage(msg, transfer);
+}
+
+export function startWorker() {
+  if (!wasmModule) wasmModule = WebAssembly.compileStreaming(fetch(WASM_URL));
+  if (worker) worker.terminate();
+  for (const p of pending.values()) p.reject(new Cancelled());
+  pending.clear();
+  worker = new Worker(COORDINATOR_URL, { type: 'module' });
+  engine.gen++;
+  const w = worker;
+  wasmModule.then(
+    (module) => w.postMessage({ type: MSG.INIT, module }),
+    () => {
+      wasmModule = null; // try again with the next worker
+    },
+  );
+  let loaded;
+  engine.modelReady = new Promise((resolve) => (loaded = resolve));
+  modelFetched.then(() => {
+    if (w !== worker) return;
+    if (!model.bytes) return loaded();
+    // A copy: the page keeps the file for the next worker (after a cancel).
+    const copy = model.bytes.slice(0);
+    w.postMessage({ type: MSG.MODEL, bytes: copy }, [copy]);
+  });
+  engine.ready = new Promise((resolve, reject) => {
+    wasmModule.catch((e) => reject(new Error(`The analysis engine (WebAssembly) could not be loaded: ${e.message}`)));
+    w.onmessage = (ev) => {
+      const m = ev.data;
+      switch (m.type) {
+        case MSG.READY:
+          return resolve(m.initMs);
+        case MSG.LIVE:
+          return handlers.live(m);
+        case MSG.LIVE_ERROR:
+          return handlers.liveError(m.message);
+        case MSG.MODEL_READY:
+          modelLoaded(m.info, m.sameFrontEnd);
+          describeBackend();
+          // Start WebGPU now rather than at the first file.
+          backendChosen.then(() => currentBackend() === 'webgpu' && w === worker && w.postMessage({ type: MSG.WEBGPU_INIT }));
+          return loaded();
+        case MSG.MODEL_ERROR:
+          modelFailed(`The model file could not be loaded: ${plain(m.message)}`);
+          describeBackend();
+          return loaded();
+        case MSG.WEBGPU:
+          if (!m.ok) webgpuFailed(m.message);
+          return;
+        case MSG.ERROR:
+          if (m.fatal) return reject(new Error(m.message));
+      }
+      const p = pending.get(m.id);
+      if (!p) return;
+      if (m.type === MSG.PROGRESS) p.onProgress(m);
+      else if (m.type === MSG.RESULT || m.type === MSG.TAGS) {
+        pending.delete(m.id);
+        p.resolve(m);
+      } else if (m.type === MSG.ERROR) {
+        pending.delete(m.id);
+        const err = new AnalysisError(m.message);
+        err.crashed = !!m.crashed;
+        p.reject(err);
+      }
+    };
+    w.onerror = (ev) => {
+      ev.preventDefault();
+      const err = new Error(`The analysis engine stopped: ${ev.message || 'unknown error'}`);
+      reject(err);
+      for (const p of pending.values()) p.reject(err);
+      pending.clear();
+    };
+  });
+  engine.ready.catch(() => {}); // reported when a job awaits it
+}
+
+/** Send a job (`msg.id` set) and resolve with its reply; `onProgress(m)` for its progress messages. */
+export function runInWorker(msg, transfer, onProgress) {
+  return new Promise((resolve, reject) => {
+    pending.set(msg.id, { resolve, reject, onProgress });
+    worker.postMessage(msg, transfer);
+  });
+}

@@ -1,0 +1,93 @@
+// Export: the shown result as a JSON download (tags, taggram, coefficients).
+import { MODEL_URL } from '../constants.js';
+import { model, trained } from './model.js';
+import { ranked, rowView } from './results.js';
+
+// Above this many values the JSON keeps orders 0 and 1 only (a 1-hour file has
+// ~9 million coefficients: a few hundred MB of JSON).
+const JSON_MAX_VALUES = 4_000_000;
+
+function resultJson(r) {
+  const sc = r.scatter;
+  const round = (v) => Number(v.toPrecision(7));
+  return {
+    generator: 'Scatterbrain web page',
+    created: new Date().toISOString(),
+    file: { name: r.name, bytes: r.size, type: r.type || null },
+    audio: {
+      duration_s: r.duration,
+      channels: r.channels,
+      decoded_sample_rate_hz: r.sampleRate,
+      header_sample_rate_hz: r.sniffedRate ?? null,
+    },
+    ...tagsJson(r, round),
+    timings_ms: r.timings,
+    scattering: scatteringJson(sc, round),
+  };
+}
+
+function tagsJson(r, round) {
+  const t = r.tags;
+  if (!t) {
+    return {
+      model: null,
+      backend: null,
+      tags: null,
+      taggram: null,
+      note: r.tagError
+        ? `The tags could not be computed: ${r.tagError}`
+        : model.state === 'absent'
+          ? 'No tagging model is shipped with this build: tags and taggram are absent.'
+          : `No tags: ${model.message}`,
+    };
+  }
+  const i = model.info;
+  return {
+    model: {
+      name: i.name,
+      file: MODEL_URL,
+      precision: i.precision,
+      trained: trained(i),
+      provenance: i.provenance,
+      metrics: i.metrics,
+    },
+    backend: t.backend,
+    webgpu_fallback_reason: t.fallback,
+    // Clip scores (mean of the windows' scores), best first.
+    tags: ranked(t).map((k) => ({ tag: t.tags[k], score: round(t.clip[k]) })),
+    taggram: {
+      tags: t.tags,
+      layout: 'windows[w].scores[k] is the score of tags[k] in window w',
+      window_s: (i.front_end && i.front_end.window && i.front_end.window.seconds) || null,
+      windows: t.windows.map((w) => ({ start_s: w.start_s, end_s: w.end_s, scores: w.scores.map(round) })),
+    },
+  };
+}
+
+function scatteringJson(sc, round) {
+  const all = sc.rows * sc.frames <= JSON_MAX_VALUES;
+  const keep = sc.paths.map((p, i) => i).filter((i) => all || sc.paths[i].order < 2);
+  return {
+    form: 'raw (un-normalised S0, S1, S2)',
+    layout: 'data[row][frame]; paths[row] says what each row is',
+    omitted: all ? null : 'second-order rows, to keep the file small (long input)',
+    rows: keep.length,
+    frames: sc.frames,
+    times_s: Array.from(sc.times, round),
+    windows_start_s: sc.windows,
+    paths: keep.map((i) => sc.paths[i]),
+    data: keep.map((i) => Array.from(rowView(sc, i), round)),
+  };
+}
+
+export function download(r) {
+  if (!r) return;
+  const blob = new Blob([JSON.stringify(resultJson(r))], { type: 'application/json' });
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = `${r.name.replace(/\.[^.]+$/, '') || 'scatterbrain'}.scatterbrain.json`;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+}

@@ -1,0 +1,127 @@
+// Microphone: record with MediaRecorder (the recording is then analysed as a
+// file) while an AudioWorklet taps the input for the live scattergram: the
+// worker scatters the last few seconds twice a second (worker/live.js) and
+// the page scrolls the S1 frames.
+import { drawHeatmap } from '../plot.js';
+import { MSG } from '../worker/protocol.js';
+import { ui } from './ui.js';
+import { env } from './env.js';
+import { engine, onLive, post } from './engine.js';
+import { clearError, fmtSeconds, plain, showError } from './status.js';
+
+const LIVE_SPAN = 30; // seconds shown
+let recording = null;
+let liveHistory = null;
+let liveDrawQueued = false;
+
+/** Start or stop recording; `analyse(blob, name)` gets the finished recording. */
+export async function toggleRecord(analyse) {
+  if (recording) {
+    recording.stop();
+    return;
+  }
+  clearError();
+  if (!env.mic) {
+    showError('This browser cannot record from a microphone here (it needs getUserMedia and MediaRecorder).');
+    return;
+  }
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+  } catch (e) {
+    if (e.name === 'NotAllowedError' || e.name === 'SecurityError') {
+      showError('Microphone access was denied. Allow the microphone for this page in the browser settings to record, or drop a file instead.');
+    } else if (e.name === 'NotFoundError' || e.name === 'OverconstrainedError') {
+      showError('No microphone was found. Connect one, or drop a file instead.');
+    } else {
+      showError(`The microphone could not be started: ${e.message || e.name}.`);
+    }
+    return;
+  }
+  const tap = await startLiveTap(stream).catch((e) => {
+    console.warn('live view unavailable:', e);
+    return null;
+  });
+  const rec = new MediaRecorder(stream);
+  const chunks = [];
+  const startedAt = performance.now();
+  rec.ondataavailable = (ev) => ev.data.size && chunks.push(ev.data);
+  const timer = setInterval(() => {
+    ui.record.textContent = `■ Stop recording (${fmtSeconds((performance.now() - startedAt) / 1000)})`;
+  }, 250);
+  rec.onstop = () => {
+    clearInterval(timer);
+    for (const tr of stream.getTracks()) tr.stop();
+    if (tap) tap.stop();
+    recording = null;
+    ui.record.setAttribute('aria-pressed', 'false');
+    ui.record.textContent = '● Record from microphone';
+    const blob = new Blob(chunks, { type: rec.mimeType || 'audio/webm' });
+    analyse(blob, 'Microphone recording');
+  };
+  recording = rec;
+  rec.start(250);
+  ui.record.setAttribute('aria-pressed', 'true');
+  ui.record.textContent = '■ Stop recording';
+}
+
+async function startLiveTap(stream) {
+  const ctx = new AudioContext();
+  await ctx.audioWorklet.addModule('mic-worklet.js');
+  const source = ctx.createMediaStreamSource(stream);
+  const node = new AudioWorkletNode(ctx, 'scatterbrain-tap');
+  const mute = ctx.createGain();
+  mute.gain.value = 0; // keep the graph pulling without playing the mic back
+  source.connect(node).connect(mute).connect(ctx.destination);
+  liveHistory = { frames: [], freqs: null, hop: 0.256 };
+  ui.live.hidden = false;
+  drawLive();
+  await engine.ready;
+  post({ type: MSG.LIVE_START, sampleRate: ctx.sampleRate });
+  node.port.onmessage = (ev) => post({ type: MSG.LIVE_PUSH, pcm: ev.data }, [ev.data.buffer]);
+  return {
+    stop() {
+      node.port.onmessage = null;
+      source.disconnect();
+      post({ type: MSG.LIVE_STOP });
+      ctx.close();
+    },
+  };
+}
+
+function liveFrames(m) {
+  if (!liveHistory) return;
+  liveHistory.freqs = m.freqs;
+  liveHistory.hop = m.hop;
+  liveHistory.frames.push(...m.frames);
+  const newest = liveHistory.frames[liveHistory.frames.length - 1].t;
+  while (liveHistory.frames.length && liveHistory.frames[0].t < newest - LIVE_SPAN) liveHistory.frames.shift();
+  if (!liveDrawQueued) {
+    liveDrawQueued = true;
+    requestAnimationFrame(() => {
+      liveDrawQueued = false;
+      drawLive();
+    });
+  }
+}
+
+function drawLive() {
+  const h = liveHistory;
+  if (!h) return;
+  const frames = h.frames;
+  const newest = frames.length ? frames[frames.length - 1].t : 0;
+  const origin = Math.max(0, newest - LIVE_SPAN); // scrolls once the view is full
+  const times = Float64Array.from(frames, (f) => f.t - origin);
+  const rows = (h.freqs || []).map((freq, k) => ({ freq, values: Float32Array.from(frames, (f) => f.values[k]) }));
+  drawHeatmap(ui.liveCanvas, {
+    rows,
+    times,
+    hop: h.hop,
+    duration: LIVE_SPAN,
+    yLabel: 'frequency',
+    title: `S1 live, last ${LIVE_SPAN} s`,
+  });
+  document.body.dataset.liveFrames = String(frames.length);
+}
+
+onLive(liveFrames, (message) => showError(`The live view stopped: ${plain(message)}`));

@@ -1,0 +1,57 @@
+// The tagging model: the shipped model file, fetched once when the page
+// loads (a copy goes into the service worker's cache, so the page tags
+// offline without downloading it twice), and what the page says about it.
+import { MODEL_URL, OFFLINE_CACHE } from '../constants.js';
+import { ui } from './ui.js';
+
+/** state: loading → ready | absent | error; `info` from the worker once loaded. */
+export const model = { state: 'loading', bytes: null, info: null, message: '', sameFrontEnd: true };
+
+/** Settles when the file has been downloaded (or could not be). */
+export const modelFetched = fetch(MODEL_URL)
+  .then(async (r) => {
+    if (r.status === 404) {
+      model.state = 'absent';
+      return;
+    }
+    if (!r.ok) throw new Error(`the server answered ${r.status} ${r.statusText}`);
+    const copy = r.clone();
+    model.bytes = await r.arrayBuffer();
+    if (globalThis.caches) caches.open(OFFLINE_CACHE).then((c) => c.put(MODEL_URL, copy)).catch(() => {});
+  })
+  .catch((e) => {
+    model.state = 'error';
+    model.message = `The tagging model could not be downloaded (${e.message}).`;
+  })
+  .finally(describeModel);
+
+export function describeModel() {
+  let text;
+  if (model.state === 'loading') text = 'Tagging model: loading…';
+  else if (model.state === 'absent') text = `Tagging model: none. No model file is shipped with this build (${MODEL_URL}), so the page shows the scattering transform but no tags.`;
+  else if (model.state === 'error') text = `Tagging model: not available. ${model.message} The scattering transform still works.`;
+  else {
+    const i = model.info;
+    text = `Tagging model: ${i.name} (${i.precision}, ${(i.bytes / 1e6).toFixed(1)} MB)` + (trained(i) ? '' : ' — untrained (random weights): its tags are not meaningful');
+  }
+  ui.modelStatus.textContent = text;
+  document.body.dataset.model = model.state;
+}
+
+export function trained(info) {
+  return info && info.provenance && info.provenance.epochs != null;
+}
+
+/** The worker has loaded the model (or failed to). */
+export function modelLoaded(info, sameFrontEnd) {
+  model.state = 'ready';
+  model.info = info;
+  model.sameFrontEnd = sameFrontEnd;
+  describeModel();
+}
+
+export function modelFailed(message) {
+  model.state = 'error';
+  model.message = message;
+  describeModel();
+}

@@ -1,0 +1,254 @@
+// The page's heavy work, off the main thread (module worker): the WASM
+// scattering front end and the tagging model (burn: CPU in WebAssembly, or
+// WebGPU). This worker coordinates helpers (pool.js, one per core), keeps the
+// model input of the last audio for WebGPU and backend switches, and runs
+// the live microphone view (live.js). Messages: protocol.js.
+import init, { Analyzer, TagModel } from '../pkg/scatterbrain.js';
+import { HelperPool } from './pool.js';
+import { liveStart, livePush, liveStop } from './live.js';
+import { MSG, messageOf, crashed } from './protocol.js';
+
+let analyzer = null;
+let pool = null;
+let gotModule;
+const moduleMsg = new Promise((resolve) => (gotModule = resolve));
+
+// The page compiles the WASM once and hands the module to each worker it
+// starts, so restarting the worker (cancel, crash) fetches nothing.
+const ready = (async () => {
+  const module = await moduleMsg;
+  const t0 = performance.now();
+  await init({ module_or_path: module });
+  analyzer = new Analyzer();
+  pool = new HelperPool(module);
+  return performance.now() - t0;
+})();
+
+ready.then(
+  (ms) => postMessage({ type: MSG.READY, initMs: ms }),
+  (e) => postMessage({ type: MSG.ERROR, fatal: true, message: `The analysis engine (WebAssembly) failed to start: ${messageOf(e)}` }),
+);
+
+/** Interleave planar channels into one buffer, as the core expects. */
+function interleave(channels) {
+  const n = channels.length;
+  if (n === 1) return channels[0];
+  const len = channels[0].length;
+  const out = new Float32Array(len * n);
+  for (let c = 0; c < n; c++) {
+    const ch = channels[c];
+    for (let i = 0, j = c; i < len; i++, j += n) out[j] = ch[i];
+  }
+  return out;
+}
+
+// ------------------------------------------------------------ tagging model
+let tagModel = null;
+let webgpu = null; // promise of the WebGPU start, made once per model
+let modelInfo = null;
+let sameFrontEnd = false;
+let modelLoading = null; // settles when the model sent last has loaded or failed
+
+async function loadModel({ bytes }) {
+  await ready;
+  if (tagModel) tagModel.free();
+  tagModel = null;
+  webgpu = null;
+  // Each helper loads its own copy, at the same time as this one.
+  const helpersLoaded = pool.loadModel(bytes);
+  for (const p of helpersLoaded) p.catch(() => {}); // awaited below, or moot when this copy fails
+  try {
+    const t0 = performance.now();
+    // This copy loads its CPU weights lazily: the helpers score on the CPU,
+    // so it needs them only to score itself (another front end).
+    tagModel = new TagModel(new Uint8Array(bytes), true);
+    modelInfo = JSON.parse(tagModel.info());
+    sameFrontEnd = tagModel.same_front_end(analyzer);
+    // Ready when every copy is (a helper's failure fails the model).
+    await Promise.all(helpersLoaded);
+    postMessage({ type: MSG.MODEL_READY, info: modelInfo, sameFrontEnd, workers: pool.size, ms: performance.now() - t0 });
+  } catch (e) {
+    if (tagModel) tagModel.free();
+    tagModel = null;
+    postMessage({ type: MSG.MODEL_ERROR, message: messageOf(e) });
+  }
+}
+
+/** Start WebGPU and put the weights on it (once); resolves to the time it took. */
+function startWebgpu() {
+  if (!tagModel) return Promise.reject(new Error('no model is loaded'));
+  if (!webgpu) {
+    const t0 = performance.now();
+    webgpu = (async () => {
+      if (!('gpu' in navigator)) throw new Error('this browser has no WebGPU');
+      await tagModel.init_webgpu();
+      return performance.now() - t0;
+    })();
+  }
+  return webgpu;
+}
+
+/**
+ * Tags of the model input computed last, on `backend` ('webgpu' or 'cpu').
+ * WebGPU falls back to the CPU with the reason when it cannot start.
+ */
+async function predict(id, backend, timings) {
+  const progress = (done, total) => postMessage({ type: MSG.PROGRESS, id, stage: 'model', done, total });
+  let fallback = null;
+  if (backend === 'webgpu') {
+    try {
+      const first = !tagModel.webgpu_ready();
+      const ms = await startWebgpu();
+      if (first) timings.webgpuInitMs = ms;
+    } catch (e) {
+      fallback = messageOf(e);
+      backend = 'cpu';
+    }
+  }
+  const t0 = performance.now();
+  const r =
+    backend === 'webgpu'
+      ? await tagModel.predict_webgpu(progress)
+      : pool.holdsInput
+        ? tagModel.prediction_cpu(await pool.scoresAgain(progress))
+        : tagModel.predict_cpu(progress);
+  timings.modelMs = performance.now() - t0;
+  return { backend: r.backend, tags: r.tags, clip: r.clip, windows: r.windows, fallback };
+}
+
+/** The pictures' coefficients as the page wants them (from Analyzer.scatter or .stitch). */
+function scatterResult(r) {
+  // `data` arrives as bytes; view them as f32 (copy if unaligned).
+  let bytes = r.data;
+  if (bytes.byteOffset % 4 !== 0) bytes = bytes.slice();
+  const data = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  const paths = r.paths.map((p) => ({ order: p.order, freq1_hz: p.freq1_hz ?? null, freq2_hz: p.freq2_hz ?? null }));
+  return {
+    rows: r.rows,
+    frames: r.frames,
+    data,
+    times: Float64Array.from(r.times),
+    paths,
+    windows: Array.from(r.windows),
+  };
+}
+
+async function scatter({ id, channels, sampleRate, backend }) {
+  await ready;
+  await modelLoading;
+  pool.forget();
+  if (tagModel && sameFrontEnd && pool.size) return scatterParallel({ id, channels, sampleRate, backend });
+  // One instance, two passes: the pictures' scattering, then the model's own front end.
+  const t0 = performance.now();
+  const pcm = interleave(channels);
+  const progress = (done, total) => postMessage({ type: MSG.PROGRESS, id, stage: 'transform', done, total });
+  const r = analyzer.scatter(pcm, sampleRate, channels.length, false, progress);
+  const t1 = performance.now();
+  const result = scatterResult(r);
+  const timings = { transformMs: t1 - t0 };
+  let tags = null;
+  let tagError = null;
+  if (tagModel) {
+    try {
+      const fprog = (done, total) => postMessage({ type: MSG.PROGRESS, id, stage: 'features', done, total });
+      const t2 = performance.now();
+      tagModel.features(pcm, sampleRate, channels.length, fprog);
+      timings.featuresMs = performance.now() - t2;
+      tags = await predict(id, backend, timings);
+    } catch (e) {
+      // The pictures are still worth showing; a trap is not (the instance is gone).
+      if (crashed(e)) throw e;
+      tagError = messageOf(e);
+    }
+  }
+  postMessage({ type: MSG.RESULT, id, scatter: result, tags, tagError, timings }, [result.data.buffer]);
+}
+
+async function scatterParallel({ id, channels, sampleRate, backend }) {
+  const t0 = performance.now();
+  const pcm = interleave(channels);
+  // A failure here is the transform's (the pictures'): the job fails.
+  const timings = { workers: pool.size };
+  // On the CPU the helpers score their windows as soon as they have them.
+  const cpu = backend === 'cpu';
+  const post = (stage, done, total, passes) => postMessage({ type: MSG.PROGRESS, id, stage, done, total, ...(passes ? { passes } : {}) });
+  const { picture, prediction } = await pool.scatter({
+    pcm,
+    sampleRate,
+    nChannels: channels.length,
+    scores: cpu,
+    tagModel,
+    analyzer,
+    frontEnd: modelInfo.front_end,
+    timings,
+    post,
+  });
+  const result = scatterResult(picture);
+  let tags = null;
+  let tagError = null;
+  if (cpu) {
+    // Stitching and gathering after the helpers replied count as front end.
+    const assembly = performance.now() - timings.resultsAt;
+    timings.transformMs = timings.transformEnd - t0 + assembly;
+    timings.modelMs = timings.resultsAt - timings.transformEnd;
+    if (prediction.error) tagError = prediction.error;
+    else {
+      const r = prediction.value;
+      tags = { backend: r.backend, tags: r.tags, clip: r.clip, windows: r.windows, fallback: null };
+    }
+  } else {
+    timings.transformMs = performance.now() - t0;
+    try {
+      tags = await predict(id, backend, timings);
+    } catch (e) {
+      if (crashed(e)) throw e;
+      tagError = messageOf(e);
+    }
+  }
+  delete timings.transformEnd;
+  delete timings.resultsAt;
+  postMessage({ type: MSG.RESULT, id, scatter: result, tags, tagError, timings }, [result.data.buffer]);
+}
+
+async function retag({ id, backend }) {
+  await ready;
+  if (!tagModel) throw new Error('no model is loaded');
+  const timings = {};
+  const tags = await predict(id, backend, timings);
+  postMessage({ type: MSG.TAGS, id, tags, timings });
+}
+
+self.onmessage = (ev) => {
+  const msg = ev.data;
+  switch (msg.type) {
+    case MSG.INIT:
+      return gotModule(msg.module);
+    case MSG.LIVE_START:
+      return liveStart(msg);
+    case MSG.LIVE_PUSH:
+      try {
+        livePush(msg, analyzer != null);
+      } catch (e) {
+        liveStop();
+        postMessage({ type: MSG.LIVE_ERROR, message: messageOf(e) });
+      }
+      return;
+    case MSG.LIVE_STOP:
+      return liveStop();
+    case MSG.MODEL:
+      modelLoading = loadModel(msg);
+      return;
+    case MSG.WEBGPU_INIT:
+      ready.then(startWebgpu).then(
+        (ms) => postMessage({ type: MSG.WEBGPU, ok: true, ms }),
+        (e) => postMessage({ type: MSG.WEBGPU, ok: false, message: messageOf(e) }),
+      );
+      return;
+    case MSG.SCATTER:
+    case MSG.RETAG:
+      (msg.type === MSG.SCATTER ? scatter(msg) : retag(msg)).catch((e) =>
+        // A trap (panic) leaves the instance unusable: the page then starts a new worker.
+        postMessage({ type: MSG.ERROR, id: msg.id, message: messageOf(e), crashed: crashed(e) }),
+      );
+  }
+};

@@ -1,0 +1,250 @@
+// The coordinator's helper workers (helper.js), one per core, and the
+// parallel path through them: the audio is resampled once, into shared
+// memory that the helpers read as it fills; each helper scatters every n-th
+// 29 s window (one scattering per window gives both the pictures'
+// coefficients and the model input) and, on the CPU backend, scores its
+// windows. The coordinator then stitches the pictures, keeps the model
+// input (WebGPU, a backend switch) and averages the scores, exactly as one
+// instance would.
+import { MonoStream } from '../pkg/scatterbrain.js';
+import { MSG } from './protocol.js';
+
+// Both cores of a 2-core machine; more than 4 gains little for a song of a
+// few windows and costs a model copy each.
+const HELPERS = Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
+// ~2 s of input per resampling slice: small next to a 29 s window, large
+// enough that the calls cost nothing.
+const STREAM_FRAMES = 1 << 16;
+
+export class HelperPool {
+  constructor(module) {
+    this.helpers = [];
+    this.nextCall = 1;
+    // Which helper holds which window of the last audio (they can score it again).
+    this.lastJob = null;
+    for (let k = 0; k < HELPERS; k++) this.helpers.push(startHelper(module));
+  }
+
+  get size() {
+    return this.helpers.length;
+  }
+
+  call(h, msg, onProgress = () => {}, transfer = []) {
+    const call = this.nextCall++;
+    return new Promise((resolve, reject) => {
+      h.pending.set(call, { resolve, reject, onProgress });
+      h.worker.postMessage({ ...msg, call }, transfer);
+    });
+  }
+
+  /** Each helper loads its own copy of the model file; one promise per helper. */
+  loadModel(bytes) {
+    this.lastJob = null;
+    return this.helpers.map((h) => {
+      const copy = bytes.slice(0);
+      return this.call(h, { type: MSG.MODEL, bytes: copy }, undefined, [copy]);
+    });
+  }
+
+  /**
+   * Scatter interleaved `pcm` on the helpers; returns the pictures'
+   * coefficients (stitched by `analyzer`) and sets `tagModel`'s input of
+   * every window; with `scores`, also the CPU prediction ({value} or
+   * {error}). `post(stage, done, total, passes?)` reports progress.
+   */
+  async scatter({ pcm, sampleRate, nChannels, scores, tagModel, analyzer, frontEnd, timings, post }) {
+    const t0 = performance.now();
+    const rate = frontEnd.front_end.sample_rate;
+    // Already mono at the front end's rate (long files): resampling is the identity.
+    const identity = sampleRate === rate && nChannels === 1;
+    let shared;
+    let filled = null;
+    let stream = null;
+    if (globalThis.crossOriginIsolated && !identity) {
+      // Streamed into shared memory: the helpers start on the first windows
+      // while the rest is being resampled.
+      stream = new MonoStream(sampleRate, nChannels, rate);
+      const length = stream.output_len(pcm.length / nChannels);
+      shared = new Float32Array(new SharedArrayBuffer(length * 4));
+      filled = new Int32Array(new SharedArrayBuffer(4));
+    } else {
+      const mono = identity ? pcm : tagModel.mono(pcm, sampleRate, nChannels);
+      shared = mono;
+      if (globalThis.crossOriginIsolated) {
+        // One copy every helper reads, instead of a copy each.
+        shared = new Float32Array(new SharedArrayBuffer(mono.byteLength));
+        shared.set(mono);
+      }
+      timings.resampleMs = performance.now() - t0;
+    }
+    const total = Math.max(1, Math.ceil(shared.length / Math.round(frontEnd.window.seconds * rate)));
+    const done = this.helpers.map(() => 0);
+    const scored = this.helpers.map(() => 0);
+    const parts = this.helpers.length;
+    const sum = (a) => a.reduce((x, y) => x + y, 0);
+    const tJobs = performance.now();
+    const jobs = Promise.all(
+      this.helpers.map((h, k) =>
+        this.call(h, { type: MSG.JOB, mono: shared, filled, part: k, parts, scores }, (n, stage) => {
+          if (stage === 'model') scored[k] = n;
+          else done[k] = n;
+          // The model stage shows once every window is scattered.
+          if (sum(done) < total) post('transform', sum(done), total, 1);
+          else post('model', sum(scored), total);
+        }),
+      ),
+    );
+    if (stream) {
+      try {
+        timings.resampleMs = streamMono(stream, pcm, nChannels, shared, filled);
+      } catch (e) {
+        Atomics.store(filled, 0, -1);
+        Atomics.notify(filled, 0);
+        jobs.catch(() => {}); // the helpers fail too; this error is the one to report
+        throw e;
+      } finally {
+        stream.free();
+      }
+    }
+    const results = await jobs;
+    // The front end ends with the slowest helper's scattering; any scoring
+    // after that is the model's time (the rest overlapped the scattering).
+    timings.transformEnd = tJobs + Math.max(...results.map((x) => x.featuresMs));
+    timings.resultsAt = performance.now();
+    timings.scoresCpuMs = scores ? results.reduce((a, x) => a + (x.scoresMs || 0), 0) : undefined;
+    const { starts, valids, rawRows, inputRows, frames, raw, input } = reassemble(results);
+    tagModel.set_input(starts, valids, inputRows, frames, input);
+    this.lastJob = {
+      total: starts.length,
+      counts: results.map((x) => x.result.indices.length),
+      byHelper: results.map((x) => Array.from(x.result.indices)),
+    };
+    const picture = analyzer.stitch(starts, valids, rawRows, frames, raw);
+    let prediction = null;
+    if (scores) {
+      const failed = results.find((x) => x.scoresError);
+      prediction = failed
+        ? { error: failed.scoresError }
+        : { value: tagModel.prediction_cpu(this.gather(results.map((x) => x.scores))) };
+    }
+    return { picture, prediction };
+  }
+
+  /** Whether the helpers hold the windows of the last audio (they can score it again). */
+  get holdsInput() {
+    return this.lastJob != null;
+  }
+
+  forget() {
+    this.lastJob = null;
+  }
+
+  /** CPU scores of the last audio, each helper scoring its own windows. */
+  async scoresAgain(progress) {
+    const total = this.lastJob.total;
+    const done = this.helpers.map(() => 0);
+    const parts = await Promise.all(
+      this.helpers.map((h, k) =>
+        this.call(h, { type: MSG.JOB_SCORES }, (n) => {
+          done[k] = n;
+          progress(done.reduce((a, b) => a + b, 0), total);
+        }),
+      ),
+    );
+    return this.gather(parts.map((p) => p.scores));
+  }
+
+  /** The helpers' scores (each in its windows' order) in stream order. */
+  gather(parts) {
+    const job = this.lastJob;
+    const k0 = job.counts.findIndex((n) => n > 0);
+    const tags = parts[k0].length / job.counts[k0];
+    const scores = new Float32Array(job.total * tags);
+    parts.forEach((p, k) => {
+      job.byHelper[k].forEach((index, j) => scores.set(p.subarray(j * tags, (j + 1) * tags), index * tags));
+    });
+    return scores;
+  }
+}
+
+function startHelper(module) {
+  const w = new Worker(new URL('./helper.js', import.meta.url), { type: 'module' });
+  const h = { worker: w, pending: new Map() };
+  w.onmessage = (ev) => {
+    const m = ev.data;
+    const p = h.pending.get(m.call);
+    if (!p) return;
+    if (m.type === MSG.PROGRESS) p.onProgress(m.done, m.stage);
+    else if (m.type === MSG.ERROR) {
+      h.pending.delete(m.call);
+      p.reject(m.crashed ? new WebAssembly.RuntimeError(m.message) : new Error(m.message));
+    } else {
+      h.pending.delete(m.call);
+      p.resolve(m);
+    }
+  };
+  w.onerror = (ev) => {
+    ev.preventDefault();
+    for (const p of h.pending.values()) p.reject(new WebAssembly.RuntimeError(ev.message || 'a helper stopped'));
+    h.pending.clear();
+  };
+  w.postMessage({ type: MSG.INIT, module, helper: true });
+  return h;
+}
+
+/** The helpers' windows back in stream order, concatenated. */
+function reassemble(results) {
+  const windows = [];
+  results.forEach(({ result: r }, k) => {
+    const rawSize = r.raw_rows * r.frames;
+    const inputSize = r.input_rows * r.frames;
+    r.indices.forEach((index, j) =>
+      windows.push({
+        index,
+        helper: k,
+        start: r.starts[j],
+        valid: r.valids[j],
+        raw: r.raw.subarray(j * rawSize, (j + 1) * rawSize),
+        input: r.input.subarray(j * inputSize, (j + 1) * inputSize),
+      }),
+    );
+  });
+  windows.sort((a, b) => a.index - b.index);
+  if (!windows.length || windows.some((w, i) => w.index !== i)) throw new Error('the workers lost a window');
+  const { raw_rows: rawRows, input_rows: inputRows, frames } = results.find((x) => x.result.indices.length).result;
+  const concat = (key, size) => {
+    const out = new Float32Array(windows.length * size);
+    windows.forEach((w, i) => out.set(w[key], i * size));
+    return out;
+  };
+  return {
+    starts: Float64Array.from(windows, (w) => w.start),
+    valids: Uint32Array.from(windows, (w) => w.valid),
+    rawRows,
+    inputRows,
+    frames,
+    raw: concat('raw', rawRows * frames),
+    input: concat('input', inputRows * frames),
+  };
+}
+
+/**
+ * Resample `pcm` into `shared` slice by slice, publishing the count written
+ * in `filled[0]` after each; returns the milliseconds it took.
+ */
+function streamMono(stream, pcm, nChannels, shared, filled) {
+  const t0 = performance.now();
+  let at = 0;
+  const put = (out) => {
+    if (at + out.length > shared.length) throw new Error('the resampler gave more samples than expected');
+    shared.set(out, at);
+    at += out.length;
+    Atomics.store(filled, 0, at);
+    Atomics.notify(filled, 0);
+  };
+  const step = STREAM_FRAMES * nChannels;
+  for (let i = 0; i < pcm.length; i += step) put(stream.push(pcm.subarray(i, i + step)));
+  put(stream.finish());
+  if (at !== shared.length) throw new Error(`the resampler gave ${at} samples, not ${shared.length}`);
+  return performance.now() - t0;
+}

@@ -1,0 +1,58 @@
+// The messages between the page, its coordinating worker and the helpers,
+// named once. Values are the wire strings (www/bench.js speaks them too).
+//
+// page → coordinator
+//   INIT {module}                       the compiled WASM module
+//   MODEL {bytes}                       the model file (ArrayBuffer)
+//   WEBGPU_INIT                         start WebGPU early (optional)
+//   SCATTER {id, channels: [Float32Array…], sampleRate, backend}
+//   RETAG {id, backend}                 the last audio's tags on another backend
+//   LIVE_START {sampleRate} · LIVE_PUSH {pcm} · LIVE_STOP
+// coordinator → page
+//   READY {initMs} · ERROR {id?, message, fatal?, crashed?}
+//   MODEL_READY {info, sameFrontEnd, workers, ms} · MODEL_ERROR {message}
+//   WEBGPU {ok, message?, ms}
+//   PROGRESS {id, stage, done, total, passes?}
+//   RESULT {id, scatter: {rows, frames, data, times, paths, windows}, tags, tagError, timings}
+//   TAGS {id, tags, timings}
+//   LIVE {hop, freqs, frames: [{t, values}]} · LIVE_ERROR {message}
+// coordinator → helper (each carries `call`, echoed in the reply)
+//   INIT {module, helper: true} · MODEL {bytes} → MODEL_READY
+//   JOB {mono, filled, part, parts, scores} → JOB {result, featuresMs, scores?, scoresMs?, scoresError?}
+//   JOB_SCORES → JOB_SCORES {scores}
+//   helper replies PROGRESS {call, done, stage?} and ERROR {call, message, crashed}
+export const MSG = Object.freeze({
+  INIT: 'init',
+  MODEL: 'model',
+  WEBGPU_INIT: 'webgpu-init',
+  SCATTER: 'scatter',
+  RETAG: 'retag',
+  LIVE_START: 'live-start',
+  LIVE_PUSH: 'live-push',
+  LIVE_STOP: 'live-stop',
+  READY: 'ready',
+  ERROR: 'error',
+  MODEL_READY: 'model-ready',
+  MODEL_ERROR: 'model-error',
+  WEBGPU: 'webgpu',
+  PROGRESS: 'progress',
+  RESULT: 'result',
+  TAGS: 'tags',
+  LIVE: 'live',
+  LIVE_ERROR: 'live-error',
+  JOB: 'job',
+  JOB_SCORES: 'job-scores',
+});
+
+/** Where the page starts its coordinating worker (relative to www/). */
+export const COORDINATOR_URL = 'worker/coordinator.js';
+
+export function messageOf(e) {
+  if (e instanceof Error) return e.message;
+  return String(e);
+}
+
+/** A WASM trap (panic) leaves the instance unusable: the page starts a new worker. */
+export function crashed(e) {
+  return e instanceof WebAssembly.RuntimeError;
+}
