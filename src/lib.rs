@@ -2,7 +2,8 @@
 //!
 //! The modules follow the pipeline: [`resample`] (mono, 16 kHz) → [`windows`]
 //! (29 s analysis windows) → [`transform`] (scattering, mel, CQT) →
-//! [`normalise`] → `model` → `tagging` (tags per window and per clip).
+//! [`normalise`] → `model` → `tagging` (tags per window and per clip);
+//! `session` runs the whole road for a piece of audio.
 
 #[cfg(feature = "decode")]
 pub mod decode;
@@ -13,6 +14,8 @@ pub mod model;
 pub mod normalise;
 pub mod pipeline;
 pub mod resample;
+#[cfg(feature = "model")]
+pub mod session;
 #[cfg(feature = "model")]
 pub mod tagging;
 pub mod tags;

@@ -61,6 +61,11 @@ impl<'a> Pipeline<'a> {
         self.windower.total() + self.mono.len() as u64
     }
 
+    /// Input samples that were NaN or infinite (read as silence).
+    pub fn non_finite(&self) -> u64 {
+        self.to_mono.non_finite
+    }
+
     fn run(
         features: &mut Features,
         stats: Option<&Standardisation>,

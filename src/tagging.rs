@@ -11,9 +11,10 @@
 //! window dominate.
 
 use crate::features::{FeatureConfig, Features};
-use crate::model::{Model, ModelFileError, ModelMetadata, PredictError};
+use crate::model::{Model, ModelFileError, ModelMetadata, PredictError, Prediction};
 use crate::normalise::Standardisation;
 use crate::pipeline::WindowFeatures;
+use crate::transform::Coefficients;
 
 /// Windows per forward pass: batching amortises the per-step overhead of the
 /// recurrence; 8 windows of 29 s keep the input under 3 MB.
@@ -69,37 +70,55 @@ impl Tagging {
 
     /// The front end, its statistics and the model, borrowed together: a
     /// [`crate::pipeline::Pipeline`] in [`crate::pipeline::Form::Model`] holds
-    /// the first two while [`window_scores`] runs the model on its windows.
+    /// the first two while [`score_windows`] runs the model on its windows.
     pub fn parts(&mut self) -> (&mut Features, Option<&Standardisation>, &Model) {
         (&mut self.features, self.stats.as_ref(), &self.model)
     }
 }
 
-/// Scores (in [`crate::tags::TAGS`] order) of each window, which must be model
-/// input (`Form::Model`) from the front end of [`Tagging::parts`].
-pub fn window_scores(
+/// One window's scores: its place in the stream, its clip scores (in the
+/// model's tag order) and, for recurrent models, its per-frame logits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowScores {
+    /// Offset of the window in the front end's stream, samples.
+    pub start: u64,
+    /// Samples of real audio in the window.
+    pub valid: usize,
+    pub scores: Vec<f32>,
+    /// Logits, tags × frames (frame k centred on `start + hop·k`).
+    pub frame_logits: Option<Coefficients>,
+}
+
+/// Score windows of model input (`Form::Model`, from the front end of
+/// [`Tagging::parts`]) in batches of [`BATCH`].
+pub fn score_windows(
     model: &Model,
     windows: &[WindowFeatures],
-) -> Result<Vec<Vec<f32>>, PredictError> {
+) -> Result<Vec<WindowScores>, PredictError> {
     let mut out = Vec::with_capacity(windows.len());
     for batch in windows.chunks(BATCH) {
         let (data, frames) = batch_input(batch)?;
-        let scores = model.predict(&data, batch.len(), frames)?;
-        out.extend(split(&scores, batch.len()));
+        let p = model
+            .tagger
+            .predict_frames(&data, batch.len(), frames, &model.device)?;
+        out.extend(split(batch, p, frames));
     }
     Ok(out)
 }
 
-/// As [`window_scores`], reading back asynchronously (WebGPU).
-pub async fn window_scores_async(
+/// As [`score_windows`], reading back asynchronously (WebGPU).
+pub async fn score_windows_async(
     model: &Model,
     windows: &[WindowFeatures],
-) -> Result<Vec<Vec<f32>>, PredictError> {
+) -> Result<Vec<WindowScores>, PredictError> {
     let mut out = Vec::with_capacity(windows.len());
     for batch in windows.chunks(BATCH) {
         let (data, frames) = batch_input(batch)?;
-        let scores = model.predict_async(&data, batch.len(), frames).await?;
-        out.extend(split(&scores, batch.len()));
+        let p = model
+            .tagger
+            .predict_frames_async(&data, batch.len(), frames, &model.device)
+            .await?;
+        out.extend(split(batch, p, frames));
     }
     Ok(out)
 }
@@ -124,9 +143,33 @@ fn batch_input(batch: &[WindowFeatures]) -> Result<(Vec<f32>, usize), PredictErr
     Ok((data, first.frames))
 }
 
-fn split(scores: &[f32], batch: usize) -> Vec<Vec<f32>> {
-    let tags = scores.len() / batch.max(1);
-    scores.chunks(tags.max(1)).map(<[f32]>::to_vec).collect()
+/// One batch's prediction, window by window (frame logits transposed to
+/// tags × frames, the layout of front-end coefficients).
+fn split(batch: &[WindowFeatures], p: Prediction, frames: usize) -> Vec<WindowScores> {
+    let tags = p.scores.len() / batch.len().max(1);
+    batch
+        .iter()
+        .enumerate()
+        .map(|(i, w)| WindowScores {
+            start: w.start,
+            valid: w.valid,
+            scores: p.scores[i * tags..(i + 1) * tags].to_vec(),
+            frame_logits: p.step_logits.as_ref().map(|l| {
+                let steps = &l[i * frames * tags..(i + 1) * frames * tags];
+                let mut data = vec![0.0; tags * frames];
+                for (f, step) in steps.chunks_exact(tags).enumerate() {
+                    for (t, v) in step.iter().enumerate() {
+                        data[t * frames + f] = *v;
+                    }
+                }
+                Coefficients {
+                    rows: tags,
+                    frames,
+                    data,
+                }
+            }),
+        })
+        .collect()
 }
 
 /// A clip's scores: the mean of its windows' scores (empty for no windows).
@@ -156,10 +199,26 @@ mod tests {
     }
 
     #[test]
-    fn split_rows() {
-        assert_eq!(
-            split(&[1.0, 2.0, 3.0, 4.0], 2),
-            vec![vec![1.0, 2.0], vec![3.0, 4.0]]
-        );
+    fn split_transposes_frame_logits() {
+        let w = |start| WindowFeatures {
+            start,
+            valid: 10,
+            coefficients: Coefficients {
+                rows: 1,
+                frames: 3,
+                data: vec![0.0; 3],
+            },
+        };
+        // 2 windows × 3 frames × 2 tags.
+        let p = Prediction {
+            scores: vec![0.1, 0.2, 0.3, 0.4],
+            step_logits: Some((0..12).map(|v| v as f32).collect()),
+        };
+        let out = split(&[w(0), w(10)], p, 3);
+        assert_eq!(out[1].start, 10);
+        assert_eq!(out[1].scores, vec![0.3, 0.4]);
+        let l = out[1].frame_logits.as_ref().unwrap();
+        assert_eq!((l.rows, l.frames), (2, 3));
+        assert_eq!(l.data, vec![6.0, 8.0, 10.0, 7.0, 9.0, 11.0]);
     }
 }

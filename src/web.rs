@@ -18,7 +18,7 @@ use crate::model::{Device, Model, ModelFileError, ModelMetadata, PredictError};
 use crate::normalise::Standardisation;
 use crate::pipeline::{Form, Pipeline, WindowFeatures, stitch};
 use crate::resample::{ToMono, to_mono};
-use crate::tagging::{self, Tagging, clip_scores, window_scores, window_scores_async};
+use crate::tagging::{self, Tagging, clip_scores, score_windows, score_windows_async};
 use crate::transform::{Coefficients, FrontEnd};
 use crate::windows::{Window, Windower};
 use serde::Serialize;
@@ -383,7 +383,8 @@ fn cpu_scores(
     let total = windows.len() as f64;
     let mut scores = Vec::with_capacity(windows.len());
     for batch in windows.chunks(tagging::BATCH) {
-        scores.extend(window_scores(model, batch).map_err(predict_err)?);
+        let scored = score_windows(model, batch).map_err(predict_err)?;
+        scores.extend(scored.into_iter().map(|w| w.scores));
         call_progress(progress, scores.len(), total);
     }
     Ok(scores)
@@ -523,11 +524,10 @@ impl TagModel {
             let total = input.windows.len() as f64;
             let mut scores = Vec::with_capacity(input.windows.len());
             for batch in input.windows.chunks(tagging::BATCH) {
-                scores.extend(
-                    window_scores_async(&model, batch)
-                        .await
-                        .map_err(predict_err)?,
-                );
+                let scored = score_windows_async(&model, batch)
+                    .await
+                    .map_err(predict_err)?;
+                scores.extend(scored.into_iter().map(|w| w.scores));
                 call_progress(&progress, scores.len(), total);
             }
             to_js(&prediction("webgpu", &input, scores)).map_err(JsValue::from)

@@ -106,6 +106,18 @@ impl RnnNet {
     pub fn step_logits(&self, x: Tensor<3>) -> Tensor<3> {
         self.head.forward(self.hidden_states(x)).swap_dims(0, 1)
     }
+
+    /// [`Self::forward`] and [`Self::step_logits`] from one pass through the
+    /// recurrent layers (the clip logits are computed exactly as `forward`
+    /// does, so clip scores do not change when the taggram is asked for).
+    pub fn forward_with_steps(&self, x: Tensor<3>) -> (Tensor<2>, Tensor<3>) {
+        let h = self.hidden_states(x);
+        let [_, batch, hidden] = h.dims();
+        let clip = self
+            .head
+            .forward(h.clone().mean_dim(0).reshape([batch, hidden]));
+        (clip, self.head.forward(h).swap_dims(0, 1))
+    }
 }
 
 /// The network of a [`Tagger`].
@@ -131,6 +143,16 @@ pub struct Tagger {
     /// The configuration (not a parameter; saved as metadata).
     #[module(skip)]
     pub config: ModelConfig,
+}
+
+/// What a forward pass gives for a batch of clips.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prediction {
+    /// Clip scores, `batch × tags`, row-major.
+    pub scores: Vec<f32>,
+    /// Per-frame logits, `batch × frames × tags`, row-major; `None` for
+    /// networks without a per-frame output (the CNN).
+    pub step_logits: Option<Vec<f32>>,
 }
 
 /// Why a forward pass could not run.
@@ -195,6 +217,61 @@ impl Tagger {
             Net::Rnn(net) => Some(net.step_logits(x)),
             Net::Cnn(_) => None,
         }
+    }
+
+    /// Clip scores `[B, tags]` and, for recurrent models, per-frame logits
+    /// `[B, T, tags]`, from one forward pass.
+    fn probs_and_steps(&self, x: Tensor<3>) -> (Tensor<2>, Option<Tensor<3>>) {
+        match &self.net {
+            Net::Rnn(net) => {
+                let (clip, steps) = net.forward_with_steps(x);
+                (sigmoid(clip), Some(steps))
+            }
+            Net::Cnn(net) => (sigmoid(net.forward(x)), None),
+        }
+    }
+
+    /// As [`Tagger::predict`], with the per-frame logits of recurrent models
+    /// (the frame-level taggram) beside the clip scores.
+    pub fn predict_frames(
+        &self,
+        data: &[f32],
+        batch: usize,
+        frames: usize,
+        device: &Device,
+    ) -> Result<Prediction, PredictError> {
+        let x = self.input_from_coefficients(data, batch, frames, device)?;
+        let (probs, steps) = self.probs_and_steps(x);
+        let backend = |e| PredictError::Backend(format!("{e:?}"));
+        Ok(Prediction {
+            scores: read(probs.try_into_data().map_err(backend)?)?,
+            step_logits: match steps {
+                Some(s) => Some(read(s.try_into_data().map_err(backend)?)?),
+                None => None,
+            },
+        })
+    }
+
+    /// As [`Tagger::predict_frames`], reading back asynchronously (WebGPU).
+    pub async fn predict_frames_async(
+        &self,
+        data: &[f32],
+        batch: usize,
+        frames: usize,
+        device: &Device,
+    ) -> Result<Prediction, PredictError> {
+        let x = self.input_from_coefficients(data, batch, frames, device)?;
+        let (probs, steps) = self.probs_and_steps(x);
+        let backend = |e| PredictError::Backend(format!("{e:?}"));
+        let scores = read(probs.into_data_async().await.map_err(backend)?)?;
+        let step_logits = match steps {
+            Some(s) => Some(read(s.into_data_async().await.map_err(backend)?)?),
+            None => None,
+        };
+        Ok(Prediction {
+            scores,
+            step_logits,
+        })
     }
 
     /// Check a `[batch, frames, coefficients]` shape against the model.

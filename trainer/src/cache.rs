@@ -4,7 +4,7 @@
 
 use crate::data::Clip;
 use anyhow::{Context, Result, anyhow, bail};
-use scatterbrain::decode::decode_file;
+use scatterbrain::decode::AudioReader;
 use scatterbrain::features::{FeatureConfig, Features};
 use scatterbrain::pipeline::{Form, Pipeline, WindowFeatures};
 use scatterbrain::transform::Coefficients;
@@ -69,33 +69,29 @@ impl FeatureCache {
 }
 
 fn first_window(features: &mut Features, file: &Path) -> Result<Coefficients> {
+    let shown = file.display();
+    let mut reader = AudioReader::open(file).with_context(|| format!("{shown}"))?;
+    let info = reader.info();
+    let mut pipeline = Pipeline::new(features, None, Form::Model, info.sample_rate, info.channels)
+        .with_context(|| format!("{shown}"))?;
     let mut first: Option<WindowFeatures> = None;
-    let mut pipeline: Option<Pipeline> = None;
-    let mut fref = Some(features);
-    decode_file(file, |info, pcm| {
-        if pipeline.is_none() {
-            pipeline = Some(Pipeline::new(
-                fref.take().expect("once"),
-                None,
-                Form::Model,
-                info.sample_rate,
-                info.channels,
-            )?);
-        }
-        let p = pipeline.as_mut().expect("just made");
-        p.push(pcm, |w| {
-            first.get_or_insert(w);
-        })?;
-        Ok(())
-    })
-    .with_context(|| format!("{}", file.display()))?;
-    pipeline
-        .take()
-        .ok_or_else(|| anyhow!("{}: no audio", file.display()))?
-        .finish(|w| {
-            first.get_or_insert(w);
-        })
-        .with_context(|| format!("{}", file.display()))?;
+    // Clips are trimmed to one window: stop decoding once it is there.
+    while first.is_none()
+        && let Some(pcm) = reader.next_packet().with_context(|| format!("{shown}"))?
+    {
+        pipeline
+            .push(pcm, |w| {
+                first.get_or_insert(w);
+            })
+            .with_context(|| format!("{shown}"))?;
+    }
+    if first.is_none() {
+        pipeline
+            .finish(|w| {
+                first.get_or_insert(w);
+            })
+            .with_context(|| format!("{shown}"))?;
+    }
     let c = first
         .ok_or_else(|| anyhow!("{}: no analysis window", file.display()))?
         .coefficients;

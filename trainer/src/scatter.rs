@@ -5,7 +5,7 @@
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use npyz::WriterBuilder;
-use scatterbrain::decode::decode_file;
+use scatterbrain::decode::AudioReader;
 use scatterbrain::features::{FeatureConfig, Features};
 use scatterbrain::pipeline::{Form, Pipeline, WindowFeatures, stitch};
 use scatterbrain::transform::FrontEnd;
@@ -52,39 +52,31 @@ pub fn run(a: Args) -> Result<()> {
         ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("static template"),
     );
     let mut windows: Vec<WindowFeatures> = Vec::new();
-    let mut pipeline: Option<Pipeline> = None;
     let sr = features.sample_rate();
     let hop = features.hop();
+    let shown = a.file.display();
+    let mut reader = AudioReader::open(&a.file).with_context(|| format!("{shown}"))?;
+    let info = reader.info();
     // The pipeline borrows `features`; rows are read after it is done.
-    {
-        let features_ref = &mut features;
-        let mut fref = Some(features_ref);
-        decode_file(&a.file, |info, pcm| {
-            if pipeline.is_none() {
-                pipeline = Some(Pipeline::new(
-                    fref.take().expect("once"),
-                    None,
-                    form,
-                    info.sample_rate,
-                    info.channels,
-                )?);
-            }
-            let p = pipeline.as_mut().expect("just made");
-            p.push(pcm, |w| windows.push(w))?;
-            bar.set_message(format!(
-                "{} windows, {:.0} s of audio",
-                windows.len(),
-                p.samples_seen() as f64 / sr as f64
-            ));
-            bar.tick();
-            Ok(())
-        })
-        .with_context(|| format!("{}", a.file.display()))?;
+    let mut pipeline = Pipeline::new(&mut features, None, form, info.sample_rate, info.channels)
+        .with_context(|| format!("{shown}"))?;
+    while let Some(pcm) = reader.next_packet().with_context(|| format!("{shown}"))? {
         pipeline
-            .take()
-            .expect("decode_file fails on a stream without audio")
-            .finish(|w| windows.push(w))
-            .with_context(|| format!("{}", a.file.display()))?;
+            .push(pcm, |w| windows.push(w))
+            .with_context(|| format!("{shown}"))?;
+        bar.set_message(format!(
+            "{} windows, {:.0} s of audio",
+            windows.len(),
+            pipeline.samples_seen() as f64 / sr as f64
+        ));
+        bar.tick();
+    }
+    let non_finite = pipeline.non_finite();
+    pipeline
+        .finish(|w| windows.push(w))
+        .with_context(|| format!("{shown}"))?;
+    if non_finite > 0 {
+        eprintln!("warning: {shown}: {non_finite} samples were NaN or infinite and were read as silence");
     }
     bar.finish_and_clear();
     let (coeffs, times) = stitch(&windows, hop, sr);
@@ -110,7 +102,20 @@ pub fn run(a: Args) -> Result<()> {
             "frame_times_s": times,
             "rows": rows,
         });
-        std::fs::write(&sidecar, serde_json::to_vec_pretty(&meta)?)?;
+        // Both are complete before either replaces an earlier file.
+        let array = output::stage(out, |w| {
+            let mut npy = npyz::WriteOptions::<f32>::new()
+                .default_dtype()
+                .shape(&[coeffs.rows as u64, coeffs.frames as u64])
+                .writer(w)
+                .begin_nd()?;
+            npy.extend(coeffs.data.iter().copied())?;
+            npy.finish()?;
+            Ok(())
+        })?;
+        let side = output::stage(&sidecar, |w| Ok(serde_json::to_writer_pretty(w, &meta)?))?;
+        array.commit()?;
+        side.commit()?;
         eprintln!("wrote {} and {}", out.display(), sidecar.display());
     }
     Ok(())

@@ -1,18 +1,18 @@
 //! `scatterbrain tag FILE... [--top N] [--json] [--model PATH] [--device cpu|wgpu]`
 //!
-//! Each file is decoded and analysed window by window (streaming: an hour-long
-//! file holds at most [`tagging::BATCH`] windows of features at a time), the
-//! model scores every window (the taggram) and the clip's scores are their
-//! mean. A file that cannot be tagged gets one line on stderr and the others
+//! Each file is decoded and analysed window by window through the core's
+//! analysis session (streaming: an hour-long file holds at most a batch of
+//! windows of features at a time); the model scores every window and every
+//! ~2 s of frames (the taggram), and the clip's scores are the windows' mean. A file that cannot be tagged gets one line on stderr and the others
 //! are still tagged; the exit code is non-zero only if some file failed.
 
 use crate::device::{Backend, device};
 use anyhow::{Context, Result, anyhow};
 use indicatif::{ProgressBar, ProgressStyle};
-use scatterbrain::decode::decode_file;
+use scatterbrain::decode::AudioReader;
 use scatterbrain::model::Model;
-use scatterbrain::pipeline::{Form, Pipeline, WindowFeatures};
-use scatterbrain::tagging::{self, Tagging, clip_scores, window_scores};
+use scatterbrain::session::{FileTags, Session, SessionOptions};
+use scatterbrain::tagging::Tagging;
 use scatterbrain::tags::{TAGS, top_tags};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -25,9 +25,9 @@ pub struct Args {
     /// Audio files (MP3, WAV, FLAC, Ogg/Vorbis).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// Tags to show per file.
-    #[arg(long, default_value_t = 5)]
-    pub top: usize,
+    /// Tags to show per file (at least 1).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
+    pub top: u16,
     /// Print JSON (all scores, and the scores of every window) instead of text.
     #[arg(long)]
     pub json: bool,
@@ -62,14 +62,6 @@ pub fn model_path(given: Option<&Path>) -> Result<PathBuf> {
         })
 }
 
-/// Scores of one file.
-pub struct FileTags {
-    pub duration_s: f64,
-    /// (start s, end s, scores) per analysis window.
-    pub windows: Vec<(f64, f64, Vec<f32>)>,
-    pub scores: Vec<f32>,
-}
-
 pub fn run(a: Args) -> Result<bool> {
     let path = model_path(a.model.as_deref())?;
     let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
@@ -90,10 +82,18 @@ pub fn run(a: Args) -> Result<bool> {
         bar.set_message(file.display().to_string());
         match tag_file(&mut tagging, file, &bar) {
             Ok(t) => {
-                if !a.json {
-                    bar.suspend(|| println!("{}", text_line(file, &t, a.top)));
+                if let Some(w) = non_finite_warning(file, &t) {
+                    bar.suspend(|| eprintln!("{w}"));
                 }
-                results.push(json_file(file, &t, a.top));
+                if !a.json {
+                    let line = text_line(file, &t, a.top.into());
+                    if let Err(e) = bar.suspend(|| print_line(&line)) {
+                        bar.finish_and_clear();
+                        return if closed(&e) { Ok(!failed) } else { Err(e.into()) };
+                    }
+                } else {
+                    results.push(json_file(file, &t, a.top.into())?);
+                }
             }
             Err(e) => {
                 failed = true;
@@ -122,79 +122,29 @@ pub fn run(a: Args) -> Result<bool> {
             "tags": &TAGS[..],
             "files": results,
         });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        match print_line(&serde_json::to_string_pretty(&doc)?) {
+            Err(e) if !closed(&e) => return Err(e.into()),
+            _ => {}
+        }
     }
     Ok(!failed)
 }
 
-/// Decode, analyse and score one file.
+/// Decode, analyse and score one file (`-`: standard input).
 pub fn tag_file(tagging: &mut Tagging, file: &Path, bar: &ProgressBar) -> Result<FileTags> {
-    let (features, stats, model) = tagging.parts();
-    let sr = features.sample_rate() as f64;
-    let mut pending: Vec<WindowFeatures> = Vec::new();
-    let mut windows: Vec<(f64, f64, Vec<f32>)> = Vec::new();
-    // Scores the pending windows; the closure cannot return the error, so it
-    // is kept and reported after decoding.
-    let mut error: Option<anyhow::Error> = None;
-    let mut flush = |pending: &mut Vec<WindowFeatures>, windows: &mut Vec<(f64, f64, Vec<f32>)>| {
-        if pending.is_empty() || error.is_some() {
-            pending.clear();
-            return;
-        }
-        match window_scores(model, pending) {
-            Ok(scores) => {
-                for (w, s) in pending.iter().zip(scores) {
-                    let start = w.start as f64 / sr;
-                    windows.push((start, start + w.valid as f64 / sr, s));
-                }
-            }
-            Err(e) => error = Some(e.into()),
-        }
-        pending.clear();
-    };
-    let mut pipeline: Option<Pipeline> = None;
-    let mut fref = Some(features);
-    let mut on_window = |w: WindowFeatures,
-                         pending: &mut Vec<WindowFeatures>,
-                         windows: &mut Vec<(f64, f64, Vec<f32>)>| {
-        pending.push(w);
-        if pending.len() == tagging::BATCH {
-            flush(pending, windows);
-        }
-    };
-    decode_file(file, |info, pcm| {
-        if pipeline.is_none() {
-            pipeline = Some(Pipeline::new(
-                fref.take().expect("once"),
-                stats,
-                Form::Model,
-                info.sample_rate,
-                info.channels,
-            )?);
-        }
-        let p = pipeline.as_mut().expect("just made");
-        p.push(pcm, |w| on_window(w, &mut pending, &mut windows))?;
-        bar.set_message(format!(
-            "{}: {:.0} s",
-            file.display(),
-            p.samples_seen() as f64 / sr
-        ));
-        Ok(())
-    })?;
-    let total = pipeline
-        .take()
-        .ok_or_else(|| anyhow!("no audio"))?
-        .finish(|w| on_window(w, &mut pending, &mut windows))?;
-    flush(&mut pending, &mut windows);
-    if let Some(e) = error {
-        return Err(e);
+    let mut reader = AudioReader::open(file)?;
+    let info = reader.info();
+    let mut session = Session::new(
+        tagging,
+        info.sample_rate,
+        info.channels,
+        SessionOptions::default(),
+    )?;
+    while let Some(pcm) = reader.next_packet()? {
+        session.push(pcm)?;
+        bar.set_message(format!("{}: {:.0} s", file.display(), session.seconds_seen()));
     }
-    let per_window: Vec<Vec<f32>> = windows.iter().map(|w| w.2.clone()).collect();
-    Ok(FileTags {
-        duration_s: total as f64 / sr,
-        scores: clip_scores(&per_window),
-        windows,
-    })
+    Ok(session.finish()?)
 }
 
 fn text_line(file: &Path, t: &FileTags, top: usize) -> String {
@@ -205,18 +155,41 @@ fn text_line(file: &Path, t: &FileTags, top: usize) -> String {
     format!("{}: {}", file.display(), tags.join(", "))
 }
 
-fn json_file(file: &Path, t: &FileTags, top: usize) -> Value {
-    json!({
-        "file": file.display().to_string(),
-        "duration_s": t.duration_s,
-        "top": top_tags(&t.scores, top)
-            .iter()
-            .map(|(tag, s)| json!({"tag": tag, "score": s}))
-            .collect::<Vec<_>>(),
-        "scores": t.scores,
-        "windows": t.windows
-            .iter()
-            .map(|(start, end, s)| json!({"start_s": start, "end_s": end, "scores": s}))
-            .collect::<Vec<_>>(),
+fn json_file(file: &Path, t: &FileTags, top: usize) -> Result<Value> {
+    let mut v = serde_json::to_value(t)?;
+    if let Some(o) = v.as_object_mut() {
+        o.insert("file".into(), file.display().to_string().into());
+        o.insert(
+            "top".into(),
+            top_tags(&t.scores, top)
+                .iter()
+                .map(|(tag, s)| json!({"tag": tag, "score": s}))
+                .collect(),
+        );
+    }
+    Ok(v)
+}
+
+/// `non_finite` samples were read as silence: say so once per file.
+fn non_finite_warning(file: &Path, t: &FileTags) -> Option<String> {
+    (t.non_finite > 0).then(|| {
+        format!(
+            "warning: {}: {} samples were NaN or infinite and were read as silence",
+            file.display(),
+            t.non_finite
+        )
     })
+}
+
+/// Print a line; a closed standard output (`| head`) ends the output
+/// quietly instead of panicking.
+fn print_line(line: &str) -> Result<(), std::io::Error> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}")?;
+    out.flush()
+}
+
+fn closed(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::BrokenPipe
 }

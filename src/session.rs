@@ -1,0 +1,265 @@
+//! The road from PCM to tags, once: an analysis session takes interleaved
+//! PCM in chunks (from a decoder, the browser, a microphone), runs the
+//! pipeline (mono → 16 kHz → windows → front end), scores every full batch
+//! of windows as soon as it is there (memory stays bounded for hour-long
+//! files), and at the end gives a [`FileTags`]: the clip's scores, each
+//! window's scores and the frame-level taggram.
+//!
+//! The CLI's `tag`, the training cache and the page all go through here.
+
+use crate::error::AudioError;
+use crate::model::PredictError;
+use crate::pipeline::{Form, Pipeline, WindowFeatures, stitch};
+use crate::tagging::{BATCH, Tagging, WindowScores, clip_scores, score_windows};
+use serde::Serialize;
+
+/// Frames of the model's time line per taggram column: 8 frames of 4096
+/// samples at 16 kHz are 2.05 s, fine enough to follow a song's sections
+/// and still a few recurrent steps per column.
+pub const TAGGRAM_FRAMES: usize = 8;
+
+/// Why a session failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    Audio(#[from] AudioError),
+    #[error(transparent)]
+    Predict(#[from] PredictError),
+}
+
+/// How a session analyses.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionOptions {
+    /// Windows per forward pass.
+    pub batch: usize,
+    /// Model frames per taggram column.
+    pub taggram_frames: usize,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        SessionOptions {
+            batch: BATCH,
+            taggram_frames: TAGGRAM_FRAMES,
+        }
+    }
+}
+
+/// A span of the audio with a score per tag (in the model's tag order).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Span {
+    pub start_s: f64,
+    pub end_s: f64,
+    pub scores: Vec<f32>,
+}
+
+/// Everything a session finds in one piece of audio.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FileTags {
+    /// Length of the audio, seconds.
+    pub duration_s: f64,
+    /// Clip scores: the mean of the windows' scores.
+    pub scores: Vec<f32>,
+    /// One span per 29 s analysis window.
+    pub windows: Vec<Span>,
+    /// The frame-level taggram: σ of the mean per-frame logit over
+    /// [`SessionOptions::taggram_frames`] frames (recurrent models; empty for
+    /// the CNN).
+    pub taggram: Vec<Span>,
+    /// Input samples that were NaN or infinite (read as silence).
+    pub non_finite: u64,
+}
+
+/// One piece of audio on its way to tags.
+pub struct Session<'a> {
+    pipeline: Pipeline<'a>,
+    model: &'a crate::model::Model,
+    options: SessionOptions,
+    pending: Vec<WindowFeatures>,
+    scored: Vec<WindowScores>,
+    hop: usize,
+    rate: u32,
+}
+
+impl<'a> Session<'a> {
+    /// A session for PCM of `channels` interleaved channels at `sample_rate`.
+    pub fn new(
+        tagging: &'a mut Tagging,
+        sample_rate: u32,
+        channels: u32,
+        options: SessionOptions,
+    ) -> Result<Self, SessionError> {
+        let (features, stats, model) = tagging.parts();
+        let (hop, rate) = (features.hop(), features.sample_rate());
+        Ok(Session {
+            pipeline: Pipeline::new(features, stats, Form::Model, sample_rate, channels)?,
+            model,
+            options: SessionOptions {
+                batch: options.batch.max(1),
+                taggram_frames: options.taggram_frames.max(1),
+            },
+            pending: Vec::new(),
+            scored: Vec::new(),
+            hop,
+            rate,
+        })
+    }
+
+    /// Feed interleaved PCM; full batches of windows are scored at once.
+    pub fn push(&mut self, interleaved: &[f32]) -> Result<(), SessionError> {
+        let pending = &mut self.pending;
+        self.pipeline.push(interleaved, |w| pending.push(w))?;
+        if self.pending.len() >= self.options.batch {
+            self.score_pending()?;
+        }
+        Ok(())
+    }
+
+    /// Seconds of audio received so far.
+    pub fn seconds_seen(&self) -> f64 {
+        self.pipeline.samples_seen() as f64 / f64::from(self.rate)
+    }
+
+    /// Windows scored so far.
+    pub fn windows_scored(&self) -> usize {
+        self.scored.len()
+    }
+
+    fn score_pending(&mut self) -> Result<(), SessionError> {
+        let scored = score_windows(self.model, &self.pending)?;
+        self.scored.extend(scored);
+        self.pending.clear();
+        Ok(())
+    }
+
+    /// End of the audio: scores the last windows and sums up.
+    pub fn finish(mut self) -> Result<FileTags, SessionError> {
+        let non_finite = self.pipeline.non_finite();
+        let pending = &mut self.pending;
+        let total = self.pipeline.finish(|w| pending.push(w))?;
+        if !self.pending.is_empty() {
+            let scored = score_windows(self.model, &self.pending)?;
+            self.scored.extend(scored);
+        }
+        Ok(summarise(
+            self.scored,
+            total,
+            self.hop,
+            self.rate,
+            self.options.taggram_frames,
+            non_finite,
+        ))
+    }
+}
+
+/// Turn scored windows (in stream order) into a [`FileTags`]: clip scores,
+/// window spans, and the taggram (the windows' frame logits on one time line,
+/// as [`stitch`] joins front-end frames, in columns of `bin` frames).
+pub fn summarise(
+    windows: Vec<WindowScores>,
+    total: u64,
+    hop: usize,
+    rate: u32,
+    bin: usize,
+    non_finite: u64,
+) -> FileTags {
+    let sr = f64::from(rate);
+    let duration_s = total as f64 / sr;
+    let per_window: Vec<Vec<f32>> = windows.iter().map(|w| w.scores.clone()).collect();
+    let spans = windows
+        .iter()
+        .map(|w| Span {
+            start_s: w.start as f64 / sr,
+            end_s: (w.start + w.valid as u64) as f64 / sr,
+            scores: w.scores.clone(),
+        })
+        .collect();
+    let logits: Option<Vec<WindowFeatures>> = windows
+        .into_iter()
+        .map(|w| {
+            w.frame_logits.map(|coefficients| WindowFeatures {
+                start: w.start,
+                valid: w.valid,
+                coefficients,
+            })
+        })
+        .collect();
+    let taggram = logits.map_or_else(Vec::new, |l| taggram(&l, hop, rate, bin, duration_s));
+    FileTags {
+        duration_s,
+        scores: clip_scores(&per_window),
+        windows: spans,
+        taggram,
+        non_finite,
+    }
+}
+
+/// Columns of `bin` frames: σ of the mean logit. A column spans its frames'
+/// hops (frame k covers `t_k ± hop/2`), clipped to the audio.
+fn taggram(logits: &[WindowFeatures], hop: usize, rate: u32, bin: usize, end: f64) -> Vec<Span> {
+    let (c, times) = stitch(logits, hop, rate);
+    let half = hop as f64 / f64::from(rate) / 2.0;
+    (0..c.frames)
+        .step_by(bin)
+        .map(|from| {
+            let to = (from + bin).min(c.frames);
+            let scores = (0..c.rows)
+                .map(|r| {
+                    let row = &c.data[r * c.frames + from..r * c.frames + to];
+                    let mean = row.iter().map(|&v| f64::from(v)).sum::<f64>() / row.len() as f64;
+                    (1.0 / (1.0 + (-mean).exp())) as f32
+                })
+                .collect();
+            Span {
+                start_s: (times[from] - half).max(0.0),
+                end_s: (times[to - 1] + half).min(end),
+                scores,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transform::Coefficients;
+
+    fn window(start: u64, valid: usize, logits: Vec<f32>, frames: usize) -> WindowScores {
+        WindowScores {
+            start,
+            valid,
+            scores: vec![0.5; logits.len() / frames],
+            frame_logits: Some(Coefficients {
+                rows: logits.len() / frames,
+                frames,
+                data: logits,
+            }),
+        }
+    }
+
+    #[test]
+    fn taggram_columns_average_logits_over_the_time_line() {
+        // Hop 10 at rate 10: one frame per second; windows of 4 frames.
+        let w0 = window(0, 40, vec![0.0, 2.0, 4.0, 6.0], 4);
+        let w1 = window(40, 40, vec![1.0, 1.0, 1.0, 1.0], 4);
+        let t = summarise(vec![w0, w1], 80, 10, 10, 3, 0);
+        assert_eq!(t.taggram.len(), 3);
+        let sig = |x: f64| (1.0 / (1.0 + (-x).exp())) as f32;
+        assert_eq!(t.taggram[0].scores, vec![sig(2.0)]);
+        assert_eq!(t.taggram[1].scores, vec![sig((6.0 + 1.0 + 1.0) / 3.0)]);
+        assert_eq!(t.taggram[2].scores, vec![sig(1.0)]);
+        assert_eq!((t.taggram[0].start_s, t.taggram[0].end_s), (0.0, 2.5));
+        assert_eq!(t.taggram[2].end_s, 7.5);
+        assert_eq!(t.windows[1].start_s, 4.0);
+        assert_eq!(t.duration_s, 8.0);
+    }
+
+    #[test]
+    fn no_frame_logits_no_taggram() {
+        let mut w = window(0, 40, vec![0.0; 4], 4);
+        w.frame_logits = None;
+        let t = summarise(vec![w], 40, 10, 10, 3, 0);
+        assert!(t.taggram.is_empty());
+        assert_eq!(t.scores, vec![0.5]);
+    }
+}

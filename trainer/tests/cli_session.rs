@@ -1,0 +1,197 @@
+//! `scatterbrain tag` through the analysis session: the frame-level taggram
+//! in `--json`, standard input, inputs that are not files, a closed standard
+//! output and a bad `--top`.
+
+use serde_json::Value;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_scatterbrain"))
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/audio")
+        .join(name)
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("run scatterbrain");
+    eprintln!("stderr: {}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+/// A fresh folder and a small random model in it.
+fn setup(name: &str) -> (PathBuf, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("sb-session-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = dir.join("tiny.bpk");
+    let out = run(bin()
+        .args(["model", "init", "scat-2l-8h-gru", "--seed", "3", "--out"])
+        .arg(&model));
+    assert!(out.status.success());
+    (dir, model)
+}
+
+/// 16-bit mono WAV of a 440 Hz tone with a slow tremolo, `seconds` long.
+fn wav(path: &Path, seconds: f64) {
+    let rate = 16_000u32;
+    let n = (seconds * rate as f64) as usize;
+    let mut data = Vec::with_capacity(2 * n);
+    for i in 0..n {
+        let t = i as f64 / rate as f64;
+        let v = 0.3 * (1.0 + (0.2 * t).sin()) * (2.0 * std::f64::consts::PI * 440.0 * t).sin();
+        data.extend_from_slice(&((v * 32767.0) as i16).to_le_bytes());
+    }
+    let mut f = std::fs::File::create(path).unwrap();
+    f.write_all(b"RIFF").unwrap();
+    f.write_all(&(36 + data.len() as u32).to_le_bytes()).unwrap();
+    f.write_all(b"WAVEfmt ").unwrap();
+    for v in [16u32, 1 | (1 << 16), rate, rate * 2, 2 | (16 << 16)] {
+        f.write_all(&v.to_le_bytes()).unwrap();
+    }
+    f.write_all(b"data").unwrap();
+    f.write_all(&(data.len() as u32).to_le_bytes()).unwrap();
+    f.write_all(&data).unwrap();
+}
+
+fn logit(p: f64) -> f64 {
+    (p / (1.0 - p)).ln()
+}
+
+#[test]
+fn json_has_a_taggram_consistent_with_the_clip_scores() {
+    let (dir, model) = setup("taggram");
+    let song = dir.join("song.wav");
+    wav(&song, 20.0);
+    let out = run(bin().args(["tag", "--json", "--model"]).arg(&model).arg(&song));
+    assert!(out.status.success());
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = &doc["files"][0];
+    let taggram = f["taggram"].as_array().expect("taggram");
+    // 20 s of audio, ~2 s per column.
+    assert!(
+        (9..=11).contains(&taggram.len()),
+        "{} columns for 20 s",
+        taggram.len()
+    );
+    let mut prev_end = 0.0;
+    for c in taggram {
+        let (start, end) = (c["start_s"].as_f64().unwrap(), c["end_s"].as_f64().unwrap());
+        assert!((start - prev_end).abs() < 1e-9 && end > start, "{start}..{end}");
+        assert_eq!(c["scores"].as_array().unwrap().len(), 50);
+        prev_end = end;
+    }
+    assert!((prev_end - 20.0).abs() < 0.3, "taggram ends at {prev_end}");
+    // One window of real audio: the clip logit is the frame-weighted mean of
+    // the columns' logits (the head is linear, the clip is σ of the mean).
+    let hop = 4096.0 / 16000.0;
+    let frames = |c: &Value| {
+        ((c["end_s"].as_f64().unwrap() - c["start_s"].as_f64().unwrap()) / hop).round()
+    };
+    let clip = f["scores"].as_array().unwrap();
+    // The looped window's last frames are not in the taggram; compare the
+    // columns with a window covering only real audio: a 29 s input.
+    let long = dir.join("long.wav");
+    wav(&long, 29.0);
+    let out = run(bin().args(["tag", "--json", "--model"]).arg(&model).arg(&long));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = &doc["files"][0];
+    let (clip29, cols) = (f["scores"].as_array().unwrap(), f["taggram"].as_array().unwrap());
+    let n: f64 = cols.iter().map(frames).sum();
+    assert_eq!(n, 114.0, "every frame of the window is in one column");
+    for t in 0..50 {
+        let mean = cols
+            .iter()
+            .map(|c| frames(c) * logit(c["scores"][t].as_f64().unwrap()))
+            .sum::<f64>()
+            / n;
+        let want = logit(clip29[t].as_f64().unwrap());
+        assert!((mean - want).abs() < 2e-4, "tag {t}: {mean} vs {want}");
+    }
+    assert_eq!(clip.len(), 50);
+}
+
+#[test]
+fn standard_input_is_tagged_like_the_file() {
+    let (dir, model) = setup("stdin");
+    let song = fixture("tone500_48k_mono.flac");
+    let by_path = run(bin().args(["tag", "--json", "--model"]).arg(&model).arg(&song));
+    let mut child = bin()
+        .args(["tag", "--json", "--model"])
+        .arg(&model)
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&std::fs::read(&song).unwrap())
+        .unwrap();
+    let by_stdin = child.wait_with_output().unwrap();
+    assert!(by_stdin.status.success(), "{}", String::from_utf8_lossy(&by_stdin.stderr));
+    let scores = |o: &Output| {
+        let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+        doc["files"][0]["scores"].clone()
+    };
+    assert_eq!(scores(&by_path), scores(&by_stdin));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn directories_and_pipes_are_refused_by_name() {
+    let (dir, model) = setup("notfile");
+    let fifo = dir.join("pipe.wav");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let good = fixture("tone500_48k_mono.flac");
+    // Nobody writes to the pipe: reading it would hang the run.
+    let out = run(bin()
+        .args(["tag", "--model"])
+        .arg(&model)
+        .arg(&dir)
+        .arg(&fifo)
+        .arg(&good));
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is a directory"), "{stderr}");
+    assert!(stderr.contains("pipe.wav is not a regular file"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("tone500_48k_mono.flac:"), "the good file is tagged: {stdout}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    let (dir, model) = setup("pipe");
+    let good = fixture("tone500_48k_mono.flac");
+    let mut child = bin()
+        .args(["tag", "--model"])
+        .arg(&model)
+        .arg(&good)
+        .arg(&good)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Like `| head -0`: the reader goes away before anything is printed.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn top_zero_is_refused() {
+    let out = run(bin().args(["tag", "--top", "0"]).arg(fixture("tone500_48k_mono.flac")));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--top"));
+}
