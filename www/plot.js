@@ -1,5 +1,8 @@
 // Heat maps with a log-frequency y axis and a time x axis, and the taggram
-// (tags × analysis windows), on a <canvas>.
+// (tags × time), on a <canvas>, each with a colour bar in its unit. Every
+// text drawn is recorded in the returned layout (`labels`, boxes in canvas
+// pixels) so that tests can measure overlaps, and the layout maps pixels to
+// rows, frames and values for the page's read-out (page/pictures.js).
 
 // Inferno-like colour map (dark → bright), as 256 RGB entries.
 const STOPS = [
@@ -12,7 +15,7 @@ const STOPS = [
   [0.87, [249, 140, 10]],
   [1.0, [252, 255, 164]],
 ];
-const LUT = (() => {
+export const LUT = (() => {
   const lut = new Uint8ClampedArray(256 * 3);
   for (let i = 0; i < 256; i++) {
     const x = i / 255;
@@ -29,6 +32,9 @@ const LUT = (() => {
 const BG = '#101116';
 const FG = '#e8e8ee';
 const GRID = 'rgba(255,255,255,0.18)';
+const MINUS = '\u2212';
+/** Tempi marked on the S2 picture's right-hand axis (BPM = modulation Hz × 60). */
+const BPM_TICKS = [30, 60, 120, 240, 480];
 
 function percentile(sorted, q) {
   if (!sorted.length) return 0;
@@ -39,6 +45,8 @@ function fmtTick(hz) {
   if (hz >= 1000) return `${hz / 1000}k`;
   return `${hz}`;
 }
+
+const fmtSigned = (v) => (v < 0 ? `${MINUS}${-v}` : `${v}`);
 
 /** Size the canvas bitmap to its displayed width (and device pixels). */
 function fit(canvas) {
@@ -53,56 +61,124 @@ function fit(canvas) {
   return dpr;
 }
 
-/**
- * Draw `rows` ({freq, values: Float32Array(frames)}) as a heat map of
- * 20·log10(value) on a log-frequency axis. `times` are the frame centres (s),
- * `hop` the frame step (s), `duration` the audio length (s).
- * Returns the layout: {plot: {x, y, w, h}, xOf(t), timeOf(x)} in canvas pixels.
- */
-export function drawHeatmap(canvas, { rows, times, hop, duration, yLabel, title }) {
-  const dpr = fit(canvas);
-  const ctx = canvas.getContext('2d');
-  const W = canvas.width;
-  const H = canvas.height;
-  const m = { l: 62 * dpr, r: 10 * dpr, t: 8 * dpr, b: 30 * dpr };
-  const plot = { x: m.l, y: m.t, w: Math.max(10, W - m.l - m.r), h: Math.max(10, H - m.t - m.b) };
-  const span = Math.max(duration, times.length ? times[times.length - 1] + hop / 2 : 0, 1e-3);
-  const xOf = (t) => plot.x + (t / span) * plot.w;
-  const timeOf = (x) => ((x - plot.x) / plot.w) * span;
-  const layout = { plot, xOf, timeOf };
+/** A text writer that records the box of everything it draws in `labels`. */
+function writer(ctx, labels) {
+  const write = (text, x, y, { align = 'left', baseline = 'top', rotate = false, kind = '' } = {}) => {
+    ctx.textAlign = align;
+    ctx.textBaseline = baseline;
+    const m = ctx.measureText(text);
+    // Box relative to the anchor, before any rotation.
+    const bx = -m.actualBoundingBoxLeft;
+    const by = -m.actualBoundingBoxAscent;
+    const bw = m.actualBoundingBoxLeft + m.actualBoundingBoxRight;
+    const bh = m.actualBoundingBoxAscent + m.actualBoundingBoxDescent;
+    if (rotate) {
+      ctx.save();
+      ctx.translate(x, y);
+      ctx.rotate(-Math.PI / 2);
+      ctx.fillText(text, 0, 0);
+      ctx.restore();
+      // A quarter turn anticlockwise maps (u, v) to (x + v, y - u).
+      labels.push({ text, kind, x: x + by, y: y - (bx + bw), w: bh, h: bw });
+    } else {
+      ctx.fillText(text, x, y);
+      labels.push({ text, kind, x: x + bx, y: y + by, w: bw, h: bh });
+    }
+  };
+  write.width = (text) => ctx.measureText(text).width;
+  return write;
+}
 
-  ctx.fillStyle = BG;
-  ctx.fillRect(0, 0, W, H);
-  ctx.font = `${11 * dpr}px system-ui, sans-serif`;
-  ctx.fillStyle = FG;
+/** Text cut with an ellipsis to fit `w` pixels. */
+function fitText(write, text, w) {
+  if (write.width(text) <= w) return text;
+  let s = text;
+  while (s.length > 1 && write.width(`${s}…`) > w) s = s.slice(0, -1);
+  return `${s}…`;
+}
 
-  const valid = rows.filter((r) => r.freq > 0).sort((a, b) => a.freq - b.freq);
-  if (!valid.length || !times.length) {
-    ctx.textAlign = 'center';
-    ctx.textBaseline = 'middle';
-    ctx.fillText('no coefficients to show', W / 2, H / 2);
-    return layout;
+/** 1-2-5 ticks within [lo, hi], thinned to at most `max`. */
+function logTicks(lo, hi, max) {
+  let ticks = [];
+  for (let e = Math.floor(Math.log10(lo)) - 1; e <= Math.ceil(Math.log10(hi)); e++) {
+    for (const mlt of [1, 2, 5]) {
+      const f = Number((mlt * 10 ** e).toPrecision(3));
+      if (f >= lo && f <= hi) ticks.push(f);
+    }
   }
+  const lead = (f) => Math.round(f / 10 ** Math.floor(Math.log10(f) + 1e-9));
+  if (ticks.length > max) ticks = ticks.filter((f) => lead(f) !== 2);
+  if (ticks.length > max) ticks = ticks.filter((f) => lead(f) === 1);
+  return ticks;
+}
 
-  // Log-frequency band edges: midway (geometrically) between centres.
-  const logs = valid.map((r) => Math.log(r.freq));
-  const edges = [];
-  const n = logs.length;
-  const step0 = n > 1 ? logs[1] - logs[0] : 0.1;
-  const stepN = n > 1 ? logs[n - 1] - logs[n - 2] : 0.1;
-  edges.push(logs[0] - step0 / 2);
-  for (let i = 1; i < n; i++) edges.push((logs[i - 1] + logs[i]) / 2);
-  edges.push(logs[n - 1] + stepN / 2);
-  const lo = edges[0];
-  const hi = edges[n];
-  const yOf = (lf) => plot.y + plot.h * (1 - (lf - lo) / (hi - lo));
+/** Evenly stepped values within [lo, hi], at most `max` of them (at least 2 when possible). */
+function linearTicks(lo, hi, max, steps) {
+  const span = hi - lo;
+  const step = steps.find((s) => span / s + 1 <= max) || steps[steps.length - 1];
+  const out = [];
+  for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + 1e-9; v += step) out.push(Number(v.toFixed(6)));
+  return { values: out, step };
+}
 
-  // Colour scale in dB from the data's own percentiles.
-  const frames = times.length;
+/** Width the colour bar and its labels need at the right of a plot. */
+function colourBarWidth(write, labels, unit, dpr) {
+  const lw = Math.max(write.width(unit), ...labels.map((l) => write.width(l)));
+  return 8 * dpr + 10 * dpr + 4 * dpr + lw + 4 * dpr;
+}
+
+/**
+ * The colour bar at `x` (left edge of the bar) beside the plot: the colour
+ * map from `lo` (bottom) to `hi` (top), ticks labelled by `fmt`, `unit` above.
+ */
+function colourBar(ctx, write, { x, plot, lo, hi, ticks, fmt, unit, dpr }) {
+  const w = 10 * dpr;
+  const { y, h } = plot;
+  const rows = Math.max(1, Math.round(h));
+  for (let i = 0; i < rows; i++) {
+    const c = Math.max(0, Math.min(255, Math.round((1 - (i + 0.5) / rows) * 255)));
+    ctx.fillStyle = `rgb(${LUT[3 * c]},${LUT[3 * c + 1]},${LUT[3 * c + 2]})`;
+    ctx.fillRect(x, y + (i * h) / rows, w, h / rows + 0.5);
+  }
+  ctx.strokeStyle = GRID;
+  ctx.strokeRect(x + 0.5, y + 0.5, w - 1, h - 1);
+  ctx.fillStyle = FG;
+  const yOf = (v) => y + h * (1 - (v - lo) / (hi - lo));
+  for (const v of ticks) {
+    const ty = yOf(v);
+    ctx.fillRect(x + w, ty - 0.5 * dpr, 3 * dpr, dpr);
+    write(fmt(v), x + w + 4 * dpr, ty, { baseline: 'middle', kind: 'colourbar' });
+  }
+  write(unit, x, 4 * dpr, { kind: 'unit' });
+  return { x, y, w, h, lo, hi, unit, ticks: ticks.map((v) => ({ value: v, label: fmt(v), y: yOf(v) })) };
+}
+
+/** Time ticks and the axis name under a plot spanning `span` seconds. */
+function timeAxis(ctx, write, { plot, span, xOf, dpr }) {
+  ctx.strokeStyle = GRID;
+  ctx.lineWidth = 1;
+  ctx.fillStyle = FG;
+  const maxTicks = Math.max(2, Math.floor(plot.w / (70 * dpr)));
+  const steps = [0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
+  const dt = steps.find((s) => span / s <= maxTicks) || 3600;
+  for (let t = 0; t <= span + 1e-9; t += dt) {
+    const x = xOf(t);
+    ctx.beginPath();
+    ctx.moveTo(x, plot.y + plot.h);
+    ctx.lineTo(x, plot.y + plot.h + 4 * dpr);
+    ctx.stroke();
+    const label = span >= 120 ? `${Math.floor(t / 60)}:${String(Math.round(t % 60)).padStart(2, '0')}` : `${+t.toFixed(1)}`;
+    write(label, x, plot.y + plot.h + 6 * dpr, { align: 'center', kind: 'time' });
+  }
+  write(span >= 120 ? 'time (min:s)' : 'time (s)', plot.x + plot.w / 2, plot.y + plot.h + 20 * dpr, { align: 'center', kind: 'axis' });
+}
+
+/** The colour scale in dB of `rows` from the data's own percentiles. */
+function dbScale(rows, frames) {
   const sample = [];
-  const stride = Math.max(1, Math.floor((n * frames) / 20000));
+  const stride = Math.max(1, Math.floor((rows.length * frames) / 20000));
   let k = 0;
-  for (const r of valid) {
+  for (const r of rows) {
     for (let i = 0; i < frames; i++, k++) {
       if (k % stride === 0) {
         const v = r.values[i];
@@ -113,7 +189,67 @@ export function drawHeatmap(canvas, { rows, times, hop, duration, yLabel, title 
   sample.sort((a, b) => a - b);
   const top = percentile(sample, 0.995);
   const bottom = Math.max(percentile(sample, 0.02), top - 80);
-  const range = Math.max(1e-6, top - bottom);
+  return { top, bottom: Math.min(bottom, top - 1e-6) };
+}
+
+/**
+ * Draw `rows` ({freq, values: Float32Array(frames)}) as a heat map of
+ * 20·log10(value) dB on a log-frequency axis, rows below `minFreq` left out.
+ * `times` are the frame centres (s), `hop` the frame step (s), `duration` the
+ * audio length (s); `bpm` adds a tempo axis (modulation Hz × 60) at the right.
+ * Returns the layout, in canvas pixels: {plot, xOf, timeOf, yOfFreq, freqAt,
+ * rowAt, frameAt, rows, yTicks, bpmTicks, colourBar, labels}.
+ */
+export function drawHeatmap(canvas, { rows, times, hop, duration, yLabel, title, minFreq = 0, bpm = false }) {
+  const dpr = fit(canvas);
+  const ctx = canvas.getContext('2d');
+  const W = canvas.width;
+  const H = canvas.height;
+  const labels = [];
+  const write = writer(ctx, labels);
+  ctx.font = `${11 * dpr}px system-ui, sans-serif`;
+  ctx.fillStyle = BG;
+  ctx.fillRect(0, 0, W, H);
+  ctx.fillStyle = FG;
+
+  const valid = rows.filter((r) => r.freq > 0 && r.freq >= minFreq).sort((a, b) => a.freq - b.freq);
+  const frames = times.length;
+  const span = Math.max(duration, frames ? times[frames - 1] + hop / 2 : 0, 1e-3);
+  const empty = { plot: { x: 0, y: 0, w: W, h: H }, rows: [], labels, xOf: (t) => (t / span) * W, timeOf: (x) => (x / W) * span };
+  if (!valid.length || !frames) {
+    write('no coefficients to show', W / 2, H / 2, { align: 'center', baseline: 'middle' });
+    return empty;
+  }
+
+  // Log-frequency band edges: midway (geometrically) between centres.
+  const logs = valid.map((r) => Math.log(r.freq));
+  const n = logs.length;
+  const step0 = n > 1 ? logs[1] - logs[0] : 0.1;
+  const stepN = n > 1 ? logs[n - 1] - logs[n - 2] : 0.1;
+  const edges = [logs[0] - step0 / 2];
+  for (let i = 1; i < n; i++) edges.push((logs[i - 1] + logs[i]) / 2);
+  edges.push(logs[n - 1] + stepN / 2);
+  const lo = edges[0];
+  const hi = edges[n];
+  const fLo = Math.exp(lo);
+  const fHi = Math.exp(hi);
+
+  // Margins from what they hold: tick labels left, tempo axis and colour bar right.
+  const { top, bottom } = dbScale(valid, frames);
+  const mt = 18 * dpr;
+  const mb = 34 * dpr;
+  const plotH = Math.max(10, H - mt - mb);
+  const yTicks = logTicks(fLo, fHi, Math.max(3, plotH / (22 * dpr)));
+  const db = linearTicks(bottom, top, Math.max(2, Math.floor(plotH / (22 * dpr))), [1, 2, 5, 10, 20, 50]);
+  const bpmTicks = bpm ? BPM_TICKS.filter((b) => b / 60 >= fLo && b / 60 <= fHi) : [];
+  const ml = 18 * dpr + Math.max(0, ...yTicks.map((f) => write.width(fmtTick(f)))) + 10 * dpr;
+  const bpmW = bpm ? Math.max(write.width('BPM'), ...bpmTicks.map((b) => write.width(String(b)))) + 10 * dpr : 0;
+  const barW = colourBarWidth(write, db.values.map(fmtSigned), 'dB', dpr);
+  const plot = { x: ml, y: mt, w: Math.max(10, W - ml - bpmW - barW), h: plotH };
+  const xOf = (t) => plot.x + (t / span) * plot.w;
+  const timeOf = (x) => ((x - plot.x) / plot.w) * span;
+  const yOf = (lf) => plot.y + plot.h * (1 - (lf - lo) / (hi - lo));
+  const range = top - bottom;
 
   // Raster: one column per frame, one row per plot pixel.
   const rowsPx = Math.max(1, Math.round(plot.h));
@@ -128,8 +264,8 @@ export function drawHeatmap(canvas, { rows, times, hop, duration, yLabel, title 
     const vals = valid[which[py]].values;
     for (let i = 0; i < frames; i++) {
       const v = vals[i];
-      const db = v > 0 && isFinite(v) ? 20 * Math.log10(v) : bottom;
-      const c = Math.max(0, Math.min(255, Math.round(((db - bottom) / range) * 255)));
+      const d = v > 0 && isFinite(v) ? 20 * Math.log10(v) : bottom;
+      const c = Math.max(0, Math.min(255, Math.round(((d - bottom) / range) * 255)));
       const o = 4 * (py * frames + i);
       img.data[o] = LUT[3 * c];
       img.data[o + 1] = LUT[3 * c + 1];
@@ -151,108 +287,115 @@ export function drawHeatmap(canvas, { rows, times, hop, duration, yLabel, title 
   ctx.drawImage(raster, x0, plot.y, x1 - x0, plot.h);
   ctx.restore();
 
-  // Frequency ticks (1-2-5 series inside the range).
+  // Frequency ticks and grid.
   ctx.strokeStyle = GRID;
   ctx.lineWidth = 1;
-  ctx.textAlign = 'right';
-  ctx.textBaseline = 'middle';
-  const fLo = Math.exp(lo);
-  const fHi = Math.exp(hi);
-  let ticks = [];
-  for (let e = Math.floor(Math.log10(fLo)) - 1; e <= Math.ceil(Math.log10(fHi)); e++) {
-    for (const mlt of [1, 2, 5]) {
-      const f = Number((mlt * 10 ** e).toPrecision(3));
-      if (f >= fLo && f <= fHi) ticks.push(f);
-    }
-  }
-  if (ticks.length > Math.max(3, plot.h / (22 * dpr))) ticks = ticks.filter((f) => /^[1]/.test(String(f)) || /^[5]/.test(String(f)));
-  for (const f of ticks) {
+  for (const f of yTicks) {
     const y = yOf(Math.log(f));
     ctx.beginPath();
     ctx.moveTo(plot.x - 4 * dpr, y);
     ctx.lineTo(plot.x + plot.w, y);
     ctx.stroke();
-    ctx.fillText(fmtTick(f), plot.x - 6 * dpr, y);
+    write(fmtTick(f), plot.x - 6 * dpr, y, { align: 'right', baseline: 'middle', kind: 'freq' });
   }
-  // Axis names.
-  ctx.save();
-  ctx.translate(12 * dpr, plot.y + plot.h / 2);
-  ctx.rotate(-Math.PI / 2);
-  ctx.textAlign = 'center';
-  ctx.fillText(`${yLabel} (Hz)`, 0, 0);
-  ctx.restore();
-
-  timeAxis(ctx, { plot, span, xOf, dpr, right: W - m.r });
-  ctx.textAlign = 'left';
-  ctx.fillText(`${title} · colour: ${range.toFixed(0)} dB range`, plot.x, plot.y + plot.h + 18 * dpr);
-  return layout;
-}
-
-/** Time ticks and the axis name under a plot spanning `span` seconds. */
-function timeAxis(ctx, { plot, span, xOf, dpr, right }) {
-  ctx.strokeStyle = GRID;
-  ctx.lineWidth = 1;
-  ctx.fillStyle = FG;
-  ctx.textAlign = 'center';
-  ctx.textBaseline = 'top';
-  const maxTicks = Math.max(2, Math.floor(plot.w / (70 * dpr)));
-  const steps = [0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
-  const dt = steps.find((s) => span / s <= maxTicks) || 3600;
-  for (let t = 0; t <= span + 1e-9; t += dt) {
-    const x = xOf(t);
-    ctx.beginPath();
-    ctx.moveTo(x, plot.y + plot.h);
-    ctx.lineTo(x, plot.y + plot.h + 4 * dpr);
-    ctx.stroke();
-    const label = span >= 120 ? `${Math.floor(t / 60)}:${String(Math.round(t % 60)).padStart(2, '0')}` : `${+t.toFixed(1)}`;
-    ctx.fillText(label, x, plot.y + plot.h + 6 * dpr);
+  write(`${yLabel} (Hz)`, 10 * dpr, plot.y + plot.h / 2, { align: 'center', baseline: 'middle', rotate: true, kind: 'axis' });
+  // Tempo axis: the same lines read as beats per minute.
+  const bx = plot.x + plot.w;
+  for (const b of bpmTicks) {
+    const y = yOf(Math.log(b / 60));
+    ctx.fillRect(bx, y - 0.5 * dpr, 4 * dpr, dpr);
+    write(String(b), bx + 6 * dpr, y, { baseline: 'middle', kind: 'bpm' });
   }
-  ctx.textAlign = 'right';
-  ctx.fillText(span >= 120 ? 'time (min:s)' : 'time (s)', right, plot.y + plot.h + 18 * dpr);
+  if (bpm) write('BPM', bx + 6 * dpr, 4 * dpr, { kind: 'unit' });
+
+  const bar = colourBar(ctx, write, { x: bx + bpmW + 8 * dpr, plot, lo: bottom, hi: top, ticks: db.values, fmt: fmtSigned, unit: 'dB', dpr });
+  timeAxis(ctx, write, { plot, span, xOf, dpr });
+  write(fitText(write, title, bx - plot.x - 8 * dpr), plot.x, 4 * dpr, { kind: 'title' });
+
+  const rowAtLog = (lf) => {
+    if (lf < lo || lf > hi) return -1;
+    let j = n - 1;
+    while (j > 0 && lf < edges[j]) j--;
+    return j;
+  };
+  return {
+    plot,
+    xOf,
+    timeOf,
+    yOfFreq: (f) => yOf(Math.log(f)),
+    freqAt: (y) => Math.exp(hi - ((y - plot.y) / plot.h) * (hi - lo)),
+    rowAt: (y) => rowAtLog(hi - ((y - plot.y) / plot.h) * (hi - lo)),
+    frameAt: (t) => Math.max(0, Math.min(frames - 1, Math.round((t - times[0]) / (hop || 1)))),
+    rows: valid,
+    yTicks,
+    bpmTicks,
+    colourBar: bar,
+    labels,
+  };
 }
 
 /**
  * The taggram: one row per tag (in `order`, e.g. by clip score), one column
- * per analysis window spanning [from, to) seconds, colour = score in [0, 1].
- * `tags` are the names, `windows` [{from, to, scores}] with scores in tag
- * order. The canvas is as tall as its rows need. Returns the layout, as
- * drawHeatmap does.
+ * per `columns` entry spanning [from, to) seconds with `scores` in tag
+ * order, colour = score in [0, 1]. `tags` are the names. The canvas is as
+ * tall as its rows need. Returns the layout, as drawHeatmap does, with
+ * rowAt(y) → index into `order` and columnAt(t) → index into `columns`.
  */
-export function drawTaggram(canvas, { tags, order, windows, duration }) {
+export function drawTaggram(canvas, { tags, order, columns, duration, title }) {
   const dpr = Math.min(globalThis.devicePixelRatio || 1, 2);
   const cssW = canvas.clientWidth || canvas.width;
   const rowCss = 13;
-  const m = { l: 100 * dpr, r: 10 * dpr, t: 6 * dpr, b: 32 * dpr };
+  const mt = 18 * dpr;
+  const mb = 34 * dpr;
   canvas.width = Math.round(cssW * dpr);
-  canvas.height = Math.round(m.t + m.b + rowCss * dpr * order.length);
+  canvas.height = Math.round(mt + mb + rowCss * dpr * order.length);
   const ctx = canvas.getContext('2d');
   const W = canvas.width;
   const H = canvas.height;
-  const plot = { x: m.l, y: m.t, w: Math.max(10, W - m.l - m.r), h: Math.max(10, H - m.t - m.b) };
+  const labels = [];
+  const write = writer(ctx, labels);
+  ctx.fillStyle = BG;
+  ctx.fillRect(0, 0, W, H);
+  ctx.font = `${Math.min(11, rowCss - 2) * dpr}px system-ui, sans-serif`;
+  const scoreTicks = [0, 0.25, 0.5, 0.75, 1];
+  const fmtScore = (v) => String(v);
+  const ml = Math.max(0, ...order.map((k) => write.width(tags[k]))) + 10 * dpr;
+  const barW = colourBarWidth(write, scoreTicks.map(fmtScore), 'score', dpr);
+  const plot = { x: ml, y: mt, w: Math.max(10, W - ml - barW), h: Math.max(10, H - mt - mb) };
   const span = Math.max(duration, 1e-3);
   const xOf = (t) => plot.x + (t / span) * plot.w;
   const timeOf = (x) => ((x - plot.x) / plot.w) * span;
-  ctx.fillStyle = BG;
-  ctx.fillRect(0, 0, W, H);
   const rowH = plot.h / Math.max(1, order.length);
-  ctx.font = `${Math.min(11, rowCss - 2) * dpr}px system-ui, sans-serif`;
-  ctx.textAlign = 'right';
-  ctx.textBaseline = 'middle';
   order.forEach((tag, k) => {
     const y = plot.y + k * rowH;
-    for (const w of windows) {
-      const x0 = xOf(Math.max(0, w.from));
-      const x1 = xOf(Math.min(span, w.to));
-      const c = Math.max(0, Math.min(255, Math.round(w.scores[tag] * 255)));
+    for (const col of columns) {
+      const x0 = xOf(Math.max(0, col.from));
+      const x1 = xOf(Math.min(span, col.to));
+      const c = Math.max(0, Math.min(255, Math.round(col.scores[tag] * 255)));
       ctx.fillStyle = `rgb(${LUT[3 * c]},${LUT[3 * c + 1]},${LUT[3 * c + 2]})`;
       // Rounded out to whole pixels so neighbouring cells leave no seams.
       ctx.fillRect(Math.floor(x0), Math.floor(y), Math.ceil(x1) - Math.floor(x0), Math.ceil(y + rowH) - Math.floor(y));
     }
     ctx.fillStyle = FG;
-    ctx.fillText(tags[tag], plot.x - 6 * dpr, y + rowH / 2);
+    write(tags[tag], plot.x - 6 * dpr, y + rowH / 2, { align: 'right', baseline: 'middle', kind: 'tag' });
   });
-  timeAxis(ctx, { plot, span, xOf, dpr, right: W - m.r });
-  ctx.textAlign = 'left';
-  ctx.fillText('tags by score · colour: score 0 → 1', plot.x, plot.y + plot.h + 18 * dpr);
-  return { plot, xOf, timeOf };
+  const bar = colourBar(ctx, write, { x: plot.x + plot.w + 8 * dpr, plot, lo: 0, hi: 1, ticks: scoreTicks, fmt: fmtScore, unit: 'score', dpr });
+  timeAxis(ctx, write, { plot, span, xOf, dpr });
+  write(fitText(write, title, plot.w - 8 * dpr), plot.x, 4 * dpr, { kind: 'title' });
+  return {
+    plot,
+    xOf,
+    timeOf,
+    rowAt: (y) => {
+      const k = Math.floor((y - plot.y) / rowH);
+      return k >= 0 && k < order.length ? k : -1;
+    },
+    // The last column owns its end (the playhead at the very end of the audio).
+    columnAt: (t) => columns.findIndex((c, i) => t >= c.from && (t < c.to || i === columns.length - 1)),
+    columns,
+    order,
+    tags,
+    colourBar: bar,
+    labels,
+  };
 }

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '../../www/server.mjs';
 import { wav, melody, tone, noise } from './audio.mjs';
+import { pictureTests } from './pictures.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
@@ -645,6 +646,8 @@ test('phone width: no horizontal scrolling, results visible', async ({ page, url
   const st = await canvasStats(page, 's1');
   check(st.colours > 30, 'scattergram blank at phone width');
 });
+
+pictureTests({ test, check, dropFile, settled, errorText, needModel });
 
 // ------------------------------------------------------------------ runner
 const { server, url } = await startServer({ port: 0, quiet: true, model: modelError ? false : MODEL_FILE });

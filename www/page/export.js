@@ -1,7 +1,9 @@
-// Export: the shown result as a JSON download (tags, taggram, coefficients).
+// Export: the shown result as a JSON download (tags, taggram, coefficients),
+// and the download of any blob (the pictures' PNGs, page/pictures.js).
 import { MODEL_URL } from '../constants.js';
 import { model, trained } from './model.js';
 import { ranked, rowView } from './results.js';
+import { frameTaggram } from './pictures.js';
 
 // Above this many values the JSON keeps orders 0 and 1 only (a 1-hour file has
 // ~9 million coefficients: a few hundred MB of JSON).
@@ -60,7 +62,18 @@ function tagsJson(r, round) {
       layout: 'windows[w].scores[k] is the score of tags[k] in window w',
       window_s: (i.front_end && i.front_end.window && i.front_end.window.seconds) || null,
       windows: t.windows.map((w) => ({ start_s: w.start_s, end_s: w.end_s, scores: w.scores.map(round) })),
+      ...framesJson(r, round),
     },
+  };
+}
+
+/** The frame-level taggram (a column every few seconds), when the result has one. */
+function framesJson(r, round) {
+  const frames = frameTaggram(r);
+  if (!frames) return {};
+  return {
+    frames_layout: 'frames[f].scores[k] is the score of tags[k] in the frame from start_s to end_s',
+    frames: frames.map((f) => ({ start_s: f.start_s, end_s: f.end_s, scores: Array.from(f.scores, round) })),
   };
 }
 
@@ -80,14 +93,23 @@ function scatteringJson(sc, round) {
   };
 }
 
-export function download(r) {
-  if (!r) return;
-  const blob = new Blob([JSON.stringify(resultJson(r))], { type: 'application/json' });
+/** The file name a download of `r` starts with: the audio's name without its extension. */
+export function baseName(r) {
+  return r.name.replace(/\.[^.]+$/, '') || 'scatterbrain';
+}
+
+/** Save `blob` as a file called `name` (the browser's download). */
+export function saveBlob(blob, name) {
   const a = document.createElement('a');
   a.href = URL.createObjectURL(blob);
-  a.download = `${r.name.replace(/\.[^.]+$/, '') || 'scatterbrain'}.scatterbrain.json`;
+  a.download = name;
   document.body.append(a);
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+}
+
+export function download(r) {
+  if (!r) return;
+  saveBlob(new Blob([JSON.stringify(resultJson(r))], { type: 'application/json' }), `${baseName(r)}.scatterbrain.json`);
 }

@@ -1,13 +1,14 @@
-// Results: the tag bars, the taggram and the scattergrams (drawn by
-// plot.js), the timings table. `shown.result` is the result on screen.
-import { drawHeatmap, drawTaggram } from '../plot.js';
+// Results: the tag bars, the pictures (page/pictures.js), the timings
+// table. `shown.result` is the result on screen.
 import { MODEL_URL } from '../constants.js';
 import { ui } from './ui.js';
 import { gpu } from './env.js';
 import { BACKEND_NAMES } from './backend.js';
 import { model, trained } from './model.js';
-import { fmtHz, fmtSeconds, plain } from './status.js';
-import { updatePlayheads } from './playhead.js';
+import { fmtSeconds, plain } from './status.js';
+import { drawAll, preparePictures } from './pictures.js';
+
+export { drawAll };
 
 export const shown = { result: null };
 
@@ -41,32 +42,7 @@ export function showResults(r) {
   if (ui.player.src) URL.revokeObjectURL(ui.player.src);
   ui.player.src = URL.createObjectURL(r.blob);
 
-  // S2 band choices: first-order bands that have second-order paths.
-  const s1 = rowsOf(r.scatter, 1);
-  const s2 = rowsOf(r.scatter, 2);
-  const withS2 = new Set(s2.map((p) => p.freq1_hz));
-  const bands = s1.filter((p) => withS2.has(p.freq1_hz)).sort((a, b) => a.freq1_hz - b.freq1_hz);
-  ui.band.replaceChildren(
-    ...bands.map((p) => {
-      const o = document.createElement('option');
-      o.value = String(p.freq1_hz);
-      o.textContent = `${fmtHz(p.freq1_hz)}`;
-      return o;
-    }),
-  );
-  // Default: the band with the most energy.
-  let best = bands[0];
-  let bestE = -1;
-  for (const p of bands) {
-    const v = rowView(r.scatter, p.index);
-    let e = 0;
-    for (let i = 0; i < v.length; i++) e += v[i];
-    if (e > bestE) {
-      bestE = e;
-      best = p;
-    }
-  }
-  if (best) ui.band.value = String(best.freq1_hz);
+  preparePictures(r);
   showTags(r);
   drawAll();
 }
@@ -125,47 +101,6 @@ export function showTags(r) {
     (model.sameFrontEnd ? '' : ' (The model reads its own front end, not the one pictured below.)');
   ui.taggramEmpty.hidden = true;
   ui.taggramPlot.hidden = false;
-}
-
-/**
- * Taggram columns: each window spans its real audio; where the end-aligned
- * last window overlaps its neighbour, each keeps the half nearer its centre
- * (as the scattergram's frames do).
- */
-function taggramColumns(windows) {
-  const cols = windows.map((w) => ({ from: w.start_s, to: w.end_s, scores: w.scores }));
-  for (let i = 1; i < cols.length; i++) {
-    if (cols[i].from < cols[i - 1].to) {
-      const mid = (cols[i].from + cols[i - 1].to) / 2;
-      cols[i - 1].to = mid;
-      cols[i].from = mid;
-    }
-  }
-  return cols;
-}
-
-export function drawAll() {
-  const current = shown.result;
-  if (!current) return;
-  const sc = current.scatter;
-  const hop = sc.frames > 1 ? sc.times[1] - sc.times[0] : 0.256;
-  const base = { times: sc.times, hop, duration: current.duration };
-  const s1 = rowsOf(sc, 1).map((p) => ({ freq: p.freq1_hz, values: rowView(sc, p.index) }));
-  current.s1Layout = drawHeatmap(ui.s1, { ...base, rows: s1, yLabel: 'frequency', title: 'S1' });
-  const f1 = Number(ui.band.value);
-  const s2 = rowsOf(sc, 2)
-    .filter((p) => p.freq1_hz === f1)
-    .map((p) => ({ freq: p.freq2_hz, values: rowView(sc, p.index) }));
-  current.s2Layout = drawHeatmap(ui.s2, { ...base, rows: s2, yLabel: 'modulation', title: `S2 at ${fmtHz(f1)}` });
-  current.taggramLayout = current.tags
-    ? drawTaggram(ui.taggram, {
-        tags: current.tags.tags,
-        order: ranked(current.tags),
-        windows: taggramColumns(current.tags.windows),
-        duration: current.duration,
-      })
-    : null;
-  updatePlayheads(current);
 }
 
 export function renderTimings(tm, tags, workers) {

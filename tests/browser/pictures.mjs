@@ -1,0 +1,226 @@
+// Browser tests of the pictures (issue 12, items 3 and 4): colour bars with
+// units, the read-out under the pointer and the keyboard, axis ranges (S1
+// from ~30 Hz, S2 in Hz and BPM), a PNG per picture, the taggram's columns.
+// run.mjs imports this and hands over its harness and helpers.
+import { readFile } from 'node:fs/promises';
+import { crc32, inflateSync } from 'node:zlib';
+import { melody, noise, tone, wav } from './audio.mjs';
+
+const RATE = 22050;
+// A4 (440 Hz) alone for 6 s, then a melody over a beat: a tone to read and pulses for S2.
+const AUDIO = wav([...tone(440, 6, RATE, 0.5), ...melody(8, RATE)].map((v, i) => v + 0.005 * noise(i)), RATE, 1);
+
+/** The data parts of a picture's layout (the functions stay in the page). */
+function layoutOf(page, key) {
+  return page.evaluate((key) => {
+    const L = globalThis.scatterbrain.result[key];
+    if (!L) return null;
+    return {
+      plot: L.plot,
+      yTicks: L.yTicks,
+      bpmTicks: L.bpmTicks,
+      colourBar: L.colourBar,
+      labels: L.labels,
+      lowestRow: L.rows ? L.rows[0].freq : null,
+      columns: L.columns ? L.columns.map((c) => ({ from: c.from, to: c.to })) : null,
+    };
+  }, key);
+}
+
+/** Move the mouse onto canvas `id` at canvas pixel (x, y). */
+async function hover(page, id, x, y) {
+  const box = await page.locator(`#${id}`).boundingBox();
+  const size = await page.evaluate((id) => [document.getElementById(id).width, document.getElementById(id).height], id);
+  await page.mouse.move(box.x + (x * box.width) / size[0], box.y + (y * box.height) / size[1]);
+}
+
+/** The numbers of a read-out: Hz, note, dB, BPM, score (each null when absent). */
+function parseReadout(text) {
+  const num = (re) => {
+    const m = re.exec(text);
+    return m ? Number(m[1].replace('\u2212', '-')) : null;
+  };
+  const note = /Hz \(([A-G]♯?-?\d+)\)/.exec(text);
+  return {
+    text,
+    hz: num(/([\d.]+) Hz/),
+    khz: num(/([\d.]+) kHz/),
+    note: note && note[1],
+    db: num(/([\u2212-]?[\d.]+) dB/),
+    bpm: num(/= (\d+) BPM/),
+    score: num(/score ([\d.]+)/),
+  };
+}
+
+const readout = async (page, id) => parseReadout(await page.textContent(`#${id}-readout`));
+
+/** A PNG's size after checking its signature, every chunk's CRC, and that its pixel data inflates to the right length. */
+function checkPng(bytes, check) {
+  const SIG = [137, 80, 78, 71, 13, 10, 26, 10];
+  check(SIG.every((b, i) => bytes[i] === b), 'not a PNG signature');
+  let off = 8;
+  let ihdr = null;
+  const idat = [];
+  let end = false;
+  while (off + 12 <= bytes.length) {
+    const len = bytes.readUInt32BE(off);
+    const type = bytes.toString('latin1', off + 4, off + 8);
+    const body = bytes.subarray(off + 8, off + 8 + len);
+    check(crc32(bytes.subarray(off + 4, off + 8 + len)) === bytes.readUInt32BE(off + 8 + len), `bad CRC in chunk ${type}`);
+    if (type === 'IHDR') ihdr = { w: body.readUInt32BE(0), h: body.readUInt32BE(4), depth: body[8], colour: body[9] };
+    if (type === 'IDAT') idat.push(body);
+    if (type === 'IEND') end = true;
+    off += 12 + len;
+  }
+  check(ihdr && end && idat.length, 'PNG lacks IHDR, IDAT or IEND');
+  check(ihdr.depth === 8 && (ihdr.colour === 6 || ihdr.colour === 2), `PNG depth ${ihdr.depth} colour type ${ihdr.colour}`);
+  const channels = ihdr.colour === 6 ? 4 : 3;
+  const raw = inflateSync(Buffer.concat(idat));
+  check(raw.length === ihdr.h * (1 + ihdr.w * channels), `PNG data ${raw.length} B for ${ihdr.w}×${ihdr.h}`);
+  return ihdr;
+}
+
+export function pictureTests({ test, check, dropFile, settled, errorText, needModel }) {
+  async function analysed(page, url) {
+    await page.goto(url);
+    await page.waitForLoadState('networkidle');
+    await dropFile(page, 'a4 then beat.wav', AUDIO, 'audio/wav');
+    const state = await settled(page);
+    check(state === 'done', `state ${state}: ${await errorText(page)}`);
+  }
+
+  test('pictures: colour bars in dB and score, S1 from ~30 Hz, S2 in Hz and BPM', async ({ page, url }) => {
+    await analysed(page, url);
+    for (const id of ['s1', 's2']) {
+      const L = await layoutOf(page, `${id}Layout`);
+      const bar = L.colourBar;
+      check(bar && bar.unit === 'dB', `${id}: no dB colour bar`);
+      check(L.labels.some((l) => l.text === 'dB' && l.kind === 'unit'), `${id}: the colour bar's unit is not written`);
+      check(bar.ticks.length >= 2 && bar.ticks.every((t, i) => i === 0 || t.value > bar.ticks[i - 1].value), `${id}: dB ticks ${JSON.stringify(bar.ticks)}`);
+      check(bar.ticks.every((t) => L.labels.some((l) => l.kind === 'colourbar' && l.text === t.label)), `${id}: dB tick labels not drawn`);
+      check(bar.hi - bar.lo > 20, `${id}: colour range ${bar.lo}..${bar.hi} dB`);
+      // The bar is really drawn: bright at the top, dark at the bottom, brighter all the way up.
+      const lum = await page.evaluate(
+        ({ id, bar }) => {
+          const ctx = document.getElementById(id).getContext('2d');
+          const x = Math.round(bar.x + bar.w / 2);
+          const out = [];
+          for (let k = 0; k <= 10; k++) {
+            const d = ctx.getImageData(x, Math.round(bar.y + 2 + ((bar.h - 4) * k) / 10), 1, 1).data;
+            out.push(0.2126 * d[0] + 0.7152 * d[1] + 0.0722 * d[2]);
+          }
+          return out;
+        },
+        { id, bar },
+      );
+      check(lum[0] > 200 && lum[10] < 20 && lum.every((v, k) => k === 0 || v <= lum[k - 1] + 1), `${id}: colour bar luminance ${lum.map(Math.round)}`);
+    }
+    const s1 = await layoutOf(page, 's1Layout');
+    check(s1.yTicks[0] >= 25 && s1.lowestRow >= 25, `S1 axis starts at ${s1.yTicks[0]} Hz (lowest band ${s1.lowestRow} Hz)`);
+    const bands = await page.$$eval('#band option', (os) => os.map((o) => Number(o.value)));
+    check(bands.length > 10 && Math.min(...bands) >= 25, `S2 band list starts at ${Math.min(...bands)} Hz`);
+    const s2 = await layoutOf(page, 's2Layout');
+    check(s2.labels.some((l) => l.text === 'BPM'), 'S2 has no BPM axis');
+    check(s2.bpmTicks.includes(60) && s2.bpmTicks.includes(120), `S2 BPM ticks ${s2.bpmTicks}`);
+    check(s2.labels.some((l) => l.kind === 'axis' && /modulation \(Hz\)/.test(l.text)), 'S2 axis not in Hz');
+    check(/2 Hz[\s\S]*120 BPM/.test(await page.textContent('.picture .note')), 'no note linking modulation to tempo');
+    needModel();
+    const tg = await layoutOf(page, 'taggramLayout');
+    check(tg.colourBar.unit === 'score' && tg.colourBar.lo === 0 && tg.colourBar.hi === 1, `taggram colour bar ${JSON.stringify(tg.colourBar)}`);
+  });
+
+  test('pictures: the read-out names 440 Hz as A4 with its level, by pointer and by keyboard', async ({ page, url }) => {
+    await analysed(page, url);
+    const at = (key, t, hz) =>
+      page.evaluate(({ key, t, hz }) => {
+        const L = globalThis.scatterbrain.result[key];
+        return [L.xOf(t), L.yOfFreq(hz)];
+      }, { key, t, hz });
+    let [x, y] = await at('s1Layout', 3, 440);
+    await hover(page, 's1', x, y);
+    const a4 = await readout(page, 's1');
+    check(Math.abs(a4.hz - 440) <= 440 * 0.03 && a4.note === 'A4', `over the tone: “${a4.text}”`);
+    check(/^3\.\d s/.test(a4.text), `time not read: “${a4.text}”`);
+    check(await page.evaluate(() => !document.querySelector('#s1 ~ .marker').hidden), 'no marker where the pointer reads');
+    [x, y] = await at('s1Layout', 3, 3000);
+    await hover(page, 's1', x, y);
+    const high = await readout(page, 's1');
+    check(high.khz >= 2.9 && high.khz <= 3.1, `over 3 kHz: “${high.text}”`);
+    check(a4.db != null && high.db != null && a4.db - high.db >= 20, `the tone's band (${a4.db} dB) is not 20 dB above 3 kHz (${high.db} dB)`);
+
+    // S2: the pointer at 2 Hz of modulation reads 120 BPM.
+    [x, y] = await at('s2Layout', 9, 2);
+    await hover(page, 's2', x, y);
+    const s2 = await readout(page, 's2');
+    // (The mouse lands on whole pixels: a few BPM either way.)
+    check(Math.abs(s2.bpm - 120) <= 4 && Math.abs(s2.bpm - 60 * s2.hz) <= 6 && s2.db != null, `S2 at 2 Hz: “${s2.text}”`);
+
+    // Keyboard: focus starts on the loudest band at the playhead (0 s: the tone), Up goes higher.
+    await page.mouse.move(0, 0);
+    await page.focus('#s1');
+    const kb = await readout(page, 's1');
+    check(kb.note === 'A4' && kb.db != null, `focus: “${kb.text}”`);
+    await page.keyboard.press('ArrowUp');
+    const up = await readout(page, 's1');
+    check(up.hz > kb.hz && up.hz < kb.hz * 1.2, `Up from ${kb.hz} Hz read “${up.text}”`);
+    await page.keyboard.press('ArrowRight');
+    await page.waitForFunction(() => /^1\.\d s/.test(document.getElementById('s1-readout').textContent));
+
+    needModel();
+    const tg = await page.evaluate(() => {
+      const r = globalThis.scatterbrain.result;
+      const L = r.taggramLayout;
+      const tag = L.order[0];
+      const c = L.columnAt(2);
+      return { x: L.xOf(2), y: L.plot.y + L.plot.h / L.order.length / 2, name: L.tags[tag], score: L.columns[c].scores[tag] };
+    });
+    await hover(page, 'taggram', tg.x, tg.y);
+    const t = await readout(page, 'taggram');
+    check(t.text.includes(`“${tg.name}”`) && Math.abs(t.score - tg.score) < 0.006, `taggram read “${t.text}”, expected ${tg.name} ${tg.score}`);
+  });
+
+  test('pictures: each picture saves as a valid PNG of its canvas', async ({ page, url }) => {
+    await analysed(page, url);
+    const ids = ['s1', 's2'];
+    if (await page.evaluate(() => !!globalThis.scatterbrain.result.tags)) ids.push('taggram');
+    for (const id of ids) {
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click(`.save-png[data-picture="${id}"]`)]);
+      const name = download.suggestedFilename();
+      check(name.startsWith('a4 then beat.') && name.endsWith('.png') && name.includes(id), `${id}: file name ${name}`);
+      const png = checkPng(await readFile(await download.path()), check);
+      const size = await page.evaluate((id) => [document.getElementById(id).width, document.getElementById(id).height], id);
+      check(png.w === size[0] && png.h === size[1], `${id}: PNG ${png.w}×${png.h}, canvas ${size}`);
+    }
+    needModel();
+    check(ids.length === 3, 'no taggram to save');
+  });
+
+  test('pictures: the taggram has a column every 3 s or less, with the playhead, and in the JSON', async ({ page, url }) => {
+    needModel();
+    await analysed(page, url);
+    const r = await page.evaluate(() => {
+      const s = globalThis.scatterbrain.result;
+      const frames = s.taggram ?? s.tags.taggram;
+      return { duration: s.duration, frames: frames ? frames.length : 0 };
+    });
+    const tg = await layoutOf(page, 'taggramLayout');
+    check(tg.columns.length / r.duration >= 1 / 3, `${tg.columns.length} taggram columns for ${r.duration.toFixed(1)} s of audio`);
+    check(tg.columns.length === r.frames, `${tg.columns.length} columns drawn for ${r.frames} frames`);
+    check(tg.columns.every((c, i) => c.to > c.from && (i === 0 || Math.abs(c.from - tg.columns[i - 1].to) < 1e-6)), 'taggram columns overlap or leave gaps');
+    await page.evaluate(() => {
+      const p = document.getElementById('player');
+      p.currentTime = 10;
+      p.dispatchEvent(new Event('seeked'));
+    });
+    await page.waitForFunction(() => document.querySelector('#taggram + .playhead').style.display === 'block');
+    const head = await page.evaluate(() => {
+      const L = globalThis.scatterbrain.result.taggramLayout;
+      return { left: parseFloat(document.querySelector('#taggram + .playhead').style.left), want: (100 * L.xOf(10)) / document.getElementById('taggram').width };
+    });
+    check(Math.abs(head.left - head.want) < 0.5, `taggram playhead at ${head.left}%, expected ${head.want.toFixed(2)}%`);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+    const json = JSON.parse(await readFile(await download.path(), 'utf8'));
+    const frames = json.taggram.frames;
+    check(Array.isArray(frames) && frames.length === r.frames && frames.every((f) => f.scores.length === 50 && f.end_s > f.start_s), 'JSON taggram.frames missing or malformed');
+  });
+}
