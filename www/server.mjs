@@ -11,11 +11,19 @@
 // COOP/COEP so the page is cross-origin isolated (SharedArrayBuffer and wasm
 // threads become possible), and a strict Content-Security-Policy: the page may
 // only talk to its own origin, so audio cannot leave it.
+//
+// Weight: every answer carries a strong ETag (a hash of the content) and
+// `Cache-Control: no-cache`, so browsers and the service worker revalidate
+// and get a 304 for what they have; text, WASM and model files are sent
+// brotli- or gzip-compressed as the browser accepts, from copies made once
+// per content (precompress.mjs), with `X-Uncompressed-Length` so the page can
+// show download progress against the size it will receive.
 import { createServer } from 'node:http';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { COMPRESSIBLE, DEFAULT_CACHE, Precompressed, etagOf, matchesEtag, pickEncoding } from './precompress.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const WWW = here;
@@ -91,7 +99,7 @@ const SECURITY_HEADERS = {
 };
 
 // Only the page's own files are served from www/: not the tooling next to it.
-const WWW_DENY = /^(node_modules|pkg\.tmp|pkg\.old)(\/|$)|(^|\/)\.|^(package(-lock)?\.json|server\.mjs|build\.sh|serve)$/;
+const WWW_DENY = /^(node_modules|pkg\.tmp|pkg\.old)(\/|$)|(^|\/)\.|^(package(-lock)?\.json|[^/]*\.mjs|build\.sh|serve)$/;
 
 /**
  * Map a URL path to a file, or null when it is not servable. `model`: a file
@@ -124,16 +132,61 @@ function resolve(urlPath, model) {
   return file;
 }
 
+/** A file's answer: 304 when the client has it, else the best encoding it accepts. */
+async function answer(req, res, file, info, copies, log) {
+  const ext = path.extname(file).toLowerCase();
+  const type = MIME[ext] || 'application/octet-stream';
+  const compressible = COMPRESSIBLE.has(ext);
+  const hash = await copies.hash(file, info);
+  const encoding = compressible ? pickEncoding(req.headers['accept-encoding']) : null;
+  const headers = {
+    ...SECURITY_HEADERS,
+    // Revalidate every time (a 304 is cheap): a rebuilt package must never mix with a cached one.
+    'Cache-Control': 'no-cache',
+    'Last-Modified': info.mtime.toUTCString(),
+  };
+  if (compressible) headers.Vary = 'Accept-Encoding';
+  if (matchesEtag(req.headers['if-none-match'], hash)) {
+    headers.ETag = etagOf(hash, encoding);
+    res.writeHead(304, headers);
+    log(304);
+    return res.end();
+  }
+  // Without a copy (the file changed under us, the disk is full…) the file goes out as it is.
+  const copy = encoding ? await copies.copy(file, hash, info.size, encoding).catch(() => null) : null;
+  headers['Content-Type'] = type;
+  headers.ETag = etagOf(hash, copy ? encoding : null);
+  headers['Content-Length'] = copy ? copy.size : info.size;
+  if (copy) {
+    headers['Content-Encoding'] = encoding;
+    // What the page's fetch will see after decoding: its download progress counts against this.
+    headers['X-Uncompressed-Length'] = info.size;
+  }
+  res.writeHead(200, headers);
+  log(200, copy ? ` ${encoding} ${copy.size}/${info.size}` : '');
+  if (req.method === 'HEAD') return res.end();
+  if (copy && copy.buffer) return res.end(copy.buffer);
+  createReadStream(copy ? copy.path : file)
+    .on('error', () => res.destroy())
+    .pipe(res);
+}
+
 function send(res, status, body, headers = {}) {
   res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8', ...headers });
   res.end(body);
 }
 
-export function startServer({ port = 8080, host = '127.0.0.1', quiet = false, model = undefined } = {}) {
+/**
+ * `compressCache`: the folder for compressed copies (default
+ * ~/.cache/scatterbrain/www-compressed, $SCATTERBRAIN_WWW_CACHE), null to keep
+ * them in memory only.
+ */
+export function startServer({ port = 8080, host = '127.0.0.1', quiet = false, model = undefined, compressCache = process.env.SCATTERBRAIN_WWW_CACHE || DEFAULT_CACHE } = {}) {
+  const copies = new Precompressed(compressCache);
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, 'http://localhost');
-    const log = (status) => {
-      if (!quiet) console.log(`${req.method} ${url.pathname} ${status}`);
+    const log = (status, note = '') => {
+      if (!quiet) console.log(`${req.method} ${url.pathname} ${status}${note}`);
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       log(405);
@@ -149,20 +202,19 @@ export function startServer({ port = 8080, host = '127.0.0.1', quiet = false, mo
       log(404);
       return send(res, 404, 'not found\n');
     }
-    const type = MIME[path.extname(file).toLowerCase()] || 'application/octet-stream';
-    res.writeHead(200, {
-      ...SECURITY_HEADERS,
-      'Content-Type': type,
-      'Content-Length': info.size,
-      // Always revalidate: a rebuilt package must never mix with a cached one.
-      'Cache-Control': 'no-cache',
-      'Last-Modified': info.mtime.toUTCString(),
-    });
-    log(200);
-    if (req.method === 'HEAD') return res.end();
-    createReadStream(file)
-      .on('error', () => res.destroy())
-      .pipe(res);
+    try {
+      await answer(req, res, file, info, copies, log);
+    } catch (e) {
+      log(500, ` ${e.message}`);
+      if (!res.headersSent) send(res, 500, 'server error\n');
+      else res.destroy();
+    }
+  });
+  // Compress the two big files now rather than on the first visitor's request.
+  const bigOnes = [path.join(WWW, 'pkg', 'scatterbrain_bg.wasm'), typeof model === 'string' ? path.resolve(model) : path.join(MODELS, SHIPPED_MODEL)];
+  if (model === false) bigOnes.pop();
+  copies.prune().then(async () => {
+    for (const f of bigOnes) await copies.warm(f);
   });
   return new Promise((resolvePromise, reject) => {
     server.once('error', reject);

@@ -1,0 +1,177 @@
+// Content hashes and precompressed copies of the served files, for
+// www/server.mjs. Each file is hashed once per version (size + mtime); its
+// brotli and gzip copies are made once per content hash and kept on disk in
+// ~/.cache/scatterbrain/www-compressed/ (or in memory when that folder cannot
+// be written), so a rebuilt WASM is compressed once, not per request.
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { promisify } from 'node:util';
+
+const brotli = promisify(zlib.brotliCompress);
+const gzip = promisify(zlib.gzip);
+
+export const DEFAULT_CACHE = path.join(os.homedir(), '.cache', 'scatterbrain', 'www-compressed');
+
+/** Types worth compressing: text, WASM and model files (the .bpk weights gain a little). */
+export const COMPRESSIBLE = new Set(['.html', '.js', '.mjs', '.css', '.json', '.wasm', '.svg', '.txt', '.webmanifest', '.bpk', '.mpk', '.safetensors', '.bin']);
+// Below this a compressed copy saves less than its headers cost.
+const MIN_SIZE = 512;
+// A copy must save at least 5 %, else the file is sent as it is (random weights barely compress).
+const WORTH = 0.95;
+// Brotli's best quality is ~1 MB/s: fine for the page's small files; the
+// big WASM and model get quality 9 with a 16 MB window (see compressLevels()).
+const BIG = 1 << 20;
+// The disk cache keeps its newest copies up to this many bytes.
+const CACHE_LIMIT = 512 << 20;
+
+/** The encodings offered, best first, and how each is made. */
+const ENCODINGS = {
+  br: {
+    suffix: 'br',
+    make: (buf, ext) =>
+      brotli(buf, {
+        params: {
+          [zlib.constants.BROTLI_PARAM_QUALITY]: buf.length > BIG ? 9 : 11,
+          [zlib.constants.BROTLI_PARAM_LGWIN]: buf.length > BIG ? 24 : 22,
+          [zlib.constants.BROTLI_PARAM_SIZE_HINT]: buf.length,
+          [zlib.constants.BROTLI_PARAM_MODE]: ext === '.wasm' || ext === '.bpk' ? zlib.constants.BROTLI_MODE_GENERIC : zlib.constants.BROTLI_MODE_TEXT,
+        },
+      }),
+  },
+  gzip: { suffix: 'gz', make: (buf) => gzip(buf, { level: 9 }) },
+};
+
+/** The encoding to send for an Accept-Encoding header: 'br', 'gzip' or null (q=0 refuses). */
+export function pickEncoding(header) {
+  if (!header) return null;
+  const q = {};
+  for (const part of header.split(',')) {
+    const [name, ...params] = part.trim().toLowerCase().split(';');
+    const qp = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    q[name] = qp ? Number(qp.slice(2)) : 1;
+  }
+  const ok = (e) => (q[e] ?? q['*'] ?? 0) > 0;
+  return ok('br') ? 'br' : ok('gzip') ? 'gzip' : null;
+}
+
+/** The ETag of a file's content sent with an encoding: the encodings differ, as a strong validator requires. */
+export function etagOf(hash, encoding) {
+  return `"${hash}${encoding ? '.' + ENCODINGS[encoding].suffix : ''}"`;
+}
+
+/**
+ * Whether an If-None-Match header names this content, in any encoding: a
+ * client that cached the brotli copy and now asks for gzip has the same file.
+ */
+export function matchesEtag(header, hash) {
+  if (!header) return false;
+  return header.split(',').some((t) => {
+    const tag = t.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
+    return tag === '*' || tag.replace(/\.(br|gz)$/, '') === hash;
+  });
+}
+
+export class Precompressed {
+  /** `dir`: the disk cache (created when needed); null keeps copies in memory only. */
+  constructor(dir = DEFAULT_CACHE) {
+    this.dir = dir;
+    this.hashes = new Map(); // file → {key, hash}
+    this.jobs = new Map(); // `${hash}.${suffix}` → Promise<copy>
+    this.memory = new Map(); // same key → Buffer, when the disk cannot be used
+    this.diskOk = !!dir;
+  }
+
+  /** The content hash of `file` (whose stat is `info`): base64url SHA-256, 22 characters. */
+  async hash(file, info) {
+    const key = `${info.size}:${info.mtimeMs}:${info.ino}`;
+    const known = this.hashes.get(file);
+    if (known && known.key === key) return known.hash;
+    const hash = createHash('sha256').update(await readFile(file)).digest('base64url').slice(0, 22);
+    this.hashes.set(file, { key, hash });
+    return hash;
+  }
+
+  /**
+   * The compressed copy of `file` (content `hash`) for `encoding`:
+   * {path} or {buffer}, with its size, or null when compressing does not pay.
+   * Made once; concurrent requests wait for the same job.
+   */
+  copy(file, hash, size, encoding) {
+    if (size < MIN_SIZE) return Promise.resolve(null);
+    const key = `${hash}.${ENCODINGS[encoding].suffix}`;
+    let job = this.jobs.get(key);
+    if (!job) {
+      job = this.#make(file, hash, size, encoding, key);
+      this.jobs.set(key, job);
+      job.catch(() => this.jobs.delete(key)); // try again next time
+    }
+    return job;
+  }
+
+  async #make(file, hash, size, encoding, key) {
+    const where = this.diskOk && path.join(this.dir, key);
+    if (where) {
+      const found = await this.#onDisk(where, size);
+      if (found !== undefined) return found;
+    }
+    const data = await readFile(file);
+    // The file may have changed since it was hashed: the copy must match the hash.
+    if (createHash('sha256').update(data).digest('base64url').slice(0, 22) !== hash) throw new Error(`${file} changed while being compressed`);
+    const out = await ENCODINGS[encoding].make(data, path.extname(file).toLowerCase());
+    const worth = out.length < size * WORTH;
+    if (where) {
+      try {
+        await mkdir(this.dir, { recursive: true });
+        const tmp = `${where}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+        await writeFile(tmp, worth ? out : '');
+        await rename(tmp, worth ? where : `${where}.none`);
+        return worth ? { path: where, size: out.length } : null;
+      } catch {
+        this.diskOk = false; // a read-only or missing home: keep copies in memory
+      }
+    }
+    return worth ? { buffer: out, size: out.length } : null;
+  }
+
+  /** A copy made earlier: {path, size}, null (not worth it), or undefined (none yet). */
+  async #onDisk(where, size) {
+    const now = new Date();
+    const info = await stat(where).catch(() => null);
+    if (info && info.isFile() && info.size > 0 && info.size < size) {
+      utimes(where, now, now).catch(() => {}); // recently used: kept by prune()
+      return { path: where, size: info.size };
+    }
+    if (await stat(`${where}.none`).catch(() => null)) return null;
+    return undefined;
+  }
+
+  /** Make the copies of `file` now (at start-up), so the first visitor does not wait. */
+  async warm(file) {
+    const info = await stat(file).catch(() => null);
+    if (!info || !info.isFile() || !COMPRESSIBLE.has(path.extname(file).toLowerCase())) return;
+    const hash = await this.hash(file, info);
+    // One at a time: compression is CPU work and the machine may be busy.
+    for (const encoding of Object.keys(ENCODINGS)) await this.copy(file, hash, info.size, encoding).catch(() => {});
+  }
+
+  /** Drop the oldest copies beyond CACHE_LIMIT (copies of earlier builds). */
+  async prune(limit = CACHE_LIMIT) {
+    if (!this.dir) return;
+    const names = await readdir(this.dir).catch(() => []);
+    const files = [];
+    for (const name of names) {
+      const info = await stat(path.join(this.dir, name)).catch(() => null);
+      if (info && info.isFile()) files.push({ name, size: info.size, mtime: info.mtimeMs });
+    }
+    files.sort((a, b) => b.mtime - a.mtime);
+    let total = 0;
+    for (const f of files) {
+      total += f.size;
+      const stale = f.name.endsWith('.tmp') && Date.now() - f.mtime > 3600e3;
+      if (total > limit || stale) await unlink(path.join(this.dir, f.name)).catch(() => {});
+    }
+  }
+}
