@@ -25,15 +25,27 @@ size_of() { stat -c %s "$1"; }
 echo "   wasm-bindgen output: $(size_of "$out") bytes"
 
 wasm_opt=www/node_modules/.bin/wasm-opt
+# The features rustc emits for wasm32 (+simd128); wasm-opt must accept them.
+opt_flags=(-O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int
+    --enable-sign-ext --enable-mutable-globals --enable-multivalue --enable-reference-types)
 if [ "$opt" = 1 ] && [ -x "$wasm_opt" ]; then
-    echo "== wasm-opt -O3 ($("$wasm_opt" --version))"
-    # The features rustc emits for wasm32 (+simd128); wasm-opt must accept them.
-    "$wasm_opt" -O3 \
-        --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
-        --enable-sign-ext --enable-mutable-globals --enable-multivalue \
-        --enable-reference-types \
-        "$out" -o "$out.opt"
-    mv "$out.opt" "$out"
+    # wasm-opt takes minutes on this WASM: keep its output by the hash of its
+    # input, version and flags, so an unchanged build (tests/run after
+    # www/serve, a second serve) does not pay again.
+    cache="$CARGO_TARGET_DIR/wasm-opt-cache"
+    key="$( { sha256sum <"$out"; "$wasm_opt" --version; echo "${opt_flags[*]}"; } | sha256sum | cut -c1-32)"
+    if [ -f "$cache/$key.wasm" ]; then
+        echo "== wasm-opt: unchanged input, output reused from $cache"
+        cp "$cache/$key.wasm" "$out"
+    else
+        echo "== wasm-opt ${opt_flags[0]} ($("$wasm_opt" --version))"
+        "$wasm_opt" "${opt_flags[@]}" "$out" -o "$out.opt"
+        mv "$out.opt" "$out"
+        mkdir -p "$cache"
+        # Only the newest few: each is ~19 MB.
+        ls -t "$cache"/*.wasm 2>/dev/null | tail -n +4 | xargs -r rm -f
+        cp "$out" "$cache/$key.wasm.tmp" && mv "$cache/$key.wasm.tmp" "$cache/$key.wasm"
+    fi
     echo "   after wasm-opt: $(size_of "$out") bytes"
 else
     echo "== wasm-opt skipped (run: bash .ci/setup.sh npm)"

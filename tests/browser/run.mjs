@@ -538,6 +538,11 @@ test(
     await page.waitForTimeout(1500);
     const n2 = await page.evaluate(() => Number(document.body.dataset.liveFrames));
     check(n2 > n1, `live view did not advance (${n1} → ${n2} frames)`);
+    // Live tags: the model's tags of the latest audio, refreshed while recording.
+    await page.waitForFunction(() => Number(document.body.dataset.liveTags || 0) >= 2, null, { timeout: 60_000 });
+    const liveTags = await page.$$eval('#live-tags li', (lis) => lis.map((li) => li.textContent));
+    check(liveTags.length === 5 && liveTags.every((t) => /^[\w -]+ [01]\.\d\d$/.test(t)), `live tags: ${JSON.stringify(liveTags)}`);
+    check(await page.isHidden('#results'), 'the previous results stay on screen while recording');
     await page.locator('#live').screenshot({ path: path.join(here, 'live.png') });
     await page.click('#record'); // stop
     const state = await settled(page);
