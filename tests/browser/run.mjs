@@ -529,6 +529,10 @@ test(
     await context.grantPermissions(['microphone'], { origin: url });
     await page.goto(url);
     await page.waitForLoadState('networkidle');
+    // A file's results first: recording must clear them.
+    await dropFile(page, 'good.wav', good, 'audio/wav');
+    check((await settled(page)) === 'done', await errorText(page));
+    check(await page.isVisible('#results'), 'no results before recording');
     await page.click('#record');
     // Chromium's fake capture device beeps; the live view must fill with frames.
     await page.waitForFunction(() => Number(document.body.dataset.liveFrames || 0) >= 8, null, { timeout: 30_000 });

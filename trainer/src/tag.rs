@@ -141,10 +141,10 @@ pub fn tag_file(tagging: &mut Tagging, file: &Path, bar: &ProgressBar) -> Result
         SessionOptions::default(),
     )?;
     while let Some(pcm) = reader.next_packet()? {
-        session.push(pcm)?;
+        session.push(tagging, pcm, &mut |_| {})?;
         bar.set_message(format!("{}: {:.0} s", file.display(), session.seconds_seen()));
     }
-    Ok(session.finish()?)
+    Ok(session.finish(tagging, &mut |_| {})?.tags())
 }
 
 fn text_line(file: &Path, t: &FileTags, top: usize) -> String {
