@@ -131,13 +131,45 @@ impl Analysis {
 pub struct Session {
     pipeline: Pipeline,
     options: SessionOptions,
+    windows: Windows,
+    hop: usize,
+    rate: u32,
+}
+
+/// What a session has made of its windows so far.
+#[derive(Default)]
+struct Windows {
     /// Model input waiting for a full batch.
     pending: Vec<WindowFeatures>,
     kept: Vec<WindowFeatures>,
     scored: Vec<WindowScores>,
     computed: usize,
-    hop: usize,
-    rate: u32,
+}
+
+impl Windows {
+    fn add(&mut self, w: WindowFeatures, progress: &mut dyn FnMut(Progress)) {
+        self.pending.push(w);
+        self.computed += 1;
+        progress(Progress::Features(self.computed));
+    }
+
+    /// Score (when asked to) and keep (when asked to) the pending windows.
+    fn flush(
+        &mut self,
+        options: &SessionOptions,
+        model: &Model,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<(), SessionError> {
+        if options.score && !self.pending.is_empty() {
+            self.scored.extend(score_windows(model, &self.pending)?);
+            progress(Progress::Scored(self.scored.len()));
+        }
+        if options.keep_input || options.keep_raw {
+            self.kept.append(&mut self.pending);
+        }
+        self.pending.clear();
+        Ok(())
+    }
 }
 
 impl Session {
@@ -157,10 +189,7 @@ impl Session {
                 taggram_frames: options.taggram_frames.max(1),
                 ..options
             },
-            pending: Vec::new(),
-            kept: Vec::new(),
-            scored: Vec::new(),
-            computed: 0,
+            windows: Windows::default(),
             hop: features.hop(),
             rate: features.sample_rate(),
         })
@@ -174,14 +203,11 @@ impl Session {
         progress: &mut dyn FnMut(Progress),
     ) -> Result<(), SessionError> {
         let (features, stats, model) = tagging.parts();
-        let (pending, computed) = (&mut self.pending, &mut self.computed);
-        self.pipeline.push(features, stats, interleaved, |w| {
-            pending.push(w);
-            *computed += 1;
-            progress(Progress::Features(*computed));
-        })?;
-        if self.pending.len() >= self.options.batch {
-            self.flush(model, progress)?;
+        let windows = &mut self.windows;
+        self.pipeline
+            .push(features, stats, interleaved, |w| windows.add(w, progress))?;
+        if self.windows.pending.len() >= self.options.batch {
+            self.windows.flush(&self.options, model, progress)?;
         }
         Ok(())
     }
@@ -193,45 +219,34 @@ impl Session {
 
     /// Windows scored so far.
     pub fn windows_scored(&self) -> usize {
-        self.scored.len()
-    }
-
-    /// Score (when asked to) and keep (when asked to) the pending windows.
-    fn flush(&mut self, model: &Model, progress: &mut dyn FnMut(Progress)) -> Result<(), SessionError> {
-        if self.options.score && !self.pending.is_empty() {
-            self.scored.extend(score_windows(model, &self.pending)?);
-            progress(Progress::Scored(self.scored.len()));
-        }
-        if self.options.keep_input || self.options.keep_raw {
-            self.kept.append(&mut self.pending);
-        }
-        self.pending.clear();
-        Ok(())
+        self.windows.scored.len()
     }
 
     /// End of the audio: scores the last windows.
     pub fn finish(
-        mut self,
+        self,
         tagging: &mut Tagging,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Analysis, SessionError> {
-        let non_finite = self.pipeline.non_finite();
+        let Session {
+            pipeline,
+            options,
+            mut windows,
+            hop,
+            rate,
+        } = self;
+        let non_finite = pipeline.non_finite();
         let (features, stats, model) = tagging.parts();
-        let (pending, computed) = (&mut self.pending, &mut self.computed);
-        let total = self.pipeline.finish(features, stats, |w| {
-            pending.push(w);
-            *computed += 1;
-            progress(Progress::Features(*computed));
-        })?;
-        self.flush(model, progress)?;
+        let total = pipeline.finish(features, stats, |w| windows.add(w, progress))?;
+        windows.flush(&options, model, progress)?;
         Ok(Analysis {
-            windows: self.kept,
-            scores: self.scored,
+            windows: windows.kept,
+            scores: windows.scored,
             total,
             non_finite,
-            hop: self.hop,
-            rate: self.rate,
-            taggram_frames: self.options.taggram_frames,
+            hop,
+            rate,
+            taggram_frames: options.taggram_frames,
         })
     }
 }
