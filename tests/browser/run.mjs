@@ -655,6 +655,8 @@ test('phone width: no horizontal scrolling, results visible', async ({ page, url
   check(st.colours > 30, 'scattergram blank at phone width');
 });
 
+(await import('./package.mjs')).register({ test, check, needModel, nativeTags, TMP }); // the npm package's example page
+
 // ------------------------------------------------------------------ runner
 const { server, url } = await startServer({ port: 0, quiet: true, model: modelError ? false : MODEL_FILE });
 const args = ['--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--enable-unsafe-webgpu', '--headless=new'];
