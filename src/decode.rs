@@ -188,13 +188,12 @@ impl AudioReader {
                     return Ok(None);
                 }
                 Err(Error::DecodeError(_)) => continue,
-                // A chained Ogg stream starts a new logical stream: if its
-                // format differs the reader says so here.
+                // A chained Ogg stream starts a new logical stream: decode
+                // it with a new decoder (a change of format is reported by
+                // `next_packet`).
                 Err(Error::ResetRequired) => {
-                    return Err(AudioError::Decode(format!(
-                        "the stream changes format midway, at {:.2} s; split the file there",
-                        self.frames as f64 / f64::from(self.info.sample_rate.max(1))
-                    )));
+                    self.follow_chain()?;
+                    continue;
                 }
                 Err(e) => {
                     if self.frames > 0 || self.first {
@@ -224,6 +223,15 @@ impl AudioReader {
                     self.buf.resize(audio.samples_interleaved(), 0.0);
                     audio.copy_to_slice_interleaved(&mut self.buf);
                     return Ok(Some(si));
+                }
+                // symphonia's MP3 decoder refuses frames of another rate or
+                // channel count with this message; skipping them would cut
+                // the song silently at the change.
+                Err(Error::DecodeError(m)) if m.contains("signal spec") => {
+                    return Err(AudioError::Decode(format!(
+                        "the stream changes format midway, at {:.2} s; split the file there",
+                        self.frames as f64 / f64::from(self.info.sample_rate.max(1))
+                    )));
                 }
                 Err(Error::DecodeError(_)) => continue,
                 Err(Error::IoError(_)) => return Ok(None),
