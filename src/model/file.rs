@@ -422,6 +422,19 @@ fn load_checked(
     if let Some(path) = result.unused.first() {
         return Err(ModelFileError::UnexpectedTensor(path.clone()));
     }
+    // The half-precision adapter flips F32 and F16 by what it finds, so
+    // weights stored at another precision than the metadata records would
+    // load as F16 and fail at the first forward pass: refuse them here.
+    if let Some(t) = tagger
+        .collect(None, None, false)
+        .into_iter()
+        .find(|t| t.dtype != burn::tensor::DType::F32)
+    {
+        return Err(ModelFileError::TensorMismatch(format!(
+            "{}: weights stored as {:?}, not at the precision the file records ({:?})",
+            t.name, t.dtype, meta.precision
+        )));
+    }
     Ok((tagger, meta))
 }
 
