@@ -23,7 +23,11 @@ fn run(cmd: &mut Command) -> Output {
 }
 
 fn scores(v: &Value) -> Vec<f64> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
 }
 
 fn max_diff(a: &[f64], b: &[f64]) -> f64 {
@@ -62,11 +66,17 @@ fn compare(name: &str, init: &[&str]) -> Value {
     let file = &native["files"][0];
 
     assert_eq!(js["tags"], native["tags"], "tag lists differ");
-    assert_eq!(js["tagger_tags"], native["tags"], "tagger.tags is not the file's list");
+    assert_eq!(
+        js["tagger_tags"], native["tags"],
+        "tagger.tags is not the file's list"
+    );
     let d = max_diff(&scores(&js["clip"]), &scores(&file["scores"]));
     eprintln!("{name}: package vs native clip scores: max |Δ| {d:e}");
     assert!(d <= TOL, "clip scores differ by {d:e}");
-    let (jw, nw) = (js["windows"].as_array().unwrap(), file["windows"].as_array().unwrap());
+    let (jw, nw) = (
+        js["windows"].as_array().unwrap(),
+        file["windows"].as_array().unwrap(),
+    );
     assert_eq!(jw.len(), 2, "35 s make two windows");
     assert_eq!(jw.len(), nw.len());
     for (a, b) in jw.iter().zip(nw) {
@@ -74,8 +84,16 @@ fn compare(name: &str, init: &[&str]) -> Value {
         let d = max_diff(&scores(&a["scores"]), &scores(&b["scores"]));
         assert!(d <= TOL, "window scores differ by {d:e}");
     }
-    assert!((js["duration_s"].as_f64().unwrap() - 35.0).abs() < 0.01, "duration {}", js["duration_s"]);
-    assert_eq!(js["again_max_diff"].as_f64(), Some(0.0), "a second run after an abort differs");
+    assert!(
+        (js["duration_s"].as_f64().unwrap() - 35.0).abs() < 0.01,
+        "duration {}",
+        js["duration_s"]
+    );
+    assert_eq!(
+        js["again_max_diff"].as_f64(),
+        Some(0.0),
+        "a second run after an abort differs"
+    );
     let _ = std::fs::remove_dir_all(&dir);
     js
 }
@@ -86,32 +104,62 @@ fn package_tags_like_the_native_cli_and_cancels() {
     for what in ["aborted", "midway"] {
         assert_eq!(js[what]["name"], "AbortError", "{what}: {}", js[what]);
     }
-    assert_eq!(js["midway_steps"], 2, "the abort did not stop at the next slice");
+    assert_eq!(
+        js["midway_steps"], 2,
+        "the abort did not stop at the next slice"
+    );
     // Progress: 35 s in 5 s slices plus the end, increasing; both windows scored.
     let p = &js["progress"];
     assert_eq!(p["analyse_steps"], 9, "{p}");
     assert_eq!(p["analyse_last"]["done"], p["analyse_last"]["total"]);
     assert_eq!(p["increasing"], true);
     assert_eq!(p["model_last"]["done"], 2);
-    assert!(js["too_short"]["message"].as_str().unwrap().contains("short"), "{}", js["too_short"]);
+    assert!(
+        js["too_short"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("short"),
+        "{}",
+        js["too_short"]
+    );
     assert!(js["freed"]["message"].as_str().unwrap().contains("freed"));
     assert_eq!(js["top"].as_array().unwrap().len(), 5);
     // The pictures of 10 s: S0, S1 and S2 rows over ~10 s of frames.
     let pic = &js["picture"];
-    let (rows, frames) = (pic["rows"].as_u64().unwrap(), pic["frames"].as_u64().unwrap());
+    let (rows, frames) = (
+        pic["rows"].as_u64().unwrap(),
+        pic["frames"].as_u64().unwrap(),
+    );
     assert_eq!(pic["data"].as_u64(), Some(rows * frames));
     assert_eq!(pic["paths"].as_u64(), Some(rows));
     assert_eq!(pic["times"].as_u64(), Some(frames));
     assert_eq!(pic["finite"], true);
-    let orders: Vec<u64> = pic["orders"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
-    assert!(orders[0] == 1 && orders[1] > 50 && orders[2] > 100, "rows by order {orders:?}");
+    let orders: Vec<u64> = pic["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert!(
+        orders[0] == 1 && orders[1] > 50 && orders[2] > 100,
+        "rows by order {orders:?}"
+    );
     let last = pic["last_time"].as_f64().unwrap();
     assert!((9.0..=10.5).contains(&last), "last frame at {last} s");
 }
 
 #[test]
 fn package_reads_a_model_with_its_own_tag_set() {
-    let js = compare("seven", &["scat-2l-8h-gru", "--seed", "5", "--tags", "lullaby,march,waltz,drone,choir,brass,hand clap"]);
+    let js = compare(
+        "seven",
+        &[
+            "scat-2l-8h-gru",
+            "--seed",
+            "5",
+            "--tags",
+            "lullaby,march,waltz,drone,choir,brass,hand clap",
+        ],
+    );
     assert_eq!(js["clip"].as_array().unwrap().len(), 7);
     assert_eq!(js["tags"][6], "hand clap");
 }
