@@ -16,47 +16,85 @@ pub enum Form {
     Raw,
     /// Normalised (and standardised, when statistics are given): the model's input.
     Model,
+    /// The model's input, with the raw coefficients beside it (one front-end
+    /// pass gives both: the page's pictures and its tags).
+    Both,
 }
 
 /// Features of one analysis window.
 #[derive(Debug, Clone)]
 pub struct WindowFeatures {
+    /// The window's number in the stream (0, 1, …), also when sharded.
+    pub index: usize,
     /// Offset of the window in the 16 kHz stream, samples.
     pub start: u64,
     /// Samples of real audio in the window.
     pub valid: usize,
+    /// The features in the pipeline's form (the model input for [`Form::Both`]).
     pub coefficients: Coefficients,
+    /// The raw coefficients, for [`Form::Both`] only.
+    pub raw: Option<Coefficients>,
 }
 
-pub struct Pipeline<'a> {
+/// One worker's share of a stream's windows: windows `part`, `part + parts`, …
+/// (the page scatters a song on every core this way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub part: usize,
+    pub parts: usize,
+}
+
+impl Shard {
+    /// The whole stream.
+    pub const ALL: Shard = Shard { part: 0, parts: 1 };
+
+    pub fn new(part: usize, parts: usize) -> Result<Self, AudioError> {
+        if parts == 0 || part >= parts {
+            return Err(AudioError::Io(format!("no part {part} of {parts}")));
+        }
+        Ok(Shard { part, parts })
+    }
+
+    pub fn holds(&self, index: usize) -> bool {
+        index % self.parts == self.part
+    }
+}
+
+/// PCM → mono at the front end's rate → windows → features. It holds no
+/// borrow of the front end (each call is handed the same one), so a session
+/// that owns its state can live across calls from JS.
+pub struct Pipeline {
     to_mono: ToMono,
     windower: Windower,
-    features: &'a mut Features,
-    stats: Option<&'a Standardisation>,
     form: Form,
+    shard: Shard,
+    /// Windows cut so far (all shards).
+    cut: usize,
     mono: Vec<f32>,
 }
 
-impl<'a> Pipeline<'a> {
-    pub fn new(
-        features: &'a mut Features,
-        stats: Option<&'a Standardisation>,
-        form: Form,
-        in_rate: u32,
-        channels: u32,
-    ) -> Result<Self, AudioError> {
+impl Pipeline {
+    /// A pipeline for `features`' front end; pass the same `features` to
+    /// every [`Pipeline::push`] and [`Pipeline::finish`].
+    pub fn new(features: &Features, form: Form, in_rate: u32, channels: u32) -> Result<Self, AudioError> {
         let rate = features.sample_rate();
         Ok(Pipeline {
             to_mono: ToMono::new(in_rate, channels, rate)?,
             windower: Windower::new(&features.config().window, rate),
-            features,
-            stats,
             form,
+            shard: Shard::ALL,
+            cut: 0,
             mono: Vec::new(),
         })
     }
 
-    /// 16 kHz samples received so far.
+    /// Compute only `shard`'s windows (the others are cut and skipped).
+    pub fn with_shard(mut self, shard: Shard) -> Self {
+        self.shard = shard;
+        self
+    }
+
+    /// Samples at the front end's rate received so far.
     pub fn samples_seen(&self) -> u64 {
         self.windower.total() + self.mono.len() as u64
     }
@@ -66,50 +104,92 @@ impl<'a> Pipeline<'a> {
         self.to_mono.non_finite
     }
 
-    fn run(
-        features: &mut Features,
-        stats: Option<&Standardisation>,
-        form: Form,
-        w: Window,
-    ) -> WindowFeatures {
-        let coefficients = match form {
-            Form::Raw => features.raw(&w.samples),
-            Form::Model => features.model_input(&w.samples, stats),
-        };
-        WindowFeatures {
-            start: w.start,
-            valid: w.valid,
-            coefficients,
-        }
-    }
-
     /// Feed interleaved PCM; each completed window's features go to `out`.
     pub fn push(
         &mut self,
+        features: &mut Features,
+        stats: Option<&Standardisation>,
         interleaved: &[f32],
-        mut out: impl FnMut(WindowFeatures),
+        out: impl FnMut(WindowFeatures),
     ) -> Result<(), AudioError> {
         self.mono.clear();
         self.to_mono.push(interleaved, &mut self.mono)?;
-        let (features, stats, form) = (&mut *self.features, self.stats, self.form);
-        self.windower
-            .push(&self.mono, |w| out(Self::run(features, stats, form, w)));
+        let mut run = Run { features, stats, form: self.form, shard: self.shard, cut: &mut self.cut, out };
+        self.windower.push(&self.mono, |w| run.window(w));
         self.mono.clear();
         Ok(())
     }
 
     /// End of input. Returns the length of the audio at the front end's rate.
-    pub fn finish(mut self, mut out: impl FnMut(WindowFeatures)) -> Result<u64, AudioError> {
+    pub fn finish(
+        mut self,
+        features: &mut Features,
+        stats: Option<&Standardisation>,
+        out: impl FnMut(WindowFeatures),
+    ) -> Result<u64, AudioError> {
         self.mono.clear();
         self.to_mono.finish(&mut self.mono)?;
-        let (features, stats, form) = (&mut *self.features, self.stats, self.form);
-        self.windower
-            .push(&self.mono, |w| out(Self::run(features, stats, form, w)));
+        let mut run = Run { features, stats, form: self.form, shard: self.shard, cut: &mut self.cut, out };
+        self.windower.push(&self.mono, |w| run.window(w));
         let total = self.windower.total();
-        self.windower
-            .finish(|w| out(Self::run(features, stats, form, w)))?;
+        self.windower.finish(|w| run.window(w))?;
         Ok(total)
     }
+}
+
+/// The front end applied to each window a [`Pipeline`] cuts.
+struct Run<'a, F> {
+    features: &'a mut Features,
+    stats: Option<&'a Standardisation>,
+    form: Form,
+    shard: Shard,
+    cut: &'a mut usize,
+    out: F,
+}
+
+impl<F: FnMut(WindowFeatures)> Run<'_, F> {
+    fn window(&mut self, w: Window) {
+        let index = *self.cut;
+        *self.cut += 1;
+        if !self.shard.holds(index) {
+            return;
+        }
+        let (coefficients, raw) = match self.form {
+            Form::Raw => (self.features.raw(&w.samples), None),
+            Form::Model => (self.features.model_input(&w.samples, self.stats), None),
+            Form::Both => {
+                let (raw, input) = self.features.raw_and_model_input(&w.samples, self.stats);
+                (input, Some(raw))
+            }
+        };
+        (self.out)(WindowFeatures {
+            index,
+            start: w.start,
+            valid: w.valid,
+            coefficients,
+            raw,
+        });
+    }
+}
+
+/// Items computed in shards (each tagged with its window's index in the
+/// stream), back in stream order; an index missing or given twice is an error.
+pub fn in_stream_order<T>(items: impl IntoIterator<Item = (usize, T)>) -> Result<Vec<T>, AudioError> {
+    let mut slots: Vec<Option<T>> = Vec::new();
+    for (index, item) in items {
+        if index >= slots.len() {
+            slots.resize_with(index + 1, || None);
+        }
+        if slots[index].replace(item).is_some() {
+            return Err(AudioError::Io(format!("window {index} was computed twice")));
+        }
+    }
+    let n = slots.len();
+    slots
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| s.ok_or_else(|| AudioError::Io(format!("window {i} of {n} is missing"))))
+        .collect()
 }
 
 /// Join per-window features into one time line. Windows follow each other;
@@ -163,4 +243,26 @@ pub fn stitch(
         },
         times,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_hold_every_nth_window() {
+        let s = Shard::new(1, 3).unwrap();
+        assert_eq!((0..7).filter(|&i| s.holds(i)).collect::<Vec<_>>(), vec![1, 4]);
+        assert!(Shard::new(3, 3).is_err());
+        assert!(Shard::new(0, 0).is_err());
+    }
+
+    #[test]
+    fn stream_order_is_restored_and_checked() {
+        let parts = vec![(2, 'c'), (0, 'a'), (3, 'd'), (1, 'b')];
+        assert_eq!(in_stream_order(parts).unwrap(), vec!['a', 'b', 'c', 'd']);
+        assert!(in_stream_order(vec![(0, 'a'), (2, 'c')]).unwrap_err().to_string().contains("window 1 of 3 is missing"));
+        assert!(in_stream_order(vec![(0, 'a'), (0, 'b')]).unwrap_err().to_string().contains("twice"));
+        assert!(in_stream_order(Vec::<(usize, u8)>::new()).unwrap().is_empty());
+    }
 }

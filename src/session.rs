@@ -8,8 +8,8 @@
 //! The CLI's `tag`, the training cache and the page all go through here.
 
 use crate::error::AudioError;
-use crate::model::PredictError;
-use crate::pipeline::{Form, Pipeline, WindowFeatures, stitch};
+use crate::model::{Model, PredictError};
+use crate::pipeline::{Form, Pipeline, Shard, WindowFeatures, stitch};
 use crate::tagging::{BATCH, Tagging, WindowScores, clip_scores, score_windows};
 use serde::Serialize;
 
@@ -34,6 +34,17 @@ pub struct SessionOptions {
     pub batch: usize,
     /// Model frames per taggram column.
     pub taggram_frames: usize,
+    /// Score windows on the session's model (the CPU) as batches fill; when
+    /// false the caller scores the kept input itself (WebGPU, asynchronous).
+    pub score: bool,
+    /// Keep each window's model input ([`Analysis::windows`]): to score it
+    /// again on another backend, or later.
+    pub keep_input: bool,
+    /// Keep each window's raw coefficients too (the pictures): one front-end
+    /// pass gives both.
+    pub keep_raw: bool,
+    /// Only this share of the windows (the page's workers).
+    pub shard: Shard,
 }
 
 impl Default for SessionOptions {
@@ -41,6 +52,10 @@ impl Default for SessionOptions {
         SessionOptions {
             batch: BATCH,
             taggram_frames: TAGGRAM_FRAMES,
+            score: true,
+            keep_input: false,
+            keep_raw: false,
+            shard: Shard::ALL,
         }
     }
 }
@@ -70,47 +85,129 @@ pub struct FileTags {
     pub non_finite: u64,
 }
 
-/// One piece of audio on its way to tags.
-pub struct Session<'a> {
-    pipeline: Pipeline<'a>,
-    model: &'a crate::model::Model,
+/// What progress a session has made, for a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Windows through the front end so far (this shard's).
+    Features(usize),
+    /// Windows scored so far.
+    Scored(usize),
+}
+
+/// What a session gives at the end: its windows (as kept), their scores,
+/// and what [`Analysis::tags`] needs to sum them up.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    /// Kept windows (model input, and raw coefficients when asked for), in
+    /// stream order; empty unless `keep_input` or `keep_raw`.
+    pub windows: Vec<WindowFeatures>,
+    /// Scores of the windows scored in the session, in stream order.
+    pub scores: Vec<WindowScores>,
+    /// Length of the audio at the front end's rate.
+    pub total: u64,
+    pub non_finite: u64,
+    /// The front end's hop and rate, and the taggram's column width.
+    pub hop: usize,
+    pub rate: u32,
+    pub taggram_frames: usize,
+}
+
+impl Analysis {
+    /// The file's tags from the session's scores (all windows: no shard).
+    pub fn tags(&self) -> FileTags {
+        self.tags_of(self.scores.clone())
+    }
+
+    /// The file's tags from `scores` of all its windows in stream order
+    /// (scored elsewhere: another backend, or gathered from shards).
+    pub fn tags_of(&self, scores: Vec<WindowScores>) -> FileTags {
+        summarise(scores, self.total, self.hop, self.rate, self.taggram_frames, self.non_finite)
+    }
+}
+
+/// One piece of audio on its way to tags. The session owns its state and is
+/// handed the [`Tagging`] (front end, statistics, model) on every call, so it
+/// can live across calls from JS as well as in a loop.
+pub struct Session {
+    pipeline: Pipeline,
     options: SessionOptions,
-    pending: Vec<WindowFeatures>,
-    scored: Vec<WindowScores>,
+    windows: Windows,
     hop: usize,
     rate: u32,
 }
 
-impl<'a> Session<'a> {
+/// What a session has made of its windows so far.
+#[derive(Default)]
+struct Windows {
+    /// Model input waiting for a full batch.
+    pending: Vec<WindowFeatures>,
+    kept: Vec<WindowFeatures>,
+    scored: Vec<WindowScores>,
+    computed: usize,
+}
+
+impl Windows {
+    fn add(&mut self, w: WindowFeatures, progress: &mut dyn FnMut(Progress)) {
+        self.pending.push(w);
+        self.computed += 1;
+        progress(Progress::Features(self.computed));
+    }
+
+    /// Score (when asked to) and keep (when asked to) the pending windows.
+    fn flush(
+        &mut self,
+        options: &SessionOptions,
+        model: &Model,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<(), SessionError> {
+        if options.score && !self.pending.is_empty() {
+            self.scored.extend(score_windows(model, &self.pending)?);
+            progress(Progress::Scored(self.scored.len()));
+        }
+        if options.keep_input || options.keep_raw {
+            self.kept.append(&mut self.pending);
+        }
+        self.pending.clear();
+        Ok(())
+    }
+}
+
+impl Session {
     /// A session for PCM of `channels` interleaved channels at `sample_rate`.
     pub fn new(
-        tagging: &'a mut Tagging,
+        tagging: &Tagging,
         sample_rate: u32,
         channels: u32,
         options: SessionOptions,
     ) -> Result<Self, SessionError> {
-        let (features, stats, model) = tagging.parts();
-        let (hop, rate) = (features.hop(), features.sample_rate());
+        let features = tagging.features();
+        let form = if options.keep_raw { Form::Both } else { Form::Model };
         Ok(Session {
-            pipeline: Pipeline::new(features, stats, Form::Model, sample_rate, channels)?,
-            model,
+            pipeline: Pipeline::new(features, form, sample_rate, channels)?.with_shard(options.shard),
             options: SessionOptions {
                 batch: options.batch.max(1),
                 taggram_frames: options.taggram_frames.max(1),
+                ..options
             },
-            pending: Vec::new(),
-            scored: Vec::new(),
-            hop,
-            rate,
+            windows: Windows::default(),
+            hop: features.hop(),
+            rate: features.sample_rate(),
         })
     }
 
     /// Feed interleaved PCM; full batches of windows are scored at once.
-    pub fn push(&mut self, interleaved: &[f32]) -> Result<(), SessionError> {
-        let pending = &mut self.pending;
-        self.pipeline.push(interleaved, |w| pending.push(w))?;
-        if self.pending.len() >= self.options.batch {
-            self.score_pending()?;
+    pub fn push(
+        &mut self,
+        tagging: &mut Tagging,
+        interleaved: &[f32],
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<(), SessionError> {
+        let (features, stats, model) = tagging.parts();
+        let windows = &mut self.windows;
+        self.pipeline
+            .push(features, stats, interleaved, |w| windows.add(w, progress))?;
+        if self.windows.pending.len() >= self.options.batch {
+            self.windows.flush(&self.options, model, progress)?;
         }
         Ok(())
     }
@@ -122,34 +219,49 @@ impl<'a> Session<'a> {
 
     /// Windows scored so far.
     pub fn windows_scored(&self) -> usize {
-        self.scored.len()
+        self.windows.scored.len()
     }
 
-    fn score_pending(&mut self) -> Result<(), SessionError> {
-        let scored = score_windows(self.model, &self.pending)?;
-        self.scored.extend(scored);
-        self.pending.clear();
-        Ok(())
-    }
-
-    /// End of the audio: scores the last windows and sums up.
-    pub fn finish(mut self) -> Result<FileTags, SessionError> {
-        let non_finite = self.pipeline.non_finite();
-        let pending = &mut self.pending;
-        let total = self.pipeline.finish(|w| pending.push(w))?;
-        if !self.pending.is_empty() {
-            let scored = score_windows(self.model, &self.pending)?;
-            self.scored.extend(scored);
-        }
-        Ok(summarise(
-            self.scored,
+    /// End of the audio: scores the last windows.
+    pub fn finish(
+        self,
+        tagging: &mut Tagging,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Analysis, SessionError> {
+        let Session {
+            pipeline,
+            options,
+            mut windows,
+            hop,
+            rate,
+        } = self;
+        let non_finite = pipeline.non_finite();
+        let (features, stats, model) = tagging.parts();
+        let total = pipeline.finish(features, stats, |w| windows.add(w, progress))?;
+        windows.flush(&options, model, progress)?;
+        Ok(Analysis {
+            windows: windows.kept,
+            scores: windows.scored,
             total,
-            self.hop,
-            self.rate,
-            self.options.taggram_frames,
             non_finite,
-        ))
+            hop,
+            rate,
+            taggram_frames: options.taggram_frames,
+        })
     }
+}
+
+/// Tags of a whole piece of audio given as one buffer (a convenience for
+/// tests and short clips; streams use [`Session`]).
+pub fn tag_pcm(
+    tagging: &mut Tagging,
+    pcm: &[f32],
+    sample_rate: u32,
+    channels: u32,
+) -> Result<FileTags, SessionError> {
+    let mut s = Session::new(tagging, sample_rate, channels, SessionOptions::default())?;
+    s.push(tagging, pcm, &mut |_| {})?;
+    Ok(s.finish(tagging, &mut |_| {})?.tags())
 }
 
 /// Turn scored windows (in stream order) into a [`FileTags`]: clip scores,
@@ -178,9 +290,11 @@ pub fn summarise(
         .into_iter()
         .map(|w| {
             w.frame_logits.map(|coefficients| WindowFeatures {
+                index: 0,
                 start: w.start,
                 valid: w.valid,
                 coefficients,
+                raw: None,
             })
         })
         .collect();

@@ -64,6 +64,11 @@ impl Tagging {
         })
     }
 
+    /// The model's front end.
+    pub fn features(&self) -> &Features {
+        &self.features
+    }
+
     pub fn model(&self) -> &Model {
         &self.model
     }
@@ -201,6 +206,8 @@ mod tests {
     #[test]
     fn split_transposes_frame_logits() {
         let w = |start| WindowFeatures {
+            index: 0,
+            raw: None,
             start,
             valid: 10,
             coefficients: Coefficients {

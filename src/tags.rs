@@ -68,11 +68,15 @@ pub fn tag_index(tag: &str) -> Option<usize> {
 
 /// The `n` highest-scoring tags as `(tag, score)`, best first.
 ///
-/// `scores` is indexed like [`TAGS`]; extra entries are ignored, and NaN scores
-/// sort last. Ties keep the tag-list order.
-pub fn top_tags(scores: &[f32], n: usize) -> Vec<(&'static str, f32)> {
-    let mut ranked: Vec<(&'static str, f32)> =
-        TAGS.iter().copied().zip(scores.iter().copied()).collect();
+/// `scores` is indexed like `names` (a model's tag list: [`TAGS`] or its
+/// file's own); extra entries are ignored, and NaN scores sort last. Ties
+/// keep the tag-list order.
+pub fn top_tags<'a, S: AsRef<str>>(names: &'a [S], scores: &[f32], n: usize) -> Vec<(&'a str, f32)> {
+    let mut ranked: Vec<(&str, f32)> = names
+        .iter()
+        .map(AsRef::as_ref)
+        .zip(scores.iter().copied())
+        .collect();
     ranked.sort_by(|a, b| match (a.1.is_nan(), b.1.is_nan()) {
         (true, true) => std::cmp::Ordering::Equal,
         (true, false) => std::cmp::Ordering::Greater,
@@ -107,11 +111,13 @@ mod tests {
         scores[3] = 0.9;
         scores[7] = 0.5;
         scores[1] = f32::NAN;
-        let top = top_tags(&scores, 3);
+        let top = top_tags(&TAGS, &scores, 3);
         assert_eq!(top[0], ("techno", 0.9));
         assert_eq!(top[1], ("rock", 0.5));
         assert_eq!(top[2].1, 0.0);
         assert!(top.iter().all(|(t, _)| *t != "classical"));
-        assert_eq!(top_tags(&scores[..2], 5).len(), 2);
+        assert_eq!(top_tags(&TAGS, &scores[..2], 5).len(), 2);
+        let own = ["a".to_string(), "b".to_string()];
+        assert_eq!(top_tags(&own, &[0.1, 0.7], 1), vec![("b", 0.7)]);
     }
 }

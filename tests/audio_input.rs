@@ -19,11 +19,11 @@ fn analyse(path: &Path) -> Result<(Vec<WindowFeatures>, u64), AudioError> {
     let mut windows = Vec::new();
     let mut reader = AudioReader::open(path)?;
     let info = reader.info();
-    let mut p = Pipeline::new(&mut features, None, Form::Raw, info.sample_rate, info.channels)?;
+    let mut p = Pipeline::new(&features, Form::Raw, info.sample_rate, info.channels)?;
     while let Some(pcm) = reader.next_packet()? {
-        p.push(pcm, |w| windows.push(w))?;
+        p.push(&mut features, None, pcm, |w| windows.push(w))?;
     }
-    let seen = p.finish(|w| windows.push(w))?;
+    let seen = p.finish(&mut features, None, |w| windows.push(w))?;
     Ok((windows, seen))
 }
 
@@ -115,12 +115,12 @@ fn pcm_edge_cases_never_panic() {
     let run = |pcm: &[f32], rate: u32, ch: u32| -> Result<usize, AudioError> {
         let mut features = Features::new(FeatureConfig::default());
         let mut n = 0;
-        let mut p = Pipeline::new(&mut features, None, Form::Model, rate, ch)?;
-        p.push(pcm, |w| {
+        let mut p = Pipeline::new(&features, Form::Model, rate, ch)?;
+        p.push(&mut features, None, pcm, |w| {
             assert!(w.coefficients.data.iter().all(|v| v.is_finite()));
             n += 1
         })?;
-        p.finish(|w| {
+        p.finish(&mut features, None, |w| {
             assert!(w.coefficients.data.iter().all(|v| v.is_finite()));
             n += 1
         })?;

@@ -21,7 +21,7 @@ fn peak_rss_mb() -> f64 {
 fn one_hour_of_audio_in_bounded_memory() {
     let (rate, channels) = (44_100u32, 2u32);
     let mut features = Features::new(FeatureConfig::default());
-    let mut pipeline = Pipeline::new(&mut features, None, Form::Model, rate, channels).unwrap();
+    let mut pipeline = Pipeline::new(&features, Form::Model, rate, channels).unwrap();
     // 1152-sample packets, like MP3 frames.
     let packet: Vec<f32> = (0..1152 * channels as usize)
         .map(|i| ((i * 37 % 101) as f32 / 101.0 - 0.5) * 0.3)
@@ -31,14 +31,14 @@ fn one_hour_of_audio_in_bounded_memory() {
     let mut frames = 0usize;
     for _ in 0..packets {
         pipeline
-            .push(&packet, |w| {
+            .push(&mut features, None, &packet, |w| {
                 windows += 1;
                 frames += w.coefficients.frames;
             })
             .unwrap();
     }
     let samples = pipeline
-        .finish(|w| {
+        .finish(&mut features, None, |w| {
             windows += 1;
             frames += w.coefficients.frames;
         })

@@ -56,3 +56,4 @@ rm -rf www/pkg.old
 mv www/pkg.tmp www/pkg
 rm -rf www/pkg.old
 echo "== built www/pkg in $(( $(date +%s) - start )) s: $(size_of www/pkg/scatterbrain_bg.wasm) bytes wasm, gzip $(gzip -9c www/pkg/scatterbrain_bg.wasm | wc -c) bytes"
+node www/package/build.mjs   # the npm package folder (www/package) made self-contained

@@ -128,7 +128,8 @@ pub struct ModelMetadata {
     pub format: String,
     /// [`FORMAT_VERSION`] when written by this code.
     pub format_version: u32,
-    /// Tag names in output order (must equal [`crate::tags::TAGS`]).
+    /// Tag names in output order: the file's list is authoritative (one name
+    /// per output of the model; MagnaTagATune's 50, [`crate::tags::TAGS`], by default).
     pub tags: Vec<String>,
     /// The model configuration (name, sizes, dropout).
     pub model: ModelConfig,
@@ -154,7 +155,13 @@ impl ModelMetadata {
         ModelMetadata {
             format: FORMAT.to_string(),
             format_version: FORMAT_VERSION,
-            tags: TAGS.iter().map(|t| t.to_string()).collect(),
+            // MagnaTagATune's 50 for a 50-output model; otherwise names the
+            // caller is expected to replace.
+            tags: if config.tags == TAG_COUNT {
+                TAGS.iter().map(|t| t.to_string()).collect()
+            } else {
+                (1..=config.tags).map(|i| format!("tag {i}")).collect()
+            },
             model: config.clone(),
             precision: Precision::F32,
             front_end: Value::Null,
@@ -213,23 +220,21 @@ pub enum ModelFileError {
     /// The metadata JSON is valid but does not match the schema.
     #[error("model file metadata is invalid: {0}")]
     BadMetadata(String),
-    /// The tag list has the wrong length.
-    #[error("model file has {found} tags, this build predicts {expected}")]
+    /// The tag list does not name every output of the model.
+    #[error("model file names {found} tags for a model with {expected} outputs")]
     WrongTagCount {
-        /// Tags in the file.
+        /// Tags named in the file.
         found: usize,
-        /// [`TAG_COUNT`].
+        /// Outputs of the model.
         expected: usize,
     },
-    /// The tag list differs from ours.
-    #[error("model file tag {index} is {found:?}, expected {expected:?}")]
-    TagMismatch {
+    /// A tag name is empty or repeated.
+    #[error("model file tag {index} ({found:?}) is empty or named twice")]
+    BadTag {
         /// Position in the list.
         index: usize,
-        /// Tag in the file.
+        /// The name in the file.
         found: String,
-        /// Our tag at that position.
-        expected: String,
     },
     /// The configuration is invalid.
     #[error("model file configuration is invalid: {0}")]
@@ -299,8 +304,8 @@ pub fn save(
     let mut meta = metadata.clone();
     meta.format = FORMAT.to_string();
     meta.format_version = FORMAT_VERSION;
-    meta.tags = TAGS.iter().map(|t| t.to_string()).collect();
     meta.model = tagger.config.clone();
+    check_tags(&meta)?;
     meta.precision = precision;
     meta.provenance.software = format!("scatterbrain {}", env!("CARGO_PKG_VERSION"));
     validate_normalisation(&meta)?;
@@ -416,6 +421,19 @@ fn load_checked(
     }
     if let Some(path) = result.unused.first() {
         return Err(ModelFileError::UnexpectedTensor(path.clone()));
+    }
+    // The half-precision adapter flips F32 and F16 by what it finds, so
+    // weights stored at another precision than the metadata records would
+    // load as F16 and fail at the first forward pass: refuse them here.
+    if let Some(t) = tagger
+        .collect(None, None, false)
+        .into_iter()
+        .find(|t| t.dtype != burn::tensor::DType::F32)
+    {
+        return Err(ModelFileError::TensorMismatch(format!(
+            "{}: weights stored as {:?}, not at the precision the file records ({:?})",
+            t.name, t.dtype, meta.precision
+        )));
     }
     Ok((tagger, meta))
 }
@@ -539,34 +557,30 @@ fn parse_metadata(
     }
     let meta: ModelMetadata =
         serde_json::from_value(value).map_err(|e| ModelFileError::BadMetadata(e.to_string()))?;
-    if meta.tags.len() != TAG_COUNT {
-        return Err(ModelFileError::WrongTagCount {
-            found: meta.tags.len(),
-            expected: TAG_COUNT,
-        });
-    }
-    if let Some((index, (found, expected))) = meta
-        .tags
-        .iter()
-        .zip(TAGS)
-        .enumerate()
-        .find(|(_, (found, expected))| found.as_str() != *expected)
-    {
-        return Err(ModelFileError::TagMismatch {
-            index,
-            found: found.clone(),
-            expected: expected.to_string(),
-        });
-    }
-    if meta.model.tags != TAG_COUNT {
-        return Err(ModelFileError::WrongTagCount {
-            found: meta.model.tags,
-            expected: TAG_COUNT,
-        });
-    }
+    check_tags(&meta)?;
     meta.model.validate()?;
     validate_normalisation(&meta)?;
     Ok(meta)
+}
+
+/// One tag name per model output, each named once.
+fn check_tags(meta: &ModelMetadata) -> Result<(), ModelFileError> {
+    if meta.tags.len() != meta.model.tags {
+        return Err(ModelFileError::WrongTagCount {
+            found: meta.tags.len(),
+            expected: meta.model.tags,
+        });
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for (index, tag) in meta.tags.iter().enumerate() {
+        if tag.trim().is_empty() || !seen.insert(tag.as_str()) {
+            return Err(ModelFileError::BadTag {
+                index,
+                found: tag.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn validate_normalisation(meta: &ModelMetadata) -> Result<(), ModelFileError> {
@@ -644,7 +658,7 @@ impl Model {
         Ok(())
     }
 
-    /// Clip scores (`batch × 50`, row-major, [`TAGS`] order) for
+    /// Clip scores (`batch × tags`, row-major, in the file's tag order) for
     /// coefficient-major clips; see [`Tagger::predict`].
     pub fn predict(
         &self,

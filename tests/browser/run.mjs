@@ -530,6 +530,10 @@ test(
     await context.grantPermissions(['microphone'], { origin: url });
     await page.goto(url);
     await page.waitForLoadState('networkidle');
+    // A file's results first: recording must clear them.
+    await dropFile(page, 'good.wav', good, 'audio/wav');
+    check((await settled(page)) === 'done', await errorText(page));
+    check(await page.isVisible('#results'), 'no results before recording');
     await page.click('#record');
     // Chromium's fake capture device beeps; the live view must fill with frames.
     await page.waitForFunction(() => Number(document.body.dataset.liveFrames || 0) >= 8, null, { timeout: 30_000 });
@@ -539,6 +543,11 @@ test(
     await page.waitForTimeout(1500);
     const n2 = await page.evaluate(() => Number(document.body.dataset.liveFrames));
     check(n2 > n1, `live view did not advance (${n1} → ${n2} frames)`);
+    // Live tags: the model's tags of the latest audio, refreshed while recording.
+    await page.waitForFunction(() => Number(document.body.dataset.liveTags || 0) >= 2, null, { timeout: 60_000 });
+    const liveTags = await page.$$eval('#live-tags li', (lis) => lis.map((li) => li.textContent));
+    check(liveTags.length === 5 && liveTags.every((t) => /^[\w -]+ [01]\.\d\d$/.test(t)), `live tags: ${JSON.stringify(liveTags)}`);
+    check(await page.isHidden('#results'), 'the previous results stay on screen while recording');
     await page.locator('#live').screenshot({ path: path.join(here, 'live.png') });
     await page.click('#record'); // stop
     const state = await settled(page);
@@ -648,6 +657,7 @@ test('phone width: no horizontal scrolling, results visible', async ({ page, url
 });
 
 pictureTests({ test, check, dropFile, settled, errorText, needModel });
+(await import('./package.mjs')).register({ test, check, needModel, nativeTags, TMP }); // the npm package's example page
 
 // ------------------------------------------------------------------ runner
 const { server, url } = await startServer({ port: 0, quiet: true, model: modelError ? false : MODEL_FILE });

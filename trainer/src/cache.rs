@@ -72,7 +72,7 @@ fn first_window(features: &mut Features, file: &Path) -> Result<Coefficients> {
     let shown = file.display();
     let mut reader = AudioReader::open(file).with_context(|| format!("{shown}"))?;
     let info = reader.info();
-    let mut pipeline = Pipeline::new(features, None, Form::Model, info.sample_rate, info.channels)
+    let mut pipeline = Pipeline::new(features, Form::Model, info.sample_rate, info.channels)
         .with_context(|| format!("{shown}"))?;
     let mut first: Option<WindowFeatures> = None;
     // Clips are trimmed to one window: stop decoding once it is there.
@@ -80,14 +80,14 @@ fn first_window(features: &mut Features, file: &Path) -> Result<Coefficients> {
         && let Some(pcm) = reader.next_packet().with_context(|| format!("{shown}"))?
     {
         pipeline
-            .push(pcm, |w| {
+            .push(features, None, pcm, |w| {
                 first.get_or_insert(w);
             })
             .with_context(|| format!("{shown}"))?;
     }
     if first.is_none() {
         pipeline
-            .finish(|w| {
+            .finish(features, None, |w| {
                 first.get_or_insert(w);
             })
             .with_context(|| format!("{shown}"))?;

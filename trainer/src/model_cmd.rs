@@ -62,6 +62,10 @@ pub struct InitArgs {
     /// Front-end configuration as JSON (default: the paper's for the name's front end).
     #[arg(long)]
     pub front_end: Option<PathBuf>,
+    /// The model's tags, comma-separated, in output order (default:
+    /// MagnaTagATune's 50). A model of another tag set tags and shows its own.
+    #[arg(long, value_delimiter = ',')]
+    pub tags: Option<Vec<String>>,
 }
 
 pub fn run(command: Command) -> Result<()> {
@@ -102,11 +106,17 @@ fn init(a: InitArgs) -> Result<()> {
     };
     let mut features = Features::new(features_config.clone());
     let input_size = features.rows(features.window_len()).len();
-    let config = ModelConfig::from_name(&a.name, input_size)?;
+    let mut config = ModelConfig::from_name(&a.name, input_size)?;
+    if let Some(tags) = &a.tags {
+        config.tags = tags.len();
+    }
     let device = Device::flex();
     device.seed(a.seed);
     let tagger = Tagger::new(&config, &device)?;
     let mut meta = ModelMetadata::new(&config);
+    if let Some(tags) = a.tags {
+        meta.tags = tags.into_iter().map(|t| t.trim().to_string()).collect();
+    }
     meta.front_end = serde_json::to_value(&features_config)?;
     meta.provenance = Provenance {
         seed: Some(a.seed),

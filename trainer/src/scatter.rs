@@ -57,12 +57,11 @@ pub fn run(a: Args) -> Result<()> {
     let shown = a.file.display();
     let mut reader = AudioReader::open(&a.file).with_context(|| format!("{shown}"))?;
     let info = reader.info();
-    // The pipeline borrows `features`; rows are read after it is done.
-    let mut pipeline = Pipeline::new(&mut features, None, form, info.sample_rate, info.channels)
+    let mut pipeline = Pipeline::new(&features, form, info.sample_rate, info.channels)
         .with_context(|| format!("{shown}"))?;
     while let Some(pcm) = reader.next_packet().with_context(|| format!("{shown}"))? {
         pipeline
-            .push(pcm, |w| windows.push(w))
+            .push(&mut features, None, pcm, |w| windows.push(w))
             .with_context(|| format!("{shown}"))?;
         bar.set_message(format!(
             "{} windows, {:.0} s of audio",
@@ -73,7 +72,7 @@ pub fn run(a: Args) -> Result<()> {
     }
     let non_finite = pipeline.non_finite();
     pipeline
-        .finish(|w| windows.push(w))
+        .finish(&mut features, None, |w| windows.push(w))
         .with_context(|| format!("{shown}"))?;
     if non_finite > 0 {
         eprintln!("warning: {shown}: {non_finite} samples were NaN or infinite and were read as silence");

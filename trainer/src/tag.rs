@@ -13,7 +13,7 @@ use scatterbrain::decode::AudioReader;
 use scatterbrain::model::Model;
 use scatterbrain::session::{FileTags, Session, SessionOptions};
 use scatterbrain::tagging::Tagging;
-use scatterbrain::tags::{TAGS, top_tags};
+use scatterbrain::tags::top_tags;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
@@ -85,14 +85,15 @@ pub fn run(a: Args) -> Result<bool> {
                 if let Some(w) = non_finite_warning(file, &t) {
                     bar.suspend(|| eprintln!("{w}"));
                 }
+                let names = &tagging.model().metadata.tags;
                 if !a.json {
-                    let line = text_line(file, &t, a.top.into());
+                    let line = text_line(file, names, &t, a.top.into());
                     if let Err(e) = bar.suspend(|| print_line(&line)) {
                         bar.finish_and_clear();
                         return if closed(&e) { Ok(!failed) } else { Err(e.into()) };
                     }
                 } else {
-                    results.push(json_file(file, &t, a.top.into())?);
+                    results.push(json_file(file, names, &t, a.top.into())?);
                 }
             }
             Err(e) => {
@@ -119,7 +120,7 @@ pub fn run(a: Args) -> Result<bool> {
                 "file": path.display().to_string(),
                 "provenance": meta.provenance,
             },
-            "tags": &TAGS[..],
+            "tags": &meta.tags,
             "files": results,
         });
         match print_line(&serde_json::to_string_pretty(&doc)?) {
@@ -141,27 +142,27 @@ pub fn tag_file(tagging: &mut Tagging, file: &Path, bar: &ProgressBar) -> Result
         SessionOptions::default(),
     )?;
     while let Some(pcm) = reader.next_packet()? {
-        session.push(pcm)?;
+        session.push(tagging, pcm, &mut |_| {})?;
         bar.set_message(format!("{}: {:.0} s", file.display(), session.seconds_seen()));
     }
-    Ok(session.finish()?)
+    Ok(session.finish(tagging, &mut |_| {})?.tags())
 }
 
-fn text_line(file: &Path, t: &FileTags, top: usize) -> String {
-    let tags: Vec<String> = top_tags(&t.scores, top)
+fn text_line(file: &Path, names: &[String], t: &FileTags, top: usize) -> String {
+    let tags: Vec<String> = top_tags(names, &t.scores, top)
         .iter()
         .map(|(tag, s)| format!("{tag} {s:.2}"))
         .collect();
     format!("{}: {}", file.display(), tags.join(", "))
 }
 
-fn json_file(file: &Path, t: &FileTags, top: usize) -> Result<Value> {
+fn json_file(file: &Path, names: &[String], t: &FileTags, top: usize) -> Result<Value> {
     let mut v = serde_json::to_value(t)?;
     if let Some(o) = v.as_object_mut() {
         o.insert("file".into(), file.display().to_string().into());
         o.insert(
             "top".into(),
-            top_tags(&t.scores, top)
+            top_tags(names, &t.scores, top)
                 .iter()
                 .map(|(tag, s)| json!({"tag": tag, "score": s}))
                 .collect(),

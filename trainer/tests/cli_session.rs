@@ -195,3 +195,37 @@ fn top_zero_is_refused() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--top"));
 }
+
+/// Tags as data: a model made with its own 7 tags tags with those names, in
+/// the text line, the JSON's tag list, its scores and its taggram.
+#[test]
+fn a_model_with_its_own_tag_set_tags_with_its_names() {
+    let dir = std::env::temp_dir().join(format!("sb-session-tagset-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = dir.join("seven.bpk");
+    let names = ["lullaby", "march", "waltz", "drone", "choir", "brass", "hand clap"];
+    let out = run(bin()
+        .args(["model", "init", "scat-2l-8h-gru", "--seed", "5", "--tags"])
+        .arg(names.join(","))
+        .arg("--out")
+        .arg(&model));
+    assert!(out.status.success());
+    let info = run(bin().args(["model", "info"]).arg(&model));
+    assert!(String::from_utf8_lossy(&info.stdout).contains("hand clap"));
+    let song = dir.join("song.wav");
+    wav(&song, 6.0);
+    let out = run(bin().args(["tag", "--json", "--model"]).arg(&model).arg(&song));
+    assert!(out.status.success());
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tags: Vec<&str> = doc["tags"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+    assert_eq!(tags, names);
+    let f = &doc["files"][0];
+    assert_eq!(f["scores"].as_array().unwrap().len(), 7);
+    assert!(f["taggram"].as_array().unwrap().iter().all(|c| c["scores"].as_array().unwrap().len() == 7));
+    let top = f["top"][0]["tag"].as_str().unwrap();
+    assert!(names.contains(&top), "top tag {top}");
+    let text = run(bin().args(["tag", "--top", "7", "--model"]).arg(&model).arg(&song));
+    let line = String::from_utf8_lossy(&text.stdout);
+    assert!(names.iter().all(|n| line.contains(n)), "{line}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -19,15 +19,16 @@ export class AnalysisError extends Error {}
 let worker = null;
 let wasmModule = null; // promise of the compiled module, shared by every worker
 const pending = new Map(); // job id → {resolve, reject, onProgress}
-const handlers = { live: () => {}, liveError: () => {} };
+const handlers = { live: () => {}, liveError: () => {}, liveTags: () => {} };
 
 /** The state of the current worker: `ready` (started), `modelReady` (model loaded or none), `gen`. */
 export const engine = { ready: null, modelReady: null, gen: 0 };
 
-/** Live microphone frames and failures go to these (mic.js). */
-export function onLive(frames, error) {
+/** Live microphone frames, failures and tags go to these (mic.js). */
+export function onLive(frames, error, tags) {
   handlers.live = frames;
   handlers.liveError = error;
+  handlers.liveTags = tags;
 }
 
 export function post(msg, transfer) {
@@ -68,6 +69,8 @@ export function startWorker() {
           return handlers.live(m);
         case MSG.LIVE_ERROR:
           return handlers.liveError(m.message);
+        case MSG.LIVE_TAGS:
+          return handlers.liveTags(m);
         case MSG.MODEL_READY:
           modelLoaded(m.info, m.sameFrontEnd);
           describeBackend();

@@ -10,6 +10,7 @@ import { engine, onLive, post } from './engine.js';
 import { clearError, fmtSeconds, plain, showError } from './status.js';
 
 const LIVE_SPAN = 30; // seconds shown
+const LIVE_TOP = 5; // live tags shown
 let recording = null;
 let liveHistory = null;
 let liveDrawQueued = false;
@@ -74,6 +75,11 @@ async function startLiveTap(stream) {
   mute.gain.value = 0; // keep the graph pulling without playing the mic back
   source.connect(node).connect(mute).connect(ctx.destination);
   liveHistory = { frames: [], freqs: null, hop: 0.256 };
+  // The previous file's results are not this recording's.
+  ui.results.hidden = true;
+  ui.status.hidden = true;
+  document.getElementById('live-tags').replaceChildren(Object.assign(document.createElement('li'), { className: 'muted', textContent: 'listening…' }));
+  document.body.dataset.liveTags = '0';
   ui.live.hidden = false;
   drawLive();
   await engine.ready;
@@ -124,4 +130,24 @@ function drawLive() {
   document.body.dataset.liveFrames = String(frames.length);
 }
 
-onLive(liveFrames, (message) => showError(`The live view stopped: ${plain(message)}`));
+/** The model's tags of the latest audio, top first. */
+function liveTags(m) {
+  if (!liveHistory) return;
+  const top = m.tags
+    .map((name, i) => ({ name, score: m.clip[i] }))
+    .sort((a, b) => b.score - a.score)
+    .slice(0, LIVE_TOP);
+  const list = document.getElementById('live-tags');
+  list.replaceChildren(
+    ...top.map((t) => {
+      const li = document.createElement('li');
+      li.textContent = `${t.name} ${t.score.toFixed(2)}`;
+      li.style.setProperty('--score', t.score.toFixed(3));
+      return li;
+    }),
+  );
+  list.dataset.seconds = m.seconds.toFixed(1);
+  document.body.dataset.liveTags = String(Number(document.body.dataset.liveTags || 0) + 1);
+}
+
+onLive(liveFrames, (message) => showError(`The live view stopped: ${plain(message)}`), liveTags);

@@ -110,10 +110,15 @@ async function predict(id, backend, timings) {
     backend === 'webgpu'
       ? await tagModel.predict_webgpu(progress)
       : pool.holdsInput
-        ? tagModel.prediction_cpu(await pool.scoresAgain(progress))
+        ? pool.predict(tagModel, await pool.scoresAgain(progress))
         : tagModel.predict_cpu(progress);
   timings.modelMs = performance.now() - t0;
-  return { backend: r.backend, tags: r.tags, clip: r.clip, windows: r.windows, fallback };
+  return pageTags(r, fallback);
+}
+
+/** The core's tags (clip, windows, taggram…) as the page keeps them. */
+function pageTags(r, fallback) {
+  return { ...r, fallback };
 }
 
 /** The pictures' coefficients as the page wants them (from Analyzer.scatter or .stitch). */
@@ -152,7 +157,7 @@ async function scatter({ id, channels, sampleRate, backend }) {
     try {
       const fprog = (done, total) => postMessage({ type: MSG.PROGRESS, id, stage: 'features', done, total });
       const t2 = performance.now();
-      tagModel.features(pcm, sampleRate, channels.length, fprog);
+      tagModel.analyse(pcm, sampleRate, channels.length, fprog);
       timings.featuresMs = performance.now() - t2;
       tags = await predict(id, backend, timings);
     } catch (e) {
@@ -193,8 +198,7 @@ async function scatterParallel({ id, channels, sampleRate, backend }) {
     timings.modelMs = timings.resultsAt - timings.transformEnd;
     if (prediction.error) tagError = prediction.error;
     else {
-      const r = prediction.value;
-      tags = { backend: r.backend, tags: r.tags, clip: r.clip, windows: r.windows, fallback: null };
+      tags = pageTags(prediction.value, null);
     }
   } else {
     timings.transformMs = performance.now() - t0;
@@ -227,7 +231,7 @@ self.onmessage = (ev) => {
       return liveStart(msg);
     case MSG.LIVE_PUSH:
       try {
-        livePush(msg, analyzer != null);
+        livePush(msg, analyzer != null, tagModel);
       } catch (e) {
         liveStop();
         postMessage({ type: MSG.LIVE_ERROR, message: messageOf(e) });

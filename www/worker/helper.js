@@ -44,14 +44,14 @@ const SLICE = MODEL_RATE * 5;
 
 /** This instance's share of a job (see TagModel.job_*). */
 async function onCall(msg) {
-  const progress = (done) => postMessage({ type: MSG.PROGRESS, call: msg.call, done });
+  const progress = (done, total, stage) => postMessage({ type: MSG.PROGRESS, call: msg.call, done, stage });
   try {
     await modelLoading;
     if (!tagModel) throw new Error('no model is loaded');
     if (msg.type === MSG.JOB) job(msg, progress);
     else if (msg.type === MSG.JOB_SCORES) {
       const scores = tagModel.job_scores(progress);
-      postMessage({ type: MSG.JOB_SCORES, call: msg.call, scores }, [scores.buffer]);
+      postMessage({ type: MSG.JOB_SCORES, call: msg.call, scores }, [scores.scores.buffer, scores.logits.buffer]);
     }
   } catch (e) {
     postMessage({ type: MSG.ERROR, call: msg.call, message: messageOf(e), crashed: crashed(e) });
@@ -84,8 +84,8 @@ function job(msg, progress) {
     // failure loses the tags, not the pictures.
     const t1 = performance.now();
     try {
-      reply.scores = tagModel.job_scores((done) => postMessage({ type: MSG.PROGRESS, call: msg.call, done, stage: 'model' }));
-      transfer.push(reply.scores.buffer);
+      reply.scores = tagModel.job_scores(progress);
+      transfer.push(reply.scores.scores.buffer, reply.scores.logits.buffer);
     } catch (e) {
       if (crashed(e)) throw e;
       reply.scoresError = messageOf(e);

@@ -1,25 +1,77 @@
 // The live microphone view, in the coordinating worker: a second Analyzer
 // with a short window and first order only scatters the last LIVE_WINDOW
 // seconds every LIVE_STEP seconds and sends the S1 frames that lie well
-// inside that window (away from its edges) to the page.
+// inside that window (away from its edges) to the page. Every TAG_STEP
+// seconds the loaded model tags the last TAG_SPAN seconds (one analysis
+// window: the core's session, on the CPU) — live tags beside the picture.
 import { Analyzer } from '../pkg/scatterbrain.js';
 import { LIVE_CONFIG, LIVE_LAG, LIVE_STEP, LIVE_WINDOW } from '../constants.js';
 import { MSG } from './protocol.js';
+
+// One model window of the latest audio; refreshed every few seconds (a
+// 5-layer GRU over 29 s costs a few hundred ms here, so the view stays live).
+const TAG_SPAN = 29;
+const TAG_STEP = 3;
+// Tags need some music first (shorter input is looped to fill the window).
+const TAG_MIN = 3;
 
 let live = null;
 
 export function liveStart({ sampleRate }) {
   const ring = new Float32Array(Math.round(LIVE_WINDOW * sampleRate)); // starts as silence
-  live = { rate: sampleRate, ring, total: 0, nextUpdate: LIVE_STEP * sampleRate, lastTime: -Infinity, analyzer: null };
+  live = {
+    rate: sampleRate,
+    ring,
+    total: 0,
+    nextUpdate: LIVE_STEP * sampleRate,
+    lastTime: -Infinity,
+    analyzer: null,
+    // A circular buffer of the last TAG_SPAN seconds (copying 29 s on every
+    // push would cost more than the tags).
+    tagRing: new Float32Array(Math.round(TAG_SPAN * sampleRate)),
+    tagAt: 0,
+    nextTags: TAG_MIN * sampleRate,
+  };
+}
+
+/** Keep `pcm` in the tag ring. */
+function keepForTags(pcm) {
+  const { tagRing } = live;
+  const src = pcm.length > tagRing.length ? pcm.subarray(pcm.length - tagRing.length) : pcm;
+  const first = Math.min(src.length, tagRing.length - live.tagAt);
+  tagRing.set(src.subarray(0, first), live.tagAt);
+  tagRing.set(src.subarray(first), 0);
+  live.tagAt = (live.tagAt + src.length) % tagRing.length;
+}
+
+/** Tags of the latest audio with `tagModel` (a TagModel), posted to the page. */
+function liveTags(tagModel) {
+  const { tagRing, rate } = live;
+  const n = Math.min(live.total, tagRing.length);
+  const pcm = new Float32Array(n);
+  // Oldest first: the n samples before tagAt, wrapping around.
+  const start = (live.tagAt - n + tagRing.length) % tagRing.length;
+  const first = Math.min(n, tagRing.length - start);
+  pcm.set(tagRing.subarray(start, start + first));
+  pcm.set(tagRing.subarray(0, n - first), first);
+  const t0 = performance.now();
+  tagModel.analyse(pcm, rate, 1);
+  const r = tagModel.predict_cpu();
+  postMessage({ type: MSG.LIVE_TAGS, tags: r.tags, clip: r.clip, seconds: n / rate, ms: performance.now() - t0 });
 }
 
 export function liveStop() {
   live = null;
 }
 
-/** Append microphone samples; scatter and post frames when an update is due. `engineUp`: the WASM has started. */
-export function livePush({ pcm }, engineUp) {
+/**
+ * Append microphone samples; scatter and post frames when an update is due,
+ * and tags with `tagModel` (null: no model) when those are due.
+ * `engineUp`: the WASM has started.
+ */
+export function livePush({ pcm }, engineUp, tagModel) {
   if (!live) return;
+  keepForTags(pcm);
   const { ring } = live;
   if (pcm.length >= ring.length) ring.set(pcm.subarray(pcm.length - ring.length));
   else {
@@ -27,6 +79,10 @@ export function livePush({ pcm }, engineUp) {
     ring.set(pcm, ring.length - pcm.length);
   }
   live.total += pcm.length;
+  if (engineUp && tagModel && live.total >= live.nextTags) {
+    live.nextTags = live.total + TAG_STEP * live.rate;
+    liveTags(tagModel);
+  }
   if (live.total < live.nextUpdate || !engineUp) return;
   live.nextUpdate = live.total + LIVE_STEP * live.rate;
   if (!live.analyzer) live.analyzer = new Analyzer(JSON.stringify(LIVE_CONFIG));

@@ -1,11 +1,11 @@
 // The coordinator's helper workers (helper.js), one per core, and the
 // parallel path through them: the audio is resampled once, into shared
-// memory that the helpers read as it fills; each helper scatters every n-th
-// 29 s window (one scattering per window gives both the pictures'
-// coefficients and the model input) and, on the CPU backend, scores its
-// windows. The coordinator then stitches the pictures, keeps the model
-// input (WebGPU, a backend switch) and averages the scores, exactly as one
-// instance would.
+// memory that the helpers read as it fills; each helper runs the core's
+// analysis session on its share of the windows (every n-th 29 s window; one
+// scattering per window gives both the pictures' coefficients and the model
+// input) and, on the CPU backend, scores them. The core then puts the
+// helpers' windows and scores back in stream order (Analyzer.stitch,
+// TagModel.set_input, TagModel.prediction_cpu): this file only moves arrays.
 import { MonoStream } from '../pkg/scatterbrain.js';
 import { MSG } from './protocol.js';
 
@@ -20,8 +20,8 @@ export class HelperPool {
   constructor(module) {
     this.helpers = [];
     this.nextCall = 1;
-    // Which helper holds which window of the last audio (they can score it again).
-    this.lastJob = null;
+    // Whether the helpers hold the windows of the last audio (they can score it again).
+    this.holdsInput = false;
     for (let k = 0; k < HELPERS; k++) this.helpers.push(startHelper(module));
   }
 
@@ -39,7 +39,7 @@ export class HelperPool {
 
   /** Each helper loads its own copy of the model file; one promise per helper. */
   loadModel(bytes) {
-    this.lastJob = null;
+    this.holdsInput = false;
     return this.helpers.map((h) => {
       const copy = bytes.slice(0);
       return this.call(h, { type: MSG.MODEL, bytes: copy }, undefined, [copy]);
@@ -77,6 +77,7 @@ export class HelperPool {
       }
       timings.resampleMs = performance.now() - t0;
     }
+    const nonFinite = () => (stream ? stream.non_finite() : 0);
     const total = Math.max(1, Math.ceil(shared.length / Math.round(frontEnd.window.seconds * rate)));
     const done = this.helpers.map(() => 0);
     const scored = this.helpers.map(() => 0);
@@ -101,69 +102,64 @@ export class HelperPool {
         Atomics.store(filled, 0, -1);
         Atomics.notify(filled, 0);
         jobs.catch(() => {}); // the helpers fail too; this error is the one to report
-        throw e;
-      } finally {
         stream.free();
+        throw e;
       }
     }
-    const results = await jobs;
+    let results;
+    let nonFiniteSamples = 0;
+    try {
+      results = await jobs;
+      nonFiniteSamples = nonFinite();
+    } finally {
+      if (stream) stream.free();
+    }
     // The front end ends with the slowest helper's scattering; any scoring
     // after that is the model's time (the rest overlapped the scattering).
     timings.transformEnd = tJobs + Math.max(...results.map((x) => x.featuresMs));
     timings.resultsAt = performance.now();
     timings.scoresCpuMs = scores ? results.reduce((a, x) => a + (x.scoresMs || 0), 0) : undefined;
-    const { starts, valids, rawRows, inputRows, frames, raw, input } = reassemble(results);
-    tagModel.set_input(starts, valids, inputRows, frames, input);
-    this.lastJob = {
-      total: starts.length,
-      counts: results.map((x) => x.result.indices.length),
-      byHelper: results.map((x) => Array.from(x.result.indices)),
-    };
-    const picture = analyzer.stitch(starts, valids, rawRows, frames, raw);
+    const w = joined(results.map((x) => x.result));
+    tagModel.set_input(w.indices, w.starts, w.valids, w.inputRows, w.frames, w.input, shared.length, nonFiniteSamples);
+    this.holdsInput = true;
+    const picture = analyzer.stitch(w.indices, w.starts, w.valids, w.rawRows, w.frames, w.raw);
     let prediction = null;
     if (scores) {
       const failed = results.find((x) => x.scoresError);
-      prediction = failed
-        ? { error: failed.scoresError }
-        : { value: tagModel.prediction_cpu(this.gather(results.map((x) => x.scores))) };
+      prediction = failed ? { error: failed.scoresError } : { value: this.predict(tagModel, results.map((x) => x.scores)) };
     }
     return { picture, prediction };
   }
 
-  /** Whether the helpers hold the windows of the last audio (they can score it again). */
-  get holdsInput() {
-    return this.lastJob != null;
-  }
-
   forget() {
-    this.lastJob = null;
+    this.holdsInput = false;
   }
 
-  /** CPU scores of the last audio, each helper scoring its own windows. */
+  /** The file's tags from the helpers' CPU scores (TagModel.job_scores, one per helper). */
+  predict(tagModel, parts) {
+    const frames = parts.find((p) => p.indices.length)?.logit_frames ?? 0;
+    return tagModel.prediction_cpu(
+      Uint32Array.from(parts.flatMap((p) => Array.from(p.indices))),
+      cat(parts.map((p) => p.scores)),
+      cat(parts.map((p) => p.logits)),
+      frames,
+    );
+  }
+
+  /** CPU scores of the last audio, each helper scoring its own windows (for predict). */
   async scoresAgain(progress) {
-    const total = this.lastJob.total;
     const done = this.helpers.map(() => 0);
+    const totals = this.helpers.map(() => 0);
     const parts = await Promise.all(
       this.helpers.map((h, k) =>
-        this.call(h, { type: MSG.JOB_SCORES }, (n) => {
+        this.call(h, { type: MSG.JOB_SCORES }, (n, stage, total) => {
           done[k] = n;
-          progress(done.reduce((a, b) => a + b, 0), total);
+          totals[k] = total;
+          progress(done.reduce((a, b) => a + b, 0), totals.reduce((a, b) => a + b, 0));
         }),
       ),
     );
-    return this.gather(parts.map((p) => p.scores));
-  }
-
-  /** The helpers' scores (each in its windows' order) in stream order. */
-  gather(parts) {
-    const job = this.lastJob;
-    const k0 = job.counts.findIndex((n) => n > 0);
-    const tags = parts[k0].length / job.counts[k0];
-    const scores = new Float32Array(job.total * tags);
-    parts.forEach((p, k) => {
-      job.byHelper[k].forEach((index, j) => scores.set(p.subarray(j * tags, (j + 1) * tags), index * tags));
-    });
-    return scores;
+    return parts.map((p) => p.scores);
   }
 }
 
@@ -174,7 +170,7 @@ function startHelper(module) {
     const m = ev.data;
     const p = h.pending.get(m.call);
     if (!p) return;
-    if (m.type === MSG.PROGRESS) p.onProgress(m.done, m.stage);
+    if (m.type === MSG.PROGRESS) p.onProgress(m.done, m.stage, m.total);
     else if (m.type === MSG.ERROR) {
       h.pending.delete(m.call);
       p.reject(m.crashed ? new WebAssembly.RuntimeError(m.message) : new Error(m.message));
@@ -192,39 +188,30 @@ function startHelper(module) {
   return h;
 }
 
-/** The helpers' windows back in stream order, concatenated. */
-function reassemble(results) {
-  const windows = [];
-  results.forEach(({ result: r }, k) => {
-    const rawSize = r.raw_rows * r.frames;
-    const inputSize = r.input_rows * r.frames;
-    r.indices.forEach((index, j) =>
-      windows.push({
-        index,
-        helper: k,
-        start: r.starts[j],
-        valid: r.valids[j],
-        raw: r.raw.subarray(j * rawSize, (j + 1) * rawSize),
-        input: r.input.subarray(j * inputSize, (j + 1) * inputSize),
-      }),
-    );
-  });
-  windows.sort((a, b) => a.index - b.index);
-  if (!windows.length || windows.some((w, i) => w.index !== i)) throw new Error('the workers lost a window');
-  const { raw_rows: rawRows, input_rows: inputRows, frames } = results.find((x) => x.result.indices.length).result;
-  const concat = (key, size) => {
-    const out = new Float32Array(windows.length * size);
-    windows.forEach((w, i) => out.set(w[key], i * size));
-    return out;
-  };
+/** Float32Arrays end to end. */
+function cat(arrays) {
+  const out = new Float32Array(arrays.reduce((n, a) => n + a.length, 0));
+  let at = 0;
+  for (const a of arrays) {
+    out.set(a, at);
+    at += a.length;
+  }
+  return out;
+}
+
+/** The helpers' windows (TagModel.job_finish results) joined, in helper order; the core orders them. */
+function joined(parts) {
+  const first = parts.find((r) => r.indices.length);
+  if (!first) throw new Error('the workers computed no window');
   return {
-    starts: Float64Array.from(windows, (w) => w.start),
-    valids: Uint32Array.from(windows, (w) => w.valid),
-    rawRows,
-    inputRows,
-    frames,
-    raw: concat('raw', rawRows * frames),
-    input: concat('input', inputRows * frames),
+    indices: Uint32Array.from(parts.flatMap((r) => Array.from(r.indices))),
+    starts: Float64Array.from(parts.flatMap((r) => Array.from(r.starts))),
+    valids: Uint32Array.from(parts.flatMap((r) => Array.from(r.valids))),
+    rawRows: first.raw_rows,
+    inputRows: first.input_rows,
+    frames: first.frames,
+    raw: cat(parts.map((r) => r.raw)),
+    input: cat(parts.map((r) => r.input)),
   };
 }
 

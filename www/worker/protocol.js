@@ -15,11 +15,11 @@
 //   PROGRESS {id, stage, done, total, passes?}
 //   RESULT {id, scatter: {rows, frames, data, times, paths, windows}, tags, tagError, timings}
 //   TAGS {id, tags, timings}
-//   LIVE {hop, freqs, frames: [{t, values}]} · LIVE_ERROR {message}
+//   LIVE {hop, freqs, frames: [{t, values}]} · LIVE_TAGS {tags, clip, seconds, ms} · LIVE_ERROR {message}
 // coordinator → helper (each carries `call`, echoed in the reply)
 //   INIT {module, helper: true} · MODEL {bytes} → MODEL_READY
 //   JOB {mono, filled, part, parts, scores} → JOB {result, featuresMs, scores?, scoresMs?, scoresError?}
-//   JOB_SCORES → JOB_SCORES {scores}
+//   JOB_SCORES → JOB_SCORES {scores}   (scores: TagModel.job_scores's {indices, logit_frames, scores, logits})
 //   helper replies PROGRESS {call, done, stage?} and ERROR {call, message, crashed}
 export const MSG = Object.freeze({
   INIT: 'init',
@@ -39,6 +39,7 @@ export const MSG = Object.freeze({
   RESULT: 'result',
   TAGS: 'tags',
   LIVE: 'live',
+  LIVE_TAGS: 'live-tags',
   LIVE_ERROR: 'live-error',
   JOB: 'job',
   JOB_SCORES: 'job-scores',

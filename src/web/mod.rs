@@ -1,0 +1,109 @@
+//! The browser's entry points: a thin wasm-bindgen layer that converts types
+//! between JS and the core's analysis session ([`crate::session`]); the road
+//! from PCM to tags is the core's, as for the native CLI. Every entry point
+//! returns a `Result` (or a Promise that rejects with an `Error`), and a
+//! panic hook reports panics, so nothing crosses the boundary as an abort
+//! without a message; the page stays usable after any error.
+//!
+//! * [`Analyzer`] (analyzer.rs): the scattering front end, raw coefficients
+//!   for the pictures, and stitching of windows computed by several workers.
+//! * [`TagModel`] (tag_model.rs): a model file loaded from bytes; a worker's
+//!   share of a piece of audio (a sharded session), and the whole file's tags
+//!   on the CPU or WebGPU.
+//! * [`MonoStream`] (mono.rs): PCM to mono at the front end's rate, in slices.
+
+mod analyzer;
+mod mono;
+mod tag_model;
+
+pub use analyzer::Analyzer;
+pub use mono::MonoStream;
+pub use tag_model::TagModel;
+
+use crate::pipeline::{WindowFeatures, in_stream_order};
+use crate::transform::Coefficients;
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+}
+
+/// Any error as the `Error` a JS caller sees.
+fn js<E: std::fmt::Display>(e: E) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+    serde_wasm_bindgen::to_value(value).map_err(js)
+}
+
+/// Set `key` on a JS object (large arrays go as typed arrays, not through serde).
+fn set(obj: &JsValue, key: &str, value: &JsValue) -> Result<(), JsError> {
+    js_sys::Reflect::set(obj, &JsValue::from_str(key), value)
+        .map(|_| ())
+        .map_err(|e| JsError::new(&format!("{e:?}")))
+}
+
+/// `progress(done, total, stage)`; a throwing callback must not abort the work.
+fn call_progress(progress: &Option<js_sys::Function>, done: usize, total: f64, stage: &str) {
+    if let Some(f) = progress {
+        let _ = f.call3(
+            &JsValue::NULL,
+            &JsValue::from(done as f64),
+            &JsValue::from(total),
+            &JsValue::from_str(stage),
+        );
+    }
+}
+
+/// Windows of `samples` samples the window length cuts (for progress only).
+fn expected_windows(samples: f64, window_len: usize) -> f64 {
+    (samples / window_len.max(1) as f64).ceil().max(1.0)
+}
+
+/// Windows of coefficients handed over from JS by several workers, in stream
+/// order: `data` holds `indices.len()` matrices of `rows × frames`, window
+/// `indices[i]` starting at sample `starts[i]` with `valids[i]` samples of
+/// real audio.
+fn windows_from(
+    indices: &[u32],
+    starts: &[f64],
+    valids: &[u32],
+    rows: usize,
+    frames: usize,
+    data: &[f32],
+) -> Result<Vec<WindowFeatures>, JsError> {
+    let size = rows * frames;
+    let n = indices.len();
+    if starts.len() != n || valids.len() != n || data.len() != n * size || size == 0 {
+        return Err(JsError::new(&format!(
+            "{} values for {n} windows ({} starts, {} lengths) of {rows} × {frames}",
+            data.len(),
+            starts.len(),
+            valids.len()
+        )));
+    }
+    let items = (0..n).map(|i| {
+        let w = WindowFeatures {
+            index: indices[i] as usize,
+            start: starts[i] as u64,
+            valid: valids[i] as usize,
+            coefficients: Coefficients {
+                rows,
+                frames,
+                data: data[i * size..(i + 1) * size].to_vec(),
+            },
+            raw: None,
+        };
+        (w.index, w)
+    });
+    in_stream_order(items).map_err(js)
+}
+
+/// Windows' coefficients concatenated, as one `Float32Array`.
+fn concat<'a>(parts: impl Iterator<Item = &'a Coefficients>) -> js_sys::Float32Array {
+    let v: Vec<f32> = parts.flat_map(|c| c.data.iter().copied()).collect();
+    js_sys::Float32Array::from(&v[..])
+}

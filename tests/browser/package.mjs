@@ -1,0 +1,70 @@
+// Browser tests of the npm package through its example page (www/example/,
+// which uses only www/package/), registered into run.mjs's list:
+//   node tests/browser/run.mjs package
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { wav, melody, tone, noise } from './audio.mjs';
+
+const RATE = 44100;
+// 12 s of stereo: the resampler, the mix-down and a looped short window.
+const song = wav([...tone(660, 4, RATE, 0.4), ...melody(8, RATE)].map((v, i) => v + 0.01 * noise(i)), RATE, 2);
+
+/** Open the example page and wait until its model is loaded. */
+async function openExample(page, url, check) {
+  await page.goto(new URL('example/', url).href);
+  await page.waitForFunction(() => document.body.dataset.state !== 'loading', null, { timeout: 60_000 });
+  const state = await page.evaluate(() => document.body.dataset.state);
+  check(state === 'ready', `example page: ${state}: ${await page.textContent('#status')}`);
+  await page.waitForLoadState('networkidle');
+}
+
+const settled = (page, timeout = 120_000) =>
+  page
+    .waitForFunction(() => ['done', 'error', 'cancelled'].includes(document.body.dataset.state), null, { timeout })
+    .then(() => page.evaluate(() => document.body.dataset.state));
+
+/** `{ test, check, needModel, nativeTags, TMP }` from run.mjs. */
+export function register({ test, check, needModel, nativeTags, TMP }) {
+  test('package example page: top 5 tags equal the native CLI, zero requests while tagging', async ({ page, url, requests, consoleErrors }) => {
+    needModel();
+    await openExample(page, url, check);
+    requests.length = 0;
+    const file = path.join(TMP, 'package song.wav');
+    writeFileSync(file, song);
+    await page.setInputFiles('#file', file);
+    const state = await settled(page);
+    check(state === 'done', `state ${state}: ${await page.textContent('#status')}`);
+    const network = requests.filter((r) => !/^GET (blob|data):/.test(r));
+    check(network.length === 0, `network requests while tagging: ${network.join(', ')}`);
+
+    const shown = await page.$$eval('#tags li', (lis) => lis.map((li) => [li.querySelector('.tag').textContent, Number(li.querySelector('.score').textContent)]));
+    const native = nativeTags(file);
+    const top = native.clip.map((score, i) => [native.tags[i], score]).sort((a, b) => b[1] - a[1]).slice(0, 5);
+    check(JSON.stringify(shown.map((t) => t[0])) === JSON.stringify(top.map((t) => t[0])), `shown ${JSON.stringify(shown)}, native top 5 ${JSON.stringify(top)}`);
+    // Shown with 4 decimals: equal to the native scores within rounding and 1e-4.
+    shown.forEach(([tag, v], i) => check(Math.abs(v - top[i][1]) <= 1.5e-4, `${tag}: shown ${v}, native ${top[i][1]}`));
+    const clip = await page.evaluate(() => Array.from(globalThis.example.result.clip));
+    const worst = Math.max(...clip.map((v, i) => Math.abs(v - native.clip[i])));
+    check(clip.length === native.clip.length && worst <= 1e-4, `clip scores differ from native by ${worst}`);
+    check(consoleErrors.length === 0, `console errors: ${consoleErrors.join(' | ')}`);
+    console.log(`     (package in Chromium vs native: max |Δscore| ${worst.toExponential(1)})`);
+  });
+
+  test('package example page: cancel stops a long file, the next file is tagged', async ({ page, url }) => {
+    needModel();
+    await openExample(page, url, check);
+    const long = path.join(TMP, 'package long.wav');
+    writeFileSync(long, wav(tone(440, 600, 16000, 0.3), 16000, 1));
+    await page.setInputFiles('#file', long);
+    await page.waitForFunction(() => /^Analysing .*: [1-9]\d* %/.test(document.getElementById('status').textContent), null, { timeout: 60_000 });
+    await page.click('#cancel');
+    const state = await settled(page);
+    check(state === 'cancelled', `after cancel: ${state}: ${await page.textContent('#status')}`);
+    const file = path.join(TMP, 'package song.wav');
+    writeFileSync(file, song);
+    await page.evaluate(() => delete document.body.dataset.state);
+    await page.setInputFiles('#file', file);
+    check((await settled(page)) === 'done', `after the cancel: ${await page.textContent('#status')}`);
+    check((await page.$$('#tags li')).length === 5, 'no tags after the cancel');
+  });
+}

@@ -1,0 +1,103 @@
+//! The analysis session (src/session.rs), the road from PCM to tags that the
+//! CLI and the page share: shards gathered back in stream order give exactly
+//! the unsharded session's tags (the page's workers rely on it), scores of
+//! kept input equal scores made on the fly, and PCM pushed in any slicing
+//! gives the same result.
+#![cfg(feature = "model")]
+
+use scatterbrain::features::{FeatureConfig, Features};
+use scatterbrain::model::{self, Device, Model, ModelConfig, ModelMetadata, Precision, Tagger};
+use scatterbrain::pipeline::{Shard, in_stream_order};
+use scatterbrain::session::{FileTags, Progress, Session, SessionOptions};
+use scatterbrain::tagging::{Tagging, score_windows};
+
+/// A small random model over the default front end.
+fn tagging() -> Tagging {
+    let fc = FeatureConfig::default();
+    let mut features = Features::new(fc.clone());
+    let input = features.rows(features.window_len()).len();
+    let device = Device::flex();
+    device.seed(11);
+    let config = ModelConfig::from_name("scat-2l-8h-gru", input).unwrap();
+    let tagger = Tagger::new(&config, &device).unwrap();
+    let mut meta = ModelMetadata::new(&config);
+    meta.front_end = serde_json::to_value(&fc).unwrap();
+    let bytes = model::save(&tagger, &meta, Precision::F32).unwrap();
+    Tagging::new(Model::from_bytes(&bytes, &device).unwrap()).unwrap()
+}
+
+/// 70 s of stereo at 22.05 kHz: three windows, the last one end-aligned.
+fn song() -> (Vec<f32>, u32, u32) {
+    let (rate, channels) = (22_050u32, 2u32);
+    let n = 70 * rate as usize;
+    let mut pcm = Vec::with_capacity(n * 2);
+    for i in 0..n {
+        let t = i as f64 / rate as f64;
+        let f = 220.0 * (1.0 + (t / 20.0).floor());
+        let v = (0.3 * (2.0 * std::f64::consts::PI * f * t).sin() * (1.0 + (1.3 * t).sin())) as f32;
+        pcm.extend_from_slice(&[v, 0.5 * v]);
+    }
+    (pcm, rate, channels)
+}
+
+fn run(t: &mut Tagging, pcm: &[f32], rate: u32, ch: u32, options: SessionOptions, slice: usize) -> scatterbrain::session::Analysis {
+    let mut s = Session::new(t, rate, ch, options).unwrap();
+    let mut events = Vec::new();
+    for chunk in pcm.chunks(slice * ch as usize) {
+        s.push(t, chunk, &mut |p| events.push(p)).unwrap();
+    }
+    let a = s.finish(t, &mut |p| events.push(p)).unwrap();
+    // Progress counts windows up, one by one.
+    let features: Vec<usize> = events.iter().filter_map(|p| match p {
+        Progress::Features(n) => Some(*n),
+        _ => None,
+    }).collect();
+    assert_eq!(features, (1..=features.len()).collect::<Vec<_>>());
+    a
+}
+
+#[test]
+fn shards_gathered_in_stream_order_equal_one_session() {
+    let mut t = tagging();
+    let (pcm, rate, ch) = song();
+    let whole = run(&mut t, &pcm, rate, ch, SessionOptions::default(), 4096);
+    let tags: FileTags = whole.tags();
+    assert_eq!(tags.windows.len(), 3);
+    assert_eq!(tags.scores.len(), 50);
+    assert!((tags.duration_s - 70.0).abs() < 1e-3);
+
+    // Two workers, each its share of the windows, model input kept.
+    let mut kept = Vec::new();
+    let mut last = None;
+    for part in 0..2 {
+        let options = SessionOptions {
+            score: false,
+            keep_input: true,
+            keep_raw: true,
+            shard: Shard::new(part, 2).unwrap(),
+            ..SessionOptions::default()
+        };
+        let a = run(&mut t, &pcm, rate, ch, options, 10_000);
+        assert!(a.scores.is_empty());
+        assert!(a.windows.iter().all(|w| w.index % 2 == part && w.raw.is_some()));
+        kept.extend(a.windows.iter().cloned().map(|w| (w.index, w)));
+        last = Some(a);
+    }
+    assert_eq!(kept.len(), 3);
+    // Out of order on purpose: the core restores the order.
+    kept.reverse();
+    let ordered = in_stream_order(kept).unwrap();
+    let scores = score_windows(t.model(), &ordered).unwrap();
+    let gathered = last.unwrap().tags_of(scores);
+    assert_eq!(gathered, tags, "sharded tags differ from one session's");
+}
+
+#[test]
+fn pcm_slicing_does_not_change_the_tags() {
+    let mut t = tagging();
+    let (pcm, rate, ch) = song();
+    let a = run(&mut t, &pcm, rate, ch, SessionOptions::default(), 1152).tags();
+    let b = run(&mut t, &pcm, rate, ch, SessionOptions::default(), 300_000).tags();
+    assert_eq!(a, b);
+    assert!(!a.taggram.is_empty());
+}

@@ -1,0 +1,165 @@
+//! The npm package (`www/package`, the WASM build behind a JS API) in Node
+//! tags the same audio as the native CLI with the same scores, cancels with
+//! an AbortError, and gives the pictures' coefficients. Needs the package
+//! folder made self-contained by `www/build.sh` (tests/run builds it first)
+//! and `node`; `tests/wasm/package.mjs` does the JS side.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Scores of the package and of the native CLI agree this closely.
+const TOL: f64 = 1e-4;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("run a command");
+    eprintln!("stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{cmd:?} failed");
+    out
+}
+
+fn scores(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
+}
+
+fn max_diff(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).fold(0.0, |m, (x, y)| m.max((x - y).abs()))
+}
+
+/// Make a model with `init` (arguments after `model init`), tag the
+/// package's signal in Node and natively; returns Node's report.
+fn compare(name: &str, init: &[&str]) -> Value {
+    let pkg = repo().join("www/package");
+    assert!(
+        pkg.join("pkg/scatterbrain_bg.wasm").exists(),
+        "{} is not self-contained: run www/build.sh (tests/run does)",
+        pkg.display()
+    );
+    let dir = std::env::temp_dir().join(format!("sb-package-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (model, song) = (dir.join("model.bpk"), dir.join("song.wav"));
+    run(Command::new(env!("CARGO_BIN_EXE_scatterbrain"))
+        .args(["model", "init"])
+        .args(init)
+        .arg("--out")
+        .arg(&model));
+    let out = run(Command::new("node")
+        .arg(repo().join("tests/wasm/package.mjs"))
+        .arg(&model)
+        .arg(&song)
+        .arg(&pkg));
+    let js: Value = serde_json::from_slice(&out.stdout).expect("JSON from node");
+    let out = run(Command::new(env!("CARGO_BIN_EXE_scatterbrain"))
+        .args(["tag", "--json", "--model"])
+        .arg(&model)
+        .arg(&song));
+    let native: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let file = &native["files"][0];
+
+    assert_eq!(js["tags"], native["tags"], "tag lists differ");
+    assert_eq!(
+        js["tagger_tags"], native["tags"],
+        "tagger.tags is not the file's list"
+    );
+    let d = max_diff(&scores(&js["clip"]), &scores(&file["scores"]));
+    eprintln!("{name}: package vs native clip scores: max |Δ| {d:e}");
+    assert!(d <= TOL, "clip scores differ by {d:e}");
+    let (jw, nw) = (
+        js["windows"].as_array().unwrap(),
+        file["windows"].as_array().unwrap(),
+    );
+    assert_eq!(jw.len(), 2, "35 s make two windows");
+    assert_eq!(jw.len(), nw.len());
+    for (a, b) in jw.iter().zip(nw) {
+        assert!((a["start_s"].as_f64().unwrap() - b["start_s"].as_f64().unwrap()).abs() < 1e-6);
+        let d = max_diff(&scores(&a["scores"]), &scores(&b["scores"]));
+        assert!(d <= TOL, "window scores differ by {d:e}");
+    }
+    assert!(
+        (js["duration_s"].as_f64().unwrap() - 35.0).abs() < 0.01,
+        "duration {}",
+        js["duration_s"]
+    );
+    assert_eq!(
+        js["again_max_diff"].as_f64(),
+        Some(0.0),
+        "a second run after an abort differs"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    js
+}
+
+#[test]
+fn package_tags_like_the_native_cli_and_cancels() {
+    let js = compare("mtat", &["scat-2l-32h-gru", "--seed", "1"]);
+    for what in ["aborted", "midway"] {
+        assert_eq!(js[what]["name"], "AbortError", "{what}: {}", js[what]);
+    }
+    assert_eq!(
+        js["midway_steps"], 2,
+        "the abort did not stop at the next slice"
+    );
+    // Progress: 35 s in 5 s slices plus the end, increasing; both windows scored.
+    let p = &js["progress"];
+    assert_eq!(p["analyse_steps"], 9, "{p}");
+    assert_eq!(p["analyse_last"]["done"], p["analyse_last"]["total"]);
+    assert_eq!(p["increasing"], true);
+    assert_eq!(p["model_last"]["done"], 2);
+    assert!(
+        js["too_short"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("short"),
+        "{}",
+        js["too_short"]
+    );
+    assert!(js["freed"]["message"].as_str().unwrap().contains("freed"));
+    assert_eq!(js["top"].as_array().unwrap().len(), 5);
+    // The pictures of 10 s: S0, S1 and S2 rows over ~10 s of frames.
+    let pic = &js["picture"];
+    let (rows, frames) = (
+        pic["rows"].as_u64().unwrap(),
+        pic["frames"].as_u64().unwrap(),
+    );
+    assert_eq!(pic["data"].as_u64(), Some(rows * frames));
+    assert_eq!(pic["paths"].as_u64(), Some(rows));
+    assert_eq!(pic["times"].as_u64(), Some(frames));
+    assert_eq!(pic["finite"], true);
+    let orders: Vec<u64> = pic["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert!(
+        orders[0] == 1 && orders[1] > 50 && orders[2] > 100,
+        "rows by order {orders:?}"
+    );
+    let last = pic["last_time"].as_f64().unwrap();
+    assert!((9.0..=10.5).contains(&last), "last frame at {last} s");
+}
+
+#[test]
+fn package_reads_a_model_with_its_own_tag_set() {
+    let js = compare(
+        "seven",
+        &[
+            "scat-2l-8h-gru",
+            "--seed",
+            "5",
+            "--tags",
+            "lullaby,march,waltz,drone,choir,brass,hand clap",
+        ],
+    );
+    assert_eq!(js["clip"].as_array().unwrap().len(), 7);
+    assert_eq!(js["tags"][6], "hand clap");
+}

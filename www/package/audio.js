@@ -1,0 +1,73 @@
+// What the tagger accepts as audio, as one shape: `{ frames, channels,
+// sampleRate, slice(from, to) }`, where `slice` gives frames [from, to) as
+// interleaved PCM. Slicing lets an AudioBuffer's planar channels be
+// interleaved a slice at a time instead of copied whole.
+import { sniffSampleRate } from './pkg/sniff.js';
+
+// decodeAudioData resamples to its context's rate; the header's rate avoids
+// that (the core then resamples, as natively). Chromium's accepted range:
+const MIN_RATE = 3000;
+const MAX_RATE = 768000;
+const FALLBACK_RATE = 48000;
+
+/** `audio` (PCM object, AudioBuffer, or a File/Blob in a browser) as a sliceable source. */
+export async function audioSource(audio) {
+  if (audio == null) throw new TypeError('no audio given');
+  if (audio.pcm !== undefined) return fromPcm(audio);
+  if (typeof audio.getChannelData === 'function') return fromAudioBuffer(audio);
+  if (typeof Blob !== 'undefined' && audio instanceof Blob) return fromAudioBuffer(await decode(audio));
+  throw new TypeError('audio must be {pcm: Float32Array, sampleRate, channels}, an AudioBuffer, or (in a browser) a File or Blob');
+}
+
+function fromPcm({ pcm, sampleRate, channels = 1 }) {
+  if (!(pcm instanceof Float32Array)) throw new TypeError('audio.pcm must be a Float32Array (interleaved samples)');
+  if (!Number.isInteger(channels) || channels < 1) throw new TypeError(`audio.channels must be a whole number ≥ 1, not ${channels}`);
+  checkRate(sampleRate);
+  if (pcm.length % channels !== 0) throw new RangeError(`${pcm.length} samples are not whole frames of ${channels} channels`);
+  return {
+    frames: pcm.length / channels,
+    channels,
+    sampleRate,
+    slice: (from, to) => pcm.subarray(from * channels, to * channels),
+  };
+}
+
+function fromAudioBuffer(buffer) {
+  const channels = buffer.numberOfChannels;
+  checkRate(buffer.sampleRate);
+  const planes = Array.from({ length: channels }, (_, c) => buffer.getChannelData(c));
+  return {
+    frames: buffer.length,
+    channels,
+    sampleRate: buffer.sampleRate,
+    slice(from, to) {
+      if (channels === 1) return planes[0].subarray(from, to);
+      const out = new Float32Array((to - from) * channels);
+      for (let c = 0; c < channels; c++) {
+        const plane = planes[c];
+        for (let i = from, j = c; i < to; i++, j += channels) out[j] = plane[i];
+      }
+      return out;
+    },
+  };
+}
+
+function checkRate(rate) {
+  if (!Number.isInteger(rate) || rate < 1) throw new TypeError(`the sample rate must be a whole number of Hz, not ${rate}`);
+}
+
+/** Decode a File/Blob with the browser's decoder, at the file's own rate when its header says it. */
+async function decode(blob) {
+  if (typeof OfflineAudioContext === 'undefined') {
+    throw new TypeError('decoding a File or Blob needs the Web Audio API (a browser page, not a worker or Node): pass {pcm, sampleRate, channels} or an AudioBuffer');
+  }
+  if (blob.size === 0) throw new Error('the file is empty');
+  const bytes = await blob.arrayBuffer();
+  const rate = sniffSampleRate(new Uint8Array(bytes, 0, Math.min(bytes.byteLength, 1 << 17)));
+  const ctx = new OfflineAudioContext(1, 1, rate >= MIN_RATE && rate <= MAX_RATE ? rate : FALLBACK_RATE);
+  try {
+    return await ctx.decodeAudioData(bytes);
+  } catch (e) {
+    throw new Error('the file could not be decoded as audio (not audio, damaged, or a format this browser cannot decode)', { cause: e });
+  }
+}

@@ -1,0 +1,130 @@
+// TypeScript declarations of scatterbrain-tagger (index.js).
+
+/** Where a file comes from: a URL (or, in Node, a path or file: URL), or its bytes. */
+export type FileSource = string | URL | ArrayBuffer | ArrayBufferView;
+
+export interface LoadOptions {
+  /**
+   * The WebAssembly (scatterbrain_bg.wasm); by default the package's own copy.
+   * Only the first loadTagger() of a page, worker or process starts the WASM;
+   * later calls reuse that instance and ignore this option.
+   */
+  wasm?: FileSource | WebAssembly.Module;
+  /** The model file (.bpk), e.g. scat-5l-512h-gru.bpk. */
+  model: FileSource;
+}
+
+/** Start the WASM (once) and load a model file onto the CPU backend. */
+export function loadTagger(options: LoadOptions): Promise<Tagger>;
+
+/** Interleaved PCM: `channels` channels at `sampleRate` Hz, frame after frame. */
+export interface Pcm {
+  pcm: Float32Array;
+  sampleRate: number;
+  /** Default 1. */
+  channels?: number;
+}
+
+/** A Web Audio `AudioBuffer`, or anything shaped like one (planar channels). */
+export interface AudioBufferLike {
+  readonly numberOfChannels: number;
+  readonly sampleRate: number;
+  /** Frames per channel. */
+  readonly length: number;
+  getChannelData(channel: number): Float32Array;
+}
+
+/**
+ * Audio to analyse. A `Blob`/`File` is decoded with the browser's
+ * `decodeAudioData` (at the file's own rate when its header says it), so it
+ * needs a browser page; in Node or a worker, pass PCM or an `AudioBuffer`.
+ */
+export type AudioInput = Pcm | AudioBufferLike | Blob;
+
+export interface Progress {
+  /**
+   * `decode`: a File/Blob being decoded (done 0 or 1 of 1).
+   * `analyse`: steps through the audio, one per ~5 s slice and a last one
+   * for the end of the stream (where a file's last window is computed).
+   * `model`: 29 s analysis windows scored.
+   */
+  stage: 'decode' | 'analyse' | 'model';
+  done: number;
+  total: number;
+}
+
+export interface JobOptions {
+  /** Called between slices; an exception thrown here rejects the call. */
+  onProgress?: (progress: Progress) => void;
+  /**
+   * Cancels between slices: the call then rejects with `signal.reason` (an
+   * `AbortError` DOMException for a plain `abort()`).
+   */
+  signal?: AbortSignal;
+}
+
+/** Scores of a stretch of the audio, one per tag (in `TagResult.tags` order). */
+export interface Span {
+  start_s: number;
+  end_s: number;
+  scores: number[];
+}
+
+export interface TagResult {
+  /** Where the model ran: always `'cpu'` here (burn's CPU backend in WebAssembly). */
+  backend: 'cpu';
+  /** Tag names, in the order of every score list (the model file's). */
+  tags: string[];
+  /** The whole audio's scores in [0, 1]: the mean of the windows' scores. */
+  clip: number[];
+  /** Scores of each 29 s analysis window. */
+  windows: Span[];
+  /** The frame-level taggram: one column per ~2 s. */
+  taggram: Span[];
+  duration_s: number;
+  /** Input samples that were NaN or infinite (read as silence). */
+  non_finite: number;
+}
+
+/** What one row of the coefficients is. */
+export interface PathInfo {
+  /** 0 (S0), 1 (S1) or 2 (S2). */
+  order: number;
+  /** Centre frequency of the first-order filter, Hz (null for S0). */
+  freq1_hz: number | null;
+  /** Centre frequency of the second-order filter, Hz (S2 only). */
+  freq2_hz: number | null;
+}
+
+/** Raw scattering coefficients (S0, S1, S2) of the model's front end, on one time line. */
+export interface ScatterResult {
+  rows: number;
+  frames: number;
+  /** Row-major `rows × frames`. */
+  data: Float32Array;
+  /** Seconds at each frame. */
+  times: Float64Array;
+  paths: PathInfo[];
+  /** Start (s) of each analysis window used. */
+  windows: number[];
+}
+
+/** A model file ready to tag audio. Calls on one tagger run one at a time, in order. */
+export class Tagger {
+  private constructor();
+  /** The model file's tag names. */
+  readonly tags: string[];
+  /** The model file's metadata: name, precision, tags, front end, provenance, metrics, size. */
+  readonly info: Record<string, any> & { name: string; tags: string[] };
+  /** The front end's sample rate in Hz (audio is converted to mono at this rate). */
+  readonly sampleRate: number;
+  /** The audio's tags. */
+  tag(audio: AudioInput, options?: JobOptions): Promise<TagResult>;
+  /** The audio's scattering coefficients, for pictures. */
+  scatter(audio: AudioInput, options?: JobOptions): Promise<ScatterResult>;
+  /** Release the WASM memory once the calls already made have ended; later calls reject. */
+  free(): void;
+}
+
+/** The top `n` (default 5) tags of a result, best first. */
+export function topTags(result: Pick<TagResult, 'tags' | 'clip'>, n?: number): { tag: string; score: number }[];
