@@ -20,8 +20,10 @@ export class HelperPool {
   constructor(module) {
     this.helpers = [];
     this.nextCall = 1;
-    // Whether the helpers hold the windows of the last audio (they can score it again).
+    // Whether the helpers hold the windows of the last audio (they can score
+    // it again), and how many windows it has.
     this.holdsInput = false;
+    this.windows = 0;
     for (let k = 0; k < HELPERS; k++) this.helpers.push(startHelper(module));
   }
 
@@ -122,6 +124,7 @@ export class HelperPool {
     const w = joined(results.map((x) => x.result));
     tagModel.set_input(w.indices, w.starts, w.valids, w.inputRows, w.frames, w.input, shared.length, nonFiniteSamples);
     this.holdsInput = true;
+    this.windows = w.indices.length;
     const picture = analyzer.stitch(w.indices, w.starts, w.valids, w.rawRows, w.frames, w.raw);
     let prediction = null;
     if (scores) {
