@@ -43,7 +43,7 @@ const SCORE_TOL = 1e-4;
 function findCli() {
   if (process.env.SCATTERBRAIN_CLI) return process.env.SCATTERBRAIN_CLI;
   const target = process.env.CARGO_TARGET_DIR || path.join(os.homedir(), '.cache', 'scatterbrain', 'target');
-  const builds = ['release', 'debug']
+  const builds = ['ci', 'release', 'debug']
     .map((p) => path.join(target, p, 'scatterbrain'))
     .filter((f) => existsSync(f))
     .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
