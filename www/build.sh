@@ -43,7 +43,7 @@ if [ "$opt" = 1 ] && [ -x "$wasm_opt" ]; then
         mv "$out.opt" "$out"
         mkdir -p "$cache"
         # Only the newest few: each is ~19 MB.
-        ls -t "$cache"/*.wasm 2>/dev/null | tail -n +4 | xargs -r rm -f
+        find "$cache" -name '*.wasm' -printf '%T@ %p\n' | sort -rn | tail -n +4 | cut -d' ' -f2- | xargs -r rm -f
         cp "$out" "$cache/$key.wasm.tmp" && mv "$cache/$key.wasm.tmp" "$cache/$key.wasm"
     fi
     echo "   after wasm-opt: $(size_of "$out") bytes"
