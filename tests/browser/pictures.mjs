@@ -29,6 +29,8 @@ function layoutOf(page, key) {
 
 /** Move the mouse onto canvas `id` at canvas pixel (x, y). */
 async function hover(page, id, x, y) {
+  // The mouse reaches only what is in the viewport.
+  await page.locator(`#${id}`).scrollIntoViewIfNeeded();
   const box = await page.locator(`#${id}`).boundingBox();
   const size = await page.evaluate((id) => [document.getElementById(id).width, document.getElementById(id).height], id);
   await page.mouse.move(box.x + (x * box.width) / size[0], box.y + (y * box.height) / size[1]);

@@ -97,6 +97,9 @@ export function drawAll() {
     .map((p) => ({ freq: p.freq2_hz, values: rowView(sc, p.index) }));
   r.s2Layout = drawHeatmap(ui.s2, { ...base, rows: s2, bpm: true, yLabel: 'modulation', title: `S2, pulsing of the ${fmtHz(f1)} band · ${r.name}` });
   r.taggramLayout = null;
+  // No model, no taggram: nothing to read or save.
+  $('taggram-readout').hidden = !r.tags;
+  document.querySelector('.save-png[data-picture="taggram"]').disabled = !r.tags;
   if (r.tags) {
     const columns = taggramColumns(r);
     const widths = columns.map((c) => c.to - c.from).sort((a, b) => a - b);
@@ -208,9 +211,9 @@ function wireReadout(p) {
     const at = reading(p, { x, y });
     if (!at) return;
     show(p, at);
-    // The keys carry on from the pointer's row.
     mode[p.id] = 'pointer';
-    cursorRow[p.id] = at.row;
+    // After a click or a tap, the keys carry on from its row.
+    if (ev.type === 'pointerdown') cursorRow[p.id] = at.row;
   };
   canvas.addEventListener('pointermove', point);
   canvas.addEventListener('pointerdown', point);
