@@ -9,7 +9,7 @@ import { env, NO_SIMD } from './env.js';
 import { model } from './model.js';
 import { BACKEND_NAMES, backendChosen, currentBackend, setBackend, webgpuFailed } from './backend.js';
 import { AnalysisError, Cancelled, UserError, engine, post, runInWorker, startWorker } from './engine.js';
-import { busy, clearError, finishStages, fmtSeconds, isBusy, plain, resetStages, setProgress, setStage, showError } from './status.js';
+import { busy, clearError, finishStages, fmtSeconds, isBusy, plain, resetStages, setProgress, setStage, showError, showModelProgress } from './status.js';
 import { drawAll, renderTimings, showResults, showTags, shown } from './results.js';
 
 // Files longer than this are decoded by the browser straight to 16 kHz mono
@@ -99,6 +99,7 @@ function channelsOf(audio, long) {
 /** Progress of the worker's stages, with an ETA, as status text. */
 function progressReporter(alive, tagging, backend) {
   const started = performance.now();
+  let modelSince = null; // when the model stage began (its time so far, its ETA)
   return (m) => {
     if (!alive()) return;
     setProgress(m.done / m.total);
@@ -115,8 +116,12 @@ function progressReporter(alive, tagging, backend) {
       setStage('model');
       ui.statusText.textContent = `Model input: window ${m.done} of ${m.total}${left}`;
     } else {
-      setStage('model');
-      ui.statusText.textContent = `Tagging on ${BACKEND_NAMES[backend]}: window ${m.done} of ${m.total}`;
+      // Issue 12 item 2: per-window text, ticking (time so far, ETA) — status.js.
+      if (modelSince == null) {
+        setStage('model');
+        modelSince = performance.now();
+      }
+      showModelProgress(BACKEND_NAMES[backend], m.done, m.total, modelSince);
     }
   };
 }
@@ -203,11 +208,11 @@ async function retag() {
   const name = BACKEND_NAMES[backend];
   setStage('model', `Tagging on ${name}…`);
   setProgress(0);
+  const since = performance.now();
   try {
     const reply = await runInWorker({ type: MSG.RETAG, id, backend }, [], (m) => {
-      if (!alive()) return;
-      setProgress(m.done / m.total);
-      ui.statusText.textContent = `Tagging on ${name}: window ${m.done} of ${m.total}`;
+      // Issue 12 item 2: per-window text, ticking (time so far, ETA) — status.js.
+      if (alive()) showModelProgress(name, m.done, m.total, since);
     });
     if (!alive()) return;
     if (reply.tags.fallback) webgpuFailed(reply.tags.fallback);

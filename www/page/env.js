@@ -23,17 +23,38 @@ export const NO_SIMD =
   'This browser does not support WebAssembly SIMD, which the analysis needs. ' +
   'Please use a current version of Chrome, Edge, Firefox or Safari.';
 
-/** The WebGPU adapter, if any: `failed` is set when the worker could not start it. */
-export const gpu = { available: false, name: '', failed: '', software: false };
+/**
+ * The WebGPU adapter, if any: `failed` is set when the worker could not start
+ * it; `software` when it is a CPU emulation (`softwareWhy` says how we know).
+ */
+export const gpu = { available: false, name: '', failed: '', software: false, softwareWhy: '' };
+
+// Renderers that emulate a GPU on the CPU: correct, but the model runs
+// minutes where the CPU path takes a second (SwiftShader: 370 s vs 0.7 s for
+// a 30 s song). Chromium does not always mark them as fallback adapters.
+const SOFTWARE_RENDERER = /swiftshader|llvmpipe|lavapipe|softpipe|microsoft basic render|\bwarp\b|software/i;
+
+const SOFTWARE_NAMES = { swiftshader: 'SwiftShader', warp: 'WARP', 'microsoft basic render': 'Microsoft Basic Render' };
+
+/** Why `adapter` is a software one ('' when it looks like real hardware). */
+export function softwareAdapter(adapter) {
+  const info = adapter.info || {};
+  const named = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ');
+  const m = SOFTWARE_RENDERER.exec(named);
+  if (m) return `${SOFTWARE_NAMES[m[0].toLowerCase()] || m[0]} is a software renderer`;
+  if (info.isFallbackAdapter || adapter.isFallbackAdapter) return 'the browser marks it as a fallback (software) adapter';
+  return '';
+}
 
 export const gpuChecked = (async () => {
   try {
     const adapter = env.webgpu ? await navigator.gpu.requestAdapter() : null;
     gpu.available = !!adapter;
-    const info = adapter && adapter.info;
+    if (!adapter) return;
+    const info = adapter.info;
     gpu.name = info ? [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') : '';
-    // A CPU-emulated adapter (e.g. SwiftShader) is correct but much slower than the CPU path.
-    gpu.software = !!(info && info.isFallbackAdapter);
+    gpu.softwareWhy = softwareAdapter(adapter);
+    gpu.software = !!gpu.softwareWhy;
   } catch {
     gpu.available = false;
   }
@@ -43,7 +64,11 @@ export function describeEnv() {
   const parts = [];
   parts.push(env.simd ? 'WebAssembly SIMD: yes' : 'WebAssembly SIMD: no');
   parts.push(
-    gpu.available ? 'WebGPU: available' : env.webgpu ? 'WebGPU: no adapter (the CPU runs the model)' : 'WebGPU: not available (the CPU runs the model)',
+    gpu.available
+      ? gpu.software
+        ? 'WebGPU: software only (the CPU is faster)'
+        : 'WebGPU: available'
+      : env.webgpu ? 'WebGPU: no adapter (the CPU runs the model)' : 'WebGPU: not available (the CPU runs the model)',
   );
   parts.push(crossOriginIsolated ? 'isolated: yes' : 'isolated: no');
   ui.env.textContent = parts.join(' · ');

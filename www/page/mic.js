@@ -8,6 +8,7 @@ import { ui } from './ui.js';
 import { env } from './env.js';
 import { engine, onLive, post } from './engine.js';
 import { clearError, fmtSeconds, plain, showError } from './status.js';
+import { markedTagNames } from './results.js';
 
 const LIVE_SPAN = 30; // seconds shown
 const LIVE_TOP = 5; // live tags shown
@@ -133,8 +134,10 @@ function drawLive() {
 /** The model's tags of the latest audio, top first. */
 function liveTags(m) {
   if (!liveHistory) return;
+  // Uncertain tags (issue 12 item 6) marked “?” as in the results' list.
+  const names = markedTagNames(m);
   const top = m.tags
-    .map((name, i) => ({ name, score: m.clip[i] }))
+    .map((name, i) => ({ name: names[i], score: m.clip[i] }))
     .sort((a, b) => b.score - a.score)
     .slice(0, LIVE_TOP);
   const list = document.getElementById('live-tags');

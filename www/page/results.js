@@ -5,8 +5,9 @@ import { ui } from './ui.js';
 import { gpu } from './env.js';
 import { BACKEND_NAMES } from './backend.js';
 import { model, trained } from './model.js';
-import { fmtSeconds, plain } from './status.js';
-import { drawAll, preparePictures } from './pictures.js';
+import { fmtHz, fmtSeconds, plain } from './status.js';
+import { drawAll, preparePictures, S1_MIN_HZ } from './pictures.js';
+import { tagSupport } from './support.js';
 
 export { drawAll };
 
@@ -41,6 +42,7 @@ export function showResults(r) {
     `${r.scatter.rows} scattering coefficients × ${r.scatter.frames} frames`;
   if (ui.player.src) URL.revokeObjectURL(ui.player.src);
   ui.player.src = URL.createObjectURL(r.blob);
+  ui.player.setAttribute('aria-label', `Audio player: “${r.name}”`);
 
   preparePictures(r);
   showTags(r);
@@ -50,6 +52,7 @@ export function showResults(r) {
 export function showTags(r) {
   const tags = r.tags;
   ui.tagsNote.hidden = true;
+  ui.tagsLegend.hidden = true;
   if (!tags) {
     const div = document.createElement('div');
     div.className = 'placeholder';
@@ -65,20 +68,40 @@ export function showTags(r) {
     ui.taggramEmpty.textContent = 'No model: no taggram.';
     ui.taggramEmpty.hidden = false;
     ui.taggramPlot.hidden = true;
+    describePictures(r);
     return;
   }
   if (!trained(model.info)) {
     ui.tagsNote.textContent = `The model ${model.info.name} is untrained (random weights, for testing): these scores mean nothing yet.`;
     ui.tagsNote.hidden = false;
   }
+  const support = supportOf(tags);
   const list = document.createElement('ol');
   list.className = 'tagbars';
   list.setAttribute('aria-label', `Top ${TOP_TAGS} tags with their scores`);
+  let explained = false;
   for (const i of ranked(tags).slice(0, TOP_TAGS)) {
     const li = document.createElement('li');
+    const s = support.tags[i] || {};
     const name = document.createElement('span');
-    name.className = 'tag';
-    name.textContent = tags.tags[i];
+    name.className = 'name';
+    const tag = document.createElement('span');
+    tag.className = 'tag';
+    tag.textContent = tags.tags[i];
+    name.append(tag);
+    if (s.uncertain) {
+      // Muted, marked and said in words: the colour alone would not tell everyone.
+      li.classList.add('uncertain');
+      const flag = document.createElement('span');
+      flag.className = 'flag';
+      flag.setAttribute('aria-hidden', 'true');
+      flag.textContent = '?';
+      const said = document.createElement('span');
+      said.className = 'visually-hidden';
+      said.textContent = ' (uncertain)';
+      name.append(flag, said);
+    }
+    if (s.negative) li.classList.add('negative');
     const bar = document.createElement('span');
     bar.className = 'bar';
     bar.setAttribute('aria-hidden', 'true');
@@ -89,9 +112,20 @@ export function showTags(r) {
     score.className = 'score';
     score.textContent = tags.clip[i].toFixed(2);
     li.append(name, bar, score);
+    if (s.why) {
+      const why = document.createElement('span');
+      why.className = 'why';
+      why.textContent = s.why;
+      li.append(why);
+      explained = true;
+    }
     list.append(li);
   }
   ui.tags.replaceChildren(list);
+  if (explained) {
+    ui.tagsLegend.textContent = support.legend;
+    ui.tagsLegend.hidden = false;
+  }
   const ms = r.timings.model;
   ui.backendUsed.textContent =
     `The model ran on ${BACKEND_NAMES[tags.backend]}${tags.backend === 'webgpu' && gpu.name ? ` (${gpu.name})` : ''}` +
@@ -101,7 +135,103 @@ export function showTags(r) {
     (model.sameFrontEnd ? '' : ' (The model reads its own front end, not the one pictured below.)');
   ui.taggramEmpty.hidden = true;
   ui.taggramPlot.hidden = false;
+  describePictures(r);
 }
+
+/** How well the model knows each tag of `tags` (from the model file's per-tag counts). */
+export function supportOf(tags) {
+  const info = model.info && Array.isArray(model.info.tags) && model.info.tags.join('\n') === tags.tags.join('\n') ? model.info : { tags: tags.tags };
+  return tagSupport(info);
+}
+
+/** Tag names as the pictures show them: uncertain ones marked with “?”, as in the list. */
+export function markedTagNames(tags) {
+  const support = supportOf(tags);
+  return tags.tags.map((t, i) => (support.tags[i].uncertain ? `${t} ?` : t));
+}
+
+// ------------------------------------------------------------ text alternatives
+// Each picture is an image (role="img") whose name says what it shows for
+// this file: for screen readers, and for anyone who cannot tell the colours.
+
+/** The band of `rows` ({freq, values}) with the most energy, and the time of its peak. */
+function loudest(rows, times) {
+  let best = null;
+  let bestE = 0;
+  for (const r of rows) {
+    let e = 0;
+    for (let i = 0; i < r.values.length; i++) if (r.values[i] > 0) e += r.values[i];
+    if (e > bestE) {
+      bestE = e;
+      best = r;
+    }
+  }
+  if (!best) return null;
+  let at = 0;
+  for (let i = 1; i < best.values.length; i++) if (best.values[i] > best.values[at]) at = i;
+  return { freq: best.freq, time: times[at] };
+}
+
+function bandsOf(r, order, keep) {
+  return rowsOf(r.scatter, order)
+    .filter(keep)
+    .map((p) => ({ freq: order === 1 ? p.freq1_hz : p.freq2_hz, values: rowView(r.scatter, p.index) }))
+    .filter((b) => b.freq > 0);
+}
+
+const span = (rows) => `${fmtHz(Math.min(...rows.map((b) => b.freq)))} to ${fmtHz(Math.max(...rows.map((b) => b.freq)))}`;
+
+// How to use each picture, as index.html says it (the sentence from "Click"),
+// kept after the description of what it shows.
+const HOW = Object.fromEntries(
+  ['s1', 's2', 'taggram'].map((id) => {
+    const label = ui[id].getAttribute('aria-label') || '';
+    const at = label.indexOf('Click');
+    return [id, at >= 0 ? ` ${label.slice(at)}` : ''];
+  }),
+);
+
+/** Say what each picture shows for result `r` (after drawing, and when the S2 band changes). */
+export function describePictures(r = shown.result) {
+  if (!r) return;
+  const file = `“${r.name}” (${fmtSeconds(r.duration)})`;
+  const s1 = bandsOf(r, 1, (p) => p.freq1_hz >= S1_MIN_HZ);
+  const p1 = loudest(s1, r.scatter.times);
+  ui.s1.setAttribute(
+    'aria-label',
+    s1.length
+      ? `Scattergram of ${file}: how loud ${s1.length} frequency bands from ${span(s1)} are over time` +
+          (p1 ? `; the loudest band is ${fmtHz(p1.freq)}, strongest at ${fmtSeconds(p1.time)}.` : '.') +
+          HOW.s1
+      : `Scattergram of ${file}: no frequency bands to show.`,
+  );
+  const f1 = Number(ui.band.value);
+  const s2 = bandsOf(r, 2, (p) => p.freq1_hz === f1);
+  const p2 = loudest(s2, r.scatter.times);
+  ui.s2.setAttribute(
+    'aria-label',
+    s2.length
+      ? `Second-order scattering of ${file} for the ${fmtHz(f1)} band: how fast its loudness pulses, ${s2.length} rates from ${span(s2)}, over time` +
+          (p2 ? `; the strongest pulsing is ${fmtHz(p2.freq)} (about ${Math.round(p2.freq * 60)} beats a minute).` : '.') +
+          HOW.s2
+      : `Second-order scattering of ${file}: no coefficients for this band.`,
+  );
+  const t = r.tags;
+  if (!t) {
+    ui.taggram.setAttribute('aria-label', `Taggram of ${file}: no tags (no model).`);
+    return;
+  }
+  const support = supportOf(t);
+  const top = ranked(t)
+    .slice(0, 3)
+    .map((i) => `${t.tags[i]} ${t.clip[i].toFixed(2)}${support.tags[i].uncertain ? ' (uncertain)' : ''}`);
+  ui.taggram.setAttribute(
+    'aria-label',
+    `Taggram of ${file}: the score of each of ${t.tags.length} tags over time, best first: ${top.join(', ')}.` + HOW.taggram,
+  );
+}
+// The S2 band is chosen after the results are shown.
+ui.band.addEventListener('change', () => describePictures());
 
 export function renderTimings(tm, tags, workers) {
   const rows = [

@@ -5,6 +5,7 @@ import { ui } from './ui.js';
 const STAGES = ['read', 'decode', 'transform', 'model', 'draw'];
 
 export function setStage(stage, text) {
+  stopTicker();
   const idx = STAGES.indexOf(stage);
   for (const el of ui.stages.children) {
     const i = STAGES.indexOf(el.dataset.stage);
@@ -30,7 +31,8 @@ export function finishStages() {
 }
 
 export function setProgress(fraction) {
-  if (fraction == null) ui.progress.removeAttribute('value');
+  // Unknown (null, or a total not known yet): an indeterminate bar.
+  if (fraction == null || !Number.isFinite(fraction)) ui.progress.removeAttribute('value');
   else ui.progress.value = Math.max(0, Math.min(1, fraction));
 }
 
@@ -45,12 +47,51 @@ export function clearError() {
 }
 
 export function busy(on) {
+  if (!on) stopTicker();
   ui.cancel.hidden = !on;
   ui.drop.setAttribute('aria-disabled', on ? 'true' : 'false');
   document.body.dataset.busy = on ? '1' : '0';
 }
 
 export const isBusy = () => document.body.dataset.busy === '1';
+
+// ------------------------------------------------------------ model stage
+// The model stage can be long (minutes on a software WebGPU adapter): its
+// text is said again every second, with the time so far or the time left,
+// so a slow backend visibly works instead of sitting on "window 0 of 2".
+let ticker = 0;
+
+function stopTicker() {
+  clearInterval(ticker);
+  ticker = 0;
+}
+
+/**
+ * The model stage's status: `done` windows (may be fractional: a window under
+ * way) of `total` (null: not known yet) on backend `name`, started at
+ * `since` (performance.now()).
+ */
+export function showModelProgress(name, done, total, since) {
+  stopTicker();
+  const known = total > 0;
+  setProgress(known ? done / total : null);
+  const say = () => {
+    ui.statusText.textContent = modelProgressText(name, done, total, (performance.now() - since) / 1000);
+  };
+  say();
+  if (!known || done < total) ticker = setInterval(say, 1000);
+}
+
+/** "Tagging on WebGPU: window 2 of 3 · about 40 s left" (the window under way, counted from 1). */
+export function modelProgressText(name, done, total, elapsed) {
+  const head = `Tagging on ${name}`;
+  if (!(total > 0)) return `${head}… · ${fmtSeconds(elapsed)} so far`;
+  if (done >= total) return `${head}: ${total} of ${total} windows done`;
+  const at = `${head}: window ${Math.floor(done) + 1} of ${total}`;
+  if (!(done > 0)) return `${at} · ${fmtSeconds(elapsed)} so far`;
+  const left = (elapsed / done) * (total - done);
+  return `${at} · about ${fmtSeconds(left)} left`;
+}
 
 export function fmtSeconds(s) {
   if (!isFinite(s)) return '?';

@@ -48,6 +48,7 @@ let webgpu = null; // promise of the WebGPU start, made once per model
 let modelInfo = null;
 let sameFrontEnd = false;
 let modelLoading = null; // settles when the model sent last has loaded or failed
+let featureWindows = null; // windows of the last model input made by this instance (not the helpers)
 
 async function loadModel({ bytes }) {
   await ready;
@@ -94,6 +95,11 @@ function startWebgpu() {
  */
 async function predict(id, backend, timings) {
   const progress = (done, total) => postMessage({ type: MSG.PROGRESS, id, stage: 'model', done, total });
+  // Issue 12 item 2 (backend): the model stage starts now, before WebGPU
+  // starts and scores (minutes on a software adapter): say so with the
+  // window count, so the page shows "window 1 of n" rather than the last
+  // scattering message.
+  progress(0, pool.holdsInput ? pool.windows : featureWindows);
   let fallback = null;
   if (backend === 'webgpu') {
     try {
@@ -157,7 +163,7 @@ async function scatter({ id, channels, sampleRate, backend }) {
     try {
       const fprog = (done, total) => postMessage({ type: MSG.PROGRESS, id, stage: 'features', done, total });
       const t2 = performance.now();
-      tagModel.analyse(pcm, sampleRate, channels.length, fprog);
+      featureWindows = tagModel.analyse(pcm, sampleRate, channels.length, fprog);
       timings.featuresMs = performance.now() - t2;
       tags = await predict(id, backend, timings);
     } catch (e) {
