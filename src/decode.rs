@@ -51,9 +51,12 @@ impl AudioReader {
         let source: Box<dyn MediaSource> = if path.as_os_str() == STDIN {
             Box::new(ReadOnlySource::new(std::io::stdin()))
         } else {
-            let meta = std::fs::metadata(path).map_err(|e| AudioError::Io(format!("{shown}: {e}")))?;
+            let meta =
+                std::fs::metadata(path).map_err(|e| AudioError::Io(format!("{shown}: {e}")))?;
             if meta.is_dir() {
-                return Err(AudioError::Io(format!("{shown} is a directory, not an audio file")));
+                return Err(AudioError::Io(format!(
+                    "{shown} is a directory, not an audio file"
+                )));
             }
             if !meta.is_file() {
                 return Err(AudioError::Io(format!(
@@ -63,7 +66,8 @@ impl AudioReader {
             if meta.len() == 0 {
                 return Err(AudioError::Empty);
             }
-            let file = std::fs::File::open(path).map_err(|e| AudioError::Io(format!("{shown}: {e}")))?;
+            let file =
+                std::fs::File::open(path).map_err(|e| AudioError::Io(format!("{shown}: {e}")))?;
             Box::new(file)
         };
         Self::from_source(source, path.extension().and_then(|e| e.to_str()))
@@ -87,7 +91,12 @@ impl AudioReader {
             hint.with_extension(ext);
         }
         let format = symphonia::default::get_probe()
-            .probe(&hint, mss, FormatOptions::default(), MetadataOptions::default())
+            .probe(
+                &hint,
+                mss,
+                FormatOptions::default(),
+                MetadataOptions::default(),
+            )
             .map_err(|e| match e {
                 Error::IoError(ref io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
                     AudioError::Empty
@@ -163,15 +172,20 @@ impl AudioReader {
 
     /// Switch to the default audio track of a new chained stream.
     fn follow_chain(&mut self) -> Result<(), AudioError> {
-        let track = self.format.default_track(TrackType::Audio).ok_or_else(|| {
-            AudioError::Decode("a chained stream has no audio track".into())
-        })?;
-        let params = track.codec_params.as_ref().and_then(|p| p.audio()).ok_or_else(|| {
-            AudioError::Decode("a chained stream has no codec parameters".into())
-        })?;
+        let track = self
+            .format
+            .default_track(TrackType::Audio)
+            .ok_or_else(|| AudioError::Decode("a chained stream has no audio track".into()))?;
+        let params = track
+            .codec_params
+            .as_ref()
+            .and_then(|p| p.audio())
+            .ok_or_else(|| AudioError::Decode("a chained stream has no codec parameters".into()))?;
         self.decoder = symphonia::default::get_codecs()
             .make_audio_decoder(params, &AudioDecoderOptions::default())
-            .map_err(|e| AudioError::Decode(format!("unsupported codec in a chained stream ({e})")))?;
+            .map_err(|e| {
+                AudioError::Decode(format!("unsupported codec in a chained stream ({e})"))
+            })?;
         self.track_id = track.id;
         Ok(())
     }

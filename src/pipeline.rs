@@ -76,7 +76,12 @@ pub struct Pipeline {
 impl Pipeline {
     /// A pipeline for `features`' front end; pass the same `features` to
     /// every [`Pipeline::push`] and [`Pipeline::finish`].
-    pub fn new(features: &Features, form: Form, in_rate: u32, channels: u32) -> Result<Self, AudioError> {
+    pub fn new(
+        features: &Features,
+        form: Form,
+        in_rate: u32,
+        channels: u32,
+    ) -> Result<Self, AudioError> {
         let rate = features.sample_rate();
         Ok(Pipeline {
             to_mono: ToMono::new(in_rate, channels, rate)?,
@@ -114,7 +119,14 @@ impl Pipeline {
     ) -> Result<(), AudioError> {
         self.mono.clear();
         self.to_mono.push(interleaved, &mut self.mono)?;
-        let mut run = Run { features, stats, form: self.form, shard: self.shard, cut: &mut self.cut, out };
+        let mut run = Run {
+            features,
+            stats,
+            form: self.form,
+            shard: self.shard,
+            cut: &mut self.cut,
+            out,
+        };
         self.windower.push(&self.mono, |w| run.window(w));
         self.mono.clear();
         Ok(())
@@ -129,7 +141,14 @@ impl Pipeline {
     ) -> Result<u64, AudioError> {
         self.mono.clear();
         self.to_mono.finish(&mut self.mono)?;
-        let mut run = Run { features, stats, form: self.form, shard: self.shard, cut: &mut self.cut, out };
+        let mut run = Run {
+            features,
+            stats,
+            form: self.form,
+            shard: self.shard,
+            cut: &mut self.cut,
+            out,
+        };
         self.windower.push(&self.mono, |w| run.window(w));
         let total = self.windower.total();
         self.windower.finish(|w| run.window(w))?;
@@ -174,7 +193,9 @@ impl<F: FnMut(WindowFeatures)> Run<'_, F> {
 
 /// Items computed in shards (each tagged with its window's index in the
 /// stream), back in stream order; an index missing or given twice is an error.
-pub fn in_stream_order<T>(items: impl IntoIterator<Item = (usize, T)>) -> Result<Vec<T>, AudioError> {
+pub fn in_stream_order<T>(
+    items: impl IntoIterator<Item = (usize, T)>,
+) -> Result<Vec<T>, AudioError> {
     let mut slots: Vec<Option<T>> = Vec::new();
     for (index, item) in items {
         if index >= slots.len() {
@@ -252,7 +273,10 @@ mod tests {
     #[test]
     fn shards_hold_every_nth_window() {
         let s = Shard::new(1, 3).unwrap();
-        assert_eq!((0..7).filter(|&i| s.holds(i)).collect::<Vec<_>>(), vec![1, 4]);
+        assert_eq!(
+            (0..7).filter(|&i| s.holds(i)).collect::<Vec<_>>(),
+            vec![1, 4]
+        );
         assert!(Shard::new(3, 3).is_err());
         assert!(Shard::new(0, 0).is_err());
     }
@@ -261,8 +285,22 @@ mod tests {
     fn stream_order_is_restored_and_checked() {
         let parts = vec![(2, 'c'), (0, 'a'), (3, 'd'), (1, 'b')];
         assert_eq!(in_stream_order(parts).unwrap(), vec!['a', 'b', 'c', 'd']);
-        assert!(in_stream_order(vec![(0, 'a'), (2, 'c')]).unwrap_err().to_string().contains("window 1 of 3 is missing"));
-        assert!(in_stream_order(vec![(0, 'a'), (0, 'b')]).unwrap_err().to_string().contains("twice"));
-        assert!(in_stream_order(Vec::<(usize, u8)>::new()).unwrap().is_empty());
+        assert!(
+            in_stream_order(vec![(0, 'a'), (2, 'c')])
+                .unwrap_err()
+                .to_string()
+                .contains("window 1 of 3 is missing")
+        );
+        assert!(
+            in_stream_order(vec![(0, 'a'), (0, 'b')])
+                .unwrap_err()
+                .to_string()
+                .contains("twice")
+        );
+        assert!(
+            in_stream_order(Vec::<(usize, u8)>::new())
+                .unwrap()
+                .is_empty()
+        );
     }
 }

@@ -121,7 +121,14 @@ impl Analysis {
     /// The file's tags from `scores` of all its windows in stream order
     /// (scored elsewhere: another backend, or gathered from shards).
     pub fn tags_of(&self, scores: Vec<WindowScores>) -> FileTags {
-        summarise(scores, self.total, self.hop, self.rate, self.taggram_frames, self.non_finite)
+        summarise(
+            scores,
+            self.total,
+            self.hop,
+            self.rate,
+            self.taggram_frames,
+            self.non_finite,
+        )
     }
 }
 
@@ -181,9 +188,14 @@ impl Session {
         options: SessionOptions,
     ) -> Result<Self, SessionError> {
         let features = tagging.features();
-        let form = if options.keep_raw { Form::Both } else { Form::Model };
+        let form = if options.keep_raw {
+            Form::Both
+        } else {
+            Form::Model
+        };
         Ok(Session {
-            pipeline: Pipeline::new(features, form, sample_rate, channels)?.with_shard(options.shard),
+            pipeline: Pipeline::new(features, form, sample_rate, channels)?
+                .with_shard(options.shard),
             options: SessionOptions {
                 batch: options.batch.max(1),
                 taggram_frames: options.taggram_frames.max(1),

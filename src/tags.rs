@@ -71,7 +71,11 @@ pub fn tag_index(tag: &str) -> Option<usize> {
 /// `scores` is indexed like `names` (a model's tag list: [`TAGS`] or its
 /// file's own); extra entries are ignored, and NaN scores sort last. Ties
 /// keep the tag-list order.
-pub fn top_tags<'a, S: AsRef<str>>(names: &'a [S], scores: &[f32], n: usize) -> Vec<(&'a str, f32)> {
+pub fn top_tags<'a, S: AsRef<str>>(
+    names: &'a [S],
+    scores: &[f32],
+    n: usize,
+) -> Vec<(&'a str, f32)> {
     let mut ranked: Vec<(&str, f32)> = names
         .iter()
         .map(AsRef::as_ref)

@@ -35,7 +35,14 @@ fn the_format_is_known_before_the_first_packet() {
         ("tone300_8k_6ch.wav", 8_000, 6),
     ] {
         let r = AudioReader::open(&fixture(name)).unwrap();
-        assert_eq!(r.info(), StreamInfo { sample_rate: rate, channels }, "{name}");
+        assert_eq!(
+            r.info(),
+            StreamInfo {
+                sample_rate: rate,
+                channels
+            },
+            "{name}"
+        );
         assert_eq!(r.frames(), 0, "{name}: nothing delivered yet");
     }
 }
@@ -43,7 +50,13 @@ fn the_format_is_known_before_the_first_packet() {
 #[test]
 fn a_chained_ogg_of_one_format_is_read_to_the_end() {
     let (info, frames) = decode_all("chained_same.ogg");
-    assert_eq!(info, StreamInfo { sample_rate: 22_050, channels: 1 });
+    assert_eq!(
+        info,
+        StreamInfo {
+            sample_rate: 22_050,
+            channels: 1
+        }
+    );
     let seconds = frames.unwrap() as f64 / 22_050.0;
     assert!((seconds - 3.0).abs() < 0.05, "{seconds} s of 2 × 1.5 s");
 }
@@ -55,7 +68,15 @@ fn a_format_change_midway_is_an_error_that_says_where() {
         let e = result.expect_err(name).to_string();
         assert!(e.contains("changes format midway"), "{name}: {e}");
         // "at 1.52 s": the change is placed within the first part's length.
-        let s: f64 = e.split(", at ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+        let s: f64 = e
+            .split(", at ")
+            .nth(1)
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!((s - at).abs() < 0.1, "{name}: {e}");
     }
 }

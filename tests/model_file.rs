@@ -342,9 +342,11 @@ fn a_model_of_another_tag_set_loads_and_predicts() {
     config.tags = 7;
     let tagger = Tagger::new(&config, &device).unwrap();
     let mut meta = ModelMetadata::new(&config);
-    meta.tags = ["lullaby", "march", "waltz", "drone", "choir", "brass", "clap"]
-        .map(String::from)
-        .to_vec();
+    meta.tags = [
+        "lullaby", "march", "waltz", "drone", "choir", "brass", "clap",
+    ]
+    .map(String::from)
+    .to_vec();
     meta.front_end = json!({"kind": "scattering"});
     let bytes = model::save(&tagger, &meta, Precision::F32).unwrap();
     let (loaded, meta2) = model::load(&bytes, &device).unwrap();
@@ -357,7 +359,10 @@ fn a_model_of_another_tag_set_loads_and_predicts() {
     meta.tags.pop();
     assert!(matches!(
         model::save(&tagger, &meta, Precision::F32),
-        Err(ModelFileError::WrongTagCount { found: 6, expected: 7 })
+        Err(ModelFileError::WrongTagCount {
+            found: 6,
+            expected: 7
+        })
     ));
 }
 

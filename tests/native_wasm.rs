@@ -23,7 +23,8 @@ fn native(pcm: &[f32], rate: u32, channels: u32, form: Form) -> (usize, usize, V
     let (sr, hop) = (features.sample_rate(), features.hop());
     let mut windows = Vec::new();
     let mut p = Pipeline::new(&features, form, rate, channels).unwrap();
-    p.push(&mut features, None, pcm, |w| windows.push(w)).unwrap();
+    p.push(&mut features, None, pcm, |w| windows.push(w))
+        .unwrap();
     p.finish(&mut features, None, |w| windows.push(w)).unwrap();
     let (c, _) = stitch(&windows, hop, sr);
     (c.rows, c.frames, c.data)

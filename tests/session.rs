@@ -40,7 +40,14 @@ fn song() -> (Vec<f32>, u32, u32) {
     (pcm, rate, channels)
 }
 
-fn run(t: &mut Tagging, pcm: &[f32], rate: u32, ch: u32, options: SessionOptions, slice: usize) -> scatterbrain::session::Analysis {
+fn run(
+    t: &mut Tagging,
+    pcm: &[f32],
+    rate: u32,
+    ch: u32,
+    options: SessionOptions,
+    slice: usize,
+) -> scatterbrain::session::Analysis {
     let mut s = Session::new(t, rate, ch, options).unwrap();
     let mut events = Vec::new();
     for chunk in pcm.chunks(slice * ch as usize) {
@@ -48,10 +55,13 @@ fn run(t: &mut Tagging, pcm: &[f32], rate: u32, ch: u32, options: SessionOptions
     }
     let a = s.finish(t, &mut |p| events.push(p)).unwrap();
     // Progress counts windows up, one by one.
-    let features: Vec<usize> = events.iter().filter_map(|p| match p {
-        Progress::Features(n) => Some(*n),
-        _ => None,
-    }).collect();
+    let features: Vec<usize> = events
+        .iter()
+        .filter_map(|p| match p {
+            Progress::Features(n) => Some(*n),
+            _ => None,
+        })
+        .collect();
     assert_eq!(features, (1..=features.len()).collect::<Vec<_>>());
     a
 }
@@ -79,7 +89,11 @@ fn shards_gathered_in_stream_order_equal_one_session() {
         };
         let a = run(&mut t, &pcm, rate, ch, options, 10_000);
         assert!(a.scores.is_empty());
-        assert!(a.windows.iter().all(|w| w.index % 2 == part && w.raw.is_some()));
+        assert!(
+            a.windows
+                .iter()
+                .all(|w| w.index % 2 == part && w.raw.is_some())
+        );
         kept.extend(a.windows.iter().cloned().map(|w| (w.index, w)));
         last = Some(a);
     }

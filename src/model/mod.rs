@@ -41,8 +41,8 @@ pub use self::config::{
 };
 pub use self::file::{
     FORMAT, FORMAT_VERSION, LEGACY_VERSION, Metrics, Model, ModelFileError, ModelMetadata,
-    NormalisationStats, Precision, Provenance, TagMetrics, load, load_any_version,
-    load_for_input, read_metadata, read_metadata_any_version, save, seal,
+    NormalisationStats, Precision, Provenance, TagMetrics, load, load_any_version, load_for_input,
+    read_metadata, read_metadata_any_version, save, seal,
 };
 pub use self::rnn::{PytorchWeights, RecurrentLayer};
 /// The burn device type (re-exported so callers need not depend on burn).

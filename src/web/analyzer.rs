@@ -68,9 +68,11 @@ impl Analyzer {
     ) -> Result<JsValue, JsError> {
         let form = if normalised { Form::Model } else { Form::Raw };
         let frames_in = pcm.len() as f64 / f64::from(channels.max(1));
-        let at_rate = frames_in * f64::from(self.features.sample_rate()) / f64::from(sample_rate.max(1));
+        let at_rate =
+            frames_in * f64::from(self.features.sample_rate()) / f64::from(sample_rate.max(1));
         let total = expected_windows(at_rate, self.features.window_len());
-        let mut pipeline = Pipeline::new(&self.features, form, sample_rate, channels).map_err(js)?;
+        let mut pipeline =
+            Pipeline::new(&self.features, form, sample_rate, channels).map_err(js)?;
         let mut windows: Vec<WindowFeatures> = Vec::new();
         let mut got = |w| {
             windows.push(w);
@@ -79,9 +81,13 @@ impl Analyzer {
         // Slices of ~5 s, so that progress comes as windows complete.
         let step = (sample_rate as usize * 5).max(1) * channels.max(1) as usize;
         for chunk in pcm.chunks(step) {
-            pipeline.push(&mut self.features, None, chunk, &mut got).map_err(js)?;
+            pipeline
+                .push(&mut self.features, None, chunk, &mut got)
+                .map_err(js)?;
         }
-        pipeline.finish(&mut self.features, None, &mut got).map_err(js)?;
+        pipeline
+            .finish(&mut self.features, None, &mut got)
+            .map_err(js)?;
         to_js(&self.result(&windows))
     }
 
@@ -116,7 +122,10 @@ impl Analyzer {
             data: c.data,
             times,
             paths: self.features.rows(window_len),
-            windows: windows.iter().map(|w| w.start as f64 / f64::from(sr)).collect(),
+            windows: windows
+                .iter()
+                .map(|w| w.start as f64 / f64::from(sr))
+                .collect(),
         }
     }
 }

@@ -290,16 +290,23 @@ impl TagModel {
             ..SessionOptions::default()
         };
         self.job = Some(Session::new(tagging, rate, 1, options).map_err(js)?);
-        self.expected = ((windows - f64::from(part)) / f64::from(parts)).ceil().max(0.0);
+        self.expected = ((windows - f64::from(part)) / f64::from(parts))
+            .ceil()
+            .max(0.0);
         Ok(())
     }
 
     /// Feed the next slice of the job's mono; this part's windows among those
     /// it completes are computed. `progress(done, total, "features")` after each.
-    pub fn job_push(&mut self, mono: &[f32], progress: Option<js_sys::Function>) -> Result<(), JsError> {
+    pub fn job_push(
+        &mut self,
+        mono: &[f32],
+        progress: Option<js_sys::Function>,
+    ) -> Result<(), JsError> {
         let expected = self.expected;
         let (job, tagging) = self.job_parts()?;
-        job.push(tagging, mono, &mut report(&progress, expected)).map_err(js)
+        job.push(tagging, mono, &mut report(&progress, expected))
+            .map_err(js)
     }
 
     /// End of the job's mono: computes this part's last windows and returns
@@ -310,7 +317,9 @@ impl TagModel {
         let expected = self.expected;
         let job = self.job.take().ok_or_else(no_job)?;
         let tagging = self.tagging.as_mut().ok_or_else(no_job)?;
-        let mut done = job.finish(tagging, &mut report(&progress, expected)).map_err(js)?;
+        let mut done = job
+            .finish(tagging, &mut report(&progress, expected))
+            .map_err(js)?;
         let windows = &done.windows;
         let first = windows.first();
         let result = JobResult {
@@ -322,8 +331,16 @@ impl TagModel {
             frames: first.map_or(0, |w| w.coefficients.frames),
         };
         let out = to_js(&result)?;
-        set(&out, "raw", &concat(windows.iter().filter_map(|w| w.raw.as_ref())).into())?;
-        set(&out, "input", &concat(windows.iter().map(|w| &w.coefficients)).into())?;
+        set(
+            &out,
+            "raw",
+            &concat(windows.iter().filter_map(|w| w.raw.as_ref())).into(),
+        )?;
+        set(
+            &out,
+            "input",
+            &concat(windows.iter().map(|w| &w.coefficients)).into(),
+        )?;
         // The raw coefficients have been handed over; the model input stays.
         for w in &mut done.windows {
             w.raw = None;
@@ -404,7 +421,10 @@ impl TagModel {
         let input = self.input()?;
         let tags = self.meta.tags.len();
         let n = indices.len();
-        if n != input.windows.len() || scores.len() != n * tags || logits.len() != n * tags * logit_frames {
+        if n != input.windows.len()
+            || scores.len() != n * tags
+            || logits.len() != n * tags * logit_frames
+        {
             return Err(JsError::new(&format!(
                 "{} scores and {} logits for {n} of {} windows",
                 scores.len(),
@@ -441,14 +461,24 @@ fn report(progress: &Option<js_sys::Function>, expected: f64) -> impl FnMut(Prog
 }
 
 fn logit_frames(scores: &[WindowScores]) -> usize {
-    scores.first().and_then(|s| s.frame_logits.as_ref()).map_or(0, |c| c.frames)
+    scores
+        .first()
+        .and_then(|s| s.frame_logits.as_ref())
+        .map_or(0, |c| c.frames)
 }
 
 /// `scores` (`windows × tags`) and `logits` (each window's `tags × frames`) on `out`.
 fn set_scores(out: &JsValue, scores: &[WindowScores]) -> Result<(), JsError> {
-    let flat: Vec<f32> = scores.iter().flat_map(|s| s.scores.iter().copied()).collect();
+    let flat: Vec<f32> = scores
+        .iter()
+        .flat_map(|s| s.scores.iter().copied())
+        .collect();
     set(out, "scores", &js_sys::Float32Array::from(&flat[..]).into())?;
-    set(out, "logits", &concat(scores.iter().filter_map(|s| s.frame_logits.as_ref())).into())
+    set(
+        out,
+        "logits",
+        &concat(scores.iter().filter_map(|s| s.frame_logits.as_ref())).into(),
+    )
 }
 
 fn no_job() -> JsError {

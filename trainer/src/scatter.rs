@@ -2,6 +2,7 @@
 //! [--config FEATURES.json]`: the scattering transform by default, or the
 //! log-mel or CQT front end given by `--config`.
 
+use crate::output;
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use npyz::WriterBuilder;
@@ -9,7 +10,6 @@ use scatterbrain::decode::AudioReader;
 use scatterbrain::features::{FeatureConfig, Features};
 use scatterbrain::pipeline::{Form, Pipeline, WindowFeatures, stitch};
 use scatterbrain::transform::FrontEnd;
-use crate::output;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -75,7 +75,9 @@ pub fn run(a: Args) -> Result<()> {
         .finish(&mut features, None, |w| windows.push(w))
         .with_context(|| format!("{shown}"))?;
     if non_finite > 0 {
-        eprintln!("warning: {shown}: {non_finite} samples were NaN or infinite and were read as silence");
+        eprintln!(
+            "warning: {shown}: {non_finite} samples were NaN or infinite and were read as silence"
+        );
     }
     bar.finish_and_clear();
     let (coeffs, times) = stitch(&windows, hop, sr);

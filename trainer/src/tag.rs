@@ -90,7 +90,11 @@ pub fn run(a: Args) -> Result<bool> {
                     let line = text_line(file, names, &t, a.top.into());
                     if let Err(e) = bar.suspend(|| print_line(&line)) {
                         bar.finish_and_clear();
-                        return if closed(&e) { Ok(!failed) } else { Err(e.into()) };
+                        return if closed(&e) {
+                            Ok(!failed)
+                        } else {
+                            Err(e.into())
+                        };
                     }
                 } else {
                     results.push(json_file(file, names, &t, a.top.into())?);
@@ -143,7 +147,11 @@ pub fn tag_file(tagging: &mut Tagging, file: &Path, bar: &ProgressBar) -> Result
     )?;
     while let Some(pcm) = reader.next_packet()? {
         session.push(tagging, pcm, &mut |_| {})?;
-        bar.set_message(format!("{}: {:.0} s", file.display(), session.seconds_seen()));
+        bar.set_message(format!(
+            "{}: {:.0} s",
+            file.display(),
+            session.seconds_seen()
+        ));
     }
     Ok(session.finish(tagging, &mut |_| {})?.tags())
 }

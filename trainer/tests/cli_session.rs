@@ -47,7 +47,8 @@ fn wav(path: &Path, seconds: f64) {
     }
     let mut f = std::fs::File::create(path).unwrap();
     f.write_all(b"RIFF").unwrap();
-    f.write_all(&(36 + data.len() as u32).to_le_bytes()).unwrap();
+    f.write_all(&(36 + data.len() as u32).to_le_bytes())
+        .unwrap();
     f.write_all(b"WAVEfmt ").unwrap();
     for v in [16u32, 1 | (1 << 16), rate, rate * 2, 2 | (16 << 16)] {
         f.write_all(&v.to_le_bytes()).unwrap();
@@ -66,7 +67,10 @@ fn json_has_a_taggram_consistent_with_the_clip_scores() {
     let (dir, model) = setup("taggram");
     let song = dir.join("song.wav");
     wav(&song, 20.0);
-    let out = run(bin().args(["tag", "--json", "--model"]).arg(&model).arg(&song));
+    let out = run(bin()
+        .args(["tag", "--json", "--model"])
+        .arg(&model)
+        .arg(&song));
     assert!(out.status.success());
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     let f = &doc["files"][0];
@@ -80,7 +84,10 @@ fn json_has_a_taggram_consistent_with_the_clip_scores() {
     let mut prev_end = 0.0;
     for c in taggram {
         let (start, end) = (c["start_s"].as_f64().unwrap(), c["end_s"].as_f64().unwrap());
-        assert!((start - prev_end).abs() < 1e-9 && end > start, "{start}..{end}");
+        assert!(
+            (start - prev_end).abs() < 1e-9 && end > start,
+            "{start}..{end}"
+        );
         assert_eq!(c["scores"].as_array().unwrap().len(), 50);
         prev_end = end;
     }
@@ -88,18 +95,23 @@ fn json_has_a_taggram_consistent_with_the_clip_scores() {
     // One window of real audio: the clip logit is the frame-weighted mean of
     // the columns' logits (the head is linear, the clip is σ of the mean).
     let hop = 4096.0 / 16000.0;
-    let frames = |c: &Value| {
-        ((c["end_s"].as_f64().unwrap() - c["start_s"].as_f64().unwrap()) / hop).round()
-    };
+    let frames =
+        |c: &Value| ((c["end_s"].as_f64().unwrap() - c["start_s"].as_f64().unwrap()) / hop).round();
     let clip = f["scores"].as_array().unwrap();
     // The looped window's last frames are not in the taggram; compare the
     // columns with a window covering only real audio: a 29 s input.
     let long = dir.join("long.wav");
     wav(&long, 29.0);
-    let out = run(bin().args(["tag", "--json", "--model"]).arg(&model).arg(&long));
+    let out = run(bin()
+        .args(["tag", "--json", "--model"])
+        .arg(&model)
+        .arg(&long));
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     let f = &doc["files"][0];
-    let (clip29, cols) = (f["scores"].as_array().unwrap(), f["taggram"].as_array().unwrap());
+    let (clip29, cols) = (
+        f["scores"].as_array().unwrap(),
+        f["taggram"].as_array().unwrap(),
+    );
     let n: f64 = cols.iter().map(frames).sum();
     assert_eq!(n, 114.0, "every frame of the window is in one column");
     for t in 0..50 {
@@ -118,7 +130,10 @@ fn json_has_a_taggram_consistent_with_the_clip_scores() {
 fn standard_input_is_tagged_like_the_file() {
     let (dir, model) = setup("stdin");
     let song = fixture("tone500_48k_mono.flac");
-    let by_path = run(bin().args(["tag", "--json", "--model"]).arg(&model).arg(&song));
+    let by_path = run(bin()
+        .args(["tag", "--json", "--model"])
+        .arg(&model)
+        .arg(&song));
     let mut child = bin()
         .args(["tag", "--json", "--model"])
         .arg(&model)
@@ -135,7 +150,11 @@ fn standard_input_is_tagged_like_the_file() {
         .write_all(&std::fs::read(&song).unwrap())
         .unwrap();
     let by_stdin = child.wait_with_output().unwrap();
-    assert!(by_stdin.status.success(), "{}", String::from_utf8_lossy(&by_stdin.stderr));
+    assert!(
+        by_stdin.status.success(),
+        "{}",
+        String::from_utf8_lossy(&by_stdin.stderr)
+    );
     let scores = |o: &Output| {
         let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
         doc["files"][0]["scores"].clone()
@@ -161,9 +180,15 @@ fn directories_and_pipes_are_refused_by_name() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("is a directory"), "{stderr}");
-    assert!(stderr.contains("pipe.wav is not a regular file"), "{stderr}");
+    assert!(
+        stderr.contains("pipe.wav is not a regular file"),
+        "{stderr}"
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("tone500_48k_mono.flac:"), "the good file is tagged: {stdout}");
+    assert!(
+        stdout.contains("tone500_48k_mono.flac:"),
+        "the good file is tagged: {stdout}"
+    );
     std::fs::remove_dir_all(dir).ok();
 }
 
@@ -191,7 +216,9 @@ fn a_closed_stdout_ends_quietly() {
 
 #[test]
 fn top_zero_is_refused() {
-    let out = run(bin().args(["tag", "--top", "0"]).arg(fixture("tone500_48k_mono.flac")));
+    let out = run(bin()
+        .args(["tag", "--top", "0"])
+        .arg(fixture("tone500_48k_mono.flac")));
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--top"));
 }
@@ -203,7 +230,15 @@ fn a_model_with_its_own_tag_set_tags_with_its_names() {
     let dir = std::env::temp_dir().join(format!("sb-session-tagset-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let model = dir.join("seven.bpk");
-    let names = ["lullaby", "march", "waltz", "drone", "choir", "brass", "hand clap"];
+    let names = [
+        "lullaby",
+        "march",
+        "waltz",
+        "drone",
+        "choir",
+        "brass",
+        "hand clap",
+    ];
     let out = run(bin()
         .args(["model", "init", "scat-2l-8h-gru", "--seed", "5", "--tags"])
         .arg(names.join(","))
@@ -214,17 +249,34 @@ fn a_model_with_its_own_tag_set_tags_with_its_names() {
     assert!(String::from_utf8_lossy(&info.stdout).contains("hand clap"));
     let song = dir.join("song.wav");
     wav(&song, 6.0);
-    let out = run(bin().args(["tag", "--json", "--model"]).arg(&model).arg(&song));
+    let out = run(bin()
+        .args(["tag", "--json", "--model"])
+        .arg(&model)
+        .arg(&song));
     assert!(out.status.success());
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let tags: Vec<&str> = doc["tags"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+    let tags: Vec<&str> = doc["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
     assert_eq!(tags, names);
     let f = &doc["files"][0];
     assert_eq!(f["scores"].as_array().unwrap().len(), 7);
-    assert!(f["taggram"].as_array().unwrap().iter().all(|c| c["scores"].as_array().unwrap().len() == 7));
+    assert!(
+        f["taggram"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["scores"].as_array().unwrap().len() == 7)
+    );
     let top = f["top"][0]["tag"].as_str().unwrap();
     assert!(names.contains(&top), "top tag {top}");
-    let text = run(bin().args(["tag", "--top", "7", "--model"]).arg(&model).arg(&song));
+    let text = run(bin()
+        .args(["tag", "--top", "7", "--model"])
+        .arg(&model)
+        .arg(&song));
     let line = String::from_utf8_lossy(&text.stdout);
     assert!(names.iter().all(|n| line.contains(n)), "{line}");
     std::fs::remove_dir_all(&dir).ok();
