@@ -126,6 +126,7 @@ function drawLive() {
     hop: h.hop,
     duration: LIVE_SPAN,
     yLabel: 'frequency',
+    minFreq: 30, // as the file's scattergram: below ~30 Hz is rumble, not music
     title: `S1 live, last ${LIVE_SPAN} s`,
   });
   document.body.dataset.liveFrames = String(frames.length);
