@@ -11,7 +11,8 @@ import { ui } from './page/ui.js';
 import { env, gpu, describeEnv, NO_SIMD } from './page/env.js';
 import { model, describeModel } from './page/model.js';
 import { backendChosen, currentBackend, describeBackend } from './page/backend.js';
-import { startWorker } from './page/engine.js';
+import { engine, startWorker } from './page/engine.js';
+import { downloads, fetchWasm } from './page/downloads.js';
 import { analyse, cancel, chooseBackend } from './page/analyse.js';
 import { drawAll, shown } from './page/results.js';
 import { wirePlayheads } from './page/playhead.js';
@@ -73,18 +74,20 @@ function wire() {
   });
 }
 
-// Offline once loaded: a service worker keeps the page's files (sw.js).
-if ('serviceWorker' in navigator) {
-  navigator.serviceWorker.register('sw.js').catch((e) => console.warn('offline support unavailable:', e.message));
-}
-
 describeEnv();
 describeModel();
 describeBackend();
 backendChosen.then(describeEnv);
 wire();
-if (env.simd) startWorker();
-else showError(NO_SIMD);
+if (env.simd) {
+  // The engine starts once the page has the WASM (page/downloads.js: downloaded
+  // once, with its progress shown); a job started sooner waits.
+  engine.ready = fetchWasm().then(() => {
+    if (engine.gen === 0) startWorker();
+    return engine.ready;
+  });
+  engine.ready.catch(() => {}); // reported when a job awaits it
+} else showError(NO_SIMD);
 if (!env.mic) ui.record.disabled = true;
 // For tests and the curious: the page's state.
 globalThis.scatterbrain = {
@@ -93,6 +96,7 @@ globalThis.scatterbrain = {
   },
   env,
   model,
+  downloads,
   gpu,
   get backend() {
     return currentBackend();

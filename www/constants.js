@@ -10,8 +10,10 @@ export const MIN_SECONDS = 1.0;
 export const MODEL_URL = 'models/scat-5l-512h-gru.bpk';
 /** The WASM the page compiles once and hands to every worker. */
 export const WASM_URL = 'pkg/scatterbrain_bg.wasm';
-/** The service worker's cache (sw.js CACHE: keep equal). */
-export const OFFLINE_CACHE = 'scatterbrain-v2';
+/** The service worker's caches (sw.js imports it): change it when their layout changes. */
+export const OFFLINE_CACHE = 'scatterbrain-v3';
+/** Where the page leaves what it downloaded before the service worker took over (page/downloads.js). */
+export const INCOMING_CACHE = `${OFFLINE_CACHE}:incoming`;
 
 // The live microphone view: a short-window, first-order-only configuration
 // of the core's scattering (src/features.rs FeatureConfig, as JSON). Every

@@ -21,8 +21,11 @@ export const COMPRESSIBLE = new Set(['.html', '.js', '.mjs', '.css', '.json', '.
 const MIN_SIZE = 512;
 // A copy must save at least 5 %, else the file is sent as it is (random weights barely compress).
 const WORTH = 0.95;
-// Brotli's best quality is ~1 MB/s: fine for the page's small files; the
-// big WASM and model get quality 9 with a 16 MB window (see compressLevels()).
+// Brotli's best quality (11) runs at ~0.3 MB/s: fine for the page's small
+// files. Measured on the 18.9 MB WASM (2 cores, busy): q9 3.11 MB in 2.8 s,
+// q10 (16 MB window) 2.71 MB in 32 s, q11 2.59 MB in 68 s; gzip -9 4.37 MB in
+// 0.5 s. So big files get q9 at once and, with `upgrade()`, a q11 copy made
+// in the background replaces it (same content hash, so the same ETag).
 const BIG = 1 << 20;
 // The disk cache keeps its newest copies up to this many bytes.
 const CACHE_LIMIT = 512 << 20;
@@ -31,11 +34,11 @@ const CACHE_LIMIT = 512 << 20;
 const ENCODINGS = {
   br: {
     suffix: 'br',
-    make: (buf, ext) =>
+    make: (buf, ext, best) =>
       brotli(buf, {
         params: {
-          [zlib.constants.BROTLI_PARAM_QUALITY]: buf.length > BIG ? 9 : 11,
-          [zlib.constants.BROTLI_PARAM_LGWIN]: buf.length > BIG ? 24 : 22,
+          [zlib.constants.BROTLI_PARAM_QUALITY]: best || buf.length <= BIG ? 11 : 9,
+          [zlib.constants.BROTLI_PARAM_LGWIN]: best ? 24 : 22,
           [zlib.constants.BROTLI_PARAM_SIZE_HINT]: buf.length,
           [zlib.constants.BROTLI_PARAM_MODE]: ext === '.wasm' || ext === '.bpk' ? zlib.constants.BROTLI_MODE_GENERIC : zlib.constants.BROTLI_MODE_TEXT,
         },
@@ -111,24 +114,25 @@ export class Precompressed {
     return job;
   }
 
-  async #make(file, hash, size, encoding, key) {
+  async #make(file, hash, size, encoding, key, best = false) {
     const where = this.diskOk && path.join(this.dir, key);
     if (where) {
-      const found = await this.#onDisk(where, size);
+      const found = await this.#onDisk(where, size, best);
       if (found !== undefined) return found;
     }
     const data = await readFile(file);
     // The file may have changed since it was hashed: the copy must match the hash.
     if (createHash('sha256').update(data).digest('base64url').slice(0, 22) !== hash) throw new Error(`${file} changed while being compressed`);
-    const out = await ENCODINGS[encoding].make(data, path.extname(file).toLowerCase());
+    const out = await ENCODINGS[encoding].make(data, path.extname(file).toLowerCase(), best);
     const worth = out.length < size * WORTH;
     if (where) {
       try {
         await mkdir(this.dir, { recursive: true });
         const tmp = `${where}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
         await writeFile(tmp, worth ? out : '');
-        await rename(tmp, worth ? where : `${where}.none`);
-        return worth ? { path: where, size: out.length } : null;
+        const name = !worth ? `${where}.none` : best ? `${where}.best` : where;
+        await rename(tmp, name);
+        return worth ? { path: name, size: out.length } : null;
       } catch {
         this.diskOk = false; // a read-only or missing home: keep copies in memory
       }
@@ -136,16 +140,33 @@ export class Precompressed {
     return worth ? { buffer: out, size: out.length } : null;
   }
 
-  /** A copy made earlier: {path, size}, null (not worth it), or undefined (none yet). */
-  async #onDisk(where, size) {
+  /** A copy made earlier (the best one first): {path, size}, null (not worth it), or undefined (none yet). */
+  async #onDisk(where, size, bestOnly = false) {
     const now = new Date();
-    const info = await stat(where).catch(() => null);
-    if (info && info.isFile() && info.size > 0 && info.size < size) {
-      utimes(where, now, now).catch(() => {}); // recently used: kept by prune()
-      return { path: where, size: info.size };
+    for (const name of bestOnly ? [`${where}.best`] : [`${where}.best`, where]) {
+      const info = await stat(name).catch(() => null);
+      if (info && info.isFile() && info.size > 0 && info.size < size) {
+        utimes(name, now, now).catch(() => {}); // recently used: kept by prune()
+        return { path: name, size: info.size };
+      }
     }
     if (await stat(`${where}.none`).catch(() => null)) return null;
     return undefined;
+  }
+
+  /**
+   * Replace the quick brotli copy of a big WASM file by brotli's best (a
+   * minute of one core for the 18.9 MB WASM, 0.5 MB smaller), in the
+   * background; requests meanwhile get the quick copy.
+   */
+  async upgrade(file) {
+    const info = await stat(file).catch(() => null);
+    if (!info || !info.isFile() || info.size <= BIG || path.extname(file).toLowerCase() !== '.wasm') return;
+    const hash = await this.hash(file, info);
+    const key = `${hash}.${ENCODINGS.br.suffix}`;
+    await this.copy(file, hash, info.size, 'br'); // the quick one first
+    const best = await this.#make(file, hash, info.size, 'br', key, true);
+    if (best) this.jobs.set(key, Promise.resolve(best));
   }
 
   /** Make the copies of `file` now (at start-up), so the first visitor does not wait. */

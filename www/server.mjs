@@ -148,7 +148,8 @@ async function answer(req, res, file, info, copies, log) {
   if (compressible) headers.Vary = 'Accept-Encoding';
   if (matchesEtag(req.headers['if-none-match'], hash)) {
     headers.ETag = etagOf(hash, encoding);
-    res.writeHead(304, headers);
+    setHeaders(res, headers);
+    res.writeHead(304);
     log(304);
     return res.end();
   }
@@ -162,13 +163,19 @@ async function answer(req, res, file, info, copies, log) {
     // What the page's fetch will see after decoding: its download progress counts against this.
     headers['X-Uncompressed-Length'] = info.size;
   }
-  res.writeHead(200, headers);
+  setHeaders(res, headers);
+  res.writeHead(200);
   log(200, copy ? ` ${encoding} ${copy.size}/${info.size}` : '');
   if (req.method === 'HEAD') return res.end();
   if (copy && copy.buffer) return res.end(copy.buffer);
   createReadStream(copy ? copy.path : file)
     .on('error', () => res.destroy())
     .pipe(res);
+}
+
+// Set one by one (not through writeHead) so they can be read back (res.getHeader), as the tests do.
+function setHeaders(res, headers) {
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
 }
 
 function send(res, status, body, headers = {}) {
@@ -179,9 +186,10 @@ function send(res, status, body, headers = {}) {
 /**
  * `compressCache`: the folder for compressed copies (default
  * ~/.cache/scatterbrain/www-compressed, $SCATTERBRAIN_WWW_CACHE), null to keep
- * them in memory only.
+ * them in memory only. `bestCompression`: also make brotli's best copy of the
+ * WASM in the background (the command line does; precompress.mjs upgrade()).
  */
-export function startServer({ port = 8080, host = '127.0.0.1', quiet = false, model = undefined, compressCache = process.env.SCATTERBRAIN_WWW_CACHE || DEFAULT_CACHE } = {}) {
+export function startServer({ port = 8080, host = '127.0.0.1', quiet = false, model = undefined, compressCache = process.env.SCATTERBRAIN_WWW_CACHE || DEFAULT_CACHE, bestCompression = false } = {}) {
   const copies = new Precompressed(compressCache);
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, 'http://localhost');
@@ -215,6 +223,8 @@ export function startServer({ port = 8080, host = '127.0.0.1', quiet = false, mo
   if (model === false) bigOnes.pop();
   copies.prune().then(async () => {
     for (const f of bigOnes) await copies.warm(f);
+    // A minute of CPU once per build: not for the tests' and benchmarks' servers.
+    if (bestCompression) await copies.upgrade(bigOnes[0]).catch(() => {});
   });
   return new Promise((resolvePromise, reject) => {
     server.once('error', reject);
@@ -233,7 +243,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     console.error(`server: ${e.message}`);
     process.exit(2);
   }
-  startServer(opts).then(
+  startServer({ ...opts, bestCompression: true }).then(
     ({ url }) => {
       if (opts.model) console.log(`model: ${path.resolve(opts.model)} (as models/${SHIPPED_MODEL})`);
       console.log(`Scatterbrain is served at ${url}  (Ctrl-C stops it)`);

@@ -1,20 +1,35 @@
-// Offline support: the page's files are cached when it loads, so it keeps
-// working without a network once loaded. Network first (a rebuilt package is
-// picked up at once when online), cache when offline. Same-origin GETs only;
-// the audio itself is never fetched (it stays in the page as a Blob).
-const CACHE = 'scatterbrain-v2'; // = OFFLINE_CACHE in constants.js
+// The service worker (a module: registered by page/downloads.js): offline use
+// and light revisits. The page's files, the WASM and the model are answered
+// from a versioned cache first. After each page load it revalidates what it
+// holds against the server's ETags (a 304 costs a few hundred bytes); when
+// anything changed it builds the next version beside the one in use and
+// switches at the next load, so one page load never mixes two builds.
+// First visit: install caches only the small shell (from the HTTP cache the
+// page has just filled); the page downloads the WASM and the model itself and
+// leaves copies in INCOMING_CACHE, which this worker takes into its version.
+// Anything it downloads itself (a miss) is cached from that download, its
+// progress reported to the page. Same-origin GETs only; the audio never comes
+// here (it stays in the page as a Blob).
+import { INCOMING_CACHE, OFFLINE_CACHE } from './constants.js';
+import { counted, expectedBytes } from './counted.js';
+
+// Files a visit may need that the page does not load itself before this
+// worker controls it (worker scripts, the worklet), and the page's own; the
+// page also reports what it loaded (message 'sb-cache'), so a module missing
+// here is still cached. A name the server does not have is skipped.
 const SHELL = [
-  './',
-  'index.html',
+  './', // index.html too: navigations to it are answered with this
   'style.css',
   'pictures.css',
   'app.js',
   'constants.js',
+  'counted.js',
   'plot.js',
   'sniff.js',
   'mic-worklet.js',
   'page/analyse.js',
   'page/backend.js',
+  'page/downloads.js',
   'page/engine.js',
   'page/env.js',
   'page/export.js',
@@ -24,6 +39,7 @@ const SHELL = [
   'page/playhead.js',
   'page/results.js',
   'page/status.js',
+  'page/support.js',
   'page/ui.js',
   'worker/coordinator.js',
   'worker/helper.js',
@@ -31,45 +47,160 @@ const SHELL = [
   'worker/pool.js',
   'worker/protocol.js',
   'pkg/scatterbrain.js',
-  'pkg/scatterbrain_bg.wasm',
-];
+].map((u) => new URL(u, self.registration.scope).href);
 
-// The tagging model is not in SHELL: a build may ship none, and the page
-// puts the copy it has downloaded into this cache itself (app.js), so it is
-// downloaded once.
+// The name of the version in use is kept in this cache, under this key.
+const META = `${OFFLINE_CACHE}:meta`;
+const CURRENT = new URL('sb-current-version', self.registration.scope).href;
+// Downloads at least this big report their progress to the page.
+const PROGRESS_MIN = 256 << 10;
+
+let serving = null; // the version answering requests; changes only at a navigation
+let refreshing = null; // the running refresh, if any
+let lastCheck = null; // the revalidation after the last load: Promise<updated?>
+let absorbing = Promise.resolve(); // the running absorb()
+
+async function currentVersion() {
+  const hit = await (await caches.open(META)).match(CURRENT);
+  return hit ? hit.text() : null;
+}
+
+/**
+ * Revalidate every file of the version in use (and the shell); if any
+ * changed, build the next version and make it current. Resolves to true when
+ * a new version was made; throws when the network failed.
+ */
+function refresh() {
+  refreshing ??= (async () => {
+    const name = await currentVersion();
+    await absorb(name);
+    const old = name && (await caches.open(name));
+    const held = old ? (await old.keys()).map((r) => r.url) : [];
+    const urls = [...new Set([...SHELL, ...held])];
+    const checked = await Promise.all(urls.map((url) => revalidate(old, url)));
+    const changed = checked.filter((c) => c.fresh || (c.gone && held.includes(c.url)));
+    if (old && changed.length === 0) return false;
+    const next = `${OFFLINE_CACHE}:${Date.now().toString(36)}`;
+    const cache = await caches.open(next);
+    await Promise.all(checked.map((c) => (c.fresh || c.kept) && cache.put(c.url, c.fresh || c.kept)));
+    await (await caches.open(META)).put(CURRENT, new Response(next));
+    // Not while installing: the previous worker may still answer from the old version.
+    if (serving) await dropOld();
+    return true;
+  })().finally(() => (refreshing = null));
+  return refreshing;
+}
+
+/** {url, kept} when unchanged, {url, fresh} with the new response, {url, gone} when the server lacks it. */
+async function revalidate(old, url) {
+  const hit = old && (await old.match(url, { ignoreVary: true }));
+  const etag = hit && hit.headers.get('ETag');
+  // A request with If-None-Match bypasses the HTTP cache and sees the server's 304.
+  const resp = await fetch(url, etag ? { headers: { 'If-None-Match': etag } } : { cache: 'no-cache' });
+  if (resp.status === 304 && hit) return { url, kept: hit };
+  if (resp.ok) return { url, fresh: resp };
+  if (resp.status === 404) return { url, gone: true };
+  throw new Error(`${url}: ${resp.status}`);
+}
+
+/** Move what the page downloaded itself (page/downloads.js) into version `name`, unless it has it. */
+function absorb(name) {
+  // One at a time: two moves of the same entry would race.
+  absorbing = absorbing.then(async () => {
+    if (!name) return;
+    const [inbox, cache] = [await caches.open(INCOMING_CACHE), await caches.open(name)];
+    for (const req of await inbox.keys()) {
+      const resp = await inbox.match(req);
+      if (resp && !(await cache.match(req, { ignoreVary: true }))) await cache.put(req, resp);
+      await inbox.delete(req);
+    }
+  }).catch(() => {});
+  return absorbing;
+}
+
+/** Delete every cache but the meta and incoming caches, the current version and the one still answering. */
+async function dropOld() {
+  const keep = new Set([META, INCOMING_CACHE, await currentVersion(), serving]);
+  for (const name of await caches.keys()) if (!keep.has(name)) await caches.delete(name);
+}
+
 self.addEventListener('install', (ev) => {
-  ev.waitUntil(
-    caches
-      .open(CACHE)
-      .then((c) => c.addAll(SHELL))
-      .then(() => self.skipWaiting()),
-  );
+  ev.waitUntil(refresh().then(() => self.skipWaiting()));
 });
 
 self.addEventListener('activate', (ev) => {
   ev.waitUntil(
-    caches
-      .keys()
-      .then((keys) => Promise.all(keys.filter((k) => k !== CACHE).map((k) => caches.delete(k))))
-      .then(() => self.clients.claim()),
+    (async () => {
+      serving = await currentVersion();
+      await absorb(serving);
+      await dropOld();
+      await self.clients.claim();
+    })(),
   );
 });
 
+self.addEventListener('message', (ev) => {
+  const m = ev.data || {};
+  // The page's own files (resource timing): cache those the shell list lacks.
+  if (m.type === 'sb-cache' && Array.isArray(m.urls)) {
+    const urls = m.urls.filter((u) => new URL(u).origin === self.location.origin);
+    ev.waitUntil(addMissing(urls).catch(() => {}));
+  }
+  // Whether the revalidation after this load found a new version (none offline).
+  if (m.type === 'sb-status' && lastCheck) {
+    ev.waitUntil(lastCheck.then((updated) => ev.source.postMessage({ type: 'sb-refreshed', updated }), () => {}));
+  }
+});
+
+async function addMissing(urls) {
+  const name = serving || (await currentVersion());
+  if (!name) return;
+  const cache = await caches.open(name);
+  for (const url of urls) {
+    if (await cache.match(url, { ignoreVary: true })) continue;
+    const resp = await fetch(url, { cache: 'no-cache' });
+    if (resp.ok) await cache.put(url, resp);
+  }
+}
+
 self.addEventListener('fetch', (ev) => {
   const req = ev.request;
-  const url = new URL(req.url);
-  if (req.method !== 'GET' || url.origin !== self.location.origin) return;
-  ev.respondWith(
-    fetch(req)
-      .then((resp) => {
-        if (resp.ok && resp.type === 'basic') {
-          const copy = resp.clone();
-          caches.open(CACHE).then((c) => c.put(req, copy));
-        }
-        return resp;
-      })
-      .catch(() =>
-        caches.match(req, { ignoreSearch: true }).then((hit) => hit || Response.error()),
-      ),
-  );
+  if (req.method !== 'GET' || new URL(req.url).origin !== self.location.origin || req.headers.has('Range')) return;
+  ev.respondWith(respond(ev));
 });
+
+async function respond(ev) {
+  const req = ev.request;
+  const navigation = req.mode === 'navigate';
+  if (navigation || !serving) {
+    // A new version is used from the next load on, and the one before it goes.
+    const before = serving;
+    serving = await currentVersion();
+    if (before && before !== serving) ev.waitUntil(dropOld());
+  }
+  const cache = serving && (await caches.open(serving));
+  const key = navigation && new URL(req.url).pathname.endsWith('/index.html') ? self.registration.scope : req;
+  const hit = cache && (await cache.match(key, { ignoreSearch: navigation, ignoreVary: true }));
+  // After a load from the cache: revalidate in the background, for the next load.
+  if (navigation) ev.waitUntil((lastCheck = refresh()).catch(() => {}));
+  if (hit) return hit;
+  const early = cache && (await (await caches.open(INCOMING_CACHE)).match(key, { ignoreVary: true }));
+  if (early) {
+    ev.waitUntil(absorb(serving));
+    return early;
+  }
+  const resp = await fetch(req);
+  if (!cache || !resp.ok || resp.type !== 'basic' || /no-store/.test(resp.headers.get('Cache-Control') || '')) return resp;
+  // Cache this very download (a tee of it), reporting its progress to the page.
+  const copy = resp.clone();
+  const total = expectedBytes(resp.headers);
+  const body = total >= PROGRESS_MIN ? counted(copy.body, reporter(ev.clientId, req.url, total)) : copy.body;
+  ev.waitUntil(cache.put(req.url, new Response(body, copy)).catch(() => {}));
+  return resp;
+}
+
+function reporter(clientId, url, total) {
+  return (loaded, state) => {
+    if (clientId) self.clients.get(clientId).then((c) => c && c.postMessage({ type: 'sb-download', url, loaded, total, state }));
+  };
+}

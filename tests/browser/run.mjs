@@ -16,6 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '../../www/server.mjs';
 import { wav, melody, tone, noise } from './audio.mjs';
+import { weightTests } from './weight.mjs';
 import { pictureTests } from './pictures.mjs';
 
 import { backendTests } from './backend.mjs';
@@ -662,6 +663,8 @@ test('phone width: no horizontal scrolling, results visible', async ({ page, url
 
 pictureTests({ test, check, dropFile, settled, errorText, needModel });
 (await import('./package.mjs')).register({ test, check, needModel, nativeTags, TMP }); // the npm package's example page
+
+weightTests({ test, check, needModel, root, cli: CLI, modelFile: MODEL_FILE, tmp: TMP });
 
 // Issue 12: the backend choice (item 2), honest tags (6), phone and accessibility (7).
 const harness = { test, check, needModel, dropFile, settled, resetState, errorText, pageTags, chooseBackend, nativeTags, startServer, good, long45, TMP, MODEL_FILE };

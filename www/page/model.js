@@ -1,23 +1,22 @@
 // The tagging model: the shipped model file, fetched once when the page
-// loads (a copy goes into the service worker's cache, so the page tags
-// offline without downloading it twice), and what the page says about it.
-import { MODEL_URL, OFFLINE_CACHE } from '../constants.js';
+// loads and kept for the next visits and offline use (page/downloads.js),
+// and what the page says about it.
+import { MODEL_URL } from '../constants.js';
 import { ui } from './ui.js';
+import { download } from './downloads.js';
 
 /** state: loading → ready | absent | error; `info` from the worker once loaded. */
 export const model = { state: 'loading', bytes: null, info: null, message: '', sameFrontEnd: true };
 
 /** Settles when the file has been downloaded (or could not be). */
-export const modelFetched = fetch(MODEL_URL)
-  .then(async (r) => {
-    if (r.status === 404) {
+export const modelFetched = download(MODEL_URL, true)
+  .then(({ resp, bytes }) => {
+    if (resp.status === 404) {
       model.state = 'absent';
       return;
     }
-    if (!r.ok) throw new Error(`the server answered ${r.status} ${r.statusText}`);
-    const copy = r.clone();
-    model.bytes = await r.arrayBuffer();
-    if (globalThis.caches) caches.open(OFFLINE_CACHE).then((c) => c.put(MODEL_URL, copy)).catch(() => {});
+    if (!resp.ok) throw new Error(`the server answered ${resp.status} ${resp.statusText}`);
+    model.bytes = bytes;
   })
   .catch((e) => {
     model.state = 'error';

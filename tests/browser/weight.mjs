@@ -1,0 +1,227 @@
+// Browser and server tests of the page's weight on the network (issue 12,
+// item 1): each file fetched once on a first visit, the WASM compressed,
+// download progress in bytes, a revisit served by the service worker
+// (≤ 100 kB transferred), 304s for what the client has, an update fetched in
+// the background and used from the next load. Transfers are counted on the
+// server's sockets, so the service worker's own requests are counted too.
+// Registered into tests/browser/run.mjs's list by weightTests().
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { startServer } from '../../www/server.mjs';
+
+const REVISIT_LIMIT = 100_000; // bytes (the issue's goal)
+const WASM = 'pkg/scatterbrain_bg.wasm';
+const MODEL = 'models/scat-5l-512h-gru.bpk';
+
+/** Bytes the server sent per response (headers included), from its sockets. */
+function traffic(server) {
+  const log = [];
+  server.on('request', (req, res) => {
+    const sock = req.socket;
+    const start = sock.bytesWritten;
+    res.on('finish', () =>
+      log.push({ path: new URL(req.url, 'http://x').pathname.slice(1), status: res.statusCode, encoding: res.getHeader('content-encoding') || '', bytes: sock.bytesWritten - start }),
+    );
+  });
+  return log;
+}
+
+const sum = (log) => log.reduce((s, r) => s + r.bytes, 0);
+const mb = (n) => `${(n / 1e6).toFixed(2)} MB`;
+
+/** Resolve once the server has answered nothing for `quietMs` (the service worker's background requests included). */
+async function quiet(log, quietMs = 1500, timeout = 60_000) {
+  const t0 = Date.now();
+  let n = -1;
+  let since = Date.now();
+  while (Date.now() - t0 < timeout) {
+    if (log.length !== n) [n, since] = [log.length, Date.now()];
+    else if (Date.now() - since >= quietMs) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Wait until `fn(arg)`, evaluated in the page, is truthy (awaited: waitForFunction does not await promises). */
+async function until(page, fn, arg, what, timeout = 60_000) {
+  const t0 = Date.now();
+  while (!(await page.evaluate(fn, arg))) {
+    if (Date.now() - t0 > timeout) throw new Error(`timed out waiting for ${what}`);
+    await page.waitForTimeout(100);
+  }
+}
+
+/** Whether the page is controlled by the service worker and its cache holds every URL of `urls`. */
+const cached = async (urls) => !!navigator.serviceWorker.controller && (await Promise.all(urls.map((u) => caches.match(u)))).every(Boolean);
+
+/** A plain HTTP request: {status, headers, body} with the body as sent (not decoded). */
+function request(url, headers = {}, method = 'GET') {
+  return new Promise((resolve, reject) => {
+    http
+      .request(url, { method, headers }, (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+      })
+      .on('error', reject)
+      .end();
+  });
+}
+
+export function weightTests({ test, check, needModel, root, cli, modelFile, tmp }) {
+  const wasmFile = path.join(root, 'www', WASM);
+  const modelPath = path.join(root, MODEL);
+
+  test('weight: first visit fetches each file once, the WASM compressed, showing download progress in bytes; a revisit comes from the service worker (≤ 100 kB)', async ({ page }) => {
+    // The real page: the shipped model, the real WASM.
+    const { server, url } = await startServer({ port: 0, quiet: true });
+    const log = traffic(server);
+    try {
+      // What the user saw in the download line, every change of it.
+      await page.addInitScript(() => {
+        globalThis.__downloadTexts = [];
+        document.addEventListener('DOMContentLoaded', () => {
+          const el = document.getElementById('downloads-text');
+          new MutationObserver((records) => {
+            for (const r of records) for (const n of r.addedNodes) globalThis.__downloadTexts.push(n.textContent);
+          }).observe(el, { childList: true });
+        });
+      });
+      await page.goto(url);
+      await page.waitForFunction(() => document.body.dataset.model === 'ready', null, { timeout: 120_000 });
+      await until(page, cached, [WASM, MODEL], 'the WASM and the model in the cache');
+      await quiet(log);
+      const first = log.splice(0);
+      const fetched = {};
+      for (const r of first.filter((r) => r.status === 200)) fetched[r.path] = (fetched[r.path] || 0) + 1;
+      const twice = Object.entries(fetched).filter(([, n]) => n > 1);
+      check(twice.length === 0, `downloaded more than once on the first visit: ${JSON.stringify(twice)}`);
+      const wasm = first.find((r) => r.path === WASM && r.status === 200);
+      const model = first.find((r) => r.path === MODEL && r.status === 200);
+      check(wasm && model, `the WASM or the model was not downloaded: ${JSON.stringify(first)}`);
+      const wasmSize = statSync(wasmFile).size;
+      check(wasm.encoding === 'br' && wasm.bytes < wasmSize / 2, `WASM sent as ${wasm.encoding || 'identity'}, ${wasm.bytes} of ${wasmSize} bytes`);
+
+      // The download line showed bytes against the decoded sizes, and the counts ended at those sizes.
+      const texts = await page.evaluate(() => globalThis.__downloadTexts);
+      const sizes = { 'analysis engine': wasmSize, 'tagging model': statSync(modelPath).size };
+      for (const [label, size] of Object.entries(sizes)) {
+        const of = `of ${(size / 1e6).toFixed(1)} MB`;
+        check(texts.some((t) => t.includes(label) && t.includes(of)), `no “${label}: … ${of}” in the download line: ${JSON.stringify(texts.slice(0, 5))}`);
+      }
+      const done = await page.evaluate(() => Object.values(globalThis.scatterbrain.downloads));
+      for (const [label, size] of Object.entries(sizes)) {
+        const d = done.find((x) => x.label === label);
+        check(d && d.state === 'done' && d.loaded === size && d.total === size, `${label}: ${JSON.stringify(d)}, expected ${size} bytes done`);
+      }
+      check(await page.isHidden('#downloads'), 'the download line is still shown');
+
+      // Revisit: everything from the service worker's cache; only revalidations reach the server.
+      const fromWorker = {};
+      page.on('response', (r) => (fromWorker[new URL(r.url()).pathname.slice(1)] = r.fromServiceWorker()));
+      await page.reload();
+      await page.waitForFunction(() => document.body.dataset.model === 'ready' && document.body.dataset.swRefresh, null, { timeout: 120_000 });
+      await quiet(log);
+      const again = log.splice(0);
+      const big = again.filter((r) => r.status === 200 && r.bytes > 10_000);
+      check(big.length === 0, `revisit downloaded ${JSON.stringify(big)}`);
+      check(fromWorker[WASM] === true && fromWorker[MODEL] === true, `revisit: WASM/model not from the service worker: ${JSON.stringify(fromWorker)}`);
+      check(sum(again) <= REVISIT_LIMIT, `revisit transferred ${sum(again)} bytes > ${REVISIT_LIMIT}`);
+      check(await page.evaluate(() => document.body.dataset.swRefresh) === 'current', 'the unchanged files were taken for an update');
+      console.log(
+        `     (first visit ${mb(sum(first))} in ${first.length} responses: WASM ${mb(wasm.bytes)} ${wasm.encoding} of ${mb(wasmSize)}, ` +
+          `model ${mb(model.bytes)} ${model.encoding || 'identity'}; revisit ${(sum(again) / 1e3).toFixed(1)} kB in ${again.length} responses, ` +
+          `${again.filter((r) => r.status === 304).length} of them 304)`,
+      );
+    } finally {
+      server.close();
+    }
+  });
+
+  test('weight: the server answers 304 to a known ETag and sends brotli/gzip copies made once', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'scatterbrain-www-'));
+    const served = path.join(dir, 'model.bpk');
+    // Compressible content for the model slot: a changed file must get a new ETag.
+    writeFileSync(served, Buffer.from('weights '.repeat(20_000)));
+    const cache = path.join(dir, 'cache');
+    const { server, url } = await startServer({ port: 0, quiet: true, model: served, compressCache: cache });
+    try {
+      const wasmUrl = new URL(WASM, url).href;
+      const raw = readFileSync(wasmFile);
+      const br = await request(wasmUrl, { 'Accept-Encoding': 'gzip, deflate, br' });
+      const h = br.headers;
+      check(br.status === 200 && h['content-encoding'] === 'br', `WASM: ${br.status} ${h['content-encoding']}`);
+      check(Number(h['content-length']) === br.body.length, `Content-Length ${h['content-length']} for ${br.body.length} bytes`);
+      check(Number(h['x-uncompressed-length']) === raw.length, `X-Uncompressed-Length ${h['x-uncompressed-length']}`);
+      check(zlib.brotliDecompressSync(br.body).equals(raw), 'brotli copy differs from the file');
+      check(/^"[\w-]{22}\.br"$/.test(h.etag) && /Accept-Encoding/.test(h.vary) && h['cache-control'] === 'no-cache', `headers ${JSON.stringify(h)}`);
+      check(h['cross-origin-embedder-policy'] === 'require-corp' && /connect-src 'self'/.test(h['content-security-policy']), 'security headers missing');
+      const hash = h.etag.slice(1, 23);
+      check(statSync(path.join(cache, `${hash}.br`)).size === br.body.length, 'no brotli copy in the disk cache');
+
+      const cond = await request(wasmUrl, { 'Accept-Encoding': 'br', 'If-None-Match': h.etag });
+      check(cond.status === 304 && cond.body.length === 0 && cond.headers.etag === h.etag, `conditional: ${cond.status}, ${cond.body.length} bytes`);
+      check(cond.headers['cross-origin-opener-policy'] === 'same-origin', '304 without COOP');
+      // The same content cached as brotli, now asked for as gzip: still the client's copy.
+      const other = await request(wasmUrl, { 'Accept-Encoding': 'gzip', 'If-None-Match': `"nope", W/${h.etag}` });
+      check(other.status === 304, `If-None-Match of the brotli copy with gzip accepted: ${other.status}`);
+      const gz = await request(wasmUrl, { 'Accept-Encoding': 'gzip' });
+      check(gz.headers['content-encoding'] === 'gzip' && zlib.gunzipSync(gz.body).equals(raw) && gz.headers.etag === `"${hash}.gz"`, 'gzip copy');
+      const plain = await request(wasmUrl);
+      check(!plain.headers['content-encoding'] && plain.body.equals(raw) && plain.headers.etag === `"${hash}"`, 'identity answer');
+      const head = await request(wasmUrl, { 'Accept-Encoding': 'br' }, 'HEAD');
+      check(head.body.length === 0 && head.headers['content-length'] === h['content-length'], 'HEAD');
+      const refused = await request(wasmUrl, { 'Accept-Encoding': 'br;q=0, gzip;q=0' });
+      check(!refused.headers['content-encoding'], 'q=0 encodings were used');
+
+      // A changed file: the old ETag no longer matches.
+      const modelUrl = new URL(MODEL, url).href;
+      const m1 = await request(modelUrl, { 'Accept-Encoding': 'br' });
+      writeFileSync(served, Buffer.from('changed '.repeat(20_000)));
+      const m2 = await request(modelUrl, { 'Accept-Encoding': 'br', 'If-None-Match': m1.headers.etag });
+      check(m2.status === 200 && m2.headers.etag !== m1.headers.etag, `changed file: ${m2.status} ${m2.headers.etag}`);
+      check(zlib.brotliDecompressSync(m2.body).toString().startsWith('changed'), 'changed file: old content sent');
+    } finally {
+      server.close();
+    }
+    // No usable disk cache (its folder path is a file): copies are made in memory.
+    const { server: s2, url: u2 } = await startServer({ port: 0, quiet: true, model: false, compressCache: path.join(served, 'cache') });
+    try {
+      const r = await request(new URL('index.html', u2).href, { 'Accept-Encoding': 'br' });
+      check(r.status === 200 && r.headers['content-encoding'] === 'br' && zlib.brotliDecompressSync(r.body).equals(readFileSync(path.join(root, 'www', 'index.html'))), 'without a disk cache');
+    } finally {
+      s2.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('weight: a changed model is fetched in the background and used from the next load', async ({ page }) => {
+    needModel();
+    const served = path.join(tmp, 'update.bpk');
+    const half = path.join(tmp, 'update-f16.bpk');
+    copyFileSync(modelFile, served);
+    execFileSync(cli, ['model', 'init', 'scat-2l-32h-gru', '--seed', '2', '--precision', 'f16', '--out', half], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const { server, url } = await startServer({ port: 0, quiet: true, model: served });
+    const status = () => page.textContent('#model-status');
+    try {
+      await page.goto(url);
+      await page.waitForFunction(() => document.body.dataset.model === 'ready', null, { timeout: 60_000 });
+      await until(page, cached, [MODEL], 'the model in the cache');
+      check(!/f16/.test(await status()), `first model: ${await status()}`);
+      copyFileSync(half, served);
+      await page.reload();
+      await page.waitForFunction(() => document.body.dataset.model === 'ready' && document.body.dataset.swRefresh, null, { timeout: 60_000 });
+      check(!/f16/.test(await status()), 'the new model was used before the next load');
+      check((await page.evaluate(() => document.body.dataset.swRefresh)) === 'updated', 'no update found');
+      check(/next time/.test(await page.textContent('#downloads-text')), 'the page does not say an update is waiting');
+      await page.reload();
+      await page.waitForFunction(() => document.body.dataset.model === 'ready', null, { timeout: 60_000 });
+      check(/f16/.test(await status()), `after the update: ${await status()}`);
+    } finally {
+      server.close();
+    }
+  });
+}

@@ -1,0 +1,112 @@
+// The page's downloads: registers the service worker (sw.js), downloads the
+// WASM and the model once, and shows their progress in bytes.
+//
+// Revisits: the service worker controls the page and answers from its cache
+// (it reports the progress of anything it has to download). First visit (no
+// service worker in control yet): the page downloads both itself at once,
+// counts the bytes, and stores them in the cache the service worker takes
+// them from (INCOMING_CACHE), so nothing is downloaded twice. The engine
+// (page/engine.js) then fetches the WASM again, which the HTTP cache answers
+// with a 304 (fetchWasm() says when).
+import { INCOMING_CACHE, MODEL_URL, WASM_URL } from '../constants.js';
+import { counted, expectedBytes } from '../counted.js';
+
+const abs = (url) => new URL(url, location.href).href;
+const LABELS = { [abs(WASM_URL)]: 'analysis engine', [abs(MODEL_URL)]: 'tagging model' };
+
+/** url → {label, loaded, total, state}: what has been downloaded (for the display and the tests). */
+export const downloads = {};
+
+const $ = (id) => document.getElementById(id);
+const sw = navigator.serviceWorker;
+const inControl = () => !!(sw && sw.controller);
+
+if (sw) {
+  sw.addEventListener('message', (ev) => onMessage(ev.data || {}));
+  sw.startMessages();
+  if (sw.controller) talk();
+  else sw.addEventListener('controllerchange', talk, { once: true });
+  sw.register('sw.js', { type: 'module' }).catch((e) => console.warn('offline support unavailable:', e.message));
+}
+
+/**
+ * Fetch `url` once for the page. Resolves to {resp, bytes} (bytes when
+ * `wantBytes` and the answer is ok). Without a service worker in control the
+ * bytes are counted here and a copy goes to INCOMING_CACHE.
+ */
+export async function download(url, wantBytes) {
+  const viaWorker = inControl(); // at request time: a worker taking over later did not see it
+  const resp = await fetch(url);
+  if (!resp.ok || viaWorker || !resp.body) return { resp, bytes: wantBytes && resp.ok ? await resp.arrayBuffer() : null };
+  const total = expectedBytes(resp.headers);
+  const [mine, theirs] = wantBytes ? resp.body.tee() : [null, resp.body];
+  const copy = new Response(
+    counted(theirs, (loaded, state) => track(abs(url), loaded, total, state)),
+    resp,
+  );
+  const kept = keep(abs(url), copy);
+  const bytes = mine && (await new Response(mine).arrayBuffer());
+  await kept;
+  return { resp, bytes };
+}
+
+async function keep(url, resp) {
+  try {
+    if (globalThis.caches) return await (await caches.open(INCOMING_CACHE)).put(url, resp);
+  } catch {
+    // No room or no Cache Storage: the page works, not offline.
+  }
+  await resp.arrayBuffer().catch(() => {}); // still read: the progress counts it
+}
+
+let wasm = null;
+/**
+ * Settles once the WASM is in the browser's caches (first visit) or when a
+ * service worker answers for it: the engine may fetch it then.
+ */
+export function fetchWasm() {
+  wasm ??= inControl() ? Promise.resolve() : download(WASM_URL, false).catch(() => {});
+  return wasm;
+}
+
+/** Tell the service worker which files this page loaded (it caches any its list lacks), and ask how its revalidation went. */
+function talk() {
+  const urls = performance
+    .getEntriesByType('resource')
+    .filter((e) => !['fetch', 'xmlhttprequest', 'beacon'].includes(e.initiatorType) && e.name.startsWith(location.origin))
+    .map((e) => e.name.split('#')[0]);
+  sw.controller?.postMessage({ type: 'sb-cache', urls });
+  sw.controller?.postMessage({ type: 'sb-status' });
+}
+
+function onMessage(m) {
+  if (m.type === 'sb-download') track(m.url, m.loaded, m.total, m.state);
+  else if (m.type === 'sb-refreshed') {
+    // The service worker has revalidated the cached files after this load.
+    document.body.dataset.swRefresh = m.updated ? 'updated' : 'current';
+    if (m.updated) show('A new version of the page has been downloaded; it will be used the next time you open it.');
+  }
+}
+
+function track(url, loaded, total, state) {
+  const label = LABELS[url] || decodeURIComponent(url.split('/').pop());
+  downloads[url] = { label, loaded, total, state };
+  const busy = Object.values(downloads).filter((d) => d.state === 'loading');
+  if (!busy.length) return show('');
+  const mb = (n) => (n / 1e6).toFixed(1);
+  const parts = busy.map((d) => `the ${d.label}: ${mb(d.loaded)}${d.total ? ` of ${mb(d.total)}` : ''} MB`);
+  const known = busy.every((d) => d.total);
+  const sum = (k) => busy.reduce((s, d) => s + d[k], 0);
+  show(`Downloading ${parts.join(' · ')}`, known ? sum('loaded') / sum('total') : null);
+}
+
+/** The line under the model status: text, and a bar when `fraction` is a number. */
+function show(text, fraction) {
+  const box = $('downloads');
+  if (!box) return;
+  box.hidden = !text;
+  $('downloads-text').textContent = text;
+  const bar = $('downloads-bar');
+  bar.hidden = fraction == null;
+  if (fraction != null) bar.value = Math.min(1, fraction);
+}
