@@ -18,9 +18,9 @@ import { startServer } from '../../www/server.mjs';
 import { wav, melody, tone, noise } from './audio.mjs';
 import { weightTests } from './weight.mjs';
 import { pictureTests } from './pictures.mjs';
-
 import { backendTests } from './backend.mjs';
 import { pageA11yTests } from './page-a11y.mjs';
+
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
 const require = createRequire(path.join(root, 'www', 'package.json'));

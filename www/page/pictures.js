@@ -5,7 +5,7 @@
 import { drawHeatmap, drawTaggram } from '../plot.js';
 import { ui } from './ui.js';
 import { fmtHz } from './status.js';
-import { ranked, rowView, rowsOf, shown } from './results.js';
+import { markedTagNames, ranked, rowView, rowsOf, shown } from './results.js';
 import { updatePlayheads } from './playhead.js';
 import { baseName, saveBlob } from './export.js';
 
@@ -108,7 +108,7 @@ export function drawAll() {
       ? `(score of every tag over time, a column every ${step.toFixed(1)} s)`
       : '(score of every tag in each analysis window of up to 29 s)';
     r.taggramLayout = drawTaggram(ui.taggram, {
-      tags: r.tags.tags,
+      tags: markedTagNames(r.tags), // uncertain tags marked “?” as in the list (issue 12 item 6)
       order: ranked(r.tags),
       columns,
       duration: r.duration,
