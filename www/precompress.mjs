@@ -166,7 +166,9 @@ export class Precompressed {
     const key = `${hash}.${ENCODINGS.br.suffix}`;
     await this.copy(file, hash, info.size, 'br'); // the quick one first
     const best = await this.#make(file, hash, info.size, 'br', key, true);
-    if (best) this.jobs.set(key, Promise.resolve(best));
+    if (!best) return;
+    this.jobs.set(key, Promise.resolve(best));
+    if (best.path) await unlink(path.join(this.dir, key)).catch(() => {}); // the quick copy is not needed any more
   }
 
   /** Make the copies of `file` now (at start-up), so the first visitor does not wait. */
