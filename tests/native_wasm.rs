@@ -141,8 +141,12 @@ fn check(rate: u32, channels: u32, seconds: f64, normalised: bool) {
         eprintln!(
             "{rate} Hz × {channels}, {seconds} s, raw: worst {worst:e} relative to the row's peak"
         );
+        // The f32 FFTs differ (AVX natively, SIMD128 in WASM), so rows far
+        // below their peak pick up rounding: 1.05e-5 of the row's peak was
+        // measured on the 44.1 kHz stereo case once ToMono summed channels
+        // in f64 (slightly different input rounding), against < 1e-5 before.
         assert!(
-            worst < 1e-5,
+            worst < 2e-5,
             "native and WASM differ by {worst:e} (relative to row peak)"
         );
     }
