@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent installers for everything the project needs on a fresh machine.
-#   bash .ci/setup.sh rust-wasm|node|npm|chromium|vulkan|all
+#   bash .ci/setup.sh rust-wasm|node|npm|chromium|vulkan|fuzz|all
 # Each step checks first and does nothing when its tool is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,12 +57,20 @@ apt_install() {
 setup_chromium() { apt_install chromium; }
 setup_vulkan() { apt_install mesa-vulkan-drivers libvulkan1; }
 
+# cargo-fuzz for tests/fuzz/run.sh: --locked first (the dependency versions
+# its release was tested with), without it should those no longer build.
+setup_fuzz() {
+    command -v cargo-fuzz >/dev/null && return 0
+    cargo install cargo-fuzz --locked || cargo install cargo-fuzz
+}
+
 case "${1:-all}" in
     rust-wasm) setup_rust_wasm ;;
     node) setup_node ;;
     npm) setup_npm ;;
     chromium) setup_chromium ;;
     vulkan) setup_vulkan ;;
-    all) setup_rust_wasm; setup_node; setup_npm; apt_install chromium mesa-vulkan-drivers libvulkan1 ;;
-    *) echo "usage: $0 rust-wasm|node|npm|chromium|vulkan|all" >&2; exit 2 ;;
+    fuzz) setup_fuzz ;;
+    all) setup_rust_wasm; setup_fuzz; setup_node; setup_npm; apt_install chromium mesa-vulkan-drivers libvulkan1 ;;
+    *) echo "usage: $0 rust-wasm|node|npm|chromium|vulkan|fuzz|all" >&2; exit 2 ;;
 esac

@@ -16,9 +16,9 @@ pub const WINDOW: WindowConfig = WindowConfig {
     min_seconds: 0.5,
 };
 
-/// Audio one input may feed, in seconds at its own rate: at most three
+/// Audio one input may feed, in seconds at its own rate: at most two
 /// windows, so one input never runs for long.
-pub const MAX_SECONDS: f64 = 5.0;
+pub const MAX_SECONDS: f64 = 3.0;
 
 thread_local! {
     // Planning the transform takes ~1 s: once per process, not per input
