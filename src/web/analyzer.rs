@@ -1,7 +1,7 @@
 //! [`Analyzer`]: the scattering front end for the page's pictures (filter
 //! banks and FFT plans built once, reused for every file).
 
-use super::{call_progress, expected_windows, js, to_js, windows_from};
+use super::{call_progress, expected_windows_of, js, slices, to_js, windows_from};
 use crate::features::{FeatureConfig, Features, RowInfo};
 use crate::pipeline::{Form, Pipeline, WindowFeatures, stitch};
 use serde::Serialize;
@@ -67,10 +67,7 @@ impl Analyzer {
         progress: Option<js_sys::Function>,
     ) -> Result<JsValue, JsError> {
         let form = if normalised { Form::Model } else { Form::Raw };
-        let frames_in = pcm.len() as f64 / f64::from(channels.max(1));
-        let at_rate =
-            frames_in * f64::from(self.features.sample_rate()) / f64::from(sample_rate.max(1));
-        let total = expected_windows(at_rate, self.features.window_len());
+        let total = expected_windows_of(pcm, sample_rate, channels, &self.features);
         let mut pipeline =
             Pipeline::new(&self.features, form, sample_rate, channels).map_err(js)?;
         let mut windows: Vec<WindowFeatures> = Vec::new();
@@ -78,9 +75,7 @@ impl Analyzer {
             windows.push(w);
             call_progress(&progress, windows.len(), total, "transform");
         };
-        // Slices of ~5 s, so that progress comes as windows complete.
-        let step = (sample_rate as usize * 5).max(1) * channels.max(1) as usize;
-        for chunk in pcm.chunks(step) {
+        for chunk in slices(pcm, sample_rate, channels) {
             pipeline
                 .push(&mut self.features, None, chunk, &mut got)
                 .map_err(js)?;

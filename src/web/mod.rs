@@ -63,6 +63,24 @@ fn expected_windows(samples: f64, window_len: usize) -> f64 {
     (samples / window_len.max(1) as f64).ceil().max(1.0)
 }
 
+/// Windows `features` will cut from interleaved `pcm` (for progress only).
+fn expected_windows_of(
+    pcm: &[f32],
+    sample_rate: u32,
+    channels: u32,
+    features: &crate::features::Features,
+) -> f64 {
+    let frames_in = pcm.len() as f64 / f64::from(channels.max(1));
+    let at_rate = frames_in * f64::from(features.sample_rate()) / f64::from(sample_rate.max(1));
+    expected_windows(at_rate, features.window_len())
+}
+
+/// Interleaved `pcm` in slices of ~5 s (whole frames), so that progress
+/// comes as windows complete.
+fn slices(pcm: &[f32], sample_rate: u32, channels: u32) -> std::slice::Chunks<'_, f32> {
+    pcm.chunks((sample_rate as usize * 5).max(1) * channels.max(1) as usize)
+}
+
 /// Windows of coefficients handed over from JS by several workers, in stream
 /// order: `data` holds `indices.len()` matrices of `rows × frames`, window
 /// `indices[i]` starting at sample `starts[i]` with `valids[i]` samples of

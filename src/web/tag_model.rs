@@ -6,7 +6,10 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use super::{call_progress, concat, expected_windows, js, set, to_js, windows_from};
+use super::{
+    call_progress, concat, expected_windows, expected_windows_of, js, set, slices, to_js,
+    windows_from,
+};
 use crate::features::FeatureConfig;
 use crate::model::{Device, Model, ModelMetadata};
 use crate::pipeline::{Shard, in_stream_order};
@@ -172,10 +175,7 @@ impl TagModel {
     ) -> Result<usize, JsError> {
         self.input = None;
         let tagging = self.tagging()?;
-        let features = tagging.features();
-        let frames_in = pcm.len() as f64 / f64::from(channels.max(1));
-        let at_rate = frames_in * f64::from(features.sample_rate()) / f64::from(sample_rate.max(1));
-        let total = expected_windows(at_rate, features.window_len());
+        let total = expected_windows_of(pcm, sample_rate, channels, tagging.features());
         let options = SessionOptions {
             score: false,
             keep_input: true,
@@ -187,9 +187,7 @@ impl TagModel {
                 call_progress(&progress, n, total, "features");
             }
         };
-        // Slices of ~5 s, so that progress comes as windows complete.
-        let step = (sample_rate as usize * 5).max(1) * channels.max(1) as usize;
-        for chunk in pcm.chunks(step) {
+        for chunk in slices(pcm, sample_rate, channels) {
             session.push(tagging, chunk, &mut report).map_err(js)?;
         }
         let analysis = session.finish(tagging, &mut report).map_err(js)?;
