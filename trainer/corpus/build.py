@@ -63,7 +63,58 @@ PACKAGES = {
     "pingus-data": "module",
     "openttd-openmsx": "midi",
     "lmms-common": "lmms",
+    # added for issue 11 (whitelist; licences read per file from debian/copyright)
+    "planetblupi-music-ogg": "audio",
+    "freedroidrpg-data": "audio",
+    "megaglest-data": "audio",
+    "flare-game": "audio",
+    "redeclipse-data": "audio",
+    "pushover-data": "audio",
+    "openclonk-data": "audio",
+    "hyperrogue-music": "audio",
+    "asc-music": "audio",
+    "freedink-data": "midi",
+    "xmoto-data": "audio",
+    "freeorion-data": "audio",
+    "lincity-ng-data": "audio",
+    "extremetuxracer-data": "audio",
+    "drascula-music": "audio",
+    "csmash-demosong": "audio",
 }
+
+# Whole packages held out of training, so that validation (model selection) and test measure music
+# from sources the model has never heard. Chosen before any of their labels were seen: different
+# composers and genres, small and large. The Frets on Fire songs (the only real singing) stay in
+# test. Every other package is split by track as before, and its held-out tracks become
+# "track-validation" / "track-test": figures on them are look-alike music, reported as such.
+HELDOUT = {
+    "planetblupi-music-ogg": "test",
+    "hyperrogue-music": "test",
+    "freeorion-data": "test",
+    "drascula-music": "test",
+    "xmoto-data": "test",
+    "fretsonfire-songs-muldjord": "test",
+    "fretsonfire-songs-sectoid": "test",
+    "lincity-ng-data": "validation",
+    "extremetuxracer-data": "validation",
+    "asc-music": "validation",
+    "pushover-data": "validation",
+}
+# Whole render families held out the same way (source-group prefixes): a style library and two
+# composers' scores that training never hears, whatever instrument or groove category they use.
+HELDOUT_FAMILIES = {
+    "mma-grooves:yamaha/": "test",
+    "music21-corpus:monteverdi/": "test",
+    "music21-corpus:haydn/": "validation",
+}
+
+
+def heldout_split(package, group):
+    """"test"/"validation" for a clip of a held-out package or render family, else None."""
+    for prefix, split in HELDOUT_FAMILIES.items():
+        if group.startswith(prefix):
+            return split
+    return HELDOUT.get(package)
 # path fragments that hold sound effects, voices or ambience rather than music
 EXCLUDE_DIRS = ("/sounds/", "/sound/", "/sfx/", "/speech/", "/samples/", "/voice/")
 # ...unless the path names a music folder: Nexuiz keeps its soundtrack in music.pk3:sound/cdtracks/.
@@ -614,12 +665,22 @@ def dedupe_and_split(clips):
     if dropped:
         log(f"[clips] {dropped} duplicate clips dropped")
     by_pkg = {}
+    # a recording shipped both in a held-out package and in another one is held out everywhere
+    held = {}
+    for c in clips:
+        whole = heldout_split(c["package"], c["group"])
+        if whole:
+            held[find(c["group"])] = whole
     for c in kept:
+        if find(c["group"]) in held:
+            continue
         # renders are split within their recipe's instrument / genre, so every one reaches test
         by_pkg.setdefault(c.get("stratum") or c["package"], []).append(find(c["group"]))
     split = assign_splits(by_pkg)
     for c in kept:
-        c["split"] = split[find(c["group"])]
+        whole = held.get(find(c["group"]))
+        c["split"] = whole or {"train": "train", "validation": "track-validation",
+                               "test": "track-test"}[split[find(c["group"])]]
     return kept
 
 
@@ -680,7 +741,9 @@ def label(cdir, clips, commit_every_s=0, commit_until=None):
     import time
     import teacher  # noqa: E402  (lives beside this file, needs the venv)
     have = read_labels()
+    # held-out packages first: the evaluation of a model on unseen music needs only them
     todo = [c for c in interleave(clips) if label_key(c) not in have]
+    todo.sort(key=lambda c: heldout_split(c["package"], c["group"]) is None)
     log(f"[label] {len(have)} labels present, {len(todo)} clips to label")
     if not todo:
         return
@@ -824,7 +887,7 @@ def write_coverage(cdir):
     """Positives per tag per split from the manifest: hard 1s (renders), teacher scores >= 0.5 and
     >= 0.25 (musicnn's sigmoid outputs are low for most tags), and the sum of the soft targets
     (expected positives). Tags too rare in test are listed as ones this corpus cannot teach/measure."""
-    splits = ["train", "validation", "test"]
+    splits = ["train", "validation", "test", "track-validation", "track-test"]
     kinds = ("hard", "teacher>=0.5", "teacher>=0.25", "soft_sum")
     n = {sp: 0 for sp in splits}
     cnt = {(sp, k): [0.0] * len(TAGS) for sp in splits for k in kinds}

@@ -8,12 +8,14 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Split {
     Train,
     Valid,
     Test,
+    /// Tracks held out of packages that also train: look-alike music, reported apart.
+    TrackValid,
+    TrackTest,
 }
 
 impl std::str::FromStr for Split {
@@ -23,7 +25,11 @@ impl std::str::FromStr for Split {
             "train" => Ok(Split::Train),
             "valid" | "validation" | "val" => Ok(Split::Valid),
             "test" => Ok(Split::Test),
-            other => bail!("unknown split {other:?} (expected train, valid or test)"),
+            "track-validation" | "track-valid" => Ok(Split::TrackValid),
+            "track-test" => Ok(Split::TrackTest),
+            other => bail!(
+                "unknown split {other:?} (expected train, valid, test, track-validation or track-test)"
+            ),
         }
     }
 }
@@ -34,6 +40,8 @@ impl Split {
             Split::Train => "train",
             Split::Valid => "valid",
             Split::Test => "test",
+            Split::TrackValid => "track-validation",
+            Split::TrackTest => "track-test",
         }
     }
 }
@@ -170,7 +178,7 @@ pub fn read_mtat(root: &Path) -> Result<Vec<Clip>> {
 struct JsonClip {
     #[serde(alias = "audio")]
     path: PathBuf,
-    split: Split,
+    split: String,
     targets: Vec<f32>,
 }
 
@@ -195,7 +203,10 @@ pub fn read_manifest(path: &Path) -> Result<Vec<Clip>> {
                 .with_context(|| format!("{} line {}", path.display(), n + 1))?;
             clips.push(Clip {
                 path: base.join(c.path),
-                split: c.split,
+                split: c
+                    .split
+                    .parse()
+                    .with_context(|| format!("{} line {}", path.display(), n + 1))?,
                 targets: c.targets,
             });
         }

@@ -154,6 +154,9 @@ fn info(file: &PathBuf) -> Result<()> {
     if let Some(o) = v.as_object_mut() {
         o.remove("checksums");
         o.insert("name".into(), meta.model.name().into());
+        if let Some(h) = heldout_summary(file)? {
+            o.insert("heldout_evaluation".into(), h);
+        }
     }
     let text = serde_json::to_string_pretty(&v)?;
     // A reader that stops early (`| head`) closes the pipe: not an error, and
@@ -163,6 +166,37 @@ fn info(file: &PathBuf) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         r => r.context("writing to stdout"),
     }
+}
+
+/// The held-out-package figures that `trainer/corpus/heldout.py --json` wrote
+/// beside the model (`NAME.heldout.json`): macro figures per split, protocol
+/// and scorer (the model and musicnn's MTT_vgg, scored in the same run). They
+/// live beside the file rather than in it because they are measured after
+/// training, on packages the model never saw, and grow with the corpus.
+fn heldout_summary(file: &Path) -> Result<Option<serde_json::Value>> {
+    let path = file.with_extension("heldout.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(None);
+    };
+    let mut v: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{}", path.display()))?;
+    // Per-tag figures stay in the file; the summary keeps the macro ones.
+    if let Some(splits) = v.get_mut("splits").and_then(|s| s.as_object_mut()) {
+        for split in splits.values_mut() {
+            let protocols = split.get_mut("protocols").and_then(|p| p.as_object_mut());
+            for scorers in protocols.into_iter().flat_map(|p| p.values_mut()) {
+                for figures in scorers.as_object_mut().into_iter().flat_map(|s| s.values_mut()) {
+                    if let Some(f) = figures.as_object_mut() {
+                        f.remove("per_tag");
+                    }
+                }
+            }
+        }
+    }
+    if let Some(o) = v.as_object_mut() {
+        o.insert("file".into(), path.display().to_string().into());
+    }
+    Ok(Some(v))
 }
 
 fn read(p: &PathBuf) -> Result<Vec<u8>> {

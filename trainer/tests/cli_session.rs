@@ -281,3 +281,40 @@ fn a_model_with_its_own_tag_set_tags_with_its_names() {
     assert!(names.iter().all(|n| line.contains(n)), "{line}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `model info` shows the held-out-package figures written beside the model
+/// (`NAME.heldout.json`, from trainer/corpus/heldout.py), macro figures only;
+/// a damaged sidecar is an error that names it, not a silent omission.
+#[test]
+fn model_info_shows_the_heldout_evaluation_beside_the_model() {
+    let dir = std::env::temp_dir().join(format!("sb-session-heldout-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = dir.join("tiny.bpk");
+    let out = run(bin()
+        .args(["model", "init", "scat-2l-8h-gru", "--seed", "1", "--out"])
+        .arg(&model));
+    assert!(out.status.success());
+    let info = run(bin().args(["model", "info"]).arg(&model));
+    let doc: Value = serde_json::from_slice(&info.stdout).unwrap();
+    assert!(doc.get("heldout_evaluation").is_none());
+    let sidecar = dir.join("tiny.heldout.json");
+    std::fs::write(
+        &sidecar,
+        r#"{"splits": {"test": {"clips": 424, "packages": ["a", "b"], "protocols": {"top-3":
+           {"tiny": {"tags": 17, "roc_auc": 0.83, "pr_auc": 0.4, "per_tag": {"piano": {}}},
+            "musicnn MTT_vgg": {"tags": 17, "roc_auc": 0.94, "pr_auc": 0.6, "per_tag": {}}}}}}}"#,
+    )
+    .unwrap();
+    let info = run(bin().args(["model", "info"]).arg(&model));
+    assert!(info.status.success());
+    let doc: Value = serde_json::from_slice(&info.stdout).unwrap();
+    let test = &doc["heldout_evaluation"]["splits"]["test"];
+    assert_eq!(test["clips"], 424);
+    assert_eq!(test["protocols"]["top-3"]["musicnn MTT_vgg"]["roc_auc"], 0.94);
+    assert!(test["protocols"]["top-3"]["tiny"].get("per_tag").is_none());
+    std::fs::write(&sidecar, "{ not json").unwrap();
+    let info = run(bin().args(["model", "info"]).arg(&model));
+    assert!(!info.status.success());
+    assert!(String::from_utf8_lossy(&info.stderr).contains("tiny.heldout.json"));
+    std::fs::remove_dir_all(dir).ok();
+}

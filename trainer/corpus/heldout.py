@@ -1,0 +1,234 @@
+#!/usr/bin/env python3
+"""Teacher agreement on music the model has never heard: whole held-out packages.
+
+    python3 trainer/corpus/heldout.py [--model M.bpk ...] [--splits test validation track-test]
+                                      [--out models/heldout.md] [--json F]
+
+For every clip of the chosen splits (from the corpus manifest), scores it with each Scatterbrain
+model (`scatterbrain tag --json`, the product's own road) and with musicnn's `MTT_vgg` (a network
+trained on real MagnaTagATune, the peer), in the same run, and compares both with the teacher
+(musicnn `MTT_musicnn`, the labels the corpus stores) under two protocols:
+
+  * soft>=0.5 : a tag is positive on a clip when the teacher's score is >= 0.5;
+  * top-3     : the teacher's three highest-scoring tags on each clip are its positives.
+
+Macro ROC-AUC and PR-AUC over the tags with at least --min-positives positives in the set, and
+per-tag ROC-AUC. "test" and "validation" are whole packages kept out of training (build.py HELDOUT);
+"track-test" is tracks held out of packages that also train (look-alike music, labelled as such).
+Scores are cached per (model file sha256, clip sha256) in the corpus folder, so a re-run only
+scores what is new.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+sys.path.insert(0, str(HERE))
+import build  # noqa: E402  (paths, venv, tag order, label reader)
+
+TOP = 3
+
+
+def sha256_file(p):
+    return build.sha256_file(p)
+
+
+def find_cli(explicit):
+    if explicit:
+        return explicit
+    target = Path(os.environ.get("CARGO_TARGET_DIR", build.CACHE / "target"))
+    for profile in ("release", "ci"):
+        p = target / profile / "scatterbrain"
+        if p.exists():
+            return str(p)
+    sys.exit("no scatterbrain binary: build it (cargo build --release -p scatterbrain-trainer) "
+             "or pass --cli")
+
+
+class ScoreCache:
+    """Scores keyed by scorer id and clip sha256, one JSON line per clip (appends survive a kill)."""
+
+    def __init__(self, path):
+        self.path = path
+        self.data = {}
+        if path.exists():
+            for line in path.read_text().splitlines():
+                try:
+                    r = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # a line cut short by a kill: scored again
+                self.data[r["scorer"], r["clip"]] = r["scores"]
+        self.f = None
+
+    def get(self, scorer, clip):
+        return self.data.get((scorer, clip))
+
+    def put(self, scorer, clip, scores):
+        if self.f is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.f = self.path.open("a")
+        self.data[scorer, clip] = scores
+        self.f.write(json.dumps({"scorer": scorer, "clip": clip, "scores": scores}) + "\n")
+        self.f.flush()
+
+
+def score_model(cli, model, clips, cdir, cache, batch=64):
+    scorer = "model:" + sha256_file(model)
+    todo = [c for c in clips if cache.get(scorer, c["pcm_sha256"]) is None]
+    build.log(f"[heldout] {Path(model).name}: {len(clips) - len(todo)} cached, {len(todo)} to score")
+    for i in range(0, len(todo), batch):
+        part = todo[i:i + batch]
+        r = subprocess.run([cli, "tag", "--json", "--model", str(model)]
+                           + [str(cdir / c["audio"]) for c in part],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.exit(f"scatterbrain tag failed: {r.stderr.strip()}")
+        out = json.loads(r.stdout)
+        names = out["tags"]
+        if names != build.TAGS:
+            sys.exit(f"{model}: its tags are not the 50 MagnaTagATune tags in musicnn's order")
+        for c, f in zip(part, out["files"]):
+            cache.put(scorer, c["pcm_sha256"], [round(s, 5) for s in f["scores"]])
+        build.log(f"[heldout]   {min(i + batch, len(todo))}/{len(todo)}")
+    return [cache.get(scorer, c["pcm_sha256"]) for c in clips]
+
+
+def score_vgg(clips, cdir, cache):
+    scorer = "musicnn:MTT_vgg"
+    todo = [c for c in clips if cache.get(scorer, c["pcm_sha256"]) is None]
+    build.log(f"[heldout] MTT_vgg: {len(clips) - len(todo)} cached, {len(todo)} to score")
+    if todo:
+        import teacher
+        t = teacher.Teacher("MTT_vgg")
+        if list(t.labels) != build.TAGS:
+            sys.exit("musicnn's MTT labels are not in the corpus tag order")
+        for i, c in enumerate(todo):
+            cache.put(scorer, c["pcm_sha256"], [round(float(s), 5) for s in t.tag_wav(cdir / c["audio"])])
+            if (i + 1) % 50 == 0:
+                build.log(f"[heldout]   {i + 1}/{len(todo)}")
+    return [cache.get(scorer, c["pcm_sha256"]) for c in clips]
+
+
+def positives(teacher, protocol):
+    import numpy as np
+    if protocol == "soft>=0.5":
+        return teacher >= 0.5
+    top = np.argsort(-teacher, axis=1)[:, :TOP]
+    y = np.zeros_like(teacher, dtype=bool)
+    np.put_along_axis(y, top, True, axis=1)
+    return y
+
+
+def figures(y, scores, min_pos):
+    """Macro ROC-AUC / PR-AUC over tags with >= min_pos positives (and a negative); per-tag AUCs."""
+    import numpy as np
+    from sklearn.metrics import average_precision_score, roc_auc_score
+    per = {}
+    for j, tag in enumerate(build.TAGS):
+        npos = int(y[:, j].sum())
+        if npos < min_pos or npos == len(y):
+            continue
+        per[tag] = {"positives": npos,
+                    "roc_auc": float(roc_auc_score(y[:, j], scores[:, j])),
+                    "pr_auc": float(average_precision_score(y[:, j], scores[:, j]))}
+    if not per:
+        return {"tags": 0, "roc_auc": None, "pr_auc": None, "per_tag": {}}
+    return {"tags": len(per),
+            "roc_auc": float(np.mean([v["roc_auc"] for v in per.values()])),
+            "pr_auc": float(np.mean([v["pr_auc"] for v in per.values()])),
+            "per_tag": per}
+
+
+def package(row):
+    return row["audio"].split("/")[1]  # clips/<package>/<file>/<offset>.wav
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dir", default=str(build.DEFAULT_DIR), help="corpus folder")
+    ap.add_argument("--model", action="append",
+                    help="model file(s) (default: models/scat-5l-512h-gru.bpk)")
+    ap.add_argument("--cli", help="scatterbrain binary (default: the newest release/ci build)")
+    ap.add_argument("--splits", nargs="+", default=["test", "validation", "track-test"])
+    ap.add_argument("--exclude-packages", nargs="*", default=[],
+                    help="leave these packages out (e.g. ones an older model trained on)")
+    ap.add_argument("--min-positives", type=int, default=10)
+    ap.add_argument("--out", help="write the markdown report here too")
+    ap.add_argument("--json", help="write all figures (per tag, per protocol) as JSON here")
+    args = ap.parse_args()
+    build.ensure_venv()
+    import numpy as np
+
+    cdir = Path(args.dir).expanduser().resolve()
+    manifest = cdir / "manifest.jsonl"
+    if not manifest.exists():
+        sys.exit(f"{manifest} missing: build the corpus first (trainer/corpus/README.md)")
+    labels = {k[4]: v for k, v in build.read_labels().items()}
+    rows = [json.loads(line) for line in manifest.open()]
+    models = [Path(m) for m in (args.model or [REPO / "models" / "scat-5l-512h-gru.bpk"])]
+    cli = find_cli(args.cli)
+    cache = ScoreCache(cdir / "heldout-scores.jsonl")
+
+    report = {"splits": {}, "min_positives": args.min_positives, "top": TOP,
+              "models": [str(m) for m in models]}
+    lines = []
+    for split in args.splits:
+        clips = [r for r in rows if r["split"] == split and r["pcm_sha256"] in labels
+                 and package(r) not in args.exclude_packages]
+        if not clips:
+            build.log(f"[heldout] split {split}: no labelled clips, skipped")
+            continue
+        pkgs = sorted({package(r) for r in clips})
+        teacher = np.array([labels[r["pcm_sha256"]] for r in clips], dtype=np.float64)
+        scorers = {m.stem: np.array(score_model(cli, m, clips, cdir, cache)) for m in models}
+        scorers["musicnn MTT_vgg"] = np.array(score_vgg(clips, cdir, cache))
+        hours = len(clips) * build.CLIP_S / 3600
+        sp = report["splits"][split] = {"clips": len(clips), "hours": round(hours, 2),
+                                        "packages": pkgs, "protocols": {}}
+        lines.append(f"### {split}: {len(clips)} clips ({hours:.1f} h) from {len(pkgs)} packages")
+        lines.append("")
+        lines.append(", ".join(pkgs))
+        lines.append("")
+        lines.append("| scorer | protocol | tags | macro ROC-AUC | macro PR-AUC | worst tags (ROC-AUC) |")
+        lines.append("|---|---|---|---|---|---|")
+        for protocol in ("top-3", "soft>=0.5"):
+            y = positives(teacher, protocol)
+            sp["protocols"][protocol] = {}
+            for name, s in scorers.items():
+                f = figures(y, s, args.min_positives)
+                sp["protocols"][protocol][name] = f
+                worst = sorted(f["per_tag"].items(), key=lambda kv: kv[1]["roc_auc"])[:6]
+                fmt = (lambda v: "–" if v is None else f"{v:.3f}")
+                lines.append(f"| {name} | {protocol} | {f['tags']} | {fmt(f['roc_auc'])} | "
+                             f"{fmt(f['pr_auc'])} | "
+                             + ", ".join(f"{t} {v['roc_auc']:.2f}" for t, v in worst) + " |")
+        lines.append("")
+        # per-tag table, top-3 protocol
+        per = sp["protocols"]["top-3"]
+        tags = sorted(next(iter(per.values()))["per_tag"], key=build.TAGS.index)
+        if tags:
+            lines.append("Per tag, top-3 protocol (ROC-AUC; positives in brackets):")
+            lines.append("")
+            lines.append("| tag | positives | " + " | ".join(per) + " |")
+            lines.append("|---|---|" + "---|" * len(per))
+            for t in tags:
+                lines.append(f"| {t} | {per[next(iter(per))]['per_tag'][t]['positives']} | "
+                             + " | ".join(f"{v['per_tag'][t]['roc_auc']:.3f}" for v in per.values())
+                             + " |")
+            lines.append("")
+    text = "\n".join(lines)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
