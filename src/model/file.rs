@@ -11,8 +11,9 @@
 //! [`LENGTH_KEY`] the container's length in bytes (format version 2): an
 //! edited digit in the metadata, or bytes appended to the file, are errors.
 //!
-//! Weights are stored in fp32, or in fp16 (half the size, for the web;
-//! converted back to fp32 on load, so inference runs in fp32 either way).
+//! Weights are stored in fp32, in fp16 (half the size), or in int8 with
+//! per-output-channel scales (a quarter, for the web; `quant`); converted back
+//! to fp32 on load, so inference runs in fp32 either way.
 //!
 //! Loading checks, in order, and fails with a [`ModelFileError`] naming what
 //! is wrong: the container (magic, header, truncation), the presence of our
@@ -36,6 +37,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::config::{ModelConfig, ModelConfigError};
+use super::quant;
 use super::{PredictError, Tagger};
 use crate::tags::{TAG_COUNT, TAGS};
 
@@ -61,6 +63,9 @@ pub enum Precision {
     F32,
     /// 16-bit floats (half the size; loaded back as fp32).
     F16,
+    /// 8-bit integers with a scale per output channel for weights of rank ≥ 2
+    /// (a quarter of the size; dequantised to fp32 on load; see `quant`).
+    Int8,
 }
 
 /// Per-coefficient standardisation measured on the training data: the model's
@@ -311,10 +316,13 @@ pub fn save(
     validate_normalisation(&meta)?;
 
     let adapter: Option<Box<dyn ModuleAdapter>> = match precision {
-        Precision::F32 => None,
+        Precision::F32 | Precision::Int8 => None,
         Precision::F16 => Some(Box::new(HalfPrecisionAdapter::new())),
     };
-    let tensors = tagger.collect(None, adapter, false);
+    let mut tensors = tagger.collect(None, adapter, false);
+    if precision == Precision::Int8 {
+        tensors = quant::quantise(tensors)?;
+    }
     meta.checksums.clear();
     for t in &tensors {
         let bytes = t
@@ -407,9 +415,32 @@ fn load_checked(
         return Err(ModelFileError::MissingTensor(missing.clone()));
     }
 
+    // Int8 storage is all or nothing: weights of rank >= 2 are int8 exactly
+    // when the file says so (a mismatch is a file written wrongly).
+    let int8 = meta.precision == Precision::Int8;
+    if let Some(t) = tensors.iter().find(|t| {
+        let stored_int8 = t.dtype == burn::tensor::DType::I8;
+        let is_scale = t.name.ends_with(quant::SCALE_SUFFIX);
+        if int8 {
+            t.shape.len() >= 2 && !stored_int8
+        } else {
+            stored_int8 || is_scale
+        }
+    }) {
+        return Err(ModelFileError::TensorMismatch(format!(
+            "{}: weights stored as {:?}, not at the precision the file records ({:?})",
+            t.name, t.dtype, meta.precision
+        )));
+    }
+    let tensors = if int8 {
+        quant::dequantise(tensors)?
+    } else {
+        tensors
+    };
+
     let mut tagger = Tagger::new(&meta.model, device)?;
     let adapter: Option<Box<dyn ModuleAdapter>> = match meta.precision {
-        Precision::F32 => None,
+        Precision::F32 | Precision::Int8 => None,
         Precision::F16 => Some(Box::new(HalfPrecisionAdapter::new())),
     };
     let result = tagger.apply(tensors, None, adapter, false);

@@ -28,6 +28,7 @@
 pub mod cnn;
 pub mod config;
 pub mod file;
+pub mod quant;
 pub mod rnn;
 
 use burn::module::Module;

@@ -119,6 +119,8 @@ def heldout_split(package, group):
 EXCLUDE_DIRS = ("/sounds/", "/sound/", "/sfx/", "/speech/", "/samples/", "/voice/")
 # ...unless the path names a music folder: Nexuiz keeps its soundtrack in music.pk3:sound/cdtracks/.
 MUSIC_DIRS = ("/music/", "/musics/", "/cdtracks/")
+# ...or a music file kept among sound effects (FreeOrion's one soundtrack piece)
+MUSIC_FILES = ("*/freeorion/default/data/sound/artificial_intelligence_v3.ogg",)
 
 AUDIO_EXT = (".ogg", ".mp3", ".wav", ".flac", ".opus")
 MODULE_EXT = (".mod", ".xm", ".s3m", ".it", ".mptm", ".669", ".stm", ".med", ".umx")
@@ -422,7 +424,7 @@ def probe_duration(p):
 
 def is_excluded(rel):
     low = "/" + rel.lower()
-    if any(d in low for d in MUSIC_DIRS):
+    if any(d in low for d in MUSIC_DIRS) or any(fnmatch.fnmatch(low, p) for p in MUSIC_FILES):
         return False
     return any(d in low for d in EXCLUDE_DIRS)
 

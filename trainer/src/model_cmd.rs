@@ -20,7 +20,7 @@ pub enum Command {
         file: PathBuf,
     },
     /// Rewrite a model file at another weight precision (fp16 halves its
-    /// size), in the current format (a version 1 file is upgraded).
+    /// size, int8 quarters it), in the current format (a version 1 file is upgraded).
     Convert {
         /// Model file to read.
         input: PathBuf,
@@ -36,6 +36,8 @@ pub enum Command {
 pub enum PrecisionArg {
     F32,
     F16,
+    /// 8-bit weights, one scale per output channel (the web model).
+    Int8,
 }
 
 impl From<PrecisionArg> for Precision {
@@ -43,6 +45,7 @@ impl From<PrecisionArg> for Precision {
         match p {
             PrecisionArg::F32 => Precision::F32,
             PrecisionArg::F16 => Precision::F16,
+            PrecisionArg::Int8 => Precision::Int8,
         }
     }
 }
@@ -145,6 +148,7 @@ fn info(file: &PathBuf) -> Result<()> {
             match meta.precision {
                 Precision::F32 => "f32",
                 Precision::F16 => "f16",
+                Precision::Int8 => "int8",
             },
             model::FORMAT_VERSION
         );
@@ -185,7 +189,11 @@ fn heldout_summary(file: &Path) -> Result<Option<serde_json::Value>> {
         for split in splits.values_mut() {
             let protocols = split.get_mut("protocols").and_then(|p| p.as_object_mut());
             for scorers in protocols.into_iter().flat_map(|p| p.values_mut()) {
-                for figures in scorers.as_object_mut().into_iter().flat_map(|s| s.values_mut()) {
+                for figures in scorers
+                    .as_object_mut()
+                    .into_iter()
+                    .flat_map(|s| s.values_mut())
+                {
                     if let Some(f) = figures.as_object_mut() {
                         f.remove("per_tag");
                     }
