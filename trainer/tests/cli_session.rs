@@ -310,7 +310,10 @@ fn model_info_shows_the_heldout_evaluation_beside_the_model() {
     let doc: Value = serde_json::from_slice(&info.stdout).unwrap();
     let test = &doc["heldout_evaluation"]["splits"]["test"];
     assert_eq!(test["clips"], 424);
-    assert_eq!(test["protocols"]["top-3"]["musicnn MTT_vgg"]["roc_auc"], 0.94);
+    assert_eq!(
+        test["protocols"]["top-3"]["musicnn MTT_vgg"]["roc_auc"],
+        0.94
+    );
     assert!(test["protocols"]["top-3"]["tiny"].get("per_tag").is_none());
     std::fs::write(&sidecar, "{ not json").unwrap();
     let info = run(bin().args(["model", "info"]).arg(&model));
