@@ -41,6 +41,7 @@ impl Planner {
         self.plan(len, FftDirection::Forward)
     }
 
+    #[cfg(test)]
     pub(crate) fn inverse(&mut self, len: usize) -> Arc<dyn Fft<f32>> {
         self.plan(len, FftDirection::Inverse)
     }

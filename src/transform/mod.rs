@@ -18,6 +18,7 @@ pub mod cqt;
 mod fft;
 pub mod filters;
 pub mod front_end;
+mod gauss;
 pub mod mel;
 pub mod scattering;
 pub(crate) mod signal;

@@ -79,10 +79,13 @@ struct SecondOrder {
     values: std::ops::Range<usize>,
     /// Sample count of U2 for this path (even).
     len: usize,
+    /// The inverse FFT, as a forward one of the conjugate (see [`fold_product`]).
     ifft: Arc<dyn Fft<f32>>,
     /// The low bins of U2's spectrum, see [`low_bins`].
     half_fft: Arc<dyn Fft<f32>>,
-    twiddles: Vec<Complex<f32>>,
+    /// Shared by the paths with this `len` (a table per path cost more
+    /// `cos` calls than the rest of their plan).
+    twiddles: Arc<Vec<Complex<f32>>>,
 }
 
 struct FirstOrder {
@@ -108,6 +111,7 @@ pub struct Scattering {
     phi: SparseFilter,
     /// Second-order filters, shared by every first-order path.
     psi2: Vec<SparseFilter>,
+    /// Forward, of conjugated input, like every inverse FFT here.
     out_ifft: Arc<dyn Fft<f32>>,
     first: Vec<FirstOrder>,
     // Scratch, reused across calls.
@@ -176,7 +180,20 @@ impl Scattering {
         } else {
             Vec::new()
         };
-        let psi2: Vec<SparseFilter> = p2.iter().map(|p| morlet(n, Some(p.xi), p.sigma)).collect();
+        // Only the second-order filters some path uses (j2 > j1): the widest
+        // ones never are, and cost most to design.
+        let min_j1 = p1.iter().map(|w| w.j).min().unwrap_or(0);
+        let psi2: Vec<SparseFilter> = p2
+            .iter()
+            .map(|p| match p.j > min_j1 {
+                true => morlet(n, Some(p.xi), p.sigma),
+                false => SparseFilter {
+                    start: 0,
+                    values: Vec::new(),
+                },
+            })
+            .collect();
+        let mut tables2: HashMap<usize, Arc<Vec<Complex<f32>>>> = HashMap::new();
 
         let mut paths = vec![Path {
             order: 0,
@@ -212,9 +229,12 @@ impl Scattering {
                     start,
                     values,
                     len: len2,
-                    ifft: cplx.inverse(len2),
+                    ifft: cplx.forward(len2),
                     half_fft: cplx.forward(len2 / 2),
-                    twiddles: twiddles(len2, phi_reach + 1),
+                    twiddles: tables2
+                        .entry(len2)
+                        .or_insert_with(|| Arc::new(twiddles(len2, phi_reach + 1)))
+                        .clone(),
                 });
                 second_paths.push(Path {
                     order: 2,
@@ -231,7 +251,7 @@ impl Scattering {
             first.push(FirstOrder {
                 psi,
                 len,
-                ifft: cplx.inverse(len),
+                ifft: cplx.forward(len),
                 half_fft: cplx.forward(len / 2),
                 twiddles: Arc::default(),
                 bins,
@@ -255,7 +275,7 @@ impl Scattering {
 
         let out_len = n / hop;
         let max_len = first.iter().map(|f| f.len).max().unwrap_or(out_len);
-        let out_ifft = cplx.inverse(out_len);
+        let out_ifft = cplx.forward(out_len);
         let rfft = real.plan_fft_forward(n);
         let scratch_len = first
             .iter()
