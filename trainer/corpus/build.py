@@ -195,8 +195,8 @@ def safe_name(s):
 
 # ---------------------------------------------------------------- environment
 
-def ensure_venv():
-    """Create the Python venv (pinned) and re-exec this script inside it."""
+def ensure_venv(script=None):
+    """Create the Python venv (pinned) and re-exec `script` (default: this one) inside it."""
     py = VENV / "bin" / "python"
     stamp = VENV / ".scatterbrain-req-sha256"
     want = sha256_file(REQUIREMENTS)
@@ -217,7 +217,7 @@ def ensure_venv():
         run([str(py), "-m", "pip", "install", "-q", "--no-deps"] + musicnn)
         stamp.write_text(want)
     if Path(sys.prefix).resolve() != VENV.resolve():
-        os.execv(str(py), [str(py), str(Path(__file__).resolve())] + sys.argv[1:])
+        os.execv(str(py), [str(py), str(Path(script or __file__).resolve())] + sys.argv[1:])
 
 
 def apt_lists_present():

@@ -162,7 +162,7 @@ def main():
     ap.add_argument("--out", help="write the markdown report here too")
     ap.add_argument("--json", help="write all figures (per tag, per protocol) as JSON here")
     args = ap.parse_args()
-    build.ensure_venv()
+    build.ensure_venv(__file__)
     import numpy as np
 
     cdir = Path(args.dir).expanduser().resolve()

@@ -18,7 +18,7 @@ pub struct Args {
     pub model: PathBuf,
     #[command(flatten)]
     pub data: Source,
-    /// Which split to score: train, valid or test.
+    /// Which split to score: train, valid, test, track-validation or track-test.
     #[arg(long, default_value = "test")]
     pub split: String,
     /// Print JSON instead of a table.
