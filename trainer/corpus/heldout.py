@@ -213,7 +213,7 @@ def main():
         per = sp["protocols"]["top-3"]
         tags = sorted(next(iter(per.values()))["per_tag"], key=build.TAGS.index)
         if tags:
-            lines.append("Per tag, top-3 protocol (ROC-AUC; positives in brackets):")
+            lines.append("Per tag, top-3 protocol (ROC-AUC):")
             lines.append("")
             lines.append("| tag | positives | " + " | ".join(per) + " |")
             lines.append("|---|---|" + "---|" * len(per))
