@@ -398,6 +398,11 @@ FREE_TEXT_LICENCES = {
     "wesnoth-1.16-music": "GPL-2+",
     "pingus-data": "GPL-2+",
     "asterisk-moh-opsound-wav": "CC-BY-SA-3.0",
+    # the MIDIs used are FreeDink's free replacements: GPL-3+, public domain or
+    # GPL-3+ | Art Libre | CC-BY-SA per file (doc/README-REPLACEMENTS.txt)
+    "freedink-data": "GPL-3+ / public domain / CC-BY-SA (README-REPLACEMENTS.txt)",
+    # Music.ocg/authors.txt: K-Pone's pieces, CC-BY-3.0 unless stated otherwise
+    "openclonk-data": "CC-BY-3.0",
 }
 
 
