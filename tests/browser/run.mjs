@@ -449,6 +449,36 @@ for (const [precision, maxRatio] of [['f16', 0.65], ['int8', 0.4]]) {
   });
 }
 
+// Tags are data (issue 13): a model of its own 7 tags shows those names on the page, with the
+// native CLI's scores, and none of MagnaTagATune's.
+test('a model with its own 7 tags: the page shows its names with the native CLI\'s scores', async ({ page }) => {
+  needModel();
+  const names = ['lullaby', 'march', 'waltz', 'drone', 'choir', 'brass', 'hand clap'];
+  const file = path.join(TMP, 'seven.bpk');
+  execFileSync(CLI, ['model', 'init', MODEL_NAME, '--seed', '3', '--tags', names.join(','), '--out', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const { server, url } = await startServer({ port: 0, quiet: true, model: file });
+  try {
+    await page.goto(url);
+    await page.waitForFunction(() => document.body.dataset.model === 'ready', null, { timeout: 60_000 });
+    await page.waitForLoadState('networkidle');
+    await dropFile(page, 'good.wav', good, 'audio/wav');
+    check((await settled(page, 300_000)) === 'done', await errorText(page));
+    const got = await pageTags(page);
+    check(JSON.stringify(got.tags) === JSON.stringify(names), `page tag names: ${JSON.stringify(got.tags)}`);
+    const wavFile = path.join(TMP, 'good.wav');
+    writeFileSync(wavFile, good);
+    const native = nativeTags(wavFile, file);
+    check(JSON.stringify(native.tags) === JSON.stringify(names), `native tag names: ${JSON.stringify(native.tags)}`);
+    const worst = maxDiff(got.clip, native.clip);
+    check(worst <= SCORE_TOL, `7 tags: page vs native clip scores differ by ${worst.toExponential(2)}`);
+    const shown = await page.textContent('#tags');
+    check(names.some((n) => shown.includes(n)), `none of the model's names shown: ${shown}`);
+    check(!/guitar|classical|techno|no vocals/.test(shown), `MagnaTagATune names shown for a 7-tag model: ${shown}`);
+  } finally {
+    server.close();
+  }
+});
+
 test('a browser without WebGPU tags on the CPU and says so', async ({ page, url }) => {
   needModel();
   await page.addInitScript(() => {
