@@ -508,6 +508,9 @@ pub fn run(a: Args) -> Result<()> {
             "best_valid_roc_auc": state.best_valid_roc_auc,
             "epochs_trained": partial.unwrap_or(f64::from(state.epoch)),
             "parameters": snapshot.num_params(),
+            // Training clips per tag (target >= 0.5, the positives' rule): the
+            // page marks tags the model has barely seen as uncertain.
+            "train_positives": positives_per_tag(&train.y, TAG_COUNT),
         });
         // Only a budgeted run's CPU time means something: a resumed run
         // would report its own share, not the model's.
@@ -527,12 +530,20 @@ pub fn run(a: Args) -> Result<()> {
     for (precision, file) in [
         (Precision::F32, format!("{name}.bpk")),
         (Precision::F16, format!("{name}.f16.bpk")),
+        (Precision::Int8, format!("{name}.int8.bpk")),
     ] {
         let path = a.out.join(file);
         output::write(&path, &model::save(&snapshot, &meta, precision)?)?;
         eprintln!("wrote {}", path.display());
     }
     Ok(())
+}
+
+/// Positives (target >= 0.5) per tag in a row-major `[clips × tags]` target matrix.
+fn positives_per_tag(y: &[f32], tags: usize) -> Vec<u64> {
+    (0..tags)
+        .map(|t| y.iter().skip(t).step_by(tags).filter(|&&v| v >= 0.5).count() as u64)
+        .collect()
 }
 
 #[cfg(test)]
@@ -547,5 +558,12 @@ mod tests {
         assert_eq!(s, (0..100).collect::<Vec<_>>());
         assert_eq!(a, shuffled(100, 7, 3));
         assert_ne!(a, shuffled(100, 7, 4));
+    }
+
+    #[test]
+    fn positives_are_counted_per_tag_column() {
+        // 3 clips × 2 tags
+        let y = [1.0, 0.0, 0.5, 0.49, 0.2, 0.9];
+        assert_eq!(positives_per_tag(&y, 2), vec![2, 1]);
     }
 }

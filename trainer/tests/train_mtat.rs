@@ -169,6 +169,13 @@ fn mtat_protocol_training_and_resume() {
         .expect("piano has positives and negatives in test");
     assert!(auc > 0.9, "piano ROC-AUC {auc}");
     assert!(full.join("scat-1l-8h-gru.f16.bpk").is_file());
+    assert!(full.join("scat-1l-8h-gru.int8.bpk").is_file());
+    // Training counts per tag, for the page's "barely seen" marks.
+    let counts = m.metadata.metrics.extra["train_positives"]
+        .as_array()
+        .expect("train_positives recorded");
+    assert_eq!(counts.len(), 50);
+    assert!(counts[piano].as_u64().unwrap() > 0, "piano has training positives");
 
     // Killed after epoch 12, resumed to 20: the same weights, bit for bit.
     let parts = tmp.join("parts");
