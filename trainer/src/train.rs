@@ -542,7 +542,13 @@ pub fn run(a: Args) -> Result<()> {
 /// Positives (target >= 0.5) per tag in a row-major `[clips × tags]` target matrix.
 fn positives_per_tag(y: &[f32], tags: usize) -> Vec<u64> {
     (0..tags)
-        .map(|t| y.iter().skip(t).step_by(tags).filter(|&&v| v >= 0.5).count() as u64)
+        .map(|t| {
+            y.iter()
+                .skip(t)
+                .step_by(tags)
+                .filter(|&&v| v >= 0.5)
+                .count() as u64
+        })
         .collect()
 }
 

@@ -175,7 +175,10 @@ fn mtat_protocol_training_and_resume() {
         .as_array()
         .expect("train_positives recorded");
     assert_eq!(counts.len(), 50);
-    assert!(counts[piano].as_u64().unwrap() > 0, "piano has training positives");
+    assert!(
+        counts[piano].as_u64().unwrap() > 0,
+        "piano has training positives"
+    );
 
     // Killed after epoch 12, resumed to 20: the same weights, bit for bit.
     let parts = tmp.join("parts");
