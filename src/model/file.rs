@@ -315,11 +315,7 @@ pub fn save(
     meta.provenance.software = format!("scatterbrain {}", env!("CARGO_PKG_VERSION"));
     validate_normalisation(&meta)?;
 
-    let adapter: Option<Box<dyn ModuleAdapter>> = match precision {
-        Precision::F32 | Precision::Int8 => None,
-        Precision::F16 => Some(Box::new(HalfPrecisionAdapter::new())),
-    };
-    let mut tensors = tagger.collect(None, adapter, false);
+    let mut tensors = tagger.collect(None, adapter(precision), false);
     if precision == Precision::Int8 {
         tensors = quant::quantise(tensors)?;
     }
@@ -332,6 +328,15 @@ pub fn save(
     }
     let json = serde_json::to_string(&meta).map_err(|e| ModelFileError::Write(e.to_string()))?;
     seal(tensors, &json)
+}
+
+/// burn's conversion between the stored and the in-memory (fp32) weights:
+/// fp16 both ways; none for fp32, and none for int8, which `quant` converts.
+fn adapter(precision: Precision) -> Option<Box<dyn ModuleAdapter>> {
+    match precision {
+        Precision::F32 | Precision::Int8 => None,
+        Precision::F16 => Some(Box::new(HalfPrecisionAdapter::new())),
+    }
 }
 
 /// Assemble a model file from its tensors and metadata JSON, adding the
@@ -439,11 +444,7 @@ fn load_checked(
     };
 
     let mut tagger = Tagger::new(&meta.model, device)?;
-    let adapter: Option<Box<dyn ModuleAdapter>> = match meta.precision {
-        Precision::F32 | Precision::Int8 => None,
-        Precision::F16 => Some(Box::new(HalfPrecisionAdapter::new())),
-    };
-    let result = tagger.apply(tensors, None, adapter, false);
+    let result = tagger.apply(tensors, None, adapter(meta.precision), false);
     if let Some(error) = result.errors.first() {
         return Err(ModelFileError::TensorMismatch(describe_apply_error(error)));
     }

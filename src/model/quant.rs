@@ -23,12 +23,10 @@ fn channel_axis(rank: usize) -> usize {
     if rank == 2 { 1 } else { 0 }
 }
 
-/// For each element of a row-major tensor of `shape`, the channel it belongs to.
-fn channel_of(shape: &[usize]) -> impl Fn(usize) -> usize + use<> {
-    let axis = channel_axis(shape.len());
-    let inner: usize = shape[axis + 1..].iter().product();
-    let channels = shape[axis];
-    move |i| (i / inner) % channels
+/// A row-major tensor of `shape` is runs of this many elements, run `r`
+/// belonging to channel `r % channels`.
+fn run_len(shape: &[usize]) -> usize {
+    shape[channel_axis(shape.len()) + 1..].iter().product()
 }
 
 fn f32s(t: &Tensor) -> Result<Vec<f32>, ModelFileError> {
@@ -52,20 +50,20 @@ pub fn quantise(tensors: Vec<Tensor>) -> Result<Vec<Tensor>, ModelFileError> {
             continue;
         }
         let w = f32s(&t)?;
-        let channel = channel_of(&shape);
-        let mut peak = vec![0f32; shape[channel_axis(shape.len())]];
-        for (i, v) in w.iter().enumerate() {
-            let c = channel(i);
-            peak[c] = peak[c].max(v.abs());
+        let channels = shape[channel_axis(shape.len())];
+        let runs = || w.chunks(run_len(&shape)).zip((0..channels).cycle());
+        let mut peak = vec![0f32; channels];
+        for (run, c) in runs() {
+            peak[c] = run.iter().fold(peak[c], |m, v| m.max(v.abs()));
         }
         let scale: Vec<f32> = peak.iter().map(|p| p / 127.0).collect();
-        let q: Vec<u8> = w
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                let s = scale[channel(i)];
-                let q = if s > 0.0 { (v / s).round() } else { 0.0 };
-                (q.clamp(-127.0, 127.0) as i8) as u8
+        let q: Vec<u8> = runs()
+            .flat_map(|(run, c)| {
+                let s = scale[c];
+                run.iter().map(move |v| {
+                    let q = if s > 0.0 { (v / s).round() } else { 0.0 };
+                    (q.clamp(-127.0, 127.0) as i8) as u8
+                })
             })
             .collect();
         let scale_bytes: Vec<u8> = scale.iter().flat_map(|s| s.to_le_bytes()).collect();
@@ -125,14 +123,16 @@ pub fn dequantise(tensors: Vec<Tensor>) -> Result<Vec<Tensor>, ModelFileError> {
                 scale.len()
             )));
         }
-        let channel = channel_of(&shape);
         let bytes = t
             .to_bytes()
             .map_err(|e| ModelFileError::Corrupt(format!("tensor {}: {e}", t.name)))?;
         let w: Vec<u8> = bytes
-            .iter()
-            .enumerate()
-            .flat_map(|(i, &q)| (q as i8 as f32 * scale[channel(i)]).to_le_bytes())
+            .chunks(run_len(&shape))
+            .zip(scale.iter().cycle())
+            .flat_map(|(run, &s)| {
+                run.iter()
+                    .flat_map(move |&q| (q as i8 as f32 * s).to_le_bytes())
+            })
             .collect();
         out.push(Tensor::new(
             t.name,

@@ -185,12 +185,15 @@ impl Scattering {
         let min_j1 = p1.iter().map(|w| w.j).min().unwrap_or(0);
         let psi2: Vec<SparseFilter> = p2
             .iter()
-            .map(|p| match p.j > min_j1 {
-                true => morlet(n, Some(p.xi), p.sigma),
-                false => SparseFilter {
-                    start: 0,
-                    values: Vec::new(),
-                },
+            .map(|p| {
+                if p.j > min_j1 {
+                    morlet(n, Some(p.xi), p.sigma)
+                } else {
+                    SparseFilter {
+                        start: 0,
+                        values: Vec::new(),
+                    }
+                }
             })
             .collect();
         let mut tables2: HashMap<usize, Arc<Vec<Complex<f32>>>> = HashMap::new();
