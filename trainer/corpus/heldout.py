@@ -35,10 +35,6 @@ import build  # noqa: E402  (paths, venv, tag order, label reader)
 TOP = 3
 
 
-def sha256_file(p):
-    return build.sha256_file(p)
-
-
 def find_cli(explicit):
     if explicit:
         return explicit
@@ -79,7 +75,7 @@ class ScoreCache:
 
 
 def score_model(cli, model, clips, cdir, cache, batch=64):
-    scorer = "model:" + sha256_file(model)
+    scorer = "model:" + build.sha256_file(model)
     todo = [c for c in clips if cache.get(scorer, c["pcm_sha256"]) is None]
     build.log(f"[heldout] {Path(model).name}: {len(clips) - len(todo)} cached, {len(todo)} to score")
     for i in range(0, len(todo), batch):

@@ -66,23 +66,34 @@ pub struct TagFigures {
     pub positives: usize,
 }
 
+/// A clip counts as a positive of a tag when its target is at least this.
+const POSITIVE: f32 = 0.5;
+
+/// Column `t` of a row-major `clips × tags` matrix.
+fn column(values: &[f32], t: usize, tags: usize) -> impl Iterator<Item = &f32> {
+    values.iter().skip(t).step_by(tags)
+}
+
 pub fn per_tag(scores: &[f32], targets: &[f32], tags: usize) -> Vec<TagFigures> {
     assert_eq!(scores.len(), targets.len());
     (0..tags)
         .map(|t| {
-            let s: Vec<f32> = scores.iter().skip(t).step_by(tags).copied().collect();
-            let p: Vec<bool> = targets
-                .iter()
-                .skip(t)
-                .step_by(tags)
-                .map(|&v| v >= 0.5)
-                .collect();
+            let s: Vec<f32> = column(scores, t, tags).copied().collect();
+            let p: Vec<bool> = column(targets, t, tags).map(|&v| v >= POSITIVE).collect();
             TagFigures {
                 roc_auc: roc_auc(&s, &p),
                 pr_auc: pr_auc(&s, &p),
                 positives: p.iter().filter(|&&x| x).count(),
             }
         })
+        .collect()
+}
+
+/// Positives per tag of a row-major `clips × tags` target matrix (the rule
+/// [`per_tag`] counts by).
+pub fn positives(targets: &[f32], tags: usize) -> Vec<usize> {
+    (0..tags)
+        .map(|t| column(targets, t, tags).filter(|&&v| v >= POSITIVE).count())
         .collect()
 }
 
@@ -118,6 +129,13 @@ mod tests {
         // Perfect ranking.
         assert!((pr_auc(&[0.9, 0.1], &[true, false]).unwrap() - 1.0).abs() < 1e-12);
         assert_eq!(pr_auc(&[0.1, 0.2], &[false, false]), None);
+    }
+
+    #[test]
+    fn positives_are_counted_per_tag_column() {
+        // 3 clips × 2 tags
+        let y = [1.0, 0.0, 0.5, 0.49, 0.2, 0.9];
+        assert_eq!(positives(&y, 2), vec![2, 1]);
     }
 
     #[test]

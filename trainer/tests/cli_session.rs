@@ -287,13 +287,7 @@ fn a_model_with_its_own_tag_set_tags_with_its_names() {
 /// a damaged sidecar is an error that names it, not a silent omission.
 #[test]
 fn model_info_shows_the_heldout_evaluation_beside_the_model() {
-    let dir = std::env::temp_dir().join(format!("sb-session-heldout-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let model = dir.join("tiny.bpk");
-    let out = run(bin()
-        .args(["model", "init", "scat-2l-8h-gru", "--seed", "1", "--out"])
-        .arg(&model));
-    assert!(out.status.success());
+    let (dir, model) = setup("heldout");
     let info = run(bin().args(["model", "info"]).arg(&model));
     let doc: Value = serde_json::from_slice(&info.stdout).unwrap();
     assert!(doc.get("heldout_evaluation").is_none());
