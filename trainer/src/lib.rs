@@ -1,6 +1,7 @@
 //! Native side of Scatterbrain: the `scatterbrain` command's subcommands,
 //! training and evaluation.
 
+pub mod augment;
 pub mod cache;
 pub mod data;
 pub mod device;

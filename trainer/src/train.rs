@@ -9,6 +9,7 @@
 //! `OUT/checkpoint/`; `--resume` continues from there after a kill and gives
 //! the same result as an uninterrupted run with the same seed.
 
+use crate::augment::Augment;
 use crate::cache::{FeatureCache, cache_dir};
 use crate::data::{Clip, Source, Split};
 use crate::device::{Backend, device};
@@ -21,6 +22,7 @@ use burn::module::Module;
 use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::tensor::{Tensor, TensorData};
 use indicatif::{ProgressBar, ProgressStyle};
+use rand::rngs::StdRng;
 use scatterbrain::features::{FeatureConfig, Features};
 use scatterbrain::model::{
     self, Device, Metrics, ModelConfig, ModelMetadata, NormalisationStats, Precision, Provenance,
@@ -81,6 +83,19 @@ pub struct Args {
     /// checkpointed.
     #[arg(long)]
     pub cpu_budget: Option<f64>,
+    /// Which epoch's weights the final model files hold: the one with the
+    /// best validation ROC-AUC (model selection on the validation split,
+    /// the held-out packages for the corpus), or simply the last.
+    #[arg(long, value_enum, default_value_t = Keep::Best)]
+    pub keep: Keep,
+    #[command(flatten)]
+    pub augment: Augment,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Keep {
+    Best,
+    Last,
 }
 
 /// CPU time used so far by this process, all threads, in seconds.
@@ -100,6 +115,9 @@ struct LoopState {
     /// Epochs completed.
     epoch: u32,
     best_valid_roc_auc: Option<f64>,
+    /// The completed epoch whose weights are in `checkpoint/best.bpk`.
+    #[serde(default)]
+    best_epoch: Option<u32>,
 }
 
 /// Features and targets of one split, standardised, in memory.
@@ -194,19 +212,24 @@ fn split_data(
     SplitData { x, y }
 }
 
-/// A batch `[B, T, I]` and its targets `[B, 50]` on `device`.
+/// A batch `[B, T, I]` and its targets `[B, 50]` on `device`, augmented
+/// when `augment` is given (training batches only).
 fn batch(
     tagger: &Tagger,
     data: &SplitData,
     idx: &[usize],
     device: &Device,
+    augment: Option<(&Augment, &mut StdRng)>,
 ) -> Result<(Tensor<3>, Tensor<2>)> {
-    let frames = data.x[idx[0]].frames;
+    let (rows, frames) = (data.x[idx[0]].rows, data.x[idx[0]].frames);
     let mut xs = Vec::with_capacity(idx.len() * data.x[idx[0]].data.len());
     let mut ys = Vec::with_capacity(idx.len() * TAG_COUNT);
     for &i in idx {
         xs.extend_from_slice(&data.x[i].data);
         ys.extend_from_slice(&data.y[i * TAG_COUNT..(i + 1) * TAG_COUNT]);
+    }
+    if let Some((augment, rng)) = augment {
+        augment.apply(rng, &mut xs, &mut ys, rows, TAG_COUNT);
     }
     let x = tagger
         .input_from_coefficients(&xs, idx.len(), frames, device)
@@ -227,7 +250,7 @@ pub fn evaluate(
     let mut loss = 0.0f64;
     let idx: Vec<usize> = (0..data.len()).collect();
     for chunk in idx.chunks(batch_size) {
-        let (x, y) = batch(tagger, data, chunk, device)?;
+        let (x, y) = batch(tagger, data, chunk, device, None)?;
         let logits = tagger.forward(x);
         loss += f64::from(scalar(bce_with_logits(logits.clone(), y))?) * chunk.len() as f64;
         let p = burn::tensor::activation::sigmoid(logits)
@@ -274,6 +297,7 @@ fn git_commit() -> Option<String> {
 }
 
 pub fn run(a: Args) -> Result<()> {
+    a.augment.validate().map_err(|e| anyhow!(e))?;
     let clips = a.data.load()?;
     let spec: model::ModelName = a.model.parse()?;
     let fe: FeatureConfig = match &a.front_end {
@@ -350,6 +374,7 @@ pub fn run(a: Args) -> Result<()> {
             LoopState {
                 epoch: 0,
                 best_valid_roc_auc: None,
+                best_epoch: None,
             },
         )
     };
@@ -386,6 +411,7 @@ pub fn run(a: Args) -> Result<()> {
         let mut loss_sum = 0.0f64;
         let mut seen = 0usize;
         let order = shuffled(train.len(), a.seed, epoch);
+        let mut rng = Augment::rng(a.seed, epoch);
         for (k, idx) in order.chunks(a.batch).enumerate() {
             if let Some(budget) = a.cpu_budget
                 && train_cpu + cpu_seconds() - cpu_start >= budget * 60.0
@@ -393,7 +419,7 @@ pub fn run(a: Args) -> Result<()> {
                 partial = Some(seen as f64 / train.len() as f64);
                 break;
             }
-            let (x, y) = batch(&tagger, &train, idx, &ad)?;
+            let (x, y) = batch(&tagger, &train, idx, &ad, Some((&a.augment, &mut rng)))?;
             let value;
             (tagger, value) = train_step(tagger, &mut optim, x, y, lr)?;
             if !value.is_finite() {
@@ -443,8 +469,11 @@ pub fn run(a: Args) -> Result<()> {
             fmt(pr),
             seen as f64 / seconds
         )?;
-        if roc > state.best_valid_roc_auc {
+        let improved = roc > state.best_valid_roc_auc;
+        if improved {
             state.best_valid_roc_auc = roc;
+            // A partial epoch that improves is the final model as it stands.
+            state.best_epoch = partial.is_none().then_some(epoch + 1);
         }
         if let Some(f) = partial {
             eprintln!(
@@ -457,11 +486,13 @@ pub fn run(a: Args) -> Result<()> {
 
         state.epoch = epoch + 1;
         meta.provenance.epochs = Some(state.epoch);
-        // Model, then optimiser, then the state that says both are complete.
-        output::write(
-            &ckpt.join("model.bpk"),
-            &model::save(&tagger, &meta, Precision::F32)?,
-        )?;
+        // Model (and the best one so far), then optimiser, then the state
+        // that says they are complete.
+        let bytes = model::save(&tagger, &meta, Precision::F32)?;
+        if improved {
+            output::write(&ckpt.join("best.bpk"), &bytes)?;
+        }
+        output::write(&ckpt.join("model.bpk"), &bytes)?;
         let tmp = ckpt.join("optimizer.tmp");
         optim
             .save(&tmp)
@@ -481,8 +512,23 @@ pub fn run(a: Args) -> Result<()> {
         }
     }
 
+    // The selected weights: the best validation epoch unless the weights in
+    // memory are it (the last epoch, or a partial one that improved).
+    let mut selected = partial.unwrap_or(f64::from(state.epoch));
+    let snapshot = match state.best_epoch {
+        Some(best) if a.keep == Keep::Best && (best != state.epoch || partial.is_some()) => {
+            eprintln!("keeping epoch {best}, the best on validation");
+            selected = f64::from(best);
+            let bytes = std::fs::read(ckpt.join("best.bpk"))
+                .with_context(|| format!("reading {}", ckpt.join("best.bpk").display()))?;
+            model::load(&bytes, &base)?.0
+        }
+        _ => tagger.valid(),
+    };
+    // Whole epochs behind the weights (a partial epoch's fraction is in
+    // `selected_epoch`).
+    meta.provenance.epochs = Some(selected as u32);
     // Test split: per-tag figures into the model file.
-    let snapshot = tagger.valid();
     let mut metrics = Metrics {
         split: Some("test".into()),
         ..Metrics::default()
@@ -507,6 +553,8 @@ pub fn run(a: Args) -> Result<()> {
             "clips": {"train": train.len(), "valid": valid.len(), "test": test.len()},
             "best_valid_roc_auc": state.best_valid_roc_auc,
             "epochs_trained": partial.unwrap_or(f64::from(state.epoch)),
+            "selected_epoch": selected,
+            "augment": serde_json::to_value(&a.augment)?,
             "parameters": snapshot.num_params(),
             // Training clips per tag (target >= 0.5, the positives' rule): the
             // page marks tags the model has barely seen as uncertain.
@@ -525,7 +573,6 @@ pub fn run(a: Args) -> Result<()> {
         );
     }
     meta.metrics = metrics;
-    meta.provenance.epochs = Some(state.epoch);
     let name = config.name();
     for (precision, file) in [
         (Precision::F32, format!("{name}.bpk")),

@@ -10,9 +10,10 @@
 
 use scatterbrain::model::{self, Device};
 use scatterbrain::tags::TAGS;
+use scatterbrain_trainer::augment::Augment;
 use scatterbrain_trainer::data::{Source, Split, read_mtat};
 use scatterbrain_trainer::device::Backend;
-use scatterbrain_trainer::train::{self, Args};
+use scatterbrain_trainer::train::{self, Args, Keep};
 use std::path::{Path, PathBuf};
 
 const RATE: u32 = 16_000;
@@ -114,7 +115,25 @@ fn args(root: &Path, out: &Path, cache: &Path, epochs: u32, resume: bool) -> Arg
         corpus: Some("synthetic MTAT fixture".into()),
         time_budget: None,
         cpu_budget: None,
+        keep: Keep::Best,
+        augment: Augment::default(),
     }
+}
+
+/// The epochs whose validation ROC-AUC in a metrics.csv is the highest (the
+/// log rounds to 4 digits, so a tie there may not be one in the trainer).
+fn best_logged_epochs(log: &str) -> Vec<u32> {
+    let rows: Vec<(u32, f64)> = log
+        .lines()
+        .skip(1)
+        .map(|row| {
+            let cells: Vec<&str> = row.split(',').collect();
+            let roc = cells[4].parse().unwrap_or(f64::NEG_INFINITY);
+            (cells[0].parse().unwrap(), roc)
+        })
+        .collect();
+    let top = rows.iter().map(|r| r.1).fold(f64::NEG_INFINITY, f64::max);
+    rows.iter().filter(|r| r.1 == top).map(|r| r.0).collect()
 }
 
 fn checksums(path: &PathBuf) -> std::collections::BTreeMap<String, String> {
@@ -158,7 +177,21 @@ fn mtat_protocol_training_and_resume() {
     let final_model = full.join("scat-1l-8h-gru.bpk");
     let bytes = std::fs::read(&final_model).unwrap();
     let m = model::Model::from_bytes(&bytes, &Device::flex()).unwrap();
-    assert_eq!(m.metadata.provenance.epochs, Some(20));
+    // Model selection: an epoch with the best validation ROC-AUC is the one
+    // written.
+    let best = m.metadata.provenance.epochs.unwrap();
+    assert!(
+        best_logged_epochs(&log).contains(&best),
+        "epoch {best}:\n{log}"
+    );
+    assert_eq!(
+        m.metadata.metrics.extra["selected_epoch"].as_f64(),
+        Some(f64::from(best))
+    );
+    assert_eq!(
+        m.metadata.metrics.extra["epochs_trained"].as_f64(),
+        Some(20.0)
+    );
     assert!(m.metadata.normalisation.is_some());
     let piano = TAGS.iter().position(|t| *t == "piano").unwrap();
     let per_tag = &m.metadata.metrics.per_tag;
@@ -188,6 +221,34 @@ fn mtat_protocol_training_and_resume() {
         checksums(&final_model),
         checksums(&parts.join("scat-1l-8h-gru.bpk")),
         "resumed run differs from the uninterrupted one"
+    );
+
+    // Augmented (mixup and masks), keeping the last epoch: it still learns
+    // the easy tag, and the model file records how it was trained.
+    let augmented = tmp.join("augmented");
+    let mut a = args(&root, &augmented, &cache, 20, false);
+    a.keep = Keep::Last;
+    a.augment = Augment {
+        mixup: 0.3,
+        time_masks: 1,
+        time_mask_frames: 1,
+        row_masks: 1,
+        row_mask_rows: 4,
+    };
+    train::run(a).unwrap();
+    let bytes = std::fs::read(augmented.join("scat-1l-8h-gru.bpk")).unwrap();
+    let m = model::Model::from_bytes(&bytes, &Device::flex()).unwrap();
+    assert_eq!(m.metadata.provenance.epochs, Some(20));
+    assert_eq!(
+        m.metadata.metrics.extra["augment"]["mixup"].as_f64(),
+        Some(0.3)
+    );
+    let auc = m.metadata.metrics.per_tag[piano].roc_auc.unwrap();
+    assert!(auc > 0.9, "augmented piano ROC-AUC {auc}");
+    assert_ne!(
+        checksums(&final_model),
+        checksums(&augmented.join("scat-1l-8h-gru.bpk")),
+        "augmentation changed nothing"
     );
 
     // A CPU budget far below one epoch stops mid-epoch: the partial epoch is
