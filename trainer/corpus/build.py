@@ -101,11 +101,15 @@ HELDOUT = {
     "pushover-data": "validation",
 }
 # Whole render families held out the same way (source-group prefixes): a style library and two
-# composers' scores that training never hears, whatever instrument or groove category they use.
+# composers' scores that training never hears, whatever instrument or groove category they use;
+# and two Festival singers (a sung render's group is its voice and score; each score is sung once).
 HELDOUT_FAMILIES = {
     "mma-grooves:yamaha/": "test",
     "music21-corpus:monteverdi/": "test",
     "music21-corpus:haydn/": "validation",
+    # sung renders (sung.py): two singers training never hears, one of each sex
+    "sung-renders:ked_diphone/": "test",
+    "sung-renders:czech_dita/": "validation",
 }
 
 
@@ -127,7 +131,10 @@ MODULE_EXT = (".mod", ".xm", ".s3m", ".it", ".mptm", ".669", ".stm", ".med", ".u
 MIDI_EXT = (".mid", ".midi")
 ARCHIVE_EXT = (".zip", ".pk3")
 
-BUILD_TOOLS = ["ffmpeg", "sox", "fluidsynth", "fluid-soundfont-gm", "openmpt123", "mma", "unzip", "lmms"]
+BUILD_TOOLS = ["ffmpeg", "sox", "fluidsynth", "fluid-soundfont-gm", "openmpt123", "mma", "unzip", "lmms",
+               # Festival's singing mode and its voices, for the sung renders (sung.py)
+               "festival", "festvox-kallpc16k", "festvox-kdlpc16k", "festvox-italp16k",
+               "festvox-itapc16k", "festvox-czech-dita", "festival-czech"]
 SOUNDFONT = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
 
 # The 50 MagnaTagATune tags, in musicnn's (and Scatterbrain's) order.

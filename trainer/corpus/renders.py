@@ -245,6 +245,20 @@ def _with_pace(src, mid_path, stratum):
     return dict(src, hard=hard, stratum=stratum, note=f"{src['note']}, {rate:.1f} onsets/s")
 
 
+def score_choice():
+    """composer -> the music21 corpus paths (relative to the corpus) these renders play (also
+    excluded from the sung renders, so one score never sits on two sides of the split)."""
+    import music21
+    from music21 import corpus
+    root = Path(music21.__file__).parent / "corpus"
+    out = {}
+    for composer, (n, _) in SCORES.items():
+        paths = sorted(str(p) for p in corpus.getComposer(composer))
+        rels = [str(Path(p).relative_to(root)) if Path(p).is_relative_to(root) else p for p in paths]
+        out[composer] = sorted(sorted(rels, key=lambda r: (_h("pick:" + r), r))[:n])
+    return out
+
+
 def _score_sources(b, cdir):
     import music21
     from music21 import corpus, stream
@@ -253,12 +267,9 @@ def _score_sources(b, cdir):
     version = music21.__version__
     sources = []
     fails = 0
+    choice = score_choice()
     for composer, (n, classical) in SCORES.items():
-        paths = sorted(str(p) for p in corpus.getComposer(composer))
-        root = Path(music21.__file__).parent / "corpus"
-        rels = [str(Path(p).relative_to(root)) if Path(p).is_relative_to(root) else p for p in paths]
-        chosen = sorted(rels, key=lambda r: (_h("pick:" + r), r))[:n]
-        for rel in sorted(chosen):
+        for rel in choice[composer]:
             name = b.safe_name(rel)
             meta = out_dir / (name + ".json")
             wav = out_dir / (name + ".wav")
@@ -386,9 +397,12 @@ def _groove_sources(b, cdir):
 
 
 def render_all(cdir, b):
-    """b: the build module (run, log, safe_name, append_all_off, SOUNDFONT, RENDER_TIMEOUT)."""
+    """b: the build module (run, log, safe_name, append_all_off, decode_16k, SOUNDFONT,
+    RENDER_TIMEOUT)."""
+    import sung  # beside this file
     out = []
-    for kind, fn in (("music21 scores", _score_sources), ("MMA grooves", _groove_sources)):
+    for kind, fn in (("music21 scores", _score_sources), ("MMA grooves", _groove_sources),
+                     ("sung (Festival)", sung.sung_sources)):
         srcs, fails = fn(b, cdir)
         h = sum(s["duration"] for s in srcs) / 3600
         b.log(f"[renders] {kind}: {len(srcs)} renders, {h:.2f} h, {fails} skipped")
