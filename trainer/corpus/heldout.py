@@ -33,6 +33,9 @@ sys.path.insert(0, str(HERE))
 import build  # noqa: E402  (paths, venv, tag order, label reader)
 
 TOP = 3
+# "Is someone singing or speaking?": the teacher's voice tags (as in ../shared/data/singing-synthesis.md).
+VOICE = ["vocal", "vocals", "singing", "voice", "female", "male", "woman", "man", "female vocal",
+         "male vocal", "female voice", "male voice"]
 
 
 def find_cli(explicit):
@@ -141,6 +144,22 @@ def figures(y, scores, min_pos):
             "per_tag": per}
 
 
+def voice_figures(teacher, scores):
+    """ROC-AUC of "a voice is there": positive when one of VOICE is among the teacher's top 3
+    (top-3) or scores >= 0.5 (soft>=0.5); a scorer's score is its highest over VOICE."""
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+    cols = [build.TAGS.index(t) for t in VOICE]
+    out = {}
+    for protocol in ("top-3", "soft>=0.5"):
+        y = positives(teacher, protocol)[:, cols].any(axis=1)
+        npos = int(y.sum())
+        out[protocol] = {"positives": npos, "clips": len(y), "roc_auc": {
+            name: (float(roc_auc_score(y, s[:, cols].max(axis=1))) if 0 < npos < len(y) else None)
+            for name, s in scores.items()}}
+    return out
+
+
 def package(row):
     return row["audio"].split("/")[1]  # clips/<package>/<file>/<offset>.wav
 
@@ -154,6 +173,8 @@ def main():
     ap.add_argument("--splits", nargs="+", default=["test", "validation", "track-test"])
     ap.add_argument("--exclude-packages", nargs="*", default=[],
                     help="leave these packages out (e.g. ones an older model trained on)")
+    ap.add_argument("--packages", nargs="*", default=[],
+                    help="only these packages (e.g. the Frets on Fire songs, the real singing)")
     ap.add_argument("--min-positives", type=int, default=10)
     ap.add_argument("--out", help="write the markdown report here too")
     ap.add_argument("--json", help="write all figures (per tag, per protocol) as JSON here")
@@ -176,7 +197,8 @@ def main():
     lines = []
     for split in args.splits:
         clips = [r for r in rows if r["split"] == split and r["pcm_sha256"] in labels
-                 and package(r) not in args.exclude_packages]
+                 and package(r) not in args.exclude_packages
+                and (not args.packages or package(r) in args.packages)]
         if not clips:
             build.log(f"[heldout] split {split}: no labelled clips, skipped")
             continue
@@ -204,6 +226,16 @@ def main():
                 lines.append(f"| {name} | {protocol} | {f['tags']} | {fmt(f['roc_auc'])} | "
                              f"{fmt(f['pr_auc'])} | "
                              + ", ".join(f"{t} {v['roc_auc']:.2f}" for t, v in worst) + " |")
+        lines.append("")
+        sp["voice"] = voice = voice_figures(teacher, scorers)
+        lines.append("Voice (any of " + ", ".join(VOICE) + "), ROC-AUC of the highest of those scores:")
+        lines.append("")
+        lines.append("| protocol | clips with a voice | " + " | ".join(scorers) + " |")
+        lines.append("|---|---|" + "---|" * len(scorers))
+        for protocol, v in voice.items():
+            lines.append(f"| {protocol} | {v['positives']} of {v['clips']} | "
+                         + " | ".join("–" if a is None else f"{a:.3f}" for a in v["roc_auc"].values())
+                         + " |")
         lines.append("")
         # per-tag table, top-3 protocol
         per = sp["protocols"]["top-3"]
