@@ -217,11 +217,16 @@ def ensure_venv(script=None):
         run([sys.executable, "-m", "venv", str(VENV)])
         reqs = [l.strip() for l in REQUIREMENTS.read_text().splitlines()
                 if l.strip() and not l.startswith("#")]
-        others = [r for r in reqs if not r.startswith("musicnn==")]
+        others = [r for r in reqs if not r.startswith(("musicnn==", "pysinsy=="))]
         musicnn = [r for r in reqs if r.startswith("musicnn==")]
+        sinsy = [r for r in reqs if r.startswith("pysinsy==")]
         run([str(py), "-m", "pip", "install", "-q"] + others)
         # musicnn 0.1.0 pins an old tensorflow; its code runs on tensorflow-cpu 2.15.1.
         run([str(py), "-m", "pip", "install", "-q", "--no-deps"] + musicnn)
+        # pysinsy (the sung renders' female singer, sung.py) is built from its sdist (C++, ~5 CPU-min)
+        # against the venv's numpy; the sdist carries the generated sinsy.cpp, so it needs no Cython
+        # (which --no-deps keeps out) and no build isolation (numpy at build time).
+        run([str(py), "-m", "pip", "install", "-q", "--no-build-isolation", "--no-deps"] + sinsy)
         stamp.write_text(want)
     if Path(sys.prefix).resolve() != VENV.resolve():
         os.execv(str(py), [str(py), str(Path(script or __file__).resolve())] + sys.argv[1:])
@@ -943,19 +948,28 @@ def write_agreement(cdir):
     by_sha = {k[4]: v for k, v in read_labels().items()}
     ys = {t: [] for t in TAGS}
     ss = {t: [] for t in TAGS}
+    sung_ys = {t: [] for t in TAGS}  # the same, on the sung renders alone (e.g. male vs female)
+    sung_ss = {t: [] for t in TAGS}
+    sung_rows = []
     with (cdir / "manifest.jsonl").open() as f:
         for line in f:
             r = json.loads(line)
             if not r["hard"]:
                 continue
             teacher = by_sha[r["pcm_sha256"]]
+            sung = r["group"].startswith("sung-renders:")
             for t in r["hard"]:
                 i = TAGS.index(t)
                 ys[t].append(r["targets"][i])
                 ss[t].append(teacher[i])
-    with AGREEMENT_TSV.open("w", newline="") as f:
-        w = csv.writer(f, delimiter="\t", lineterminator="\n")
-        w.writerow(["tag", "hard_positives", "hard_labelled", "teacher_roc_auc"])
+                if sung:
+                    sung_ys[t].append(r["targets"][i])
+                    sung_ss[t].append(teacher[i])
+            if sung:
+                voice, setting = r["source"].rsplit(":", 1)[1].split("/")[:2]  # file: voice/setting/score
+                sung_rows.append((voice, setting, r["split"], teacher))
+
+    def auc_rows(w, ys, ss, suffix):
         for t in TAGS:
             y = np.array(ys[t])
             npos = int((y >= 0.5).sum())
@@ -963,8 +977,37 @@ def write_agreement(cdir):
                 continue
             r = rankdata(ss[t])
             auc = (r[y >= 0.5].sum() - npos * (npos + 1) / 2) / (npos * (len(y) - npos))
-            w.writerow([t, npos, len(y), f"{auc:.3f}"])
+            w.writerow([t + suffix, npos, len(y), f"{auc:.3f}"])
+
+    with AGREEMENT_TSV.open("w", newline="") as f:
+        w = csv.writer(f, delimiter="\t", lineterminator="\n")
+        w.writerow(["tag", "hard_positives", "hard_labelled", "teacher_roc_auc"])
+        auc_rows(w, ys, ss, "")
+        auc_rows(w, sung_ys, sung_ss, " (sung clips)")
     log(f"[agreement] {AGREEMENT_TSV.name} written")
+    write_sung_teacher(sung_rows)
+
+
+SUNG_TEACHER_TSV = HERE / "sung_teacher.tsv"
+SUNG_TEACHER_TAGS = ["vocal", "vocals", "singing", "voice", "male", "man", "male vocal", "female",
+                     "woman", "female vocal", "opera", "choir", "no vocals"]
+
+
+def write_sung_teacher(rows):
+    """Mean teacher scores of the sung renders' clips, per voice and per setting (sung.py)."""
+    if not rows:
+        return
+    groups = {}
+    for voice, setting, split, teacher in rows:
+        for key in (("voice", voice), ("setting", setting), ("split", split), ("all", "all")):
+            groups.setdefault(key, []).append(teacher)
+    idx = [TAGS.index(t) for t in SUNG_TEACHER_TAGS]
+    with SUNG_TEACHER_TSV.open("w", newline="") as f:
+        w = csv.writer(f, delimiter="\t", lineterminator="\n")
+        w.writerow(["by", "value", "clips"] + [f"mean_{t}" for t in SUNG_TEACHER_TAGS])
+        for (by, value), ts in sorted(groups.items()):
+            w.writerow([by, value, len(ts)] + [f"{sum(t[i] for t in ts) / len(ts):.3f}" for i in idx])
+    log(f"[agreement] {SUNG_TEACHER_TSV.name} written ({len(rows)} sung clips)")
 
 
 # ---------------------------------------------------------------- main

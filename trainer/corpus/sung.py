@@ -29,6 +29,7 @@ loud/quiet from the measured level. Everything else is the teacher's.
 import json
 import math
 import shutil
+import sys
 from pathlib import Path
 
 import renders
@@ -43,14 +44,34 @@ SYLLABLES = "la,na,do,mi,ka,te,so,lu,ri,be,ma,no,ti,de,ro,sa,ve,li".split(",")
 MAX_HZ = {"male": 392.0, "female": 466.2}  # Festival crashes above ~500 Hz; female sings high in range
 MALE_MEDIAN_HZ = 165.0
 MIN_FEMALE_LOW_HZ = 170.0  # a female line whose lowest note falls below this is heard as male: skip
-# voice -> (sex, Debian package, licence of the voice database, weight within its sex)
+# voice -> (sex, Debian package, licence of the voice database)
 VOICES = {
-    "kal_diphone": ("male", "festvox-kallpc16k", "CMU/Black & Lenzo permissive (festvox-kallpc16k)", 8),
-    "pc_diphone": ("male", "festvox-itapc16k", "GPL-2+ (festvox-itapc16k, IFM)", 7),
-    "ked_diphone": ("male", "festvox-kdlpc16k", "CSTR Edinburgh permissive (festvox-kdlpc16k)", 5),
-    "lp_diphone": ("female", "festvox-italp16k", "GPL-2+ (festvox-italp16k, IFM)", 14),
-    "czech_dita": ("female", "festvox-czech-dita", "GPL-3+ (festvox-czech-dita, Brailcom)", 6),
+    "kal_diphone": ("male", "festvox-kallpc16k", "CMU/Black & Lenzo permissive (festvox-kallpc16k)"),
+    "pc_diphone": ("male", "festvox-itapc16k", "GPL-2+ (festvox-itapc16k, IFM)"),
+    "ked_diphone": ("male", "festvox-kdlpc16k", "CSTR Edinburgh permissive (festvox-kdlpc16k)"),
+    "lp_diphone": ("female", "festvox-italp16k", "GPL-2+ (festvox-italp16k, IFM)"),
+    "czech_dita": ("female", "festvox-czech-dita", "GPL-3+ (festvox-czech-dita, Brailcom)"),
 }
+# The n-th render of a setting and sex is sung by VOICE_CYCLE[sex][n % len]: every voice, the two
+# held-out ones included (ked: test, dita: validation; build.HELDOUT_FAMILIES), sings in every
+# setting, in fixed proportions (male kal 3/8, pc 3/8, ked 2/8; female lp 2/3, dita 1/3).
+VOICE_CYCLE = {"male": ["kal_diphone", "pc_diphone", "ked_diphone", "kal_diphone", "pc_diphone",
+                        "kal_diphone", "pc_diphone", "ked_diphone"],
+               "female": ["lp_diphone", "czech_dita", "lp_diphone"]}
+# Sinsy (PyPI pysinsy, built from its sdist by build.ensure_venv): a better female singer (the HTS
+# voice nitech_jp_song070_f001 it bundles), Japanese front end, so one kana per note. Male Sinsy
+# (pitch-shifted) is ambiguous to the teacher: men stay Festival's.
+SINSY = "sinsy_f001"
+VOICES[SINSY] = ("female", "pysinsy 0.0.5 (PyPI sdist)",
+                 "CC-BY-3.0, HTS Working Group / Nagoya Institute of Technology "
+                 "(nitech_jp_song070_f001 HTS voice); Sinsy and hts_engine Modified BSD; pysinsy MIT")
+SINSY_VERSION = "pysinsy 0.0.5"  # build.ensure_venv installs this version (requirements.lock)
+KANA = "らなとみかてそるりべまのちでろさせあおうにもよれ"
+SINSY_TOP, SINSY_LOW = 76, 57  # MIDI: E5 top, A3 lowest (higher or lower comes out unvoiced)
+# Batches, filled in order from the same hash-ordered candidates: a candidate goes to the first batch
+# whose quota for its setting and sex is open, so adding a batch never changes an earlier one.
+BATCHES = [(QUOTAS, VOICE_CYCLE),
+           ({"score": 3, "acappella": 2, "mma": 5}, {"male": VOICE_CYCLE["male"], "female": [SINSY]})]
 # Debian packages the family needs (build.ensure_tools installs them with the other build tools)
 APT_PACKAGES = ["festival", "festvox-kallpc16k", "festvox-kdlpc16k", "festvox-italp16k",
                 "festvox-itapc16k", "festvox-czech-dita", "festival-czech"]
@@ -199,20 +220,14 @@ def _candidates():
 
 
 def _plan(rel, kind):
-    """The hash-chosen setting, sex and voice of a score (before it is parsed)."""
+    """The hash-chosen setting and singer's sex of a score (before it is parsed)."""
     r = _h("setting:" + rel) % 20
     if kind == "chorale":
         setting = "score" if r < 9 else ("acappella" if r < 12 else "mma")
     else:
         setting = "acappella" if r < 6 else "mma"
     sex = "female" if _h("sex:" + rel) % 2 else "male"
-    pool = [(v, w) for v, (s, _, _, w) in sorted(VOICES.items()) if s == sex]
-    k = _h("voice:" + rel) % sum(w for _, w in pool)
-    for voice, w in pool:
-        if k < w:
-            break
-        k -= w
-    return setting, sex, voice
+    return setting, sex
 
 
 def _grooves(beats):
@@ -351,14 +366,64 @@ def _midi_file(b, parts_events, qsec, program, path):
     b.append_all_off(mid).save(str(path))
 
 
+SINSY_SCRIPT = r"""
+import sys
+import numpy as np
+import pysinsy
+import soundfile as sf
+sy = pysinsy.sinsy.Sinsy()
+assert sy.setLanguages("j", pysinsy.get_default_dic_dir()), "sinsy: languages"
+assert sy.loadVoices(pysinsy.get_default_htsvoice()), "sinsy: voice"
+assert sy.loadScoreFromMusicXML(sys.argv[1]), "sinsy: score"
+out = sy.synthesize()
+wav, sr = out if isinstance(out, tuple) else (out, 48000)
+wav = np.asarray(wav, dtype=np.float64)
+peak = float(np.abs(wav).max())
+assert peak > 0, "sinsy: silent"
+sf.write(sys.argv[2], (wav * (0.9 / peak)).astype(np.float32), int(sr), subtype="FLOAT")
+"""
+
+
+def _sinsy_musicxml(line, bpm, total_ql, rel, part, path):
+    """The timeline's line as MusicXML for Sinsy: one kana per note (same hash as the syllables),
+    the tempo as a MetronomeMark, 4/4 measures (notes across barlines tied). Notes that do not end
+    before total_ql are left out. Returns the sung end in seconds."""
+    from music21 import meter, note, stream, tempo
+    p = stream.Part()
+    p.append(tempo.MetronomeMark(number=bpm))
+    p.append(meter.TimeSignature("4/4"))
+    cursor = 0.0
+    for s, d, m, i in sorted(line):
+        if s + d > total_ql:
+            break
+        if s < cursor - 1e-6:
+            continue
+        if s > cursor + 1e-6:
+            p.append(note.Rest(quarterLength=s - cursor))
+        n = note.Note(int(m), quarterLength=d)
+        n.lyric = KANA[_h(f"syl:{rel}:{part}:{i}") % len(KANA)]
+        p.append(n)
+        cursor = s + d
+    p.makeMeasures(inPlace=True)
+    p.makeTies(inPlace=True)
+    p.write("musicxml", fp=str(path))
+    return cursor * 60 / bpm
+
+
 def _render_one(b, out_dir, name, rel, kind, setting, sex, voice):
     import numpy as np
     import soundfile as sf
     a = _analyse(rel, kind, setting, sex)
-    k = transposition([m for _, _, m in a["line"]], sex)
-    low = min(m for _, _, m in a["line"]) + k
-    if sex == "female" and hz(low) < MIN_FEMALE_LOW_HZ:
-        raise Skip(f"range too wide for a female line ({hz(low):.0f} Hz lowest at the top allowed)")
+    midis = [m for _, _, m in a["line"]]
+    if voice == SINSY:
+        k = SINSY_TOP - max(midis)
+        if min(midis) + k < SINSY_LOW:
+            raise Skip(f"range too wide for Sinsy ({max(midis) - min(midis)} semitones)")
+    else:
+        k = transposition(midis, sex)
+        low = min(midis) + k
+        if sex == "female" and hz(low) < MIN_FEMALE_LOW_HZ:
+            raise Skip(f"range too wide for a female line ({hz(low):.0f} Hz lowest at the top allowed)")
     # tempo: the line's median note lasts 0.30-0.55 s (syllables shorter than that are garbled)
     note_s = _pick([0.30, 0.38, 0.46, 0.55], "note_s:" + rel) if kind == "tune" else \
         _pick([0.45, 0.55, 0.65], "note_s:" + rel)
@@ -385,12 +450,20 @@ def _render_one(b, out_dir, name, rel, kind, setting, sex, voice):
     xml, sung_end = festival_xml(events, RENDER_S)
     tmp = out_dir / (name + ".work")
     tmp.mkdir(exist_ok=True)
-    (tmp / "voice.xml").write_text(xml)
-    _run(b, ["text2wave", "-mode", "singing", str(tmp / "voice.xml"), "-o", str(tmp / "voice.wav"),
-             "-eval", f"(voice_{voice})"], "festival")
-    v = _read16k(b, tmp / "voice.wav")
-    if abs(len(v) / SR - sung_end) > 0.3:
-        raise RuntimeError(f"festival output {len(v) / SR:.2f} s for a {sung_end:.2f} s score")
+    if voice == SINSY:
+        sung_end = _sinsy_musicxml(line, bpm, total_ql, rel, a["part"], tmp / "voice.musicxml")
+        _run(b, [sys.executable, "-c", SINSY_SCRIPT, str(tmp / "voice.musicxml"),
+                 str(tmp / "voice.wav")], "sinsy")
+        v = _read16k(b, tmp / "voice.wav")
+        if not -0.3 < len(v) / SR - sung_end < 1.5:
+            raise RuntimeError(f"sinsy output {len(v) / SR:.2f} s for a {sung_end:.2f} s score")
+    else:
+        (tmp / "voice.xml").write_text(xml)
+        _run(b, ["text2wave", "-mode", "singing", str(tmp / "voice.xml"), "-o", str(tmp / "voice.wav"),
+                 "-eval", f"(voice_{voice})"], "festival")
+        v = _read16k(b, tmp / "voice.wav")
+        if abs(len(v) / SR - sung_end) > 0.3:
+            raise RuntimeError(f"festival output {len(v) / SR:.2f} s for a {sung_end:.2f} s score")
     # expression: vibrato (most renders) and an echo or a reverb, chosen by hash
     vib = _h("vib:" + rel) % 20
     fx = []
@@ -419,7 +492,8 @@ def _render_one(b, out_dir, name, rel, kind, setting, sex, voice):
     hard.update({t: 1 for t in SEX_TAGS[sex]})
     hard.update({t: 0 for t in SEX_TAGS["female" if sex == "male" else "male"]})
     hard.update({t: 0 for t in renders.NO_VOCAL_TAGS + ["choir", "choral"]})
-    desc = (f"music21 score, {a['part_name']} sung by Festival {voice} ({sex}) on syllables, "
+    desc = (f"music21 score, {a['part_name']} sung by {'Sinsy' if voice == SINSY else 'Festival'} "
+            f"{voice} ({sex}) on {'kana' if voice == SINSY else 'syllables'}, "
             f"transposed {k:+d}, {bpm} bpm, {','.join(fx) or 'no vibrato'}"
             f"{', sox reverb ' + ' '.join(rev) if space == 'reverb' else ''}")
     acc_x = None
@@ -496,20 +570,33 @@ def sung_sources(b, cdir):
     fest = renders._deb_version("festival")
     version = f"festival {fest}"
     m21 = music21.__version__
-    taken = {(st, sx): 0 for st in QUOTAS for sx in ("male", "female")}
+    import importlib.util
+    batches = BATCHES
+    if importlib.util.find_spec("pysinsy") is None:  # never expected: build.ensure_venv installs it
+        b.log("[sung] pysinsy is not installed: the Sinsy batch is left out")
+        batches = [bt for bt in BATCHES if SINSY not in bt[1]["female"]]
+    taken = [{(st, sx): 0 for st in q for sx in ("male", "female")} for q, _ in batches]
     sources = []
     fails = 0
     for rel, kind in _candidates():
-        setting, sex, voice = _plan(rel, kind)
-        if taken[setting, sex] >= QUOTAS[setting]:
+        setting, sex = _plan(rel, kind)
+        open_ = [j for j, (q, _) in enumerate(batches) if taken[j][setting, sex] < q[setting]]
+        if not open_:
             continue
+        j = open_[0]
+        cycle = batches[j][1][sex]
+        voice = cycle[taken[j][setting, sex] % len(cycle)]
         name = b.safe_name(f"{rel}")
         meta, wav = out_dir / (name + ".json"), out_dir / (name + ".wav")
         skip, failed = out_dir / (name + ".skip"), out_dir / (name + ".failed")
+        if failed.exists() and failed.read_text().split()[:1] != [voice]:
+            failed.unlink()  # failed with another voice (an earlier slot order): try this one
         if skip.exists() or failed.exists():  # known unusable (delete the marker to retry)
             fails += failed.exists()
             continue
-        if not (meta.exists() and wav.exists()):
+        fresh = meta.exists() and wav.exists() and \
+            json.loads(meta.read_text())["file"] == f"{voice}/{setting}/{rel}"
+        if not fresh:
             try:
                 wav, hard, desc = _render_one(b, out_dir, name, rel, kind, setting, sex, voice)
             except Skip as e:
@@ -522,24 +609,25 @@ def sung_sources(b, cdir):
                 continue
             finally:
                 shutil.rmtree(out_dir / (name + ".work"), ignore_errors=True)
-            _, deb, voice_lic, _ = VOICES[voice]
-            lic = (f"public-domain work; music21 corpus encoding (BSD-3-Clause); Festival {voice} "
-                   f"voice: {voice_lic}")
+            _, deb, voice_lic = VOICES[voice]
+            lic = (f"public-domain work; music21 corpus encoding (BSD-3-Clause); "
+                   f"{'Sinsy' if voice == SINSY else 'Festival'} {voice} voice: {voice_lic}")
             if setting == "score":
                 lic += "; FluidR3_GM soundfont (MIT)"
             elif setting == "mma":
                 lic += "; MMA groove library (GPL-2+); FluidR3_GM soundfont (MIT)"
-            src = {"package": PACKAGE, "version": version, "file": f"{voice}/{setting}/{rel}",
+            src = {"package": PACKAGE, "version": SINSY_VERSION if voice == SINSY else version, "file": f"{voice}/{setting}/{rel}",
                    "audio": str(wav), "group": f"{PACKAGE}:{voice}/{rel}", "licence": lic,
                    "duration": RENDER_S,
                    "note": f"{setting}: {desc}; music21 {m21}, {deb}", "hard": hard}
             meta.write_text(json.dumps(src, indent=0))
         src = json.loads(meta.read_text())
-        taken[setting, sex] += 1
+        taken[j][setting, sex] += 1
         sources.append(dict(src, stratum=f"{PACKAGE}:{voice}:{'mma' if setting == 'mma' else 'score'}"))
-        if all(taken[k] >= QUOTAS[k[0]] for k in taken):
+        if all(n >= batches[j][0][k[0]] for j, t in enumerate(taken) for k, n in t.items()):
             break
-    short = {f"{st}/{sx}": QUOTAS[st] - n for (st, sx), n in taken.items() if n < QUOTAS[st]}
+    short = {f"batch {j + 1} {st}/{sx}": batches[j][0][st] - n for j, t in enumerate(taken)
+             for (st, sx), n in t.items() if n < batches[j][0][st]}
     if short:
         b.log(f"[sung] quotas not filled (candidates exhausted): {short}")
     return sources, fails

@@ -71,15 +71,18 @@ class Recipe(unittest.TestCase):
     def test_plan_is_stable_and_heldout_voices_exist(self):
         a = [sung._plan(f"bach/bwv{i}.mxl", "chorale") for i in range(200)]
         self.assertEqual(a, [sung._plan(f"bach/bwv{i}.mxl", "chorale") for i in range(200)])
-        for setting, sex, voice in a:
-            self.assertEqual(sung.VOICES[voice][0], sex)
-        sexes = [s for _, s, _ in a]
+        for _, cycles in sung.BATCHES:
+            for sex, cycle in cycles.items():
+                self.assertEqual({sung.VOICES[v][0] for v in cycle}, {sex})
+        sexes = [s for _, s in a]
         self.assertLess(abs(sexes.count("male") - sexes.count("female")), 40)
         held = {p.split(":")[1].rstrip("/"): s for p, s in build.HELDOUT_FAMILIES.items()
                 if p.startswith(sung.PACKAGE + ":")}
         self.assertEqual(sorted(held.values()), ["test", "validation"])
         self.assertEqual({sung.VOICES[v][0] for v in held}, {"male", "female"})
         # every voice the plan can pick is held out or trains, and a training voice of each sex remains
+        self.assertEqual(set(sung.VOICES), {v for _, cy in sung.BATCHES for c in cy.values() for v in c})
+        self.assertEqual(sung.BATCHES[0], (sung.QUOTAS, sung.VOICE_CYCLE))  # the first batch stays
         train = [v for v in sung.VOICES if v not in held]
         self.assertEqual({sung.VOICES[v][0] for v in train}, {"male", "female"})
         for pkg in sung.APT_PACKAGES:
