@@ -402,7 +402,7 @@ def render_all(cdir, b):
     import sung  # beside this file
     out = []
     for kind, fn in (("music21 scores", _score_sources), ("MMA grooves", _groove_sources),
-                     ("sung (Festival)", sung.sung_sources)):
+                     ("sung (Festival, Sinsy)", sung.sung_sources)):
         srcs, fails = fn(b, cdir)
         h = sum(s["duration"] for s in srcs) / 3600
         b.log(f"[renders] {kind}: {len(srcs)} renders, {h:.2f} h, {fails} skipped")

@@ -199,6 +199,15 @@ def active_fraction(x, start, end, frame=800):
     return float(np.mean(fr[a:b] > ref * 10 ** (-25 / 20)))
 
 
+def _last_active_s(x, frame=800):
+    """End (s) of the last 50 ms frame within 30 dB of the line's loud frames (95th percentile)."""
+    import numpy as np
+    n = len(x) // frame
+    fr = np.sqrt(np.mean(x[:n * frame].astype(np.float64).reshape(n, frame) ** 2, axis=1))
+    act = np.nonzero(fr > np.percentile(fr, 95) * 10 ** (-30 / 20))[0]
+    return float((act[-1] + 1) * frame / SR) if len(act) else 0.0
+
+
 # ------------------------------------------------------------------ choices
 
 def _candidates():
@@ -380,7 +389,7 @@ wav, sr = out if isinstance(out, tuple) else (out, 48000)
 wav = np.asarray(wav, dtype=np.float64)
 peak = float(np.abs(wav).max())
 assert peak > 0, "sinsy: silent"
-sf.write(sys.argv[2], (wav * (0.9 / peak)).astype(np.float32), int(sr), subtype="FLOAT")
+sf.write(sys.argv[2], wav * (0.9 / peak), int(sr), subtype="PCM_24")  # no PEAK chunk: same bytes every run
 """
 
 
@@ -455,8 +464,10 @@ def _render_one(b, out_dir, name, rel, kind, setting, sex, voice):
         _run(b, [sys.executable, "-c", SINSY_SCRIPT, str(tmp / "voice.musicxml"),
                  str(tmp / "voice.wav")], "sinsy")
         v = _read16k(b, tmp / "voice.wav")
-        if not -0.3 < len(v) / SR - sung_end < 1.5:
-            raise RuntimeError(f"sinsy output {len(v) / SR:.2f} s for a {sung_end:.2f} s score")
+        # Sinsy pads its output (to the bar, plus silence): the singing itself must end on time
+        last = _last_active_s(v)
+        if len(v) / SR < sung_end - 0.3 or abs(last - sung_end) > 0.5:
+            raise RuntimeError(f"sinsy sings until {last:.2f} s for a {sung_end:.2f} s score")
     else:
         (tmp / "voice.xml").write_text(xml)
         _run(b, ["text2wave", "-mode", "singing", str(tmp / "voice.xml"), "-o", str(tmp / "voice.wav"),
