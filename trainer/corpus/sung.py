@@ -26,6 +26,7 @@ cappella, the MMA category's genre and drums for `mma`), classical for Bach chor
 loud/quiet from the measured level. Everything else is the teacher's.
 """
 
+import hashlib
 import json
 import math
 import shutil
@@ -40,6 +41,7 @@ RENDER_S = 58.5  # two clips of 29 s each (build.clip_offsets cuts end to end fr
 SR = 16000
 # Quotas of renders per setting and sex (the first batch: ~116 renders, ~232 clips, ~1.9 h).
 QUOTAS = {"score": 18, "acappella": 11, "mma": 29}  # per sex
+FX_PAD_S = 0.5  # silence before the voice effects, trimmed after them (see _render_one)
 SYLLABLES = "la,na,do,mi,ka,te,so,lu,ri,be,ma,no,ti,de,ro,sa,ve,li".split(",")
 MAX_HZ = {"male": 392.0, "female": 466.2}  # Festival crashes above ~500 Hz; female sings high in range
 MALE_MEDIAN_HZ = 165.0
@@ -485,13 +487,20 @@ def _render_one(b, out_dir, name, rel, kind, setting, sex, voice):
         fx.append(_pick(["aecho=0.8:0.6:60|90:0.3|0.2", "aecho=0.8:0.7:40:0.3",
                          "aecho=0.8:0.5:120|200:0.25|0.15"], "echo:" + rel))
     wet = tmp / "voice_fx.wav"
-    cmd = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(tmp / "voice.wav")]
-    if fx:
-        cmd += ["-af", ",".join(fx)]
-    _run(b, cmd + ["-ac", "1", "-ar", str(SR), "-c:a", "pcm_s16le", str(wet)], "ffmpeg vibrato/echo")
-    if space == "reverb":
+    # ffmpeg's vibrato reads its delay line before writing it (uninitialised memory: full-scale
+    # garbage in the first 5 ms, different from run to run, which then set the render's peak-limited
+    # gain). So the voice is padded with FX_PAD samples of silence before the effects and exactly
+    # those samples are trimmed after them: the output is aligned and the same on every run.
+    pad = int(FX_PAD_S * SR)
+    chain = [f"aresample={SR}", f"adelay=delays={pad}S:all=1"] + fx + \
+        [f"atrim=start_sample={pad}", "asetpts=PTS-STARTPTS"]
+    _run(b, ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(tmp / "voice.wav"), "-af",
+             ",".join(chain), "-ac", "1", "-ar", str(SR), "-c:a", "pcm_s16le", str(wet)],
+         "ffmpeg vibrato/echo")
+    if space == "reverb":  # -D: sox dithers 16-bit output with random noise by default
         rev = _pick(["30 50 60", "45 50 80", "60 40 100"], "reverb:" + rel).split()
-        _run(b, ["sox", str(wet), str(tmp / "voice_rev.wav"), "reverb"] + rev, "sox reverb")
+        _run(b, ["sox", "-D", str(wet), str(tmp / "voice_rev.wav"), "pad", f"{pad}s", "0s", "reverb"] + rev
+             + ["trim", f"{pad}s"], "sox reverb")
         wet = tmp / "voice_rev.wav"
     n = int(RENDER_S * SR)
     v = _fit(_read16k(b, wet), n).astype(np.float64)
@@ -632,6 +641,10 @@ def sung_sources(b, cdir):
                    "duration": RENDER_S,
                    "note": f"{setting}: {desc}; music21 {m21}, {deb}", "hard": hard}
             meta.write_text(json.dumps(src, indent=0))
+            # build.make_clips caches the cut clips per source name: drop a stale cut of this name
+            sid = f"{src['package']}_{src['version']}:{src['file']}"
+            (cdir / "clip-index" / (hashlib.sha256(sid.encode()).hexdigest()[:24] + ".json")).unlink(
+                missing_ok=True)
         src = json.loads(meta.read_text())
         taken[j][setting, sex] += 1
         sources.append(dict(src, stratum=f"{PACKAGE}:{voice}:{'mma' if setting == 'mma' else 'score'}"))
