@@ -12,6 +12,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MODEL_URL } from '../www/constants.js';
 import { startServer } from '../www/server.mjs';
 import { wav, melody, tone, noise } from '../tests/browser/audio.mjs';
 
@@ -35,7 +36,8 @@ for (let i = 2; i < process.argv.length; i++) {
 }
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const MODEL = path.join(root, 'models', 'scat-5l-512h-gru.bpk');
+// The server maps the page's models/ to the repository's.
+const MODEL = path.join(root, MODEL_URL);
 const target = process.env.CARGO_TARGET_DIR || path.join(os.homedir(), '.cache', 'scatterbrain', 'target');
 const CLI = process.env.SCATTERBRAIN_CLI || path.join(target, 'release', 'scatterbrain');
 for (const [what, f] of [
@@ -230,7 +232,7 @@ lines.push(
   `Measured ${when} by \`bash benches/browser.sh\` (benches/browser.mjs): headless Chromium ${version}`,
   `(\`--enable-unsafe-webgpu\`), ${env.hardwareConcurrency} cores reported (${cpus[0]?.model ?? '?'}, ${cpus.length} CPUs), a shared`,
   `machine: load average ${loadBefore[0].toFixed(1)} before, ${loadAfter[0].toFixed(1)} after. Model: ${startup.model}, the shipped`,
-  `\`models/scat-5l-512h-gru.bpk\`. Audio: generated (melody, drone, noise), ${clips[0].format}:`,
+  `\`${MODEL_URL}\`. Audio: generated (melody, drone, noise), ${clips[0].format}:`,
   clips.map((c) => `${c.label} ${(c.bytes / 1e6).toFixed(2)} MB`).join(', ') + '.',
   '',
   `**Goal** (issue 5): a 4-minute MP3 tagged in ≤ ${GOAL_MS / 1000} s on the CPU path of this 2-core machine.`,
@@ -283,7 +285,7 @@ lines.push(
   '',
   '## Native, same files, same run',
   '',
-  '`scatterbrain tag FILE --model models/scat-5l-512h-gru.bpk --json` (the whole job: load the model,',
+  `\`scatterbrain tag FILE --model ${MODEL_URL} --json\` (the whole job: load the model,`,
   'decode with symphonia, resample, scatter, model) and `scatterbrain scatter FILE --out F.npy` (decode and',
   `transform only), release build, wall time, medians of ${opts.reps}.`,
   '',

@@ -4,7 +4,7 @@
 // shows a table. benches/browser.mjs drives it headless through
 // globalThis.bench and writes benches/RESULTS-browser.md.
 import { sniffSampleRate } from './sniff.js';
-import { MODEL_URL, WASM_URL } from './constants.js';
+import { MODEL_URL, WASM_URL, WEBGPU_WASM_URL } from './constants.js';
 import { COORDINATOR_URL } from './worker/protocol.js';
 const $ = (id) => document.getElementById(id);
 
@@ -26,6 +26,7 @@ const median = (xs) => {
 // model file are handed over, the model is loaded once.
 let engine = null;
 let wasmModule = null;
+let gpuModule = null; // the WebGPU build, compiled on first use (as page/engine.js)
 let modelBytes = null;
 
 async function startEngine() {
@@ -89,11 +90,15 @@ function job(e, msg, transfer) {
   });
 }
 
-/** Start WebGPU in the worker (once); the time it took. */
-function startWebgpu(e) {
+/** Start WebGPU in the worker (once): its time, from the WebGPU build's download and compilation on. */
+async function startWebgpu(e) {
   if (!e.webgpu) {
     e.webgpu = deferred();
-    e.worker.postMessage({ type: 'webgpu-init' });
+    const t0 = performance.now();
+    gpuModule ??= WebAssembly.compileStreaming(fetch(WEBGPU_WASM_URL));
+    const module = await gpuModule;
+    e.gpuCompileMs = performance.now() - t0;
+    e.worker.postMessage({ type: 'webgpu-init', module });
   }
   return e.webgpu.promise;
 }

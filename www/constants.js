@@ -8,8 +8,15 @@ export const MIN_SECONDS = 1.0;
 
 /** The shipped model (www/server.mjs serves the repository's models/ there). */
 export const MODEL_URL = 'models/scat-5l-512h-gru.bpk';
-/** The WASM the page compiles once and hands to every worker. */
+/** The WASM the page compiles once and hands to every worker: the front end and the model on the CPU. */
 export const WASM_URL = 'pkg/scatterbrain_bg.wasm';
+/**
+ * The WebGPU build (the same core with burn's wgpu backend; its glue is
+ * pkg-webgpu/scatterbrain.js): downloaded only when WebGPU is chosen, and
+ * used by the coordinating worker for the model alone.
+ */
+export const WEBGPU_WASM_URL = 'pkg-webgpu/scatterbrain_bg.wasm';
+export const WEBGPU_GLUE_URL = 'pkg-webgpu/scatterbrain.js';
 /** The service worker's caches (sw.js imports it): change it when their layout changes. */
 export const OFFLINE_CACHE = 'scatterbrain-v3';
 /** Where the page leaves what it downloaded before the service worker took over (page/downloads.js). */

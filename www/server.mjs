@@ -3,7 +3,7 @@
 //
 //   node www/server.mjs [--port 8080] [--host 127.0.0.1] [--model FILE]
 //
-// The page loads models/scat-5l-512h-gru.bpk. `--model FILE` (or the
+// The page loads the shipped model (constants.js MODEL_URL). `--model FILE` (or the
 // environment's SCATTERBRAIN_MODEL, as for the native `scatterbrain tag`)
 // serves FILE under that name instead of the repository's models/ folder.
 //
@@ -23,13 +23,14 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MODEL_URL } from './constants.js';
 import { COMPRESSIBLE, DEFAULT_CACHE, Precompressed, etagOf, matchesEtag, pickEncoding } from './precompress.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const WWW = here;
 const MODELS = path.resolve(here, '..', 'models');
-/** The model file name the page asks for (www/app.js MODEL_URL). */
-export const SHIPPED_MODEL = 'scat-5l-512h-gru.bpk';
+/** The model file name the page asks for (constants.js MODEL_URL). */
+export const SHIPPED_MODEL = path.basename(MODEL_URL);
 
 function parseArgs(argv) {
   const opts = { port: Number(process.env.PORT) || 8080, host: '127.0.0.1', model: process.env.SCATTERBRAIN_MODEL || undefined };

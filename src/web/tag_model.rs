@@ -3,6 +3,7 @@
 //! the coordinator gathers their windows and scores in stream order and the
 //! core sums them up into the file's tags, as the CLI's session does.
 
+#[cfg(feature = "wgpu")]
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -15,17 +16,21 @@ use crate::model::{Device, Model, ModelMetadata};
 use crate::pipeline::{Shard, in_stream_order};
 use crate::resample::to_mono;
 use crate::session::{Analysis, FileTags, Progress, Session, SessionOptions, Span};
-use crate::tagging::{self, BATCH, Tagging, WindowScores, score_windows, score_windows_async};
+#[cfg(feature = "wgpu")]
+use crate::tagging::score_windows_async;
+use crate::tagging::{self, BATCH, Tagging, WindowScores, score_windows};
 use crate::transform::{Coefficients, FrontEnd};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+#[cfg(feature = "wgpu")]
 thread_local! {
     /// burn's wgpu runtime can be initialised only once per instance, so the
     /// WebGPU device is made on first use and shared by every model.
     static WEBGPU: RefCell<Option<Device>> = const { RefCell::new(None) };
 }
 
+#[cfg(feature = "wgpu")]
 async fn webgpu_device() -> Result<Device, JsError> {
     if let Some(device) = WEBGPU.with(|d| d.borrow().clone()) {
         return Ok(device);
@@ -68,7 +73,7 @@ fn page_tags<'a>(backend: &'static str, tags: &'a [String], t: FileTags) -> Page
 }
 
 /// A tagging model for the page: the model file's weights on the CPU (and,
-/// once [`TagModel::init_webgpu`] has run, on WebGPU), its front end and
+/// in the `webgpu` build once `init_webgpu` has run, on WebGPU), its front end and
 /// input statistics, this worker's share of the audio being analysed, and
 /// the model input of the last audio (so a switch of backend re-runs only
 /// the model).
@@ -81,6 +86,8 @@ pub struct TagModel {
     /// The file, kept to load the weights onto WebGPU (and, lazily, the
     /// CPU) on demand.
     bytes: Rc<Vec<u8>>,
+    /// The weights on WebGPU, once started (the page's `webgpu` build only).
+    #[cfg(feature = "wgpu")]
     gpu: Rc<RefCell<Option<Rc<Model>>>>,
     /// The whole audio's model input, in stream order (coordinator).
     input: Option<Rc<Analysis>>,
@@ -133,6 +140,7 @@ impl TagModel {
             meta,
             tagging,
             bytes: Rc::new(bytes.to_vec()),
+            #[cfg(feature = "wgpu")]
             gpu: Rc::new(RefCell::new(None)),
             input: None,
             front_end,
@@ -214,6 +222,7 @@ impl TagModel {
 
     /// Start WebGPU (once per instance) and load the weights onto it. The
     /// promise rejects with a plain message when there is no usable adapter.
+    #[cfg(feature = "wgpu")]
     pub fn init_webgpu(&self) -> js_sys::Promise {
         let bytes = self.bytes.clone();
         let gpu = self.gpu.clone();
@@ -228,14 +237,10 @@ impl TagModel {
         })
     }
 
-    /// Whether [`TagModel::init_webgpu`] has succeeded.
-    pub fn webgpu_ready(&self) -> bool {
-        self.gpu.borrow().is_some()
-    }
-
     /// As [`TagModel::predict_cpu`], on WebGPU (after [`TagModel::init_webgpu`]),
     /// one window per pass so that progress comes window by window (and a
     /// cancel, which ends the worker, waits for one window at most).
+    #[cfg(feature = "wgpu")]
     pub fn predict_webgpu(&self, progress: Option<js_sys::Function>) -> js_sys::Promise {
         let gpu = self.gpu.borrow().clone();
         let input = self.input();
@@ -402,6 +407,41 @@ impl TagModel {
             taggram_frames: SessionOptions::default().taggram_frames,
         }));
         Ok(n)
+    }
+
+    /// The last analysed model input in [`TagModel::set_input`]'s terms
+    /// (`{indices, starts, valids, rows, frames, total, non_finite}` and the
+    /// Float32Array `data`), for another instance: the page runs WebGPU in
+    /// a second WASM build beside the CPU one.
+    pub fn input_parts(&self) -> Result<JsValue, JsError> {
+        let input = self.input()?;
+        let first = input.windows.first();
+        #[derive(Serialize)]
+        struct Parts {
+            indices: Vec<u32>,
+            starts: Vec<f64>,
+            valids: Vec<u32>,
+            rows: usize,
+            frames: usize,
+            total: f64,
+            non_finite: f64,
+        }
+        let w = &input.windows;
+        let out = to_js(&Parts {
+            indices: w.iter().map(|w| w.index as u32).collect(),
+            starts: w.iter().map(|w| w.start as f64).collect(),
+            valids: w.iter().map(|w| w.valid as u32).collect(),
+            rows: first.map_or(0, |w| w.coefficients.rows),
+            frames: first.map_or(0, |w| w.coefficients.frames),
+            total: input.total as f64,
+            non_finite: input.non_finite as f64,
+        })?;
+        set(
+            &out,
+            "data",
+            &concat(w.iter().map(|w| &w.coefficients)).into(),
+        )?;
+        Ok(out)
     }
 
     /// [`TagModel::predict_cpu`]'s result from CPU scores computed by the

@@ -318,7 +318,10 @@ test('tags on WebGPU and on forced CPU agree, equal the native CLI, with zero re
   const gpu = await page.evaluate(() => ({ ...globalThis.scatterbrain.gpu, backend: globalThis.scatterbrain.backend }));
   check(gpu.available, `WebGPU not offered: ${JSON.stringify(gpu)}`);
   // Chosen: on a software adapter (SwiftShader) the CPU is the default (backend.mjs).
+  // Choosing it downloads the WebGPU build (the page's own code, once); the
+  // count starts when it has started, before any audio is given.
   await chooseBackend(page, 'webgpu');
+  await page.waitForFunction(() => document.body.dataset.webgpu === 'ready', null, { timeout: 120_000 });
   requests.length = 0;
 
   // WebGPU.

@@ -11,11 +11,12 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { MODEL_URL } from '../../www/constants.js';
 import { startServer } from '../../www/server.mjs';
 
 const REVISIT_LIMIT = 100_000; // bytes (the issue's goal)
 const WASM = 'pkg/scatterbrain_bg.wasm';
-const MODEL = 'models/scat-5l-512h-gru.bpk';
+const MODEL = MODEL_URL;
 
 /** Bytes the server sent per response (headers included), from its sockets. */
 function traffic(server) {
@@ -104,6 +105,9 @@ export function weightTests({ test, check, needModel, root, cli, modelFile, tmp 
       check(wasm && model, `the WASM or the model was not downloaded: ${JSON.stringify(first)}`);
       const wasmSize = statSync(wasmFile).size;
       check(wasm.encoding === 'br' && wasm.bytes < wasmSize / 2, `WASM sent as ${wasm.encoding || 'identity'}, ${wasm.bytes} of ${wasmSize} bytes`);
+      // The WebGPU build is not fetched while the CPU is the backend (the default on this software adapter).
+      const gpuBuild = first.filter((r) => r.path.startsWith('pkg-webgpu/'));
+      check(gpuBuild.length === 0, `the WebGPU build was fetched on a CPU visit: ${JSON.stringify(gpuBuild)}`);
 
       // The download line showed bytes against the decoded sizes, and the counts ended at those sizes.
       const texts = await page.evaluate(() => globalThis.__downloadTexts);

@@ -2,9 +2,10 @@
 // `document.body.dataset.state` (loading, ready, busy, done, cancelled,
 // error) and `globalThis.example.result` are there for the browser tests.
 import { loadTagger, topTags } from '../package/index.js';
+import { MODEL_URL as SHIPPED } from '../constants.js';
 
 // www/server.mjs serves the repository's models/ (or --model FILE) here.
-const MODEL_URL = '../models/scat-5l-512h-gru.bpk';
+const MODEL_URL = `../${SHIPPED}`;
 const STAGES = { decode: 'Decoding', analyse: 'Analysing', model: 'Scoring' };
 
 const $ = (id) => document.getElementById(id);

@@ -8,7 +8,7 @@ import { ui } from './ui.js';
 import { env, NO_SIMD } from './env.js';
 import { model } from './model.js';
 import { BACKEND_NAMES, backendChosen, currentBackend, setBackend, webgpuFailed } from './backend.js';
-import { AnalysisError, Cancelled, UserError, engine, post, runInWorker, startWorker } from './engine.js';
+import { AnalysisError, Cancelled, UserError, engine, runInWorker, startWorker, useWebgpu } from './engine.js';
 import { busy, clearError, finishStages, fmtSeconds, isBusy, plain, resetStages, setProgress, setStage, showError, showModelProgress } from './status.js';
 import { drawAll, renderTimings, showResults, showTags, shown } from './results.js';
 
@@ -242,7 +242,7 @@ async function retag() {
 export function chooseBackend(value) {
   if (value === currentBackend()) return;
   setBackend(value);
-  if (value === 'webgpu' && model.state === 'ready') post({ type: MSG.WEBGPU_INIT });
+  if (value === 'webgpu' && model.state === 'ready') useWebgpu();
   if (!isBusy()) retag();
 }
 

@@ -8,11 +8,11 @@
 // them from (INCOMING_CACHE), so nothing is downloaded twice. The engine
 // (page/engine.js) then fetches the WASM again, which the HTTP cache answers
 // with a 304 (fetchWasm() says when).
-import { INCOMING_CACHE, MODEL_URL, WASM_URL } from '../constants.js';
+import { INCOMING_CACHE, MODEL_URL, WASM_URL, WEBGPU_WASM_URL } from '../constants.js';
 import { counted, expectedBytes } from '../counted.js';
 
 const abs = (url) => new URL(url, location.href).href;
-const LABELS = { [abs(WASM_URL)]: 'analysis engine', [abs(MODEL_URL)]: 'tagging model' };
+const LABELS = { [abs(WASM_URL)]: 'analysis engine', [abs(WEBGPU_WASM_URL)]: 'WebGPU engine', [abs(MODEL_URL)]: 'tagging model' };
 
 /** url → {label, loaded, total, state}: what has been downloaded (for the display and the tests). */
 export const downloads = {};

@@ -2,11 +2,12 @@
 // with the WASM compiled once, hands it the model, and turns its messages
 // into promises (one per job, with progress) and events (live frames, model
 // state, WebGPU failures). A cancel or a crash replaces the worker.
-import { WASM_URL } from '../constants.js';
+import { WASM_URL, WEBGPU_GLUE_URL, WEBGPU_WASM_URL } from '../constants.js';
 import { COORDINATOR_URL, MSG } from '../worker/protocol.js';
 import { model, modelFetched, modelLoaded, modelFailed } from './model.js';
 import { backendChosen, currentBackend, describeBackend, webgpuFailed } from './backend.js';
 import { plain } from './status.js';
+import { download } from './downloads.js';
 
 export class Cancelled extends Error {
   constructor() {
@@ -18,6 +19,8 @@ export class AnalysisError extends Error {}
 
 let worker = null;
 let wasmModule = null; // promise of the compiled module, shared by every worker
+let gpuModule = null; // promise of the compiled WebGPU build, fetched once WebGPU is chosen
+let gpuSentTo = null; // the worker that has been sent the WebGPU build
 const pending = new Map(); // job id → {resolve, reject, onProgress}
 const handlers = { live: () => {}, liveError: () => {}, liveTags: () => {} };
 
@@ -75,7 +78,7 @@ export function startWorker() {
           modelLoaded(m.info, m.sameFrontEnd);
           describeBackend();
           // Start WebGPU now rather than at the first file.
-          backendChosen.then(() => currentBackend() === 'webgpu' && w === worker && w.postMessage({ type: MSG.WEBGPU_INIT }));
+          backendChosen.then(() => currentBackend() === 'webgpu' && w === worker && useWebgpu());
           return loaded();
         case MSG.MODEL_ERROR:
           modelFailed(`The model file could not be loaded: ${plain(m.message)}`);
@@ -83,6 +86,8 @@ export function startWorker() {
           return loaded();
         case MSG.WEBGPU:
           if (!m.ok) webgpuFailed(m.message);
+          // For tests: WebGPU has started (its build is downloaded and the weights are on it).
+          else document.body.dataset.webgpu = 'ready';
           return;
         case MSG.ERROR:
           if (m.fatal) return reject(new Error(m.message));
@@ -111,8 +116,34 @@ export function startWorker() {
   engine.ready.catch(() => {}); // reported when a job awaits it
 }
 
+/**
+ * Give the current worker the WebGPU build (downloaded and compiled once per
+ * page, on first use: a visit that never chooses WebGPU never fetches it) and
+ * have it start WebGPU. Idempotent per worker; a WebGPU job waits for it.
+ */
+export function useWebgpu() {
+  const w = worker;
+  if (!w || gpuSentTo === w) return;
+  gpuSentTo = w;
+  // The glue too, so that it is cached for offline use like the rest (the
+  // worker's import of it is then answered from a cache).
+  gpuModule ??= Promise.all([download(WEBGPU_GLUE_URL, false), download(WEBGPU_WASM_URL, true)]).then(([glue, { resp, bytes }]) => {
+    for (const r of [glue.resp, resp]) if (!r.ok) throw new Error(`${r.url}: the server answered ${r.status}`);
+    return WebAssembly.compile(bytes);
+  });
+  gpuModule.then(
+    (module) => w.postMessage({ type: MSG.WEBGPU_INIT, module }),
+    (e) => {
+      gpuModule = null; // try again next time
+      if (gpuSentTo === w) gpuSentTo = null;
+      w.postMessage({ type: MSG.WEBGPU_INIT, error: `the WebGPU engine could not be loaded: ${e.message}` });
+    },
+  );
+}
+
 /** Send a job (`msg.id` set) and resolve with its reply; `onProgress(m)` for its progress messages. */
 export function runInWorker(msg, transfer, onProgress) {
+  if (msg.backend === 'webgpu') useWebgpu();
   return new Promise((resolve, reject) => {
     pending.set(msg.id, { resolve, reject, onProgress });
     worker.postMessage(msg, transfer);

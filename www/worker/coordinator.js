@@ -3,10 +3,15 @@
 // WebGPU). This worker coordinates helpers (pool.js, one per core), keeps the
 // model input of the last audio for WebGPU and backend switches, and runs
 // the live microphone view (live.js). Messages: protocol.js.
+//
+// Two WASM builds: the CPU one (pkg/, everything) and, only once the page
+// chooses WebGPU, the WebGPU one (pkg-webgpu/: the same core with burn's wgpu
+// backend), whose TagModel scores the model input the CPU build made.
 import init, { Analyzer, TagModel } from '../pkg/scatterbrain.js';
 import { HelperPool } from './pool.js';
 import { liveStart, livePush, liveStop } from './live.js';
 import { MSG, messageOf, crashed } from './protocol.js';
+import { WEBGPU_GLUE_URL } from '../constants.js';
 
 let analyzer = null;
 let pool = null;
@@ -44,6 +49,8 @@ function interleave(channels) {
 
 // ------------------------------------------------------------ tagging model
 let tagModel = null;
+let modelBytes = null; // the model file, for the WebGPU build's copy
+let gpuModel = null; // the WebGPU build's TagModel, once WebGPU has started
 let webgpu = null; // promise of the WebGPU start, made once per model
 let modelInfo = null;
 let sameFrontEnd = false;
@@ -53,8 +60,10 @@ let featureWindows = null; // windows of the last model input made by this insta
 async function loadModel({ bytes }) {
   await ready;
   if (tagModel) tagModel.free();
-  tagModel = null;
+  if (gpuModel) gpuModel.free();
+  tagModel = gpuModel = null;
   webgpu = null;
+  modelBytes = bytes;
   // Each helper loads its own copy, at the same time as this one.
   const helpersLoaded = pool.loadModel(bytes);
   for (const p of helpersLoaded) p.catch(() => {}); // awaited below, or moot when this copy fails
@@ -80,13 +89,55 @@ function startWebgpu() {
   if (!tagModel) return Promise.reject(new Error('no model is loaded'));
   if (!webgpu) {
     const t0 = performance.now();
+    const bytes = modelBytes;
     webgpu = (async () => {
       if (!('gpu' in navigator)) throw new Error('this browser has no WebGPU');
-      await tagModel.init_webgpu();
+      const glue = await gpuBuild();
+      const m = new glue.TagModel(new Uint8Array(bytes), true); // lazy: no CPU weights
+      try {
+        await m.init_webgpu();
+      } catch (e) {
+        m.free();
+        throw e;
+      }
+      if (bytes === modelBytes) gpuModel = m;
+      else m.free(); // another model arrived meanwhile
       return performance.now() - t0;
     })();
   }
   return webgpu;
+}
+
+// The WebGPU build, from the module the page sends (WEBGPU_INIT) when WebGPU
+// is chosen; a WebGPU job that comes first waits for it.
+let gpuGlue = null; // promise of the initialised glue module
+let gpuError = null; // why the page could not send it (until it sends it after all)
+let gpuWaiters = [];
+function gpuBuild() {
+  if (gpuGlue) return gpuGlue;
+  if (gpuError) return Promise.reject(new Error(gpuError));
+  return new Promise((resolve, reject) => gpuWaiters.push({ resolve, reject }));
+}
+function receiveGpuBuild({ module, error }) {
+  gpuError = module ? null : error || gpuError;
+  if (module && !gpuGlue) {
+    gpuGlue = (async () => {
+      const glue = await import(new URL(`../${WEBGPU_GLUE_URL}`, import.meta.url).href);
+      await glue.default({ module_or_path: module });
+      return glue;
+    })();
+  }
+  if (!module && !error) return; // a plain "start WebGPU"
+  const waiters = gpuWaiters;
+  gpuWaiters = [];
+  for (const w of waiters) (gpuGlue && !error ? gpuGlue.then(w.resolve, w.reject) : w.reject(new Error(error)));
+}
+
+/** Tags of the last model input on WebGPU, in the WebGPU build (which gets the input from the CPU build). */
+function predictOnGpu(progress) {
+  const p = tagModel.input_parts();
+  gpuModel.set_input(p.indices, p.starts, p.valids, p.rows, p.frames, p.data, p.total, p.non_finite);
+  return gpuModel.predict_webgpu(progress);
 }
 
 /**
@@ -103,7 +154,7 @@ async function predict(id, backend, timings) {
   let fallback = null;
   if (backend === 'webgpu') {
     try {
-      const first = !tagModel.webgpu_ready();
+      const first = !gpuModel;
       const ms = await startWebgpu();
       if (first) timings.webgpuInitMs = ms;
     } catch (e) {
@@ -114,7 +165,7 @@ async function predict(id, backend, timings) {
   const t0 = performance.now();
   const r =
     backend === 'webgpu'
-      ? await tagModel.predict_webgpu(progress)
+      ? await predictOnGpu(progress)
       : pool.holdsInput
         ? pool.predict(tagModel, await pool.scoresAgain(progress))
         : tagModel.predict_cpu(progress);
@@ -249,10 +300,14 @@ self.onmessage = (ev) => {
       modelLoading = loadModel(msg);
       return;
     case MSG.WEBGPU_INIT:
-      ready.then(startWebgpu).then(
-        (ms) => postMessage({ type: MSG.WEBGPU, ok: true, ms }),
-        (e) => postMessage({ type: MSG.WEBGPU, ok: false, message: messageOf(e) }),
-      );
+      receiveGpuBuild(msg);
+      ready
+        .then(() => modelLoading)
+        .then(startWebgpu)
+        .then(
+          (ms) => postMessage({ type: MSG.WEBGPU, ok: true, ms }),
+          (e) => postMessage({ type: MSG.WEBGPU, ok: false, message: messageOf(e) }),
+        );
       return;
     case MSG.SCATTER:
     case MSG.RETAG:

@@ -4,7 +4,8 @@
 // page → coordinator
 //   INIT {module}                       the compiled WASM module
 //   MODEL {bytes}                       the model file (ArrayBuffer)
-//   WEBGPU_INIT                         start WebGPU early (optional)
+//   WEBGPU_INIT {module?, error?}       the WebGPU build's compiled module (or why there is none);
+//                                       start WebGPU (a WebGPU job waits for it)
 //   SCATTER {id, channels: [Float32Array…], sampleRate, backend}
 //   RETAG {id, backend}                 the last audio's tags on another backend
 //   LIVE_START {sampleRate} · LIVE_PUSH {pcm} · LIVE_STOP
