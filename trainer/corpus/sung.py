@@ -1,8 +1,10 @@
-"""Sung renders (issue 11 item 2): music21 melodies sung by Festival's singing mode, for build.py.
+"""Sung renders (issue 11 item 2): music21 melodies sung by Festival's singing mode (and by Sinsy,
+PyPI pysinsy, for a second batch of women), for build.py.
 
-Each chosen score is sung once, by one Festival diphone voice, on one syllable per note from a fixed
-syllable set (real lyrics make Festival abort or drift; see /work/shared/data/singing-synthesis.md),
-with ffmpeg vibrato and an echo or a sox reverb, in one of three settings:
+Each chosen score is sung once, by one Festival diphone voice (or Sinsy's HTS voice), on one syllable
+per note from a fixed syllable set (one kana per note for Sinsy; real lyrics make Festival abort or
+drift; see /work/shared/data/singing-synthesis.md), with ffmpeg vibrato and an echo or a sox reverb,
+in one of three settings:
 
 * `acappella`: one line alone (a Bach chorale part or a folk tune from ryansMammoth);
 * `score`: a Bach chorale part sung, the other three parts played by one GM instrument (fluidsynth);
@@ -11,8 +13,9 @@ with ffmpeg vibrato and an echo or a sox reverb, in one of three settings:
   the melody's metre.
 
 Everything is chosen by a stable hash of the score (and part) name: the setting, the singer's sex
-(equal quotas per setting), the voice, the part, the tempo, the syllables, the effects, the
-accompaniment and the level. Each render is cut at RENDER_S (two 29 s clips). A render is only kept
+(equal quotas per setting), the part, the tempo, the syllables, the effects, the accompaniment and
+the level; the voice by the render's place among its setting and sex (a fixed cycle, so the
+held-out singers sing in every setting). Each render is cut at RENDER_S (two 29 s clips). A render is only kept
 when Festival exits cleanly, its output is as long as the score (Festival's timing is exact when it
 works) and the voice is active in most of both clip windows; otherwise it is marked `.failed` with
 the reason and the next candidate is taken. Scores that do not fit a setting (metre, range, parts)
