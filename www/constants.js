@@ -7,7 +7,7 @@ export const MODEL_RATE = 16000;
 export const MIN_SECONDS = 1.0;
 
 /** The shipped model (www/server.mjs serves the repository's models/ there). */
-export const MODEL_URL = 'models/scat-5l-512h-gru.bpk';
+export const MODEL_URL = 'models/scat-4l-256h-gru.bpk';
 /** The WASM the page compiles once and hands to every worker: the front end and the model on the CPU. */
 export const WASM_URL = 'pkg/scatterbrain_bg.wasm';
 /**

@@ -168,7 +168,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dir", default=str(build.DEFAULT_DIR), help="corpus folder")
     ap.add_argument("--model", action="append",
-                    help="model file(s) (default: models/scat-5l-512h-gru.bpk)")
+                    help="model file(s) (default: the shipped models/scat-4l-256h-gru.bpk)")
     ap.add_argument("--cli", help="scatterbrain binary (default: the newest release/ci build)")
     ap.add_argument("--splits", nargs="+", default=["test", "validation", "track-test"])
     ap.add_argument("--exclude-packages", nargs="*", default=[],
@@ -188,7 +188,7 @@ def main():
         sys.exit(f"{manifest} missing: build the corpus first (trainer/corpus/README.md)")
     labels = {k[4]: v for k, v in build.read_labels().items()}
     rows = [json.loads(line) for line in manifest.open()]
-    models = [Path(m) for m in (args.model or [REPO / "models" / "scat-5l-512h-gru.bpk"])]
+    models = [Path(m) for m in (args.model or [REPO / "models" / "scat-4l-256h-gru.bpk"])]
     cli = find_cli(args.cli)
     cache = ScoreCache(cdir / "heldout-scores.jsonl")
 

@@ -17,8 +17,9 @@ use scatterbrain::tags::top_tags;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
-/// The shipped model, looked up in `./models/` and then beside the sources.
-pub const SHIPPED_MODEL: &str = "scat-5l-512h-gru.bpk";
+/// The shipped model, looked up in `./models/` and then beside the sources
+/// (the page's is www/constants.js `MODEL_URL`: keep them equal).
+pub const SHIPPED_MODEL: &str = "scat-4l-256h-gru.bpk";
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -31,7 +32,7 @@ pub struct Args {
     /// Print JSON (all scores, and the scores of every window) instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Model file (default: $SCATTERBRAIN_MODEL, else the shipped models/scat-5l-512h-gru.bpk).
+    /// Model file (default: $SCATTERBRAIN_MODEL, else the shipped models/scat-4l-256h-gru.bpk).
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// Where the model runs.

@@ -10,7 +10,7 @@ export interface LoadOptions {
    * later calls reuse that instance and ignore this option.
    */
   wasm?: FileSource | WebAssembly.Module;
-  /** The model file (.bpk), e.g. scat-5l-512h-gru.bpk. */
+  /** The model file (.bpk), e.g. scat-4l-256h-gru.bpk. */
   model: FileSource;
 }
 
