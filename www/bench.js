@@ -90,15 +90,12 @@ function job(e, msg, transfer) {
   });
 }
 
-/** Start WebGPU in the worker (once): its time, from the WebGPU build's download and compilation on. */
+/** Start WebGPU in the worker (once), giving it the WebGPU build; the time the worker took. */
 async function startWebgpu(e) {
   if (!e.webgpu) {
     e.webgpu = deferred();
-    const t0 = performance.now();
     gpuModule ??= WebAssembly.compileStreaming(fetch(WEBGPU_WASM_URL));
-    const module = await gpuModule;
-    e.gpuCompileMs = performance.now() - t0;
-    e.worker.postMessage({ type: 'webgpu-init', module });
+    e.worker.postMessage({ type: 'webgpu-init', module: await gpuModule });
   }
   return e.webgpu.promise;
 }
