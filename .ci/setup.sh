@@ -71,6 +71,7 @@ case "${1:-all}" in
     chromium) setup_chromium ;;
     vulkan) setup_vulkan ;;
     fuzz) setup_fuzz ;;
-    all) setup_rust_wasm; setup_fuzz; setup_node; setup_npm; apt_install chromium mesa-vulkan-drivers libvulkan1 ;;
+    # mma: its style library is read by the corpus recipe tests (trainer/corpus/test_arrange.py)
+    all) setup_rust_wasm; setup_fuzz; setup_node; setup_npm; apt_install chromium mesa-vulkan-drivers libvulkan1 mma ;;
     *) echo "usage: $0 rust-wasm|node|npm|chromium|vulkan|fuzz|all" >&2; exit 2 ;;
 esac

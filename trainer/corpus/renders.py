@@ -399,10 +399,12 @@ def _groove_sources(b, cdir):
 def render_all(cdir, b):
     """b: the build module (run, log, safe_name, append_all_off, decode_16k, SOUNDFONT,
     RENDER_TIMEOUT)."""
-    import sung  # beside this file
+    import arrange  # beside this file
+    import sung
     out = []
     for kind, fn in (("music21 scores", _score_sources), ("MMA grooves", _groove_sources),
-                     ("sung (Festival, Sinsy)", sung.sung_sources)):
+                     ("sung (Festival, Sinsy)", sung.sung_sources),
+                     ("arrangements", arrange.arrangement_sources)):
         srcs, fails = fn(b, cdir)
         h = sum(s["duration"] for s in srcs) / 3600
         b.log(f"[renders] {kind}: {len(srcs)} renders, {h:.2f} h, {fails} skipped")
