@@ -30,7 +30,9 @@ try {
       else await page.reload();
       await page.waitForFunction(() => document.body.dataset.model === 'ready', null, { timeout: 120_000 });
       times[visit].push(Date.now() - t0);
-      console.log(`${visit.padEnd(7)} ${times[visit].at(-1)} ms`);
+      // where the time went: the page's own marks (page/engine.js, page/model.js), from navigation
+      const marks = await page.evaluate(() => performance.getEntriesByType('mark').filter((m) => m.name.startsWith('sb:')).map((m) => `${m.name.slice(3)} ${Math.round(m.startTime)}`));
+      console.log(`${visit.padEnd(7)} ${times[visit].at(-1)} ms  (${marks.join(', ')} ms)`);
       await page.waitForTimeout(3000); // the service worker caches and revalidates
     }
     await context.close();

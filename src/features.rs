@@ -135,6 +135,15 @@ impl Features {
         self.plan.as_deref_mut().expect("just built")
     }
 
+    /// How many rows the output has for inputs of `len` samples: from the
+    /// configuration where it says (no plan built), else from a plan.
+    pub fn row_count(&mut self, len: usize) -> usize {
+        match self.config.front_end.config().row_count() {
+            Some(n) => n,
+            None => self.rows(len).len(),
+        }
+    }
+
     /// Rows of the output for inputs of `len` samples (and what they are):
     /// scattering paths, or mel bands / CQT bins by increasing frequency
     /// (order 1, `freq1_hz` the band's centre).

@@ -54,7 +54,9 @@ impl Tagging {
     pub fn new(model: Model) -> Result<Self, ModelFileError> {
         let config = feature_config(&model.metadata)?;
         let mut features = Features::new(config);
-        let rows = features.rows(features.window_len()).len();
+        // Without building the front end's plan where the configuration
+        // gives the count: the plan is built on first use (or by `warm`).
+        let rows = features.row_count(features.window_len());
         model.check_input_size(rows)?;
         let stats = standardisation(&model.metadata);
         Ok(Tagging {
@@ -71,6 +73,14 @@ impl Tagging {
 
     pub fn model(&self) -> &Model {
         &self.model
+    }
+
+    /// Build the front end's plan for the model's window now rather than at
+    /// the first window (the page does it right after reporting the model
+    /// ready, while nobody waits).
+    pub fn warm(&mut self) {
+        let len = self.features.window_len();
+        self.features.rows(len);
     }
 
     /// The front end, its statistics and the model, borrowed together: a

@@ -12,7 +12,7 @@ import { env, gpu, describeEnv, NO_SIMD } from './page/env.js';
 import { model, describeModel } from './page/model.js';
 import { backendChosen, currentBackend, describeBackend } from './page/backend.js';
 import { engine, startWorker } from './page/engine.js';
-import { downloads, fetchWasm } from './page/downloads.js';
+import { downloads, startOfflineSupport } from './page/downloads.js';
 import { analyse, cancel, chooseBackend } from './page/analyse.js';
 import { drawAll, shown } from './page/results.js';
 import { wirePlayheads } from './page/playhead.js';
@@ -80,14 +80,15 @@ describeBackend();
 backendChosen.then(describeEnv);
 wire();
 if (env.simd) {
-  // The engine starts once the page has the WASM (page/downloads.js: downloaded
-  // once, with its progress shown); a job started sooner waits.
-  engine.ready = fetchWasm().then(() => {
-    if (engine.gen === 0) startWorker();
-    return engine.ready;
-  });
-  engine.ready.catch(() => {}); // reported when a job awaits it
-} else showError(NO_SIMD);
+  // The worker starts now; the WASM compiles as it downloads (page/downloads.js,
+  // progress shown) and reaches it when compiled. A job started sooner waits.
+  if (engine.gen === 0) startWorker();
+  // Offline support once the engine and the model are up (or the engine failed).
+  engine.ready.then(() => engine.modelReady, () => {}).then(startOfflineSupport);
+} else {
+  showError(NO_SIMD);
+  startOfflineSupport();
+}
 if (!env.mic) ui.record.disabled = true;
 // For tests and the curious: the page's state.
 globalThis.scatterbrain = {

@@ -1,6 +1,7 @@
 // The service worker (a module: registered by page/downloads.js): offline use
 // and light revisits. The page's files, the WASM and the model are answered
-// from a versioned cache first. After each page load it revalidates what it
+// from a versioned cache first. After each page load (once its start-up is
+// over: the page says so, or 10 s have passed) it revalidates what it
 // holds against the server's ETags (a 304 costs a few hundred bytes); when
 // anything changed it builds the next version beside the one in use and
 // switches at the next load, so one page load never mixes two builds.
@@ -58,6 +59,9 @@ const PROGRESS_MIN = 256 << 10;
 let serving = null; // the version answering requests; changes only at a navigation
 let refreshing = null; // the running refresh, if any
 let lastCheck = null; // the revalidation after the last load: Promise<updated?>
+let startupOver = null; // resolves when the page last loaded says its start-up is over
+// The revalidation after a load waits at most this long for the page's start-up.
+const STARTUP_GRACE_MS = 10_000;
 let absorbing = Promise.resolve(); // the running absorb()
 
 async function currentVersion() {
@@ -146,7 +150,9 @@ self.addEventListener('message', (ev) => {
     const urls = m.urls.filter((u) => new URL(u).origin === self.location.origin);
     ev.waitUntil(addMissing(urls).catch(() => {}));
   }
-  // Whether the revalidation after this load found a new version (none offline).
+  // The page's start-up is over; whether the revalidation after this load
+  // found a new version (none offline).
+  if (m.type === 'sb-status') startupOver?.resolve();
   if (m.type === 'sb-status' && lastCheck) {
     ev.waitUntil(lastCheck.then((updated) => ev.source.postMessage({ type: 'sb-refreshed', updated }), () => {}));
   }
@@ -181,8 +187,16 @@ async function respond(ev) {
   const cache = serving && (await caches.open(serving));
   const key = navigation && new URL(req.url).pathname.endsWith('/index.html') ? self.registration.scope : req;
   const hit = cache && (await cache.match(key, { ignoreSearch: navigation, ignoreVary: true }));
-  // After a load from the cache: revalidate in the background, for the next load.
-  if (navigation) ev.waitUntil((lastCheck = refresh()).catch(() => {}));
+  // After a load from the cache: revalidate in the background, for the next
+  // load, once the page's start-up is over (it says so: 'sb-status') or after
+  // STARTUP_GRACE_MS at the latest (a page that never gets there is updated too).
+  if (navigation) {
+    let over;
+    startupOver = new Promise((resolve) => (over = resolve));
+    startupOver.resolve = over;
+    const wait = Promise.race([startupOver, new Promise((resolve) => setTimeout(resolve, STARTUP_GRACE_MS))]);
+    ev.waitUntil((lastCheck = wait.then(refresh)).catch(() => {}));
+  }
   if (hit) return hit;
   const early = cache && (await (await caches.open(INCOMING_CACHE)).match(key, { ignoreVary: true }));
   if (early) {

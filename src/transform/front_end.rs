@@ -66,6 +66,14 @@ pub trait FrontEndConfig {
     /// amplitude (scattering, CQT), e.g. for decibels in pictures.
     fn raw_is_power(&self) -> bool;
 
+    /// How many rows a plan gives, when the configuration alone says it
+    /// (`None`: ask a plan). The scattering says it: its plan (mostly FFT
+    /// planning) costs ~0.2 s native and ~0.5 s in WASM, too much to pay
+    /// only to check a model file's input size.
+    fn row_count(&self) -> Option<usize> {
+        None
+    }
+
     /// The planner: this front end for inputs of `input_len` samples, or
     /// why this configuration cannot be planned (it validates).
     /// `normaliser` is the feature configuration's normaliser section (only

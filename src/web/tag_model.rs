@@ -164,6 +164,14 @@ impl TagModel {
         Ok(v.to_string())
     }
 
+    /// Build the front end's plan now (the weights too, if lazy), so that
+    /// the first file does not wait for it; the page calls it once the
+    /// model is reported ready.
+    pub fn warm(&mut self) -> Result<(), JsError> {
+        self.tagging()?.warm();
+        Ok(())
+    }
+
     /// Whether the model reads the same front end as `analyzer` computes for
     /// the pictures (when not, the model's own front end still feeds it).
     pub fn same_front_end(&self, analyzer: &super::Analyzer) -> bool {

@@ -3,11 +3,11 @@
 //
 // Revisits: the service worker controls the page and answers from its cache
 // (it reports the progress of anything it has to download). First visit (no
-// service worker in control yet): the page downloads both itself at once,
-// counts the bytes, and stores them in the cache the service worker takes
-// them from (INCOMING_CACHE), so nothing is downloaded twice. The engine
-// (page/engine.js) then fetches the WASM again, which the HTTP cache answers
-// with a 304 (fetchWasm() says when).
+// service worker in control yet): the page downloads each file itself, once,
+// counts the bytes, and stores a copy in the cache the service worker takes
+// them from (INCOMING_CACHE), so nothing is downloaded twice. The WASM is
+// compiled while it downloads (compiled()): on a first visit the engine is
+// ready when the last byte arrives, not a download plus a compile later.
 import { INCOMING_CACHE, MODEL_URL, WASM_URL, WEBGPU_WASM_URL } from '../constants.js';
 import { counted, expectedBytes } from '../counted.js';
 
@@ -24,6 +24,19 @@ const inControl = () => !!(sw && sw.controller);
 if (sw) {
   sw.addEventListener('message', (ev) => onMessage(ev.data || {}));
   sw.startMessages();
+}
+
+let started = false;
+/**
+ * Register the service worker and tell it which files this page loaded: once
+ * the page's start-up is over (app.js: the model is ready). Its first install
+ * and its revalidation after each load fetch and cache ~30 files, which on two
+ * cores cost the start-up about half a second; the page downloads the WASM and
+ * the model itself meanwhile, so nothing is fetched twice.
+ */
+export function startOfflineSupport() {
+  if (!sw || started) return;
+  started = true;
   if (sw.controller) talk();
   else sw.addEventListener('controllerchange', talk, { once: true });
   sw.register('sw.js', { type: 'module' }).catch((e) => console.warn('offline support unavailable:', e.message));
@@ -35,19 +48,48 @@ if (sw) {
  * bytes are counted here and a copy goes to INCOMING_CACHE.
  */
 export async function download(url, wantBytes) {
+  const { resp, body, stored } = await open(url, wantBytes);
+  const bytes = body && (await new Response(body).arrayBuffer());
+  await stored;
+  return { resp, bytes };
+}
+
+/**
+ * The request behind download(): resolves as soon as the headers are in, to
+ * {resp, body, stored}: `body` (when `wantBody` and the answer is ok) is a
+ * stream of the file for the caller, `stored` settles once the copy is kept.
+ */
+async function open(url, wantBody) {
   const viaWorker = inControl(); // at request time: a worker taking over later did not see it
   const resp = await fetch(url);
-  if (!resp.ok || viaWorker || !resp.body) return { resp, bytes: wantBytes && resp.ok ? await resp.arrayBuffer() : null };
+  if (!resp.ok || viaWorker || !resp.body) return { resp, body: wantBody && resp.ok ? resp.body : null, stored: null };
   const total = expectedBytes(resp.headers);
-  const [mine, theirs] = wantBytes ? resp.body.tee() : [null, resp.body];
+  const [mine, theirs] = wantBody ? resp.body.tee() : [null, resp.body];
   const copy = new Response(
     counted(theirs, (loaded, state) => track(abs(url), loaded, total, state)),
     resp,
   );
-  const kept = keep(abs(url), copy);
-  const bytes = mine && (await new Response(mine).arrayBuffer());
-  await kept;
-  return { resp, bytes };
+  return { resp, body: mine, stored: keep(abs(url), copy) };
+}
+
+const modules = new Map();
+/**
+ * The WebAssembly module at `url`, downloaded once (as download()) and
+ * compiled as its bytes arrive. A failure is not remembered: the next call
+ * tries again.
+ */
+export function compiled(url) {
+  if (!modules.has(url)) {
+    const p = open(url, true).then(async ({ resp, body, stored }) => {
+      if (!resp.ok) throw new Error(`${url}: the server answered ${resp.status} ${resp.statusText}`);
+      const wasm = new Response(body, { headers: { 'Content-Type': 'application/wasm' } });
+      const [module] = await Promise.all([WebAssembly.compileStreaming(wasm), stored]);
+      return module;
+    });
+    p.catch(() => modules.delete(url));
+    modules.set(url, p);
+  }
+  return modules.get(url);
 }
 
 async function keep(url, resp) {
@@ -57,16 +99,6 @@ async function keep(url, resp) {
     // No room or no Cache Storage: the page works, not offline.
   }
   await resp.arrayBuffer().catch(() => {}); // still read: the progress counts it
-}
-
-let wasm = null;
-/**
- * Settles once the WASM is in the browser's caches (first visit) or when a
- * service worker answers for it: the engine may fetch it then.
- */
-export function fetchWasm() {
-  wasm ??= inControl() ? Promise.resolve() : download(WASM_URL, false).catch(() => {});
-  return wasm;
 }
 
 /** Tell the service worker which files this page loaded (it caches any its list lacks), and ask how its revalidation went. */

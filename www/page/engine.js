@@ -7,7 +7,7 @@ import { COORDINATOR_URL, MSG } from '../worker/protocol.js';
 import { model, modelFetched, modelLoaded, modelFailed } from './model.js';
 import { backendChosen, currentBackend, describeBackend, webgpuFailed } from './backend.js';
 import { plain } from './status.js';
-import { download } from './downloads.js';
+import { compiled, download } from './downloads.js';
 
 export class Cancelled extends Error {
   constructor() {
@@ -18,9 +18,8 @@ export class UserError extends Error {}
 export class AnalysisError extends Error {}
 
 let worker = null;
-let wasmModule = null; // promise of the compiled module, shared by every worker
-let gpuModule = null; // promise of the compiled WebGPU build, fetched once WebGPU is chosen
 let gpuSentTo = null; // the worker that has been sent the WebGPU build
+let gpuGlue = null; // the WebGPU build's JS glue, downloaded once (so that it is cached offline)
 const pending = new Map(); // job id → {resolve, reject, onProgress}
 const handlers = { live: () => {}, liveError: () => {}, liveTags: () => {} };
 
@@ -39,7 +38,7 @@ export function post(msg, transfer) {
 }
 
 export function startWorker() {
-  if (!wasmModule) wasmModule = WebAssembly.compileStreaming(fetch(WASM_URL));
+  const wasmModule = compiled(WASM_URL); // once per page (a failure is tried again)
   if (worker) worker.terminate();
   for (const p of pending.values()) p.reject(new Cancelled());
   pending.clear();
@@ -47,10 +46,11 @@ export function startWorker() {
   engine.gen++;
   const w = worker;
   wasmModule.then(
-    (module) => w.postMessage({ type: MSG.INIT, module }),
-    () => {
-      wasmModule = null; // try again with the next worker
+    (module) => {
+      performance.mark('sb:wasm-compiled'); // benches/ready.mjs reports these marks
+      w.postMessage({ type: MSG.INIT, module });
     },
+    () => {}, // reported through engine.ready; the next worker tries again
   );
   let loaded;
   engine.modelReady = new Promise((resolve) => (loaded = resolve));
@@ -67,6 +67,7 @@ export function startWorker() {
       const m = ev.data;
       switch (m.type) {
         case MSG.READY:
+          performance.mark('sb:engine-ready');
           return resolve(m.initMs);
         case MSG.LIVE:
           return handlers.live(m);
@@ -75,6 +76,7 @@ export function startWorker() {
         case MSG.LIVE_TAGS:
           return handlers.liveTags(m);
         case MSG.MODEL_READY:
+          performance.mark('sb:model-ready');
           modelLoaded(m.info, m.sameFrontEnd);
           describeBackend();
           // Start WebGPU now rather than at the first file.
@@ -127,15 +129,17 @@ export function useWebgpu() {
   gpuSentTo = w;
   // The glue too, so that it is cached for offline use like the rest (the
   // worker's import of it is then answered from a cache).
-  gpuModule ??= Promise.all([download(WEBGPU_GLUE_URL, false), download(WEBGPU_WASM_URL, true)]).then(([glue, { resp, bytes }]) => {
-    for (const r of [glue.resp, resp]) if (!r.ok) throw new Error(`${r.url}: the server answered ${r.status}`);
-    return WebAssembly.compile(bytes);
+  gpuGlue ??= download(WEBGPU_GLUE_URL, false).then(({ resp }) => {
+    if (!resp.ok) throw new Error(`${resp.url}: the server answered ${resp.status}`);
   });
-  gpuModule.then(
-    (module) => w.postMessage({ type: MSG.WEBGPU_INIT, module }),
+  const glue = gpuGlue.catch((e) => {
+    gpuGlue = null;
+    throw e;
+  });
+  Promise.all([compiled(WEBGPU_WASM_URL), glue]).then(
+    ([module]) => w.postMessage({ type: MSG.WEBGPU_INIT, module }),
     (e) => {
-      gpuModule = null; // try again next time
-      if (gpuSentTo === w) gpuSentTo = null;
+      if (gpuSentTo === w) gpuSentTo = null; // try again next time
       w.postMessage({ type: MSG.WEBGPU_INIT, error: `the WebGPU engine could not be loaded: ${e.message}` });
     },
   );

@@ -17,6 +17,7 @@ export const modelFetched = download(MODEL_URL, true)
     }
     if (!resp.ok) throw new Error(`the server answered ${resp.status} ${resp.statusText}`);
     model.bytes = bytes;
+    performance.mark('sb:model-fetched');
   })
   .catch((e) => {
     model.state = 'error';

@@ -36,6 +36,14 @@ async function onModel(msg) {
     postMessage({ type: MSG.MODEL_READY, call: msg.call });
   } catch (e) {
     postMessage({ type: MSG.ERROR, call: msg.call, message: messageOf(e) });
+    return;
+  }
+  // The front end's plan (~0.5 s), after "ready" and before the first file
+  // (a job that comes sooner waits behind it, as it would have waited for it).
+  try {
+    tagModel.warm();
+  } catch {
+    // Shows again, and is reported, at the first job.
   }
 }
 

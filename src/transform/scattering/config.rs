@@ -1,6 +1,7 @@
 //! The scattering transform's settings and the ranges it is planned for.
 
 use super::ScatteringFrontEnd;
+use crate::transform::filters::wavelet_params;
 use crate::transform::front_end::{ConfigError, FrontEndConfig, FrontEndPlan};
 use crate::transform::scattering::NormaliserConfig;
 use serde::{Deserialize, Serialize};
@@ -96,6 +97,21 @@ impl FrontEndConfig for ScatteringConfig {
 
     fn raw_is_power(&self) -> bool {
         false
+    }
+
+    /// Order 0, every first-order wavelet, and the second-order paths the
+    /// plan builds (j2 > j1, Kymatio's rule: see `Scattering::with_rates`).
+    fn row_count(&self) -> Option<usize> {
+        let p1 = wavelet_params(self.q1, self.j);
+        let second = if self.max_order >= 2 {
+            let p2 = wavelet_params(self.q2, self.j);
+            p1.iter()
+                .map(|w1| p2.iter().filter(|w2| w2.j > w1.j).count())
+                .sum()
+        } else {
+            0
+        };
+        Some(1 + p1.len() + second)
     }
 
     fn plan(

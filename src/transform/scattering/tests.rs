@@ -35,6 +35,27 @@ fn path_count_matches_kymatio_for_paper_parameters() {
 }
 
 #[test]
+fn row_count_from_the_configuration_equals_the_plans() {
+    use crate::transform::front_end::FrontEndConfig;
+    for cfg in [
+        ScatteringConfig::default(),
+        config(),
+        ScatteringConfig {
+            max_order: 1,
+            ..config()
+        },
+        ScatteringConfig {
+            q1: 4,
+            q2: 2,
+            ..config()
+        },
+    ] {
+        let plan = Scattering::new(&cfg, 1 << 14);
+        assert_eq!(cfg.row_count(), Some(plan.paths().len()), "{cfg:?}");
+    }
+}
+
+#[test]
 fn shifted_signal_gives_nearly_equal_averaged_coefficients() {
     let cfg = config();
     let n = 1 << 14;
