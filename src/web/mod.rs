@@ -36,7 +36,9 @@ fn js<E: std::fmt::Display>(e: E) -> JsError {
 }
 
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
-    serde_wasm_bindgen::to_value(value).map_err(js)
+    // Plain objects for maps too: `#[serde(flatten)]` serialises as a map.
+    let plain = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
+    value.serialize(&plain).map_err(js)
 }
 
 /// Set `key` on a JS object (large arrays go as typed arrays, not through serde).

@@ -13,7 +13,7 @@ use super::{
 };
 use crate::features::FeatureConfig;
 use crate::model::{Device, Model, ModelMetadata};
-use crate::pipeline::{Shard, in_stream_order};
+use crate::pipeline::{Shard, WindowFeatures, in_stream_order};
 use crate::resample::to_mono;
 use crate::session::{Analysis, FileTags, Progress, Session, SessionOptions, Span};
 #[cfg(feature = "wgpu")]
@@ -99,14 +99,34 @@ pub struct TagModel {
     expected: f64,
 }
 
+/// Where windows sit in the stream, as JS gets it beside their coefficients
+/// (and gives it back to [`TagModel::set_input`]).
+#[derive(Serialize)]
+struct Placement {
+    /// Index of each window in the whole stream.
+    indices: Vec<u32>,
+    /// Offset of each in the front end's stream, samples.
+    starts: Vec<f64>,
+    /// Samples of real audio in each.
+    valids: Vec<u32>,
+}
+
+impl Placement {
+    fn of(windows: &[WindowFeatures]) -> Self {
+        Placement {
+            indices: windows.iter().map(|w| w.index as u32).collect(),
+            starts: windows.iter().map(|w| w.start as f64).collect(),
+            valids: windows.iter().map(|w| w.valid as u32).collect(),
+        }
+    }
+}
+
 /// What [`TagModel::job_finish`] gives JS, plus Float32Arrays `raw` and
 /// `input` (the windows' coefficients, concatenated).
 #[derive(Serialize)]
 struct JobResult {
-    /// Index of each window in the whole stream.
-    indices: Vec<u32>,
-    starts: Vec<f64>,
-    valids: Vec<u32>,
+    #[serde(flatten)]
+    placement: Placement,
     raw_rows: usize,
     input_rows: usize,
     frames: usize,
@@ -334,9 +354,7 @@ impl TagModel {
         let windows = &done.windows;
         let first = windows.first();
         let result = JobResult {
-            indices: windows.iter().map(|w| w.index as u32).collect(),
-            starts: windows.iter().map(|w| w.start as f64).collect(),
-            valids: windows.iter().map(|w| w.valid as u32).collect(),
+            placement: Placement::of(windows),
             raw_rows: first.and_then(|w| w.raw.as_ref()).map_or(0, |c| c.rows),
             input_rows: first.map_or(0, |w| w.coefficients.rows),
             frames: first.map_or(0, |w| w.coefficients.frames),
@@ -426,9 +444,8 @@ impl TagModel {
         let first = input.windows.first();
         #[derive(Serialize)]
         struct Parts {
-            indices: Vec<u32>,
-            starts: Vec<f64>,
-            valids: Vec<u32>,
+            #[serde(flatten)]
+            placement: Placement,
             rows: usize,
             frames: usize,
             total: f64,
@@ -436,9 +453,7 @@ impl TagModel {
         }
         let w = &input.windows;
         let out = to_js(&Parts {
-            indices: w.iter().map(|w| w.index as u32).collect(),
-            starts: w.iter().map(|w| w.start as f64).collect(),
-            valids: w.iter().map(|w| w.valid as u32).collect(),
+            placement: Placement::of(w),
             rows: first.map_or(0, |w| w.coefficients.rows),
             frames: first.map_or(0, |w| w.coefficients.frames),
             total: input.total as f64,
