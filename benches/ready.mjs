@@ -31,7 +31,7 @@ try {
       await page.waitForFunction(() => document.body.dataset.model === 'ready', null, { timeout: 120_000 });
       times[visit].push(Date.now() - t0);
       // where the time went: the page's own marks (page/engine.js, page/model.js), from navigation
-      const marks = await page.evaluate(() => performance.getEntriesByType('mark').filter((m) => m.name.startsWith('sb:')).map((m) => `${m.name.slice(3)} ${Math.round(m.startTime)}`));
+      const marks = await page.evaluate(() => performance.getEntriesByType('mark').filter((m) => m.name.startsWith('sb:')).map((m) => `${m.name.slice(3)} ${Math.round(m.startTime)}${m.detail?.loadMs ? ` (load ${Math.round(m.detail.loadMs)})` : ''}`));
       console.log(`${visit.padEnd(7)} ${times[visit].at(-1)} ms  (${marks.join(', ')} ms)`);
       await page.waitForTimeout(3000); // the service worker caches and revalidates
     }

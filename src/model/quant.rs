@@ -126,20 +126,18 @@ pub fn dequantise(tensors: Vec<Tensor>) -> Result<Vec<Tensor>, ModelFileError> {
         let bytes = t
             .to_bytes()
             .map_err(|e| ModelFileError::Corrupt(format!("tensor {}: {e}", t.name)))?;
-        let w: Vec<u8> = bytes
-            .chunks(run_len(&shape))
-            .zip(scale.iter().cycle())
-            .flat_map(|(run, &s)| {
-                run.iter()
-                    .flat_map(move |&q| (q as i8 as f32 * s).to_le_bytes())
-            })
-            .collect();
+        // Into a preallocated f32 buffer (a byte-wise flat_map was 5x slower,
+        // most of a page's model load in WASM).
+        let mut w: Vec<f32> = Vec::with_capacity(bytes.len());
+        for (run, &s) in bytes.chunks(run_len(&shape)).zip(scale.iter().cycle()) {
+            w.extend(run.iter().map(|&q| q as i8 as f32 * s));
+        }
         out.push(Tensor::new(
             t.name,
             DType::F32,
             shape,
             t.param_id,
-            Bytes::from_bytes_vec(w),
+            Bytes::from_elems(w),
         ));
     }
     if let Some(orphan) = scales.keys().next() {

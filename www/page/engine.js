@@ -76,7 +76,7 @@ export function startWorker() {
         case MSG.LIVE_TAGS:
           return handlers.liveTags(m);
         case MSG.MODEL_READY:
-          performance.mark('sb:model-ready');
+          performance.mark('sb:model-ready', { detail: { loadMs: m.ms } }); // load: from the bytes to every copy ready
           modelLoaded(m.info, m.sameFrontEnd);
           describeBackend();
           // Start WebGPU now rather than at the first file.
