@@ -186,6 +186,15 @@ impl Features {
         (raw, input)
     }
 
+    /// Which rows [`Features::standardise`] standardises, for inputs of
+    /// `len` samples.
+    pub fn standardised_rows(&mut self, len: usize) -> Vec<bool> {
+        let plan = self.plan(len);
+        (0..plan.rows().len())
+            .map(|r| plan.standardises(r))
+            .collect()
+    }
+
     /// Standardise normalised features of an input of `len` samples in place,
     /// the rows the front end says (scattering: those of
     /// `standardise_orders`; mel, CQT: every row). The trainer calls this on

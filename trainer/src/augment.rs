@@ -1,11 +1,18 @@
 //! Augmentation of training batches in the feature domain: mixup of clips and
-//! of their (soft) targets, and SpecAugment-style masks over frames and rows.
+//! of their (soft) targets, SpecAugment-style masks over frames and rows, and
+//! a random equaliser.
 //!
 //! The scattering transform is the expensive part of a step's input, so it is
 //! cached per clip (see [`crate::cache`]) and augmentation works on the cached,
 //! standardised coefficients: a masked stretch is set to 0, the training mean.
-//! Audio-domain augmentation (gain, EQ, pitch, re-encoding) would need the
-//! transform per step and is not done here.
+//! An equaliser is one audio-domain change the cache does not prevent: the
+//! normalised scattering is ln(S1 / A0) and ln(S2 / S1), and a smooth gain
+//! g(f) multiplies S1(λ1) and S2(λ1, ·) alike, so it adds ln g(λ1) to each
+//! first-order row and leaves the second order exactly as it was; A0 (row 0,
+//! the loudness) is taken as unchanged, as after loudness matching, so the
+//! first-order rows get ln g(λ1) minus its mean over the rows. Pitch shift,
+//! time stretch and re-encoding would need the transform per step and are
+//! not done here.
 //!
 //! Draws come from one generator per epoch seeded by (seed, epoch), so a run
 //! resumed at an epoch boundary augments as an uninterrupted one would.
@@ -13,6 +20,7 @@
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Beta, Distribution};
+use scatterbrain::transform::RowInfo;
 use serde::Serialize;
 
 #[derive(clap::Args, Clone, Debug, Default, PartialEq, Serialize)]
@@ -36,11 +44,39 @@ pub struct Augment {
     /// Longest row mask, in rows.
     #[arg(long, default_value_t = 16)]
     pub row_mask_rows: usize,
+    /// Random equaliser per training clip, at most this many dB of boost or
+    /// cut: a tilt and two bell curves over log frequency (scattering front
+    /// end with log compression only); 0 turns it off. 6 is a strong EQ.
+    #[arg(long, default_value_t = 0.0)]
+    pub eq_db: f64,
+}
+
+/// What the equaliser needs to know of the feature rows: for each
+/// first-order row, the log2 of its centre frequency and the change of its
+/// standardised value per unit of ln amplitude (1 / std, or 1 when the row
+/// is not standardised); `None` for the other rows.
+#[derive(Clone, Debug, Default)]
+pub struct EqRows(Vec<Option<(f64, f32)>>);
+
+impl EqRows {
+    /// `info`: the front end's rows; `per_ln`: each row's standardised change
+    /// per unit of ln amplitude.
+    pub fn new(info: &[RowInfo], per_ln: impl Fn(usize) -> f32) -> Self {
+        EqRows(
+            info.iter()
+                .enumerate()
+                .map(|(r, i)| match (i.order, i.freq1_hz) {
+                    (1, Some(f)) if f > 0.0 => Some((f.log2(), per_ln(r))),
+                    _ => None,
+                })
+                .collect(),
+        )
+    }
 }
 
 impl Augment {
     pub fn is_off(&self) -> bool {
-        self.mixup == 0.0 && self.time_masks == 0 && self.row_masks == 0
+        self.mixup == 0.0 && self.time_masks == 0 && self.row_masks == 0 && self.eq_db == 0.0
     }
 
     /// Refuse settings that cannot mean anything.
@@ -54,6 +90,9 @@ impl Augment {
         if self.row_masks > 0 && self.row_mask_rows == 0 {
             return Err("--row-mask-rows must be at least 1".into());
         }
+        if !(self.eq_db >= 0.0 && self.eq_db <= 40.0) {
+            return Err(format!("--eq-db must be in 0..=40, got {}", self.eq_db));
+        }
         Ok(())
     }
 
@@ -64,7 +103,7 @@ impl Augment {
 
     /// Augment one batch in place: `xs` holds `batch` clips of `rows × frames`
     /// (row-major, as [`scatterbrain::transform::Coefficients`]), `ys` their
-    /// `batch × tags` targets.
+    /// `batch × tags` targets; `eq` describes the rows for `--eq-db`.
     pub fn apply(
         &self,
         rng: &mut StdRng,
@@ -72,6 +111,7 @@ impl Augment {
         ys: &mut [f32],
         rows: usize,
         tags: usize,
+        eq: &EqRows,
     ) {
         let batch = ys.len() / tags.max(1);
         if batch == 0 || rows == 0 {
@@ -100,6 +140,9 @@ impl Augment {
             }
         }
         for x in xs.chunks_exact_mut(clip) {
+            if self.eq_db > 0.0 {
+                equalise(rng, x, frames, eq, self.eq_db);
+            }
             for _ in 0..self.time_masks {
                 let (start, len) = span(rng, frames, self.time_mask_frames);
                 for r in 0..rows {
@@ -109,6 +152,47 @@ impl Augment {
             for _ in 0..self.row_masks {
                 let (start, len) = span(rng, rows, self.row_mask_rows);
                 x[start * frames..(start + len) * frames].fill(0.0);
+            }
+        }
+    }
+}
+
+/// One clip through a random equaliser of at most `db` dB (module docs).
+fn equalise(rng: &mut StdRng, x: &mut [f32], frames: usize, eq: &EqRows, db: f64) {
+    // Over log2 frequency: a tilt pivoting at 1 kHz (± db/2 over 4 octaves)
+    // and two bells of 0.5–1.5 octaves between 100 Hz and 6 kHz.
+    let tilt = rng.random_range(-0.5..=0.5) * db / 4.0;
+    let bells: Vec<(f64, f64, f64)> = (0..2)
+        .map(|_| {
+            (
+                rng.random_range(-db..=db) * 0.75,
+                rng.random_range(100f64.log2()..=6000f64.log2()),
+                rng.random_range(0.5..=1.5),
+            )
+        })
+        .collect();
+    let gain_db = |l2f: f64| {
+        let bells: f64 = bells
+            .iter()
+            .map(|(a, m, w)| a * (-(l2f - m).powi(2) / (2.0 * w * w)).exp())
+            .sum();
+        (tilt * (l2f - 1000f64.log2()) + bells).clamp(-db, db)
+    };
+    let ln: Vec<Option<(f64, f32)>> =
+        eq.0.iter()
+            .map(|r| r.map(|(l2f, per_ln)| (gain_db(l2f) * std::f64::consts::LN_10 / 20.0, per_ln)))
+            .collect();
+    let n = ln.iter().flatten().count();
+    if n == 0 {
+        return;
+    }
+    // Loudness-matched: the mean change over the first-order rows is taken off.
+    let mean = ln.iter().flatten().map(|(g, _)| g).sum::<f64>() / n as f64;
+    for (r, row) in ln.iter().enumerate().take(x.len() / frames) {
+        if let Some((g, per_ln)) = row {
+            let d = ((g - mean) as f32) * per_ln;
+            for v in &mut x[r * frames..(r + 1) * frames] {
+                *v += d;
             }
         }
     }
@@ -147,7 +231,14 @@ mod tests {
     fn off_changes_nothing() {
         let (mut xs, mut ys) = batch(4);
         let before = (xs.clone(), ys.clone());
-        Augment::default().apply(&mut Augment::rng(1, 0), &mut xs, &mut ys, ROWS, TAGS);
+        Augment::default().apply(
+            &mut Augment::rng(1, 0),
+            &mut xs,
+            &mut ys,
+            ROWS,
+            TAGS,
+            &EqRows::default(),
+        );
         assert_eq!((xs, ys), before);
         assert!(Augment::default().is_off());
     }
@@ -160,7 +251,14 @@ mod tests {
             ..Augment::default()
         };
         assert!(!a.is_off());
-        a.apply(&mut Augment::rng(1, 0), &mut xs, &mut ys, ROWS, TAGS);
+        a.apply(
+            &mut Augment::rng(1, 0),
+            &mut xs,
+            &mut ys,
+            ROWS,
+            TAGS,
+            &EqRows::default(),
+        );
         let clip = ROWS * FRAMES;
         for i in 0..4 {
             // Clip i was all 1 + i with targets i % 2; its blend with a clip
@@ -191,9 +289,23 @@ mod tests {
             ..Augment::default()
         };
         let (mut xs, mut ys) = batch(3);
-        a.apply(&mut Augment::rng(7, 2), &mut xs, &mut ys, ROWS, TAGS);
+        a.apply(
+            &mut Augment::rng(7, 2),
+            &mut xs,
+            &mut ys,
+            ROWS,
+            TAGS,
+            &EqRows::default(),
+        );
         let (mut again, mut ys2) = batch(3);
-        a.apply(&mut Augment::rng(7, 2), &mut again, &mut ys2, ROWS, TAGS);
+        a.apply(
+            &mut Augment::rng(7, 2),
+            &mut again,
+            &mut ys2,
+            ROWS,
+            TAGS,
+            &EqRows::default(),
+        );
         assert_eq!(xs, again, "same seed and epoch, same masks");
         assert_eq!(ys, batch(3).1, "masks leave targets alone");
         let zeros = xs.iter().filter(|v| **v == 0.0).count();
@@ -216,6 +328,64 @@ mod tests {
     }
 
     #[test]
+    fn eq_moves_first_order_rows_smoothly_and_leaves_the_rest() {
+        // Rows: order 0, six first-order bands from 100 Hz to 3.2 kHz, then
+        // two second-order rows; band r's std is r (so its change per ln
+        // unit is 1 / r).
+        let mut info = vec![RowInfo {
+            order: 0,
+            freq1_hz: None,
+            freq2_hz: None,
+        }];
+        info.extend((0..6).map(|k| RowInfo::band(100.0 * 2f64.powi(k))));
+        info.extend((0..2).map(|_| RowInfo {
+            order: 2,
+            freq1_hz: Some(400.0),
+            freq2_hz: Some(2.0),
+        }));
+        let rows = info.len();
+        let eq = EqRows::new(&info, |r| 1.0 / r as f32);
+        let a = Augment {
+            eq_db: 6.0,
+            ..Augment::default()
+        };
+        assert!(!a.is_off());
+        let (n, frames, tags) = (8, 5, 2);
+        let mut xs = vec![0.0f32; n * rows * frames];
+        let mut ys = vec![0.5f32; n * tags];
+        a.apply(&mut Augment::rng(3, 1), &mut xs, &mut ys, rows, tags, &eq);
+        assert_eq!(ys, vec![0.5; n * tags], "targets untouched");
+        let mut moved = 0;
+        for clip in xs.chunks(rows * frames) {
+            let row = |r: usize| &clip[r * frames..(r + 1) * frames];
+            // Each row moves as a whole (a gain, not noise).
+            assert!((0..rows).all(|r| row(r).iter().all(|v| *v == row(r)[0])));
+            assert!(row(0).iter().chain(row(7)).chain(row(8)).all(|v| *v == 0.0));
+            // Back to ln amplitude: within ±6 dB of each other's mean, and
+            // loudness-matched (they sum to 0).
+            let ln: Vec<f64> = (1..7).map(|r| f64::from(row(r)[0]) * r as f64).collect();
+            assert!(ln.iter().sum::<f64>().abs() < 1e-4, "{ln:?}");
+            let bound = 2.0 * 6.0 * std::f64::consts::LN_10 / 20.0;
+            assert!(ln.iter().all(|g| g.abs() <= bound + 1e-6), "{ln:?}");
+            moved += usize::from(ln.iter().any(|g| g.abs() > 1e-3));
+        }
+        assert!(
+            moved >= n - 1,
+            "the equaliser changed only {moved} of {n} clips"
+        );
+        let mut again = vec![0.0f32; n * rows * frames];
+        a.apply(
+            &mut Augment::rng(3, 1),
+            &mut again,
+            &mut ys,
+            rows,
+            tags,
+            &eq,
+        );
+        assert_eq!(xs, again, "same seed and epoch, same curves");
+    }
+
+    #[test]
     fn nonsense_is_refused() {
         let bad = Augment {
             mixup: -1.0,
@@ -225,6 +395,11 @@ mod tests {
         let bad = Augment {
             time_masks: 1,
             time_mask_frames: 0,
+            ..Augment::default()
+        };
+        assert!(bad.validate().is_err());
+        let bad = Augment {
+            eq_db: f64::NAN,
             ..Augment::default()
         };
         assert!(bad.validate().is_err());

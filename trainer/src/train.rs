@@ -9,7 +9,7 @@
 //! `OUT/checkpoint/`; `--resume` continues from there after a kill and gives
 //! the same result as an uninterrupted run with the same seed.
 
-use crate::augment::Augment;
+use crate::augment::{Augment, EqRows};
 use crate::cache::{FeatureCache, cache_dir};
 use crate::data::{Clip, Source, Split};
 use crate::device::{Backend, device};
@@ -30,7 +30,7 @@ use scatterbrain::model::{
 };
 use scatterbrain::normalise::Standardisation;
 use scatterbrain::tags::{TAG_COUNT, TAGS};
-use scatterbrain::transform::Coefficients;
+use scatterbrain::transform::{Coefficients, FrontEnd};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -212,6 +212,34 @@ fn split_data(
     SplitData { x, y }
 }
 
+/// The rows as `--eq-db` sees them (empty when it is off); refused for a
+/// front end whose rows are not the normalised, log-compressed scattering.
+fn eq_rows(
+    augment: &Augment,
+    fe: &FeatureConfig,
+    features: &mut Features,
+    stats: &Standardisation,
+) -> Result<EqRows> {
+    if augment.eq_db == 0.0 {
+        return Ok(EqRows::default());
+    }
+    if !matches!(fe.front_end, FrontEnd::Scattering(_)) || fe.normaliser.log_eps.is_none() {
+        bail!(
+            "--eq-db needs the scattering front end with log compression (its rows are ln ratios)"
+        );
+    }
+    let len = features.window_len();
+    let standardised = features.standardised_rows(len);
+    let info = features.rows(len);
+    Ok(EqRows::new(&info, |r| {
+        if standardised[r] {
+            1.0 / stats.std[r].max(1e-12)
+        } else {
+            1.0
+        }
+    }))
+}
+
 /// A batch `[B, T, I]` and its targets `[B, 50]` on `device`, augmented
 /// when `augment` is given (training batches only).
 fn batch(
@@ -219,7 +247,7 @@ fn batch(
     data: &SplitData,
     idx: &[usize],
     device: &Device,
-    augment: Option<(&Augment, &mut StdRng)>,
+    augment: Option<(&Augment, &mut StdRng, &EqRows)>,
 ) -> Result<(Tensor<3>, Tensor<2>)> {
     let (rows, frames) = (data.x[idx[0]].rows, data.x[idx[0]].frames);
     let mut xs = Vec::with_capacity(idx.len() * data.x[idx[0]].data.len());
@@ -228,8 +256,8 @@ fn batch(
         xs.extend_from_slice(&data.x[i].data);
         ys.extend_from_slice(&data.y[i * TAG_COUNT..(i + 1) * TAG_COUNT]);
     }
-    if let Some((augment, rng)) = augment {
-        augment.apply(rng, &mut xs, &mut ys, rows, TAG_COUNT);
+    if let Some((augment, rng, eq)) = augment {
+        augment.apply(rng, &mut xs, &mut ys, rows, TAG_COUNT, eq);
     }
     let x = tagger
         .input_from_coefficients(&xs, idx.len(), frames, device)
@@ -314,6 +342,7 @@ pub fn run(a: Args) -> Result<()> {
             .map(|(_, c, _)| c),
     )
     .ok_or_else(|| anyhow!("no training clips"))?;
+    let eq = eq_rows(&a.augment, &fe, &mut features, &stats)?;
     let train = split_data(&all, Split::Train, &stats, &mut features);
     let valid = split_data(&all, Split::Valid, &stats, &mut features);
     let test = split_data(&all, Split::Test, &stats, &mut features);
@@ -419,7 +448,7 @@ pub fn run(a: Args) -> Result<()> {
                 partial = Some(seen as f64 / train.len() as f64);
                 break;
             }
-            let (x, y) = batch(&tagger, &train, idx, &ad, Some((&a.augment, &mut rng)))?;
+            let (x, y) = batch(&tagger, &train, idx, &ad, Some((&a.augment, &mut rng, &eq)))?;
             let value;
             (tagger, value) = train_step(tagger, &mut optim, x, y, lr)?;
             if !value.is_finite() {

@@ -223,7 +223,7 @@ fn mtat_protocol_training_and_resume() {
         "resumed run differs from the uninterrupted one"
     );
 
-    // Augmented (mixup and masks), keeping the last epoch: it still learns
+    // Augmented (mixup, masks, equaliser), keeping the last epoch: it still learns
     // the easy tag, and the model file records how it was trained.
     let augmented = tmp.join("augmented");
     let mut a = args(&root, &augmented, &cache, 20, false);
@@ -234,6 +234,7 @@ fn mtat_protocol_training_and_resume() {
         time_mask_frames: 1,
         row_masks: 1,
         row_mask_rows: 4,
+        eq_db: 6.0,
     };
     train::run(a).unwrap();
     let bytes = std::fs::read(augmented.join("scat-1l-8h-gru.bpk")).unwrap();
@@ -242,6 +243,10 @@ fn mtat_protocol_training_and_resume() {
     assert_eq!(
         m.metadata.metrics.extra["augment"]["mixup"].as_f64(),
         Some(0.3)
+    );
+    assert_eq!(
+        m.metadata.metrics.extra["augment"]["eq_db"].as_f64(),
+        Some(6.0)
     );
     let auc = m.metadata.metrics.per_tag[piano].roc_auc.unwrap();
     assert!(auc > 0.9, "augmented piano ROC-AUC {auc}");
