@@ -19,18 +19,24 @@ wasm_opt=www/node_modules/.bin/wasm-opt
 opt_flags=(-O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int
     --enable-sign-ext --enable-mutable-globals --enable-multivalue --enable-reference-types)
 
-# One flavour: cargo (features $1) → a copy of the .wasm in the target folder
-# ($CARGO_TARGET_DIR/scatterbrain-$2.wasm: tests/run makes the Node package
-# from the CPU one) → wasm-bindgen → wasm-opt → www/$2, replaced in one step.
-build() {
+# One flavour in two steps. compile: cargo (features $1) → a copy of the .wasm
+# in the target folder ($CARGO_TARGET_DIR/scatterbrain-$2.wasm: tests/run makes
+# the Node package from the CPU one). finish: that copy → wasm-bindgen →
+# wasm-opt → www/$2, replaced in one step. finish reads only the copy, so it
+# can run while the next flavour compiles.
+compile() {
     local features=$1 dir=$2
     echo "== cargo build (wasm32, release, SIMD, --features $features)"
     # The same flags as tests/run, so both share one wasm build.
     CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128" \
         cargo build --lib --release --target wasm32-unknown-unknown --features "$features"
-    local wasm="$CARGO_TARGET_DIR/scatterbrain-$dir.wasm"
-    cp "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/scatterbrain.wasm" "$wasm"
+    cp "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/scatterbrain.wasm" \
+        "$CARGO_TARGET_DIR/scatterbrain-$dir.wasm"
+}
 
+finish() {
+    local dir=$1
+    local wasm="$CARGO_TARGET_DIR/scatterbrain-$dir.wasm"
     echo "== wasm-bindgen --target web → www/$dir"
     rm -rf "www/$dir.tmp"
     wasm-bindgen --target web --no-typescript --out-name scatterbrain --out-dir "www/$dir.tmp" "$wasm"
@@ -69,7 +75,18 @@ build() {
 
 # The page loads pkg/ (front end and model on the CPU) and, only when WebGPU
 # is chosen, pkg-webgpu/ (the same with burn's wgpu backend) for the model.
-build webgpu pkg-webgpu
-build web pkg
+# The WebGPU flavour's wasm-opt (single-threaded, minutes) runs beside the CPU
+# flavour's cargo build (~4 min cold) instead of after it.
+compile webgpu pkg-webgpu
+gpu_log="$(mktemp)"
+finish pkg-webgpu >"$gpu_log" 2>&1 &
+gpu_pid=$!
+compile web pkg
+finish pkg
+gpu_ok=0
+wait "$gpu_pid" || gpu_ok=$?
+cat "$gpu_log"
+rm -f "$gpu_log"
+[ "$gpu_ok" = 0 ] || { echo "finishing www/pkg-webgpu failed"; exit 1; }
 echo "== built both in $(( $(date +%s) - start )) s"
 node www/package/build.mjs   # the npm package folder (www/package) made self-contained
