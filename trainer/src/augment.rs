@@ -227,18 +227,23 @@ mod tests {
         (xs, ys)
     }
 
-    #[test]
-    fn off_changes_nothing() {
-        let (mut xs, mut ys) = batch(4);
-        let before = (xs.clone(), ys.clone());
-        Augment::default().apply(
-            &mut Augment::rng(1, 0),
-            &mut xs,
-            &mut ys,
+    /// `a` on a batch of the test's shape, without the equaliser's rows.
+    fn run(a: &Augment, seed: u64, epoch: u32, xs: &mut [f32], ys: &mut [f32]) {
+        a.apply(
+            &mut Augment::rng(seed, epoch),
+            xs,
+            ys,
             ROWS,
             TAGS,
             &EqRows::default(),
         );
+    }
+
+    #[test]
+    fn off_changes_nothing() {
+        let (mut xs, mut ys) = batch(4);
+        let before = (xs.clone(), ys.clone());
+        run(&Augment::default(), 1, 0, &mut xs, &mut ys);
         assert_eq!((xs, ys), before);
         assert!(Augment::default().is_off());
     }
@@ -251,14 +256,7 @@ mod tests {
             ..Augment::default()
         };
         assert!(!a.is_off());
-        a.apply(
-            &mut Augment::rng(1, 0),
-            &mut xs,
-            &mut ys,
-            ROWS,
-            TAGS,
-            &EqRows::default(),
-        );
+        run(&a, 1, 0, &mut xs, &mut ys);
         let clip = ROWS * FRAMES;
         for i in 0..4 {
             // Clip i was all 1 + i with targets i % 2; its blend with a clip
@@ -289,23 +287,9 @@ mod tests {
             ..Augment::default()
         };
         let (mut xs, mut ys) = batch(3);
-        a.apply(
-            &mut Augment::rng(7, 2),
-            &mut xs,
-            &mut ys,
-            ROWS,
-            TAGS,
-            &EqRows::default(),
-        );
+        run(&a, 7, 2, &mut xs, &mut ys);
         let (mut again, mut ys2) = batch(3);
-        a.apply(
-            &mut Augment::rng(7, 2),
-            &mut again,
-            &mut ys2,
-            ROWS,
-            TAGS,
-            &EqRows::default(),
-        );
+        run(&a, 7, 2, &mut again, &mut ys2);
         assert_eq!(xs, again, "same seed and epoch, same masks");
         assert_eq!(ys, batch(3).1, "masks leave targets alone");
         let zeros = xs.iter().filter(|v| **v == 0.0).count();
