@@ -1,11 +1,15 @@
 //! Real files in every supported format, odd rates and channel counts, and
 //! bad input: each gives valid features or a typed error, never a panic.
 
+#[path = "common/wav.rs"]
+mod wav;
+
 use scatterbrain::decode::AudioReader;
 use scatterbrain::error::AudioError;
 use scatterbrain::features::{FeatureConfig, Features};
 use scatterbrain::pipeline::{Form, Pipeline, WindowFeatures};
 use std::path::{Path, PathBuf};
+use wav::float_wav;
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -154,28 +158,6 @@ fn pcm_edge_cases_never_panic() {
         run(&[0.0; 7], 16_000, 2),
         Err(AudioError::Interleave { .. })
     ));
-}
-
-/// A WAV of 32-bit IEEE floats (format tag 3), `channels` interleaved.
-fn float_wav(rate: u32, channels: u16, samples: &[f32]) -> Vec<u8> {
-    let data_len = (samples.len() * 4) as u32;
-    let mut b = Vec::with_capacity(44 + samples.len() * 4);
-    b.extend_from_slice(b"RIFF");
-    b.extend_from_slice(&(36 + data_len).to_le_bytes());
-    b.extend_from_slice(b"WAVEfmt ");
-    b.extend_from_slice(&16u32.to_le_bytes());
-    b.extend_from_slice(&3u16.to_le_bytes());
-    b.extend_from_slice(&channels.to_le_bytes());
-    b.extend_from_slice(&rate.to_le_bytes());
-    b.extend_from_slice(&(rate * 4 * u32::from(channels)).to_le_bytes());
-    b.extend_from_slice(&(4 * channels).to_le_bytes());
-    b.extend_from_slice(&32u16.to_le_bytes());
-    b.extend_from_slice(b"data");
-    b.extend_from_slice(&data_len.to_le_bytes());
-    for s in samples {
-        b.extend_from_slice(&s.to_le_bytes());
-    }
-    b
 }
 
 /// Deterministic pseudo-random 32-bit words (a 64-bit LCG's high half).

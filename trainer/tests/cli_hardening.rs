@@ -3,13 +3,13 @@
 //! init/convert`) is complete or absent — a failed or interrupted write keeps
 //! the previous file, leaves no temporary file and names the file.
 
+mod common;
+
+use common::wav::float_wav;
+use common::{bin, fixture, run};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_scatterbrain"))
-}
 
 /// The binary under `bash` with file writes limited to 16 KiB: a write past
 /// the limit kills the process (SIGXFSZ, as an interruption would), or with
@@ -25,28 +25,9 @@ fn limited(ignore_signal: bool) -> Command {
     c
 }
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures/audio")
-        .join(name)
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("run scatterbrain");
-    eprintln!(
-        "status {:?}, stderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
 /// A fresh, empty folder per test.
 fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("sb-hard-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::tmp("hard", name)
 }
 
 fn listing(dir: &Path) -> Vec<String> {
@@ -60,26 +41,6 @@ fn listing(dir: &Path) -> Vec<String> {
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// A WAV of 32-bit IEEE floats, `channels` interleaved.
-fn float_wav(rate: u32, channels: u16, samples: &[f32]) -> Vec<u8> {
-    let data_len = (samples.len() * 4) as u32;
-    let mut b = Vec::new();
-    b.extend_from_slice(b"RIFF");
-    b.extend_from_slice(&(36 + data_len).to_le_bytes());
-    b.extend_from_slice(b"WAVEfmt ");
-    b.extend_from_slice(&16u32.to_le_bytes());
-    b.extend_from_slice(&3u16.to_le_bytes());
-    b.extend_from_slice(&channels.to_le_bytes());
-    b.extend_from_slice(&rate.to_le_bytes());
-    b.extend_from_slice(&(rate * 4 * u32::from(channels)).to_le_bytes());
-    b.extend_from_slice(&(4 * channels).to_le_bytes());
-    b.extend_from_slice(&32u16.to_le_bytes());
-    b.extend_from_slice(b"data");
-    b.extend_from_slice(&data_len.to_le_bytes());
-    b.extend(samples.iter().flat_map(|s| s.to_le_bytes()));
-    b
 }
 
 /// Issue 14, item 1: a float WAV whose channel sum overflows f32 (3e38 in

@@ -2,60 +2,20 @@
 //! in `--json`, standard input, inputs that are not files, a closed standard
 //! output and a bad `--top`.
 
+mod common;
+
+use common::{bin, fixture, init_model, run, tmp, tone_wav as wav};
 use serde_json::Value;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_scatterbrain"))
-}
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures/audio")
-        .join(name)
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("run scatterbrain");
-    eprintln!("stderr: {}", String::from_utf8_lossy(&out.stderr));
-    out
-}
+use std::path::PathBuf;
+use std::process::{Output, Stdio};
 
 /// A fresh folder and a small random model in it.
 fn setup(name: &str) -> (PathBuf, PathBuf) {
-    let dir = std::env::temp_dir().join(format!("sb-session-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tmp("session", name);
     let model = dir.join("tiny.bpk");
-    let out = run(bin()
-        .args(["model", "init", "scat-2l-8h-gru", "--seed", "3", "--out"])
-        .arg(&model));
-    assert!(out.status.success());
+    init_model(&model, "scat-2l-8h-gru", 3);
     (dir, model)
-}
-
-/// 16-bit mono WAV of a 440 Hz tone with a slow tremolo, `seconds` long.
-fn wav(path: &Path, seconds: f64) {
-    let rate = 16_000u32;
-    let n = (seconds * rate as f64) as usize;
-    let mut data = Vec::with_capacity(2 * n);
-    for i in 0..n {
-        let t = i as f64 / rate as f64;
-        let v = 0.3 * (1.0 + (0.2 * t).sin()) * (2.0 * std::f64::consts::PI * 440.0 * t).sin();
-        data.extend_from_slice(&((v * 32767.0) as i16).to_le_bytes());
-    }
-    let mut f = std::fs::File::create(path).unwrap();
-    f.write_all(b"RIFF").unwrap();
-    f.write_all(&(36 + data.len() as u32).to_le_bytes())
-        .unwrap();
-    f.write_all(b"WAVEfmt ").unwrap();
-    for v in [16u32, 1 | (1 << 16), rate, rate * 2, 2 | (16 << 16)] {
-        f.write_all(&v.to_le_bytes()).unwrap();
-    }
-    f.write_all(b"data").unwrap();
-    f.write_all(&(data.len() as u32).to_le_bytes()).unwrap();
-    f.write_all(&data).unwrap();
 }
 
 fn logit(p: f64) -> f64 {

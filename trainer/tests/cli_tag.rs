@@ -2,35 +2,15 @@
 //! JSON layout, per-window scores, a bad file among good ones (reported, the
 //! others still tagged, exit code non-zero), and bad model files.
 
+mod common;
+
+use common::{bin, fixture, run, tmp};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_scatterbrain"))
-}
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures/audio")
-        .join(name)
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("run scatterbrain");
-    eprintln!("stderr: {}", String::from_utf8_lossy(&out.stderr));
-    out
-}
-
-fn tmp() -> PathBuf {
-    let d = std::env::temp_dir().join(format!("sb-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+use std::path::Path;
 
 #[test]
 fn tag_files_with_a_model_file() {
-    let dir = tmp();
+    let dir = tmp("cli-tag", "files");
     let model = dir.join("tiny.bpk");
     let out = run(bin()
         .args(["model", "init", "scat-1l-8h-gru", "--seed", "5", "--out"])
@@ -124,7 +104,7 @@ fn tag_files_with_a_model_file() {
 
 #[test]
 fn bad_model_files_are_clear_errors() {
-    let dir = tmp();
+    let dir = tmp("cli-tag", "bad-models");
     let audio = fixture("tone500_48k_mono.flac");
     let truncated = dir.join("truncated.bpk");
     let model = dir.join("whole.bpk");

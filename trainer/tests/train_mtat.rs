@@ -8,6 +8,9 @@
 //! run killed after epoch 12 and resumed ends with exactly the weights of an
 //! uninterrupted run.
 
+#[path = "../../tests/common/wav.rs"]
+mod wav;
+
 use scatterbrain::model::{self, Device};
 use scatterbrain::tags::TAGS;
 use scatterbrain_trainer::augment::Augment;
@@ -19,24 +22,7 @@ use std::path::{Path, PathBuf};
 const RATE: u32 = 16_000;
 
 fn write_wav(path: &Path, samples: &[f32]) {
-    let mut b = Vec::new();
-    let data_len = (samples.len() * 2) as u32;
-    b.extend_from_slice(b"RIFF");
-    b.extend_from_slice(&(36 + data_len).to_le_bytes());
-    b.extend_from_slice(b"WAVEfmt ");
-    b.extend_from_slice(&16u32.to_le_bytes());
-    b.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    b.extend_from_slice(&1u16.to_le_bytes()); // mono
-    b.extend_from_slice(&RATE.to_le_bytes());
-    b.extend_from_slice(&(RATE * 2).to_le_bytes());
-    b.extend_from_slice(&2u16.to_le_bytes());
-    b.extend_from_slice(&16u16.to_le_bytes());
-    b.extend_from_slice(b"data");
-    b.extend_from_slice(&data_len.to_le_bytes());
-    for s in samples {
-        b.extend_from_slice(&((s.clamp(-1.0, 1.0) * 32767.0) as i16).to_le_bytes());
-    }
-    std::fs::write(path, b).unwrap();
+    std::fs::write(path, wav::wav_bytes(RATE, 1, wav::Sample::I16, samples)).unwrap();
 }
 
 /// Clip `k`: "piano" clips are a steady tone, "drums" clips are noise bursts;
