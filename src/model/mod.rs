@@ -28,6 +28,7 @@
 pub mod cnn;
 pub mod config;
 pub mod file;
+mod loaded;
 pub mod quant;
 pub mod rnn;
 
@@ -41,10 +42,11 @@ pub use self::config::{
     Architecture, Cell, FrontEndKind, ModelConfig, ModelConfigError, ModelName,
 };
 pub use self::file::{
-    FORMAT, FORMAT_VERSION, LEGACY_VERSION, Metrics, Model, ModelFileError, ModelMetadata,
+    FORMAT, FORMAT_VERSION, LEGACY_VERSION, Metrics, ModelFileError, ModelMetadata,
     NormalisationStats, Precision, Provenance, TagMetrics, load, load_any_version, load_for_input,
     read_metadata, read_metadata_any_version, save, seal,
 };
+pub use self::loaded::Model;
 pub use self::rnn::{PytorchWeights, RecurrentLayer};
 /// The burn device type (re-exported so callers need not depend on burn).
 pub use burn::tensor::Device;
