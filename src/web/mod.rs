@@ -7,7 +7,7 @@
 //!
 //! * [`Analyzer`] (analyzer.rs): the scattering front end, raw coefficients
 //!   for the pictures, and stitching of windows computed by several workers.
-//! * [`TagModel`] (tag_model.rs): a model file loaded from bytes; a worker's
+//! * [`TagModel`] (tag_model/): a model file loaded from bytes; a worker's
 //!   share of a piece of audio (a sharded session), and the whole file's tags
 //!   on the CPU or WebGPU.
 //! * [`MonoStream`] (mono.rs): PCM to mono at the front end's rate, in slices.
