@@ -1,5 +1,6 @@
 //! The model file: save → load → forward round trips (fp32 exact, fp16 within
-//! a stated tolerance) and clear typed errors for bad files.
+//! a stated tolerance) and clear typed errors for bad files. One test file per
+//! subject, so it is long (~600 lines): each bad-file case is a short test.
 #![cfg(feature = "model")]
 
 use burn::store::burn_pack::{Reader, Writer};

@@ -14,6 +14,8 @@
 //! silently); and loading never allocates out of proportion to the file
 //! (a few bytes of metadata must not make the loader build a large model).
 //! A failing mutant is written to a temporary folder, named in the message.
+//! Long (~600 lines) because the mutation kinds, the allocation meter and
+//! the checks belong together.
 #![cfg(feature = "model")]
 
 use std::alloc::{GlobalAlloc, Layout, System};

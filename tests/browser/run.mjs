@@ -1,4 +1,6 @@
 // Browser tests of the page, in Debian's Chromium driven by playwright-core.
+// The runner and the page's main tests (~800 lines); the other groups are
+// modules beside it (audio, backend, modelfile, package, page-a11y, pictures, weight).
 //   node tests/browser/run.mjs [name filter]
 //   (after: www/build.sh, .ci/setup.sh npm chromium, and the native
 //    `scatterbrain` binary: cargo build --release -p scatterbrain-trainer)

@@ -9,6 +9,10 @@
 Idempotent: every stage skips what is already done and verified. The audio lives in
 $SCATTERBRAIN_CORPUS (default ~/.cache/scatterbrain/corpus), never in the repository.
 See README.md beside this file.
+
+One file of ~1000 lines on purpose: the command's stages in the order they run (fetch, extract,
+sources, clips, labels, manifest, reports), each a few functions that read top to bottom; the
+render families (renders.py, sung.py, arrange.py) live beside it.
 """
 
 import argparse

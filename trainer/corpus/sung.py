@@ -27,6 +27,9 @@ no vocals / no vocal / no voice = 0; choir, choral = 0 (one voice); plus what th
 as in the instrumental renders (the GM instrument of a `score` render, no instrument or drums a
 cappella, the MMA category's genre and drums for `mma`), classical for Bach chorales off MMA, and
 loud/quiet from the measured level. Everything else is the teacher's.
+
+Longer than most files (~650 lines): one render family, its choices, the voices' pitfalls and the
+render itself belong together; the tests are in test_sung.py.
 """
 
 import hashlib
