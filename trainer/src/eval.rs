@@ -5,7 +5,7 @@ use crate::cache::{FeatureCache, cache_dir};
 use crate::data::{Source, Split};
 use crate::device::{Backend, device};
 use crate::metrics::{macro_mean, per_tag};
-use crate::train::{SplitData, evaluate};
+use crate::train::{SplitData, evaluate, family_of};
 use anyhow::{Context, Result, anyhow};
 use scatterbrain::model::Model;
 use scatterbrain::tagging::{feature_config, standardisation};
@@ -44,10 +44,7 @@ pub fn run(a: Args) -> Result<()> {
     let fe = feature_config(&model.metadata)?;
     let mut cache = FeatureCache::new(&cache_dir(a.cache.as_deref()), &fe)?;
     let stats = standardisation(&model.metadata);
-    let mut data = SplitData {
-        x: Vec::new(),
-        y: Vec::new(),
-    };
+    let mut data = SplitData::default();
     for clip in clips.iter().filter(|c| c.split == split) {
         match cache.get(clip) {
             Ok(mut c) => {
@@ -58,6 +55,7 @@ pub fn run(a: Args) -> Result<()> {
                 }
                 data.x.push(c);
                 data.y.extend_from_slice(&clip.targets);
+                data.families.push(family_of(&clip.path));
             }
             Err(e) => eprintln!("skipped: {e:#}"),
         }

@@ -9,10 +9,12 @@
 //! `OUT/checkpoint/`; `--resume` continues from there after a kill and gives
 //! the same result as an uninterrupted run with the same seed.
 
+mod mix;
 mod splits;
 
+pub use mix::{Mix, family_of};
 pub use splits::{SplitData, evaluate};
-use splits::{batch, eq_rows, featurise, shuffled, split_data};
+use splits::{batch, eq_rows, featurise, split_data};
 
 use crate::augment::Augment;
 use crate::cache::cache_dir;
@@ -92,6 +94,8 @@ pub struct Args {
     pub keep: Keep,
     #[command(flatten)]
     pub augment: Augment,
+    #[command(flatten)]
+    pub mix: Mix,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,19 +150,23 @@ pub fn run(a: Args) -> Result<()> {
     let cache_dir = cache_dir(a.cache.as_deref());
     let all = featurise(&clips, &cache_dir, &fe)?;
     let mut features = Features::new(fe.clone());
-    let stats = Standardisation::measure(
-        all.iter()
-            .filter(|(s, _, _)| *s == Split::Train)
-            .map(|(_, c, _)| c),
-    )
-    .ok_or_else(|| anyhow!("no training clips"))?;
+    let stats =
+        Standardisation::measure(all.iter().filter(|f| f.split == Split::Train).map(|f| &f.x))
+            .ok_or_else(|| anyhow!("no training clips"))?;
     let eq = eq_rows(&a.augment, &fe, &mut features, &stats)?;
-    let train = split_data(&all, Split::Train, &stats, &mut features);
-    let valid = split_data(&all, Split::Valid, &stats, &mut features);
-    let test = split_data(&all, Split::Test, &stats, &mut features);
+    let train = split_data(&all, Split::Train, &[], &stats, &mut features);
+    let without = &a.mix.select_without;
+    let valid = split_data(&all, Split::Valid, without, &stats, &mut features);
+    let test = split_data(&all, Split::Test, &[], &stats, &mut features);
+    let known: Vec<String> = all.iter().map(|f| f.family.clone()).collect();
     drop(all);
+    let unknown = a.mix.unknown(&known);
+    if !unknown.is_empty() {
+        bail!("no clips of the families {unknown:?} (--cap, --select-without)");
+    }
+    let per_epoch = a.mix.epoch(&train.families, a.seed, 0).len();
     eprintln!(
-        "clips: {} train, {} valid, {} test",
+        "clips: {} train ({per_epoch} per epoch), {} valid, {} test",
         train.len(),
         valid.len(),
         test.len()
@@ -225,7 +233,7 @@ pub fn run(a: Args) -> Result<()> {
             "epoch,lr,train_loss,valid_loss,valid_roc_auc,valid_pr_auc,seconds,clips_per_s\n",
         )?;
     }
-    let steps = train.len().div_ceil(a.batch) as u64;
+    let steps = per_epoch.div_ceil(a.batch) as u64;
     let run_start = Instant::now();
     let state_start = state.epoch;
     // CPU seconds spent in training steps (validation excluded), and the
@@ -249,13 +257,13 @@ pub fn run(a: Args) -> Result<()> {
         let cpu_start = cpu_seconds();
         let mut loss_sum = 0.0f64;
         let mut seen = 0usize;
-        let order = shuffled(train.len(), a.seed, epoch);
+        let order = a.mix.epoch(&train.families, a.seed, epoch);
         let mut rng = Augment::rng(a.seed, epoch);
         for (k, idx) in order.chunks(a.batch).enumerate() {
             if let Some(budget) = a.cpu_budget
                 && train_cpu + cpu_seconds() - cpu_start >= budget * 60.0
             {
-                partial = Some(seen as f64 / train.len() as f64);
+                partial = Some(seen as f64 / order.len() as f64);
                 break;
             }
             let (x, y) = batch(&tagger, &train, idx, &ad, Some((&a.augment, &mut rng, &eq)))?;
@@ -394,6 +402,7 @@ pub fn run(a: Args) -> Result<()> {
             "epochs_trained": partial.unwrap_or(f64::from(state.epoch)),
             "selected_epoch": selected,
             "augment": serde_json::to_value(&a.augment)?,
+            "mix": serde_json::to_value(&a.mix)?,
             "parameters": snapshot.num_params(),
             // Training clips per tag (target >= 0.5, the positives' rule): the
             // page marks tags the model has barely seen as uncertain.

@@ -1,8 +1,8 @@
 //! The data side of training: every clip's features (computed once, on all
 //! cores, through the feature cache), the splits standardised in memory,
-//! batches (augmented for training), evaluation over a split, and the
-//! deterministic per-epoch shuffle.
+//! batches (augmented for training) and evaluation over a split.
 
+use super::mix::family_of;
 use crate::augment::{Augment, EqRows};
 use crate::cache::FeatureCache;
 use crate::data::{Clip, Split};
@@ -19,9 +19,12 @@ use scatterbrain::transform::{Coefficients, FrontEnd};
 use std::path::Path;
 
 /// Features and targets of one split, standardised, in memory.
+#[derive(Default)]
 pub struct SplitData {
     pub x: Vec<Coefficients>,
     pub y: Vec<f32>,
+    /// Each clip's family (see [`super::mix::family_of`]).
+    pub families: Vec<String>,
 }
 
 impl SplitData {
@@ -33,6 +36,14 @@ impl SplitData {
     }
 }
 
+/// One clip's features and what training needs to know of it.
+pub(super) struct Featurised {
+    pub split: Split,
+    pub x: Coefficients,
+    pub y: Vec<f32>,
+    pub family: String,
+}
+
 /// Compute (or read from the cache) every clip's features, on all cores (each
 /// thread has its own transform plan); clips that fail to decode are reported
 /// and skipped.
@@ -40,7 +51,7 @@ pub(super) fn featurise(
     clips: &[Clip],
     cache_dir: &Path,
     fe: &FeatureConfig,
-) -> Result<Vec<(Split, Coefficients, Vec<f32>)>> {
+) -> Result<Vec<Featurised>> {
     let bar = ProgressBar::new(clips.len() as u64).with_style(
         ProgressStyle::with_template("features {bar:30} {pos}/{len} [{elapsed}<{eta}] {msg}")
             .expect("static template"),
@@ -80,7 +91,12 @@ pub(super) fn featurise(
     let features = results.into_iter().collect::<Result<Vec<_>>>()?;
     for (clip, c) in clips.iter().zip(features.into_iter().flatten()) {
         match c {
-            Some(c) => out.push((clip.split, c, clip.targets.clone())),
+            Some(x) => out.push(Featurised {
+                split: clip.split,
+                x,
+                y: clip.targets.clone(),
+                family: family_of(&clip.path),
+            }),
             None => failed += 1,
         }
     }
@@ -90,24 +106,26 @@ pub(super) fn featurise(
     Ok(out)
 }
 
+/// The clips of `split`, standardised, leaving out the families in `without`.
 pub(super) fn split_data(
-    all: &[(Split, Coefficients, Vec<f32>)],
+    all: &[Featurised],
     split: Split,
+    without: &[String],
     stats: &Standardisation,
     features: &mut Features,
 ) -> SplitData {
     let len = features.window_len();
-    let mut x = Vec::new();
-    let mut y = Vec::new();
-    for (s, c, t) in all {
-        if *s == split {
-            let mut c = c.clone();
+    let mut data = SplitData::default();
+    for f in all {
+        if f.split == split && !without.contains(&f.family) {
+            let mut c = f.x.clone();
             features.standardise(&mut c, stats, len);
-            x.push(c);
-            y.extend_from_slice(t);
+            data.x.push(c);
+            data.y.extend_from_slice(&f.y);
+            data.families.push(f.family.clone());
         }
     }
-    SplitData { x, y }
+    data
 }
 
 /// The rows as `--eq-db` sees them (empty when it is off); refused for a
@@ -186,41 +204,4 @@ pub fn evaluate(
         scores.extend(p);
     }
     Ok((scores, loss / data.len().max(1) as f64))
-}
-
-/// SplitMix64: a small, well-mixed generator for deterministic shuffles.
-struct SplitMix(u64);
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
-
-pub(super) fn shuffled(n: usize, seed: u64, epoch: u32) -> Vec<usize> {
-    let mut rng = SplitMix(seed ^ (u64::from(epoch) << 32) ^ 0x5CA7);
-    let mut v: Vec<usize> = (0..n).collect();
-    for i in (1..n).rev() {
-        let j = (rng.next() % (i as u64 + 1)) as usize;
-        v.swap(i, j);
-    }
-    v
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shuffles_are_permutations_and_deterministic() {
-        let a = shuffled(100, 7, 3);
-        let mut s = a.clone();
-        s.sort_unstable();
-        assert_eq!(s, (0..100).collect::<Vec<_>>());
-        assert_eq!(a, shuffled(100, 7, 3));
-        assert_ne!(a, shuffled(100, 7, 4));
-    }
 }
