@@ -97,6 +97,33 @@ pub fn positives(targets: &[f32], tags: usize) -> Vec<usize> {
         .collect()
 }
 
+/// Targets as the held-out evaluation reads them (trainer/corpus/heldout.py,
+/// "top-3"): on each clip the `k` highest targets (the teacher's top tags)
+/// are positives (1), the rest negatives (0).
+pub fn top_k(targets: &[f32], tags: usize, k: usize) -> Vec<f32> {
+    let mut out = vec![0.0; targets.len()];
+    for (row, o) in targets.chunks(tags).zip(out.chunks_mut(tags)) {
+        let mut order: Vec<usize> = (0..row.len()).collect();
+        // Highest first; ties keep the tag order, as a stable sort does.
+        order.sort_by(|&a, &b| row[b].total_cmp(&row[a]));
+        for &t in order.iter().take(k) {
+            o[t] = 1.0;
+        }
+    }
+    out
+}
+
+/// Macro ROC-AUC over the tags with at least `min` positives (heldout.py's
+/// rule: a tag with a handful of positives is noise, not signal).
+pub fn macro_roc_auc_min(figures: &[TagFigures], min: usize) -> Option<f64> {
+    macro_mean(
+        figures
+            .iter()
+            .filter(|f| f.positives >= min)
+            .map(|f| f.roc_auc),
+    )
+}
+
 /// Mean over the tags that have a value.
 pub fn macro_mean(values: impl IntoIterator<Item = Option<f64>>) -> Option<f64> {
     let v: Vec<f64> = values.into_iter().flatten().collect();
@@ -136,6 +163,19 @@ mod tests {
         // 3 clips × 2 tags
         let y = [1.0, 0.0, 0.5, 0.49, 0.2, 0.9];
         assert_eq!(positives(&y, 2), vec![2, 1]);
+    }
+
+    #[test]
+    fn top_k_marks_each_clips_highest_targets() {
+        // 2 clips × 4 tags.
+        let y = [0.1, 0.9, 0.3, 0.2, 0.7, 0.0, 0.6, 0.8];
+        assert_eq!(
+            top_k(&y, 4, 2),
+            vec![0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0, 1.0]
+        );
+        let f = per_tag(&[0.2, 0.9, 0.8, 0.1], &[1.0, 0.0, 0.0, 1.0], 1);
+        assert_eq!(macro_roc_auc_min(&f, 1), Some(0.5));
+        assert_eq!(macro_roc_auc_min(&f, 3), None);
     }
 
     #[test]

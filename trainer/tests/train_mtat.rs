@@ -16,7 +16,7 @@ use scatterbrain::tags::TAGS;
 use scatterbrain_trainer::augment::Augment;
 use scatterbrain_trainer::data::{Source, Split, read_mtat};
 use scatterbrain_trainer::device::Backend;
-use scatterbrain_trainer::train::{self, Args, Keep, Mix};
+use scatterbrain_trainer::train::{self, Args, Keep, Mix, Select};
 use std::path::{Path, PathBuf};
 
 const RATE: u32 = 16_000;
@@ -102,6 +102,7 @@ fn args(root: &Path, out: &Path, cache: &Path, epochs: u32, resume: bool) -> Arg
         time_budget: None,
         cpu_budget: None,
         keep: Keep::Best,
+        select: Select::Soft,
         augment: Augment::default(),
         mix: Mix::default(),
     }
