@@ -173,7 +173,8 @@ mod tests {
             top_k(&y, 4, 2),
             vec![0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0, 1.0]
         );
-        let f = per_tag(&[0.2, 0.9, 0.8, 0.1], &[1.0, 0.0, 0.0, 1.0], 1);
+        // Positives 0.9 and 0.1 against negatives 0.8 and 0.2: half the pairs right.
+        let f = per_tag(&[0.2, 0.9, 0.8, 0.1], &[0.0, 1.0, 0.0, 1.0], 1);
         assert_eq!(macro_roc_auc_min(&f, 1), Some(0.5));
         assert_eq!(macro_roc_auc_min(&f, 3), None);
     }
