@@ -84,6 +84,13 @@ PACKAGES = {
     "extremetuxracer-data": "audio",
     "drascula-music": "audio",
     "csmash-demosong": "audio",
+    "immich-memories-music": "audio",
+}
+
+# Packages that come from PyPI rather than Debian, at these versions: fetched as wheels with
+# `pip download --no-deps`, pinned by sha256 in packages.lock like the .debs, unzipped.
+PYPI = {
+    "immich-memories-music": "0.1.0",
 }
 
 # Whole packages held out of training, so that validation (model selection) and test measure music
@@ -308,6 +315,8 @@ def fetch(cdir, update_pins=False):
             if f.exists():
                 f.unlink()
             version = pin["version"]
+        elif pkg in PYPI:
+            version = PYPI[pkg]
         else:
             apt_update_once()
             version = candidate_version(pkg)
@@ -319,6 +328,15 @@ def fetch(cdir, update_pins=False):
                 absent.append(pkg)
                 continue
         log(f"[fetch] {pkg}={version}")
+        if pkg in PYPI:
+            f = fetch_wheel(debs, pkg, version)
+            digest = sha256_file(f)
+            if pin and not update_pins and digest != pin["sha256"]:
+                sys.exit(f"FATAL: {f.name}: sha256 {digest} != pinned {pin['sha256']}")
+            lock[pkg] = {"version": version, "filename": f.name, "size": str(f.stat().st_size),
+                         "sha256": digest}
+            write_lock(lock)
+            continue
         r = run(["apt-get", "download", "-q", f"{pkg}={version}"], cwd=debs, check=False,
                 capture_output=True, text=True)
         if r.returncode != 0:
@@ -344,8 +362,19 @@ def fetch(cdir, update_pins=False):
     return lock, absent
 
 
+def fetch_wheel(debs, pkg, version):
+    """`pip download` one wheel, without dependencies (a data package: its files are the point)."""
+    r = run([str(VENV / "bin" / "python"), "-m", "pip", "download", "-q", "--no-deps",
+             "--only-binary", ":all:", f"{pkg}=={version}", "-d", str(debs)],
+            check=False, capture_output=True, text=True)
+    wheels = sorted(debs.glob(f"{pkg.replace('-', '_')}-{version}-*.whl"))
+    if r.returncode != 0 or not wheels:
+        sys.exit(f"FATAL: pip download {pkg}=={version} failed:\n{r.stderr}")
+    return wheels[0]
+
+
 def extract(cdir, lock):
-    """dpkg -x each pinned .deb (never installed), then unpack zip/pk3 archives inside it."""
+    """dpkg -x each pinned .deb (never installed; a wheel is unzipped), then unpack zip/pk3 archives inside it."""
     for pkg, pin in lock.items():
         root = cdir / "pkgs" / pkg
         stamp = root / ".extracted"
@@ -355,7 +384,10 @@ def extract(cdir, lock):
             shutil.rmtree(root)
         root.mkdir(parents=True)
         log(f"[extract] {pkg}")
-        run(["dpkg", "-x", str(cdir / "debs" / pin["filename"]), str(root)])
+        if pin["filename"].endswith(".whl"):
+            run(["unzip", "-q", "-o", str(cdir / "debs" / pin["filename"]), "-d", str(root)])
+        else:
+            run(["dpkg", "-x", str(cdir / "debs" / pin["filename"]), str(root)])
         for arc in sorted(root.rglob("*")):
             if arc.is_file() and arc.suffix.lower() in ARCHIVE_EXT:
                 out = arc.with_name(arc.name + ".d")
@@ -419,6 +451,9 @@ FREE_TEXT_LICENCES = {
     "freedink-data": "GPL-3+ / public domain / CC-BY-SA (README-REPLACEMENTS.txt)",
     # Music.ocg/authors.txt: K-Pone's pieces, CC-BY-3.0 unless stated otherwise
     "openclonk-data": "CC-BY-3.0",
+    # PyPI wheel; dist-info/licenses/LICENSE-MUSIC: generated locally with ACE-Step 1.5, nothing
+    # sampled from or derived from third-party recordings, released under the project's MIT licence
+    "immich-memories-music": "MIT",
 }
 
 
