@@ -328,29 +328,7 @@ def fetch(cdir, update_pins=False):
                 absent.append(pkg)
                 continue
         log(f"[fetch] {pkg}={version}")
-        if pkg in PYPI:
-            f = fetch_wheel(debs, pkg, version)
-            digest = sha256_file(f)
-            if pin and not update_pins and digest != pin["sha256"]:
-                sys.exit(f"FATAL: {f.name}: sha256 {digest} != pinned {pin['sha256']}")
-            lock[pkg] = {"version": version, "filename": f.name, "size": str(f.stat().st_size),
-                         "sha256": digest}
-            write_lock(lock)
-            continue
-        r = run(["apt-get", "download", "-q", f"{pkg}={version}"], cwd=debs, check=False,
-                capture_output=True, text=True)
-        if r.returncode != 0:
-            apt_update_once(force=True)
-            r = run(["apt-get", "download", "-q", f"{pkg}={version}"], cwd=debs, check=False,
-                    capture_output=True, text=True)
-        if r.returncode != 0:
-            sys.exit(f"FATAL: apt-get download {pkg}={version} failed "
-                     f"(pinned version gone from the archive? see README):\n{r.stderr}")
-        ver_file = version.replace(":", "%3a")
-        cands = sorted(debs.glob(f"{pkg}_{ver_file}_*.deb"))
-        if not cands:
-            sys.exit(f"FATAL: downloaded {pkg} but cannot find its .deb")
-        f = cands[0]
+        f = fetch_wheel(debs, pkg, version) if pkg in PYPI else fetch_deb(debs, pkg, version)
         digest = sha256_file(f)
         if pin and not update_pins:
             if digest != pin["sha256"]:
@@ -360,6 +338,24 @@ def fetch(cdir, update_pins=False):
                          "sha256": digest}
             write_lock(lock)
     return lock, absent
+
+
+def fetch_deb(debs, pkg, version):
+    """`apt-get download` one .deb (never installed), retrying once after a fresh `apt-get update`."""
+    r = run(["apt-get", "download", "-q", f"{pkg}={version}"], cwd=debs, check=False,
+            capture_output=True, text=True)
+    if r.returncode != 0:
+        apt_update_once(force=True)
+        r = run(["apt-get", "download", "-q", f"{pkg}={version}"], cwd=debs, check=False,
+                capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"FATAL: apt-get download {pkg}={version} failed "
+                 f"(pinned version gone from the archive? see README):\n{r.stderr}")
+    ver_file = version.replace(":", "%3a")
+    cands = sorted(debs.glob(f"{pkg}_{ver_file}_*.deb"))
+    if not cands:
+        sys.exit(f"FATAL: downloaded {pkg} but cannot find its .deb")
+    return cands[0]
 
 
 def fetch_wheel(debs, pkg, version):
