@@ -1,5 +1,7 @@
 //! Our scattering transform against Kymatio 0.3, an independent implementation,
-//! on the paper's parameters (fixtures from tests/fixtures/kymatio/make_reference.py).
+//! on the paper's parameters, and against the definition computed in float64
+//! at the full rate with Kymatio's filters (fixtures from
+//! tests/fixtures/kymatio/make_reference.py, `--full-rate` for the latter).
 
 use scatterbrain::transform::{PaddingSpec, Scattering, ScatteringConfig};
 use serde_json::Value;
@@ -120,4 +122,86 @@ fn impulse_train_matches_kymatio() {
 #[test]
 fn noise_matches_kymatio() {
     check("noise");
+}
+
+/// Worst relative error per order against the float64 full-rate reference,
+/// over the coefficients of at least 1e-3 of their order's peak (issue 14's
+/// measure), and Kymatio's own error on the same signal where it exists.
+fn full_rate_errors(name: &str) -> ([f64; 3], Option<Vec<f64>>) {
+    let meta: Value =
+        serde_json::from_slice(&std::fs::read(fixture("fullrate.json")).unwrap()).unwrap();
+    let m = &meta["signals"][name];
+    let (_, pcm) = read_npy::<i16>(&format!("{name}.input.npy"));
+    let x: Vec<f32> = pcm.iter().map(|&v| v as f32 / 32768.0).collect();
+    let (shape, reference) = read_npy::<f32>(&format!("{name}.fullrate.npy"));
+    let get = |k: &str| m[k].as_u64().unwrap() as usize;
+    let pad = PaddingSpec {
+        padded_len: get("padded_len"),
+        pad_left: get("pad_left"),
+        first_frame: get("first_frame"),
+        n_frames: get("n_frames"),
+    };
+    let mut s = Scattering::with_padding(&ScatteringConfig::default(), x.len(), pad);
+    let ours = s.transform(&x);
+    assert_eq!([ours.rows as u64, ours.frames as u64], [shape[0], shape[1]]);
+    let frames = ours.frames;
+    let orders: Vec<usize> = s.paths().iter().map(|p| p.order as usize).collect();
+    let mut peak = [0.0f64; 3];
+    for (r, &o) in orders.iter().enumerate() {
+        for &v in &reference[r * frames..(r + 1) * frames] {
+            peak[o] = peak[o].max((v as f64).abs());
+        }
+    }
+    let mut worst = [0.0f64; 3];
+    for (r, &o) in orders.iter().enumerate() {
+        for f in 0..frames {
+            let b = reference[r * frames + f] as f64;
+            if b.abs() >= 1e-3 * peak[o] {
+                let err = (ours.row(r)[f] as f64 - b).abs() / b.abs();
+                if err > worst[o] && std::env::var("KYM_DEBUG").is_ok() {
+                    eprintln!(
+                        "{name} r={r} f={f} ours={} ref={b} err={err}",
+                        ours.row(r)[f]
+                    );
+                }
+                worst[o] = worst[o].max(err);
+            }
+        }
+    }
+    let kymatio = m["kymatio_worst"]
+        .as_array()
+        .map(|a| a.iter().map(|v| v.as_f64().unwrap()).collect());
+    eprintln!(
+        "{name}: worst relative error per order against the full-rate reference: ours {worst:?}, Kymatio {kymatio:?}"
+    );
+    (worst, kymatio)
+}
+
+/// Issue 14's measure: every signal, every order within 1e-3 relative of the
+/// float64 full-rate definition (the agreement README states). Issue 14's
+/// goal of 1e-4 is not met (README "The scattering front end" has the
+/// per-signal table and what moves the error, and what does not).
+#[test]
+fn every_signal_matches_the_full_rate_definition() {
+    let meta: Value =
+        serde_json::from_slice(&std::fs::read(fixture("fullrate.json")).unwrap()).unwrap();
+    let names: Vec<String> = meta["signals"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert!(names.len() >= 9, "fixtures: {names:?}");
+    for name in names {
+        let (worst, _) = full_rate_errors(&name);
+        // Order 0 is x * phi, the local mean: ~0 for zero-mean audio (a pure
+        // tone's is 1e-4 of its amplitude), where float32 rounding, relative
+        // to the input's size, is all there is; it is reported, not checked.
+        for (o, w) in worst.iter().enumerate().skip(1) {
+            assert!(
+                *w < 1e-3,
+                "{name}: order {o} relative error {w} exceeds 1e-3"
+            );
+        }
+    }
 }
