@@ -14,7 +14,9 @@ fi
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 RAYON_NUM_THREADS=1
 
 kym_before=$("$venv/bin/python" tests/fixtures/kymatio/make_reference.py --time-only tests/fixtures/kymatio/music.input.npy)
-cargo bench --bench transform -- --warm-up-time 2 --measurement-time 10 2>&1 | tee /tmp/sb-bench.txt
+# --workspace --profile ci: the test command's build (release for every crate
+# this bench runs), reused instead of a second release build of the workspace.
+cargo bench --workspace --profile ci --bench transform -- --warm-up-time 2 --measurement-time 10 2>&1 | tee /tmp/sb-bench.txt
 kym_after=$("$venv/bin/python" tests/fixtures/kymatio/make_reference.py --time-only tests/fixtures/kymatio/music.input.npy)
 
 # criterion's point estimate (middle of [lo est hi]) in ms.

@@ -193,10 +193,12 @@ def main():
 
     for r in range(ROUNDS):
         ort_round()
-        # --workspace: the same feature set as the test command's release build,
-        # so the bench reuses its build of burn instead of compiling another.
-        # The parts only in the first round: they explain, the totals compare.
-        cmd = ["cargo", "bench", "--workspace", "--bench", "model", "--",
+        # --workspace --profile ci: the test command's feature set and profile
+        # (release, only the GPU stack at opt-level 1, which this CPU bench does
+        # not run), so the bench reuses its build of burn instead of compiling
+        # another. The parts only in the first round: they explain, the totals
+        # compare.
+        cmd = ["cargo", "bench", "--workspace", "--profile", "ci", "--bench", "model", "--",
                "--warm-up-time", "3", "--measurement-time", "20"]
         if r > 0:
             cmd.append("^model/")
