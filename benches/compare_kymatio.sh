@@ -32,6 +32,9 @@ ratio=$(python3 -c "print(f'{$kym/$clip:.1f}')")
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)
 rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 load=$(cut -d' ' -f1-3 /proc/loadavg)
+# Only the generated part is replaced: "## Earlier runs" and what follows
+# it (hand-written) stay.
+kept=$(sed -n '/^## Earlier runs/,$p' benches/RESULTS.md 2>/dev/null || true)
 cat > benches/RESULTS.md <<MD
 # Benchmark results
 
@@ -52,4 +55,5 @@ measured in the same run, Kymatio timed just before and just after criterion.
 Goals (issue 2): ≥ 50× faster than Kymatio numpy, ≤ 40 ms per clip on one core.
 Reproduce: \`bash benches/compare_kymatio.sh\`.
 MD
+[ -z "$kept" ] || printf '\n%s\n' "$kept" >> benches/RESULTS.md
 cat benches/RESULTS.md

@@ -171,6 +171,10 @@ def criterion_ms(group, bench, batch):
     return est["median"]["point_estimate"] / 1e6
 
 
+# Where the hand-written part of RESULTS-model.md starts (kept across runs).
+HAND_WRITTEN = "## History (hand-written"
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     layers, head_w, head_b, x = make_weights()
@@ -266,8 +270,16 @@ def main():
         f"| the rest | {rest[1]:.1f} | {rest[1] / ours_ms[1]:.0%} | {rest[16]:.1f} | {rest[16] / ours_ms[16]:.0%} |",
         "",
     ]
-    with open(os.path.join(ROOT, "benches", "RESULTS-model.md"), "w") as fh:
-        fh.write("\n".join(lines))
+    # Only the generated part is replaced: the hand-written history below it stays.
+    path = os.path.join(ROOT, "benches", "RESULTS-model.md")
+    kept = ""
+    if os.path.exists(path):
+        with open(path) as fh:
+            old = fh.read()
+        at = old.find(HAND_WRITTEN)
+        kept = old[at:] if at >= 0 else ""
+    with open(path, "w") as fh:
+        fh.write("\n".join(lines) + ("\n" + kept if kept else ""))
     print("\n".join(lines))
     if max(agree.values()) > 1e-4:
         sys.exit("ours and onnxruntime disagree")
