@@ -74,6 +74,20 @@ impl FeatureConfig {
         }
         Ok(())
     }
+
+    /// The page's live microphone view: the default scattering with the first
+    /// order only (S1 is what it draws; the second would cost as much again
+    /// for nothing shown), standardising orders 0–1, over windows of
+    /// `seconds`. The page asks the WASM for it instead of copying it.
+    pub fn live(seconds: f64) -> Result<Self, ConfigError> {
+        let mut config = FeatureConfig::default();
+        if let FrontEnd::Scattering(s) = &mut config.front_end {
+            s.max_order = 1;
+        }
+        config.normaliser.standardise_orders = vec![0, 1];
+        config.window.seconds = seconds;
+        config.validate().map(|()| config)
+    }
 }
 
 /// A feature configuration, planned for one input length at a time.
@@ -233,6 +247,23 @@ mod tests {
             front_end,
             ..FeatureConfig::default()
         }
+    }
+
+    /// The live view's configuration is what the page used when it copied
+    /// it by hand (www/constants.js before the WASM exported it).
+    #[test]
+    fn live_configuration_is_the_pages() {
+        let live = serde_json::to_value(FeatureConfig::live(4.096).unwrap()).unwrap();
+        let page = serde_json::json!({
+            "front_end": { "kind": "scattering", "sample_rate": 16000, "q1": 8, "q2": 1, "j": 13,
+                           "t": 8192, "oversampling": 1, "max_order": 1 },
+            "normaliser": { "eps1": 1e-4, "eps2": 1e-6, "log_eps": 1e-4, "standardise_orders": [0, 1] },
+            "window": { "seconds": 4.096, "min_seconds": 1.0 },
+        });
+        // Through f32 where the core stores f32.
+        let page: FeatureConfig = serde_json::from_value(page).unwrap();
+        assert_eq!(live, serde_json::to_value(page).unwrap());
+        assert!(FeatureConfig::live(0.0).is_err());
     }
 
     #[test]

@@ -18,8 +18,17 @@ fn pkg_dir() -> PathBuf {
         })
 }
 
-fn native(pcm: &[f32], rate: u32, channels: u32, form: Form) -> (usize, usize, Vec<f32>) {
-    let mut features = Features::new(FeatureConfig::default());
+/// Seconds of the live view's window in [`live_view_front_end_matches`].
+const LIVE: f64 = 4.096;
+
+fn native(
+    pcm: &[f32],
+    rate: u32,
+    channels: u32,
+    form: Form,
+    config: FeatureConfig,
+) -> (usize, usize, Vec<f32>) {
+    let mut features = Features::new(config);
     let (sr, hop) = (features.sample_rate(), features.hop());
     let mut windows = Vec::new();
     let mut p = Pipeline::new(&features, form, rate, channels).unwrap();
@@ -30,7 +39,13 @@ fn native(pcm: &[f32], rate: u32, channels: u32, form: Form) -> (usize, usize, V
     (c.rows, c.frames, c.data)
 }
 
-fn wasm(pcm: &[f32], rate: u32, channels: u32, normalised: bool) -> (usize, usize, Vec<f32>) {
+fn wasm(
+    pcm: &[f32],
+    rate: u32,
+    channels: u32,
+    normalised: bool,
+    live: Option<f64>,
+) -> (usize, usize, Vec<f32>) {
     let pkg = pkg_dir();
     assert!(
         pkg.join("scatterbrain.js").exists(),
@@ -38,8 +53,9 @@ fn wasm(pcm: &[f32], rate: u32, channels: u32, normalised: bool) -> (usize, usiz
         pkg.display()
     );
     let dir = std::env::temp_dir().join(format!(
-        "sb-native-wasm-{}-{rate}-{channels}",
-        std::process::id()
+        "sb-native-wasm-{}-{rate}-{channels}-{}",
+        std::process::id(),
+        live.is_some()
     ));
     std::fs::create_dir_all(&dir).unwrap();
     let (inp, out) = (dir.join("in.f32"), dir.join("out.f32"));
@@ -59,6 +75,7 @@ fn wasm(pcm: &[f32], rate: u32, channels: u32, normalised: bool) -> (usize, usiz
         .arg(channels.to_string())
         .arg(if normalised { "1" } else { "0" })
         .arg(&out)
+        .args(live.map(|s| s.to_string()))
         .status()
         .expect("node must be installed");
     assert!(status.success(), "node failed");
@@ -115,10 +132,19 @@ fn signal(rate: u32, channels: u32, seconds: f64) -> Vec<f32> {
 }
 
 fn check(rate: u32, channels: u32, seconds: f64, normalised: bool) {
+    check_with(rate, channels, seconds, normalised, None);
+}
+
+/// `live`: the page's live view's front end over windows of that many seconds.
+fn check_with(rate: u32, channels: u32, seconds: f64, normalised: bool, live: Option<f64>) {
     let pcm = signal(rate, channels, seconds);
     let form = if normalised { Form::Model } else { Form::Raw };
-    let (r1, f1, a) = native(&pcm, rate, channels, form);
-    let (r2, f2, b) = wasm(&pcm, rate, channels, normalised);
+    let config = match live {
+        Some(s) => FeatureConfig::live(s).unwrap(),
+        None => FeatureConfig::default(),
+    };
+    let (r1, f1, a) = native(&pcm, rate, channels, form, config);
+    let (r2, f2, b) = wasm(&pcm, rate, channels, normalised, live);
     assert_eq!((r1, f1), (r2, f2));
     if normalised {
         // Log domain: an absolute difference d is a relative difference d in
@@ -165,4 +191,11 @@ fn raw_coefficients_match_after_resampling_stereo_44k() {
 #[test]
 fn normalised_features_match() {
     check(22_050, 1, 10.0, true);
+}
+
+/// The live microphone view's front end, which the page takes from the WASM
+/// (Analyzer.live) rather than copying: first order only, short windows.
+#[test]
+fn live_view_front_end_matches() {
+    check_with(48_000, 1, 10.0, false, Some(LIVE));
 }

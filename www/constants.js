@@ -1,10 +1,7 @@
-// Values the page and its workers copy from the core (src/), in one place
-// until the WASM exports them. Keep them equal to the Rust they name.
-
-/** The front end's sample rate (src/transform: the scattering runs at 16 kHz). */
-export const MODEL_RATE = 16000;
-/** The shortest input the core accepts, in seconds (src/windows.rs). */
-export const MIN_SECONDS = 1.0;
+// The page's own values, in one place: where its files are, its caches, the
+// live view's timing. What the core decides (the front end's rate, the
+// shortest input, the live view's front end) comes from the WASM
+// (Analyzer.sample_rate / min_seconds / Analyzer.live), not from here.
 
 /** The shipped model (www/server.mjs serves the repository's models/ there). */
 export const MODEL_URL = 'models/scat-4l-256h-gru.bpk';
@@ -22,16 +19,10 @@ export const OFFLINE_CACHE = 'scatterbrain-v3';
 /** Where the page leaves what it downloaded before the service worker took over (page/downloads.js). */
 export const INCOMING_CACHE = `${OFFLINE_CACHE}:incoming`;
 
-// The live microphone view: a short-window, first-order-only configuration
-// of the core's scattering (src/features.rs FeatureConfig, as JSON). Every
-// LIVE_STEP seconds the last LIVE_WINDOW seconds are scattered and the S1
-// frames lying well inside that window (LIVE_LAG away from its newest edge)
-// are shown.
+// The live microphone view (worker/live.js): every LIVE_STEP seconds the last
+// LIVE_WINDOW seconds are scattered with the core's live front end
+// (Analyzer.live: first order only) and the S1 frames lying well inside that
+// window (LIVE_LAG away from its newest edge) are shown.
 export const LIVE_WINDOW = 4.096; // s: 65 536 samples at 16 kHz
 export const LIVE_STEP = 0.5; // s between updates
 export const LIVE_LAG = 1.0; // s: frames closer than this to the newest sample are not final yet
-export const LIVE_CONFIG = {
-  front_end: { kind: 'scattering', sample_rate: MODEL_RATE, q1: 8, q2: 1, j: 13, t: 8192, oversampling: 1, max_order: 1 },
-  normaliser: { eps1: 1e-4, eps2: 1e-6, log_eps: 1e-4, standardise_orders: [0, 1] },
-  window: { seconds: LIVE_WINDOW, min_seconds: MIN_SECONDS },
-};

@@ -54,6 +54,26 @@ impl Analyzer {
         })
     }
 
+    /// The live microphone view's front end over windows of `seconds`
+    /// ([`FeatureConfig::live`]).
+    pub fn live(seconds: f64) -> Result<Analyzer, JsError> {
+        Ok(Analyzer {
+            features: Features::try_new(FeatureConfig::live(seconds).map_err(js)?).map_err(js)?,
+        })
+    }
+
+    /// The front end's sample rate in Hz (audio is resampled to it).
+    #[wasm_bindgen(getter)]
+    pub fn sample_rate(&self) -> u32 {
+        self.features.sample_rate()
+    }
+
+    /// The shortest input accepted, in seconds.
+    #[wasm_bindgen(getter)]
+    pub fn min_seconds(&self) -> f64 {
+        self.features.config().window.min_seconds
+    }
+
     /// Scattering coefficients of interleaved PCM (`channels` channels at
     /// `sample_rate` Hz), stitched over the analysis windows. `normalised`
     /// gives the model's input instead of raw S0/S1/S2.

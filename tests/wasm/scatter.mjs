@@ -1,15 +1,20 @@
 // Run the WASM build's Analyzer.scatter on raw f32 PCM, for tests/native_wasm.rs.
-// usage: node scatter.mjs PKG_DIR IN.f32 SAMPLE_RATE CHANNELS NORMALISED OUT.f32
+// usage: node scatter.mjs PKG_DIR IN.f32 SAMPLE_RATE CHANNELS NORMALISED OUT.f32 [LIVE_SECONDS]
+// (with LIVE_SECONDS: the live view's front end, Analyzer.live, instead of the default)
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
-const [pkgDir, input, rate, channels, normalised, output] = process.argv.slice(2);
+const [pkgDir, input, rate, channels, normalised, output, live] = process.argv.slice(2);
 const require = createRequire(import.meta.url);
 const wasm = require(path.resolve(pkgDir, 'scatterbrain.js'));
 const bytes = readFileSync(input);
 const pcm = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-const analyzer = new wasm.Analyzer();
+const analyzer = live ? wasm.Analyzer.live(Number(live)) : new wasm.Analyzer();
+// The values the page reads instead of copying them.
+if (analyzer.sample_rate !== 16000 || analyzer.min_seconds !== 1) {
+  throw new Error(`front end at ${analyzer.sample_rate} Hz, shortest input ${analyzer.min_seconds} s`);
+}
 const r = analyzer.scatter(pcm, Number(rate), Number(channels), normalised === '1');
 const data = new Float32Array(r.data.buffer, r.data.byteOffset, r.data.byteLength / 4);
 if (data.length !== r.rows * r.frames) throw new Error(`size ${data.length} != ${r.rows}x${r.frames}`);

@@ -2,7 +2,6 @@
 // does not exist in workers), the worker's scattering and tags, drawing;
 // re-tagging the shown audio on another backend; cancelling.
 import { sniffSampleRate, estimateSeconds } from '../sniff.js';
-import { MIN_SECONDS, MODEL_RATE } from '../constants.js';
 import { MSG } from '../worker/protocol.js';
 import { ui } from './ui.js';
 import { env, NO_SIMD } from './env.js';
@@ -12,8 +11,8 @@ import { AnalysisError, Cancelled, UserError, engine, runInWorker, startWorker, 
 import { busy, clearError, finishStages, fmtSeconds, isBusy, plain, resetStages, setProgress, setStage, showError, showModelProgress } from './status.js';
 import { drawAll, renderTimings, showResults, showTags, shown } from './results.js';
 
-// Files longer than this are decoded by the browser straight to 16 kHz mono
-// (the transform's rate), so a 1-hour file needs ~230 MB instead of ~1.3 GB.
+// Files longer than this are decoded by the browser straight to mono at the
+// front end's rate (16 kHz), so a 1-hour file needs ~230 MB instead of ~1.3 GB.
 const LONG_SECONDS = 20 * 60;
 const MAX_SECONDS = 3 * 3600;
 
@@ -54,8 +53,10 @@ async function decode(blob, name, timings, alive) {
   const long = estimate > LONG_SECONDS;
   let rate = sniffed && sniffed >= 3000 && sniffed <= 768000 ? sniffed : 48000;
   if (long) {
-    rate = MODEL_RATE;
-    setStage('decode', `Decoding a long file (about ${fmtSeconds(estimate)}) at 16 kHz to save memory…`);
+    await engine.ready; // the front end's rate comes from the core
+    if (!alive()) throw new Cancelled();
+    rate = engine.core.sampleRate;
+    setStage('decode', `Decoding a long file (about ${fmtSeconds(estimate)}) at ${rate / 1000} kHz to save memory…`);
   }
   t0 = t();
   let audio;
@@ -73,8 +74,10 @@ async function decode(blob, name, timings, alive) {
   if (audio.duration > MAX_SECONDS) {
     throw new UserError(`“${name}” is ${fmtSeconds(audio.duration)} long; this page analyses files of up to ${MAX_SECONDS / 3600} hours.`);
   }
-  if (audio.duration < MIN_SECONDS) {
-    throw new UserError(`“${name}” is too short: ${audio.duration.toFixed(2)} s. At least ${MIN_SECONDS.toFixed(1)} s of audio is needed.`);
+  await engine.ready; // decoded meanwhile; the shortest input is the core's
+  const { minSeconds } = engine.core;
+  if (audio.duration < minSeconds) {
+    throw new UserError(`“${name}” is too short: ${audio.duration.toFixed(2)} s. At least ${minSeconds.toFixed(1)} s of audio is needed.`);
   }
   return { audio, sniffed, long };
 }

@@ -23,8 +23,12 @@ let gpuGlue = null; // the WebGPU build's JS glue, downloaded once (so that it i
 const pending = new Map(); // job id → {resolve, reject, onProgress}
 const handlers = { live: () => {}, liveError: () => {}, liveTags: () => {} };
 
-/** The state of the current worker: `ready` (started), `modelReady` (model loaded or none), `gen`. */
-export const engine = { ready: null, modelReady: null, gen: 0 };
+/**
+ * The state of the current worker: `ready` (started), `modelReady` (model
+ * loaded or none), `gen`; `core`: the core's values the page needs
+ * ({sampleRate, minSeconds} of the front end), known once `ready` resolves.
+ */
+export const engine = { ready: null, modelReady: null, gen: 0, core: null };
 
 /** Live microphone frames, failures and tags go to these (mic.js). */
 export function onLive(frames, error, tags) {
@@ -68,6 +72,7 @@ export function startWorker() {
       switch (m.type) {
         case MSG.READY:
           performance.mark('sb:engine-ready');
+          engine.core = m.core;
           return resolve(m.initMs);
         case MSG.LIVE:
           return handlers.live(m);

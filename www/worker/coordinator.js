@@ -30,7 +30,8 @@ const ready = (async () => {
 })();
 
 ready.then(
-  (ms) => postMessage({ type: MSG.READY, initMs: ms }),
+  // The core's values the page needs (it copies none): the front end's rate and the shortest input.
+  (ms) => postMessage({ type: MSG.READY, initMs: ms, core: { sampleRate: analyzer.sample_rate, minSeconds: analyzer.min_seconds } }),
   (e) => postMessage({ type: MSG.ERROR, fatal: true, message: `The analysis engine (WebAssembly) failed to start: ${messageOf(e)}` }),
 );
 

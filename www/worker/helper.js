@@ -4,7 +4,6 @@
 // gives both the pictures' coefficients and the model input — and, on the
 // CPU backend, scores those windows at once.
 import init, { TagModel } from '../pkg/scatterbrain.js';
-import { MODEL_RATE } from '../constants.js';
 import { MSG, messageOf, crashed } from './protocol.js';
 
 let gotModule;
@@ -47,8 +46,8 @@ async function onModel(msg) {
   }
 }
 
-// Mono samples per push, to keep the copy into the WASM memory small.
-const SLICE = MODEL_RATE * 5;
+// Seconds of mono per push, to keep the copy into the WASM memory small.
+const SLICE_SECONDS = 5;
 
 /** This instance's share of a job (see TagModel.job_*). */
 async function onCall(msg) {
@@ -80,7 +79,7 @@ function job(msg, progress) {
       Atomics.wait(filled, 0, at, 1000);
       continue;
     }
-    const end = Math.min(have, at + SLICE);
+    const end = Math.min(have, at + SLICE_SECONDS * tagModel.sample_rate);
     tagModel.job_push(mono.subarray(at, end), progress);
     at = end;
   }

@@ -5,7 +5,7 @@
 // seconds the loaded model tags the last TAG_SPAN seconds (one analysis
 // window: the core's session, on the CPU) — live tags beside the picture.
 import { Analyzer } from '../pkg/scatterbrain.js';
-import { LIVE_CONFIG, LIVE_LAG, LIVE_STEP, LIVE_WINDOW } from '../constants.js';
+import { LIVE_LAG, LIVE_STEP, LIVE_WINDOW } from '../constants.js';
 import { MSG } from './protocol.js';
 
 // One model window of the latest audio; refreshed every few seconds (a
@@ -85,7 +85,7 @@ export function livePush({ pcm }, engineUp, tagModel) {
   }
   if (live.total < live.nextUpdate || !engineUp) return;
   live.nextUpdate = live.total + LIVE_STEP * live.rate;
-  if (!live.analyzer) live.analyzer = new Analyzer(JSON.stringify(LIVE_CONFIG));
+  if (!live.analyzer) live.analyzer = Analyzer.live(LIVE_WINDOW); // the core's live front end
   const r = live.analyzer.scatter(ring, live.rate, 1, false);
   let bytes = r.data;
   if (bytes.byteOffset % 4 !== 0) bytes = bytes.slice();

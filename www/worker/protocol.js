@@ -10,7 +10,7 @@
 //   RETAG {id, backend}                 the last audio's tags on another backend
 //   LIVE_START {sampleRate} · LIVE_PUSH {pcm} · LIVE_STOP
 // coordinator → page
-//   READY {initMs} · ERROR {id?, message, fatal?, crashed?}
+//   READY {initMs, core: {sampleRate, minSeconds}} · ERROR {id?, message, fatal?, crashed?}
 //   MODEL_READY {info, sameFrontEnd, workers, ms} · MODEL_ERROR {message}
 //   WEBGPU {ok, message?, ms}
 //   PROGRESS {id, stage, done, total, passes?}

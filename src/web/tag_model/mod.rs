@@ -139,6 +139,12 @@ impl TagModel {
         })
     }
 
+    /// The model's front-end sample rate in Hz (its input is mono at this rate).
+    #[wasm_bindgen(getter)]
+    pub fn sample_rate(&self) -> u32 {
+        self.front_end.front_end.sample_rate()
+    }
+
     /// The model's metadata as a JSON string: name, precision, tags, input
     /// size, front end, provenance, metrics (checksums left out).
     pub fn info(&self) -> Result<String, JsError> {
