@@ -8,6 +8,10 @@
 //! model, the optimiser state and the loop state are written atomically to
 //! `OUT/checkpoint/`; `--resume` continues from there after a kill and gives
 //! the same result as an uninterrupted run with the same seed.
+//!
+//! Long (~460 lines) because [`run`] is the loop in the order it happens:
+//! options, resume, epochs, selection, checkpoints and the final model file;
+//! the splits and the epoch's mix have their own rooms.
 
 mod mix;
 mod splits;
