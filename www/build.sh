@@ -81,10 +81,15 @@ compile webgpu pkg-webgpu
 gpu_log="$(mktemp)"
 finish pkg-webgpu >"$gpu_log" 2>&1 &
 gpu_pid=$!
+# If the CPU flavour fails, the script exits: stop the WebGPU flavour's
+# finishing job too rather than leave it running (it would still replace
+# www/pkg-webgpu minutes later).
+trap 'pkill -TERM -P "$gpu_pid" 2>/dev/null; kill "$gpu_pid" 2>/dev/null || true' EXIT
 compile web pkg
 finish pkg
 gpu_ok=0
 wait "$gpu_pid" || gpu_ok=$?
+trap - EXIT
 cat "$gpu_log"
 rm -f "$gpu_log"
 [ "$gpu_ok" = 0 ] || { echo "finishing www/pkg-webgpu failed"; exit 1; }
