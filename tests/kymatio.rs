@@ -3,7 +3,7 @@
 //! at the full rate with Kymatio's filters (fixtures from
 //! tests/fixtures/kymatio/make_reference.py, `--full-rate` for the latter).
 
-use scatterbrain::transform::{PaddingSpec, Scattering, ScatteringConfig};
+use scatterbrain::transform::{Coefficients, PaddingSpec, Scattering, ScatteringConfig};
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -20,15 +20,21 @@ fn read_npy<T: npyz::Deserialize>(name: &str) -> (Vec<u64>, Vec<T>) {
     (shape, npy.into_vec().unwrap())
 }
 
-/// Worst relative error per order over the coefficients that carry energy
-/// (at least 1e-4 of the largest coefficient of their order in this signal).
-fn compare(name: &str) -> [f64; 3] {
-    let meta: Value =
-        serde_json::from_slice(&std::fs::read(fixture("meta.json")).unwrap()).unwrap();
-    let m = &meta["signals"][name];
+fn read_meta(file: &str) -> Value {
+    serde_json::from_slice(&std::fs::read(fixture(file)).unwrap()).unwrap()
+}
+
+/// Our transform of signal `name` on the padding its fixture entry `m` states
+/// (so frames line up with the reference's), and the reference
+/// `<name>.<reference>.npy`, checked to have our shape.
+fn ours_and_reference(
+    m: &Value,
+    name: &str,
+    reference: &str,
+) -> (Scattering, Coefficients, Vec<f32>) {
     let (_, pcm) = read_npy::<i16>(&format!("{name}.input.npy"));
     let x: Vec<f32> = pcm.iter().map(|&v| v as f32 / 32768.0).collect();
-    let (shape, reference) = read_npy::<f32>(&format!("{name}.kymatio.npy"));
+    let (shape, values) = read_npy::<f32>(&format!("{name}.{reference}.npy"));
     let get = |k: &str| m[k].as_u64().unwrap() as usize;
     let pad = PaddingSpec {
         padded_len: get("padded_len"),
@@ -39,6 +45,51 @@ fn compare(name: &str) -> [f64; 3] {
     let mut s = Scattering::with_padding(&ScatteringConfig::default(), x.len(), pad);
     let ours = s.transform(&x);
     assert_eq!([ours.rows as u64, ours.frames as u64], [shape[0], shape[1]]);
+    (s, ours, values)
+}
+
+/// Worst relative error per order of `ours` against `reference(row, frame)`,
+/// over the reference values of at least `floor` times their order's peak.
+/// KYM_DEBUG=1 prints each new worst.
+fn worst_per_order(
+    name: &str,
+    s: &Scattering,
+    ours: &Coefficients,
+    reference: impl Fn(usize, usize) -> f64,
+    floor: f64,
+) -> [f64; 3] {
+    let mut peak = [0.0f64; 3];
+    for (r, p) in s.paths().iter().enumerate() {
+        for f in 0..ours.frames {
+            peak[p.order as usize] = peak[p.order as usize].max(reference(r, f).abs());
+        }
+    }
+    let mut worst = [0.0f64; 3];
+    for (r, p) in s.paths().iter().enumerate() {
+        let o = p.order as usize;
+        for f in 0..ours.frames {
+            let b = reference(r, f);
+            if b.abs() >= floor * peak[o] {
+                let err = (ours.row(r)[f] as f64 - b).abs() / b.abs();
+                if err > worst[o] && std::env::var("KYM_DEBUG").is_ok() {
+                    eprintln!(
+                        "{name} r={r} f={f} ours={} ref={b} err={err} path={p:?}",
+                        ours.row(r)[f]
+                    );
+                }
+                worst[o] = worst[o].max(err);
+            }
+        }
+    }
+    worst
+}
+
+/// Worst relative error per order over the coefficients that carry energy
+/// (at least 1e-4 of the largest coefficient of their order in this signal).
+fn compare(name: &str) -> [f64; 3] {
+    let meta = read_meta("meta.json");
+    let m = &meta["signals"][name];
+    let (s, ours, reference) = ours_and_reference(m, name, "kymatio");
     let paths = m["paths"].as_array().unwrap();
     assert_eq!(paths.len(), s.paths().len());
 
@@ -67,29 +118,7 @@ fn compare(name: &str) -> [f64; 3] {
         let e = paths[r]["expo"].as_u64().unwrap() as i32;
         reference[r * frames + f] as f64 * 2f64.powi(e)
     };
-    let mut peak = [0.0f64; 3];
-    for (r, p) in s.paths().iter().enumerate() {
-        for f in 0..frames {
-            peak[p.order as usize] = peak[p.order as usize].max(scaled(r, f).abs());
-        }
-    }
-    let mut worst = [0.0f64; 3];
-    for (r, p) in s.paths().iter().enumerate() {
-        let o = p.order as usize;
-        for f in 0..frames {
-            let b = scaled(r, f);
-            if b.abs() >= 1e-4 * peak[o] {
-                let err = (ours.row(r)[f] as f64 - b).abs() / b.abs();
-                if err > worst[o] && std::env::var("KYM_DEBUG").is_ok() {
-                    eprintln!(
-                        "{name} r={r} f={f} ours={} ref={b} err={err} path={p:?}",
-                        ours.row(r)[f]
-                    );
-                }
-                worst[o] = worst[o].max(err);
-            }
-        }
-    }
+    let worst = worst_per_order(name, &s, &ours, scaled, 1e-4);
     eprintln!("{name}: worst relative error per order {worst:?}");
     worst
 }
@@ -128,46 +157,17 @@ fn noise_matches_kymatio() {
 /// over the coefficients of at least 1e-3 of their order's peak (issue 14's
 /// measure), and Kymatio's own error on the same signal where it exists.
 fn full_rate_errors(name: &str) -> ([f64; 3], Option<Vec<f64>>) {
-    let meta: Value =
-        serde_json::from_slice(&std::fs::read(fixture("fullrate.json")).unwrap()).unwrap();
+    let meta = read_meta("fullrate.json");
     let m = &meta["signals"][name];
-    let (_, pcm) = read_npy::<i16>(&format!("{name}.input.npy"));
-    let x: Vec<f32> = pcm.iter().map(|&v| v as f32 / 32768.0).collect();
-    let (shape, reference) = read_npy::<f32>(&format!("{name}.fullrate.npy"));
-    let get = |k: &str| m[k].as_u64().unwrap() as usize;
-    let pad = PaddingSpec {
-        padded_len: get("padded_len"),
-        pad_left: get("pad_left"),
-        first_frame: get("first_frame"),
-        n_frames: get("n_frames"),
-    };
-    let mut s = Scattering::with_padding(&ScatteringConfig::default(), x.len(), pad);
-    let ours = s.transform(&x);
-    assert_eq!([ours.rows as u64, ours.frames as u64], [shape[0], shape[1]]);
+    let (s, ours, reference) = ours_and_reference(m, name, "fullrate");
     let frames = ours.frames;
-    let orders: Vec<usize> = s.paths().iter().map(|p| p.order as usize).collect();
-    let mut peak = [0.0f64; 3];
-    for (r, &o) in orders.iter().enumerate() {
-        for &v in &reference[r * frames..(r + 1) * frames] {
-            peak[o] = peak[o].max((v as f64).abs());
-        }
-    }
-    let mut worst = [0.0f64; 3];
-    for (r, &o) in orders.iter().enumerate() {
-        for f in 0..frames {
-            let b = reference[r * frames + f] as f64;
-            if b.abs() >= 1e-3 * peak[o] {
-                let err = (ours.row(r)[f] as f64 - b).abs() / b.abs();
-                if err > worst[o] && std::env::var("KYM_DEBUG").is_ok() {
-                    eprintln!(
-                        "{name} r={r} f={f} ours={} ref={b} err={err}",
-                        ours.row(r)[f]
-                    );
-                }
-                worst[o] = worst[o].max(err);
-            }
-        }
-    }
+    let worst = worst_per_order(
+        name,
+        &s,
+        &ours,
+        |r, f| reference[r * frames + f] as f64,
+        1e-3,
+    );
     let kymatio = m["kymatio_worst"]
         .as_array()
         .map(|a| a.iter().map(|v| v.as_f64().unwrap()).collect());
@@ -183,8 +183,7 @@ fn full_rate_errors(name: &str) -> ([f64; 3], Option<Vec<f64>>) {
 /// per-signal table and what moves the error, and what does not).
 #[test]
 fn every_signal_matches_the_full_rate_definition() {
-    let meta: Value =
-        serde_json::from_slice(&std::fs::read(fixture("fullrate.json")).unwrap()).unwrap();
+    let meta = read_meta("fullrate.json");
     let names: Vec<String> = meta["signals"]
         .as_object()
         .unwrap()
