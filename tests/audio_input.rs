@@ -1,6 +1,8 @@
 //! Real files in every supported format, odd rates and channel counts, and
 //! bad input: each gives valid features or a typed error, never a panic.
 
+#[path = "common/manifest.rs"]
+mod manifest;
 #[path = "common/wav.rs"]
 mod wav;
 
@@ -12,9 +14,7 @@ use std::path::{Path, PathBuf};
 use wav::float_wav;
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/audio")
-        .join(name)
+    manifest::dir().join("tests/fixtures/audio").join(name)
 }
 
 /// Decode and run the front end; returns the windows and the 16 kHz length.

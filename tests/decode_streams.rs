@@ -2,14 +2,14 @@
 //! chained Ogg streams, and refuses a stream whose format changes midway
 //! instead of cutting it silently there.
 
+#[path = "common/manifest.rs"]
+mod manifest;
 use scatterbrain::decode::{AudioReader, StreamInfo};
 use scatterbrain::error::AudioError;
 use std::path::PathBuf;
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/audio")
-        .join(name)
+    manifest::dir().join("tests/fixtures/audio").join(name)
 }
 
 /// Frames decoded, or the error that stopped the decoding.

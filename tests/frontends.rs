@@ -4,6 +4,8 @@
 //! definition in src/transform/cqt.rs, and the CQT's peak bin on sines
 //! against librosa.cqt.
 
+#[path = "common/manifest.rs"]
+mod manifest;
 use scatterbrain::transform::cqt::Cqt;
 use scatterbrain::transform::mel::Mel;
 use scatterbrain::transform::{Coefficients, CqtConfig, MelConfig};
@@ -11,9 +13,7 @@ use serde_json::Value;
 use std::path::PathBuf;
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/frontends")
-        .join(name)
+    manifest::dir().join("tests/fixtures/frontends").join(name)
 }
 
 fn read_npy<T: npyz::Deserialize>(name: &str) -> (Vec<u64>, Vec<T>) {

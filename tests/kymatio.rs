@@ -3,14 +3,14 @@
 //! at the full rate with Kymatio's filters (fixtures from
 //! tests/fixtures/kymatio/make_reference.py, `--full-rate` for the latter).
 
+#[path = "common/manifest.rs"]
+mod manifest;
 use scatterbrain::transform::{Coefficients, PaddingSpec, Scattering, ScatteringConfig};
 use serde_json::Value;
 use std::path::PathBuf;
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/kymatio")
-        .join(name)
+    manifest::dir().join("tests/fixtures/kymatio").join(name)
 }
 
 fn read_npy<T: npyz::Deserialize>(name: &str) -> (Vec<u64>, Vec<T>) {

@@ -3,6 +3,8 @@
 //! tests/fixtures/model/rnn_reference.json, made by make_rnn_reference.py.
 #![cfg(feature = "model")]
 
+#[path = "common/manifest.rs"]
+mod manifest;
 use burn::module::Param;
 use burn::nn::{DropoutConfig, Linear};
 use burn::tensor::{Device, Tensor, TensorData};
@@ -16,10 +18,7 @@ use serde_json::Value;
 const TOL: f32 = 1e-5;
 
 fn fixture() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/model/rnn_reference.json"
-    );
+    let path = manifest::dir().join("tests/fixtures/model/rnn_reference.json");
     serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json")
 }
 

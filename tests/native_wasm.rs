@@ -2,6 +2,8 @@
 //! gives the same coefficients. Needs the Node package that the test command
 //! (`tests/run`) builds; set SCATTERBRAIN_WASM_NODE_PKG to point elsewhere.
 
+#[path = "common/manifest.rs"]
+mod manifest;
 use scatterbrain::features::{FeatureConfig, Features};
 use scatterbrain::pipeline::{Form, Pipeline, stitch};
 use std::path::PathBuf;
@@ -13,7 +15,7 @@ fn pkg_dir() -> PathBuf {
         .unwrap_or_else(|| {
             let target = std::env::var_os("CARGO_TARGET_DIR")
                 .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+                .unwrap_or_else(|| manifest::dir().join("target"));
             target.join("wasm-node-pkg")
         })
 }
@@ -66,7 +68,7 @@ fn wasm(
             .collect::<Vec<u8>>(),
     )
     .unwrap();
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/wasm/scatter.mjs");
+    let script = manifest::dir().join("tests/wasm/scatter.mjs");
     let status = Command::new("node")
         .arg(script)
         .arg(&pkg)

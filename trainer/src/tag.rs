@@ -49,18 +49,26 @@ pub fn model_path(given: Option<&Path>) -> Result<PathBuf> {
         return Ok(PathBuf::from(p));
     }
     let candidates = [
-        Path::new("models").join(SHIPPED_MODEL),
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../models")
-            .join(SHIPPED_MODEL),
+        Some(Path::new("models").join(SHIPPED_MODEL)),
+        crate_dir().map(|d| d.join("../models").join(SHIPPED_MODEL)),
     ];
     candidates
-        .iter()
+        .into_iter()
+        .flatten()
         .find(|p| p.is_file())
-        .cloned()
         .ok_or_else(|| {
             anyhow!("no model: models/{SHIPPED_MODEL} was not found; give one with --model FILE")
         })
+}
+
+/// The trainer's source folder: `cargo run`'s and `cargo test`'s, else the one
+/// it was built from. Cargo's variable comes first because the target folder
+/// may be shared by clones at other paths (tests/run), whose binaries carry
+/// the path of the clone that built them.
+pub fn crate_dir() -> Option<PathBuf> {
+    let at_run = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
+    let at_build = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    at_run.into_iter().chain([at_build]).find(|d| d.is_dir())
 }
 
 pub fn run(a: Args) -> Result<bool> {

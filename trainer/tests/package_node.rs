@@ -4,6 +4,8 @@
 //! folder made self-contained by `www/build.sh` (tests/run builds it first)
 //! and `node`; `tests/wasm/package.mjs` does the JS side.
 
+#[path = "../../tests/common/manifest.rs"]
+mod manifest;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -12,7 +14,7 @@ use std::process::{Command, Output};
 const TOL: f64 = 1e-4;
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    manifest::dir().join("..")
 }
 
 fn run(cmd: &mut Command) -> Output {

@@ -149,7 +149,7 @@ struct LoopState {
 fn git_commit() -> Option<String> {
     let out = std::process::Command::new("git")
         .args(["rev-parse", "HEAD"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(crate::tag::crate_dir()?)
         .output()
         .ok()?;
     out.status

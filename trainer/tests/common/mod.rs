@@ -8,6 +8,9 @@ use std::process::{Command, Output};
 #[path = "../../../tests/common/wav.rs"]
 pub mod wav;
 
+#[path = "../../../tests/common/manifest.rs"]
+mod manifest;
+
 /// The `scatterbrain` binary built for these tests.
 pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_scatterbrain"))
@@ -15,9 +18,7 @@ pub fn bin() -> Command {
 
 /// A file of the shared audio fixtures (tests/fixtures/audio).
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures/audio")
-        .join(name)
+    manifest::dir().join("../tests/fixtures/audio").join(name)
 }
 
 /// Runs a command, showing its exit status and standard error in the test's output.
