@@ -41,7 +41,7 @@ const MODEL = path.join(root, MODEL_URL);
 const target = process.env.CARGO_TARGET_DIR || path.join(os.homedir(), '.cache', 'scatterbrain', 'target');
 const CLI = process.env.SCATTERBRAIN_CLI || path.join(target, 'release', 'scatterbrain');
 for (const [what, f] of [
-  ['www/pkg (bash www/build.sh)', path.join(root, 'www', 'pkg', 'scatterbrain_bg.wasm')],
+  ['www/package/pkg (bash www/build.sh)', path.join(root, 'www', 'package', 'pkg', 'scatterbrain_bg.wasm')],
   ['the shipped model', MODEL],
   ['the native CLI (cargo build --release -p scatterbrain-trainer)', CLI],
 ]) {

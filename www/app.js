@@ -1,9 +1,10 @@
 // Scatterbrain page, main module: input (file, drop, microphone) → browser
-// decode → the worker (WASM scattering, then the tagging model on WebGPU or
-// the CPU) → tags, pictures, player, JSON. The model file is fetched once
-// when the page loads; after that, no network requests. The rooms:
+// decode → the engine (package/engine.js, the npm package's: workers with the
+// WASM scattering, then the tagging model on WebGPU or the CPU) → tags,
+// pictures, player, JSON. The model file is fetched once when the page
+// loads; after that, no network requests. The rooms:
 //   page/env.js      what the browser offers     page/model.js    the model file
-//   page/backend.js  WebGPU or CPU               page/engine.js   the worker client
+//   page/backend.js  WebGPU or CPU               page/engine.js   the engine's use
 //   page/analyse.js  one job, input to results   page/status.js   stages, progress, errors
 //   page/results.js  tags, taggram, scattergrams page/playhead.js the playhead
 //   page/export.js   the JSON download           page/mic.js      microphone and live view

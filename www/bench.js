@@ -1,19 +1,12 @@
 // Benchmark page: times the tagger page's own path on chosen files — the
-// browser's decode (as page/analyse.js does it), then the page's worker (worker/coordinator.js:
+// browser's decode (as page/analyse.js does it), then the page's engine (package/engine.js:
 // scattering, model input and the tagging model, on the CPU or WebGPU) — and
 // shows a table. benches/browser.mjs drives it headless through
 // globalThis.bench and writes benches/RESULTS-browser.md.
-import { sniffSampleRate } from './sniff.js';
+import { sniffSampleRate } from './package/sniff.js';
 import { MODEL_URL, WASM_URL, WEBGPU_WASM_URL } from './constants.js';
-import { COORDINATOR_URL } from './worker/protocol.js';
+import { createEngine } from './package/engine.js';
 const $ = (id) => document.getElementById(id);
-
-function deferred() {
-  let resolve;
-  let reject;
-  const promise = new Promise((a, b) => ((resolve = a), (reject = b)));
-  return { promise, resolve, reject };
-}
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -22,11 +15,10 @@ const median = (xs) => {
 };
 
 // ------------------------------------------------------------------ engine
-// One coordinating worker, started as page/engine.js starts it: the compiled module and the
-// model file are handed over, the model is loaded once.
+// The page's engine (package/engine.js), started as page/engine.js starts it:
+// the compiled module and the model file are handed over, the model is loaded once.
 let engine = null;
 let wasmModule = null;
-let gpuModule = null; // the WebGPU build, compiled on first use (as page/engine.js)
 let modelBytes = null;
 
 async function startEngine() {
@@ -38,66 +30,22 @@ async function startEngine() {
     if (!r.ok) throw new Error(`model: ${r.status} ${r.statusText}`);
     modelBytes = await r.arrayBuffer();
   }
-  const worker = new Worker(COORDINATOR_URL, { type: 'module' });
-  const e = { worker, pending: new Map(), nextId: 1, ready: deferred(), model: deferred(), webgpu: null, startup: { compileMs } };
-  worker.onmessage = (ev) => {
-    const m = ev.data;
-    if (m.type === 'ready') e.ready.resolve(m.initMs);
-    else if (m.type === 'error' && m.fatal) e.ready.reject(new Error(m.message));
-    else if (m.type === 'model-ready') e.model.resolve(m);
-    else if (m.type === 'model-error') e.model.reject(new Error(m.message));
-    else if (m.type === 'webgpu') {
-      if (e.webgpu) m.ok ? e.webgpu.resolve(m.ms) : e.webgpu.reject(new Error(m.message));
-    } else {
-      const p = e.pending.get(m.id);
-      if (!p) return;
-      if (m.type === 'result' || m.type === 'tags') {
-        e.pending.delete(m.id);
-        p.resolve(m);
-      } else if (m.type === 'error') {
-        e.pending.delete(m.id);
-        p.reject(new Error(m.message));
-      }
-    }
-  };
-  worker.onerror = (ev) => {
-    const err = new Error(`worker: ${ev.message}`);
-    e.ready.reject(err);
-    for (const p of e.pending.values()) p.reject(err);
-  };
-  worker.postMessage({ type: 'init', module: wasmModule });
-  e.startup.initMs = await e.ready.promise;
-  const copy = modelBytes.slice(0);
-  worker.postMessage({ type: 'model', bytes: copy }, [copy]);
-  const ready = await e.model.promise;
-  e.startup.modelLoadMs = ready.ms;
-  e.startup.model = `${ready.info.name} (${ready.info.precision})`;
-  e.startup.workers = ready.workers ?? 1;
+  // The WebGPU build is compiled on first use (as the page does).
+  const e = createEngine({ wasm: wasmModule, webgpuWasm: WEBGPU_WASM_URL });
+  const startup = { compileMs };
+  startup.initMs = (await e.ready).initMs;
+  const ready = await e.loadModel(modelBytes);
+  startup.modelLoadMs = ready.ms;
+  startup.model = `${ready.info.name} (${ready.info.precision})`;
+  startup.workers = ready.workers ?? 1;
+  e.startup = startup;
   engine = e;
   return e;
 }
 
 function stopEngine() {
-  if (engine) engine.worker.terminate();
+  if (engine) engine.terminate();
   engine = null;
-}
-
-function job(e, msg, transfer) {
-  const id = e.nextId++;
-  return new Promise((resolve, reject) => {
-    e.pending.set(id, { resolve, reject });
-    e.worker.postMessage({ ...msg, id }, transfer);
-  });
-}
-
-/** Start WebGPU in the worker (once), giving it the WebGPU build; the time the worker took. */
-async function startWebgpu(e) {
-  if (!e.webgpu) {
-    e.webgpu = deferred();
-    gpuModule ??= WebAssembly.compileStreaming(fetch(WEBGPU_WASM_URL));
-    e.worker.postMessage({ type: 'webgpu-init', module: await gpuModule });
-  }
-  return e.webgpu.promise;
 }
 
 // ------------------------------------------------------------------ one run
@@ -122,7 +70,7 @@ async function runOnce(e, file, backend) {
   const t2 = performance.now();
   const channels = [];
   for (let c = 0; c < audio.numberOfChannels; c++) channels.push(audio.getChannelData(c).slice());
-  const reply = await job(e, { type: 'scatter', channels, sampleRate: audio.sampleRate, backend }, channels.map((c) => c.buffer));
+  const reply = await e.analyse(channels, audio.sampleRate, { backend });
   const t3 = performance.now();
   if (!reply.tags) throw new Error(`no tags: ${reply.tagError || 'no model'}`);
   if (reply.tags.backend !== backend) throw new Error(`ran on ${reply.tags.backend}: ${reply.tags.fallback}`);
@@ -152,7 +100,7 @@ async function runOnce(e, file, backend) {
 async function run(file, backend, { reps = 3, warmup = 1, timeoutMs = 600_000 } = {}) {
   const e = engine || (await startEngine());
   let webgpuInitMs = null;
-  if (backend === 'webgpu') webgpuInitMs = await startWebgpu(e);
+  if (backend === 'webgpu') webgpuInitMs = await e.startWebgpu();
   const runs = [];
   for (let i = 0; i < warmup + reps; i++) {
     let timer;

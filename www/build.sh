@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Builds the page's two WASM packages (git-ignored): www/pkg/ (feature `web`:
-# front end and model on the CPU) and www/pkg-webgpu/ (feature `webgpu`: the
-# same with burn's wgpu backend), each:
+# Builds the two WASM builds (git-ignored) straight into the npm package
+# folder the page runs on: www/package/pkg/ (feature `web`: front end and
+# model on the CPU) and www/package/pkg-webgpu/ (feature `webgpu`: the same
+# with burn's wgpu backend), each:
 #   cargo (release, wasm32, SIMD) → wasm-bindgen --target web →
 #   wasm-opt (npm binaryen) when installed.
+# Then the package gets the repository's LICENSE, and is self-contained.
 # usage: www/build.sh [--no-opt]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +24,7 @@ opt_flags=(-O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-
 # One flavour in two steps. compile: cargo (features $1) → a copy of the .wasm
 # in the target folder ($CARGO_TARGET_DIR/scatterbrain-$2.wasm: tests/run makes
 # the Node package from the CPU one). finish: that copy → wasm-bindgen →
-# wasm-opt → www/$2, replaced in one step. finish reads only the copy, so it
+# wasm-opt → www/package/$2, replaced in one step. finish reads only the copy, so it
 # can run while the next flavour compiles.
 compile() {
     local features=$1 dir=$2
@@ -35,12 +37,12 @@ compile() {
 }
 
 finish() {
-    local dir=$1
+    local dir=$1 out_dir=www/package/$1
     local wasm="$CARGO_TARGET_DIR/scatterbrain-$dir.wasm"
-    echo "== wasm-bindgen --target web → www/$dir"
-    rm -rf "www/$dir.tmp"
-    wasm-bindgen --target web --no-typescript --out-name scatterbrain --out-dir "www/$dir.tmp" "$wasm"
-    local out="www/$dir.tmp/scatterbrain_bg.wasm"
+    echo "== wasm-bindgen --target web → $out_dir"
+    rm -rf "$out_dir.tmp"
+    wasm-bindgen --target web --no-typescript --out-name scatterbrain --out-dir "$out_dir.tmp" "$wasm"
+    local out="$out_dir.tmp/scatterbrain_bg.wasm"
     echo "   wasm-bindgen output: $(size_of "$out") bytes"
     if [ "$opt" = 1 ] && [ -x "$wasm_opt" ]; then
         # wasm-opt takes minutes on these: keep its output by the hash of its
@@ -66,15 +68,16 @@ finish() {
         echo "== wasm-opt skipped (run: bash .ci/setup.sh npm)"
     fi
     # Replace the old package in one step, so a running server never serves a mix.
-    rm -rf "www/$dir.old"
-    [ -d "www/$dir" ] && mv "www/$dir" "www/$dir.old"
-    mv "www/$dir.tmp" "www/$dir"
-    rm -rf "www/$dir.old"
-    echo "== built www/$dir: $(size_of "www/$dir/scatterbrain_bg.wasm") bytes wasm, gzip $(gzip -9c "www/$dir/scatterbrain_bg.wasm" | wc -c) bytes"
+    rm -rf "$out_dir.old"
+    [ -d "$out_dir" ] && mv "$out_dir" "$out_dir.old"
+    mv "$out_dir.tmp" "$out_dir"
+    rm -rf "$out_dir.old"
+    echo "== built $out_dir: $(size_of "$out_dir/scatterbrain_bg.wasm") bytes wasm, gzip $(gzip -9c "$out_dir/scatterbrain_bg.wasm" | wc -c) bytes"
 }
 
-# The page loads pkg/ (front end and model on the CPU) and, only when WebGPU
-# is chosen, pkg-webgpu/ (the same with burn's wgpu backend) for the model.
+# The page loads package/pkg/ (front end and model on the CPU) and, only when
+# WebGPU is chosen, package/pkg-webgpu/ (the same with burn's wgpu backend)
+# for the model.
 # The WebGPU flavour's wasm-opt (single-threaded, minutes) runs beside the CPU
 # flavour's cargo build (~4 min cold) instead of after it.
 compile webgpu pkg-webgpu
@@ -83,7 +86,7 @@ finish pkg-webgpu >"$gpu_log" 2>&1 &
 gpu_pid=$!
 # If the CPU flavour fails, the script exits: stop the WebGPU flavour's
 # finishing job too rather than leave it running (it would still replace
-# www/pkg-webgpu minutes later).
+# www/package/pkg-webgpu minutes later).
 trap 'pkill -TERM -P "$gpu_pid" 2>/dev/null; kill "$gpu_pid" 2>/dev/null || true' EXIT
 compile web pkg
 finish pkg
@@ -92,6 +95,6 @@ wait "$gpu_pid" || gpu_ok=$?
 trap - EXIT
 cat "$gpu_log"
 rm -f "$gpu_log"
-[ "$gpu_ok" = 0 ] || { echo "finishing www/pkg-webgpu failed"; exit 1; }
+[ "$gpu_ok" = 0 ] || { echo "finishing www/package/pkg-webgpu failed"; exit 1; }
 echo "== built both in $(( $(date +%s) - start )) s"
-node www/package/build.mjs   # the npm package folder (www/package) made self-contained
+cp LICENSE www/package/LICENSE   # the npm package folder (www/package) is now self-contained

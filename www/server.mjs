@@ -100,7 +100,8 @@ const SECURITY_HEADERS = {
 };
 
 // Only the page's own files are served from www/: not the tooling next to it.
-const WWW_DENY = /^(node_modules|pkg\.tmp|pkg\.old)(\/|$)|(^|\/)\.|^(package(-lock)?\.json|[^/]*\.mjs|build\.sh|serve)$/;
+// (package/ is served: the page runs on it; its half-built pkg*.tmp/.old folders are not.)
+const WWW_DENY = /(^|\/)(node_modules|pkg(-webgpu)?\.(tmp|old))(\/|$)|(^|\/)\.|^(package(-lock)?\.json|[^/]*\.mjs|build\.sh|serve)$/;
 
 /**
  * Map a URL path to a file, or null when it is not servable. `model`: a file
@@ -220,7 +221,7 @@ export function startServer({ port = 8080, host = '127.0.0.1', quiet = false, mo
     }
   });
   // Compress the two big files now rather than on the first visitor's request.
-  const bigOnes = [path.join(WWW, 'pkg', 'scatterbrain_bg.wasm'), typeof model === 'string' ? path.resolve(model) : path.join(MODELS, SHIPPED_MODEL)];
+  const bigOnes = [path.join(WWW, 'package', 'pkg', 'scatterbrain_bg.wasm'), typeof model === 'string' ? path.resolve(model) : path.join(MODELS, SHIPPED_MODEL)];
   if (model === false) bigOnes.pop();
   copies.prune().then(async () => {
     for (const f of bigOnes) await copies.warm(f);

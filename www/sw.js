@@ -26,7 +26,6 @@ const SHELL = [
   'constants.js',
   'counted.js',
   'plot.js',
-  'sniff.js',
   'mic-worklet.js',
   'page/analyse.js',
   'page/backend.js',
@@ -42,12 +41,14 @@ const SHELL = [
   'page/status.js',
   'page/support.js',
   'page/ui.js',
-  'worker/coordinator.js',
-  'worker/helper.js',
-  'worker/live.js',
-  'worker/pool.js',
-  'worker/protocol.js',
-  'pkg/scatterbrain.js',
+  'package/engine.js',
+  'package/sniff.js',
+  'package/worker/coordinator.js',
+  'package/worker/helper.js',
+  'package/worker/live.js',
+  'package/worker/pool.js',
+  'package/worker/protocol.js',
+  'package/pkg/scatterbrain.js',
 ].map((u) => new URL(u, self.registration.scope).href);
 
 // The name of the version in use is kept in this cache, under this key.

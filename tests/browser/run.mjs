@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '../../www/server.mjs';
+import { WASM_URL } from '../../www/constants.js';
 import { wav, melody, tone, noise } from './audio.mjs';
 import { weightTests } from './weight.mjs';
 import { pictureTests } from './pictures.mjs';
@@ -31,8 +32,8 @@ const { chromium } = require('playwright-core');
 const SCREENSHOT = path.join(here, 'results.png');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
-if (!existsSync(path.join(root, 'www', 'pkg', 'scatterbrain_bg.wasm'))) {
-  console.error('www/pkg is missing: run www/build.sh first');
+if (!existsSync(path.join(root, 'www', 'package', 'pkg', 'scatterbrain_bg.wasm'))) {
+  console.error('www/package/pkg is missing: run www/build.sh first');
   process.exit(2);
 }
 
@@ -232,7 +233,7 @@ test('page loads with WASM SIMD, isolation and a strict CSP, no console errors',
   const env = await page.evaluate(() => ({ ...globalThis.scatterbrain.env, isolated: crossOriginIsolated }));
   check(env.simd, 'page reports no WASM SIMD');
   check(env.isolated, 'page is not cross-origin isolated');
-  const wasm = await page.request.get(new URL('pkg/scatterbrain_bg.wasm', url).href);
+  const wasm = await page.request.get(new URL(WASM_URL, url).href);
   check(wasm.headers()['content-type'] === 'application/wasm', `wasm MIME ${wasm.headers()['content-type']}`);
   check(consoleErrors.length === 0, `console errors: ${consoleErrors.join(' | ')}`);
 });

@@ -11,11 +11,11 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { MODEL_URL } from '../../www/constants.js';
+import { MODEL_URL, WASM_URL, WEBGPU_WASM_URL } from '../../www/constants.js';
 import { startServer } from '../../www/server.mjs';
 
 const REVISIT_LIMIT = 100_000; // bytes (the issue's goal)
-const WASM = 'pkg/scatterbrain_bg.wasm';
+const WASM = WASM_URL;
 const MODEL = MODEL_URL;
 
 /** Bytes the server sent per response (headers included), from its sockets. */
@@ -106,7 +106,7 @@ export function weightTests({ test, check, needModel, root, cli, modelFile, tmp 
       const wasmSize = statSync(wasmFile).size;
       check(wasm.encoding === 'br' && wasm.bytes < wasmSize / 2, `WASM sent as ${wasm.encoding || 'identity'}, ${wasm.bytes} of ${wasmSize} bytes`);
       // The WebGPU build is not fetched while the CPU is the backend (the default on this software adapter).
-      const gpuBuild = first.filter((r) => r.path.startsWith('pkg-webgpu/'));
+      const gpuBuild = first.filter((r) => r.path.startsWith(path.posix.dirname(WEBGPU_WASM_URL) + '/'));
       check(gpuBuild.length === 0, `the WebGPU build was fetched on a CPU visit: ${JSON.stringify(gpuBuild)}`);
 
       // The download line showed bytes against the decoded sizes, and the counts ended at those sizes.

@@ -165,3 +165,31 @@ fn package_reads_a_model_with_its_own_tag_set() {
     assert_eq!(js["clip"].as_array().unwrap().len(), 7);
     assert_eq!(js["tags"][6], "hand clap");
 }
+
+/// What `npm pack` publishes holds every file the package's JS names by a
+/// relative path: the engine's workers, the glue, both WASM builds.
+#[test]
+fn package_folder_is_self_contained() {
+    let out = run(Command::new("node")
+        .arg(repo().join("tests/wasm/package_files.mjs"))
+        .arg(repo().join("www/package")));
+    let js: Value = serde_json::from_slice(&out.stdout).expect("JSON from node");
+    let files: Vec<&str> = js["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    for f in [
+        "index.js",
+        "engine.js",
+        "worker/coordinator.js",
+        "worker/helper.js",
+        "pkg/scatterbrain_bg.wasm",
+        "pkg-webgpu/scatterbrain_bg.wasm",
+        "LICENSE",
+    ] {
+        assert!(files.contains(&f), "{f} is not in the package: {files:?}");
+    }
+    assert_eq!(js["missing"], serde_json::json!([]), "named but not packed");
+}

@@ -2,7 +2,7 @@
 // sampleRate, slice(from, to) }`, where `slice` gives frames [from, to) as
 // interleaved PCM. Slicing lets an AudioBuffer's planar channels be
 // interleaved a slice at a time instead of copied whole.
-import { sniffSampleRate } from './pkg/sniff.js';
+import { sniffSampleRate } from './sniff.js';
 
 // decodeAudioData resamples to its context's rate; the header's rate avoids
 // that (the core then resamples, as natively). Chromium's accepted range:

@@ -1,13 +1,12 @@
 // One job from input to results: read, decode in the page (AudioContext
 // does not exist in workers), the worker's scattering and tags, drawing;
 // re-tagging the shown audio on another backend; cancelling.
-import { sniffSampleRate, estimateSeconds } from '../sniff.js';
-import { MSG } from '../worker/protocol.js';
+import { sniffSampleRate, estimateSeconds } from '../package/sniff.js';
 import { ui } from './ui.js';
 import { env, NO_SIMD } from './env.js';
 import { model } from './model.js';
 import { BACKEND_NAMES, backendChosen, currentBackend, setBackend, webgpuFailed } from './backend.js';
-import { AnalysisError, Cancelled, UserError, engine, runInWorker, startWorker, useWebgpu } from './engine.js';
+import { AnalysisError, UserError, analyseInWorker, cancelled, engine, retagInWorker, startWorker, useWebgpu } from './engine.js';
 import { busy, clearError, finishStages, fmtSeconds, isBusy, plain, resetStages, setProgress, setStage, showError, showModelProgress } from './status.js';
 import { drawAll, renderTimings, showResults, showTags, shown } from './results.js';
 
@@ -28,7 +27,7 @@ function begin() {
   return { id, alive: () => id === jobId };
 }
 
-/** A failed job: say why; `restart` replaces the worker (a crashed engine). */
+/** A failed job: say why; `restart` replaces the worker (a stopped engine; a crashed one replaced itself). */
 function failed(message, restart) {
   document.body.dataset.state = 'error';
   showError(message);
@@ -130,7 +129,7 @@ function progressReporter(alive, tagging, backend) {
 }
 
 export async function analyse(blob, name) {
-  const { id, alive } = begin();
+  const { alive } = begin();
   const timings = {};
   try {
     if (!env.simd) throw new UserError(NO_SIMD);
@@ -147,11 +146,7 @@ export async function analyse(blob, name) {
     if (!alive()) return;
     const backend = currentBackend();
     const gen = engine.gen;
-    const reply = await runInWorker(
-      { type: MSG.SCATTER, id, channels, sampleRate: audio.sampleRate, backend },
-      channels.map((c) => c.buffer),
-      progressReporter(alive, model.state === 'ready', backend),
-    );
+    const reply = await analyseInWorker(channels, audio.sampleRate, backend, progressReporter(alive, model.state === 'ready', backend));
     timings.transform = reply.timings.transformMs;
     if (reply.timings.featuresMs != null) timings.features = reply.timings.featuresMs;
     if (reply.timings.webgpuInitMs != null) timings.webgpuInit = reply.timings.webgpuInitMs;
@@ -190,10 +185,10 @@ export async function analyse(blob, name) {
     ui.statusText.textContent = `Done in ${fmtSeconds(Object.values(timings).reduce((a, b) => a + b, 0) / 1000)}.`;
     document.body.dataset.state = 'done';
   } catch (e) {
-    if (!alive() || e instanceof Cancelled) return;
+    if (!alive() || cancelled(e)) return;
     if (e instanceof UserError) failed(e.message, false);
-    // A crashed engine is replaced for the next file; user errors need no restart.
-    else if (e instanceof AnalysisError) failed(`“${name}” could not be analysed: ${plain(e.message)}`, e.crashed);
+    // The engine replaced a crashed worker itself; user errors need no restart.
+    else if (e instanceof AnalysisError) failed(`“${name}” could not be analysed: ${plain(e.message)}`, false);
     else failed(`Something went wrong while analysing “${name}”: ${e.message}. You can try another file.`, true);
   } finally {
     if (alive()) busy(false);
@@ -206,14 +201,14 @@ async function retag() {
   if (!current || !current.tags || model.state !== 'ready') return;
   // The worker was restarted since (cancel, crash): it no longer has the input.
   if (current.workerGen !== engine.gen) return analyse(current.blob, current.name);
-  const { id, alive } = begin();
+  const { alive } = begin();
   const backend = currentBackend();
   const name = BACKEND_NAMES[backend];
   setStage('model', `Tagging on ${name}…`);
   setProgress(0);
   const since = performance.now();
   try {
-    const reply = await runInWorker({ type: MSG.RETAG, id, backend }, [], (m) => {
+    const reply = await retagInWorker(backend, (m) => {
       // Issue 12 item 2: per-window text, ticking (time so far, ETA) — status.js.
       if (alive()) showModelProgress(name, m.done, m.total, since);
     });
@@ -234,8 +229,8 @@ async function retag() {
     ui.statusText.textContent = `Tagged on ${BACKEND_NAMES[reply.tags.backend]} in ${fmtSeconds(reply.timings.modelMs / 1000)}.`;
     document.body.dataset.state = 'done';
   } catch (e) {
-    if (!alive() || e instanceof Cancelled) return;
-    failed(`The tags could not be computed on ${name}: ${plain(e.message)} You can switch back or try another file.`, e.crashed || !(e instanceof AnalysisError));
+    if (!alive() || cancelled(e)) return;
+    failed(`The tags could not be computed on ${name}: ${plain(e.message)} You can switch back or try another file.`, !(e instanceof AnalysisError));
   } finally {
     if (alive()) busy(false);
   }

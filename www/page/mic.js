@@ -1,12 +1,11 @@
 // Microphone: record with MediaRecorder (the recording is then analysed as a
 // file) while an AudioWorklet taps the input for the live scattergram: the
-// worker scatters the last few seconds twice a second (worker/live.js) and
-// the page scrolls the S1 frames.
+// engine scatters the last few seconds twice a second (package/worker/live.js)
+// and the page scrolls the S1 frames.
 import { drawHeatmap } from '../plot.js';
-import { MSG } from '../worker/protocol.js';
 import { ui } from './ui.js';
 import { env } from './env.js';
-import { engine, onLive, post } from './engine.js';
+import { engine, startLive } from './engine.js';
 import { clearError, fmtSeconds, plain, showError } from './status.js';
 import { markedTagNames } from './results.js';
 
@@ -84,13 +83,17 @@ async function startLiveTap(stream) {
   ui.live.hidden = false;
   drawLive();
   await engine.ready;
-  post({ type: MSG.LIVE_START, sampleRate: ctx.sampleRate });
-  node.port.onmessage = (ev) => post({ type: MSG.LIVE_PUSH, pcm: ev.data }, [ev.data.buffer]);
+  const live = startLive(ctx.sampleRate, {
+    frames: liveFrames,
+    error: (message) => showError(`The live view stopped: ${plain(message)}`),
+    tags: liveTags,
+  });
+  node.port.onmessage = (ev) => live.push(ev.data);
   return {
     stop() {
       node.port.onmessage = null;
       source.disconnect();
-      post({ type: MSG.LIVE_STOP });
+      live.stop();
       ctx.close();
     },
   };
@@ -153,5 +156,3 @@ function liveTags(m) {
   list.dataset.seconds = m.seconds.toFixed(1);
   document.body.dataset.liveTags = String(Number(document.body.dataset.liveTags || 0) + 1);
 }
-
-onLive(liveFrames, (message) => showError(`The live view stopped: ${plain(message)}`), liveTags);

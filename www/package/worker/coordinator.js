@@ -1,24 +1,24 @@
-// The page's heavy work, off the main thread (module worker): the WASM
-// scattering front end and the tagging model (burn: CPU in WebAssembly, or
-// WebGPU). This worker coordinates helpers (pool.js, one per core), keeps the
-// model input of the last audio for WebGPU and backend switches, and runs
-// the live microphone view (live.js). Messages: protocol.js.
+// The engine's heavy work, off the main thread (module worker, started by
+// ../engine.js): the WASM scattering front end and the tagging model (burn:
+// CPU in WebAssembly, or WebGPU). This worker coordinates helpers (pool.js,
+// one per core), keeps the model input of the last audio for WebGPU and
+// backend switches, and runs the live microphone view (live.js). Messages:
+// protocol.js.
 //
-// Two WASM builds: the CPU one (pkg/, everything) and, only once the page
-// chooses WebGPU, the WebGPU one (pkg-webgpu/: the same core with burn's wgpu
+// Two WASM builds: the CPU one (../pkg/, everything) and, only once WebGPU is
+// chosen, the WebGPU one (../pkg-webgpu/: the same core with burn's wgpu
 // backend), whose TagModel scores the model input the CPU build made.
 import init, { Analyzer, TagModel } from '../pkg/scatterbrain.js';
 import { HelperPool } from './pool.js';
 import { liveStart, livePush, liveStop } from './live.js';
 import { MSG, messageOf, crashed } from './protocol.js';
-import { WEBGPU_GLUE_URL } from '../constants.js';
 
 let analyzer = null;
 let pool = null;
 let gotModule;
 const moduleMsg = new Promise((resolve) => (gotModule = resolve));
 
-// The page compiles the WASM once and hands the module to each worker it
+// The engine compiles the WASM once and hands the module to each worker it
 // starts, so restarting the worker (cancel, crash) fetches nothing.
 const ready = (async () => {
   const module = await moduleMsg;
@@ -30,7 +30,7 @@ const ready = (async () => {
 })();
 
 ready.then(
-  // The core's values the page needs (it copies none): the front end's rate and the shortest input.
+  // The core's values the caller needs (copied nowhere): the front end's rate and the shortest input.
   (ms) => postMessage({ type: MSG.READY, initMs: ms, core: { sampleRate: analyzer.sample_rate, minSeconds: analyzer.min_seconds } }),
   (e) => postMessage({ type: MSG.ERROR, fatal: true, message: `The analysis engine (WebAssembly) failed to start: ${messageOf(e)}` }),
 );
@@ -109,10 +109,10 @@ function startWebgpu() {
   return webgpu;
 }
 
-// The WebGPU build, from the module the page sends (WEBGPU_INIT) when WebGPU
+// The WebGPU build, from the module the engine sends (WEBGPU_INIT) when WebGPU
 // is chosen; a WebGPU job that comes first waits for it.
 let gpuGlue = null; // promise of the initialised glue module
-let gpuError = null; // why the page could not send it (until it sends it after all)
+let gpuError = null; // why the engine could not send it (until it sends it after all)
 let gpuWaiters = [];
 function gpuBuild() {
   if (gpuGlue) return gpuGlue;
@@ -123,7 +123,7 @@ function receiveGpuBuild({ module, error }) {
   gpuError = module ? null : error || gpuError;
   if (module && !gpuGlue) {
     gpuGlue = (async () => {
-      const glue = await import(new URL(`../${WEBGPU_GLUE_URL}`, import.meta.url).href);
+      const glue = await import(new URL('../pkg-webgpu/scatterbrain.js', import.meta.url).href);
       await glue.default({ module_or_path: module });
       return glue;
     })();
@@ -149,7 +149,7 @@ async function predict(id, backend, timings) {
   const progress = (done, total) => postMessage({ type: MSG.PROGRESS, id, stage: 'model', done, total });
   // Issue 12 item 2 (backend): the model stage starts now, before WebGPU
   // starts and scores (minutes on a software adapter): say so with the
-  // window count, so the page shows "window 1 of n" rather than the last
+  // window count, so a page can show "window 1 of n" rather than the last
   // scattering message.
   progress(0, pool.holdsInput ? pool.windows : featureWindows);
   let fallback = null;
@@ -313,7 +313,7 @@ self.onmessage = (ev) => {
     case MSG.SCATTER:
     case MSG.RETAG:
       (msg.type === MSG.SCATTER ? scatter(msg) : retag(msg)).catch((e) =>
-        // A trap (panic) leaves the instance unusable: the page then starts a new worker.
+        // A trap (panic) leaves the instance unusable: the engine then starts a new worker.
         postMessage({ type: MSG.ERROR, id: msg.id, message: messageOf(e), crashed: crashed(e) }),
       );
   }

@@ -1,12 +1,18 @@
 // The live microphone view, in the coordinating worker: a second Analyzer
 // with a short window and first order only scatters the last LIVE_WINDOW
 // seconds every LIVE_STEP seconds and sends the S1 frames that lie well
-// inside that window (away from its edges) to the page. Every TAG_STEP
+// inside that window (away from its edges) to the engine's caller. Every TAG_STEP
 // seconds the loaded model tags the last TAG_SPAN seconds (one analysis
 // window: the core's session, on the CPU) — live tags beside the picture.
 import { Analyzer } from '../pkg/scatterbrain.js';
-import { LIVE_LAG, LIVE_STEP, LIVE_WINDOW } from '../constants.js';
 import { MSG } from './protocol.js';
+
+// Every LIVE_STEP seconds the last LIVE_WINDOW seconds are scattered with the
+// core's live front end (Analyzer.live: first order only) and the S1 frames
+// lying well inside that window (LIVE_LAG away from its newest edge) are sent.
+const LIVE_WINDOW = 4.096; // s: 65 536 samples at 16 kHz
+const LIVE_STEP = 0.5; // s between updates
+const LIVE_LAG = 1.0; // s: frames closer than this to the newest sample are not final yet
 
 // One model window of the latest audio; refreshed every few seconds (a
 // 5-layer GRU over 29 s costs a few hundred ms here, so the view stays live).
@@ -44,7 +50,7 @@ function keepForTags(pcm) {
   live.tagAt = (live.tagAt + src.length) % tagRing.length;
 }
 
-/** Tags of the latest audio with `tagModel` (a TagModel), posted to the page. */
+/** Tags of the latest audio with `tagModel` (a TagModel), posted to the engine. */
 function liveTags(tagModel) {
   const { tagRing, rate } = live;
   const n = Math.min(live.total, tagRing.length);

@@ -1,7 +1,7 @@
-// The messages between the page, its coordinating worker and the helpers,
-// named once. Values are the wire strings (www/bench.js speaks them too).
+// The messages between the engine (../engine.js), its coordinating worker
+// and the helpers, named once. Values are the wire strings.
 //
-// page → coordinator
+// engine → coordinator
 //   INIT {module}                       the compiled WASM module
 //   MODEL {bytes}                       the model file (ArrayBuffer)
 //   WEBGPU_INIT {module?, error?}       the WebGPU build's compiled module (or why there is none);
@@ -9,7 +9,7 @@
 //   SCATTER {id, channels: [Float32Array…], sampleRate, backend}
 //   RETAG {id, backend}                 the last audio's tags on another backend
 //   LIVE_START {sampleRate} · LIVE_PUSH {pcm} · LIVE_STOP
-// coordinator → page
+// coordinator → engine
 //   READY {initMs, core: {sampleRate, minSeconds}} · ERROR {id?, message, fatal?, crashed?}
 //   MODEL_READY {info, sameFrontEnd, workers, ms} · MODEL_ERROR {message}
 //   WEBGPU {ok, message?, ms}
@@ -46,15 +46,12 @@ export const MSG = Object.freeze({
   JOB_SCORES: 'job-scores',
 });
 
-/** Where the page starts its coordinating worker (relative to www/). */
-export const COORDINATOR_URL = 'worker/coordinator.js';
-
 export function messageOf(e) {
   if (e instanceof Error) return e.message;
   return String(e);
 }
 
-/** A WASM trap (panic) leaves the instance unusable: the page starts a new worker. */
+/** A WASM trap (panic) leaves the instance unusable: the engine starts a new worker. */
 export function crashed(e) {
   return e instanceof WebAssembly.RuntimeError;
 }

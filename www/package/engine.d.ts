@@ -1,0 +1,125 @@
+// TypeScript declarations of scatterbrain-tagger/engine (engine.js): the
+// tagger in module workers, for pages.
+
+import type { ScatterResult, TagResult } from './index.js';
+
+/** A WASM build: compiled, its bytes, a URL, a promise of any of these, or a function giving one (called again after a failure). */
+export type WasmSource =
+  | WebAssembly.Module
+  | ArrayBuffer
+  | ArrayBufferView
+  | string
+  | URL
+  | Promise<WebAssembly.Module | ArrayBuffer | ArrayBufferView | string | URL>
+  | (() => Promise<WebAssembly.Module | ArrayBuffer | ArrayBufferView | string | URL> | WebAssembly.Module | string | URL);
+
+export interface EngineOptions {
+  /** The CPU build (front end and model); by default the package's pkg/scatterbrain_bg.wasm. Compiled once, handed to every worker. */
+  wasm?: WasmSource;
+  /** The WebGPU build, used for the model only when WebGPU is asked for; by default the package's pkg-webgpu/scatterbrain_bg.wasm. */
+  webgpuWasm?: WasmSource;
+}
+
+/** Start an engine: a coordinating module worker now, its helpers (one per core, up to 4) once the WASM is there. */
+export function createEngine(options?: EngineOptions): Engine;
+
+/** A job's failure in the engine. `crashed`: the WASM trapped, and the engine has already replaced its worker. */
+export class EngineError extends Error {
+  crashed: boolean;
+}
+
+export interface EngineProgress {
+  /**
+   * `transform`/`features`: the front end (one instance: pictures then model
+   * input); `scatter`: helpers scattering windows (`passes` of them);
+   * `model`: windows scored.
+   */
+  stage: 'transform' | 'features' | 'scatter' | 'model' | string;
+  done: number;
+  total: number;
+  passes?: number;
+}
+
+export interface EngineJobOptions {
+  /** `'cpu'` (default) or `'webgpu'` (falls back to the CPU, saying why in `tags.fallback`). */
+  backend?: 'cpu' | 'webgpu';
+  onProgress?: (progress: EngineProgress) => void;
+  /** Aborting rejects the job with `signal.reason` and restarts the worker (the model carries over). */
+  signal?: AbortSignal;
+}
+
+export interface EngineTags extends Omit<TagResult, 'backend'> {
+  backend: 'cpu' | 'webgpu';
+  /** Why WebGPU was asked for and the CPU ran instead (null when it was not). */
+  fallback: string | null;
+}
+
+export interface Analysis {
+  /** The pictures' coefficients: the model's front end (or the default scattering without a model). */
+  scatter: ScatterResult;
+  /** Null without a model, or when tagging failed (`tagError`). */
+  tags: EngineTags | null;
+  tagError: string | null;
+  /** Milliseconds per stage (`transformMs`, `featuresMs`, `modelMs`, `webgpuInitMs`) and `workers`. */
+  timings: Record<string, number>;
+}
+
+export interface ModelReady {
+  /** The model file's metadata (name, tags, front end, provenance, metrics…). */
+  info: Record<string, any>;
+  /** The model's front end is the pictures' (one pass serves both). */
+  sameFrontEnd: boolean;
+  /** Workers holding a copy. */
+  workers: number;
+  ms: number;
+}
+
+export interface LiveFrames {
+  /** Seconds between frames. */
+  hop: number;
+  /** The S1 bands' centre frequencies, Hz. */
+  freqs: number[];
+  /** New frames: time since the live input began (s) and one value per band. */
+  frames: { t: number; values: Float32Array }[];
+}
+
+export interface LiveTags {
+  tags: string[];
+  clip: number[];
+  /** Seconds of the latest input they describe (up to 29). */
+  seconds: number;
+  ms: number;
+}
+
+/**
+ * Events (`addEventListener`; each `detail` also carries the `generation` of
+ * the worker it came from): `model` (ModelReady, or `{ error }`), `webgpu`
+ * (`{ ok, message?, ms? }`), `live` (LiveFrames), `live-tags` (LiveTags),
+ * `live-error` (`{ message }`).
+ */
+export class Engine extends EventTarget {
+  /** Workers started so far: a restart (cancel, crash) makes a new one, which holds no audio. */
+  readonly generation: number;
+  /** The core's values, once `ready` has resolved. */
+  readonly core: { sampleRate: number; minSeconds: number } | null;
+  /** The current worker's WASM has started. */
+  readonly ready: Promise<{ initMs: number; sampleRate: number; minSeconds: number }>;
+  /** Settles when the current worker has loaded the model given last (or failed to, or there is none). */
+  readonly modelReady: Promise<void>;
+  /** Load a model file into this worker and every later one; null for none. */
+  loadModel(bytes: ArrayBuffer | Promise<ArrayBuffer | null> | null): Promise<ModelReady | null>;
+  /** Pictures and tags of planar channels (transferred: copy them first to keep them), in one pass. */
+  analyse(channels: Float32Array[], sampleRate: number, options?: EngineJobOptions): Promise<Analysis>;
+  /** The last analysed audio's tags on another backend (the worker keeps its model input). */
+  retag(backend: 'cpu' | 'webgpu', options?: Omit<EngineJobOptions, 'backend'>): Promise<{ tags: EngineTags; timings: Record<string, number> }>;
+  /** Start WebGPU now (downloads the WebGPU build once); resolves with the milliseconds it took. */
+  startWebgpu(): Promise<number>;
+  /** Live view of an input at `sampleRate`: `live` events about twice a second, `live-tags` every ~3 s with a model. */
+  startLive(sampleRate: number): void;
+  /** Samples of the live input (transferred). */
+  pushLive(pcm: Float32Array): void;
+  stopLive(): void;
+  /** Replace the worker: jobs in progress reject with an AbortError; the compiled module and the model carry over. */
+  restart(): void;
+  terminate(): void;
+}

@@ -1,0 +1,279 @@
+// scatterbrain-tagger/engine: the tagger off the main thread, for pages. A
+// coordinating module worker (worker/coordinator.js) runs the front end and
+// the model, with one helper per core scattering windows in parallel (when
+// the page is cross-origin isolated), the model on the CPU or on WebGPU
+// (a second WASM build, fetched on first use), pictures and tags from one
+// pass, and a live view of a microphone. The Scatterbrain page is built on it.
+//
+// One job at a time per engine; cancelling replaces the worker (a WASM call
+// cannot be interrupted), which keeps the compiled module and the model bytes
+// and so fetches nothing.
+import { MSG } from './worker/protocol.js';
+
+const COORDINATOR = new URL('./worker/coordinator.js', import.meta.url);
+const CPU_WASM = new URL('./pkg/scatterbrain_bg.wasm', import.meta.url);
+const WEBGPU_WASM = new URL('./pkg-webgpu/scatterbrain_bg.wasm', import.meta.url);
+
+/** A job that failed in the engine; `crashed`: the WASM trapped (the engine has been restarted). */
+export class EngineError extends Error {
+  constructor(message, crashed = false) {
+    super(message);
+    this.name = 'EngineError';
+    this.crashed = crashed;
+  }
+}
+
+/** Start an engine (see engine.d.ts for the options). */
+export function createEngine(options = {}) {
+  return new Engine(options);
+}
+
+export class Engine extends EventTarget {
+  #cpuSource;
+  #cpu = null; // promise of the compiled CPU build (a failure is tried again by the next worker)
+  #webgpuSource;
+  #webgpu = null; // promise of the compiled WebGPU build, once asked for
+  #worker = null;
+  #pending = new Map(); // job id → {resolve, reject, onProgress}
+  #nextId = 1;
+  #model = Promise.resolve(null); // the model file's bytes (null: none)
+  #gpu = null; // {worker, promise} of the WebGPU start on the current worker
+  #modelSettled = null;
+
+  constructor({ wasm, webgpuWasm } = {}) {
+    super();
+    this.#cpuSource = wasm ?? CPU_WASM;
+    this.#webgpuSource = webgpuWasm ?? WEBGPU_WASM;
+    /** Workers started so far: a restart (cancel, crash) makes a new one, which holds no audio. */
+    this.generation = 0;
+    /** The core's values once `ready` has resolved: `{ sampleRate, minSeconds }` of the front end. */
+    this.core = null;
+    this.restart();
+  }
+
+  /** Resolves when the current worker's WASM has started: `{ initMs, sampleRate, minSeconds }`. */
+  get ready() {
+    return this.#worker.ready;
+  }
+
+  /** Settles when the current worker has loaded the model given last (or failed to; or there is none). */
+  get modelReady() {
+    return this.#worker.modelReady;
+  }
+
+  /**
+   * Load a model file (an ArrayBuffer, or a promise of one; null for none)
+   * into the current worker and every later one. Resolves with
+   * `{ info, sameFrontEnd, workers, ms }`; rejects when the file is not a model.
+   */
+  loadModel(bytes) {
+    this.#model = Promise.resolve(bytes);
+    this.#model.catch(() => {});
+    return this.#sendModel(this.#worker);
+  }
+
+  /**
+   * Scatter and tag audio given as planar channels (Float32Arrays, which are
+   * transferred to the worker: copy them first to keep them). Resolves with
+   * `{ scatter, tags, tagError, timings }`: the pictures' coefficients, the
+   * tags (null without a model; `tagError` says why they failed while the
+   * pictures are still there).
+   */
+  analyse(channels, sampleRate, { backend = 'cpu', onProgress, signal } = {}) {
+    return this.#job({ type: MSG.SCATTER, channels, sampleRate, backend }, channels.map((c) => c.buffer), onProgress, signal);
+  }
+
+  /** The last analysed audio's tags again, on `backend` (this worker keeps its model input). */
+  retag(backend, { onProgress, signal } = {}) {
+    return this.#job({ type: MSG.RETAG, backend }, [], onProgress, signal);
+  }
+
+  /**
+   * Start WebGPU in the current worker (downloading the WebGPU build once).
+   * Resolves with the milliseconds it took; rejects with the reason WebGPU
+   * cannot be used. A WebGPU job starts it itself.
+   */
+  startWebgpu() {
+    const w = this.#worker;
+    if (this.#gpu?.worker === w) return this.#gpu.promise;
+    const promise = new Promise((resolve, reject) => (w.webgpu = { resolve, reject }));
+    promise.catch(() => {});
+    this.#gpu = { worker: w, promise };
+    this.#webgpu ??= compile(this.#webgpuSource);
+    this.#webgpu.then(
+      (module) => w.worker.postMessage({ type: MSG.WEBGPU_INIT, module }),
+      (e) => {
+        this.#webgpu = null; // tried again next time
+        if (this.#gpu?.worker === w) this.#gpu = null;
+        w.worker.postMessage({ type: MSG.WEBGPU_INIT, error: `the WebGPU engine could not be loaded: ${e.message}` });
+      },
+    );
+    return promise;
+  }
+
+  /** Start the live view of a microphone at `sampleRate`: 'live' and 'live-tags' events follow pushLive(). */
+  startLive(sampleRate) {
+    this.#worker.worker.postMessage({ type: MSG.LIVE_START, sampleRate });
+  }
+
+  /** Samples of the live input (a Float32Array, transferred). */
+  pushLive(pcm) {
+    this.#worker.worker.postMessage({ type: MSG.LIVE_PUSH, pcm }, [pcm.buffer]);
+  }
+
+  stopLive() {
+    this.#worker.worker.postMessage({ type: MSG.LIVE_STOP });
+  }
+
+  /** Replace the worker: jobs in progress reject with an AbortError; the module and the model carry over. */
+  restart() {
+    this.#stop(new DOMException('The engine was restarted.', 'AbortError'));
+    this.generation++;
+    this.#worker = this.#start();
+  }
+
+  /** Stop for good. */
+  terminate() {
+    this.#stop(new DOMException('The engine was terminated.', 'AbortError'));
+    this.#worker = null;
+  }
+
+  #stop(reason) {
+    if (this.#worker) this.#worker.worker.terminate();
+    for (const p of this.#pending.values()) p.reject(reason);
+    this.#pending.clear();
+    this.#gpu = null;
+  }
+
+  #start() {
+    const worker = new Worker(COORDINATOR, { type: 'module' });
+    const generation = this.generation;
+    const w = { worker, generation, webgpu: null, ready: null, modelReady: null, onModel: null };
+    if (!this.#cpu) {
+      const cpu = compile(this.#cpuSource);
+      cpu.catch(() => this.#cpu === cpu && (this.#cpu = null));
+      this.#cpu = cpu;
+    }
+    const cpu = this.#cpu;
+    cpu.then(
+      (module) => {
+        performance.mark('sb:wasm-compiled'); // benches/ready.mjs reports these marks
+        worker.postMessage({ type: MSG.INIT, module });
+      },
+      () => {}, // reported through `ready`; the next worker tries again
+    );
+    w.ready = new Promise((resolve, reject) => {
+      cpu.catch((e) => reject(new Error(`The analysis engine (WebAssembly) could not be loaded: ${e.message}`)));
+      worker.onmessage = (ev) => this.#receive(w, ev.data, resolve, reject);
+      worker.onerror = (ev) => {
+        ev.preventDefault();
+        const err = new Error(`The analysis engine stopped: ${ev.message || 'unknown error'}`);
+        reject(err);
+        for (const p of this.#pending.values()) p.reject(err);
+        this.#pending.clear();
+      };
+    });
+    w.ready.catch(() => {}); // reported to whoever awaits it
+    this.#sendModel(w).catch(() => {});
+    return w;
+  }
+
+  /** Give worker `w` the model (when there is one); resolves with its MODEL_READY. */
+  #sendModel(w) {
+    const result = this.#model.then(
+      (bytes) =>
+        new Promise((resolve, reject) => {
+          if (!bytes) return resolve(null);
+          w.onModel = { resolve, reject };
+          // A copy: the engine keeps the file for the next worker.
+          const copy = bytes.slice(0);
+          w.worker.postMessage({ type: MSG.MODEL, bytes: copy }, [copy]);
+        }),
+    );
+    w.modelReady = result.then(
+      () => {},
+      () => {},
+    );
+    return result;
+  }
+
+  #receive(w, m, resolve, reject) {
+    if (w !== this.#worker) return; // a replaced worker's late message
+    const event = (type, detail) => this.dispatchEvent(new CustomEvent(type, { detail: { ...detail, generation: w.generation } }));
+    switch (m.type) {
+      case MSG.READY:
+        performance.mark('sb:engine-ready');
+        this.core = m.core;
+        return resolve({ initMs: m.initMs, ...m.core });
+      case MSG.LIVE:
+        return event('live', m);
+      case MSG.LIVE_ERROR:
+        return event('live-error', { message: m.message });
+      case MSG.LIVE_TAGS:
+        return event('live-tags', m);
+      case MSG.MODEL_READY: {
+        performance.mark('sb:model-ready', { detail: { loadMs: m.ms } }); // load: from the bytes to every copy ready
+        const info = { info: m.info, sameFrontEnd: m.sameFrontEnd, workers: m.workers, ms: m.ms };
+        w.onModel?.resolve(info);
+        return event('model', info);
+      }
+      case MSG.MODEL_ERROR:
+        w.onModel?.reject(new EngineError(m.message));
+        return event('model', { error: m.message });
+      case MSG.WEBGPU:
+        // A failure stays this worker's answer (the coordinator keeps it too).
+        if (m.ok) w.webgpu?.resolve(m.ms);
+        else w.webgpu?.reject(new EngineError(m.message));
+        return event('webgpu', { ok: m.ok, message: m.message, ms: m.ms });
+      case MSG.ERROR:
+        if (m.fatal) return reject(new Error(m.message));
+    }
+    const p = this.#pending.get(m.id);
+    if (!p) return;
+    if (m.type === MSG.PROGRESS) p.onProgress?.({ stage: m.stage, done: m.done, total: m.total, passes: m.passes });
+    else if (m.type === MSG.RESULT) {
+      this.#pending.delete(m.id);
+      p.resolve({ scatter: m.scatter, tags: m.tags, tagError: m.tagError, timings: m.timings });
+    } else if (m.type === MSG.TAGS) {
+      this.#pending.delete(m.id);
+      p.resolve({ tags: m.tags, timings: m.timings });
+    } else if (m.type === MSG.ERROR) {
+      this.#pending.delete(m.id);
+      p.reject(new EngineError(m.message, !!m.crashed));
+      // The instance trapped: its worker is of no further use.
+      if (m.crashed) this.restart();
+    }
+  }
+
+  #job(msg, transfer, onProgress, signal) {
+    if (!this.#worker) return Promise.reject(new Error('this engine has been terminated'));
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (msg.backend === 'webgpu') this.startWebgpu();
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      const abort = () => {
+        if (!this.#pending.has(id)) return;
+        this.#pending.delete(id);
+        reject(signal.reason);
+        this.restart();
+      };
+      const done = (f) => (v) => {
+        signal?.removeEventListener('abort', abort);
+        f(v);
+      };
+      this.#pending.set(id, { resolve: done(resolve), reject: done(reject), onProgress });
+      signal?.addEventListener('abort', abort, { once: true });
+      this.#worker.worker.postMessage({ ...msg, id }, transfer);
+    });
+  }
+}
+
+/** A compiled module from a module, a promise of one, bytes, a URL, or a function giving any of these. */
+async function compile(source) {
+  const s = await (typeof source === 'function' ? source() : source);
+  if (s instanceof WebAssembly.Module) return s;
+  if (s instanceof ArrayBuffer || ArrayBuffer.isView(s)) return WebAssembly.compile(s);
+  const resp = await fetch(s);
+  if (!resp.ok) throw new Error(`${resp.url}: the server answered ${resp.status}`);
+  return WebAssembly.compileStreaming(resp);
+}
