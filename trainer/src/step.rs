@@ -19,19 +19,46 @@ use std::time::Instant;
 
 /// One optimisation step of `tagger` (on an autodiff device, in training
 /// mode) on the batch `x` `[B, T, I]` with targets `y` `[B, 50]` at learning
-/// rate `lr`. Returns the updated model and the batch's mean loss (read back
-/// before the backward pass; the caller decides what a non-finite loss means).
+/// rate `lr` and distillation temperature `temperature` ([`distill_loss`];
+/// 1 is plain binary cross-entropy). Returns the updated model and the
+/// batch's mean loss (read back before the backward pass; the caller decides
+/// what a non-finite loss means).
 pub fn train_step(
     tagger: Tagger,
     optim: &mut ModuleOptimizer,
     x: Tensor<3>,
     y: Tensor<2>,
     lr: f64,
+    temperature: f64,
 ) -> Result<(Tagger, f32)> {
-    let loss = bce_with_logits(tagger.forward(x), y);
+    let loss = distill_loss(tagger.forward(x), y, temperature);
     let value = scalar(loss.clone())?;
     let grads = GradientsParams::from_grads(loss.backward(), &tagger);
     Ok((optim.step(lr, tagger, grads), value))
+}
+
+/// Targets closer to 0 or 1 than this are taken as this: the teacher's
+/// labels are stored with 4 decimals, so 0.0000 means "below 5e-5".
+const TARGET_EPS: f64 = 5e-5;
+
+/// Binary cross-entropy at temperature `t` (Hinton et al.'s distillation):
+/// both the student's logits and the targets' logits are divided by `t`
+/// before the sigmoid, and the loss is scaled by `t²` so that its gradients
+/// keep their size. Its optimum is still logits = the targets' logits (the
+/// model's scores are unchanged in meaning), but a higher `t` weighs the
+/// differences between small scores (0.01 against 0.05 of a tag the teacher
+/// barely hears) more, where plain BCE's gradient (σ(z) − y) hardly sees
+/// them. At `t` = 1 this is exactly [`bce_with_logits`]; above 1 every
+/// target is read as a probability clamped to [TARGET_EPS, 1 − TARGET_EPS],
+/// hard 0/1 labels included.
+pub fn distill_loss(logits: Tensor<2>, y: Tensor<2>, t: f64) -> Tensor<1> {
+    if t == 1.0 {
+        return bce_with_logits(logits, y);
+    }
+    let y = y.clamp(TARGET_EPS, 1.0 - TARGET_EPS);
+    let target_logits = (y.clone() / (y.neg() + 1.0)).log();
+    let soft = burn::tensor::activation::sigmoid(target_logits / t);
+    bce_with_logits(logits / t, soft) * (t * t)
 }
 
 /// The value of a one-element tensor (a loss), read back to the host.
@@ -136,7 +163,7 @@ pub fn bench(a: BenchArgs) -> Result<()> {
     let mut losses = Vec::with_capacity(a.steps);
     for k in 0..a.warmup + a.steps {
         let start = Instant::now();
-        let (next, loss) = train_step(tagger, &mut optim, x.clone(), y.clone(), a.lr)?;
+        let (next, loss) = train_step(tagger, &mut optim, x.clone(), y.clone(), a.lr, 1.0)?;
         tagger = next;
         // Asynchronous backends (wgpu) may still be applying the update.
         ad.sync().map_err(|e| anyhow!("{e:?}"))?;
@@ -180,4 +207,52 @@ pub fn bench(a: BenchArgs) -> Result<()> {
     };
     println!("{}", serde_json::to_string(&report)?);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scatterbrain::model::Device;
+
+    fn loss(z: &[f32], y: &[f32], t: f64) -> f32 {
+        let dev = Device::flex();
+        let n = z.len();
+        let z = Tensor::<2>::from_data(TensorData::new(z.to_vec(), [1, n]), &dev);
+        let y = Tensor::<2>::from_data(TensorData::new(y.to_vec(), [1, n]), &dev);
+        scalar(distill_loss(z, y, t)).unwrap()
+    }
+
+    #[test]
+    fn temperature_one_is_plain_bce() {
+        let (z, y) = ([-2.0, 0.5, 3.0], [0.1, 0.6, 1.0]);
+        let plain: f32 = z
+            .iter()
+            .zip(y)
+            .map(|(&z, y): (&f32, f32)| {
+                -(y * (1.0 / (1.0 + (-z).exp())).ln() + (1.0 - y) * (1.0 / (1.0 + z.exp())).ln())
+            })
+            .sum::<f32>()
+            / 3.0;
+        assert!((loss(&z, &y, 1.0) - plain).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_higher_temperature_keeps_the_optimum_and_weighs_small_scores_more() {
+        // A teacher score of 0.02: its logit is the optimum at any temperature.
+        let y = 0.02f32;
+        let opt = (y / (1.0 - y)).ln();
+        for t in [1.0, 3.0] {
+            let at = loss(&[opt], &[y], t);
+            assert!(loss(&[opt - 0.3], &[y], t) > at && loss(&[opt + 0.3], &[y], t) > at);
+        }
+        // Student at 0.05 instead of 0.02: the excess loss is larger at T = 3.
+        let z = (0.05f32 / 0.95).ln();
+        let excess = |t| loss(&[z], &[y], t) - loss(&[opt], &[y], t);
+        assert!(
+            excess(3.0) > 2.0 * excess(1.0),
+            "{} vs {}",
+            excess(3.0),
+            excess(1.0)
+        );
+    }
 }

@@ -7,7 +7,7 @@
 #[path = "../../tests/common/manifest.rs"]
 mod manifest;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 /// Scores of the package and of the native CLI agree this closely.

@@ -103,6 +103,7 @@ fn args(root: &Path, out: &Path, cache: &Path, epochs: u32, resume: bool) -> Arg
         cpu_budget: None,
         keep: Keep::Best,
         select: Select::Soft,
+        temperature: 1.0,
         augment: Augment::default(),
         mix: Mix::default(),
     }

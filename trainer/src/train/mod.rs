@@ -100,6 +100,11 @@ pub struct Args {
     /// last column, `select`, of metrics.csv).
     #[arg(long, value_enum, default_value_t = Select::Soft)]
     pub select: Select,
+    /// Distillation temperature of the loss (step::distill_loss): 1 is plain
+    /// binary cross-entropy on the targets; 2–4 weigh the teacher's small
+    /// scores more. Validation and test losses stay plain BCE.
+    #[arg(long, default_value_t = 1.0)]
+    pub temperature: f64,
     #[command(flatten)]
     pub augment: Augment,
     #[command(flatten)]
@@ -159,6 +164,9 @@ fn git_commit() -> Option<String> {
 
 pub fn run(a: Args) -> Result<()> {
     a.augment.validate().map_err(|e| anyhow!(e))?;
+    if !(a.temperature.is_finite() && a.temperature > 0.0) {
+        bail!("--temperature must be a positive number");
+    }
     let clips = a.data.load()?;
     let spec: model::ModelName = a.model.parse()?;
     let fe: FeatureConfig = match &a.front_end {
@@ -287,7 +295,7 @@ pub fn run(a: Args) -> Result<()> {
             }
             let (x, y) = batch(&tagger, &train, idx, &ad, Some((&a.augment, &mut rng, &eq)))?;
             let value;
-            (tagger, value) = train_step(tagger, &mut optim, x, y, lr)?;
+            (tagger, value) = train_step(tagger, &mut optim, x, y, lr, a.temperature)?;
             if !value.is_finite() {
                 bail!("epoch {}: the loss is {value}; try a lower --lr", epoch + 1);
             }
@@ -435,6 +443,7 @@ pub fn run(a: Args) -> Result<()> {
             "selected_epoch": selected,
             "augment": serde_json::to_value(&a.augment)?,
             "mix": serde_json::to_value(&a.mix)?,
+            "temperature": a.temperature,
             "parameters": snapshot.num_params(),
             // Training clips per tag (target >= 0.5, the positives' rule): the
             // page marks tags the model has barely seen as uncertain.
