@@ -80,7 +80,8 @@ export class Engine extends EventTarget {
    * pictures are still there).
    */
   analyse(channels, sampleRate, { backend = 'cpu', onProgress, signal } = {}) {
-    return this.#job({ type: MSG.SCATTER, channels, sampleRate, backend }, channels.map((c) => c.buffer), onProgress, signal);
+    const buffers = [...new Set(channels.map((c) => c.buffer))]; // views of one buffer transfer it once
+    return this.#job({ type: MSG.SCATTER, channels, sampleRate, backend }, buffers, onProgress, signal);
   }
 
   /** The last analysed audio's tags again, on `backend` (this worker keeps its model input). */
