@@ -5,23 +5,18 @@
 
 #[path = "common/manifest.rs"]
 mod manifest;
+#[path = "common/reference.rs"]
+mod reference;
 use scatterbrain::transform::{Coefficients, PaddingSpec, Scattering, ScatteringConfig};
 use serde_json::Value;
 use std::path::PathBuf;
 
-fn fixture(name: &str) -> PathBuf {
-    manifest::dir().join("tests/fixtures/kymatio").join(name)
-}
-
-fn read_npy<T: npyz::Deserialize>(name: &str) -> (Vec<u64>, Vec<T>) {
-    let bytes = std::fs::read(fixture(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
-    let shape = npy.shape().to_vec();
-    (shape, npy.into_vec().unwrap())
+fn dir() -> PathBuf {
+    manifest::dir().join("tests/fixtures/kymatio")
 }
 
 fn read_meta(file: &str) -> Value {
-    serde_json::from_slice(&std::fs::read(fixture(file)).unwrap()).unwrap()
+    serde_json::from_slice(&std::fs::read(dir().join(file)).unwrap()).unwrap()
 }
 
 /// Our transform of signal `name` on the padding its fixture entry `m` states
@@ -32,15 +27,14 @@ fn ours_and_reference(
     name: &str,
     reference: &str,
 ) -> (Scattering, Coefficients, Vec<f32>) {
-    let (_, pcm) = read_npy::<i16>(&format!("{name}.input.npy"));
-    let x: Vec<f32> = pcm.iter().map(|&v| v as f32 / 32768.0).collect();
-    let (shape, values) = read_npy::<f32>(&format!("{name}.{reference}.npy"));
-    let get = |k: &str| m[k].as_u64().unwrap() as usize;
+    let x = reference::signal(&dir(), name);
+    let (shape, values) = reference::read_npy::<f32>(&dir(), &format!("{name}.{reference}.npy"));
+    let (padded_len, pad_left, first_frame, n_frames) = reference::padding(m);
     let pad = PaddingSpec {
-        padded_len: get("padded_len"),
-        pad_left: get("pad_left"),
-        first_frame: get("first_frame"),
-        n_frames: get("n_frames"),
+        padded_len,
+        pad_left,
+        first_frame,
+        n_frames,
     };
     let mut s = Scattering::with_padding(&ScatteringConfig::default(), x.len(), pad);
     let ours = s.transform(&x);
@@ -58,30 +52,16 @@ fn worst_per_order(
     reference: impl Fn(usize, usize) -> f64,
     floor: f64,
 ) -> [f64; 3] {
-    let mut peak = [0.0f64; 3];
-    for (r, p) in s.paths().iter().enumerate() {
-        for f in 0..ours.frames {
-            peak[p.order as usize] = peak[p.order as usize].max(reference(r, f).abs());
-        }
-    }
-    let mut worst = [0.0f64; 3];
-    for (r, p) in s.paths().iter().enumerate() {
-        let o = p.order as usize;
-        for f in 0..ours.frames {
-            let b = reference(r, f);
-            if b.abs() >= floor * peak[o] {
-                let err = (ours.row(r)[f] as f64 - b).abs() / b.abs();
-                if err > worst[o] && std::env::var("KYM_DEBUG").is_ok() {
-                    eprintln!(
-                        "{name} r={r} f={f} ours={} ref={b} err={err} path={p:?}",
-                        ours.row(r)[f]
-                    );
-                }
-                worst[o] = worst[o].max(err);
-            }
-        }
-    }
-    worst
+    let orders: Vec<u8> = s.paths().iter().map(|p| p.order).collect();
+    reference::worst_per_order(
+        name,
+        &orders,
+        ours.frames,
+        |r, f| ours.row(r)[f],
+        reference,
+        floor,
+        std::env::var("KYM_DEBUG").is_ok(),
+    )
 }
 
 /// Worst relative error per order over the coefficients that carry energy

@@ -103,6 +103,9 @@ fn energy_scales_linearly_and_silence_is_zero() {
 /// --full-rate`) over coefficients of at least 1e-3 of their order's peak, and
 /// the plan's FFT volume (sum of n log2 n over its FFTs, per clip). Run with
 /// `cargo test --profile ci --lib rates_sweep -- --ignored --nocapture`.
+#[path = "../../../tests/common/reference.rs"]
+mod reference;
+
 #[test]
 #[ignore]
 fn rates_sweep() {
@@ -111,7 +114,6 @@ fn rates_sweep() {
         .join("tests/fixtures/kymatio");
     let meta: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("fullrate.json")).unwrap()).unwrap();
-    let npy = |name: &str| std::fs::read(dir.join(name)).unwrap();
     let candidates = [
         Rates::DEFAULT,
         Rates {
@@ -134,29 +136,23 @@ fn rates_sweep() {
             floor2: 1000.0,
         },
     ];
+    // SWEEP_DEBUG=1: where the current rates err most, nothing else.
+    let debug = std::env::var("SWEEP_DEBUG").is_ok();
     for rates in candidates {
-        // SWEEP_DEBUG=1: where the current rates err most, nothing else.
-        if std::env::var("SWEEP_DEBUG").is_ok() && rates != Rates::DEFAULT {
+        if debug && rates != Rates::DEFAULT {
             continue;
         }
         let mut line = format!("{rates:?}:");
         let mut volume = 0.0;
         for (name, m) in meta["signals"].as_object().unwrap() {
-            let pcm: Vec<i16> = npyz::NpyFile::new(&npy(&format!("{name}.input.npy"))[..])
-                .unwrap()
-                .into_vec()
-                .unwrap();
-            let reference: Vec<f32> = npyz::NpyFile::new(&npy(&format!("{name}.fullrate.npy"))[..])
-                .unwrap()
-                .into_vec()
-                .unwrap();
-            let x: Vec<f32> = pcm.iter().map(|&v| v as f32 / 32768.0).collect();
-            let get = |k: &str| m[k].as_u64().unwrap() as usize;
+            let x = reference::signal(&dir, name);
+            let (_, full) = reference::read_npy::<f32>(&dir, &format!("{name}.fullrate.npy"));
+            let (padded_len, pad_left, first_frame, n_frames) = reference::padding(m);
             let pad = PaddingSpec {
-                padded_len: get("padded_len"),
-                pad_left: get("pad_left"),
-                first_frame: get("first_frame"),
-                n_frames: get("n_frames"),
+                padded_len,
+                pad_left,
+                first_frame,
+                n_frames,
             };
             let mut s = Scattering::with_rates(&ScatteringConfig::default(), x.len(), pad, rates);
             if name == "music" {
@@ -168,30 +164,16 @@ fn rates_sweep() {
                     .sum::<f64>();
             }
             let ours = s.transform(&x);
-            let frames = ours.frames;
-            let mut peak = [0.0f64; 3];
-            let mut worst = [0.0f64; 3];
-            for pass in 0..2 {
-                for (r, p) in s.paths().iter().enumerate() {
-                    let o = p.order as usize;
-                    for f in 0..frames {
-                        let b = reference[r * frames + f] as f64;
-                        if pass == 0 {
-                            peak[o] = peak[o].max(b.abs());
-                        } else if b.abs() >= 1e-3 * peak[o] {
-                            let e = (ours.row(r)[f] as f64 - b).abs() / b.abs();
-                            if e > worst[o] && std::env::var("SWEEP_DEBUG").is_ok() {
-                                eprintln!(
-                                    "  {name} r={r} f={f}/{frames} ours={} ref={b:.6e} rel.peak={:.1e} err={e:.1e} {p:?}",
-                                    ours.row(r)[f],
-                                    b.abs() / peak[o]
-                                );
-                            }
-                            worst[o] = worst[o].max(e);
-                        }
-                    }
-                }
-            }
+            let orders: Vec<u8> = s.paths().iter().map(|p| p.order).collect();
+            let worst = reference::worst_per_order(
+                name,
+                &orders,
+                ours.frames,
+                |r, f| ours.row(r)[f],
+                |r, f| full[r * ours.frames + f] as f64,
+                1e-3,
+                debug,
+            );
             line += &format!(" {name} {:.1e}/{:.1e};", worst[1], worst[2]);
         }
         eprintln!("{line} volume {:.0} M", volume / 1e6);
