@@ -67,4 +67,65 @@ export function register({ test, check, needModel, nativeTags, TMP }) {
     check((await settled(page)) === 'done', `after the cancel: ${await page.textContent('#status')}`);
     check((await page.$$('#tags li')).length === 5, 'no tags after the cancel');
   });
+
+  test('package engine (scatterbrain-tagger/engine): native tags, an AbortSignal cancels, retag, events', async ({ page, url, consoleErrors }) => {
+    needModel();
+    await openExample(page, url, check); // a same-origin, cross-origin-isolated page to run it in
+    const file = path.join(TMP, 'engine song.wav');
+    writeFileSync(file, song);
+    const native = nativeTags(file);
+    const r = await page.evaluate(async (b64) => {
+      const { createEngine } = await import(new URL('../package/engine.js', location.href).href);
+      const engine = createEngine(); // the package's own pkg/ build
+      const events = [];
+      engine.addEventListener('model', (e) => events.push(['model', e.detail.generation, !!e.detail.error]));
+      const core = await engine.ready;
+      const model = await (await fetch('../models/scat-4l-256h-gru.bpk')).arrayBuffer();
+      const loaded = await engine.loadModel(model);
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const audio = await new OfflineAudioContext(1, 1, 44100).decodeAudioData(bytes.buffer);
+      const channels = () => Array.from({ length: audio.numberOfChannels }, (_, c) => audio.getChannelData(c).slice());
+      // Aborted at the first progress message: rejects with the signal's reason, and the worker is replaced.
+      const job = new AbortController();
+      const gen0 = engine.generation;
+      let aborted = null;
+      await engine
+        .analyse(channels(), audio.sampleRate, { signal: job.signal, onProgress: () => job.abort() })
+        .catch((e) => (aborted = e.name));
+      const gen1 = engine.generation;
+      await engine.modelReady; // the new worker got the model again
+      const stages = new Set();
+      const a = await engine.analyse(channels(), audio.sampleRate, { onProgress: (p) => stages.add(p.stage) });
+      const again = await engine.retag('cpu');
+      const retagDiff = Math.max(...a.tags.clip.map((v, i) => Math.abs(v - again.tags.clip[i])));
+      engine.terminate();
+      return {
+        core,
+        workers: loaded.workers,
+        aborted,
+        generations: [gen0, gen1],
+        tags: a.tags.tags,
+        clip: Array.from(a.tags.clip),
+        rows: a.scatter.rows,
+        frames: a.scatter.frames,
+        duration: audio.duration,
+        stages: [...stages],
+        retagDiff,
+        events,
+      };
+    }, song.toString('base64'));
+    check(r.core.sampleRate === 16000 && r.core.minSeconds > 0, `engine.ready: ${JSON.stringify(r.core)}`);
+    check(r.aborted === 'AbortError', `an aborted job rejected with ${r.aborted}`);
+    check(r.generations[1] === r.generations[0] + 1, `generations ${r.generations}: the abort did not replace the worker`);
+    check(r.events.filter((e) => e[0] === 'model' && !e[2]).length >= 2, `model events ${JSON.stringify(r.events)}: the new worker did not reload the model`);
+    check(JSON.stringify(r.tags) === JSON.stringify(native.tags), 'tag lists differ');
+    const worst = Math.max(...r.clip.map((v, i) => Math.abs(v - native.clip[i])));
+    check(worst <= 1e-4, `engine vs native clip scores: ${worst}`);
+    check(r.retagDiff === 0, `retag on the CPU differs by ${r.retagDiff}`);
+    // S0, S1, S2 rows; a frame every 4096 samples at 16 kHz over the 12 s.
+    check(r.rows > 100 && r.frames === Math.ceil((r.duration * 16000) / 4096), `pictures ${r.rows} × ${r.frames} for ${r.duration} s`);
+    check(r.stages.length > 0, 'no progress');
+    check(consoleErrors.length === 0, `console errors: ${consoleErrors.join(' | ')}`);
+    console.log(`     (engine in Chromium vs native: max |Δscore| ${worst.toExponential(1)}, ${r.workers} helper(s), stages ${r.stages.join(', ')})`);
+  });
 }
