@@ -38,7 +38,6 @@ export class Engine extends EventTarget {
   #nextId = 1;
   #model = Promise.resolve(null); // the model file's bytes (null: none)
   #gpu = null; // {worker, promise} of the WebGPU start on the current worker
-  #modelSettled = null;
 
   constructor({ wasm, webgpuWasm } = {}) {
     super();

@@ -72,7 +72,6 @@ export function startWorker() {
     // For tests: WebGPU has started (its build is downloaded and the weights are on it).
     else document.body.dataset.webgpu = 'ready';
   });
-  core.ready.catch(() => {}); // reported when a job awaits it
 }
 
 /** Start WebGPU in the current worker (its build is downloaded on first use); idempotent. */

@@ -7,9 +7,7 @@
 import { Analyzer } from '../pkg/scatterbrain.js';
 import { MSG } from './protocol.js';
 
-// Every LIVE_STEP seconds the last LIVE_WINDOW seconds are scattered with the
-// core's live front end (Analyzer.live: first order only) and the S1 frames
-// lying well inside that window (LIVE_LAG away from its newest edge) are sent.
+// The live front end is the core's (Analyzer.live: first order only).
 const LIVE_WINDOW = 4.096; // s: 65 536 samples at 16 kHz
 const LIVE_STEP = 0.5; // s between updates
 const LIVE_LAG = 1.0; // s: frames closer than this to the newest sample are not final yet
