@@ -10,5 +10,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/scatterbrain/target}"
 bash .ci/setup.sh npm
 bash .ci/setup.sh chromium
 [ -f www/package/pkg/scatterbrain_bg.wasm ] || nice -n 19 bash www/build.sh
-[ -x "$CARGO_TARGET_DIR/release/scatterbrain" ] || nice -n 19 cargo build --release -p scatterbrain-trainer
+# SCATTERBRAIN_CLI names a CLI already built (e.g. the test command's `ci` one).
+[ -n "${SCATTERBRAIN_CLI:-}" ] || [ -x "$CARGO_TARGET_DIR/release/scatterbrain" ] ||
+    nice -n 19 cargo build --release -p scatterbrain-trainer
 exec nice -n 19 node benches/browser.mjs "$@"

@@ -71,10 +71,12 @@ fn fast_size(n: usize) -> bool {
     !n.is_multiple_of(5) && is_5_smooth(n)
 }
 
-/// `out[b mod out.len()] += conj(spectrum(b) * filter(b))` over the filter's
-/// support, where `spectrum` is the full spectrum of a real signal of length
-/// `len` given by its half spectrum: filtering then sampling every
-/// `len / out.len()` samples, done in frequency. Conjugated because every
+/// `out[b mod out.len()] = sum of conj(spectrum(b) * filter(b))` over the
+/// filter's support, where `spectrum` is the full spectrum of a real signal of
+/// length `len` given by its half spectrum: filtering then sampling every
+/// `len / out.len()` samples, done in frequency. `out` is overwritten (what the
+/// filter does not reach is zeroed, rather than the whole buffer cleared
+/// first: a memory pass over every band). Conjugated because every
 /// product goes through an inverse FFT, run as a forward FFT of the conjugate
 /// (`ifft(x) = conj(fft(conj(x)))`; what follows takes a modulus or a real
 /// part, so the outer `conj` is free): forward and inverse transforms of one
@@ -87,27 +89,176 @@ pub(super) fn fold_product(
     values: &[f32],
     out: &mut [Complex<f32>],
 ) {
+    fold(half, len, start, values, &mut Band(out));
+}
+
+/// [`fold_product`] onto a band `b` of even length `2h`, ready for its FFT
+/// as two FFTs of length `h`: `band[..h]` gets `b_q + b_(q+h)` and
+/// `band[h..]` gets `(b_q - b_(q+h)) W_2h^q`, whose FFTs are the even and
+/// the odd outputs of `b`'s (`X[2s] = Σ_q (b_q + b_(q+h)) W_h^(qs)`,
+/// `X[2s+1] = Σ_q (b_q - b_(q+h)) W_2h^q W_h^(qs)`). The outputs come out
+/// split by parity, which is how [`low_bins`] packs a real signal, and only
+/// the half length is planned (planning cost more than a transform). Done in
+/// the fold, only where the filter reaches: as a pass of its own over whole
+/// bands it was a sixth of the transform, all memory traffic.
+/// `twiddles`: `W_2h^q` for `q < h` at least.
+#[inline]
+pub(super) fn fold_halves(
+    half: &[Complex<f32>],
+    len: usize,
+    start: i64,
+    values: &[f32],
+    twiddles: &[Complex<f32>],
+    band: &mut [Complex<f32>],
+) {
+    let (lo, hi) = band.split_at_mut(band.len() / 2);
+    // Bins `h..2h` of the band are `lo`'s bins with the opposite sign.
+    let sign = if start.rem_euclid(2 * lo.len() as i64) < lo.len() as i64 {
+        1.0
+    } else {
+        -1.0
+    };
+    fold(
+        half,
+        len,
+        start,
+        values,
+        &mut Halves {
+            lo,
+            hi,
+            twiddles,
+            sign,
+        },
+    );
+}
+
+/// Where a fold puts its values: bins `at..` of an output of `len()` bins,
+/// written (the first cover of a bin) or added.
+trait Sink {
+    fn len(&self) -> usize;
+    fn zero(&mut self, bins: std::ops::Range<usize>);
+    fn put<const WRITE: bool>(&mut self, at: usize, v: impl Iterator<Item = Complex<f32>>);
+    /// The fold wrapped around the output.
+    fn wrapped(&mut self) {}
+}
+
+struct Band<'a>(&'a mut [Complex<f32>]);
+
+impl Sink for Band<'_> {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn zero(&mut self, bins: std::ops::Range<usize>) {
+        self.0[bins].fill(Complex::default());
+    }
+    #[inline(always)]
+    fn put<const WRITE: bool>(&mut self, at: usize, v: impl Iterator<Item = Complex<f32>>) {
+        for (o, v) in self.0[at..].iter_mut().zip(v) {
+            if WRITE { *o = v } else { *o += v }
+        }
+    }
+}
+
+struct Halves<'a> {
+    lo: &'a mut [Complex<f32>],
+    hi: &'a mut [Complex<f32>],
+    twiddles: &'a [Complex<f32>],
+    sign: f32,
+}
+
+impl Sink for Halves<'_> {
+    fn len(&self) -> usize {
+        self.lo.len()
+    }
+    fn zero(&mut self, bins: std::ops::Range<usize>) {
+        self.lo[bins.clone()].fill(Complex::default());
+        self.hi[bins].fill(Complex::default());
+    }
+    #[inline(always)]
+    fn put<const WRITE: bool>(&mut self, at: usize, v: impl Iterator<Item = Complex<f32>>) {
+        let sign = self.sign;
+        for (((l, h), w), v) in self.lo[at..]
+            .iter_mut()
+            .zip(self.hi[at..].iter_mut())
+            .zip(&self.twiddles[at..])
+            .zip(v)
+        {
+            let t = v * w * sign;
+            if WRITE {
+                *l = v;
+                *h = t;
+            } else {
+                *l += v;
+                *h += t;
+            }
+        }
+    }
+    fn wrapped(&mut self) {
+        self.sign = -self.sign;
+    }
+}
+
+#[inline(always)]
+fn fold<S: Sink>(half: &[Complex<f32>], len: usize, start: i64, values: &[f32], out: &mut S) {
     let m = out.len();
-    let mut dst = start.rem_euclid(m as i64) as usize;
-    let mut k = start.rem_euclid(len as i64) as usize;
+    let dst = start.rem_euclid(m as i64) as usize;
+    let k = start.rem_euclid(len as i64) as usize;
+    // The first m values land on distinct bins: written, not added.
+    let first = values.len().min(m);
+    let end = dst + first;
+    if end <= m {
+        out.zero(end..m);
+        out.zero(0..dst);
+    } else {
+        out.zero(end - m..dst);
+    }
+    let (k, dst) = fold_runs::<true, S>(half, len, k, dst, &values[..first], out);
+    fold_runs::<false, S>(half, len, k, dst, &values[first..], out);
+}
+
+/// [`fold`]'s loop from input bin `k` and output bin `dst`, in runs
+/// that wrap neither the input bins, nor the output, nor cross Nyquist, so
+/// that the inner loops have no branch and vectorise (per value, this was a
+/// tenth of the transform). Returns where it stopped.
+#[inline(always)]
+fn fold_runs<const WRITE: bool, S: Sink>(
+    half: &[Complex<f32>],
+    len: usize,
+    mut k: usize,
+    mut dst: usize,
+    mut values: &[f32],
+    out: &mut S,
+) -> (usize, usize) {
+    let m = out.len();
     let nyquist = len / 2;
-    for &w in values {
-        // Bins above Nyquist are the conjugates of the mirrored ones.
-        let v = if k <= nyquist {
-            half[k].conj()
+    while !values.is_empty() {
+        let room = values.len().min(m - dst);
+        let run = if k <= nyquist {
+            let run = room.min(nyquist + 1 - k);
+            let v = half[k..k + run].iter().zip(&values[..run]);
+            out.put::<WRITE>(dst, v.map(|(h, w)| h.conj() * *w));
+            run
         } else {
-            half[len - k]
+            // Bins above Nyquist are the conjugates of the mirrored ones,
+            // read downwards from `len - k`.
+            let run = room.min(len - k);
+            let top = len - k;
+            let v = half[top + 1 - run..=top].iter().rev().zip(&values[..run]);
+            out.put::<WRITE>(dst, v.map(|(h, w)| *h * *w));
+            run
         };
-        out[dst] += v * w;
-        k += 1;
+        values = &values[run..];
+        k += run;
         if k == len {
             k = 0;
         }
-        dst += 1;
+        dst += run;
         if dst == m {
             dst = 0;
+            out.wrapped();
         }
     }
+    (k, dst)
 }
 
 /// How many bins of the half spectrum of a real signal of `len` samples
@@ -123,13 +274,24 @@ pub(super) fn bins_read(len: usize, start: i64, count: usize) -> usize {
         .map_or(0, |k| k + 1)
 }
 
-/// `W_len^k = exp(-2 pi i k / len)` for `k < count`.
+/// `W_len^k = exp(-2 pi i k / len)` for `k < count`: products of a coarse
+/// and a fine table (`W^(qM + r) = W^(qM) W^r`, in f64), so ~2 sqrt(count)
+/// `sin`/`cos` calls instead of one per entry (these tables are as long as
+/// the FFTs they serve, and `sincos` was most of planning).
 pub(super) fn twiddles(len: usize, count: usize) -> Vec<Complex<f32>> {
-    (0..count)
-        .map(|k| {
-            let a = -2.0 * std::f64::consts::PI * k as f64 / len as f64;
-            Complex::new(a.cos() as f32, a.sin() as f32)
+    let w = |k: usize| {
+        let a = -2.0 * std::f64::consts::PI * k as f64 / len as f64;
+        Complex::new(a.cos(), a.sin())
+    };
+    let step = (count as f64).sqrt().ceil().max(1.0) as usize;
+    let fine: Vec<Complex<f64>> = (0..step).map(w).collect();
+    (0..count.div_ceil(step))
+        .flat_map(|q| {
+            let coarse = w(q * step);
+            fine.iter().map(move |f| coarse * f)
         })
+        .take(count)
+        .map(|z| Complex::new(z.re as f32, z.im as f32))
         .collect()
 }
 
@@ -149,26 +311,45 @@ pub(super) fn low_bins(
 ) {
     half_fft.process_with_scratch(packed, scratch);
     let h = packed.len();
-    for (k, (o, w)) in out.iter_mut().zip(twiddles).enumerate() {
-        // Bins k and h - k of the half-length FFT, modulo h (no division:
-        // this runs for every bin U1's filters read).
-        let (z, zc) = if k == 0 || k == h {
-            (packed[0], packed[0].conj())
-        } else {
-            (packed[k], packed[h - k].conj())
-        };
+    // Bin k pairs bins k and h - k of the half-length FFT, where bins 0 and
+    // h are both bin 0; the middle ones go in one branch-free loop.
+    let split = |z: Complex<f32>, zc: Complex<f32>, w: Complex<f32>| {
         let even = (z + zc) * 0.5;
         let odd = (z - zc) * Complex::new(0.0, -0.5);
-        *o = even + w * odd;
+        even + w * odd
+    };
+    let count = out.len().min(twiddles.len());
+    if count == 0 {
+        return;
+    }
+    out[0] = split(packed[0], packed[0].conj(), twiddles[0]);
+    let mid = (count - 1).min(h - 1);
+    for (((o, w), z), zc) in out[1..=mid]
+        .iter_mut()
+        .zip(&twiddles[1..=mid])
+        .zip(&packed[1..=mid])
+        .zip(packed[h - mid..h].iter().rev())
+    {
+        *o = split(*z, zc.conj(), *w);
+    }
+    if count > h {
+        out[h] = split(packed[0], packed[0].conj(), twiddles[h]);
     }
 }
 
-/// `|z|` without `hypot`'s overflow guard (a libm call per sample, a fifth of
-/// the run time): magnitudes here are far from f32's range, and this form
-/// vectorises.
-#[inline(always)]
-pub(super) fn abs(z: Complex<f32>) -> f32 {
-    (z.re * z.re + z.im * z.im).sqrt()
+/// `packed = |z| * scale` for the signal whose even samples are `halves[..h]`
+/// and odd samples `halves[h..]` (see [`fold_halves`]), packed two
+/// samples per complex value (even in the real parts, odd in the imaginary)
+/// as [`low_bins`] reads them. `|z|` without `hypot`'s overflow guard (a libm
+/// call per sample, a fifth of the run time): magnitudes here are far from
+/// f32's range.
+#[inline]
+pub(super) fn modulus(halves: &[Complex<f32>], scale: f32, packed: &mut [Complex<f32>]) {
+    let (even, odd) = halves.split_at(halves.len() / 2);
+    let abs = |z: &Complex<f32>| (z.re * z.re + z.im * z.im).sqrt() * scale;
+    for ((p, e), o) in packed.iter_mut().zip(even).zip(odd) {
+        *p = Complex::new(abs(e), abs(o));
+    }
 }
 
 /// The first bin and value range of `filter` restricted to the bins a signal of `len` samples represents,
@@ -192,9 +373,135 @@ pub(super) fn lowpass(
     out: &mut [Complex<f32>],
     scale: f32,
 ) {
-    out.fill(Complex::default());
     fold_product(half, len, phi.start, &phi.values, out);
     for o in out.iter_mut() {
         *o *= scale;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plain per-bin forms that the run-based loops replace.
+    fn fold_reference(
+        half: &[Complex<f32>],
+        len: usize,
+        start: i64,
+        values: &[f32],
+        out: &mut [Complex<f32>],
+    ) {
+        for (i, &w) in values.iter().enumerate() {
+            let k = (start + i as i64).rem_euclid(len as i64) as usize;
+            let v = if k <= len / 2 {
+                half[k].conj()
+            } else {
+                half[len - k]
+            };
+            out[(start + i as i64).rem_euclid(out.len() as i64) as usize] += v * w;
+        }
+    }
+
+    fn noise(n: usize, seed: u64) -> Vec<f32> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                (s >> 40) as f32 / 16_777_216.0 - 0.5
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fold_equals_the_per_bin_form_across_every_wrap() {
+        let len = 48;
+        let v = noise(len + 2, 1);
+        let half: Vec<Complex<f32>> = v.chunks(2).map(|c| Complex::new(c[0], c[1])).collect();
+        for m in [6, 16, 48] {
+            for start in -60..60i64 {
+                for count in [0, 1, 5, 23, 49, 100] {
+                    let w = noise(count, start as u64 + 7);
+                    // Overwritten, whatever was there.
+                    let mut a = vec![Complex::new(9.0, -9.0); m];
+                    let mut b = vec![Complex::default(); m];
+                    fold_product(&half, len, start, &w, &mut a);
+                    fold_reference(&half, len, start, &w, &mut b);
+                    for (x, y) in a.iter().zip(&b) {
+                        assert!((x - y).norm() < 1e-5, "m {m} start {start} count {count}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn twiddle_tables_equal_direct_sin_cos() {
+        for (len, count) in [(1, 1), (10, 6), (5184, 2593), (559_872, 279_937)] {
+            let t = twiddles(len, count);
+            assert_eq!(t.len(), count);
+            for (k, z) in t.iter().enumerate() {
+                let a = -2.0 * std::f64::consts::PI * k as f64 / len as f64;
+                assert!((z.re as f64 - a.cos()).abs() < 1e-7, "{len} {k}");
+                assert!((z.im as f64 - a.sin()).abs() < 1e-7, "{len} {k}");
+            }
+        }
+    }
+
+    #[test]
+    fn fold_halves_gives_the_even_then_the_odd_outputs_of_the_fold() {
+        let len = 60;
+        let v = noise(len + 2, 5);
+        let half: Vec<Complex<f32>> = v.chunks(2).map(|c| Complex::new(c[0], c[1])).collect();
+        for m in [2, 12, 48] {
+            let h = m / 2;
+            let fft = rustfft::FftPlanner::new().plan_fft_forward(m);
+            let half_fft = rustfft::FftPlanner::new().plan_fft_forward(h);
+            let tw = twiddles(m, h + 1);
+            for start in -70..70i64 {
+                for count in [0, 1, 7, 30, 61, 130] {
+                    let w = noise(count, start as u64 + 11);
+                    let mut full = vec![Complex::default(); m];
+                    fold_product(&half, len, start, &w, &mut full);
+                    fft.process(&mut full);
+                    let mut split = vec![Complex::new(9.0, 9.0); m];
+                    fold_halves(&half, len, start, &w, &tw, &mut split);
+                    half_fft.process(&mut split);
+                    for s in 0..h {
+                        let ok = (split[s] - full[2 * s]).norm() < 1e-3
+                            && (split[h + s] - full[2 * s + 1]).norm() < 1e-3;
+                        assert!(ok, "m {m} start {start} count {count} s {s}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn low_bins_equal_a_real_fft() {
+        let len = 36;
+        let x = noise(len, 3);
+        let mut full: Vec<Complex<f32>> = x.iter().map(|&v| Complex::new(v, 0.0)).collect();
+        rustfft::FftPlanner::new()
+            .plan_fft_forward(len)
+            .process(&mut full);
+        let half_fft = rustfft::FftPlanner::new().plan_fft_forward(len / 2);
+        for count in [0, 1, 2, 10, len / 2, len / 2 + 1] {
+            let mut packed: Vec<Complex<f32>> =
+                x.chunks(2).map(|c| Complex::new(c[0], c[1])).collect();
+            let mut scratch = vec![Complex::default(); half_fft.get_inplace_scratch_len()];
+            let mut out = vec![Complex::default(); count];
+            low_bins(
+                &mut packed,
+                &*half_fft,
+                &twiddles(len, count),
+                &mut scratch,
+                &mut out,
+            );
+            for (k, o) in out.iter().enumerate() {
+                assert!((o - full[k]).norm() < 1e-4, "bin {k} of {count}");
+            }
+        }
     }
 }

@@ -40,7 +40,7 @@ use super::filters::{
     SparseFilter, WaveletParams, morlet, phi_sigma, phi_time_support, wavelet_params,
 };
 use super::signal::{is_5_smooth, reflect_pad};
-use kernels::{Rates, abs, bins_read, fold_product, low_bins, lowpass, truncate, twiddles};
+use kernels::{Rates, bins_read, fold_halves, low_bins, lowpass, modulus, truncate, twiddles};
 use realfft::{RealFftPlanner, RealToComplex};
 use rustfft::Fft;
 use rustfft::num_complex::Complex;
@@ -80,20 +80,19 @@ struct SecondOrder {
     values: std::ops::Range<usize>,
     /// Sample count of U2 for this path (even).
     len: usize,
-    /// The inverse FFT, as a forward one of the conjugate (see [`fold_product`]).
-    ifft: Arc<dyn Fft<f32>>,
-    /// The low bins of U2's spectrum, see [`low_bins`].
+    /// Of half the length: the inverse FFT (a forward one of the conjugate,
+    /// see [`fold_product`]) as two of these ([`fold_halves`]), then the low
+    /// bins of U2's spectrum ([`low_bins`]).
     half_fft: Arc<dyn Fft<f32>>,
-    /// Shared by the paths with this `len` (a table per path cost more
-    /// `cos` calls than the rest of their plan).
+    /// `W_len^k` up to `len / 2`, for both; shared by every path with this
+    /// `len`.
     twiddles: Arc<Vec<Complex<f32>>>,
 }
 
 struct FirstOrder {
     psi: SparseFilter,
     len: usize,
-    ifft: Arc<dyn Fft<f32>>,
-    /// U1's spectrum as for U2 ([`low_bins`]), up to the highest bin the
+    /// As for U2; U1's spectrum is wanted up to `bins`, the highest bin the
     /// low-pass and the second-order filters read.
     half_fft: Arc<dyn Fft<f32>>,
     twiddles: Arc<Vec<Complex<f32>>>,
@@ -197,7 +196,15 @@ impl Scattering {
                 }
             })
             .collect();
-        let mut tables2: HashMap<usize, Arc<Vec<Complex<f32>>>> = HashMap::new();
+        // One twiddle table per length, shared by the paths (first and second
+        // order) that have it.
+        let mut tables: HashMap<usize, Arc<Vec<Complex<f32>>>> = HashMap::new();
+        let mut table = |len: usize| {
+            tables
+                .entry(len)
+                .or_insert_with(|| Arc::new(twiddles(len, len / 2 + 1)))
+                .clone()
+        };
 
         let mut paths = vec![Path {
             order: 0,
@@ -233,12 +240,8 @@ impl Scattering {
                     start,
                     values,
                     len: len2,
-                    ifft: cplx.forward(len2),
                     half_fft: cplx.forward(len2 / 2),
-                    twiddles: tables2
-                        .entry(len2)
-                        .or_insert_with(|| Arc::new(twiddles(len2, phi_reach + 1)))
-                        .clone(),
+                    twiddles: table(len2),
                 });
                 second_paths.push(Path {
                     order: 2,
@@ -255,28 +258,13 @@ impl Scattering {
             first.push(FirstOrder {
                 psi,
                 len,
-                ifft: cplx.forward(len),
                 half_fft: cplx.forward(len / 2),
-                twiddles: Arc::default(),
+                twiddles: table(len),
                 bins,
                 second,
             });
         }
         paths.extend(second_paths);
-        // One twiddle table per length of U1, for the paths that share it.
-        let mut bins: HashMap<usize, usize> = HashMap::new();
-        for f in &first {
-            let b = bins.entry(f.len).or_default();
-            *b = (*b).max(f.bins);
-        }
-        let mut tables: HashMap<usize, Arc<Vec<Complex<f32>>>> = HashMap::new();
-        for f in &mut first {
-            f.twiddles = tables
-                .entry(f.len)
-                .or_insert_with(|| Arc::new(twiddles(f.len, bins[&f.len])))
-                .clone();
-        }
-
         let out_len = n / hop;
         let max_len = first.iter().map(|f| f.len).max().unwrap_or(out_len);
         let out_ifft = cplx.forward(out_len);
@@ -284,17 +272,11 @@ impl Scattering {
         let scratch_len = first
             .iter()
             .flat_map(|f| {
-                [
-                    f.ifft.get_inplace_scratch_len(),
-                    f.half_fft.get_inplace_scratch_len(),
-                ]
-                .into_iter()
-                .chain(f.second.iter().flat_map(|s| {
-                    [
-                        s.ifft.get_inplace_scratch_len(),
-                        s.half_fft.get_inplace_scratch_len(),
-                    ]
-                }))
+                [f.half_fft.get_inplace_scratch_len()].into_iter().chain(
+                    f.second
+                        .iter()
+                        .map(|s| s.half_fft.get_inplace_scratch_len()),
+                )
             })
             .chain([rfft.get_scratch_len(), out_ifft.get_inplace_scratch_len()])
             .max()
@@ -410,14 +392,18 @@ impl Scattering {
             let k1 = n as f32 / len1 as f32;
             // U1 = |x * psi1| sampled every n/len1 samples.
             let band = &mut band[..len1];
-            band.fill(Complex::default());
-            fold_product(spectrum, n, f1.psi.start, &f1.psi.values, band);
-            f1.ifft.process_with_scratch(band, fft_scratch);
+            fold_halves(
+                spectrum,
+                n,
+                f1.psi.start,
+                &f1.psi.values,
+                &f1.twiddles,
+                band,
+            );
+            // Even samples in band[..len1 / 2], odd ones after.
+            f1.half_fft.process_with_scratch(band, fft_scratch);
             let u1 = &mut u1[..len1 / 2];
-            let scale = 1.0 / n as f32;
-            for (u, z) in u1.iter_mut().zip(band.chunks_exact(2)) {
-                *u = Complex::new(abs(z[0]) * scale, abs(z[1]) * scale);
-            }
+            modulus(band, 1.0 / n as f32, u1);
             let u1_hat = &mut u1_hat[..f1.bins];
             low_bins(u1, &*f1.half_fft, &f1.twiddles, fft_scratch, u1_hat);
             lowpass(u1_hat, len1, phi, out, k1 / n as f32);
@@ -427,20 +413,17 @@ impl Scattering {
                 let len2 = s.len;
                 // U2 = |U1 * psi2| sampled every n/len2 samples.
                 let band2 = &mut band2[..len2];
-                band2.fill(Complex::default());
-                fold_product(
+                fold_halves(
                     u1_hat,
                     len1,
                     s.start,
                     &psi2[s.i2].values[s.values.clone()],
+                    &s.twiddles,
                     band2,
                 );
-                s.ifft.process_with_scratch(band2, fft_scratch);
+                s.half_fft.process_with_scratch(band2, fft_scratch);
                 let u2 = &mut u2[..len2 / 2];
-                let scale = k1 / n as f32;
-                for (u, z) in u2.iter_mut().zip(band2.chunks_exact(2)) {
-                    *u = Complex::new(abs(z[0]) * scale, abs(z[1]) * scale);
-                }
+                modulus(band2, k1 / n as f32, u2);
                 low_bins(u2, &*s.half_fft, &s.twiddles, fft_scratch, u2_hat);
                 let k2 = n as f32 / len2 as f32;
                 lowpass(u2_hat, len2, phi, out, k2 / n as f32);
