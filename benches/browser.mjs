@@ -287,7 +287,7 @@ lines.push(
   '',
   `\`scatterbrain tag FILE --model ${MODEL_URL} --json\` (the whole job: load the model,`,
   'decode with symphonia, resample, scatter, model) and `scatterbrain scatter FILE --out F.npy` (decode and',
-  `transform only), release build, wall time, medians of ${opts.reps}.`,
+  `transform only), ${process.env.SCATTERBRAIN_CLI ? 'release build (this run: `' + process.env.SCATTERBRAIN_CLI.replace(/^.*\/target\//, '') + '` via `SCATTERBRAIN_CLI`)' : 'release build'}, wall time, medians of ${opts.reps}.`,
   '',
   '| audio | windows | native `scatter` | native `tag` | `tag` CPU time (user + sys) | page CPU total / native `tag` |',
   '| --- | --- | --- | --- | --- | --- |',
