@@ -40,7 +40,9 @@ use super::filters::{
     SparseFilter, WaveletParams, morlet, phi_sigma, phi_time_support, wavelet_params,
 };
 use super::signal::{is_5_smooth, reflect_pad};
-use kernels::{Rates, bins_read, fold_halves, low_bins, lowpass, modulus, truncate, twiddles};
+use kernels::{
+    Rates, bins_read, fold_halves, low_bins, lowpass, modulus, truncate, twiddles, zeroed,
+};
 use realfft::{RealFftPlanner, RealToComplex};
 use rustfft::Fft;
 use rustfft::num_complex::Complex;
@@ -267,6 +269,12 @@ impl Scattering {
         paths.extend(second_paths);
         let out_len = n / hop;
         let max_len = first.iter().map(|f| f.len).max().unwrap_or(out_len);
+        let max_len2 = first
+            .iter()
+            .flat_map(|f| f.second.iter().map(|s| s.len))
+            .max()
+            .unwrap_or(0);
+        let max_bins = first.iter().map(|f| f.bins).max().unwrap_or(0);
         let out_ifft = cplx.forward(out_len);
         let rfft = real.plan_fft_forward(n);
         let scratch_len = first
@@ -292,14 +300,14 @@ impl Scattering {
             padded: vec![0.0; n],
             spectrum: rfft.make_output_vec(),
             rfft,
-            band: vec![Complex::default(); max_len],
-            u1: vec![Complex::default(); max_len / 2],
-            u1_hat: vec![Complex::default(); max_len / 2 + 1],
-            band2: vec![Complex::default(); max_len],
-            u2: vec![Complex::default(); max_len / 2],
-            u2_hat: vec![Complex::default(); phi_reach + 1],
-            out: vec![Complex::default(); out_len],
-            fft_scratch: vec![Complex::default(); scratch_len],
+            band: zeroed(max_len),
+            u1: zeroed(max_len / 2),
+            u1_hat: zeroed(max_bins),
+            band2: zeroed(max_len2),
+            u2: zeroed(max_len2 / 2),
+            u2_hat: zeroed(phi_reach + 1),
+            out: zeroed(out_len),
+            fft_scratch: zeroed(scratch_len),
             first,
             psi2,
         }
