@@ -15,6 +15,10 @@
 //!   gives. Kymatio 0.3 divides order-1 paths by `2^k1` and order-2 paths by
 //!   `2^(2 k1 + k2)`, its internal subsampling exponents (a side effect of
 //!   averaging rather than summing when it periodises filters).
+//! - Each path's inverse FFT (length `L`) runs as two FFTs of length `L/2`,
+//!   prepared in the spectrum fold (`kernels::fold_halves`): their outputs,
+//!   the even and the odd samples, are the packing the next real FFT wants,
+//!   and only half lengths are planned (planning halved).
 //! - The product padding is shorter and aligned so that frame `k` is centred on
 //!   sample `k * hop` (`ceil(len / hop)` frames, 114 for 29 s at 16 kHz);
 //!   [`Scattering::with_padding`] reproduces Kymatio's own padding for tests.
