@@ -19,6 +19,7 @@ use lanes::{Lanes, Vector, dft3, dft9};
 pub(crate) struct Planner {
     rustfft: FftPlanner<f32>,
     cache: HashMap<(usize, bool), Arc<dyn Fft<f32>>>,
+    paired: HashMap<usize, Arc<dyn Paired>>,
     radix3: bool,
 }
 
@@ -36,12 +37,27 @@ impl Planner {
         Planner {
             rustfft: FftPlanner::new(),
             cache: HashMap::new(),
+            paired: HashMap::new(),
             radix3,
         }
     }
 
     pub(crate) fn forward(&mut self, len: usize) -> Arc<dyn Fft<f32>> {
         self.plan(len, FftDirection::Forward)
+    }
+
+    /// A forward FFT for two transforms with a pointwise step between them
+    /// (see [`Paired`]).
+    pub(crate) fn paired(&mut self, len: usize) -> Arc<dyn Paired> {
+        if let Some(p) = self.paired.get(&len) {
+            return p.clone();
+        }
+        let p: Arc<dyn Paired> = match self.radix3.then(|| radix_for(len)).flatten() {
+            Some(_) => self.radix3_plan(len, FftDirection::Forward),
+            None => Arc::new(Plain(self.forward(len))),
+        };
+        self.paired.insert(len, p.clone());
+        p
     }
 
     #[cfg(test)]
@@ -54,20 +70,79 @@ impl Planner {
         if let Some(f) = self.cache.get(&key) {
             return f.clone();
         }
+        let fft: Arc<dyn Fft<f32>> = match self.radix3.then(|| radix_for(len)).flatten() {
+            Some(_) => self.radix3_plan(len, direction),
+            None => self.rustfft.plan_fft(len, direction),
+        };
+        self.cache.insert(key, fft.clone());
+        fft
+    }
+
+    fn radix3_plan(&mut self, len: usize, direction: FftDirection) -> Arc<Radix3> {
         let mut radices = Vec::new();
         let mut rest = len;
-        while let Some(r) = self.radix3.then(|| radix_for(rest)).flatten() {
+        while let Some(r) = radix_for(rest) {
             radices.push(r);
             rest /= r;
         }
         let base = self.rustfft.plan_fft(rest, direction);
-        let fft: Arc<dyn Fft<f32>> = if radices.is_empty() {
-            base
-        } else {
-            Arc::new(Radix3::new(&radices, base, direction))
-        };
-        self.cache.insert(key, fft.clone());
-        fft
+        Arc::new(Radix3::new(&radices, base, direction))
+    }
+}
+
+/// A forward FFT of length `len` for a pair of transforms with a pointwise
+/// step between them (the scattering's modulus): the first may leave its
+/// output in the plan's own scrambled order, and the second reads its input
+/// in that order, so neither pays the reordering pass (in WASM, a ninth of
+/// the scattering, all memory traffic). Each call transforms every `len`
+/// values of `buffer`, in place.
+pub(crate) trait Paired: Send + Sync {
+    /// Natural input, output in the scrambled order.
+    fn forward_scrambled(&self, buffer: &mut [Complex<f32>], scratch: &mut [Complex<f32>]);
+    /// Input in the scrambled order, natural output.
+    fn forward_from_scrambled(&self, buffer: &mut [Complex<f32>], scratch: &mut [Complex<f32>]);
+    fn scratch_len(&self) -> usize;
+}
+
+/// rustfft's plan: its order is the natural one.
+struct Plain(Arc<dyn Fft<f32>>);
+
+impl Paired for Plain {
+    fn forward_scrambled(&self, buffer: &mut [Complex<f32>], scratch: &mut [Complex<f32>]) {
+        self.0.process_with_scratch(buffer, scratch);
+    }
+    fn forward_from_scrambled(&self, buffer: &mut [Complex<f32>], scratch: &mut [Complex<f32>]) {
+        self.0.process_with_scratch(buffer, scratch);
+    }
+    fn scratch_len(&self) -> usize {
+        self.0.get_inplace_scratch_len()
+    }
+}
+
+/// The order [`Radix3::run`] leaves before its reordering pass: the first
+/// transform is that run without the pass; the second runs the same steps
+/// transposed and in reverse (decimation in time: the rows' FFTs first, then
+/// each level's columns with the twiddles applied before their DFTs), which
+/// reads that order and writes the natural one.
+impl Paired for Radix3 {
+    fn forward_scrambled(&self, buffer: &mut [Complex<f32>], scratch: &mut [Complex<f32>]) {
+        assert_eq!(self.direction, FftDirection::Forward);
+        assert!(buffer.len().is_multiple_of(self.len), "FFT buffer length");
+        for data in buffer.chunks_exact_mut(self.len) {
+            self.columns(data, false);
+            self.base.process_with_scratch(data, scratch);
+        }
+    }
+    fn forward_from_scrambled(&self, buffer: &mut [Complex<f32>], scratch: &mut [Complex<f32>]) {
+        assert_eq!(self.direction, FftDirection::Forward);
+        assert!(buffer.len().is_multiple_of(self.len), "FFT buffer length");
+        for data in buffer.chunks_exact_mut(self.len) {
+            self.base.process_with_scratch(data, scratch);
+            self.columns(data, true);
+        }
+    }
+    fn scratch_len(&self) -> usize {
+        self.base.get_inplace_scratch_len()
     }
 }
 
@@ -165,8 +240,17 @@ impl Radix3 {
         scratch: &mut [Complex<f32>],
     ) {
         assert!(data.len() == self.len && out.len() == self.len);
+        self.columns(data, false);
+        self.base.process_with_scratch(data, scratch);
+        self.reorder(0, data, out, 0, 1);
+    }
+
+    /// Every level's column DFTs over one transform's `data`: outermost
+    /// level first with the twiddles after the DFTs, or (`transposed`, see
+    /// [`Paired`]) innermost first with the twiddles before them.
+    fn columns(&self, data: &mut [Complex<f32>], transposed: bool) {
         let s = self.sign();
-        for l in &self.levels {
+        let level = |l: &Level, data: &mut [Complex<f32>]| {
             let vectors = l.m - l.m % Vector::N;
             for row in data.chunks_exact_mut(l.r * l.m) {
                 // SAFETY: `row` holds `r m` values and `twiddles` `(r - 1) m`;
@@ -174,16 +258,19 @@ impl Radix3 {
                 unsafe {
                     let (x, t) = (row.as_mut_ptr(), l.twiddles.as_ptr());
                     for b in (0..vectors).step_by(Vector::N) {
-                        l.column::<Vector>(x, t, b, s);
+                        l.column::<Vector>(x, t, b, s, transposed);
                     }
                     for b in vectors..l.m {
-                        l.column::<Complex<f32>>(x, t, b, s);
+                        l.column::<Complex<f32>>(x, t, b, s, transposed);
                     }
                 }
             }
+        };
+        if transposed {
+            self.levels.iter().rev().for_each(|l| level(l, data));
+        } else {
+            self.levels.iter().for_each(|l| level(l, data));
         }
-        self.base.process_with_scratch(data, scratch);
-        self.reorder(0, data, out, 0, 1);
     }
 
     /// `data` holds, row after row, the outputs of level `level` and below
@@ -212,7 +299,8 @@ impl Radix3 {
 }
 
 impl Level {
-    /// The DFT of column `b` (and the next `V::N - 1`), twiddled, in place.
+    /// The DFT of column `b` (and the next `V::N - 1`), twiddled, in place:
+    /// the twiddles after the DFT, or before it when `transposed`.
     #[inline(always)]
     unsafe fn column<V: Lanes>(
         &self,
@@ -220,25 +308,36 @@ impl Level {
         t: *const Complex<f32>,
         b: usize,
         s: f32,
+        transposed: bool,
     ) {
         let m = self.m;
         unsafe {
             let at = |a: usize| x.add(a * m + b);
             let tw = |c: usize| V::load(t.add((c - 1) * m + b));
+            let load = |a: usize| {
+                let v = V::load(at(a));
+                if transposed && a > 0 { v.mul(tw(a)) } else { v }
+            };
+            let store = |c: usize, y: V| {
+                let y = if !transposed && c > 0 {
+                    y.mul(tw(c))
+                } else {
+                    y
+                };
+                y.store(at(c));
+            };
             if self.r == 3 {
-                let y = dft3(V::load(at(0)), V::load(at(1)), V::load(at(2)), s);
-                y[0].store(at(0));
-                y[1].mul(tw(1)).store(at(1));
-                y[2].mul(tw(2)).store(at(2));
+                let y = dft3(load(0), load(1), load(2), s);
+                for (c, y) in y.into_iter().enumerate() {
+                    store(c, y);
+                }
             } else {
                 let mut v = [V::splat(Complex::default()); 9];
                 for (a, v) in v.iter_mut().enumerate() {
-                    *v = V::load(at(a));
+                    *v = load(a);
                 }
-                let y = dft9(v, s, &self.w9);
-                y[0].store(at(0));
-                for (c, y) in y.into_iter().enumerate().skip(1) {
-                    y.mul(tw(c)).store(at(c));
+                for (c, y) in dft9(v, s, &self.w9).into_iter().enumerate() {
+                    store(c, y);
                 }
             }
         }

@@ -85,3 +85,60 @@ fn radix_choice() {
     assert_eq!(radix_for(2 * 19683), Some(9));
     assert_eq!(radix_for(5 * 81), None);
 }
+
+/// The paired plans: the first transform's output, put in order, is the
+/// FFT; the second, given an input in the first's order, gives the FFT of
+/// that input in natural order. Both the radix-3 plans and rustfft's.
+#[test]
+fn paired_plans_scramble_and_unscramble_consistently() {
+    for radix3 in [true, false] {
+        let mut ours = Planner::with_radix3(radix3);
+        let mut theirs = FftPlanner::<f32>::new();
+        for len in [81, 162, 576, 2592, 19683, 39366, 3 << 10] {
+            let p = ours.paired(len);
+            let fft = theirs.plan_fft_forward(len);
+            let mut scratch = vec![Complex::default(); p.scratch_len()];
+            // Where each output lands: an impulse at sample 1 has FFT
+            // `W^k`, a distinct phase per bin.
+            let mut impulse = vec![Complex::default(); len];
+            impulse[1] = Complex::new(1.0, 0.0);
+            p.forward_scrambled(&mut impulse, &mut scratch);
+            let order: Vec<usize> = impulse
+                .iter()
+                .map(|z| {
+                    let k = -(z.arg() as f64) * len as f64 / std::f64::consts::TAU;
+                    (k.round() as i64).rem_euclid(len as i64) as usize
+                })
+                .collect();
+            let x = signal(2 * len);
+            let mut want = x.clone();
+            fft.process(&mut want);
+            let mut scrambled = x.clone();
+            p.forward_scrambled(&mut scrambled, &mut scratch);
+            let mut seen = vec![false; len];
+            for (i, &o) in order.iter().enumerate() {
+                assert!(!seen[o], "len {len}: not a permutation");
+                seen[o] = true;
+                assert!((scrambled[i] - want[o]).norm() < 1e-3, "len {len}");
+                assert!(
+                    (scrambled[len + i] - want[len + o]).norm() < 1e-3,
+                    "len {len}, 2nd"
+                );
+            }
+            assert_eq!(
+                radix3 && radix_for(len).is_some(),
+                order.iter().enumerate().any(|(i, &o)| i != o)
+            );
+            // The second transform reads that order.
+            let z = signal(len + 1)[1..].to_vec();
+            let mut want = z.clone();
+            fft.process(&mut want);
+            let mut input = vec![Complex::default(); len];
+            for (i, &o) in order.iter().enumerate() {
+                input[i] = z[o];
+            }
+            p.forward_from_scrambled(&mut input, &mut scratch);
+            assert!(relative(&input, &want) < 2e-6, "len {len} radix3 {radix3}");
+        }
+    }
+}

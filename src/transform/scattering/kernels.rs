@@ -2,9 +2,9 @@
 //! path, and the frequency-domain steps (folding a filtered spectrum onto a
 //! lower rate, the low bins of a real signal's spectrum).
 
+use crate::transform::fft::Paired;
 use crate::transform::filters::SparseFilter;
 use crate::transform::signal::is_5_smooth;
-use rustfft::Fft;
 use rustfft::num_complex::Complex;
 
 /// Internal sample rates (in bins of the padded length) of `U1` and `U2`.
@@ -315,14 +315,15 @@ pub(super) fn twiddles(len: usize, count: usize) -> Vec<Complex<f32>> {
 /// nearly all of a real FFT's split step (a sixth of the run time). U1's
 /// spectrum goes the same way (up to the bins its filters read) rather than
 /// through realfft, whose inner FFT would bypass `fft::Planner`'s WASM kernels.
+/// `packed` is in `half_fft`'s scrambled order (see [`Paired`]).
 pub(super) fn low_bins(
     packed: &mut [Complex<f32>],
-    half_fft: &dyn Fft<f32>,
+    half_fft: &dyn Paired,
     twiddles: &[Complex<f32>],
     scratch: &mut [Complex<f32>],
     out: &mut [Complex<f32>],
 ) {
-    half_fft.process_with_scratch(packed, scratch);
+    half_fft.forward_from_scrambled(packed, scratch);
     let h = packed.len();
     // Bin k pairs bins k and h - k of the half-length FFT, where bins 0 and
     // h are both bin 0; the middle ones go in one branch-free loop.
@@ -531,11 +532,13 @@ mod tests {
         rustfft::FftPlanner::new()
             .plan_fft_forward(len)
             .process(&mut full);
-        let half_fft = rustfft::FftPlanner::new().plan_fft_forward(len / 2);
+        // rustfft's plan: natural order (the scrambled ones are tested in
+        // fft/tests.rs).
+        let half_fft = crate::transform::fft::Planner::with_radix3(false).paired(len / 2);
         for count in [0, 1, 2, 10, len / 2, len / 2 + 1] {
             let mut packed: Vec<Complex<f32>> =
                 x.chunks(2).map(|c| Complex::new(c[0], c[1])).collect();
-            let mut scratch = vec![Complex::default(); half_fft.get_inplace_scratch_len()];
+            let mut scratch = vec![Complex::default(); half_fft.scratch_len()];
             let mut out = vec![Complex::default(); count];
             low_bins(
                 &mut packed,

@@ -39,7 +39,7 @@ pub use config::ScatteringConfig;
 pub use normalise::{NormaliserConfig, ScatteringFrontEnd, normalise_scattering};
 
 use super::coefficients::Coefficients;
-use super::fft::Planner;
+use super::fft::{Paired, Planner};
 use super::filters::{
     SparseFilter, WaveletParams, morlet, phi_sigma, phi_time_support, wavelet_params,
 };
@@ -89,7 +89,7 @@ struct SecondOrder {
     /// Of half the length: the inverse FFT (a forward one of the conjugate,
     /// see [`fold_product`]) as two of these ([`fold_halves`]), then the low
     /// bins of U2's spectrum ([`low_bins`]).
-    half_fft: Arc<dyn Fft<f32>>,
+    half_fft: Arc<dyn Paired>,
     /// `W_len^k` up to `len / 2`, for both; shared by every path with this
     /// `len`.
     twiddles: Arc<Vec<Complex<f32>>>,
@@ -100,7 +100,7 @@ struct FirstOrder {
     len: usize,
     /// As for U2; U1's spectrum is wanted up to `bins`, the highest bin the
     /// low-pass and the second-order filters read.
-    half_fft: Arc<dyn Fft<f32>>,
+    half_fft: Arc<dyn Paired>,
     twiddles: Arc<Vec<Complex<f32>>>,
     bins: usize,
     second: Vec<SecondOrder>,
@@ -246,7 +246,7 @@ impl Scattering {
                     start,
                     values,
                     len: len2,
-                    half_fft: cplx.forward(len2 / 2),
+                    half_fft: cplx.paired(len2 / 2),
                     twiddles: table(len2),
                 });
                 second_paths.push(Path {
@@ -264,7 +264,7 @@ impl Scattering {
             first.push(FirstOrder {
                 psi,
                 len,
-                half_fft: cplx.forward(len / 2),
+                half_fft: cplx.paired(len / 2),
                 twiddles: table(len),
                 bins,
                 second,
@@ -284,11 +284,9 @@ impl Scattering {
         let scratch_len = first
             .iter()
             .flat_map(|f| {
-                [f.half_fft.get_inplace_scratch_len()].into_iter().chain(
-                    f.second
-                        .iter()
-                        .map(|s| s.half_fft.get_inplace_scratch_len()),
-                )
+                [f.half_fft.scratch_len()]
+                    .into_iter()
+                    .chain(f.second.iter().map(|s| s.half_fft.scratch_len()))
             })
             .chain([rfft.get_scratch_len(), out_ifft.get_inplace_scratch_len()])
             .max()
@@ -412,8 +410,10 @@ impl Scattering {
                 &f1.twiddles,
                 band,
             );
-            // Even samples in band[..len1 / 2], odd ones after.
-            f1.half_fft.process_with_scratch(band, fft_scratch);
+            // Even samples in band[..len1 / 2], odd ones after, each in the
+            // plan's order: the modulus pairs them in place, and `low_bins`'
+            // FFT reads that order.
+            f1.half_fft.forward_scrambled(band, fft_scratch);
             let u1 = &mut u1[..len1 / 2];
             modulus(band, 1.0 / n as f32, u1);
             let u1_hat = &mut u1_hat[..f1.bins];
@@ -433,7 +433,7 @@ impl Scattering {
                     &s.twiddles,
                     band2,
                 );
-                s.half_fft.process_with_scratch(band2, fft_scratch);
+                s.half_fft.forward_scrambled(band2, fft_scratch);
                 let u2 = &mut u2[..len2 / 2];
                 modulus(band2, k1 / n as f32, u2);
                 low_bins(u2, &*s.half_fft, &s.twiddles, fft_scratch, u2_hat);
