@@ -5,7 +5,9 @@
 //! its radix-4 sizes). There [`Radix3`] takes factors 9 and 3 off with SIMD
 //! column butterflies (twiddles fused) and leaves the rest to rustfft: these
 //! lengths cost 1.1–1.8× less than with rustfft alone, the whole scattering
-//! a third less (benches/RESULTS-browser.md, "Profile").
+//! a third less (benches/RESULTS-browser.md, "Profile"). [`Paired`] plans
+//! leave out its reordering pass where two FFTs have only a pointwise step
+//! between them (another sixth less).
 
 use rustfft::num_complex::Complex;
 use rustfft::{Direction, Fft, FftDirection, FftPlanner, Length};
