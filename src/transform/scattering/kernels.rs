@@ -410,6 +410,7 @@ pub(super) fn lowpass(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transform::scattering::tests::noise;
 
     /// The plain per-bin forms that the run-based loops replace.
     fn fold_reference(
@@ -430,23 +431,16 @@ mod tests {
         }
     }
 
-    fn noise(n: usize, seed: u64) -> Vec<f32> {
-        let mut s = seed;
-        (0..n)
-            .map(|_| {
-                s = s
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                (s >> 40) as f32 / 16_777_216.0 - 0.5
-            })
-            .collect()
+    /// A half spectrum of `len / 2 + 1` noise bins.
+    fn half_spectrum(len: usize, seed: u64) -> Vec<Complex<f32>> {
+        let v = noise(len + 2, seed);
+        v.chunks(2).map(|c| Complex::new(c[0], c[1])).collect()
     }
 
     #[test]
     fn fold_equals_the_per_bin_form_across_every_wrap() {
         let len = 48;
-        let v = noise(len + 2, 1);
-        let half: Vec<Complex<f32>> = v.chunks(2).map(|c| Complex::new(c[0], c[1])).collect();
+        let half = half_spectrum(len, 1);
         for m in [6, 16, 48] {
             for start in -60..60i64 {
                 for count in [0, 1, 5, 23, 49, 100] {
@@ -498,8 +492,7 @@ mod tests {
     #[test]
     fn fold_halves_gives_the_even_then_the_odd_outputs_of_the_fold() {
         let len = 60;
-        let v = noise(len + 2, 5);
-        let half: Vec<Complex<f32>> = v.chunks(2).map(|c| Complex::new(c[0], c[1])).collect();
+        let half = half_spectrum(len, 5);
         for m in [2, 12, 48] {
             let h = m / 2;
             let fft = rustfft::FftPlanner::new().plan_fft_forward(m);

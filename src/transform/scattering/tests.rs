@@ -11,7 +11,8 @@ fn config() -> ScatteringConfig {
     }
 }
 
-fn noise(n: usize, seed: u64) -> Vec<f32> {
+/// Deterministic noise in [-0.5, 0.5) (also the kernels' tests' input).
+pub(super) fn noise(n: usize, seed: u64) -> Vec<f32> {
     let mut s = seed;
     (0..n)
         .map(|_| {
