@@ -660,8 +660,9 @@ def clip_offsets(n_samples):
     return list(range(0, n_samples - clip + 1, clip))
 
 
-def make_clips(cdir, sources):
-    """Cut every source into 29 s clips at 16 kHz mono. Returns the clip list."""
+def make_clips(cdir, sources, split=None):
+    """Cut every source into 29 s clips at 16 kHz mono. Returns the clip list, split by track, or
+    all in `split` (the variants of training clips, variants.py)."""
     clips = []
     idx_dir = cdir / "clip-index"
     idx_dir.mkdir(parents=True, exist_ok=True)
@@ -691,6 +692,8 @@ def make_clips(cdir, sources):
             idx.write_text(json.dumps(entries))
         for e in entries:
             clips.append(dict(s, **e))
+    if split:
+        return [dict(c, split=split) for c in clips]
     return dedupe_and_split(clips)
 
 
@@ -841,9 +844,12 @@ def prune_labels(clips):
     """Drop label rows that key no clip of this build (a source re-rendered differently, a removed
     recipe). Only called for a full build, so nothing is dropped for being merely left out."""
     keep = {label_key(c) for c in clips}
+    # a build without --variants says nothing about the variants' labels: those stay
+    variants_built = any(c["package"].startswith("variants-") for c in clips)
     with LABELS_CSV.open(newline="") as f:
         rows = list(csv.DictReader(f))
-    kept = [r for r in rows if label_key(r) in keep]
+    kept = [r for r in rows if label_key(r) in keep
+            or (not variants_built and r["package"].startswith("variants-"))]
     tmp = LABELS_CSV.with_suffix(".tmp")
     with tmp.open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=LABEL_FIELDS, lineterminator="\n")
@@ -1056,6 +1062,9 @@ def main():
     ap.add_argument("--no-label", action="store_true", help="skip the teacher labelling")
     ap.add_argument("--no-renders", action="store_true",
                     help="leave out the music21/MMA renders (package recordings only)")
+    ap.add_argument("--variants", type=int, default=0, metavar="K",
+                    help="K teacher-labelled variants (remix, pitch/tempo/EQ/MP3) of every training clip "
+                         "of a real recording (variants.py)")
     ap.add_argument("--update-pins", action="store_true",
                     help="re-pin packages.lock to the current candidate versions")
     ap.add_argument("--commit-every", type=float, default=0,
@@ -1086,6 +1095,11 @@ def main():
     if args.stage in ("sources", "renders"):
         return
     clips = make_clips(cdir, sources)
+    if args.variants:
+        import variants
+        vsources = variants.variant_sources(sys.modules[__name__], cdir, clips, args.variants)
+        sources += vsources
+        clips += make_clips(cdir, vsources, split="train")
     hard = {(r["package"], r["file"]): r["hard"] for r in sources if r.get("hard")}
     for c in clips:
         c["hard"] = hard.get((c["package"], c["file"]))
