@@ -159,8 +159,7 @@ def time_ort(path, x, threads, runs):
 ROUNDS = 2
 PARTS = [
     ("input-projection", "input projections: one [114·B, I] × [I, 3H] matmul per layer"),
-    ("recurrent-matmul", "recurrent matmuls: [B, 512] × [512, 1536] + bias, 570 of them"),
-    ("gates", "gate arithmetic (r, z sigmoid; n tanh; blend), 570 steps"),
+    ("recurrent-loop", "time loop (model::host_gru): [B, 512] × [512, 1536] + bias and the gates, 570 steps"),
 ]
 
 

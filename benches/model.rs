@@ -14,10 +14,10 @@
 //! each part timed over the whole model's worth of calls (5 layers × 114
 //! steps; the flex backend computes eagerly, so no readback is needed), so
 //! the parts add up to (almost) the forward pass: the input
-//! projections (one `[114·B, I] × [I, 3H]` matmul per layer), the recurrent
-//! matmuls (`[B, H] × [H, 3H]` + bias, once per step and layer) and the gate
-//! arithmetic (`gru_step`). What the parts leave of `model` is per-step
-//! slicing, stacking the outputs, layout copies and the dense head.
+//! projections (one `[114·B, I] × [I, 3H]` matmul per layer) and the time
+//! loop (`model::host_gru::run`: `[B, H] × [H, 3H]` + bias and the gate
+//! arithmetic, once per step and layer). What the parts leave of `model` is
+//! reading the weights out of their tensors, layout copies and the dense head.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -26,7 +26,7 @@ use burn::module::Param;
 use burn::nn::{DropoutConfig, Linear};
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use scatterbrain::model::rnn::gru_step;
+use scatterbrain::model::host_gru;
 use scatterbrain::model::{Cell, ModelConfig, Net, PytorchWeights, RecurrentLayer, RnnNet, Tagger};
 
 const NAME: &str = "scat-5l-512h-gru";
@@ -180,29 +180,38 @@ fn parts(c: &mut Criterion) {
                 })
             },
         );
-        let state = Tensor::<2>::random([batch, HIDDEN], normal, &device);
+        // The time loop as inference runs it on this backend (host slices:
+        // the hidden projection and the gates, model::host_gru), per layer.
+        let host: Vec<(Vec<f32>, Vec<f32>)> = net
+            .layers
+            .iter()
+            .map(|l| {
+                let w = l.hidden.weight.val().into_data().try_into_vec().unwrap();
+                let b = l.hidden.bias.as_ref().unwrap().val();
+                (w, b.into_data().try_into_vec().unwrap())
+            })
+            .collect();
+        let projected: Vec<f32> =
+            Tensor::<1>::random([STEPS * batch * 3 * HIDDEN], normal, &device)
+                .into_data()
+                .try_into_vec()
+                .unwrap();
         g.bench_function(
-            BenchmarkId::new("recurrent-matmul", format!("b{batch}")),
+            BenchmarkId::new("recurrent-loop", format!("b{batch}")),
             |b| {
                 b.iter(|| {
-                    for layer in &net.layers {
-                        for _ in 0..STEPS {
-                            black_box(layer.hidden.forward(state.clone()));
-                        }
+                    for (w, bias) in &host {
+                        let weights = host_gru::HiddenWeights {
+                            weight: w,
+                            bias,
+                            hidden: HIDDEN,
+                        };
+                        let mut state = vec![0.0f32; batch * HIDDEN];
+                        black_box(host_gru::run(&projected, &mut state, &weights, batch));
                     }
                 })
             },
         );
-        let xt = Tensor::<2>::random([batch, 3 * HIDDEN], normal, &device);
-        let ht = Tensor::<2>::random([batch, 3 * HIDDEN], normal, &device);
-        g.bench_function(BenchmarkId::new("gates", format!("b{batch}")), |b| {
-            b.iter(|| {
-                for _ in 0..LAYERS * STEPS {
-                    let next = gru_step(xt.clone(), ht.clone(), state.clone(), HIDDEN);
-                    black_box(next);
-                }
-            })
-        });
     }
     g.finish();
 }

@@ -192,3 +192,80 @@ fn gru_tagger_matches_numpy_reference() {
         assert!(err <= TOL, "{name}: max abs error {err} > {TOL}");
     }
 }
+
+/// Inference on the CPU backend runs the GRU's time loop on host slices
+/// (`model::host_gru`); training, on an autodiff device, runs the tensor loop.
+/// The two must give the same outputs: on the reference fixture, and on an
+/// odd shape (hidden weight columns not a multiple of the loop's column
+/// blocks, more steps than one input-projection chunk, batch 3 and 1).
+#[test]
+fn gru_host_loop_matches_the_tensor_loop() {
+    let flex = Device::flex();
+    let autodiff = Device::flex().autodiff();
+    let f = fixture();
+    let (inp, hidden) = (dim(&f, "input"), dim(&f, "hidden"));
+    let run = |device: &Device| -> Vec<f32> {
+        layer(Cell::Gru, &f["gru"]["params"], inp, hidden, device)
+            .forward(input(&f, device))
+            .into_data()
+            .try_into_vec()
+            .unwrap()
+    };
+    let expected = flat(&f["gru"]["output"]);
+    let (host, tensor) = (run(&flex), run(&autodiff));
+    let err = max_abs_diff(&tensor, &expected);
+    assert!(err <= TOL, "tensor loop: max abs error {err} > {TOL}");
+    let err = max_abs_diff(&host, &tensor);
+    println!("fixture: max |host − tensor| = {err:e}");
+    assert!(
+        err <= 1e-6,
+        "fixture: host and tensor loops differ by {err}"
+    );
+
+    // (batch, steps, inputs, hidden): the matrix product at batch 3, the
+    // matrix–vector loop at batch 1, and at H = 300 (a 1.08 MB hidden weight)
+    // the loop's back-and-forth column blocks.
+    for (batch, steps, input_size, h) in [(3, 37, 7, 13), (1, 37, 7, 13), (1, 5, 4, 300)] {
+        let mut seed = 0x2545_f491_u32;
+        let mut noise = |n: usize, scale: f32| -> Vec<f32> {
+            (0..n)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 17;
+                    seed ^= seed << 5;
+                    (seed as f32 / u32::MAX as f32 - 0.5) * 2.0 * scale
+                })
+                .collect()
+        };
+        // PyTorch's initial scale, ±1/√H: sums of H terms stay O(1), as in a
+        // trained model, and the two loops' summation orders differ by float32
+        // rounding only.
+        let k = 1.0 / (h as f32).sqrt();
+        let (w_ih, w_hh) = (noise(3 * h * input_size, k), noise(3 * h * h, k));
+        let (b_ih, b_hh) = (noise(3 * h, 0.3), noise(3 * h, 0.3));
+        let x = noise(batch * steps * input_size, 2.0);
+        let run = |device: &Device| -> Vec<f32> {
+            let weights = PytorchWeights {
+                weight_ih: &w_ih,
+                weight_hh: &w_hh,
+                bias_ih: &b_ih,
+                bias_hh: &b_hh,
+            };
+            let l =
+                RecurrentLayer::from_pytorch(Cell::Gru, input_size, h, weights, device).unwrap();
+            let x = Tensor::from_data(
+                TensorData::new(x.clone(), [batch, steps, input_size]),
+                device,
+            );
+            l.forward(x).into_data().try_into_vec().unwrap()
+        };
+        let (host, tensor) = (run(&flex), run(&autodiff));
+        assert_eq!(host.len(), batch * steps * h);
+        let err = max_abs_diff(&host, &tensor);
+        println!("{batch}×{steps}×{h}: max |host − tensor| = {err:e}");
+        assert!(
+            err <= 1e-6,
+            "{batch}×{steps}×{h}: host and tensor loops differ by {err}"
+        );
+    }
+}

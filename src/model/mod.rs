@@ -28,6 +28,7 @@
 pub mod cnn;
 pub mod config;
 pub mod file;
+pub mod host_gru;
 mod loaded;
 pub mod quant;
 pub mod rnn;

@@ -31,6 +31,9 @@
 //! Everything is burn tensors and modules, so the same code runs on the flex
 //! CPU backend, on wgpu (Vulkan natively, WebGPU in the browser) and under
 //! autodiff for training: training and inference are the same function.
+//! One exception, for speed: a GRU's time loop in inference on flex runs on
+//! host slices ([`super::host_gru`], the same equations; a test holds the two
+//! loops to the same outputs).
 
 use burn::module::{Module, Param};
 use burn::nn::{Initializer, Linear, LinearConfig};
@@ -38,6 +41,7 @@ use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::config::Cell;
+use super::host_gru;
 
 /// Time steps per input-projection matmul.
 ///
@@ -166,7 +170,8 @@ impl RecurrentLayer {
     }
 
     /// Run the layer over a time-major sequence given as consecutive chunks
-    /// `[C_k, B, I]` (see [`CHUNK_STEPS`]), giving chunks `[C_k, B, H]`.
+    /// `[C_k, B, I]` (see [`CHUNK_STEPS`]), giving chunks `[C_k, B, H]` (a GRU in
+    /// inference on the CPU backend gives the whole sequence as one chunk).
     ///
     /// The initial state is zero; the state carries across chunks.
     pub fn forward_chunks(&self, chunks: Vec<Tensor<3>>) -> Vec<Tensor<3>> {
@@ -176,6 +181,10 @@ impl RecurrentLayer {
         let [_, batch, _] = first.dims();
         let h = self.hidden_size;
         let device = first.device();
+        // (`==` alone would also match an autodiff device wrapping flex.)
+        if !self.lstm && !device.is_autodiff() && device == Device::flex() {
+            return self.forward_chunks_host(chunks, batch, &device);
+        }
         let mut state = Tensor::<2>::zeros([batch, h], &device);
         let mut cell_state = self.lstm.then(|| Tensor::<2>::zeros([batch, h], &device));
         let mut out = Vec::with_capacity(chunks.len());
@@ -201,6 +210,42 @@ impl RecurrentLayer {
             out.push(Tensor::stack(outputs, 0));
         }
         out
+    }
+
+    /// [`Self::forward_chunks`] for a GRU on the CPU backend: the input
+    /// projections as tensors, the time loop on host slices ([`host_gru`]).
+    fn forward_chunks_host(
+        &self,
+        chunks: Vec<Tensor<3>>,
+        batch: usize,
+        device: &Device,
+    ) -> Vec<Tensor<3>> {
+        let h = self.hidden_size;
+        let host = |t: TensorData| -> Vec<f32> {
+            t.convert::<f32>()
+                .try_into_vec::<f32>()
+                .expect("data converted to f32 reads as f32")
+        };
+        let weight = host(self.hidden.weight.val().into_data());
+        let bias = match &self.hidden.bias {
+            Some(b) => host(b.val().into_data()),
+            None => vec![0.0; 3 * h],
+        };
+        let weights = host_gru::HiddenWeights {
+            weight: &weight,
+            bias: &bias,
+            hidden: h,
+        };
+        // One input projection for the whole sequence: the chunks are for the
+        // backward pass (see `CHUNK_STEPS`), and each small matmul would pack
+        // the input weight again. The result is one chunk, which the next
+        // layer and `Tensor::cat` take like any other chunking.
+        let x = Tensor::cat(chunks, 0);
+        let [steps, _, input] = x.dims();
+        let projected = self.input.forward(x.reshape([steps * batch, input]));
+        let mut state = vec![0.0f32; batch * h];
+        let out = host_gru::run(&host(projected.into_data()), &mut state, &weights, batch);
+        vec![Tensor::from_data(TensorData::new(out, [steps, batch, h]), device)]
     }
 
     /// Batch-first forward `[B, T, I] → [B, T, H]` (PyTorch `batch_first=True`).
