@@ -256,7 +256,8 @@ def apt_update_once(force=False):
     if _apt_updated or (apt_lists_present() and not force):
         return
     log("[apt] apt-get update")
-    run(["apt-get", "update", "-q"])
+    # wait for another apt client (e.g. tests/run's setup) rather than fail on its lock
+    run(["apt-get", "-o", "DPkg::Lock::Timeout=900", "update", "-q"])
     _apt_updated = True
 
 
@@ -270,7 +271,8 @@ def ensure_tools():
         apt_update_once()
         log(f"[apt] installing build tools: {' '.join(missing)}")
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        run(["apt-get", "install", "-y", "-q", "--no-install-recommends"] + missing, env=env)
+        run(["apt-get", "-o", "DPkg::Lock::Timeout=900", "install", "-y", "-q", "--no-install-recommends"]
+            + missing, env=env)
 
 
 # ---------------------------------------------------------------- fetch + extract
@@ -1103,7 +1105,11 @@ def main():
     hard = {(r["package"], r["file"]): r["hard"] for r in sources if r.get("hard")}
     for c in clips:
         c["hard"] = hard.get((c["package"], c["file"]))
-    write_records(sources, clips, lock)
+    # The repository's records describe the full build: a partial one (no renders) leaves them alone.
+    if args.no_renders:
+        log("[records] --no-renders: sources.tsv / licences.tsv / coverage left as they are")
+    else:
+        write_records(sources, clips, lock)
     log(f"[clips] {len(clips)} clips of {CLIP_S} s")
     if args.stage == "prune-labels":
         if args.no_renders:
@@ -1119,8 +1125,9 @@ def main():
             until = now.replace(hour=hh, minute=mm, second=0, microsecond=0).timestamp()
         label(cdir, clips, commit_every_s=args.commit_every * 60, commit_until=until)
     write_manifest(cdir, clips)
-    write_coverage(cdir)
-    write_agreement(cdir)
+    if not args.no_renders:
+        write_coverage(cdir)
+        write_agreement(cdir)
 
 
 if __name__ == "__main__":
