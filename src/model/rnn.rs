@@ -245,7 +245,10 @@ impl RecurrentLayer {
         let projected = self.input.forward(x.reshape([steps * batch, input]));
         let mut state = vec![0.0f32; batch * h];
         let out = host_gru::run(&host(projected.into_data()), &mut state, &weights, batch);
-        vec![Tensor::from_data(TensorData::new(out, [steps, batch, h]), device)]
+        vec![Tensor::from_data(
+            TensorData::new(out, [steps, batch, h]),
+            device,
+        )]
     }
 
     /// Batch-first forward `[B, T, I] → [B, T, H]` (PyTorch `batch_first=True`).
