@@ -16,8 +16,8 @@
 //! its pace. Every other step walks the weight's column blocks in reverse
 //! order, so each step starts on the block the previous one ended with, still
 //! in cache (105 → 81 µs per step with the four-row loop below, Xeon host;
-//! fused multiply-adds then took the EPYC host's 55.6 µs to 50.9; two or
-//! eight blocks were slower there).
+//! on the EPYC host two or eight blocks were slower than four; fused
+//! multiply-adds gave −9 % in one bench run, nothing in the next).
 
 use gemm::Parallelism;
 
