@@ -18,6 +18,7 @@ same audio and finds its labels (keyed by the PCM hash as for every clip).
 """
 
 import hashlib
+import json
 import random
 
 VERSION = "1"  # recipe version: part of each variant's label key
@@ -39,18 +40,22 @@ def variant_sources(b, cdir, clips, k_max):
     by_pkg = {}
     for c in base:
         by_pkg.setdefault(c["package"], []).append(c)
+    pkgs = sorted(by_pkg)
     out, fails = [], 0
     for k in range(k_max):
         kind = "remix" if k % 2 == 0 else "shift"
         pkg = f"variants-{kind}"
         folder = cdir / "variants" / pkg
         folder.mkdir(parents=True, exist_ok=True)
+        # durations by file name, as build.py keeps them per package: a rebuild probes only new files
+        dur_cache = cdir / "durations" / f"{pkg}.json"
+        durations = json.loads(dur_cache.read_text()) if dur_cache.exists() else {}
         for c in base:
             rng = _rng(VERSION, c["pcm_sha256"], str(k))
             name = f"{c['pcm_sha256'][:16]}-{k}"
             src = cdir / c["path"]
             if kind == "remix":
-                others = [p for p in sorted(by_pkg) if p != c["package"]]
+                others = [p for p in pkgs if p != c["package"]]
                 partner = rng.choice(by_pkg[rng.choice(others)])
                 db = rng.uniform(-10, -2)
                 note = f"remix: {c['path']} + {partner['path']} at {db:.1f} dB"
@@ -75,9 +80,13 @@ def variant_sources(b, cdir, clips, k_max):
             if not audio.exists() and not _make(b, cmd, audio, kbps if kind == "shift" else None):
                 fails += 1
                 continue
+            if audio.name not in durations:
+                durations[audio.name] = round(b.probe_duration(audio), 2)
             out.append({"package": pkg, "version": VERSION, "file": name, "audio": str(audio),
                         "group": f"{pkg}:{name}", "licence": licence,
-                        "duration": round(b.probe_duration(audio), 2), "note": note})
+                        "duration": durations[audio.name], "note": note})
+        dur_cache.parent.mkdir(parents=True, exist_ok=True)
+        dur_cache.write_text(json.dumps(durations, indent=0, sort_keys=True))
     h = sum(s["duration"] for s in out) / 3600
     b.log(f"[variants] {len(out)} variants of {len(base)} training clips, {h:.2f} h, {fails} failed")
     return out
