@@ -113,9 +113,7 @@ pub fn score_windows(
     let mut out = Vec::with_capacity(windows.len());
     for batch in windows.chunks(BATCH) {
         let (data, frames) = batch_input(batch)?;
-        let p = model
-            .tagger
-            .predict_frames(&data, batch.len(), frames, &model.device)?;
+        let p = model.predict_frames(&data, batch.len(), frames)?;
         out.extend(split(batch, p, frames));
     }
     Ok(out)
@@ -130,7 +128,7 @@ pub async fn score_windows_async(
     for batch in windows.chunks(BATCH) {
         let (data, frames) = batch_input(batch)?;
         let p = model
-            .tagger
+            .tagger()
             .predict_frames_async(&data, batch.len(), frames, &model.device)
             .await?;
         out.extend(split(batch, p, frames));

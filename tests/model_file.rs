@@ -201,10 +201,16 @@ fn model_predicts_from_coefficient_major_clips() {
         burn::tensor::TensorData::new(time_major, [2, 4, 5]),
         &device,
     );
-    assert_eq!(scores, probs(&m.tagger, &x));
+    assert_eq!(scores, probs(m.tagger(), &x));
     // A single clip scores the same alone as in a batch.
     let first = m.predict(&data[..20], 1, 4).unwrap();
     assert!(max_abs_diff(&first, &scores[..50]) < 1e-6);
+    // At batch 1 the model lends its GRU layers' hidden weights, laid out
+    // once, to the forward pass (model::prepared): the same scores as the
+    // network laying them out per call, on the first call and after.
+    let direct = m.tagger().predict(&data[..20], 1, 4, &device).unwrap();
+    assert_eq!(first, direct);
+    assert_eq!(m.predict(&data[..20], 1, 4).unwrap(), direct);
 
     assert!(matches!(
         m.predict(&data, 2, 5),

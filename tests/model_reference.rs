@@ -223,8 +223,8 @@ fn gru_host_loop_matches_the_tensor_loop() {
     );
 
     // (batch, steps, inputs, hidden): the matrix product at batch 3, the
-    // matrix–vector loop at batch 1, and at H = 300 (a 1.08 MB hidden weight)
-    // the loop's back-and-forth column blocks.
+    // matrix–vector loop over column panels at batch 1 (H = 13: odd, and 3H
+    // inside one partly empty panel; H = 300: 3H not a multiple of a panel).
     for (batch, steps, input_size, h) in [(3, 37, 7, 13), (1, 37, 7, 13), (1, 5, 4, 300)] {
         let mut seed = 0x2545_f491_u32;
         let mut noise = |n: usize, scale: f32| -> Vec<f32> {

@@ -2,43 +2,55 @@
 //! type the CLI, the session and the WASM layer hold. Reading and writing
 //! the file is `file`'s business; this is what comes out of it.
 
+use std::sync::{Arc, OnceLock};
+
 use burn::tensor::Device;
 
 use super::file::{ModelFileError, ModelMetadata, Precision, load, load_any_version, save};
-use super::{PredictError, Tagger};
+use super::prepared::PreparedLayers;
+use super::{PredictError, Prediction, Tagger};
 
 /// A loaded model: weights on a device plus their metadata. The type the CLI
 /// and the WASM layer hold.
 #[derive(Debug)]
 pub struct Model {
-    /// The network.
-    pub tagger: Tagger,
+    /// The network: not reachable mutably, so that `prepared` stays current.
+    tagger: Tagger,
     /// The file's metadata.
     pub metadata: ModelMetadata,
     /// The device the weights live on.
     pub device: Device,
+    /// The GRU layers' hidden weights laid out for the CPU backend's batch-1
+    /// loop, made on the first such forward pass (see `prepared`).
+    prepared: OnceLock<Arc<PreparedLayers>>,
 }
 
 impl Model {
-    /// Load from the bytes of a model file.
-    pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<Self, ModelFileError> {
-        let (tagger, metadata) = load(bytes, device)?;
-        Ok(Model {
+    fn new(tagger: Tagger, metadata: ModelMetadata, device: &Device) -> Self {
+        Model {
             tagger,
             metadata,
             device: device.clone(),
-        })
+            prepared: OnceLock::new(),
+        }
+    }
+
+    /// The network.
+    pub fn tagger(&self) -> &Tagger {
+        &self.tagger
+    }
+
+    /// Load from the bytes of a model file.
+    pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<Self, ModelFileError> {
+        let (tagger, metadata) = load(bytes, device)?;
+        Ok(Model::new(tagger, metadata, device))
     }
 
     /// [`Model::from_bytes`], also reading version 1 files (see
     /// [`load_any_version`]).
     pub fn from_bytes_any_version(bytes: &[u8], device: &Device) -> Result<Self, ModelFileError> {
         let (tagger, metadata) = load_any_version(bytes, device)?;
-        Ok(Model {
-            tagger,
-            metadata,
-            device: device.clone(),
-        })
+        Ok(Model::new(tagger, metadata, device))
     }
 
     /// Serialise (metadata as held, weights at `precision`).
@@ -70,7 +82,33 @@ impl Model {
         batch: usize,
         frames: usize,
     ) -> Result<Vec<f32>, PredictError> {
-        self.tagger.predict(data, batch, frames, &self.device)
+        self.with_prepared(batch, || {
+            self.tagger.predict(data, batch, frames, &self.device)
+        })
+    }
+
+    /// Clip scores and per-frame logits; see [`Tagger::predict_frames`].
+    pub fn predict_frames(
+        &self,
+        data: &[f32],
+        batch: usize,
+        frames: usize,
+    ) -> Result<Prediction, PredictError> {
+        self.with_prepared(batch, || {
+            self.tagger
+                .predict_frames(data, batch, frames, &self.device)
+        })
+    }
+
+    /// Run a forward pass with the laid-out hidden weights where it uses
+    /// them: at batch 1 on the CPU backend (laid out on the first such call).
+    fn with_prepared<R>(&self, batch: usize, f: impl FnOnce() -> R) -> R {
+        if batch != 1 || self.device.is_autodiff() || self.device != Device::flex() {
+            return f();
+        }
+        self.prepared
+            .get_or_init(|| Arc::new(PreparedLayers::new(&self.tagger)))
+            .scope(f)
     }
 
     /// As [`Model::predict`], reading back asynchronously (WebGPU).

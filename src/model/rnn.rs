@@ -35,6 +35,8 @@
 //! host slices ([`super::host_gru`], the same equations; a test holds the two
 //! loops to the same outputs).
 
+use std::sync::Arc;
+
 use burn::module::{Module, Param};
 use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::tensor::activation::sigmoid;
@@ -42,6 +44,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 
 use super::config::Cell;
 use super::host_gru;
+use super::prepared::{self, host};
 
 /// Time steps per input-projection matmul.
 ///
@@ -221,21 +224,18 @@ impl RecurrentLayer {
         device: &Device,
     ) -> Vec<Tensor<3>> {
         let h = self.hidden_size;
-        let host = |t: TensorData| -> Vec<f32> {
-            t.convert::<f32>()
-                .try_into_vec::<f32>()
-                .expect("data converted to f32 reads as f32")
-        };
-        let weight = host(self.hidden.weight.val().into_data());
-        let bias = match &self.hidden.bias {
-            Some(b) => host(b.val().into_data()),
-            None => vec![0.0; 3 * h],
-        };
-        let weights = host_gru::HiddenWeights {
-            weight: &weight,
-            bias: &bias,
-            hidden: h,
-        };
+        // Laid out once by the loaded model if it is running this forward
+        // pass at batch 1 (see `prepared`), else now.
+        let weights = prepared::lookup(self.hidden.weight.id)
+            .filter(|_| batch == 1)
+            .unwrap_or_else(|| {
+                let weight = host(self.hidden.weight.val().into_data());
+                let bias = match &self.hidden.bias {
+                    Some(b) => host(b.val().into_data()),
+                    None => vec![0.0; 3 * h],
+                };
+                Arc::new(host_gru::HiddenWeights::new(weight, bias, h, batch))
+            });
         // One input projection for the whole sequence: the chunks are for the
         // backward pass (see `CHUNK_STEPS`), and each small matmul would pack
         // the input weight again. The result is one chunk, which the next

@@ -63,7 +63,7 @@ pub fn run(a: Args) -> Result<()> {
     if data.is_empty() {
         return Err(anyhow!("no clips in the {} split", split.as_str()));
     }
-    let (scores, loss) = evaluate(&model.tagger, &data, a.batch, &model.device)?;
+    let (scores, loss) = evaluate(model.tagger(), &data, a.batch, &model.device)?;
     let figures = per_tag(&scores, &data.y, TAG_COUNT);
     let roc = macro_mean(figures.iter().map(|f| f.roc_auc));
     let pr = macro_mean(figures.iter().map(|f| f.pr_auc));

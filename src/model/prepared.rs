@@ -1,0 +1,129 @@
+//! The GRU layers' hidden weights laid out once per loaded model.
+//!
+//! Inference on the CPU backend runs the GRU's time loop on host slices
+//! ([`super::host_gru`]), which at batch 1 wants each hidden weight in column
+//! panels. Laying the weights out on every forward call (a 3 MB copy and a
+//! 3 MB repack per layer of the 5 × 512 model) cost 4 of its 35 ms on a
+//! 29 s clip, so a [`super::Model`] keeps them once laid out, and lends them
+//! to its own forward passes: [`PreparedLayers::scope`] makes them visible to
+//! [`RecurrentLayer`](super::RecurrentLayer)s on this thread, found by their
+//! weight's parameter id.
+//!
+//! Why a scope and not a field of the layer: a module's weights change under
+//! training (optimizer steps keep parameter ids and would carry a cached copy
+//! along, stale). A loaded `Model` never changes its weights (its network is
+//! not reachable mutably), so a copy it holds is always current.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use burn::module::ParamId;
+use burn::tensor::TensorData;
+
+use super::host_gru::HiddenWeights;
+use super::{Net, Tagger};
+
+thread_local! {
+    static CURRENT: RefCell<Option<Arc<PreparedLayers>>> = const { RefCell::new(None) };
+}
+
+/// The batch-1 layout of every GRU layer's hidden weight, by parameter id.
+pub struct PreparedLayers {
+    layers: Vec<(ParamId, Arc<HiddenWeights>)>,
+}
+
+impl std::fmt::Debug for PreparedLayers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PreparedLayers({} layers)", self.layers.len())
+    }
+}
+
+impl PreparedLayers {
+    /// Lay out the hidden weights of `tagger`'s GRU layers (none for LSTMs
+    /// and CNNs, whose loops run as tensors).
+    pub fn new(tagger: &Tagger) -> Self {
+        let Net::Rnn(net) = &tagger.net else {
+            return PreparedLayers { layers: Vec::new() };
+        };
+        let layers = net
+            .layers
+            .iter()
+            .filter(|l| !l.lstm)
+            .map(|l| {
+                let h = l.hidden_size;
+                let weight = host(l.hidden.weight.val().into_data());
+                let bias = match &l.hidden.bias {
+                    Some(b) => host(b.val().into_data()),
+                    None => vec![0.0; 3 * h],
+                };
+                let w = HiddenWeights::new(weight, bias, h, 1);
+                (l.hidden.weight.id, Arc::new(w))
+            })
+            .collect();
+        PreparedLayers { layers }
+    }
+
+    /// Run `f` with these layouts visible to [`lookup`] on this thread (the
+    /// previous scope, if any, is restored after, also on a panic).
+    pub fn scope<R>(self: &Arc<Self>, f: impl FnOnce() -> R) -> R {
+        struct Restore(Option<Arc<PreparedLayers>>);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                CURRENT.with(|c| *c.borrow_mut() = self.0.take());
+            }
+        }
+        let _restore = Restore(CURRENT.with(|c| c.borrow_mut().replace(self.clone())));
+        f()
+    }
+}
+
+/// The batch-1 layout of the hidden weight with parameter id `id`, if a
+/// [`PreparedLayers::scope`] on this thread has it.
+pub fn lookup(id: ParamId) -> Option<Arc<HiddenWeights>> {
+    CURRENT.with(|c| {
+        let current = c.borrow();
+        let layers = &current.as_ref()?.layers;
+        layers
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, w)| w.clone())
+    })
+}
+
+/// A tensor's values as `f32`s on the host.
+pub fn host(t: TensorData) -> Vec<f32> {
+    t.convert::<f32>()
+        .try_into_vec::<f32>()
+        .expect("data converted to f32 reads as f32")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ModelConfig;
+    use burn::tensor::Device;
+
+    #[test]
+    fn layers_are_found_by_id_inside_the_scope_only() {
+        let device = Device::flex();
+        let config = ModelConfig::from_name("scat-3l-8h-gru", 5).unwrap();
+        let tagger = Tagger::new(&config, &device).unwrap();
+        let Net::Rnn(net) = &tagger.net else {
+            unreachable!("a GRU config builds an RNN")
+        };
+        let ids: Vec<ParamId> = net.layers.iter().map(|l| l.hidden.weight.id).collect();
+        let prepared = Arc::new(PreparedLayers::new(&tagger));
+        assert!(lookup(ids[0]).is_none());
+        prepared.scope(|| {
+            for (id, layer) in ids.iter().zip(&prepared.layers) {
+                let found = lookup(*id).expect("a layer of the scope's model");
+                assert!(Arc::ptr_eq(&found, &layer.1));
+            }
+            // A nested scope (another model) hides this one, then restores it.
+            let other = Arc::new(PreparedLayers::new(&Tagger::new(&config, &device).unwrap()));
+            other.scope(|| assert!(lookup(ids[0]).is_none()));
+            assert!(lookup(ids[0]).is_some());
+        });
+        assert!(lookup(ids[0]).is_none());
+    }
+}
