@@ -518,13 +518,19 @@ def render_sources(cdir, lock):
             cached = json.loads(dur_cache.read_text())
 
         def dur(p):
-            k = str(p.relative_to(root))
+            # A package file by its path (the package's version fixes it); a
+            # render by its name, size and time, so a re-render is probed again.
+            if p.is_relative_to(root):
+                k = str(p.relative_to(root))
+            else:
+                st = p.stat()
+                k = f"rendered/{p.name}:{st.st_size}:{st.st_mtime_ns}"
             if k not in cached:
                 cached[k] = probe_duration(p)
             return cached[k]
 
         def add(rel, audio, group, licence, note=""):
-            d = dur(audio) if audio.is_relative_to(root) else probe_duration(audio)
+            d = dur(audio)
             if d < MIN_TRACK_S:
                 return
             sources.append({"package": pkg, "version": version, "file": rel, "audio": str(audio),
@@ -555,7 +561,7 @@ def render_sources(cdir, lock):
                 sources.append({"package": pkg, "version": version, "file": rel + "/",
                                 "audio": str(out), "group": f"{pkg}:{rel}",
                                 "licence": licence_for(rel + "/song.ogg", rules, fallback),
-                                "duration": round(probe_duration(out), 2),
+                                "duration": round(dur(out), 2),
                                 "note": "stems mixed: " + "+".join(s.name for s in stems)})
         elif kind == "module":
             for p in files:
