@@ -104,6 +104,8 @@ fn args(root: &Path, out: &Path, cache: &Path, epochs: u32, resume: bool) -> Arg
         keep: Keep::Best,
         select: Select::Soft,
         temperature: 1.0,
+        dropout: None,
+        weight_decay: 0.0,
         augment: Augment::default(),
         mix: Mix::default(),
     }
@@ -244,6 +246,33 @@ fn mtat_protocol_training_and_resume() {
         checksums(&augmented.join("scat-1l-8h-gru.bpk")),
         "augmentation changed nothing"
     );
+
+    // Regularised (dropout, AdamW's weight decay): it still learns the easy
+    // tag, records both, and a resume with another dropout is refused.
+    let regularised = tmp.join("regularised");
+    let mut a = args(&root, &regularised, &cache, 20, false);
+    a.keep = Keep::Last;
+    a.dropout = Some(0.1);
+    a.weight_decay = 0.05;
+    train::run(a.clone()).unwrap();
+    let bytes = std::fs::read(regularised.join("scat-1l-8h-gru.bpk")).unwrap();
+    let m = model::Model::from_bytes(&bytes, &Device::flex()).unwrap();
+    assert_eq!(m.tagger().config.dropout, 0.1);
+    let extra = &m.metadata.metrics.extra;
+    assert_eq!(extra["dropout"].as_f64(), Some(0.1));
+    assert_eq!(extra["weight_decay"].as_f64(), Some(0.05));
+    let auc = m.metadata.metrics.per_tag[piano].roc_auc.unwrap();
+    assert!(auc > 0.9, "regularised piano ROC-AUC {auc}");
+    assert_ne!(
+        checksums(&final_model),
+        checksums(&regularised.join("scat-1l-8h-gru.bpk")),
+        "dropout and weight decay changed nothing"
+    );
+    a.resume = true;
+    a.epochs = 21;
+    a.dropout = Some(0.2);
+    let err = train::run(a).unwrap_err().to_string();
+    assert!(err.contains("dropout"), "{err}");
 
     // A CPU budget far below one epoch stops mid-epoch: the partial epoch is
     // logged as a fraction, not checkpointed, and the model is still written
