@@ -232,7 +232,10 @@ pub fn run(a: Args) -> Result<()> {
         config.dropout = p;
     }
     if !(a.weight_decay >= 0.0 && a.weight_decay.is_finite()) {
-        bail!("--weight-decay {}: a finite value ≥ 0 is needed", a.weight_decay);
+        bail!(
+            "--weight-decay {}: a finite value ≥ 0 is needed",
+            a.weight_decay
+        );
     }
     let base = device(a.device)?;
     let ad = base.clone().autodiff();
