@@ -13,13 +13,14 @@
 //!
 //! At batch 1 a step reads the whole `[H, 3H]` weight (3 MB at H = 512, more
 //! than a core's L2 cache on the machines we measure on), so the memory sets
-//! its pace. The weight is therefore repacked once per forward call into
-//! column panels, each `[H, PANEL]` contiguous: a step streams the weight
-//! front to back (what hardware prefetchers do best) and keeps a panel's
-//! outputs in registers over all `H` rows, where the row-major loop reloaded
-//! and stored them every four rows. EPYC host, `[512, 1536]`: 48 → 35 µs per
-//! step (onnxruntime's packed gemv is at ~38); in V8's WASM, 16-column panels
-//! beat the row-major loop by 10 % and wider ones spill registers.
+//! its pace. The weight is therefore laid out in column panels, each
+//! `[H, PANEL]` contiguous (once per loaded model, see [`super::prepared`];
+//! else per forward call): a step streams the weight front to back (what
+//! hardware prefetchers do best) and keeps a panel's outputs in registers
+//! over all `H` rows, where the row-major loop reloaded and stored them every
+//! four rows. EPYC host, `[512, 1536]`: 48 → 35 µs per step (onnxruntime's
+//! whole step, gates included, is ~39); in V8's WASM, 16-column panels beat
+//! the row-major loop by 10 % and wider ones spill registers.
 
 use gemm::Parallelism;
 
