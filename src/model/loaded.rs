@@ -8,6 +8,7 @@ use burn::tensor::Device;
 
 use super::file::{ModelFileError, ModelMetadata, Precision, load, load_any_version, save};
 use super::prepared::PreparedLayers;
+use super::rnn::runs_host_loop;
 use super::{PredictError, Prediction, Tagger};
 
 /// A loaded model: weights on a device plus their metadata. The type the CLI
@@ -103,7 +104,7 @@ impl Model {
     /// Run a forward pass with the laid-out hidden weights where it uses
     /// them: at batch 1 on the CPU backend (laid out on the first such call).
     fn with_prepared<R>(&self, batch: usize, f: impl FnOnce() -> R) -> R {
-        if batch != 1 || self.device.is_autodiff() || self.device != Device::flex() {
+        if batch != 1 || !runs_host_loop(&self.device) {
             return f();
         }
         self.prepared

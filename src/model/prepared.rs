@@ -18,7 +18,6 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use burn::module::ParamId;
-use burn::tensor::TensorData;
 
 use super::host_gru::HiddenWeights;
 use super::{Net, Tagger};
@@ -49,16 +48,7 @@ impl PreparedLayers {
             .layers
             .iter()
             .filter(|l| !l.lstm)
-            .map(|l| {
-                let h = l.hidden_size;
-                let weight = host(l.hidden.weight.val().into_data());
-                let bias = match &l.hidden.bias {
-                    Some(b) => host(b.val().into_data()),
-                    None => vec![0.0; 3 * h],
-                };
-                let w = HiddenWeights::new(weight, bias, h, 1);
-                (l.hidden.weight.id, Arc::new(w))
-            })
+            .map(|l| (l.hidden.weight.id, Arc::new(l.hidden_weights(1))))
             .collect();
         PreparedLayers { layers }
     }
@@ -88,13 +78,6 @@ pub fn lookup(id: ParamId) -> Option<Arc<HiddenWeights>> {
             .find(|(i, _)| *i == id)
             .map(|(_, w)| w.clone())
     })
-}
-
-/// A tensor's values as `f32`s on the host.
-pub fn host(t: TensorData) -> Vec<f32> {
-    t.convert::<f32>()
-        .try_into_vec::<f32>()
-        .expect("data converted to f32 reads as f32")
 }
 
 #[cfg(test)]

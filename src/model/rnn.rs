@@ -44,7 +44,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 
 use super::config::Cell;
 use super::host_gru;
-use super::prepared::{self, host};
+use super::prepared;
 
 /// Time steps per input-projection matmul.
 ///
@@ -66,6 +66,20 @@ pub fn split_steps(x: Tensor<3>) -> Vec<Tensor<3>> {
         .step_by(CHUNK_STEPS)
         .map(|t| x.clone().narrow(0, t, CHUNK_STEPS.min(steps - t)))
         .collect()
+}
+
+/// Whether a GRU's time loop in inference runs on host slices on `device`:
+/// the CPU backend, not under autodiff (`==` alone would also match an
+/// autodiff device wrapping flex).
+pub(super) fn runs_host_loop(device: &Device) -> bool {
+    !device.is_autodiff() && *device == Device::flex()
+}
+
+/// A tensor's values as `f32`s on the host.
+fn host(t: TensorData) -> Vec<f32> {
+    t.convert::<f32>()
+        .try_into_vec::<f32>()
+        .expect("data converted to f32 reads as f32")
 }
 
 /// One recurrent layer's weights in PyTorch's layout (row-major slices).
@@ -184,8 +198,7 @@ impl RecurrentLayer {
         let [_, batch, _] = first.dims();
         let h = self.hidden_size;
         let device = first.device();
-        // (`==` alone would also match an autodiff device wrapping flex.)
-        if !self.lstm && !device.is_autodiff() && device == Device::flex() {
+        if !self.lstm && runs_host_loop(&device) {
             return self.forward_chunks_host(chunks, batch, &device);
         }
         let mut state = Tensor::<2>::zeros([batch, h], &device);
@@ -228,14 +241,7 @@ impl RecurrentLayer {
         // pass at batch 1 (see `prepared`), else now.
         let weights = prepared::lookup(self.hidden.weight.id)
             .filter(|_| batch == 1)
-            .unwrap_or_else(|| {
-                let weight = host(self.hidden.weight.val().into_data());
-                let bias = match &self.hidden.bias {
-                    Some(b) => host(b.val().into_data()),
-                    None => vec![0.0; 3 * h],
-                };
-                Arc::new(host_gru::HiddenWeights::new(weight, bias, h, batch))
-            });
+            .unwrap_or_else(|| Arc::new(self.hidden_weights(batch)));
         // One input projection for the whole sequence: the chunks are for the
         // backward pass (see `CHUNK_STEPS`), and each small matmul would pack
         // the input weight again. The result is one chunk, which the next
@@ -249,6 +255,18 @@ impl RecurrentLayer {
             TensorData::new(out, [steps, batch, h]),
             device,
         )]
+    }
+
+    /// This GRU layer's hidden projection copied out of its tensors and laid
+    /// out for [`host_gru::run`] at `batch` sequences.
+    pub(super) fn hidden_weights(&self, batch: usize) -> host_gru::HiddenWeights {
+        let h = self.hidden_size;
+        let weight = host(self.hidden.weight.val().into_data());
+        let bias = match &self.hidden.bias {
+            Some(b) => host(b.val().into_data()),
+            None => vec![0.0; 3 * h],
+        };
+        host_gru::HiddenWeights::new(weight, bias, h, batch)
     }
 
     /// Batch-first forward `[B, T, I] → [B, T, H]` (PyTorch `batch_first=True`).
