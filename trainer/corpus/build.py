@@ -476,6 +476,24 @@ def probe_duration(p):
         return 0.0
 
 
+class Durations:
+    """ffprobe durations of one family's files, cached in CORPUS/durations/NAME.json under the
+    caller's keys, so a rebuild probes only new files (one ffprobe per file was most of it)."""
+
+    def __init__(self, cdir, name):
+        self.path = cdir / "durations" / f"{name}.json"
+        self.cached = json.loads(self.path.read_text()) if self.path.exists() else {}
+
+    def get(self, key, p):
+        if key not in self.cached:
+            self.cached[key] = probe_duration(p)
+        return self.cached[key]
+
+    def save(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(self.cached, indent=0, sort_keys=True))
+
+
 def is_excluded(rel):
     low = "/" + rel.lower()
     if any(d in low for d in MUSIC_DIRS) or any(fnmatch.fnmatch(low, p) for p in MUSIC_FILES):
@@ -512,10 +530,7 @@ def render_sources(cdir, lock):
         root = cdir / "pkgs" / pkg
         rules, fallback = copyright_of(root, pkg)
         files = sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink())
-        cached = {}
-        dur_cache = cdir / "durations" / f"{pkg}.json"
-        if dur_cache.exists():
-            cached = json.loads(dur_cache.read_text())
+        durations = Durations(cdir, pkg)
 
         def dur(p):
             # A package file by its path (the package's version fixes it); a
@@ -525,9 +540,7 @@ def render_sources(cdir, lock):
             else:
                 st = p.stat()
                 k = f"rendered/{p.name}:{st.st_size}:{st.st_mtime_ns}"
-            if k not in cached:
-                cached[k] = probe_duration(p)
-            return cached[k]
+            return durations.get(k, p)
 
         def add(rel, audio, group, licence, note=""):
             d = dur(audio)
@@ -632,8 +645,7 @@ def render_sources(cdir, lock):
                         continue
                     tmp.rename(out)
                 add(rel, out, rel, licence_for(rel, rules, fallback), "rendered with lmms 1.2")
-        dur_cache.parent.mkdir(parents=True, exist_ok=True)
-        dur_cache.write_text(json.dumps(cached, indent=0, sort_keys=True))
+        durations.save()
         n = sum(1 for s in sources if s["package"] == pkg)
         h = sum(s["duration"] for s in sources if s["package"] == pkg) / 3600
         log(f"[sources] {pkg}: {n} tracks, {h:.2f} h")

@@ -18,7 +18,6 @@ same audio and finds its labels (keyed by the PCM hash as for every clip).
 """
 
 import hashlib
-import json
 import random
 
 VERSION = "1"  # recipe version: part of each variant's label key
@@ -47,9 +46,7 @@ def variant_sources(b, cdir, clips, k_max):
         pkg = f"variants-{kind}"
         folder = cdir / "variants" / pkg
         folder.mkdir(parents=True, exist_ok=True)
-        # durations by file name, as build.py keeps them per package: a rebuild probes only new files
-        dur_cache = cdir / "durations" / f"{pkg}.json"
-        durations = json.loads(dur_cache.read_text()) if dur_cache.exists() else {}
+        durations = b.Durations(cdir, pkg)  # by file name: a variant's recipe fixes its audio
         for c in base:
             rng = _rng(VERSION, c["pcm_sha256"], str(k))
             name = f"{c['pcm_sha256'][:16]}-{k}"
@@ -80,13 +77,10 @@ def variant_sources(b, cdir, clips, k_max):
             if not audio.exists() and not _make(b, cmd, audio, kbps if kind == "shift" else None):
                 fails += 1
                 continue
-            if audio.name not in durations:
-                durations[audio.name] = round(b.probe_duration(audio), 2)
             out.append({"package": pkg, "version": VERSION, "file": name, "audio": str(audio),
                         "group": f"{pkg}:{name}", "licence": licence,
-                        "duration": durations[audio.name], "note": note})
-        dur_cache.parent.mkdir(parents=True, exist_ok=True)
-        dur_cache.write_text(json.dumps(durations, indent=0, sort_keys=True))
+                        "duration": round(durations.get(audio.name, audio), 2), "note": note})
+        durations.save()
     h = sum(s["duration"] for s in out) / 3600
     b.log(f"[variants] {len(out)} variants of {len(base)} training clips, {h:.2f} h, {fails} failed")
     return out
