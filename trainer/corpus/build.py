@@ -1082,6 +1082,9 @@ def main():
     ap.add_argument("--no-label", action="store_true", help="skip the teacher labelling")
     ap.add_argument("--no-renders", action="store_true",
                     help="leave out the music21/MMA renders (package recordings only)")
+    ap.add_argument("--renders", nargs="+", metavar="FAMILY", default=None,
+                    help="only these render families, with the package recordings (of: scores, "
+                         "grooves, sung, arrangements; e.g. `--renders sung` for the held-out singers)")
     ap.add_argument("--variants", type=int, default=0, metavar="K",
                     help="K teacher-labelled variants (remix, pitch/tempo/EQ/MP3) of every training clip "
                          "of a real recording (variants.py)")
@@ -1092,6 +1095,15 @@ def main():
     ap.add_argument("--commit-until", default=None, metavar="HH:MM",
                     help="UTC time (today) after which the labeller stops committing but keeps labelling")
     args = ap.parse_args()
+    import renders  # beside this file
+    if args.renders is not None:
+        unknown = sorted(set(args.renders) - set(renders.FAMILIES))
+        if unknown or args.no_renders:
+            ap.error(f"--renders takes {', '.join(renders.FAMILIES)} (not {', '.join(unknown)})"
+                     if unknown else "--renders and --no-renders exclude each other")
+    families = renders.FAMILIES if args.renders is None else tuple(args.renders)
+    # A build with some families only is partial like --no-renders: the records stay as they are.
+    partial = args.no_renders or families != renders.FAMILIES
 
     ensure_venv()
     sys.path.insert(0, str(HERE))
@@ -1110,8 +1122,7 @@ def main():
     extract(cdir, lock)
     sources = render_sources(cdir, lock)
     if not args.no_renders:
-        import renders
-        sources += renders.render_all(cdir, sys.modules[__name__])
+        sources += renders.render_all(cdir, sys.modules[__name__], families)
     if args.stage in ("sources", "renders"):
         return
     clips = make_clips(cdir, sources)
@@ -1124,14 +1135,14 @@ def main():
     for c in clips:
         c["hard"] = hard.get((c["package"], c["file"]))
     # The repository's records describe the full build: a partial one (no renders) leaves them alone.
-    if args.no_renders:
-        log("[records] --no-renders: sources.tsv / licences.tsv / coverage left as they are")
+    if partial:
+        log("[records] partial build: sources.tsv / licences.tsv / coverage left as they are")
     else:
         write_records(sources, clips, lock)
     log(f"[clips] {len(clips)} clips of {CLIP_S} s")
     if args.stage == "prune-labels":
-        if args.no_renders:
-            sys.exit("prune-labels needs the full build (without --no-renders)")
+        if partial:
+            sys.exit("prune-labels needs the full build (without --no-renders or --renders)")
         prune_labels(clips)
         return
     if args.stage in ("all", "label") and not args.no_label:
@@ -1143,7 +1154,7 @@ def main():
             until = now.replace(hour=hh, minute=mm, second=0, microsecond=0).timestamp()
         label(cdir, clips, commit_every_s=args.commit_every * 60, commit_until=until)
     write_manifest(cdir, clips)
-    if not args.no_renders:
+    if not partial:
         write_coverage(cdir)
         write_agreement(cdir)
 

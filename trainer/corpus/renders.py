@@ -396,15 +396,21 @@ def _groove_sources(b, cdir):
     return sources, fails
 
 
-def render_all(cdir, b):
+FAMILIES = ("scores", "grooves", "sung", "arrangements")
+
+
+def render_all(cdir, b, families=FAMILIES):
     """b: the build module (run, log, safe_name, append_all_off, decode_16k, SOUNDFONT,
-    RENDER_TIMEOUT)."""
+    RENDER_TIMEOUT). families: which of FAMILIES to render (or reuse)."""
     import arrange  # beside this file
     import sung
     out = []
-    for kind, fn in (("music21 scores", _score_sources), ("MMA grooves", _groove_sources),
-                     ("sung (Festival, Sinsy)", sung.sung_sources),
-                     ("arrangements", arrange.arrangement_sources)):
+    for family, kind, fn in (("scores", "music21 scores", _score_sources),
+                             ("grooves", "MMA grooves", _groove_sources),
+                             ("sung", "sung (Festival, Sinsy)", sung.sung_sources),
+                             ("arrangements", "arrangements", arrange.arrangement_sources)):
+        if family not in families:
+            continue
         srcs, fails = fn(b, cdir)
         h = sum(s["duration"] for s in srcs) / 3600
         b.log(f"[renders] {kind}: {len(srcs)} renders, {h:.2f} h, {fails} skipped")
