@@ -36,6 +36,8 @@ TOP = 3
 # "Is someone singing or speaking?": the teacher's voice tags (as in ../shared/data/singing-synthesis.md).
 VOICE = ["vocal", "vocals", "singing", "voice", "female", "male", "woman", "man", "female vocal",
          "male vocal", "female voice", "male voice"]
+# "Nobody sings": said with confidence (>= 0.5) on a clip with a voice, the error issue 11 names.
+NO_VOICE = ["no vocals", "no vocal", "no voice"]
 
 
 def find_cli(explicit):
@@ -160,6 +162,13 @@ def voice_figures(teacher, scores):
     return out
 
 
+def no_voice_shares(scores):
+    """Each scorer's share of clips on which it says "no vocals" (or the like) with confidence:
+    on clips known to be sung (the sung renders) the share it wrongly calls instrumental."""
+    cols = [build.TAGS.index(t) for t in NO_VOICE]
+    return {name: float((s[:, cols].max(axis=1) >= 0.5).mean()) for name, s in scores.items()}
+
+
 def package(row):
     return row["audio"].split("/")[1]  # clips/<package>/<file>/<offset>.wav
 
@@ -236,6 +245,9 @@ def main():
             lines.append(f"| {protocol} | {v['positives']} of {v['clips']} | "
                          + " | ".join("–" if a is None else f"{a:.3f}" for a in v["roc_auc"].values())
                          + " |")
+        sp["no_voice_confident"] = nv = no_voice_shares(scorers)
+        lines.append(f"| clips where it says {' / '.join(NO_VOICE)} ≥ 0.5 | – | "
+                     + " | ".join(f"{v:.0%}" for v in nv.values()) + " |")
         lines.append("")
         # per-tag table, top-3 protocol
         per = sp["protocols"]["top-3"]
