@@ -34,6 +34,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    quiet_headless_vulkan(&cli.command);
     let result = match cli.command {
         Command::Scatter(a) => scatter::run(a).map(|()| true),
         Command::Tag(a) => tag::run(a),
@@ -49,6 +50,30 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Two environment settings, made before any thread exists (the only time
+/// `set_var` is sound), and only when the user has not made them:
+/// - Mesa's Vulkan device-select layer looks for a Wayland display when a
+///   Vulkan instance is made, and libwayland prints "error: XDG_RUNTIME_DIR is
+///   invalid" on a headless machine (four times per run with lavapipe); with no
+///   display there is nothing for it to choose by, so it is turned off.
+/// - burn loads an optimiser's saved state (`train --resume`) onto its default
+///   device, which is wgpu when that backend is built in: on the CPU backend
+///   that would open a Vulkan device for nothing, so the default is the CPU one.
+fn quiet_headless_vulkan(command: &Command) {
+    let unset = |k: &str| std::env::var_os(k).is_none();
+    let headless = unset("WAYLAND_DISPLAY") && unset("DISPLAY");
+    let cpu_training = matches!(command, Command::Train(a) if a.device == scatterbrain_trainer::device::Backend::Cpu);
+    // SAFETY: called first thing in `main`, before any thread is spawned.
+    unsafe {
+        if headless && unset("NODEVICE_SELECT") {
+            std::env::set_var("NODEVICE_SELECT", "1");
+        }
+        if cpu_training && unset("BURN_DEVICE") {
+            std::env::set_var("BURN_DEVICE", "flex");
         }
     }
 }

@@ -210,3 +210,30 @@ fn model_init_and_convert_leave_nothing_behind_when_the_write_fails() {
     assert_eq!(listing(&dir), ["m.bpk"]);
     assert!(std::fs::read(&model).unwrap() == before);
 }
+
+/// Issue 14, item 7: `--device wgpu` on a machine without a display printed
+/// "error: XDG_RUNTIME_DIR is invalid" four times (Mesa's Vulkan
+/// device-select layer looking for a Wayland display), whether or not a
+/// Vulkan device was then found. Either way the output has no such line now.
+#[test]
+fn wgpu_on_a_headless_machine_prints_no_display_errors() {
+    let dir = tmp("headless");
+    let model = dir.join("tiny.bpk");
+    common::init_model(&model, "scat-1l-8h-gru", 5);
+    let out = run(bin()
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("DISPLAY")
+        .env_remove("NODEVICE_SELECT")
+        .args(["tag", "--device", "wgpu", "--top", "3", "--model"])
+        .arg(&model)
+        .arg(fixture("tone500_48k_mono.flac")));
+    let err = stderr(&out);
+    assert!(!err.contains("XDG_RUNTIME_DIR"), "{err}");
+    // With lavapipe (tests/run installs it) the file is tagged; without any
+    // Vulkan device the message says what to install.
+    assert!(
+        out.status.success() || err.contains("no wgpu adapter"),
+        "{err}"
+    );
+}
