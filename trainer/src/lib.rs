@@ -2,6 +2,7 @@
 //! training and evaluation.
 
 pub mod augment;
+pub mod average;
 pub mod cache;
 pub mod data;
 pub mod device;

@@ -1,4 +1,5 @@
-//! `scatterbrain model init|info|convert`: make, inspect and convert model files.
+//! `scatterbrain model init|info|convert|average`: make, inspect, convert and
+//! average model files.
 
 use anyhow::{Context, Result};
 use scatterbrain::features::{FeatureConfig, Features};
@@ -28,6 +29,18 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
         #[arg(long, value_enum)]
+        precision: PrecisionArg,
+    },
+    /// Average the weights of model files of one configuration (e.g. one run's
+    /// last epochs: stochastic weight averaging) into a new file.
+    Average {
+        /// Model files to average (at least two; any precision).
+        #[arg(required = true, num_args = 2..)]
+        inputs: Vec<PathBuf>,
+        /// Where to write.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value_t = PrecisionArg::F32)]
         precision: PrecisionArg,
     },
 }
@@ -84,6 +97,16 @@ pub fn run(command: Command) -> Result<()> {
             let m = Model::from_bytes_any_version(&bytes, &Device::flex())
                 .with_context(|| format!("{}", input.display()))?;
             write(&out, &m.to_bytes(precision.into())?)
+        }
+        Command::Average {
+            inputs,
+            out,
+            precision,
+        } => {
+            let (tagger, meta) = crate::average::average(&inputs)?;
+            write(&out, &model::save(&tagger, &meta, precision.into())?)?;
+            eprintln!("wrote {} (mean of {} files)", out.display(), inputs.len());
+            Ok(())
         }
     }
 }

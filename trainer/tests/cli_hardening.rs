@@ -237,3 +237,63 @@ fn wgpu_on_a_headless_machine_prints_no_display_errors() {
         "{err}"
     );
 }
+
+/// `model average`: the written weights are the element-wise mean of the
+/// inputs', in any input precision; files of another configuration are
+/// refused by name, and nothing is written then.
+#[test]
+fn model_average_writes_the_mean_and_refuses_other_configurations() {
+    use burn::store::ModuleSnapshot;
+    use scatterbrain::model::{self, Device};
+    let dir = tmp("average");
+    let (a, b, c) = (dir.join("a.bpk"), dir.join("b.bpk"), dir.join("c.bpk"));
+    common::init_model(&a, "scat-1l-8h-gru", 1);
+    common::init_model(&b, "scat-1l-8h-gru", 2);
+    let mean = dir.join("mean.bpk");
+    let out = run(bin()
+        .args(["model", "average"])
+        .args([&a, &b])
+        .arg("--out")
+        .arg(&mean));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let weights = |p: &Path| {
+        let (tagger, meta) = model::load(&std::fs::read(p).unwrap(), &Device::flex()).unwrap();
+        let w: Vec<(String, Vec<f32>)> = tagger
+            .collect(None, None, false)
+            .into_iter()
+            .map(|t| {
+                let bytes = t.to_bytes().unwrap();
+                let v = bytes
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect();
+                (t.name.clone(), v)
+            })
+            .collect();
+        (w, meta)
+    };
+    let ((wa, _), (wb, _), (wm, meta)) = (weights(&a), weights(&b), weights(&mean));
+    assert_eq!(wa.len(), wm.len());
+    for (((na, va), (_, vb)), (nm, vm)) in wa.iter().zip(&wb).zip(&wm) {
+        assert_eq!(na, nm);
+        for ((x, y), m) in va.iter().zip(vb).zip(vm) {
+            assert!((m - (x + y) / 2.0).abs() <= 1e-6 * (1.0 + m.abs()), "{na}");
+        }
+    }
+    assert!(meta.metrics.extra["averaged_from"].is_array(), "{meta:?}");
+
+    common::init_model(&c, "scat-1l-9h-gru", 3);
+    let refused = dir.join("refused.bpk");
+    let out = run(bin()
+        .args(["model", "average"])
+        .args([&a, &c])
+        .arg("--out")
+        .arg(&refused));
+    let err = stderr(&out);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("c.bpk") && err.contains("configuration"),
+        "{err}"
+    );
+    assert!(!refused.exists());
+}
