@@ -13,7 +13,8 @@ trained on real MagnaTagATune, the peer), in the same run, and compares both wit
   * top-3     : the teacher's three highest-scoring tags on each clip are its positives.
 
 Macro ROC-AUC and PR-AUC over the tags with at least --min-positives positives in the set, and
-per-tag ROC-AUC. "test" and "validation" are whole packages kept out of training (build.py HELDOUT);
+per-tag ROC-AUC; for voices, the ROC-AUC of "someone sings" and the share of clips on which each
+scorer says "no vocals" (or "no vocal", "no voice") >= 0.5. "test" and "validation" are whole packages kept out of training (build.py HELDOUT);
 "track-test" is tracks held out of packages that also train (look-alike music, labelled as such).
 Scores are cached per (model file sha256, clip sha256) in the corpus folder, so a re-run only
 scores what is new.
