@@ -1,6 +1,7 @@
 //! `scatterbrain`: the one native command (scatter, tag, train, eval, model files).
 
 use clap::{Parser, Subcommand};
+use scatterbrain_trainer::device::Backend;
 use scatterbrain_trainer::{eval, model_cmd, scatter, step, tag, train};
 use std::process::ExitCode;
 
@@ -34,7 +35,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    quiet_headless_vulkan(&cli.command);
+    environment_defaults(&cli.command);
     let result = match cli.command {
         Command::Scatter(a) => scatter::run(a).map(|()| true),
         Command::Tag(a) => tag::run(a),
@@ -63,10 +64,10 @@ fn main() -> ExitCode {
 /// - burn loads an optimiser's saved state (`train --resume`) onto its default
 ///   device, which is wgpu when that backend is built in: on the CPU backend
 ///   that would open a Vulkan device for nothing, so the default is the CPU one.
-fn quiet_headless_vulkan(command: &Command) {
+fn environment_defaults(command: &Command) {
     let unset = |k: &str| std::env::var_os(k).is_none();
     let headless = unset("WAYLAND_DISPLAY") && unset("DISPLAY");
-    let cpu_training = matches!(command, Command::Train(a) if a.device == scatterbrain_trainer::device::Backend::Cpu);
+    let cpu_training = matches!(command, Command::Train(a) if a.device == Backend::Cpu);
     // SAFETY: called first thing in `main`, before any thread is spawned.
     unsafe {
         if headless && unset("NODEVICE_SELECT") {
