@@ -14,7 +14,8 @@ trained on real MagnaTagATune, the peer), in the same run, and compares both wit
   * top-3     : the teacher's three highest-scoring tags on each clip are its positives.
 
 Macro ROC-AUC and PR-AUC over the tags with at least --min-positives positives in the set, and
-per-tag ROC-AUC; for voices, the ROC-AUC of "someone sings" and the share of clips on which each
+per-tag ROC-AUC; for the top-3 protocol, 95 % intervals of each macro figure and of its difference
+from the first model's (whole tracks resampled); for voices, the ROC-AUC of "someone sings" and the share of clips on which each
 scorer says "no vocals" (or "no vocal", "no voice") >= 0.5. "test" and "validation" are whole packages kept out of training (build.py HELDOUT);
 "track-test" is tracks held out of packages that also train (look-alike music, labelled as such).
 Scores are cached per (model file sha256, clip sha256) in the corpus folder, so a re-run only
@@ -164,6 +165,41 @@ def voice_figures(teacher, scores):
     return out
 
 
+BOOT = 300  # bootstrap draws: enough for the 2.5th/97.5th percentiles to settle to ~0.002
+
+
+def rank_auc(y, s):
+    """ROC-AUC by ranks (Mann-Whitney, ties averaged): sklearn's figure, fast enough to bootstrap."""
+    from scipy.stats import rankdata
+    npos = int(y.sum())
+    return (rankdata(s)[y].sum() - npos * (npos + 1) / 2) / (npos * (len(y) - npos))
+
+
+def bootstrap(y, scorers, tags, groups, seed=0):
+    """95 % intervals of each scorer's macro ROC-AUC over `tags`, and of its difference from the
+    first scorer's, with whole tracks resampled (`groups`: a clip's track; clips of one track are
+    alike, so resampling clips would understate the spread). The same draws for every scorer."""
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    cols = [build.TAGS.index(t) for t in tags]
+    tracks = {}
+    for i, g in enumerate(groups):
+        tracks.setdefault(g, []).append(i)
+    members = list(tracks.values())
+    draws = {name: [] for name in scorers}
+    for _ in range(BOOT):
+        idx = np.concatenate([members[k] for k in rng.integers(0, len(members), len(members))])
+        yy = y[idx][:, cols]
+        live = [k for k in range(len(cols)) if 0 < yy[:, k].sum() < len(idx)]
+        for name, s in scorers.items():
+            ss = s[idx][:, cols]
+            draws[name].append(np.mean([rank_auc(yy[:, k], ss[:, k]) for k in live]))
+    first = np.array(next(iter(draws.values())))
+    pct = (lambda d: [float(np.percentile(d, 2.5)), float(np.percentile(d, 97.5))])
+    return {name: {"roc_auc_95": pct(np.array(d)), "minus_first_95": pct(np.array(d) - first)}
+            for name, d in draws.items()}
+
+
 def no_voice_shares(scores):
     """Each scorer's share of clips on which it says "no vocals" (or the like) with confidence:
     on clips known to be sung (the sung renders) the share it wrongly calls instrumental."""
@@ -196,21 +232,34 @@ def sections(rows, labels, args):
             yield f"{split} / {name}", [r for r in in_split if grouped.get(package(r)) == name]
 
 
-def report_section(lines, sp, teacher, scorers, min_positives):
+def report_section(lines, sp, teacher, scorers, groups, min_positives):
     """The markdown tables of one section into `lines`, its figures into `sp`."""
-    lines.append("| scorer | protocol | tags | macro ROC-AUC | macro PR-AUC | worst tags (ROC-AUC) |")
-    lines.append("|---|---|---|---|---|---|")
+    first = next(iter(scorers))
+    lines.append("| scorer | protocol | tags | macro ROC-AUC | 95 % interval | minus "
+                 f"{first}, 95 % interval | macro PR-AUC | worst tags (ROC-AUC) |")
+    lines.append("|---|---|---|---|---|---|---|---|")
     fmt = (lambda v: "–" if v is None else f"{v:.3f}")
+    span = (lambda iv: f"{iv[0]:.3f} – {iv[1]:.3f}" if iv[0] < 0 or iv[1] < 0 else f"{iv[0]:.3f}–{iv[1]:.3f}")
     for protocol in ("top-3", "soft>=0.5"):
         y = positives(teacher, protocol)
         sp["protocols"][protocol] = {}
         for name, s in scorers.items():
-            f = figures(y, s, min_positives)
-            sp["protocols"][protocol][name] = f
+            sp["protocols"][protocol][name] = figures(y, s, min_positives)
+        tags = list(sp["protocols"][protocol][first]["per_tag"])
+        # Intervals for the issue's protocol only (the other has 1-3 tags per split).
+        boot = bootstrap(y, scorers, tags, groups) if protocol == "top-3" and tags else {}
+        for name, f in sp["protocols"][protocol].items():
+            f.update(boot.get(name, {}))
+            iv = boot.get(name)
             worst = sorted(f["per_tag"].items(), key=lambda kv: kv[1]["roc_auc"])[:6]
             lines.append(f"| {name} | {protocol} | {f['tags']} | {fmt(f['roc_auc'])} | "
+                         f"{span(iv['roc_auc_95']) if iv else '–'} | "
+                         f"{span(iv['minus_first_95']) if iv and name != first else '–'} | "
                          f"{fmt(f['pr_auc'])} | "
                          + ", ".join(f"{t} {v['roc_auc']:.2f}" for t, v in worst) + " |")
+    lines.append("")
+    lines.append("Intervals: whole tracks resampled with replacement, "
+                 f"{BOOT} draws, the same for every scorer.")
     lines.append("")
     sp["voice"] = voice = voice_figures(teacher, scorers)
     lines.append("Voice (any of " + ", ".join(VOICE) + "), ROC-AUC of the highest of those scores:")
@@ -289,7 +338,8 @@ def main():
         lines.append("")
         lines.append(", ".join(pkgs))
         lines.append("")
-        report_section(lines, sp, teacher, scorers, args.min_positives)
+        groups = [r["audio"].rsplit("/", 1)[0] for r in clips]  # clips/<package>/<track>
+        report_section(lines, sp, teacher, scorers, groups, args.min_positives)
     text = "\n".join(lines)
     print(text)
     if args.out:
