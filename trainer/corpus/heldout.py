@@ -191,10 +191,14 @@ def bootstrap(y, scorers, tags, groups, seed=0):
         idx = np.concatenate([members[k] for k in rng.integers(0, len(members), len(members))])
         yy = y[idx][:, cols]
         live = [k for k in range(len(cols)) if 0 < yy[:, k].sum() < len(idx)]
+        if not live:  # a draw without a positive (a section of few tracks): no figure
+            continue
         for name, s in scorers.items():
             ss = s[idx][:, cols]
             draws[name].append(np.mean([rank_auc(yy[:, k], ss[:, k]) for k in live]))
     first = np.array(next(iter(draws.values())))
+    if len(first) < BOOT // 2:
+        return {}  # most draws lost every positive: too few tracks for an interval
     pct = (lambda d: [float(np.percentile(d, 2.5)), float(np.percentile(d, 97.5))])
     return {name: {"roc_auc_95": pct(np.array(d)), "minus_first_95": pct(np.array(d) - first)}
             for name, d in draws.items()}
@@ -345,7 +349,7 @@ def main():
     if args.out:
         Path(args.out).write_text(text + "\n")
     if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=1) + "\n")
+        Path(args.json).write_text(json.dumps(report, indent=1, allow_nan=False) + "\n")
 
 
 if __name__ == "__main__":
