@@ -29,7 +29,8 @@ fn run_len(shape: &[usize]) -> usize {
     shape[channel_axis(shape.len()) + 1..].iter().product()
 }
 
-fn f32s(t: &Tensor) -> Result<Vec<f32>, ModelFileError> {
+/// An fp32 tensor's values (little-endian in the container).
+pub fn f32s(t: &Tensor) -> Result<Vec<f32>, ModelFileError> {
     let bytes = t
         .to_bytes()
         .map_err(|e| ModelFileError::Write(format!("tensor {}: {e}", t.name)))?;

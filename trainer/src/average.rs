@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail, ensure};
 use burn::store::ModuleSnapshot;
 use burn::store::burn_pack::Tensor;
 use burn::tensor::{Bytes, DType};
-use scatterbrain::model::{self, Device, ModelMetadata, Precision, Tagger};
+use scatterbrain::model::{self, Device, ModelMetadata, Precision, Tagger, quant};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -25,22 +25,22 @@ pub fn average(files: &[PathBuf]) -> Result<(Tagger, ModelMetadata)> {
         let (tagger, meta) =
             model::load(&bytes, &device).with_context(|| format!("{}", file.display()))?;
         if let Some((_, m)) = &first {
-            let differs = |what: &str| -> Result<()> {
+            let differs = if meta.model != m.model {
+                Some("model configuration")
+            } else if meta.tags != m.tags {
+                Some("tag list")
+            } else if meta.front_end != m.front_end || meta.normalisation != m.normalisation {
+                Some("front end or normalisation")
+            } else {
+                None
+            };
+            if let Some(what) = differs {
                 bail!(
                     "{}: its {what} differs from {}'s: only models of one configuration, \
                      trained on the same features, can be averaged",
                     file.display(),
                     files[0].display()
-                )
-            };
-            if meta.model != m.model {
-                differs("model configuration")?;
-            }
-            if meta.tags != m.tags {
-                differs("tag list")?;
-            }
-            if meta.front_end != m.front_end || meta.normalisation != m.normalisation {
-                differs("front end or normalisation")?;
+                );
             }
         }
         for t in tagger.collect(None, None, false) {
@@ -51,12 +51,7 @@ pub fn average(files: &[PathBuf]) -> Result<(Tagger, ModelMetadata)> {
                 t.name,
                 t.dtype
             );
-            let bytes = t
-                .to_bytes()
-                .map_err(|e| anyhow::anyhow!("{}: {e}", t.name))?;
-            let values = bytes
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64);
+            let values = quant::f32s(&t)?.into_iter().map(f64::from);
             let name = t.name.clone();
             match sums.get_mut(&name) {
                 Some((_, sum)) => sum.iter_mut().zip(values).for_each(|(s, v)| *s += v),

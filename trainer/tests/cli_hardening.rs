@@ -249,26 +249,22 @@ fn model_average_writes_the_mean_and_refuses_other_configurations() {
     let (a, b, c) = (dir.join("a.bpk"), dir.join("b.bpk"), dir.join("c.bpk"));
     common::init_model(&a, "scat-1l-8h-gru", 1);
     common::init_model(&b, "scat-1l-8h-gru", 2);
+    let average = |inputs: [&PathBuf; 2], out: &Path| {
+        run(bin()
+            .args(["model", "average"])
+            .args(inputs)
+            .arg("--out")
+            .arg(out))
+    };
     let mean = dir.join("mean.bpk");
-    let out = run(bin()
-        .args(["model", "average"])
-        .args([&a, &b])
-        .arg("--out")
-        .arg(&mean));
+    let out = average([&a, &b], &mean);
     assert!(out.status.success(), "{}", stderr(&out));
     let weights = |p: &Path| {
         let (tagger, meta) = model::load(&std::fs::read(p).unwrap(), &Device::flex()).unwrap();
         let w: Vec<(String, Vec<f32>)> = tagger
             .collect(None, None, false)
             .into_iter()
-            .map(|t| {
-                let bytes = t.to_bytes().unwrap();
-                let v = bytes
-                    .chunks_exact(4)
-                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                    .collect();
-                (t.name.clone(), v)
-            })
+            .map(|t| (t.name.clone(), model::quant::f32s(&t).unwrap()))
             .collect();
         (w, meta)
     };
@@ -284,11 +280,7 @@ fn model_average_writes_the_mean_and_refuses_other_configurations() {
 
     common::init_model(&c, "scat-1l-9h-gru", 3);
     let refused = dir.join("refused.bpk");
-    let out = run(bin()
-        .args(["model", "average"])
-        .args([&a, &c])
-        .arg("--out")
-        .arg(&refused));
+    let out = average([&a, &c], &refused);
     let err = stderr(&out);
     assert!(!out.status.success());
     assert!(
