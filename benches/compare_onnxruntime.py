@@ -5,7 +5,11 @@ in the same run, and writes benches/RESULTS-model.md.
 
 Run through benches/compare_onnxruntime.sh (it makes the venv). Steps:
 1. Random weights in PyTorch layout (U(±1/√H), seeded) and a [16, 114, 644]
-   standard-normal input, written as raw little-endian f32 files.
+   standard-normal input, written as raw little-endian f32 files. Twice:
+   fp32 weights as drawn, and the same rounded as an int8 model file stores
+   them (int8 values times one fp32 scale per output; what a shipped model
+   loads as): both runtimes get the very same float32 values, and ours keeps
+   the second kind's hidden weights in int8 (src/model/panels.rs).
 2. An ONNX graph with the same function as our Tagger: Transpose to
    time-major, 5 × GRU (linear_before_reset=1, i.e. PyTorch's equations; ONNX
    gate order z|r|h, permuted from PyTorch's r|z|n), mean over time, MatMul +
@@ -39,11 +43,19 @@ OUT = os.path.join(TARGET, "onnx-compare")
 INPUT, STEPS, HIDDEN, LAYERS, TAGS, BATCH = 644, 114, 512, 5, 50, 16
 
 
-def write(name, a):
-    np.ascontiguousarray(a, dtype="<f4").tofile(os.path.join(OUT, name))
+def write(out, name, a):
+    np.ascontiguousarray(a, dtype="<f4").tofile(os.path.join(out, name))
 
 
-def make_weights():
+def int8_valued(w):
+    """As src/model/quant.rs stores and loads a weight: int8 values times one
+    scale per output (a row of PyTorch's [outputs, inputs])."""
+    scale = (np.abs(w).max(axis=1, keepdims=True) / np.float32(127)).astype(np.float32)
+    q = np.round(w / scale).astype(np.int8)
+    return (q.astype(np.float32) * scale).astype(np.float32)
+
+
+def make_weights(out, kind):
     rng = np.random.default_rng(2018)
     k = 1.0 / np.sqrt(HIDDEN)
     layers = []
@@ -55,15 +67,20 @@ def make_weights():
             "bias_ih": rng.uniform(-k, k, 3 * HIDDEN).astype(np.float32),
             "bias_hh": rng.uniform(-k, k, 3 * HIDDEN).astype(np.float32),
         }
+        if kind == "int8":
+            for name in ("weight_ih", "weight_hh"):
+                p[name] = int8_valued(p[name])
         for name, v in p.items():
-            write(f"l{i}_{name}.f32", v)
+            write(out, f"l{i}_{name}.f32", v)
         layers.append(p)
     head_w = rng.uniform(-k, k, (TAGS, HIDDEN)).astype(np.float32)
+    if kind == "int8":
+        head_w = int8_valued(head_w)
     head_b = rng.uniform(-k, k, TAGS).astype(np.float32)
     x = rng.standard_normal((BATCH, STEPS, INPUT)).astype(np.float32)
-    write("head_weight.f32", head_w)
-    write("head_bias.f32", head_b)
-    write("x.f32", x)
+    write(out, "head_weight.f32", head_w)
+    write(out, "head_bias.f32", head_b)
+    write(out, "x.f32", x)
     return layers, head_w, head_b, x
 
 
@@ -73,7 +90,7 @@ def to_onnx_gates(w):
     return np.concatenate([z, r, n], axis=0)
 
 
-def build_onnx(layers, head_w, head_b):
+def build_onnx(out, layers, head_w, head_b):
     nodes, inits = [], []
     nodes.append(helper.make_node("Transpose", ["x"], ["x_tm"], perm=[1, 0, 2]))
     prev = "x_tm"
@@ -111,7 +128,7 @@ def build_onnx(layers, head_w, head_b):
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     onnx.checker.check_model(model)
-    path = os.path.join(OUT, "scat-5l-512h-gru.onnx")
+    path = os.path.join(out, "scat-5l-512h-gru.onnx")
     onnx.save(model, path)
     return path
 
@@ -174,18 +191,25 @@ def criterion_ms(group, bench, batch):
 HAND_WRITTEN = "## History (hand-written"
 
 
-def main():
-    os.makedirs(OUT, exist_ok=True)
-    layers, head_w, head_b, x = make_weights()
-    path = build_onnx(layers, head_w, head_b)
+KINDS = ("fp32", "int8")
+
+
+def measure(kind):
+    """One kind of weights: rounds alternating the two runtimes, then the
+    agreement of their scores. Criterion's figures are read after each run,
+    before the next kind's overwrite them."""
+    out = os.path.join(OUT, kind)
+    os.makedirs(out, exist_ok=True)
+    layers, head_w, head_b, x = make_weights(out, kind)
+    path = build_onnx(out, layers, head_w, head_b)
 
     ref = numpy_reference(layers, head_w, head_b, x[:1])
     _, ort_b1 = time_ort(path, x[:1], 1, 1)
     ort_vs_numpy = float(np.abs(ort_b1 - ref).max())
-    print(f"onnxruntime vs numpy GRU reference (batch 1): max |Δ| = {ort_vs_numpy:.2e}")
+    print(f"[{kind}] onnxruntime vs numpy GRU reference (batch 1): max |Δ| = {ort_vs_numpy:.2e}")
 
     runs = {1: 30, 16: 8}
-    env = dict(os.environ, SCATTERBRAIN_BENCH_WEIGHTS=OUT, RAYON_NUM_THREADS="1")
+    env = dict(os.environ, SCATTERBRAIN_BENCH_WEIGHTS=out, RAYON_NUM_THREADS="1")
     ort_ms, ours_ms, parts_ms = {}, {}, {}
 
     def ort_round():
@@ -217,13 +241,19 @@ def main():
 
     rows, agree = [], {}
     for b in (1, 16):
-        ours = np.fromfile(os.path.join(OUT, f"ours_b{b}.f32"), dtype="<f4").reshape(b, TAGS)
+        ours = np.fromfile(os.path.join(out, f"ours_b{b}.f32"), dtype="<f4").reshape(b, TAGS)
         _, ort_out = time_ort(path, x[:b], 1, 1)
         agree[b] = float(np.abs(ours - ort_out).max())
         ms = ours_ms[b]
         rows.append((b, ms, ort_ms[(b, 1)], ort_ms[(b, 0)]))
-        print(f"batch {b}: ours {ms:.1f} ms, onnxruntime 1 thread {ort_ms[(b, 1)]:.1f} ms, "
+        print(f"[{kind}] batch {b}: ours {ms:.1f} ms, onnxruntime 1 thread {ort_ms[(b, 1)]:.1f} ms, "
               f"default threads {ort_ms[(b, 0)]:.1f} ms; max |Δ score| {agree[b]:.1e}")
+    return {"rows": rows, "agree": agree, "parts": parts_ms, "ours": ours_ms,
+            "ort_vs_numpy": ort_vs_numpy}
+
+
+def main():
+    results = {kind: measure(kind) for kind in KINDS}
 
     cpu = platform.processor() or "?"
     try:
@@ -238,19 +268,27 @@ def main():
         "by `bash benches/compare_onnxruntime.sh`. Forward pass of scat-5l-512h-gru (644 inputs,",
         "5 × 512 GRU, mean over time, dense, sigmoid) over 114 steps; same weights and input in",
         f"both runtimes (onnxruntime {ort.__version__}, ONNX GRU with linear_before_reset=1).",
-        "Ours: burn flex CPU backend, single-threaded, criterion median. onnxruntime: median",
-        f"of repeated runs. {ROUNDS} rounds alternating the two (then onnxruntime once more);",
-        "each side's best round counts.",
+        "Weights: *fp32* as drawn; *int8* the same rounded as a model file stores them (int8",
+        "values times a per-output fp32 scale; every shipped model is int8), given to both",
+        "runtimes as the same float32 values. Ours: burn flex CPU backend, single-threaded,",
+        "criterion median. onnxruntime: median of repeated runs. Per kind of weights",
+        f"{ROUNDS} rounds alternating the two (then onnxruntime once more); each side's best",
+        "round counts.",
         "",
-        "| batch | ours (ms) | onnxruntime 1 thread (ms) | ratio ours / ort-1t | onnxruntime default threads (ms) |",
-        "| --- | --- | --- | --- | --- |",
+        "| weights | batch | ours (ms) | onnxruntime 1 thread (ms) | ratio ours / ort-1t | onnxruntime default threads (ms) |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
-    for b, ms, o1, od in rows:
-        lines.append(f"| {b} | {ms:.1f} | {o1:.1f} | {ms / o1:.2f} | {od:.1f} |")
+    for kind, res in results.items():
+        for b, ms, o1, od in res["rows"]:
+            lines.append(f"| {kind} | {b} | {ms:.1f} | {o1:.1f} | {ms / o1:.2f} | {od:.1f} |")
+    lines.append("")
+    for kind, res in results.items():
+        agree = res["agree"]
+        lines.append(
+            f"Agreement ({kind}): max |ours − onnxruntime| score = {agree[1]:.1e} (batch 1), "
+            f"{agree[16]:.1e} (batch 16); onnxruntime vs the float64 numpy GRU reference: "
+            f"{res['ort_vs_numpy']:.1e}.")
     lines += [
-        "",
-        f"Agreement: max |ours − onnxruntime| score = {agree[1]:.1e} (batch 1), {agree[16]:.1e} (batch 16);",
-        f"onnxruntime vs the float64 numpy GRU reference: {ort_vs_numpy:.1e}.",
         "",
         "## Where our time goes",
         "",
@@ -258,17 +296,18 @@ def main():
         "calls, as a share of the forward pass; the remainder is per-step slicing, stacking the",
         "outputs, layout copies and the dense head.",
         "",
-        "| part | batch 1 (ms) | share | batch 16 (ms) | share |",
-        "| --- | --- | --- | --- | --- |",
+        "| weights | part | batch 1 (ms) | share | batch 16 (ms) | share |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
-    for part, desc in PARTS:
-        p1, p16 = parts_ms[(part, 1)], parts_ms[(part, 16)]
-        lines.append(f"| {desc} | {p1:.1f} | {p1 / ours_ms[1]:.0%} | {p16:.1f} | {p16 / ours_ms[16]:.0%} |")
-    rest = {b: ours_ms[b] - sum(parts_ms[(p, b)] for p, _ in PARTS) for b in (1, 16)}
-    lines += [
-        f"| the rest | {rest[1]:.1f} | {rest[1] / ours_ms[1]:.0%} | {rest[16]:.1f} | {rest[16] / ours_ms[16]:.0%} |",
-        "",
-    ]
+    for kind, res in results.items():
+        parts_ms, ours_ms = res["parts"], res["ours"]
+        for part, desc in PARTS:
+            p1, p16 = parts_ms[(part, 1)], parts_ms[(part, 16)]
+            lines.append(f"| {kind} | {desc} | {p1:.1f} | {p1 / ours_ms[1]:.0%} | {p16:.1f} | {p16 / ours_ms[16]:.0%} |")
+        rest = {b: ours_ms[b] - sum(parts_ms[(p, b)] for p, _ in PARTS) for b in (1, 16)}
+        lines.append(
+            f"| {kind} | the rest | {rest[1]:.1f} | {rest[1] / ours_ms[1]:.0%} | {rest[16]:.1f} | {rest[16] / ours_ms[16]:.0%} |")
+    lines.append("")
     # Only the generated part is replaced: the hand-written history below it stays.
     path = os.path.join(ROOT, "benches", "RESULTS-model.md")
     kept = ""
@@ -280,7 +319,7 @@ def main():
     with open(path, "w") as fh:
         fh.write("\n".join(lines) + ("\n" + kept if kept else ""))
     print("\n".join(lines))
-    if max(agree.values()) > 1e-4:
+    if max(max(r["agree"].values()) for r in results.values()) > 1e-4:
         sys.exit("ours and onnxruntime disagree")
 
 

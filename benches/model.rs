@@ -8,7 +8,8 @@
 //! `benches/compare_onnxruntime.py`); this bench then also writes its scores
 //! for the shared input to `DIR/ours_b{1,16}.f32` so the script can check both
 //! runtimes compute the same function. Without the variable the weights are
-//! random.
+//! random (fp32: the time loop's fp32 panels, not the int8 ones a model file's
+//! weights get, see `src/model/panels.rs`).
 //!
 //! The `model-parts` group splits the forward pass into what it is made of,
 //! each part timed over the whole model's worth of calls (5 layers × 114
@@ -101,15 +102,24 @@ fn tagger_from_dir(dir: &Path, config: &ModelConfig, device: &Device) -> Tagger 
     }
 }
 
+/// The weights the script shared, else random ones (seeded).
+fn tagger(config: &ModelConfig, device: &Device, seed: u64) -> Tagger {
+    device.seed(seed);
+    match shared_dir() {
+        Some(dir) => tagger_from_dir(&dir, config, device),
+        None => Tagger::new(config, device).unwrap(),
+    }
+}
+
+fn shared_dir() -> Option<std::path::PathBuf> {
+    std::env::var_os("SCATTERBRAIN_BENCH_WEIGHTS").map(std::path::PathBuf::from)
+}
+
 fn model(c: &mut Criterion) {
     let device = Device::flex();
-    device.seed(1);
     let config = ModelConfig::from_name(NAME, INPUT).unwrap();
-    let shared = std::env::var_os("SCATTERBRAIN_BENCH_WEIGHTS").map(std::path::PathBuf::from);
-    let tagger = match &shared {
-        Some(dir) => tagger_from_dir(dir, &config, &device),
-        None => Tagger::new(&config, &device).unwrap(),
-    };
+    let shared = shared_dir();
+    let tagger = tagger(&config, &device, 1);
 
     let mut g = c.benchmark_group("model");
     g.sample_size(10);
@@ -136,16 +146,11 @@ fn model(c: &mut Criterion) {
                 .unwrap();
             write_f32(&dir.join(format!("ours_b{batch}.f32")), &probs);
         }
-        // As a loaded `Model` runs it: at batch 1 with the GRU layers' hidden
-        // weights laid out once (model::prepared), not per call.
+        // As a loaded `Model` runs it: with the GRU layers' hidden weights
+        // laid out once (model::prepared), not per call.
         let prepared = Arc::new(PreparedLayers::new(&tagger));
         let forward = |x: Tensor<3>| -> Vec<f32> {
-            let run = || tagger.forward_probs(x).into_data().try_into_vec().unwrap();
-            if batch == 1 {
-                prepared.scope(run)
-            } else {
-                run()
-            }
+            prepared.scope(|| tagger.forward_probs(x).into_data().try_into_vec().unwrap())
         };
         g.bench_with_input(BenchmarkId::new(NAME, format!("b{batch}")), &x, |b, x| {
             b.iter(|| black_box(forward(black_box(x.clone()))))
@@ -157,9 +162,9 @@ fn model(c: &mut Criterion) {
 /// The forward pass's parts, each over the whole model's worth of calls.
 fn parts(c: &mut Criterion) {
     let device = Device::flex();
-    device.seed(2);
     let config = ModelConfig::from_name(NAME, INPUT).unwrap();
-    let tagger = Tagger::new(&config, &device).unwrap();
+    // The shared weights too: the time loop keeps int8-valued ones in int8.
+    let tagger = tagger(&config, &device, 2);
     let Net::Rnn(net) = &tagger.net else {
         unreachable!("{NAME} is recurrent")
     };
@@ -202,30 +207,16 @@ fn parts(c: &mut Criterion) {
                 .into_data()
                 .try_into_vec()
                 .unwrap();
-        // At batch 1 the weights are laid out once, as a loaded model keeps
-        // them (model::prepared); above, copied out and laid out per call, as
-        // inference does.
-        let once: Vec<host_gru::HiddenWeights> = host
+        // Laid out once, as a loaded model keeps them (model::prepared).
+        let laid_out: Vec<host_gru::HiddenWeights> = host
             .iter()
-            .map(|(w, b)| host_gru::HiddenWeights::new(w.clone(), b.clone(), HIDDEN, 1))
+            .map(|(w, b)| host_gru::HiddenWeights::new(w, b.clone(), HIDDEN))
             .collect();
         g.bench_function(
             BenchmarkId::new("recurrent-loop", format!("b{batch}")),
             |b| {
                 b.iter(|| {
-                    for ((w, bias), once) in host.iter().zip(&once) {
-                        let per_call;
-                        let weights = if batch == 1 {
-                            once
-                        } else {
-                            per_call = host_gru::HiddenWeights::new(
-                                w.clone(),
-                                bias.clone(),
-                                HIDDEN,
-                                batch,
-                            );
-                            &per_call
-                        };
+                    for weights in &laid_out {
                         let mut state = vec![0.0f32; batch * HIDDEN];
                         black_box(host_gru::run(&projected, &mut state, weights, batch));
                     }

@@ -222,10 +222,18 @@ fn gru_host_loop_matches_the_tensor_loop() {
         "fixture: host and tensor loops differ by {err}"
     );
 
-    // (batch, steps, inputs, hidden): the matrix product at batch 3, the
-    // matrix–vector loop over column panels at batch 1 (H = 13: odd, and 3H
-    // inside one partly empty panel; H = 300: 3H not a multiple of a panel).
-    for (batch, steps, input_size, h) in [(3, 37, 7, 13), (1, 37, 7, 13), (1, 5, 4, 300)] {
+    // (batch, steps, inputs, hidden, int8): column panels of H = 13 (odd, and
+    // 3H inside one partly empty panel) and H = 300 (3H not a multiple of a
+    // panel); batches 1 and 3 (sequences one at a time), 5 and 6 (a block of
+    // sequences and the rest); hidden weights that are int8 values times a
+    // per-output scale, as int8 model files load, kept in int8 by the loop.
+    for (batch, steps, input_size, h, int8) in [
+        (3, 37, 7, 13, false),
+        (1, 37, 7, 13, false),
+        (6, 9, 7, 13, true),
+        (1, 5, 4, 300, false),
+        (5, 5, 4, 300, true),
+    ] {
         let mut seed = 0x2545_f491_u32;
         let mut noise = |n: usize, scale: f32| -> Vec<f32> {
             (0..n)
@@ -241,7 +249,16 @@ fn gru_host_loop_matches_the_tensor_loop() {
         // trained model, and the two loops' summation orders differ by float32
         // rounding only.
         let k = 1.0 / (h as f32).sqrt();
-        let (w_ih, w_hh) = (noise(3 * h * input_size, k), noise(3 * h * h, k));
+        let (w_ih, mut w_hh) = (noise(3 * h * input_size, k), noise(3 * h * h, k));
+        if int8 {
+            // PyTorch's [3H, H]: a row per output.
+            for row in w_hh.chunks_exact_mut(h) {
+                let scale = row.iter().fold(0f32, |m, v| m.max(v.abs())) / 127.0;
+                for v in row {
+                    *v = ((*v / scale).round() as i8) as f32 * scale;
+                }
+            }
+        }
         let (b_ih, b_hh) = (noise(3 * h, 0.3), noise(3 * h, 0.3));
         let x = noise(batch * steps * input_size, 2.0);
         let run = |device: &Device| -> Vec<f32> {

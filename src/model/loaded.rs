@@ -21,7 +21,7 @@ pub struct Model {
     pub metadata: ModelMetadata,
     /// The device the weights live on.
     pub device: Device,
-    /// The GRU layers' hidden weights laid out for the CPU backend's batch-1
+    /// The GRU layers' hidden weights laid out for the CPU backend's time
     /// loop, made on the first such forward pass (see `prepared`).
     prepared: OnceLock<Arc<PreparedLayers>>,
 }
@@ -83,9 +83,7 @@ impl Model {
         batch: usize,
         frames: usize,
     ) -> Result<Vec<f32>, PredictError> {
-        self.with_prepared(batch, || {
-            self.tagger.predict(data, batch, frames, &self.device)
-        })
+        self.with_prepared(|| self.tagger.predict(data, batch, frames, &self.device))
     }
 
     /// Clip scores and per-frame logits; see [`Tagger::predict_frames`].
@@ -95,16 +93,16 @@ impl Model {
         batch: usize,
         frames: usize,
     ) -> Result<Prediction, PredictError> {
-        self.with_prepared(batch, || {
+        self.with_prepared(|| {
             self.tagger
                 .predict_frames(data, batch, frames, &self.device)
         })
     }
 
     /// Run a forward pass with the laid-out hidden weights where it uses
-    /// them: at batch 1 on the CPU backend (laid out on the first such call).
-    fn with_prepared<R>(&self, batch: usize, f: impl FnOnce() -> R) -> R {
-        if batch != 1 || !runs_host_loop(&self.device) {
+    /// them: on the CPU backend (laid out on the first such call).
+    fn with_prepared<R>(&self, f: impl FnOnce() -> R) -> R {
+        if !runs_host_loop(&self.device) {
             return f();
         }
         self.prepared

@@ -30,6 +30,7 @@ pub mod config;
 pub mod file;
 pub mod host_gru;
 mod loaded;
+mod panels;
 pub mod prepared;
 pub mod quant;
 pub mod rnn;

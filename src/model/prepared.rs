@@ -1,10 +1,10 @@
 //! The GRU layers' hidden weights laid out once per loaded model.
 //!
 //! Inference on the CPU backend runs the GRU's time loop on host slices
-//! ([`super::host_gru`]), which at batch 1 wants each hidden weight in column
-//! panels. Laying the weights out on every forward call (a 3 MB copy and a
-//! 3 MB repack per layer of the 5 × 512 model) cost 4 of its 35 ms on a
-//! 29 s clip, so a [`super::Model`] keeps them once laid out, and lends them
+//! ([`super::host_gru`]), which wants each hidden weight in column panels
+//! ([`super::panels`]). Laying the weights out on every forward call (a 3 MB
+//! copy and a 3 MB repack per layer of the 5 × 512 model) cost 4 of its 35 ms
+//! on a 29 s clip at batch 1, so a [`super::Model`] keeps them once laid out, and lends them
 //! to its own forward passes: [`PreparedLayers::scope`] makes them visible to
 //! [`RecurrentLayer`](super::RecurrentLayer)s on this thread, found by their
 //! weight's parameter id.
@@ -26,7 +26,7 @@ thread_local! {
     static CURRENT: RefCell<Option<Arc<PreparedLayers>>> = const { RefCell::new(None) };
 }
 
-/// The batch-1 layout of every GRU layer's hidden weight, by parameter id.
+/// The layout of every GRU layer's hidden weight, by parameter id.
 pub struct PreparedLayers {
     layers: Vec<(ParamId, Arc<HiddenWeights>)>,
 }
@@ -48,7 +48,7 @@ impl PreparedLayers {
             .layers
             .iter()
             .filter(|l| !l.lstm)
-            .map(|l| (l.hidden.weight.id, Arc::new(l.hidden_weights(1))))
+            .map(|l| (l.hidden.weight.id, Arc::new(l.hidden_weights())))
             .collect();
         PreparedLayers { layers }
     }
@@ -67,7 +67,7 @@ impl PreparedLayers {
     }
 }
 
-/// The batch-1 layout of the hidden weight with parameter id `id`, if a
+/// The layout of the hidden weight with parameter id `id`, if a
 /// [`PreparedLayers::scope`] on this thread has it.
 pub fn lookup(id: ParamId) -> Option<Arc<HiddenWeights>> {
     CURRENT.with(|c| {
@@ -108,5 +108,22 @@ mod tests {
             assert!(lookup(ids[0]).is_some());
         });
         assert!(lookup(ids[0]).is_none());
+    }
+
+    /// (On x86-64: elsewhere the loop keeps fp32, see `panels`.)
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn an_int8_model_files_weights_are_laid_out_in_int8() {
+        let device = Device::flex();
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/models/scat-4l-256h-gru.bpk");
+        let bytes = std::fs::read(path).unwrap();
+        let (tagger, _) = crate::model::file::load(&bytes, &device).unwrap();
+        let prepared = PreparedLayers::new(&tagger);
+        assert_eq!(prepared.layers.len(), 4);
+        assert!(prepared.layers.iter().all(|(_, w)| w.is_int8()));
+        // Weights that are not int8 products (a fresh network's) stay fp32.
+        let config = ModelConfig::from_name("scat-3l-8h-gru", 5).unwrap();
+        let fresh = PreparedLayers::new(&Tagger::new(&config, &device).unwrap());
+        assert!(fresh.layers.iter().all(|(_, w)| !w.is_int8()));
     }
 }

@@ -237,11 +237,10 @@ impl RecurrentLayer {
         device: &Device,
     ) -> Vec<Tensor<3>> {
         let h = self.hidden_size;
-        // Laid out once by the loaded model if it is running this forward
-        // pass at batch 1 (see `prepared`), else now.
+        // Laid out once by the loaded model running this forward pass (see
+        // `prepared`), else now.
         let weights = prepared::lookup(self.hidden.weight.id)
-            .filter(|_| batch == 1)
-            .unwrap_or_else(|| Arc::new(self.hidden_weights(batch)));
+            .unwrap_or_else(|| Arc::new(self.hidden_weights()));
         // One input projection for the whole sequence: the chunks are for the
         // backward pass (see `CHUNK_STEPS`), and each small matmul would pack
         // the input weight again. The result is one chunk, which the next
@@ -258,15 +257,15 @@ impl RecurrentLayer {
     }
 
     /// This GRU layer's hidden projection copied out of its tensors and laid
-    /// out for [`host_gru::run`] at `batch` sequences.
-    pub(super) fn hidden_weights(&self, batch: usize) -> host_gru::HiddenWeights {
+    /// out for [`host_gru::run`].
+    pub(super) fn hidden_weights(&self) -> host_gru::HiddenWeights {
         let h = self.hidden_size;
         let weight = host(self.hidden.weight.val().into_data());
         let bias = match &self.hidden.bias {
             Some(b) => host(b.val().into_data()),
             None => vec![0.0; 3 * h],
         };
-        host_gru::HiddenWeights::new(weight, bias, h, batch)
+        host_gru::HiddenWeights::new(&weight, bias, h)
     }
 
     /// Batch-first forward `[B, T, I] → [B, T, H]` (PyTorch `batch_first=True`).

@@ -1,0 +1,414 @@
+//! The GRU's hidden weight laid out for its time loop ([`super::host_gru`]).
+//!
+//! A step multiplies the batch's states `[B, H]` by the weight `[H, 3H]`.
+//! The weight is kept in column panels, each `[H, PANEL]` contiguous: a step
+//! streams it front to back (what hardware prefetchers do best) and a panel's
+//! outputs for a block of sequences stay in registers over all `H` rows, so
+//! each weight row is loaded once per block of sequences (`gemm`, which this
+//! replaced above batch 1, packed the whole weight again on every step).
+//!
+//! **Int8**: a model file stores its weights as int8 values times one scale
+//! per output column ([`super::quant`]) and loading multiplies them out. When
+//! every column of the weight is exactly such a product, the panels keep the
+//! int8 values and apply the scale once per output: the same sums up to the
+//! order of float rounding, in a quarter of the bytes. At batch 1 a step is
+//! paced by reading the weight (3 MB in fp32 at H = 512, more than a core's
+//! L2 cache; 0.8 MB in int8, which stays there from step to step).
+
+/// Columns per panel: 64 on x86-64 (four AVX-512 or eight AVX2 registers per
+/// sequence), where 16 and 32 measured 5–10 % slower at batch 1; 16
+/// elsewhere (WASM's 128-bit vectors: V8 keeps 16 of them in registers).
+#[cfg(target_arch = "x86_64")]
+const PANEL: usize = 64;
+#[cfg(not(target_arch = "x86_64"))]
+const PANEL: usize = 16;
+
+/// Whether int8 weights stay int8: on x86-64, where converting them costs
+/// less than reading four times the bytes; not in WASM, where V8's int8 to
+/// float conversion made the loop 1.2–1.6× slower than fp32 panels.
+const INT8: bool = cfg!(target_arch = "x86_64");
+
+/// A weight `[rows, cols]` in column panels (see the module docs).
+pub struct Panels {
+    values: Values,
+    rows: usize,
+    cols: usize,
+}
+
+enum Values {
+    F32(Vec<f32>),
+    /// Int8 values and one scale per column (padded to whole panels with 0).
+    I8 {
+        q: Vec<i8>,
+        scale: Vec<f32>,
+    },
+}
+
+impl Panels {
+    /// Lay out a row-major `[rows, cols]` weight, in int8 when it is exactly
+    /// int8 values times a per-column scale.
+    pub fn new(weight: &[f32], rows: usize, cols: usize) -> Self {
+        assert_eq!(weight.len(), rows * cols, "weight is [rows, cols]");
+        let int8 = if INT8 {
+            int8_scales(weight, rows, cols)
+        } else {
+            None
+        };
+        let values = match int8 {
+            Some(mut scale) => {
+                let q = pack(weight, rows, cols, |w, j| {
+                    let s = scale[j];
+                    if s == 0.0 { 0 } else { (w / s).round() as i8 }
+                });
+                scale.resize(cols.div_ceil(PANEL) * PANEL, 0.0);
+                Values::I8 { q, scale }
+            }
+            None => Values::F32(pack(weight, rows, cols, |w, _| w)),
+        };
+        Panels { values, rows, cols }
+    }
+
+    /// Whether the weight is kept in int8.
+    pub fn is_int8(&self) -> bool {
+        matches!(self.values, Values::I8 { .. })
+    }
+
+    /// `y[b] += s[b] · W` for the `batch` rows of `s` (`[batch, rows]`) and
+    /// `y` (`[batch, cols]`). Compiled for the widest vectors the CPU has.
+    pub fn mul_add(&self, y: &mut [f32], s: &[f32], batch: usize) {
+        assert_eq!(s.len(), batch * self.rows, "s is [batch, rows]");
+        assert_eq!(y.len(), batch * self.cols, "y is [batch, cols]");
+        let shape = Shape {
+            rows: self.rows,
+            cols: self.cols,
+            batch,
+        };
+        match &self.values {
+            Values::F32(w) => dispatch(y, s, w, None, shape),
+            Values::I8 { q, scale } => dispatch(y, s, q, Some(scale), shape),
+        }
+    }
+}
+
+/// Each column's scale if every value of it is `q · scale` for an integer
+/// `q` in −127..=127, as [`super::quant`] dequantises (`q as f32 * scale`).
+/// The scale was `peak / 127`, where `peak = 127 · scale` after rounding:
+/// dividing back may land one float off, so neighbours are tried too.
+fn int8_scales(weight: &[f32], rows: usize, cols: usize) -> Option<Vec<f32>> {
+    if rows == 0 {
+        return None;
+    }
+    let mut peak = vec![0f32; cols];
+    for row in weight.chunks_exact(cols) {
+        for (p, w) in peak.iter_mut().zip(row) {
+            // NaN and infinity fail the check below.
+            *p = p.max(w.abs());
+        }
+    }
+    let candidates: Vec<[f32; 3]> = peak
+        .iter()
+        .map(|p| {
+            let c = p / 127.0;
+            [c, c.next_up(), c.next_down()]
+        })
+        .collect();
+    // Bit k of a column's mask: candidate k still fits every value seen.
+    let mut fits = vec![0b111u8; cols];
+    for row in weight.chunks_exact(cols) {
+        for ((mask, c), &w) in fits.iter_mut().zip(&candidates).zip(row) {
+            for (k, &c) in c.iter().enumerate() {
+                let q = if c == 0.0 { 0.0 } else { (w / c).round() };
+                if !(q.abs() <= 127.0 && q * c == w) {
+                    *mask &= !(1 << k);
+                }
+            }
+        }
+        if fits.contains(&0) {
+            return None;
+        }
+    }
+    Some(
+        fits.iter()
+            .zip(&candidates)
+            .map(|(mask, c)| c[mask.trailing_zeros() as usize])
+            .collect(),
+    )
+}
+
+/// `ceil(cols / PANEL)` blocks of `[rows, PANEL]`, row-major, the last one's
+/// missing columns zero; `f(value, column)` converts each value.
+fn pack<E: Copy + Default>(
+    weight: &[f32],
+    rows: usize,
+    cols: usize,
+    f: impl Fn(f32, usize) -> E,
+) -> Vec<E> {
+    let mut packed = vec![E::default(); cols.div_ceil(PANEL) * PANEL * rows];
+    for (p, panel) in packed.chunks_exact_mut(PANEL * rows).enumerate() {
+        let (start, end) = (p * PANEL, ((p + 1) * PANEL).min(cols));
+        for (dst, src) in panel.chunks_exact_mut(PANEL).zip(weight.chunks_exact(cols)) {
+            for (j, (d, &w)) in dst.iter_mut().zip(&src[start..end]).enumerate() {
+                *d = f(w, start + j);
+            }
+        }
+    }
+    packed
+}
+
+/// A stored weight value.
+trait Weight: Copy {
+    fn value(self) -> f32;
+}
+
+impl Weight for f32 {
+    #[inline(always)]
+    fn value(self) -> f32 {
+        self
+    }
+}
+
+impl Weight for i8 {
+    #[inline(always)]
+    fn value(self) -> f32 {
+        self as f32
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Shape {
+    rows: usize,
+    cols: usize,
+    batch: usize,
+}
+
+fn dispatch<E: Weight>(y: &mut [f32], s: &[f32], w: &[E], scale: Option<&[f32]>, n: Shape) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F (checked just above).
+            return unsafe { avx512(y, s, w, scale, n) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU has AVX2 and FMA (checked just above).
+            return unsafe { avx2(y, s, w, scale, n) };
+        }
+    }
+    // WASM: 4 sequences × 4 registers of accumulators; V8 spills some, and
+    // is still 1.1–1.3× faster than with 2 or 1 at a time.
+    body::<E, false, 4>(y, s, w, scale, n)
+}
+
+/// 4 sequences × 4 registers of accumulators: 16 of the 32.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn avx512<E: Weight>(y: &mut [f32], s: &[f32], w: &[E], scale: Option<&[f32]>, n: Shape) {
+    body::<E, true, 4>(y, s, w, scale, n)
+}
+
+/// One sequence at a time: a sequence's 64 accumulators are already 8 of
+/// the 16 registers (two sets, see [`single`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn avx2<E: Weight>(y: &mut [f32], s: &[f32], w: &[E], scale: Option<&[f32]>, n: Shape) {
+    body::<E, true, 1>(y, s, w, scale, n)
+}
+
+/// Panel by panel: blocks of `RB` sequences, then of two, then the rest one
+/// at a time.
+/// `FMA`: fused multiply-adds where the CPU has them (a WASM or plain build
+/// would call a slow software `fma`).
+#[inline(always)]
+fn body<E: Weight, const FMA: bool, const RB: usize>(
+    y: &mut [f32],
+    s: &[f32],
+    w: &[E],
+    scale: Option<&[f32]>,
+    n: Shape,
+) {
+    for (p, panel) in w.chunks_exact(PANEL * n.rows).enumerate() {
+        let c0 = p * PANEL;
+        let width = PANEL.min(n.cols - c0);
+        let scale = scale.map(|s| &s[c0..c0 + PANEL]);
+        let mut add = |b: usize, acc: &[f32; PANEL]| {
+            let out = &mut y[b * n.cols + c0..][..width];
+            match scale {
+                Some(sc) => {
+                    for ((o, a), sc) in out.iter_mut().zip(acc).zip(sc) {
+                        *o += a * sc;
+                    }
+                }
+                None => {
+                    for (o, a) in out.iter_mut().zip(acc) {
+                        *o += a;
+                    }
+                }
+            }
+        };
+        let mut b = 0;
+        if RB > 1 {
+            while b + RB <= n.batch {
+                let acc = block::<E, FMA, RB>(panel, s, n.rows, b);
+                for (r, acc) in acc.iter().enumerate() {
+                    add(b + r, acc);
+                }
+                b += RB;
+            }
+        }
+        // Two at a time also beats one at a time twice (half the weight reads).
+        if RB > 2 && b + 2 <= n.batch {
+            let acc = block::<E, FMA, 2>(panel, s, n.rows, b);
+            add(b, &acc[0]);
+            add(b + 1, &acc[1]);
+            b += 2;
+        }
+        for b in b..n.batch {
+            add(
+                b,
+                &single::<E, FMA>(panel, &s[b * n.rows..(b + 1) * n.rows]),
+            );
+        }
+    }
+}
+
+#[inline(always)]
+fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FMA { a.mul_add(b, c) } else { c + a * b }
+}
+
+/// Sequences `b..b + RB` over one panel: each weight row is loaded (and
+/// converted) once for the `RB` of them.
+#[inline(always)]
+fn block<E: Weight, const FMA: bool, const RB: usize>(
+    panel: &[E],
+    s: &[f32],
+    rows: usize,
+    b: usize,
+) -> [[f32; PANEL]; RB] {
+    let states: [&[f32]; RB] = std::array::from_fn(|r| &s[(b + r) * rows..(b + r + 1) * rows]);
+    let mut acc = [[0.0f32; PANEL]; RB];
+    for (i, row) in panel.chunks_exact(PANEL).enumerate() {
+        let row: &[E; PANEL] = row.try_into().expect("a panel row");
+        let w: [f32; PANEL] = std::array::from_fn(|j| row[j].value());
+        for (acc, state) in acc.iter_mut().zip(&states) {
+            let si = state[i];
+            for (a, &w) in acc.iter_mut().zip(&w) {
+                *a = madd::<FMA>(si, w, *a);
+            }
+        }
+    }
+    acc
+}
+
+/// One sequence over one panel, in two register sets (even and odd rows, so
+/// consecutive rows do not wait on each other's adds).
+#[inline(always)]
+fn single<E: Weight, const FMA: bool>(panel: &[E], s: &[f32]) -> [f32; PANEL] {
+    let h = s.len();
+    let pairs = h / 2;
+    let (mut even, mut odd) = ([0.0f32; PANEL], [0.0f32; PANEL]);
+    for (i, rows) in panel[..pairs * 2 * PANEL]
+        .chunks_exact(2 * PANEL)
+        .enumerate()
+    {
+        let (r0, r1) = rows.split_at(PANEL);
+        let (s0, s1) = (s[2 * i], s[2 * i + 1]);
+        for j in 0..PANEL {
+            even[j] = madd::<FMA>(s0, r0[j].value(), even[j]);
+            odd[j] = madd::<FMA>(s1, r1[j].value(), odd[j]);
+        }
+    }
+    if h % 2 == 1 {
+        let (r, si) = (&panel[(h - 1) * PANEL..h * PANEL], s[h - 1]);
+        for j in 0..PANEL {
+            even[j] = madd::<FMA>(si, r[j].value(), even[j]);
+        }
+    }
+    std::array::from_fn(|j| even[j] + odd[j])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `y = s W` in f64, row-major `W [rows, cols]`.
+    fn reference(s: &[f32], w: &[f32], rows: usize, cols: usize) -> Vec<f64> {
+        s.chunks_exact(rows)
+            .flat_map(|s| {
+                (0..cols).map(move |j| {
+                    (0..rows)
+                        .map(|i| s[i] as f64 * w[i * cols + j] as f64)
+                        .sum::<f64>()
+                })
+            })
+            .collect()
+    }
+
+    /// Values as `quant` dequantises them: int8 times a per-column scale.
+    fn int8_valued(w: &[f32], cols: usize) -> Vec<f32> {
+        let mut peak = vec![0f32; cols];
+        for row in w.chunks_exact(cols) {
+            for (p, v) in peak.iter_mut().zip(row) {
+                *p = p.max(v.abs());
+            }
+        }
+        let scale: Vec<f32> = peak.iter().map(|p| p / 127.0).collect();
+        w.chunks_exact(cols)
+            .flat_map(|row| {
+                row.iter()
+                    .zip(&scale)
+                    .map(|(v, s)| ((v / s).round() as i8) as f32 * s)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn panels_equal_the_plain_product_for_any_shape_batch_and_precision() {
+        // H odd and even; 3H below, at and above one panel, not a multiple
+        // of it; batches below, at and around the block sizes.
+        for rows in [1usize, 2, 5, 16, 22, 43] {
+            let cols = 3 * rows;
+            let raw: Vec<f32> = (0..rows * cols).map(|i| (i as f32 * 0.37).sin()).collect();
+            for (w, int8) in [(raw.clone(), false), (int8_valued(&raw, cols), true)] {
+                let panels = Panels::new(&w, rows, cols);
+                // (One row is int8 products by chance: each column is ±127 × its scale.)
+                if int8 || rows > 1 {
+                    assert_eq!(panels.is_int8(), int8 && INT8, "rows {rows}");
+                }
+                for batch in [1usize, 2, 3, 4, 5, 9] {
+                    let s: Vec<f32> = (0..batch * rows).map(|i| (i as f32 * 1.3).cos()).collect();
+                    let mut y = vec![0.5f32; batch * cols];
+                    panels.mul_add(&mut y, &s, batch);
+                    for (k, (&v, want)) in y.iter().zip(reference(&s, &w, rows, cols)).enumerate() {
+                        assert!(
+                            (v as f64 - 0.5 - want).abs() < 1e-5,
+                            "rows {rows} int8 {int8} batch {batch} at {k}: {v} vs {want}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn only_exact_int8_columns_are_kept_in_int8() {
+        let (rows, cols) = (8, 5);
+        let raw: Vec<f32> = (0..rows * cols).map(|i| (i as f32 * 0.71).sin()).collect();
+        let mut w = int8_valued(&raw, cols);
+        // A zero column is int8 (any scale).
+        for row in w.chunks_exact_mut(cols) {
+            row[2] = 0.0;
+        }
+        let scales = int8_scales(&w, rows, cols).expect("int8 products");
+        assert_eq!(scales[2], 0.0);
+        // One value a float off in one column: fp32 for the whole weight.
+        let mut off = w.clone();
+        off[3 * cols + 1] = off[3 * cols + 1].next_up();
+        assert!(int8_scales(&off, rows, cols).is_none());
+        for bad in [f32::NAN, f32::INFINITY] {
+            let mut bad_w = w.clone();
+            bad_w[cols] = bad;
+            assert!(int8_scales(&bad_w, rows, cols).is_none());
+        }
+    }
+}
