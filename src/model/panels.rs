@@ -13,7 +13,9 @@
 //! int8 values and apply the scale once per output: the same sums up to the
 //! order of float rounding, in a quarter of the bytes. At batch 1 a step is
 //! paced by reading the weight (3 MB in fp32 at H = 512, more than a core's
-//! L2 cache; 0.8 MB in int8, which stays there from step to step).
+//! L2 cache; 0.8 MB in int8, which stays there from step to step): the 5 × 512
+//! model's batch-1 time loop takes 19.7 instead of 23.7 ms on an EPYC host
+//! (benches/RESULTS-model.md).
 
 /// Columns per panel: 64 on x86-64 (four AVX-512 or eight AVX2 registers per
 /// sequence), where 16 and 32 measured 5–10 % slower at batch 1; 16
