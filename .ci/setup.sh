@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent installers for everything the project needs on a fresh machine.
-#   bash .ci/setup.sh rust-wasm|node|npm|chromium|vulkan|fuzz|all
+#   bash .ci/setup.sh rust-wasm|node|npm|chromium|vulkan|fuzz|media|all
 # Each step checks first and does nothing when its tool is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,6 +56,8 @@ apt_install() {
 
 setup_chromium() { apt_install chromium; }
 setup_vulkan() { apt_install mesa-vulkan-drivers libvulkan1; }
+# ffmpeg: the browser benchmark encodes its test audio as MP3, the goal's format.
+setup_media() { apt_install ffmpeg; }
 
 # cargo-fuzz for tests/fuzz/run.sh: --locked first (the dependency versions
 # its release was tested with), without it should those no longer build.
@@ -71,7 +73,8 @@ case "${1:-all}" in
     chromium) setup_chromium ;;
     vulkan) setup_vulkan ;;
     fuzz) setup_fuzz ;;
+    media) setup_media ;;
     # mma: its style library is read by the corpus recipe tests (trainer/corpus/test_arrange.py)
     all) setup_rust_wasm; setup_fuzz; setup_node; setup_npm; apt_install chromium mesa-vulkan-drivers libvulkan1 mma ;;
-    *) echo "usage: $0 rust-wasm|node|npm|chromium|vulkan|fuzz|all" >&2; exit 2 ;;
+    *) echo "usage: $0 rust-wasm|node|npm|chromium|vulkan|fuzz|media|all" >&2; exit 2 ;;
 esac

@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/scatterbrain/target}"
 bash .ci/setup.sh npm
 bash .ci/setup.sh chromium
+bash .ci/setup.sh media
 [ -f www/package/pkg/scatterbrain_bg.wasm ] || nice -n 19 bash www/build.sh
 # SCATTERBRAIN_CLI names a CLI already built (e.g. the test command's `ci` one).
 [ -n "${SCATTERBRAIN_CLI:-}" ] || [ -x "$CARGO_TARGET_DIR/release/scatterbrain" ] ||
