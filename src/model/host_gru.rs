@@ -87,15 +87,50 @@ fn hidden_projection(hp: &mut [f32], state: &[f32], w: &HiddenWeights, batch: us
 }
 
 /// One sequence's gate arithmetic: `s` is its state `[H]`, `x` and `hp` its
-/// two projections `[3H]`. Branch-free and call-free, so it vectorises.
+/// two projections `[3H]`. Compiled for the widest vectors the CPU has (as
+/// baseline x86-64 code, 4 lanes wide, it was a third of the time loop at
+/// batch 16).
 fn gates(s: &mut [f32], x: &[f32], hp: &[f32], h: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F (checked just above).
+            return unsafe { gates_avx512(s, x, hp, h) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU has AVX2 and FMA (checked just above).
+            return unsafe { gates_avx2(s, x, hp, h) };
+        }
+    }
+    gates_body(s, x, hp, h)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn gates_avx512(s: &mut [f32], x: &[f32], hp: &[f32], h: usize) {
+    gates_body(s, x, hp, h)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn gates_avx2(s: &mut [f32], x: &[f32], hp: &[f32], h: usize) {
+    gates_body(s, x, hp, h)
+}
+
+/// Branch-free and call-free, over zipped slices (no bounds checks), so it
+/// vectorises.
+#[inline(always)]
+fn gates_body(s: &mut [f32], x: &[f32], hp: &[f32], h: usize) {
     let (xr, xz, xn) = (&x[..h], &x[h..2 * h], &x[2 * h..3 * h]);
     let (hr, hz, hn) = (&hp[..h], &hp[h..2 * h], &hp[2 * h..3 * h]);
-    for j in 0..h {
-        let r = sigmoid(xr[j] + hr[j]);
-        let z = sigmoid(xz[j] + hz[j]);
-        let n = sigmoid((xn[j] + r * hn[j]) * 2.0) * 2.0 - 1.0;
-        s[j] = n + z * (s[j] - n);
+    let input = xr.iter().zip(xz).zip(xn);
+    let hidden = hr.iter().zip(hz).zip(hn);
+    for (s, (((xr, xz), xn), ((hr, hz), hn))) in s[..h].iter_mut().zip(input.zip(hidden)) {
+        let r = sigmoid(xr + hr);
+        let z = sigmoid(xz + hz);
+        let n = sigmoid((xn + r * hn) * 2.0) * 2.0 - 1.0;
+        *s = n + z * (*s - n);
     }
 }
 
