@@ -349,22 +349,23 @@ mod tests {
             .collect()
     }
 
-    /// Values as `quant` dequantises them: int8 times a per-column scale.
+    /// A `[rows, cols]` weight as a model file stores and loads it: through
+    /// `quant`'s own int8 round trip.
     fn int8_valued(w: &[f32], cols: usize) -> Vec<f32> {
-        let mut peak = vec![0f32; cols];
-        for row in w.chunks_exact(cols) {
-            for (p, v) in peak.iter_mut().zip(row) {
-                *p = p.max(v.abs());
-            }
-        }
-        let scale: Vec<f32> = peak.iter().map(|p| p / 127.0).collect();
-        w.chunks_exact(cols)
-            .flat_map(|row| {
-                row.iter()
-                    .zip(&scale)
-                    .map(|(v, s)| ((v / s).round() as i8) as f32 * s)
-            })
-            .collect()
+        use crate::model::quant;
+        use burn::store::burn_pack::Tensor;
+        use burn::tensor::{Bytes, DType};
+        let shape = vec![w.len() / cols, cols];
+        let t = Tensor::new(
+            "w".into(),
+            DType::F32,
+            shape,
+            None,
+            Bytes::from_elems(w.to_vec()),
+        );
+        let stored = quant::quantise(vec![t]).unwrap();
+        let loaded = quant::dequantise(stored).unwrap();
+        quant::f32s(&loaded[0]).unwrap()
     }
 
     #[test]
