@@ -18,8 +18,10 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use burn::module::ParamId;
+use burn::tensor::Device;
 
 use super::host_gru::HiddenWeights;
+use super::rnn::runs_host_loop;
 use super::{Net, Tagger};
 
 thread_local! {
@@ -51,6 +53,17 @@ impl PreparedLayers {
             .map(|l| (l.hidden.weight.id, Arc::new(l.hidden_weights())))
             .collect();
         PreparedLayers { layers }
+    }
+
+    /// Run `f`, forward passes of `tagger` on `device`, with its layouts
+    /// made once for all of them where they are used (the CPU backend; on
+    /// another device `f` alone). For callers without a [`super::Model`],
+    /// such as the trainer's evaluation of a snapshot over many batches.
+    pub fn scope_for<R>(tagger: &Tagger, device: &Device, f: impl FnOnce() -> R) -> R {
+        if !runs_host_loop(device) {
+            return f();
+        }
+        Arc::new(Self::new(tagger)).scope(f)
     }
 
     /// Run `f` with these layouts visible to [`lookup`] on this thread (the

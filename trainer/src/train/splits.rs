@@ -12,6 +12,7 @@ use burn::tensor::{Tensor, TensorData};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;
 use scatterbrain::features::{FeatureConfig, Features};
+use scatterbrain::model::prepared::PreparedLayers;
 use scatterbrain::model::{Device, Tagger, bce_with_logits};
 use scatterbrain::normalise::Standardisation;
 use scatterbrain::tags::TAG_COUNT;
@@ -190,18 +191,21 @@ pub fn evaluate(
     batch_size: usize,
     device: &Device,
 ) -> Result<(Vec<f32>, f64)> {
-    let mut scores = Vec::with_capacity(data.len() * TAG_COUNT);
-    let mut loss = 0.0f64;
-    let idx: Vec<usize> = (0..data.len()).collect();
-    for chunk in idx.chunks(batch_size) {
-        let (x, y) = batch(tagger, data, chunk, device, None)?;
-        let logits = tagger.forward(x);
-        loss += f64::from(scalar(bce_with_logits(logits.clone(), y))?) * chunk.len() as f64;
-        let p = burn::tensor::activation::sigmoid(logits)
-            .into_data()
-            .try_into_vec::<f32>()
-            .map_err(|e| anyhow!("{e:?}"))?;
-        scores.extend(p);
-    }
-    Ok((scores, loss / data.len().max(1) as f64))
+    // The GRU's hidden weights laid out once for every batch, not per batch.
+    PreparedLayers::scope_for(tagger, device, || {
+        let mut scores = Vec::with_capacity(data.len() * TAG_COUNT);
+        let mut loss = 0.0f64;
+        let idx: Vec<usize> = (0..data.len()).collect();
+        for chunk in idx.chunks(batch_size) {
+            let (x, y) = batch(tagger, data, chunk, device, None)?;
+            let logits = tagger.forward(x);
+            loss += f64::from(scalar(bce_with_logits(logits.clone(), y))?) * chunk.len() as f64;
+            let p = burn::tensor::activation::sigmoid(logits)
+                .into_data()
+                .try_into_vec::<f32>()
+                .map_err(|e| anyhow!("{e:?}"))?;
+            scores.extend(p);
+        }
+        Ok((scores, loss / data.len().max(1) as f64))
+    })
 }
