@@ -175,7 +175,7 @@ def time_ort(path, x, threads, runs):
 
 ROUNDS = 2
 PARTS = [
-    ("input-projection", "input projections: one [114·B, I] × [I, 3H] matmul per layer"),
+    ("input-projection", "input projections (model::host_gru::project): one [114·B, I] × [I, 3H] product per layer"),
     ("recurrent-loop", "time loop (model::host_gru): [B, 512] × [512, 1536] + bias and the gates, 570 steps"),
 ]
 

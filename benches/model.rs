@@ -15,10 +15,11 @@
 //! each part timed over the whole model's worth of calls (5 layers × 114
 //! steps; the flex backend computes eagerly, so no readback is needed), so
 //! the parts add up to (almost) the forward pass: the input
-//! projections (one `[114·B, I] × [I, 3H]` matmul per layer) and the time
-//! loop (`model::host_gru::run`: `[B, H] × [H, 3H]` + bias and the gate
-//! arithmetic, once per step and layer). What the parts leave of `model` is
-//! layout copies and the dense head.
+//! projections (`model::host_gru::project`: one `[114·B, I] × [I, 3H]`
+//! product per layer) and the time loop (`model::host_gru::recur`:
+//! `[B, H] × [H, 3H]` + bias and the gate arithmetic, once per step and
+//! layer). What the parts leave of `model` is layout copies and the dense
+//! head.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -172,53 +173,60 @@ fn parts(c: &mut Criterion) {
     let mut g = c.benchmark_group("model-parts");
     g.sample_size(10);
     for batch in [1usize, 16] {
-        let inputs: Vec<Tensor<2>> = net
+        let random = |n: usize| -> Vec<f32> {
+            Tensor::<1>::random([n], normal, &device)
+                .into_data()
+                .try_into_vec()
+                .unwrap()
+        };
+        // Laid out once, as a loaded model keeps them (model::prepared).
+        let laid_out: Vec<host_gru::LayerWeights> = net
             .layers
             .iter()
-            .enumerate()
-            .map(|(k, _)| {
-                let width = if k == 0 { INPUT } else { HIDDEN };
-                Tensor::random([STEPS * batch, width], normal, &device)
+            .map(|l| {
+                let host = |p: &Param<Tensor<2>>| -> Vec<f32> {
+                    p.val().into_data().try_into_vec().unwrap()
+                };
+                let bias = |l: &Linear| -> Vec<f32> {
+                    l.bias.as_ref().unwrap().val().into_data().try_into_vec().unwrap()
+                };
+                let (wi, wh) = (host(&l.input.weight), host(&l.hidden.weight));
+                host_gru::LayerWeights::new(
+                    host_gru::Projection {
+                        weight: &wi,
+                        bias: bias(&l.input),
+                    },
+                    host_gru::Projection {
+                        weight: &wh,
+                        bias: bias(&l.hidden),
+                    },
+                    HIDDEN,
+                )
             })
+            .collect();
+        let inputs: Vec<Vec<f32>> = (0..LAYERS)
+            .map(|k| random(STEPS * batch * if k == 0 { INPUT } else { HIDDEN }))
             .collect();
         g.bench_function(
             BenchmarkId::new("input-projection", format!("b{batch}")),
             |b| {
                 b.iter(|| {
-                    for (layer, x) in net.layers.iter().zip(&inputs) {
-                        black_box(layer.input.forward(x.clone()));
+                    for (weights, x) in laid_out.iter().zip(&inputs) {
+                        black_box(host_gru::project(x, weights));
                     }
                 })
             },
         );
         // The time loop as inference runs it on this backend (host slices:
-        // the hidden projection and the gates, model::host_gru), per layer.
-        let host: Vec<(Vec<f32>, Vec<f32>)> = net
-            .layers
-            .iter()
-            .map(|l| {
-                let w = l.hidden.weight.val().into_data().try_into_vec().unwrap();
-                let b = l.hidden.bias.as_ref().unwrap().val();
-                (w, b.into_data().try_into_vec().unwrap())
-            })
-            .collect();
-        let projected: Vec<f32> =
-            Tensor::<1>::random([STEPS * batch * 3 * HIDDEN], normal, &device)
-                .into_data()
-                .try_into_vec()
-                .unwrap();
-        // Laid out once, as a loaded model keeps them (model::prepared).
-        let laid_out: Vec<host_gru::HiddenWeights> = host
-            .iter()
-            .map(|(w, b)| host_gru::HiddenWeights::new(w, b.clone(), HIDDEN))
-            .collect();
+        // the hidden projection and the gates), per layer.
+        let projected = random(STEPS * batch * 3 * HIDDEN);
         g.bench_function(
             BenchmarkId::new("recurrent-loop", format!("b{batch}")),
             |b| {
                 b.iter(|| {
                     for weights in &laid_out {
                         let mut state = vec![0.0f32; batch * HIDDEN];
-                        black_box(host_gru::run(&projected, &mut state, weights, batch));
+                        black_box(host_gru::recur(&projected, &mut state, weights, batch));
                     }
                 })
             },

@@ -224,14 +224,19 @@ fn gru_host_loop_matches_the_tensor_loop() {
 
     // (batch, steps, inputs, hidden, int8): column panels of H = 13 (odd, and
     // 3H inside one partly empty panel) and H = 300 (3H not a multiple of a
-    // panel); batches 1 and 3 (sequences one at a time), 5 and 6 (a block of
-    // sequences and the rest); hidden weights that are int8 values times a
-    // per-output scale, as int8 model files load, kept in int8 by the loop.
+    // panel); batches 1, 3 (a block of three), 5, 6 and 7 (a block of four
+    // and the rest); hidden weights that are int8 values times a per-output
+    // scale, as int8 model files load, read in int8 by steps of one sequence
+    // (and in fp32 above). The input projection's rows (steps × batch) run
+    // through every block size too.
     for (batch, steps, input_size, h, int8) in [
         (3, 37, 7, 13, false),
         (1, 37, 7, 13, false),
+        (1, 37, 7, 13, true),
         (6, 9, 7, 13, true),
+        (7, 3, 70, 13, false),
         (1, 5, 4, 300, false),
+        (1, 5, 4, 300, true),
         (5, 5, 4, 300, true),
     ] {
         let mut seed = 0x2545_f491_u32;

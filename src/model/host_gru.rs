@@ -1,4 +1,4 @@
-//! The GRU's time loop for inference on the CPU backend, on plain slices.
+//! A GRU layer for inference on the CPU backend, on plain slices.
 //!
 //! On flex, each step of the tensor loop in [`super::rnn`] is about a dozen
 //! tensor ops (the hidden matmul, slices, two sigmoids, the blend, the stack
@@ -11,51 +11,91 @@
 //! The equations, the gate order and the tanh form (2σ(2a) − 1) are those of
 //! [`super::rnn::gru_step`]; a test holds the two loops to the same outputs.
 //!
-//! The hidden projection's weight is laid out once per loaded model (see
-//! [`super::prepared`]; else per forward call) in column panels, in int8
-//! when the model file stored it so ([`super::panels`]): at batch 1 a step is
-//! paced by reading that weight, above by the multiply-adds.
+//! Both projections run here too, on weights laid out once per loaded model
+//! (see [`super::prepared`]; else per forward call) in column panels
+//! ([`super::panels`]): the input projection of every step as one product
+//! `[T·B, I] × [I, 3H]` (fp32; faster than the backend's `gemm` that it
+//! replaced, benches/RESULTS-model.md), the hidden one per step,
+//! in int8 at batch 1 when the model file stored it so. At batch 1 a step is
+//! paced by reading the hidden weight, above by the multiply-adds.
 
 use super::panels::Panels;
 
-/// A GRU layer's hidden projection, laid out for the time loop.
-pub struct HiddenWeights {
+/// A GRU layer's projections, laid out for [`run`].
+pub struct LayerWeights {
+    /// `W_i`, `[I, 3H]`.
+    input: Panels,
+    /// `b_i`, `[3H]`.
+    input_bias: Vec<f32>,
     /// `W_h`, `[H, 3H]`.
-    weight: Panels,
+    hidden: Panels,
     /// `b_h`, `[3H]`.
-    bias: Vec<f32>,
+    hidden_bias: Vec<f32>,
+    /// `I`.
+    input_size: usize,
     /// `H`.
-    hidden: usize,
+    hidden_size: usize,
 }
 
-impl HiddenWeights {
-    /// Lay out `W_h` (row-major `[H, 3H]`, gate blocks `r | z | n`) and `b_h`
-    /// (`[3H]`).
-    pub fn new(weight: &[f32], bias: Vec<f32>, hidden: usize) -> Self {
-        let g = 3 * hidden;
-        assert!(hidden > 0, "empty layer");
-        assert_eq!(weight.len(), hidden * g, "hidden weight is [H, 3H]");
-        assert_eq!(bias.len(), g, "hidden bias is [3H]");
-        HiddenWeights {
-            weight: Panels::new(weight, hidden, g),
-            bias,
-            hidden,
+/// A projection's row-major weight `[in, 3H]` and its bias `[3H]`.
+pub struct Projection<'a> {
+    pub weight: &'a [f32],
+    pub bias: Vec<f32>,
+}
+
+impl LayerWeights {
+    /// Lay out `W_i` (`[I, 3H]`), `W_h` (`[H, 3H]`), gate blocks `r | z | n`,
+    /// and their biases.
+    pub fn new(input: Projection, hidden: Projection, hidden_size: usize) -> Self {
+        let (h, g) = (hidden_size, 3 * hidden_size);
+        assert!(h > 0, "empty layer");
+        assert_eq!(input.weight.len() % g, 0, "input weight is [I, 3H]");
+        assert_eq!(hidden.weight.len(), h * g, "hidden weight is [H, 3H]");
+        assert_eq!(input.bias.len(), g, "input bias is [3H]");
+        assert_eq!(hidden.bias.len(), g, "hidden bias is [3H]");
+        let input_size = input.weight.len() / g;
+        LayerWeights {
+            input: Panels::fp32(input.weight, input_size, g),
+            input_bias: input.bias,
+            hidden: Panels::new(hidden.weight, h, g),
+            hidden_bias: hidden.bias,
+            input_size,
+            hidden_size,
         }
     }
 
-    /// Whether the weight is kept in int8 (see [`super::panels`]).
+    /// Whether steps of one sequence read the hidden weight in int8 (see
+    /// [`super::panels`]).
     pub fn is_int8(&self) -> bool {
-        self.weight.is_int8()
+        self.hidden.is_int8()
     }
+}
+
+/// Run a GRU layer over `x`, `[T, B, I]`, from a zero state. Returns the
+/// hidden states of every step, `[T, B, H]`.
+pub fn run(x: &[f32], w: &LayerWeights, batch: usize) -> Vec<f32> {
+    let projected = project(x, w);
+    let mut state = vec![0.0f32; batch * w.hidden_size];
+    recur(&projected, &mut state, w, batch)
+}
+
+/// The input projection of every step, `W_i x_t + b_i`: `[T, B, I]` →
+/// `[T, B, 3H]`.
+pub fn project(x: &[f32], w: &LayerWeights) -> Vec<f32> {
+    assert_eq!(x.len() % w.input_size, 0, "x is [T, B, I]");
+    let rows = x.len() / w.input_size;
+    let mut projected = w.input_bias.repeat(rows);
+    w.input.mul_add(&mut projected, x, rows);
+    projected
 }
 
 /// Run `steps` GRU steps for `batch` sequences.
 ///
-/// `projected` is the input projection `W_i x_t + b_i` of every step,
+/// `projected` is the input projection of every step ([`project`]),
 /// `[steps, batch, 3H]`; `state` the hidden state `[batch, H]`, updated in
 /// place. Returns the hidden states of every step, `[steps, batch, H]`.
-pub fn run(projected: &[f32], state: &mut [f32], w: &HiddenWeights, batch: usize) -> Vec<f32> {
-    let h = w.hidden;
+pub fn recur(projected: &[f32], state: &mut [f32], w: &LayerWeights, batch: usize) -> Vec<f32> {
+    let h = w.hidden_size;
     let g = 3 * h;
     assert!(batch > 0, "empty batch");
     assert_eq!(state.len(), batch * h, "state is [B, H]");
@@ -79,11 +119,11 @@ pub fn run(projected: &[f32], state: &mut [f32], w: &HiddenWeights, batch: usize
 }
 
 /// `hp = state W_h + b_h` (`[B, 3H]`).
-fn hidden_projection(hp: &mut [f32], state: &[f32], w: &HiddenWeights, batch: usize) {
-    for row in hp.chunks_exact_mut(3 * w.hidden) {
-        row.copy_from_slice(&w.bias);
+fn hidden_projection(hp: &mut [f32], state: &[f32], w: &LayerWeights, batch: usize) {
+    for row in hp.chunks_exact_mut(3 * w.hidden_size) {
+        row.copy_from_slice(&w.hidden_bias);
     }
-    w.weight.mul_add(hp, state, batch);
+    w.hidden.mul_add(hp, state, batch);
 }
 
 /// One sequence's gate arithmetic: `s` is its state `[H]`, `x` and `hp` its

@@ -9,13 +9,16 @@
 //!
 //! **Int8**: a model file stores its weights as int8 values times one scale
 //! per output column ([`super::quant`]) and loading multiplies them out. When
-//! every column of the weight is exactly such a product, the panels keep the
-//! int8 values and apply the scale once per output: the same sums up to the
-//! order of float rounding, in a quarter of the bytes. At batch 1 a step is
-//! paced by reading the weight (3 MB in fp32 at H = 512, more than a core's
-//! L2 cache; 0.8 MB in int8, which stays there from step to step): the 5 × 512
-//! model's batch-1 time loop takes 19.7 instead of 23.7 ms on an EPYC host
-//! (benches/RESULTS-model.md).
+//! every column of the weight is exactly such a product, the panels also
+//! keep the int8 values, and a step of one sequence reads those, applying
+//! the scale once per output: the same sums up to the order of float
+//! rounding, in a quarter of the bytes. At batch 1 a step is paced by
+//! reading the weight (3 MB in fp32 at H = 512, more than a core's L2 cache;
+//! 0.8 MB in int8, which stays there from step to step): 28 instead of 33 µs
+//! per step of the 5 × 512 model on an EPYC host. From two sequences on, the
+//! multiply-adds pace a step and converting int8 to float is extra work in
+//! every block: fp32 is 6–8 % faster there, so both are kept (the fp32 copy
+//! costs `H × 3H × 4` bytes per layer).
 
 /// Columns per panel: 64 on x86-64 (four AVX-512 or eight AVX2 registers per
 /// sequence), where 16 and 32 measured 5–10 % slower at batch 1; 16
@@ -32,47 +35,55 @@ const INT8: bool = cfg!(target_arch = "x86_64");
 
 /// A weight `[rows, cols]` in column panels (see the module docs).
 pub struct Panels {
-    values: Values,
+    f32: Vec<f32>,
+    int8: Option<Int8>,
     rows: usize,
     cols: usize,
 }
 
-enum Values {
-    F32(Vec<f32>),
-    /// Int8 values and one scale per column (padded to whole panels with 0).
-    I8 {
-        q: Vec<i8>,
-        scale: Vec<f32>,
-    },
+/// Int8 values and one scale per column (padded to whole panels with 0).
+struct Int8 {
+    q: Vec<i8>,
+    scale: Vec<f32>,
 }
 
 impl Panels {
-    /// Lay out a row-major `[rows, cols]` weight, in int8 when it is exactly
-    /// int8 values times a per-column scale.
+    /// Lay out a row-major `[rows, cols]` weight, also in int8 when it is
+    /// exactly int8 values times a per-column scale (for steps of one
+    /// sequence).
     pub fn new(weight: &[f32], rows: usize, cols: usize) -> Self {
-        assert_eq!(weight.len(), rows * cols, "weight is [rows, cols]");
-        let int8 = if INT8 {
+        let mut panels = Self::fp32(weight, rows, cols);
+        let scales = if INT8 {
             int8_scales(weight, rows, cols)
         } else {
             None
         };
-        let values = match int8 {
-            Some(mut scale) => {
-                let q = pack(weight, rows, cols, |w, j| {
-                    let s = scale[j];
-                    if s == 0.0 { 0 } else { (w / s).round() as i8 }
-                });
-                scale.resize(cols.div_ceil(PANEL) * PANEL, 0.0);
-                Values::I8 { q, scale }
-            }
-            None => Values::F32(pack(weight, rows, cols, |w, _| w)),
-        };
-        Panels { values, rows, cols }
+        panels.int8 = scales.map(|mut scale| {
+            let q = pack(weight, rows, cols, |w, j| {
+                let s = scale[j];
+                if s == 0.0 { 0 } else { (w / s).round() as i8 }
+            });
+            scale.resize(cols.div_ceil(PANEL) * PANEL, 0.0);
+            Int8 { q, scale }
+        });
+        panels
     }
 
-    /// Whether the weight is kept in int8.
+    /// Lay out a row-major `[rows, cols]` weight in fp32 only: for products
+    /// of many rows at once (the input projection), where int8 is slower.
+    pub fn fp32(weight: &[f32], rows: usize, cols: usize) -> Self {
+        assert_eq!(weight.len(), rows * cols, "weight is [rows, cols]");
+        Panels {
+            f32: pack(weight, rows, cols, |w, _| w),
+            int8: None,
+            rows,
+            cols,
+        }
+    }
+
+    /// Whether steps of one sequence read the weight in int8.
     pub fn is_int8(&self) -> bool {
-        matches!(self.values, Values::I8 { .. })
+        self.int8.is_some()
     }
 
     /// `y[b] += s[b] · W` for the `batch` rows of `s` (`[batch, rows]`) and
@@ -85,9 +96,9 @@ impl Panels {
             cols: self.cols,
             batch,
         };
-        match &self.values {
-            Values::F32(w) => dispatch(y, s, w, None, shape),
-            Values::I8 { q, scale } => dispatch(y, s, q, Some(scale), shape),
+        match &self.int8 {
+            Some(Int8 { q, scale }) if batch == 1 => dispatch(y, s, q, Some(scale), shape),
+            _ => dispatch(y, s, &self.f32, None, shape),
         }
     }
 }
@@ -219,8 +230,8 @@ unsafe fn avx2<E: Weight>(y: &mut [f32], s: &[f32], w: &[E], scale: Option<&[f32
     body::<E, true, 1>(y, s, w, scale, n)
 }
 
-/// Panel by panel: blocks of `RB` sequences, then of two, then the rest one
-/// at a time.
+/// Panel by panel: blocks of `RB` sequences, then a block of the three or
+/// two left, then the rest one at a time.
 /// `FMA`: fused multiply-adds where the CPU has them (a WASM or plain build
 /// would call a slow software `fma`).
 #[inline(always)]
@@ -260,7 +271,14 @@ fn body<E: Weight, const FMA: bool, const RB: usize>(
                 b += RB;
             }
         }
-        // Two at a time also beats one at a time twice (half the weight reads).
+        // Three or two at a time also beat one at a time (fewer weight reads).
+        if RB > 3 && b + 3 == n.batch {
+            let acc = block::<E, FMA, 3>(panel, s, n.rows, b);
+            for (r, acc) in acc.iter().enumerate() {
+                add(b + r, acc);
+            }
+            b += 3;
+        }
         if RB > 2 && b + 2 <= n.batch {
             let acc = block::<E, FMA, 2>(panel, s, n.rows, b);
             add(b, &acc[0]);
@@ -381,7 +399,7 @@ mod tests {
                 if int8 || rows > 1 {
                     assert_eq!(panels.is_int8(), int8 && INT8, "rows {rows}");
                 }
-                for batch in [1usize, 2, 3, 4, 5, 9] {
+                for batch in [1usize, 2, 3, 4, 5, 7, 9] {
                     let s: Vec<f32> = (0..batch * rows).map(|i| (i as f32 * 1.3).cos()).collect();
                     let mut y = vec![0.5f32; batch * cols];
                     panels.mul_add(&mut y, &s, batch);

@@ -1,13 +1,14 @@
-//! The GRU layers' hidden weights laid out once per loaded model.
+//! The GRU layers' weights laid out once per loaded model.
 //!
-//! Inference on the CPU backend runs the GRU's time loop on host slices
-//! ([`super::host_gru`]), which wants each hidden weight in column panels
-//! ([`super::panels`]). Laying the weights out on every forward call (a 3 MB
-//! copy and a 3 MB repack per layer of the 5 × 512 model) cost 4 of its 35 ms
-//! on a 29 s clip at batch 1, so a [`super::Model`] keeps them once laid out, and lends them
-//! to its own forward passes: [`PreparedLayers::scope`] makes them visible to
+//! Inference on the CPU backend runs GRU layers on host slices
+//! ([`super::host_gru`]), which want each weight in column panels
+//! ([`super::panels`]). Laying the hidden weights out on every forward call
+//! (a 3 MB copy and a 3 MB repack per layer of the 5 × 512 model) cost 4 of
+//! its 35 ms on a 29 s clip at batch 1, so a [`super::Model`] keeps them once
+//! laid out, and lends them to its own forward passes:
+//! [`PreparedLayers::scope`] makes them visible to
 //! [`RecurrentLayer`](super::RecurrentLayer)s on this thread, found by their
-//! weight's parameter id.
+//! hidden weight's parameter id.
 //!
 //! Why a scope and not a field of the layer: a module's weights change under
 //! training (optimizer steps keep parameter ids and would carry a cached copy
@@ -20,7 +21,7 @@ use std::sync::Arc;
 use burn::module::ParamId;
 use burn::tensor::Device;
 
-use super::host_gru::HiddenWeights;
+use super::host_gru::LayerWeights;
 use super::rnn::runs_host_loop;
 use super::{Net, Tagger};
 
@@ -28,9 +29,9 @@ thread_local! {
     static CURRENT: RefCell<Option<Arc<PreparedLayers>>> = const { RefCell::new(None) };
 }
 
-/// The layout of every GRU layer's hidden weight, by parameter id.
+/// The layout of every GRU layer's weights, by its hidden weight's parameter id.
 pub struct PreparedLayers {
-    layers: Vec<(ParamId, Arc<HiddenWeights>)>,
+    layers: Vec<(ParamId, Arc<LayerWeights>)>,
 }
 
 impl std::fmt::Debug for PreparedLayers {
@@ -40,7 +41,7 @@ impl std::fmt::Debug for PreparedLayers {
 }
 
 impl PreparedLayers {
-    /// Lay out the hidden weights of `tagger`'s GRU layers (none for LSTMs
+    /// Lay out the weights of `tagger`'s GRU layers (none for LSTMs
     /// and CNNs, whose loops run as tensors).
     pub fn new(tagger: &Tagger) -> Self {
         let Net::Rnn(net) = &tagger.net else {
@@ -50,7 +51,7 @@ impl PreparedLayers {
             .layers
             .iter()
             .filter(|l| !l.lstm)
-            .map(|l| (l.hidden.weight.id, Arc::new(l.hidden_weights())))
+            .map(|l| (l.hidden.weight.id, Arc::new(l.host_weights())))
             .collect();
         PreparedLayers { layers }
     }
@@ -80,9 +81,9 @@ impl PreparedLayers {
     }
 }
 
-/// The layout of the hidden weight with parameter id `id`, if a
+/// The layout of the GRU layer whose hidden weight has parameter id `id`, if a
 /// [`PreparedLayers::scope`] on this thread has it.
-pub fn lookup(id: ParamId) -> Option<Arc<HiddenWeights>> {
+pub fn lookup(id: ParamId) -> Option<Arc<LayerWeights>> {
     CURRENT.with(|c| {
         let current = c.borrow();
         let layers = &current.as_ref()?.layers;

@@ -31,9 +31,9 @@
 //! Everything is burn tensors and modules, so the same code runs on the flex
 //! CPU backend, on wgpu (Vulkan natively, WebGPU in the browser) and under
 //! autodiff for training: training and inference are the same function.
-//! One exception, for speed: a GRU's time loop in inference on flex runs on
-//! host slices ([`super::host_gru`], the same equations; a test holds the two
-//! loops to the same outputs).
+//! One exception, for speed: a GRU layer in inference on flex (its input
+//! projection and its time loop) runs on host slices ([`super::host_gru`],
+//! the same equations; a test holds the two to the same outputs).
 
 use std::sync::Arc;
 
@@ -228,8 +228,8 @@ impl RecurrentLayer {
         out
     }
 
-    /// [`Self::forward_chunks`] for a GRU on the CPU backend: the input
-    /// projections as tensors, the time loop on host slices ([`host_gru`]).
+    /// [`Self::forward_chunks`] for a GRU on the CPU backend: the whole
+    /// layer on host slices ([`host_gru`]).
     fn forward_chunks_host(
         &self,
         chunks: Vec<Tensor<3>>,
@@ -240,32 +240,43 @@ impl RecurrentLayer {
         // Laid out once by the loaded model running this forward pass (see
         // `prepared`), else now.
         let weights = prepared::lookup(self.hidden.weight.id)
-            .unwrap_or_else(|| Arc::new(self.hidden_weights()));
-        // One input projection for the whole sequence: the chunks are for the
-        // backward pass (see `CHUNK_STEPS`), and each small matmul would pack
-        // the input weight again. The result is one chunk, which the next
+            .unwrap_or_else(|| Arc::new(self.host_weights()));
+        // The chunks are for the backward pass (see `CHUNK_STEPS`); one input
+        // projection for the whole sequence gives one chunk, which the next
         // layer and `Tensor::cat` take like any other chunking.
         let x = Tensor::cat(chunks, 0);
-        let [steps, _, input] = x.dims();
-        let projected = self.input.forward(x.reshape([steps * batch, input]));
-        let mut state = vec![0.0f32; batch * h];
-        let out = host_gru::run(&host(projected.into_data()), &mut state, &weights, batch);
+        let steps = x.dims()[0];
+        let out = host_gru::run(&host(x.into_data()), &weights, batch);
         vec![Tensor::from_data(
             TensorData::new(out, [steps, batch, h]),
             device,
         )]
     }
 
-    /// This GRU layer's hidden projection copied out of its tensors and laid
-    /// out for [`host_gru::run`].
-    pub(super) fn hidden_weights(&self) -> host_gru::HiddenWeights {
-        let h = self.hidden_size;
-        let weight = host(self.hidden.weight.val().into_data());
-        let bias = match &self.hidden.bias {
-            Some(b) => host(b.val().into_data()),
-            None => vec![0.0; 3 * h],
+    /// This GRU layer's projections copied out of its tensors and laid out
+    /// for [`host_gru::run`].
+    pub(super) fn host_weights(&self) -> host_gru::LayerWeights {
+        let projection = |l: &Linear| {
+            let weight = host(l.weight.val().into_data());
+            let bias = match &l.bias {
+                Some(b) => host(b.val().into_data()),
+                None => vec![0.0; l.weight.dims()[1]],
+            };
+            (weight, bias)
         };
-        host_gru::HiddenWeights::new(&weight, bias, h)
+        let (wi, bi) = projection(&self.input);
+        let (wh, bh) = projection(&self.hidden);
+        host_gru::LayerWeights::new(
+            host_gru::Projection {
+                weight: &wi,
+                bias: bi,
+            },
+            host_gru::Projection {
+                weight: &wh,
+                bias: bh,
+            },
+            self.hidden_size,
+        )
     }
 
     /// Batch-first forward `[B, T, I] → [B, T, H]` (PyTorch `batch_first=True`).
