@@ -188,7 +188,13 @@ fn parts(c: &mut Criterion) {
                     p.val().into_data().try_into_vec().unwrap()
                 };
                 let bias = |l: &Linear| -> Vec<f32> {
-                    l.bias.as_ref().unwrap().val().into_data().try_into_vec().unwrap()
+                    l.bias
+                        .as_ref()
+                        .unwrap()
+                        .val()
+                        .into_data()
+                        .try_into_vec()
+                        .unwrap()
                 };
                 let (wi, wh) = (host(&l.input.weight), host(&l.hidden.weight));
                 host_gru::LayerWeights::new(

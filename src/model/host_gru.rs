@@ -19,7 +19,7 @@
 //! in int8 at batch 1 when the model file stored it so. At batch 1 a step is
 //! paced by reading the hidden weight, above by the multiply-adds.
 
-use super::panels::Panels;
+use super::panels::{Isa, Panels};
 
 /// A GRU layer's projections, laid out for [`run`].
 pub struct LayerWeights {
@@ -131,19 +131,15 @@ fn hidden_projection(hp: &mut [f32], state: &[f32], w: &LayerWeights, batch: usi
 /// baseline x86-64 code, 4 lanes wide, it was a third of the time loop at
 /// batch 16).
 fn gates(s: &mut [f32], x: &[f32], hp: &[f32], h: usize) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F (checked just above).
-            return unsafe { gates_avx512(s, x, hp, h) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: the CPU has AVX2 and FMA (checked just above).
-            return unsafe { gates_avx2(s, x, hp, h) };
-        }
+    match Isa::best() {
+        // SAFETY: `Isa::best` found AVX-512F on this CPU.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => unsafe { gates_avx512(s, x, hp, h) },
+        // SAFETY: `Isa::best` found AVX2 and FMA on this CPU.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { gates_avx2(s, x, hp, h) },
+        _ => gates_body(s, x, hp, h),
     }
-    gates_body(s, x, hp, h)
 }
 
 #[cfg(target_arch = "x86_64")]

@@ -96,9 +96,15 @@ impl Panels {
             cols: self.cols,
             batch,
         };
+        self.mul_add_on(Isa::best(), y, s, shape);
+    }
+
+    fn mul_add_on(&self, isa: Isa, y: &mut [f32], s: &[f32], shape: Shape) {
         match &self.int8 {
-            Some(Int8 { q, scale }) if batch == 1 => dispatch(y, s, q, Some(scale), shape),
-            _ => dispatch(y, s, &self.f32, None, shape),
+            Some(Int8 { q, scale }) if shape.batch == 1 => {
+                dispatch(isa, y, s, q, Some(scale), shape)
+            }
+            _ => dispatch(isa, y, s, &self.f32, None, shape),
         }
     }
 }
@@ -194,48 +200,104 @@ struct Shape {
     batch: usize,
 }
 
-fn dispatch<E: Weight>(y: &mut [f32], s: &[f32], w: &[E], scale: Option<&[f32]>, n: Shape) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F (checked just above).
-            return unsafe { avx512(y, s, w, scale, n) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+/// The vector instructions a kernel is compiled for, chosen at run time:
+/// one detection per call (cached by the standard library), shared by the
+/// panels and the GRU's gates ([`super::host_gru`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+pub(super) enum Isa {
+    /// x86-64 with AVX-512F: 32 registers of 16 lanes.
+    Avx512,
+    /// x86-64 with AVX2 and FMA: 16 registers of 8 lanes.
+    Avx2,
+    /// What the target has by default (WASM: simd128, enabled by the build).
+    Portable,
+}
+
+impl Isa {
+    /// The widest this CPU has.
+    pub(super) fn best() -> Isa {
+        #[cfg(target_arch = "x86_64")]
         {
-            // SAFETY: the CPU has AVX2 and FMA (checked just above).
-            return unsafe { avx2(y, s, w, scale, n) };
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                return Isa::Avx512;
+            }
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                return Isa::Avx2;
+            }
         }
+        Isa::Portable
     }
-    // WASM: 4 sequences × 4 registers of accumulators; V8 spills some, and
-    // is still 1.1–1.3× faster than with 2 or 1 at a time.
-    body::<E, false, 4>(y, s, w, scale, n)
+
+    /// Every one this CPU can run (for tests of each compiled kernel).
+    #[cfg(test)]
+    pub(super) fn available() -> Vec<Isa> {
+        #[allow(unused_mut)]
+        let mut all = vec![Isa::Portable];
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::is_x86_feature_detected as has;
+            if has!("avx2") && has!("fma") {
+                all.push(Isa::Avx2);
+            }
+            if has!("avx512f") {
+                all.push(Isa::Avx512);
+            }
+        }
+        all
+    }
+}
+
+fn dispatch<E: Weight>(
+    isa: Isa,
+    y: &mut [f32],
+    s: &[f32],
+    w: &[E],
+    scale: Option<&[f32]>,
+    n: Shape,
+) {
+    match isa {
+        // SAFETY: `Isa::best` found AVX-512F on this CPU.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => unsafe { avx512(y, s, w, scale, n) },
+        // SAFETY: `Isa::best` found AVX2 and FMA on this CPU.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { avx2(y, s, w, scale, n) },
+        // WASM: 4 sequences × 4 registers of accumulators; V8 spills some,
+        // and is still 1.1–1.3× faster than with 2 or 1 at a time.
+        _ => body::<E, false, 4, PANEL>(y, s, w, scale, n),
+    }
 }
 
 /// 4 sequences × 4 registers of accumulators: 16 of the 32.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn avx512<E: Weight>(y: &mut [f32], s: &[f32], w: &[E], scale: Option<&[f32]>, n: Shape) {
-    body::<E, true, 4>(y, s, w, scale, n)
+    body::<E, true, 4, PANEL>(y, s, w, scale, n)
 }
 
-/// One sequence at a time: a sequence's 64 accumulators are already 8 of
-/// the 16 registers (two sets, see [`single`]). Not measured against `gemm`
-/// on a CPU without AVX-512; in a harness on an AVX-512 host, blocks of 2
-/// sequences over 32-column halves of a panel were ~15 % faster above batch
-/// 1 (fp32; not taken yet).
+/// 6 sequences × 16 columns (2 registers each) of accumulators, 12 of the
+/// 16, the shape of the usual AVX2 `gemm` kernel. `/tmp` harness on an
+/// AVX-512 host with this kernel forced, G multiply-adds per second:
+/// `[1824, 644] × [644, 1536]` 54 (AVX-512 kernel 56; one sequence at a
+/// time over the whole panel, before, 28), `[16, 512] × [512, 1536]` 47
+/// (58; 26); 2 sequences over 32-column halves 48 and 31.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn avx2<E: Weight>(y: &mut [f32], s: &[f32], w: &[E], scale: Option<&[f32]>, n: Shape) {
-    body::<E, true, 1>(y, s, w, scale, n)
+    body::<E, true, 6, 16>(y, s, w, scale, n)
 }
 
-/// Panel by panel: blocks of `RB` sequences, then a block of the three or
-/// two left, then the rest one at a time.
+/// Panel by panel, in parts of `W` columns: blocks of `RB` sequences, then
+/// a block of what is left (at most four, three or two at a time: fewer
+/// weight reads than one at a time), the last one alone over the whole
+/// panel ([`single`]).
 /// `FMA`: fused multiply-adds where the CPU has them (a WASM or plain build
 /// would call a slow software `fma`).
 #[inline(always)]
-fn body<E: Weight, const FMA: bool, const RB: usize>(
+fn body<E: Weight, const FMA: bool, const RB: usize, const W: usize>(
     y: &mut [f32],
     s: &[f32],
     w: &[E],
@@ -246,11 +308,12 @@ fn body<E: Weight, const FMA: bool, const RB: usize>(
         let c0 = p * PANEL;
         let width = PANEL.min(n.cols - c0);
         let scale = scale.map(|s| &s[c0..c0 + PANEL]);
-        let mut add = |b: usize, acc: &[f32; PANEL]| {
-            let out = &mut y[b * n.cols + c0..][..width];
+        // Add sequence `b`'s accumulators for columns `off..`.
+        let mut add = |b: usize, off: usize, acc: &[f32]| {
+            let out = &mut y[b * n.cols + c0 + off..][..acc.len().min(width - off)];
             match scale {
                 Some(sc) => {
-                    for ((o, a), sc) in out.iter_mut().zip(acc).zip(sc) {
+                    for ((o, a), sc) in out.iter_mut().zip(acc).zip(&sc[off..]) {
                         *o += a * sc;
                     }
                 }
@@ -262,35 +325,47 @@ fn body<E: Weight, const FMA: bool, const RB: usize>(
             }
         };
         let mut b = 0;
-        if RB > 1 {
-            while b + RB <= n.batch {
-                let acc = block::<E, FMA, RB>(panel, s, n.rows, b);
-                for (r, acc) in acc.iter().enumerate() {
-                    add(b + r, acc);
+        while b < n.batch {
+            let left = n.batch - b;
+            let take = if left >= RB {
+                RB
+            } else if left >= 4 && RB > 4 {
+                4
+            } else if left >= 3 && RB > 3 {
+                3
+            } else if left >= 2 && RB > 2 {
+                2
+            } else {
+                1
+            };
+            for off in (0..width).step_by(W).filter(|_| take > 1) {
+                let mut add = |r: usize, acc: &[f32]| add(b + r, off, acc);
+                match take {
+                    t if t == RB => {
+                        each(block::<E, FMA, RB, W>(panel, s, n.rows, b, off), &mut add)
+                    }
+                    4 => each(block::<E, FMA, 4, W>(panel, s, n.rows, b, off), &mut add),
+                    3 => each(block::<E, FMA, 3, W>(panel, s, n.rows, b, off), &mut add),
+                    _ => each(block::<E, FMA, 2, W>(panel, s, n.rows, b, off), &mut add),
                 }
-                b += RB;
             }
-        }
-        // Three or two at a time also beat one at a time (fewer weight reads).
-        if RB > 3 && b + 3 == n.batch {
-            let acc = block::<E, FMA, 3>(panel, s, n.rows, b);
-            for (r, acc) in acc.iter().enumerate() {
-                add(b + r, acc);
+            if take == 1 {
+                add(
+                    b,
+                    0,
+                    &single::<E, FMA>(panel, &s[b * n.rows..(b + 1) * n.rows]),
+                );
             }
-            b += 3;
+            b += take;
         }
-        if RB > 2 && b + 2 <= n.batch {
-            let acc = block::<E, FMA, 2>(panel, s, n.rows, b);
-            add(b, &acc[0]);
-            add(b + 1, &acc[1]);
-            b += 2;
-        }
-        for b in b..n.batch {
-            add(
-                b,
-                &single::<E, FMA>(panel, &s[b * n.rows..(b + 1) * n.rows]),
-            );
-        }
+    }
+}
+
+/// `f(r, accumulators of sequence r)` for each sequence of a block.
+#[inline(always)]
+fn each<const RB: usize, const W: usize>(acc: [[f32; W]; RB], f: &mut impl FnMut(usize, &[f32])) {
+    for (r, acc) in acc.iter().enumerate() {
+        f(r, acc);
     }
 }
 
@@ -299,20 +374,21 @@ fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
     if FMA { a.mul_add(b, c) } else { c + a * b }
 }
 
-/// Sequences `b..b + RB` over one panel: each weight row is loaded (and
-/// converted) once for the `RB` of them.
+/// Sequences `b..b + RB` over columns `off..off + W` of one panel: each
+/// weight row part is loaded (and converted) once for the `RB` of them.
 #[inline(always)]
-fn block<E: Weight, const FMA: bool, const RB: usize>(
+fn block<E: Weight, const FMA: bool, const RB: usize, const W: usize>(
     panel: &[E],
     s: &[f32],
     rows: usize,
     b: usize,
-) -> [[f32; PANEL]; RB] {
+    off: usize,
+) -> [[f32; W]; RB] {
     let states: [&[f32]; RB] = std::array::from_fn(|r| &s[(b + r) * rows..(b + r + 1) * rows]);
-    let mut acc = [[0.0f32; PANEL]; RB];
+    let mut acc = [[0.0f32; W]; RB];
     for (i, row) in panel.chunks_exact(PANEL).enumerate() {
-        let row: &[E; PANEL] = row.try_into().expect("a panel row");
-        let w: [f32; PANEL] = std::array::from_fn(|j| row[j].value());
+        let row: &[E; W] = row[off..off + W].try_into().expect("a panel row part");
+        let w: [f32; W] = std::array::from_fn(|j| row[j].value());
         for (acc, state) in acc.iter_mut().zip(&states) {
             let si = state[i];
             for (a, &w) in acc.iter_mut().zip(&w) {
@@ -389,7 +465,8 @@ mod tests {
     #[test]
     fn panels_equal_the_plain_product_for_any_shape_batch_and_precision() {
         // H odd and even; 3H below, at and above one panel, not a multiple
-        // of it; batches below, at and around the block sizes.
+        // of it; batches below, at and around the block sizes; every kernel
+        // this CPU can run (on an AVX-512 host, the AVX2 and portable ones too).
         for rows in [1usize, 2, 5, 16, 22, 43] {
             let cols = 3 * rows;
             let raw: Vec<f32> = (0..rows * cols).map(|i| (i as f32 * 0.37).sin()).collect();
@@ -399,14 +476,17 @@ mod tests {
                 if int8 || rows > 1 {
                     assert_eq!(panels.is_int8(), int8 && INT8, "rows {rows}");
                 }
-                for batch in [1usize, 2, 3, 4, 5, 7, 9] {
+                for (batch, isa) in [1usize, 2, 3, 4, 5, 6, 7, 9, 13]
+                    .into_iter()
+                    .flat_map(|b| Isa::available().into_iter().map(move |isa| (b, isa)))
+                {
                     let s: Vec<f32> = (0..batch * rows).map(|i| (i as f32 * 1.3).cos()).collect();
                     let mut y = vec![0.5f32; batch * cols];
-                    panels.mul_add(&mut y, &s, batch);
+                    panels.mul_add_on(isa, &mut y, &s, Shape { rows, cols, batch });
                     for (k, (&v, want)) in y.iter().zip(reference(&s, &w, rows, cols)).enumerate() {
                         assert!(
                             (v as f64 - 0.5 - want).abs() < 1e-5,
-                            "rows {rows} int8 {int8} batch {batch} at {k}: {v} vs {want}"
+                            "rows {rows} int8 {int8} batch {batch} {isa:?} at {k}: {v} vs {want}"
                         );
                     }
                 }
