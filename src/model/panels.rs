@@ -1,11 +1,17 @@
-//! The GRU's hidden weight laid out for its time loop ([`super::host_gru`]).
+//! The GRU's weights laid out for its layer on host slices
+//! ([`super::host_gru`]).
 //!
-//! A step multiplies the batch's states `[B, H]` by the weight `[H, 3H]`.
-//! The weight is kept in column panels, each `[H, PANEL]` contiguous: a step
-//! streams it front to back (what hardware prefetchers do best) and a panel's
-//! outputs for a block of sequences stay in registers over all `H` rows, so
-//! each weight row is loaded once per block of sequences (`gemm`, which this
-//! replaced above batch 1, packed the whole weight again on every step).
+//! A time step multiplies the batch's states `[B, H]` by the hidden weight
+//! `[H, 3H]`; the input projection multiplies every step's inputs
+//! `[T·B, I]` by the input weight `[I, 3H]` at once. Both weights are kept
+//! in column panels, each `[rows, PANEL]` contiguous: a product streams the
+//! weight front to back (what hardware prefetchers do best) and a panel's
+//! outputs for a block of rows of the left-hand side stay in registers over
+//! all the panel's rows, so each weight row is loaded once per block
+//! (`gemm`, which this replaced, packed the hidden weight again on every
+//! step). The kernels are compiled for AVX-512, AVX2 (blocks shaped for
+//! each's registers) and the target's default (WASM's simd128), chosen at
+//! run time ([`Isa`]).
 //!
 //! **Int8**: a model file stores its weights as int8 values times one scale
 //! per output column ([`super::quant`]) and loading multiplies them out. When
