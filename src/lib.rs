@@ -9,6 +9,7 @@
 pub mod decode;
 pub mod error;
 pub mod features;
+pub(crate) mod isa;
 #[cfg(feature = "model")]
 pub mod model;
 pub mod normalise;

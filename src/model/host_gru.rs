@@ -19,7 +19,8 @@
 //! in int8 at batch 1 when the model file stored it so. At batch 1 a step is
 //! paced by reading the hidden weight, above by the multiply-adds.
 
-use super::panels::{Isa, Panels};
+use super::panels::Panels;
+use crate::isa::Isa;
 
 /// A GRU layer's projections, laid out for [`run`].
 pub struct LayerWeights {

@@ -11,7 +11,7 @@
 //! (`gemm`, which this replaced, packed the hidden weight again on every
 //! step). The kernels are compiled for AVX-512, AVX2 (blocks shaped for
 //! each's registers) and the target's default (WASM's simd128), chosen at
-//! run time ([`Isa`]).
+//! run time ([`Isa`](crate::isa::Isa)).
 //!
 //! **Int8**: a model file stores its weights as int8 values times one scale
 //! per output column ([`super::quant`]) and loading multiplies them out. When
@@ -25,6 +25,8 @@
 //! multiply-adds pace a step and converting int8 to float is extra work in
 //! every block: fp32 is 6–8 % faster there, so both are kept (the fp32 copy
 //! costs `H × 3H × 4` bytes per layer).
+
+use crate::isa::Isa;
 
 /// Columns per panel: 64 on x86-64 (four AVX-512 or eight AVX2 registers per
 /// sequence), where 16 and 32 measured 5–10 % slower at batch 1; 16
@@ -204,56 +206,6 @@ struct Shape {
     rows: usize,
     cols: usize,
     batch: usize,
-}
-
-/// The vector instructions a kernel is compiled for, chosen at run time:
-/// one detection per call (cached by the standard library), shared by the
-/// panels and the GRU's gates ([`super::host_gru`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-pub(super) enum Isa {
-    /// x86-64 with AVX-512F: 32 registers of 16 lanes.
-    Avx512,
-    /// x86-64 with AVX2 and FMA: 16 registers of 8 lanes.
-    Avx2,
-    /// What the target has by default (WASM: simd128, enabled by the build).
-    Portable,
-}
-
-impl Isa {
-    /// The widest this CPU has.
-    pub(super) fn best() -> Isa {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                return Isa::Avx512;
-            }
-            if std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-            {
-                return Isa::Avx2;
-            }
-        }
-        Isa::Portable
-    }
-
-    /// Every one this CPU can run (for tests of each compiled kernel).
-    #[cfg(test)]
-    pub(super) fn available() -> Vec<Isa> {
-        #[allow(unused_mut)]
-        let mut all = vec![Isa::Portable];
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::is_x86_feature_detected as has;
-            if has!("avx2") && has!("fma") {
-                all.push(Isa::Avx2);
-            }
-            if has!("avx512f") {
-                all.push(Isa::Avx512);
-            }
-        }
-        all
-    }
 }
 
 fn dispatch<E: Weight>(
