@@ -1,11 +1,13 @@
 //! Which vector instructions the hot loops run with.
 //!
 //! The crate is built for baseline x86-64 (a binary that runs anywhere), where
-//! the compiler may use SSE2 only. The loops that dominate a run — the
-//! scattering's spectrum folds and moduli, the GRU's products and gates —
-//! are compiled again for AVX2 and AVX-512 with `#[target_feature]` and
-//! chosen at run time from [`Isa::best`]; WASM builds enable simd128 for the
-//! whole crate and use the portable code.
+//! the compiler may use SSE2 only. The GRU's products and gates
+//! (`model::panels`, `model::host_gru`) are compiled again for AVX2 and
+//! AVX-512 with `#[target_feature]` and chosen at run time from
+//! [`Isa::best`]; WASM builds enable simd128 for the whole crate and use the
+//! portable code. (The scattering compiled the same way measured no faster:
+//! its FFTs are rustfft's own run-time-dispatched AVX code, and its spectrum
+//! folds move ~36 bytes per multiply-add through memory.)
 
 /// The vector instructions a kernel is compiled for, chosen at run time:
 /// one detection per call (cached by the standard library).

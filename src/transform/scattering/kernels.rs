@@ -103,7 +103,7 @@ fn fast_size(n: usize) -> bool {
 /// (`ifft(x) = conj(fft(conj(x)))`; what follows takes a modulus or a real
 /// part, so the outer `conj` is free): forward and inverse transforms of one
 /// length then share one plan, a fifth less plan building.
-#[inline(always)]
+#[inline]
 pub(super) fn fold_product(
     half: &[Complex<f32>],
     len: usize,
@@ -124,7 +124,7 @@ pub(super) fn fold_product(
 /// the fold, only where the filter reaches: as a pass of its own over whole
 /// bands it was a sixth of the transform, all memory traffic.
 /// `twiddles`: `W_2h^q` for `q < h` at least.
-#[inline(always)]
+#[inline]
 pub(super) fn fold_halves(
     half: &[Complex<f32>],
     len: usize,
@@ -338,7 +338,6 @@ pub(super) fn twiddles(len: usize, count: usize) -> Vec<Complex<f32>> {
 /// spectrum goes the same way (up to the bins its filters read) rather than
 /// through realfft, whose inner FFT would bypass `fft::Planner`'s WASM kernels.
 /// `packed` is in `half_fft`'s scrambled order (see [`Paired`]).
-#[inline(always)]
 pub(super) fn low_bins(
     packed: &mut [Complex<f32>],
     half_fft: &dyn Paired,
@@ -380,7 +379,7 @@ pub(super) fn low_bins(
 /// as [`low_bins`] reads them. `|z|` without `hypot`'s overflow guard (a libm
 /// call per sample, a fifth of the run time): magnitudes here are far from
 /// f32's range.
-#[inline(always)]
+#[inline]
 pub(super) fn modulus(halves: &[Complex<f32>], scale: f32, packed: &mut [Complex<f32>]) {
     let (even, odd) = halves.split_at(halves.len() / 2);
     let abs = |z: &Complex<f32>| (z.re * z.re + z.im * z.im).sqrt() * scale;
@@ -416,7 +415,7 @@ pub(super) fn truncate(filter: &SparseFilter, len: usize) -> (i64, std::ops::Ran
 
 /// Fold `spectrum * phi` onto the output rate, scaled and conjugated, ready
 /// for the output FFT (see [`fold_product`]).
-#[inline(always)]
+#[inline]
 pub(super) fn lowpass(
     half: &[Complex<f32>],
     len: usize,

@@ -44,7 +44,6 @@ use super::filters::{
     SparseFilter, WaveletParams, morlet, phi_sigma, phi_time_support, wavelet_params,
 };
 use super::signal::{is_5_smooth, reflect_pad};
-use crate::isa::Isa;
 use kernels::{
     Rates, bins_read, fold_halves, low_bins, lowpass, modulus, truncate, twiddles, zeroed,
 };
@@ -354,33 +353,6 @@ impl Scattering {
             self.input_len,
             "signal length differs from the plan"
         );
-        match Isa::best() {
-            // SAFETY: `Isa::best` found AVX-512F on this CPU.
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => unsafe { self.transform_avx512(x) },
-            // SAFETY: `Isa::best` found AVX2 and FMA on this CPU.
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => unsafe { self.transform_avx2(x) },
-            _ => self.transform_body(x),
-        }
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f")]
-    unsafe fn transform_avx512(&mut self, x: &[f32]) -> Coefficients {
-        self.transform_body(x)
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn transform_avx2(&mut self, x: &[f32]) -> Coefficients {
-        self.transform_body(x)
-    }
-
-    /// The transform, compiled once per [`Isa`] (the folds, moduli and
-    /// low-pass steps are inlined here; the FFTs are rustfft's own code).
-    #[inline(always)]
-    fn transform_body(&mut self, x: &[f32]) -> Coefficients {
         let Scattering {
             pad,
             paths,
