@@ -1,10 +1,13 @@
-//! `scatterbrain tag FILE... [--top N] [--json] [--model PATH] [--device cpu|wgpu]`
+//! `scatterbrain tag FILE... [--top N] [--json] [--model PATH] [--device cpu|wgpu] [--jobs N]`
 //!
 //! Each file is decoded and analysed window by window through the core's
 //! analysis session (streaming: an hour-long file holds at most a batch of
 //! windows of features at a time); the model scores every window and every
-//! ~2 s of frames (the taggram), and the clip's scores are the windows' mean. A file that cannot be tagged gets one line on stderr and the others
-//! are still tagged; the exit code is non-zero only if some file failed.
+//! ~2 s of frames (the taggram), and the clip's scores are the windows' mean.
+//! Files are tagged `--jobs` at a time (one per core by default, each worker
+//! with its own copy of the model and its transform plan) and reported in the
+//! order given. A file that cannot be tagged gets one line on stderr and the
+//! others are still tagged; the exit code is non-zero only if some file failed.
 
 use crate::device::{Backend, device};
 use anyhow::{Context, Result, anyhow};
@@ -16,6 +19,8 @@ use scatterbrain::tagging::Tagging;
 use scatterbrain::tags::top_tags;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
 
 /// The shipped model, looked up in `./models/` and then beside the sources
 /// (the page's is www/constants.js `MODEL_URL`: keep them equal).
@@ -38,6 +43,10 @@ pub struct Args {
     /// Where the model runs.
     #[arg(long, value_enum, default_value_t = Backend::Cpu)]
     pub device: Backend,
+    /// Files tagged at once, each by its own worker with its own copy of the
+    /// model (default: one per core on the CPU, one with wgpu).
+    #[arg(long, short = 'j', value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
 }
 
 /// `--model`, `$SCATTERBRAIN_MODEL`, `./models/…`, or the repository's `models/…`.
@@ -75,10 +84,24 @@ pub fn run(a: Args) -> Result<bool> {
     let path = model_path(a.model.as_deref())?;
     let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
     let dev = device(a.device)?;
-    let model = Model::from_bytes(&bytes, &dev).with_context(|| format!("{}", path.display()))?;
-    let name = model.metadata.model.name();
-    let untrained = model.metadata.provenance.epochs.is_none();
-    let mut tagging = Tagging::new(model).with_context(|| format!("{}", path.display()))?;
+    let load = || -> Result<Tagging> {
+        let model =
+            Model::from_bytes(&bytes, &dev).with_context(|| format!("{}", path.display()))?;
+        Tagging::new(model).with_context(|| format!("{}", path.display()))
+    };
+    let first = load()?;
+    let meta = first.model().metadata.clone();
+    let name = meta.model.name();
+    let untrained = meta.provenance.epochs.is_none();
+    let jobs = usize::from(a.jobs.unwrap_or(match a.device {
+        Backend::Cpu => std::thread::available_parallelism().map_or(1, |n| n.get().min(256) as u16),
+        _ => 1,
+    }))
+    .clamp(1, a.files.len().max(1));
+    let mut workers = vec![first];
+    for _ in 1..jobs {
+        workers.push(load()?);
+    }
 
     let bar = ProgressBar::new(a.files.len() as u64);
     bar.set_style(
@@ -87,38 +110,69 @@ pub fn run(a: Args) -> Result<bool> {
     );
     let mut results = Vec::new();
     let mut failed = false;
-    for file in &a.files {
-        bar.set_message(file.display().to_string());
-        match tag_file(&mut tagging, file, &bar) {
-            Ok(t) => {
-                if let Some(w) = non_finite_warning(file, &t) {
-                    bar.suspend(|| eprintln!("{w}"));
-                }
-                let names = &tagging.model().metadata.tags;
-                if !a.json {
-                    let line = text_line(file, names, &t, a.top.into());
-                    if let Err(e) = bar.suspend(|| print_line(&line)) {
-                        bar.finish_and_clear();
-                        return if closed(&e) {
-                            Ok(!failed)
-                        } else {
-                            Err(e.into())
-                        };
+    // Workers take the next file until none is left (or output has closed);
+    // results come back in any order and are reported in the order given.
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let outcome = std::thread::scope(|scope| -> Result<()> {
+        let (tx, rx) = mpsc::channel();
+        for mut tagging in workers {
+            let (tx, next, stop, files, bar) = (tx.clone(), &next, &stop, &a.files, &bar);
+            scope.spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(file) = files.get(i) else { break };
+                    bar.set_message(file.display().to_string());
+                    if tx.send((i, tag_file(&mut tagging, file, bar))).is_err() {
+                        break;
                     }
-                } else {
-                    results.push(json_file(file, names, &t, a.top.into())?);
                 }
-            }
-            Err(e) => {
-                failed = true;
-                bar.suspend(|| eprintln!("error: {}: {e:#}", file.display()));
-                results
-                    .push(json!({"file": file.display().to_string(), "error": format!("{e:#}")}));
+            });
+        }
+        drop(tx);
+        let mut pending: Vec<Option<Result<FileTags>>> = a.files.iter().map(|_| None).collect();
+        let mut reported = 0;
+        for (i, result) in rx {
+            pending[i] = Some(result);
+            while let Some(result) = pending.get_mut(reported).and_then(Option::take) {
+                let file = &a.files[reported];
+                reported += 1;
+                match result {
+                    Ok(t) => {
+                        if let Some(w) = non_finite_warning(file, &t) {
+                            bar.suspend(|| eprintln!("{w}"));
+                        }
+                        if a.json {
+                            results.push(json_file(file, &meta.tags, &t, a.top.into())?);
+                        } else {
+                            let line = text_line(file, &meta.tags, &t, a.top.into());
+                            if let Err(e) = bar.suspend(|| print_line(&line)) {
+                                // Let the workers stop after their current file.
+                                stop.store(true, Ordering::Relaxed);
+                                return Err(e.into());
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        failed = true;
+                        bar.suspend(|| eprintln!("error: {}: {e:#}", file.display()));
+                        results.push(
+                            json!({"file": file.display().to_string(), "error": format!("{e:#}")}),
+                        );
+                    }
+                }
+                bar.inc(1);
             }
         }
-        bar.inc(1);
-    }
+        Ok(())
+    });
     bar.finish_and_clear();
+    if let Err(e) = outcome {
+        return match e.downcast_ref::<std::io::Error>() {
+            Some(io) if closed(io) => Ok(!failed),
+            _ => Err(e),
+        };
+    }
     if untrained {
         eprintln!(
             "note: {name} ({}) records no training: its tags are not meaningful",
@@ -126,7 +180,6 @@ pub fn run(a: Args) -> Result<bool> {
         );
     }
     if a.json {
-        let meta = &tagging.model().metadata;
         let doc = json!({
             "model": {
                 "name": name,

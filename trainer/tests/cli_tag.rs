@@ -1,9 +1,11 @@
 //! `scatterbrain model init` + `scatterbrain tag` through the real binary:
 //! JSON layout, per-window scores, a bad file among good ones (reported, the
-//! others still tagged, exit code non-zero), and bad model files.
+//! others still tagged, exit code non-zero), files tagged in parallel and
+//! reported in order, and bad model files.
 
 mod common;
 
+use common::wav::{Sample, wav_bytes};
 use common::{bin, fixture, run, tmp};
 use serde_json::Value;
 use std::path::Path;
@@ -100,6 +102,74 @@ fn tag_files_with_a_model_file() {
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f64::max);
     assert!(worst < 2e-3, "fp16 vs fp32: {worst}");
+}
+
+/// `--jobs`: workers finish files in any order (a long file first, short
+/// ones after), the output keeps the order given, and the scores are the
+/// same as one at a time; a bad file is reported in its place.
+#[test]
+fn parallel_workers_report_in_the_order_given() {
+    let dir = tmp("cli-tag", "jobs");
+    let model = dir.join("tiny.bpk");
+    let out = run(bin()
+        .args(["model", "init", "scat-1l-8h-gru", "--seed", "7", "--out"])
+        .arg(&model));
+    assert!(out.status.success());
+    let bad = dir.join("empty.wav");
+    std::fs::write(&bad, b"").unwrap();
+    // 3 min of a chirp first: with 3 workers the short files after it finish
+    // before it (in order, they would be reported after it anyway).
+    let long = dir.join("long.wav");
+    let chirp: Vec<f32> = (0..16_000 * 180)
+        .map(|i| {
+            let t = i as f32 / 16_000.0;
+            0.3 * (std::f32::consts::TAU * (200.0 + 10.0 * t) * t).sin()
+        })
+        .collect();
+    std::fs::write(&long, wav_bytes(16_000, 1, Sample::I16, &chirp)).unwrap();
+    let files = [
+        long,
+        fixture("tone300_8k_6ch.wav"),
+        fixture("tone1k_44k_stereo.mp3"),
+        bad.clone(),
+        fixture("tone500_48k_mono.flac"),
+        fixture("tone2k_22k.ogg"),
+        fixture("tone1k_44k_stereo.mp3"),
+    ];
+    let tag = |jobs: &str, json: bool| {
+        let mut cmd = bin();
+        cmd.args(["tag", "--jobs", jobs, "--model"]).arg(&model);
+        if json {
+            cmd.arg("--json");
+        }
+        let out = run(cmd.args(&files));
+        assert!(!out.status.success(), "the empty file fails");
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(stderr.matches("empty.wav").count(), 1, "{stderr}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let one: Value = serde_json::from_str(&tag("1", true)).unwrap();
+    let three: Value = serde_json::from_str(&tag("3", true)).unwrap();
+    let given: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    for doc in [&one, &three] {
+        let listed: Vec<&str> = doc["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["file"].as_str().unwrap())
+            .collect();
+        assert_eq!(listed, given);
+    }
+    assert!(one["files"] == three["files"], "same scores with 1 and 3 workers");
+    assert!(three["files"][3]["error"].is_string());
+    // Text: a line per good file, in the order given.
+    let text = tag("4", false);
+    let lines: Vec<&str> = text.lines().collect();
+    let good: Vec<&String> = given.iter().filter(|f| !f.ends_with("empty.wav")).collect();
+    assert_eq!(lines.len(), good.len(), "{text}");
+    for (line, file) in lines.iter().zip(good) {
+        assert!(line.starts_with(&format!("{file}: ")), "{line} vs {file}");
+    }
 }
 
 #[test]
