@@ -6,7 +6,9 @@
 //! ~2 s of frames (the taggram), and the clip's scores are the windows' mean.
 //! Files are tagged `--jobs` at a time (one per core by default, each worker
 //! with its own copy of the model and its transform plan) and reported in the
-//! order given. A file that cannot be tagged gets one line on stderr and the
+//! order given; with fewer files than workers, each file's windows are shared
+//! out among `jobs / files` workers (each decodes the whole file and analyses
+//! every `n`-th window), and their scores gathered. A file that cannot be tagged gets one line on stderr and the
 //! others are still tagged; the exit code is non-zero only if some file failed.
 
 use crate::device::{Backend, device};
@@ -14,7 +16,8 @@ use anyhow::{Context, Result, anyhow};
 use indicatif::{ProgressBar, ProgressStyle};
 use scatterbrain::decode::AudioReader;
 use scatterbrain::model::Model;
-use scatterbrain::session::{FileTags, Session, SessionOptions};
+use scatterbrain::pipeline::Shard;
+use scatterbrain::session::{Analysis, FileTags, Session, SessionOptions};
 use scatterbrain::tagging::Tagging;
 use scatterbrain::tags::top_tags;
 use serde_json::{Value, json};
@@ -97,7 +100,10 @@ pub fn run(a: Args) -> Result<bool> {
         Backend::Cpu => std::thread::available_parallelism().map_or(1, |n| n.get().min(256) as u16),
         _ => 1,
     }))
-    .clamp(1, a.files.len().max(1));
+    .max(1);
+    // With fewer files than workers, each file's windows are shared out.
+    let shards = (jobs / a.files.len().max(1)).max(1);
+    let jobs = jobs.min(a.files.len() * shards);
     let mut workers = vec![first];
     for _ in 1..jobs {
         workers.push(load()?);
@@ -110,8 +116,9 @@ pub fn run(a: Args) -> Result<bool> {
     );
     let mut results = Vec::new();
     let mut failed = false;
-    // Workers take the next file until none is left (or output has closed);
-    // results come back in any order and are reported in the order given.
+    // Work items are (file, shard); workers take the next until none is left
+    // (or output has closed); results come back in any order, are gathered
+    // per file and reported in the order given.
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let outcome = std::thread::scope(|scope| -> Result<()> {
@@ -120,20 +127,30 @@ pub fn run(a: Args) -> Result<bool> {
             let (tx, next, stop, files, bar) = (tx.clone(), &next, &stop, &a.files, &bar);
             scope.spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let item = next.fetch_add(1, Ordering::Relaxed);
+                    let (i, part) = (item / shards, item % shards);
                     let Some(file) = files.get(i) else { break };
                     bar.set_message(file.display().to_string());
-                    if tx.send((i, tag_file(&mut tagging, file, bar))).is_err() {
+                    let shard = Shard {
+                        part,
+                        parts: shards,
+                    };
+                    let result = analyse(&mut tagging, file, shard, bar);
+                    if tx.send((i, result)).is_err() {
                         break;
                     }
                 }
             });
         }
         drop(tx);
+        let mut parts: Vec<Vec<Result<Analysis>>> = a.files.iter().map(|_| Vec::new()).collect();
         let mut pending: Vec<Option<Result<FileTags>>> = a.files.iter().map(|_| None).collect();
         let mut reported = 0;
         for (i, result) in rx {
-            pending[i] = Some(result);
+            parts[i].push(result);
+            if parts[i].len() == shards {
+                pending[i] = Some(gather(std::mem::take(&mut parts[i])));
+            }
             while let Some(result) = pending.get_mut(reported).and_then(Option::take) {
                 let file = &a.files[reported];
                 reported += 1;
@@ -197,16 +214,21 @@ pub fn run(a: Args) -> Result<bool> {
     Ok(!failed)
 }
 
-/// Decode, analyse and score one file (`-`: standard input).
-pub fn tag_file(tagging: &mut Tagging, file: &Path, bar: &ProgressBar) -> Result<FileTags> {
+/// Decode one file (`-`: standard input) and analyse and score the windows
+/// of `shard`.
+pub fn analyse(
+    tagging: &mut Tagging,
+    file: &Path,
+    shard: Shard,
+    bar: &ProgressBar,
+) -> Result<Analysis> {
     let mut reader = AudioReader::open(file)?;
     let info = reader.info();
-    let mut session = Session::new(
-        tagging,
-        info.sample_rate,
-        info.channels,
-        SessionOptions::default(),
-    )?;
+    let options = SessionOptions {
+        shard,
+        ..SessionOptions::default()
+    };
+    let mut session = Session::new(tagging, info.sample_rate, info.channels, options)?;
     while let Some(pcm) = reader.next_packet()? {
         session.push(tagging, pcm, &mut |_| {})?;
         bar.set_message(format!(
@@ -215,7 +237,18 @@ pub fn tag_file(tagging: &mut Tagging, file: &Path, bar: &ProgressBar) -> Result
             session.seconds_seen()
         ));
     }
-    Ok(session.finish(tagging, &mut |_| {})?.tags())
+    Ok(session.finish(tagging, &mut |_| {})?)
+}
+
+/// A file's tags from the analyses of all its shards (the first error if
+/// any failed): their windows' scores in stream order.
+fn gather(parts: Vec<Result<Analysis>>) -> Result<FileTags> {
+    let mut parts = parts.into_iter().collect::<Result<Vec<_>>>()?.into_iter();
+    let mut first = parts.next().context("no analysis")?;
+    let mut scores = std::mem::take(&mut first.scores);
+    scores.extend(parts.flat_map(|p| p.scores));
+    scores.sort_by_key(|w| w.start);
+    Ok(first.tags_of(scores))
 }
 
 fn text_line(file: &Path, names: &[String], t: &FileTags, top: usize) -> String {

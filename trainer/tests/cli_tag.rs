@@ -106,7 +106,8 @@ fn tag_files_with_a_model_file() {
 
 /// `--jobs`: workers finish files in any order (a long file first, short
 /// ones after), the output keeps the order given, and the scores are the
-/// same as one at a time; a bad file is reported in its place.
+/// same as one at a time; a bad file is reported in its place. One file with
+/// several workers is shared out by windows.
 #[test]
 fn parallel_workers_report_in_the_order_given() {
     let dir = tmp("cli-tag", "jobs");
@@ -160,8 +161,46 @@ fn parallel_workers_report_in_the_order_given() {
             .collect();
         assert_eq!(listed, given);
     }
-    assert!(one["files"] == three["files"], "same scores with 1 and 3 workers");
+    assert!(
+        one["files"] == three["files"],
+        "same scores with 1 and 3 workers"
+    );
     assert!(three["files"][3]["error"].is_string());
+    // One file, three workers: its windows shared out among them and
+    // gathered, the same windows and (up to float rounding: batches of
+    // other sizes) the same scores as one worker's.
+    let alone = |jobs: &str| -> Value {
+        let out = run(bin()
+            .args(["tag", "--json", "--jobs", jobs, "--model"])
+            .arg(&model)
+            .arg(&files[0]));
+        assert!(out.status.success());
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()["files"][0].clone()
+    };
+    let (whole, shared) = (alone("1"), alone("3"));
+    let windows = |f: &Value| -> Vec<(f64, f64)> {
+        f["windows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| (w["start_s"].as_f64().unwrap(), w["end_s"].as_f64().unwrap()))
+            .collect()
+    };
+    assert!(windows(&whole).len() >= 6, "{:?}", windows(&whole));
+    assert_eq!(windows(&whole), windows(&shared));
+    assert_eq!(
+        whole["taggram"].as_array().unwrap().len(),
+        shared["taggram"].as_array().unwrap().len()
+    );
+    let worst = whole["scores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(shared["scores"].as_array().unwrap())
+        .map(|(a, b)| (a.as_f64().unwrap() - b.as_f64().unwrap()).abs())
+        .fold(0.0, f64::max);
+    assert!(worst < 1e-5, "scores of one file shared out: {worst}");
+
     // Text: a line per good file, in the order given.
     let text = tag("4", false);
     let lines: Vec<&str> = text.lines().collect();
