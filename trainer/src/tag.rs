@@ -46,8 +46,9 @@ pub struct Args {
     /// Where the model runs.
     #[arg(long, value_enum, default_value_t = Backend::Cpu)]
     pub device: Backend,
-    /// Files tagged at once, each by its own worker with its own copy of the
-    /// model (default: one per core on the CPU, one with wgpu).
+    /// Workers tagging at once, each with its own copy of the model (default:
+    /// one per core on the CPU, one with wgpu); with fewer files than
+    /// workers, each file's windows are shared out among them.
     #[arg(long, short = 'j', value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
 }
