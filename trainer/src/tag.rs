@@ -102,9 +102,16 @@ pub fn run(a: Args) -> Result<bool> {
         _ => 1,
     }))
     .max(1);
-    // With fewer files than workers, each file's windows are shared out.
+    // Work items, (file, shard): with fewer files than workers each file's
+    // windows are shared out, except standard input's (it can be read once).
     let shards = (jobs / a.files.len().max(1)).max(1);
-    let jobs = jobs.min(a.files.len() * shards);
+    let plan: Vec<(usize, Shard)> = (a.files.iter().enumerate())
+        .flat_map(|(i, file)| {
+            let parts = if file == Path::new("-") { 1 } else { shards };
+            (0..parts).map(move |part| (i, Shard { part, parts }))
+        })
+        .collect();
+    let jobs = jobs.min(plan.len());
     let mut workers = vec![first];
     for _ in 1..jobs {
         workers.push(load()?);
@@ -117,25 +124,23 @@ pub fn run(a: Args) -> Result<bool> {
     );
     let mut results = Vec::new();
     let mut failed = false;
-    // Work items are (file, shard); workers take the next until none is left
-    // (or output has closed); results come back in any order, are gathered
-    // per file and reported in the order given.
+    // Workers take the next item until none is left (or output has closed);
+    // results come back in any order, are gathered per file and reported in
+    // the order given.
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let outcome = std::thread::scope(|scope| -> Result<()> {
         let (tx, rx) = mpsc::channel();
         for mut tagging in workers {
-            let (tx, next, stop, files, bar) = (tx.clone(), &next, &stop, &a.files, &bar);
+            let (tx, next, stop, plan, files, bar) =
+                (tx.clone(), &next, &stop, &plan, &a.files, &bar);
             scope.spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
-                    let item = next.fetch_add(1, Ordering::Relaxed);
-                    let (i, part) = (item / shards, item % shards);
-                    let Some(file) = files.get(i) else { break };
-                    bar.set_message(file.display().to_string());
-                    let shard = Shard {
-                        part,
-                        parts: shards,
+                    let Some(&(i, shard)) = plan.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                        break;
                     };
+                    let file = &files[i];
+                    bar.set_message(file.display().to_string());
                     let result = analyse(&mut tagging, file, shard, bar);
                     if tx.send((i, result)).is_err() {
                         break;
@@ -149,7 +154,7 @@ pub fn run(a: Args) -> Result<bool> {
         let mut reported = 0;
         for (i, result) in rx {
             parts[i].push(result);
-            if parts[i].len() == shards {
+            if parts[i].len() == plan.iter().filter(|(f, _)| *f == i).count() {
                 pending[i] = Some(gather(std::mem::take(&mut parts[i])));
             }
             while let Some(result) = pending.get_mut(reported).and_then(Option::take) {

@@ -94,8 +94,9 @@ fn standard_input_is_tagged_like_the_file() {
         .args(["tag", "--json", "--model"])
         .arg(&model)
         .arg(&song));
+    // Three workers: standard input is read once, never shared out.
     let mut child = bin()
-        .args(["tag", "--json", "--model"])
+        .args(["tag", "--json", "--jobs", "3", "--model"])
         .arg(&model)
         .arg("-")
         .stdin(Stdio::piped())
