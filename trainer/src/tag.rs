@@ -150,11 +150,15 @@ pub fn run(a: Args) -> Result<bool> {
         }
         drop(tx);
         let mut parts: Vec<Vec<Result<Analysis>>> = a.files.iter().map(|_| Vec::new()).collect();
+        let mut needed = vec![0usize; a.files.len()];
+        for &(i, _) in &plan {
+            needed[i] += 1;
+        }
         let mut pending: Vec<Option<Result<FileTags>>> = a.files.iter().map(|_| None).collect();
         let mut reported = 0;
         for (i, result) in rx {
             parts[i].push(result);
-            if parts[i].len() == plan.iter().filter(|(f, _)| *f == i).count() {
+            if parts[i].len() == needed[i] {
                 pending[i] = Some(gather(std::mem::take(&mut parts[i])));
             }
             while let Some(result) = pending.get_mut(reported).and_then(Option::take) {
