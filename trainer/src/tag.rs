@@ -47,8 +47,8 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Backend::Cpu)]
     pub device: Backend,
     /// Workers tagging at once, each with its own copy of the model (default:
-    /// one per core on the CPU, one with wgpu); with fewer files than
-    /// workers, each file's windows are shared out among them.
+    /// one per core on the CPU, at most 16; one with wgpu); with fewer files
+    /// than workers, each file's windows are shared out among them.
     #[arg(long, short = 'j', value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
 }
@@ -97,8 +97,10 @@ pub fn run(a: Args) -> Result<bool> {
     let meta = first.model().metadata.clone();
     let name = meta.model.name();
     let untrained = meta.provenance.epochs.is_none();
+    // By default one worker per core, at most 16 (~1.5 GB of workers with
+    // the shipped model); `--jobs` asks for more.
     let jobs = usize::from(a.jobs.unwrap_or(match a.device {
-        Backend::Cpu => std::thread::available_parallelism().map_or(1, |n| n.get().min(256) as u16),
+        Backend::Cpu => std::thread::available_parallelism().map_or(1, |n| n.get().min(16) as u16),
         _ => 1,
     }))
     .max(1);
