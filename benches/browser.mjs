@@ -107,7 +107,7 @@ function native(clip) {
   let doc = null;
   for (let i = 0; i < opts.reps; i++) {
     scatter.push(timed(CLI, ['scatter', clip.file, '--out', npy]));
-    const t = timed(CLI, ['tag', clip.file, '--model', MODEL, '--json']);
+    const t = timed(CLI, ['tag', clip.file, '--jobs', '1', '--model', MODEL, '--json']);
     tag.push(t);
     doc = JSON.parse(t.stdout.toString());
   }
@@ -285,8 +285,9 @@ lines.push(
   '',
   '## Native, same files, same run',
   '',
-  `\`scatterbrain tag FILE --model ${MODEL_URL} --json\` (the whole job: load the model,`,
-  'decode with symphonia, resample, scatter, model) and `scatterbrain scatter FILE --out F.npy` (decode and',
+  `\`scatterbrain tag FILE --jobs 1 --model ${MODEL_URL} --json\` (the whole job on one core: load the model,`,
+  'decode with symphonia, resample, scatter, model; by default `tag` shares a file\'s windows among one',
+  'worker per core, see "Many files at once (native `scatterbrain tag --jobs`)" below) and `scatterbrain scatter FILE --out F.npy` (decode and',
   `transform only), ${process.env.SCATTERBRAIN_CLI ? 'release build (this run: `' + process.env.SCATTERBRAIN_CLI.replace(/^.*\/target\//, '') + '` via `SCATTERBRAIN_CLI`)' : 'release build'}, wall time, medians of ${opts.reps}.`,
   '',
   '| audio | windows | native `scatter` | native `tag` | `tag` CPU time (user + sys) | page CPU total / native `tag` |',
