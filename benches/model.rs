@@ -180,36 +180,8 @@ fn parts(c: &mut Criterion) {
                 .unwrap()
         };
         // Laid out once, as a loaded model keeps them (model::prepared).
-        let laid_out: Vec<host_gru::LayerWeights> = net
-            .layers
-            .iter()
-            .map(|l| {
-                let host = |p: &Param<Tensor<2>>| -> Vec<f32> {
-                    p.val().into_data().try_into_vec().unwrap()
-                };
-                let bias = |l: &Linear| -> Vec<f32> {
-                    l.bias
-                        .as_ref()
-                        .unwrap()
-                        .val()
-                        .into_data()
-                        .try_into_vec()
-                        .unwrap()
-                };
-                let (wi, wh) = (host(&l.input.weight), host(&l.hidden.weight));
-                host_gru::LayerWeights::new(
-                    host_gru::Projection {
-                        weight: &wi,
-                        bias: bias(&l.input),
-                    },
-                    host_gru::Projection {
-                        weight: &wh,
-                        bias: bias(&l.hidden),
-                    },
-                    HIDDEN,
-                )
-            })
-            .collect();
+        let laid_out: Vec<host_gru::LayerWeights> =
+            net.layers.iter().map(|l| l.host_weights()).collect();
         let inputs: Vec<Vec<f32>> = (0..LAYERS)
             .map(|k| random(STEPS * batch * if k == 0 { INPUT } else { HIDDEN }))
             .collect();

@@ -296,23 +296,21 @@ fn body<E: Weight, const FMA: bool, const RB: usize, const W: usize>(
             } else {
                 1
             };
-            for off in (0..width).step_by(W).filter(|_| take > 1) {
-                let mut add = |r: usize, acc: &[f32]| add(b + r, off, acc);
-                match take {
-                    t if t == RB => {
-                        each(block::<E, FMA, RB, W>(panel, s, n.rows, b, off), &mut add)
-                    }
-                    4 => each(block::<E, FMA, 4, W>(panel, s, n.rows, b, off), &mut add),
-                    3 => each(block::<E, FMA, 3, W>(panel, s, n.rows, b, off), &mut add),
-                    _ => each(block::<E, FMA, 2, W>(panel, s, n.rows, b, off), &mut add),
-                }
-            }
             if take == 1 {
-                add(
-                    b,
-                    0,
-                    &single::<E, FMA>(panel, &s[b * n.rows..(b + 1) * n.rows]),
-                );
+                let state = &s[b * n.rows..(b + 1) * n.rows];
+                add(b, 0, &single::<E, FMA>(panel, state));
+            } else {
+                for off in (0..width).step_by(W) {
+                    let mut add = |r: usize, acc: &[f32]| add(b + r, off, acc);
+                    match take {
+                        t if t == RB => {
+                            each(block::<E, FMA, RB, W>(panel, s, n.rows, b, off), &mut add)
+                        }
+                        4 => each(block::<E, FMA, 4, W>(panel, s, n.rows, b, off), &mut add),
+                        3 => each(block::<E, FMA, 3, W>(panel, s, n.rows, b, off), &mut add),
+                        _ => each(block::<E, FMA, 2, W>(panel, s, n.rows, b, off), &mut add),
+                    }
+                }
             }
             b += take;
         }

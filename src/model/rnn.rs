@@ -254,8 +254,8 @@ impl RecurrentLayer {
     }
 
     /// This GRU layer's projections copied out of its tensors and laid out
-    /// for [`host_gru::run`].
-    pub(super) fn host_weights(&self) -> host_gru::LayerWeights {
+    /// for [`host_gru::run`] (what a loaded model keeps, `prepared`).
+    pub fn host_weights(&self) -> host_gru::LayerWeights {
         let projection = |l: &Linear| {
             let weight = host(l.weight.val().into_data());
             let bias = match &l.bias {

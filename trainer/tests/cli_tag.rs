@@ -6,7 +6,7 @@
 mod common;
 
 use common::wav::{Sample, wav_bytes};
-use common::{bin, fixture, run, tmp};
+use common::{bin, fixture, init_model, run, tmp};
 use serde_json::Value;
 use std::path::Path;
 
@@ -14,10 +14,7 @@ use std::path::Path;
 fn tag_files_with_a_model_file() {
     let dir = tmp("cli-tag", "files");
     let model = dir.join("tiny.bpk");
-    let out = run(bin()
-        .args(["model", "init", "scat-1l-8h-gru", "--seed", "5", "--out"])
-        .arg(&model));
-    assert!(out.status.success());
+    init_model(&model, "scat-1l-8h-gru", 5);
 
     let bad = dir.join("not-audio.mp3");
     std::fs::write(&bad, "this is text, not audio").unwrap();
@@ -112,10 +109,7 @@ fn tag_files_with_a_model_file() {
 fn parallel_workers_report_in_the_order_given() {
     let dir = tmp("cli-tag", "jobs");
     let model = dir.join("tiny.bpk");
-    let out = run(bin()
-        .args(["model", "init", "scat-1l-8h-gru", "--seed", "7", "--out"])
-        .arg(&model));
-    assert!(out.status.success());
+    init_model(&model, "scat-1l-8h-gru", 7);
     let bad = dir.join("empty.wav");
     std::fs::write(&bad, b"").unwrap();
     // 3 min of a chirp first: with 3 workers the short files after it finish
