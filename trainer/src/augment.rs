@@ -49,6 +49,12 @@ pub struct Augment {
     /// end with log compression only); 0 turns it off. 6 is a strong EQ.
     #[arg(long, default_value_t = 0.0)]
     pub eq_db: f64,
+    /// Random crops: each training batch is cut to a random length of at
+    /// least this many frames (a window has 114), each clip from its own
+    /// random start and labelled with the whole clip's targets; 0 turns it
+    /// off.
+    #[arg(long, default_value_t = 0)]
+    pub crop_frames: usize,
 }
 
 /// What the equaliser needs to know of the feature rows: for each
@@ -76,7 +82,11 @@ impl EqRows {
 
 impl Augment {
     pub fn is_off(&self) -> bool {
-        self.mixup == 0.0 && self.time_masks == 0 && self.row_masks == 0 && self.eq_db == 0.0
+        self.mixup == 0.0
+            && self.time_masks == 0
+            && self.row_masks == 0
+            && self.eq_db == 0.0
+            && self.crop_frames == 0
     }
 
     /// Refuse settings that cannot mean anything.
@@ -154,6 +164,33 @@ impl Augment {
                 x[start * frames..(start + len) * frames].fill(0.0);
             }
         }
+    }
+}
+
+impl Augment {
+    /// `--crop-frames`: cut `xs` (clips of `rows × frames`, after
+    /// [`Self::apply`]) to a random length from `crop_frames` to `frames`,
+    /// each clip from its own random start. Returns the new frame count.
+    /// The clips are whole tracks' 29 s windows, so a crop is the
+    /// feature-domain form of a random window offset (the cache holds one
+    /// window per clip).
+    pub fn crop(&self, rng: &mut StdRng, xs: &mut Vec<f32>, rows: usize, frames: usize) -> usize {
+        if self.crop_frames == 0 || self.crop_frames >= frames || rows == 0 {
+            return frames;
+        }
+        let len = rng.random_range(self.crop_frames..=frames);
+        if len == frames {
+            return frames;
+        }
+        let mut out = Vec::with_capacity(xs.len() / frames * len);
+        for x in xs.chunks_exact(rows * frames) {
+            let start = rng.random_range(0..=frames - len);
+            for row in x.chunks_exact(frames) {
+                out.extend_from_slice(&row[start..start + len]);
+            }
+        }
+        *xs = out;
+        len
     }
 }
 
@@ -246,6 +283,50 @@ mod tests {
         run(&Augment::default(), 1, 0, &mut xs, &mut ys);
         assert_eq!((xs, ys), before);
         assert!(Augment::default().is_off());
+    }
+
+    #[test]
+    fn crops_cut_every_row_of_a_clip_at_one_start() {
+        // Each value names its clip, row and frame.
+        let xs: Vec<f32> = (0..4 * ROWS * FRAMES).map(|k| k as f32).collect();
+        let a = Augment {
+            crop_frames: 4,
+            ..Augment::default()
+        };
+        assert!(!a.is_off());
+        let mut lens = std::collections::BTreeSet::new();
+        let mut starts = std::collections::BTreeSet::new();
+        let mut rng = Augment::rng(3, 0);
+        for _ in 0..200 {
+            let mut x = xs.clone();
+            let len = a.crop(&mut rng, &mut x, ROWS, FRAMES);
+            assert!((4..=FRAMES).contains(&len));
+            assert_eq!(x.len(), 4 * ROWS * len);
+            lens.insert(len);
+            for (c, clip) in x.chunks_exact(ROWS * len).enumerate() {
+                let start = clip[0] as usize - c * ROWS * FRAMES;
+                assert!(start + len <= FRAMES);
+                starts.insert(start);
+                for (r, row) in clip.chunks_exact(len).enumerate() {
+                    let first = (c * ROWS + r) * FRAMES + start;
+                    let want: Vec<f32> = (first..first + len).map(|k| k as f32).collect();
+                    assert_eq!(row, &want[..], "clip {c} row {r}");
+                }
+            }
+        }
+        // Every length and start is drawn.
+        assert_eq!(lens.len(), FRAMES - 4 + 1);
+        assert_eq!(starts.len(), FRAMES - 4 + 1);
+        // Off, or no shorter than the clip: unchanged.
+        for crop_frames in [0, FRAMES] {
+            let mut x = xs.clone();
+            let a = Augment {
+                crop_frames,
+                ..Augment::default()
+            };
+            assert_eq!(a.crop(&mut rng, &mut x, ROWS, FRAMES), FRAMES);
+            assert_eq!(x, xs);
+        }
     }
 
     #[test]

@@ -214,7 +214,7 @@ fn mtat_protocol_training_and_resume() {
         "resumed run differs from the uninterrupted one"
     );
 
-    // Augmented (mixup, masks, equaliser), keeping the last epoch: it still learns
+    // Augmented (mixup, masks, equaliser, crops), keeping the last epoch: it still learns
     // the easy tag, and the model file records how it was trained.
     let augmented = tmp.join("augmented");
     let mut a = args(&root, &augmented, &cache, 20, false);
@@ -226,6 +226,7 @@ fn mtat_protocol_training_and_resume() {
         row_masks: 1,
         row_mask_rows: 4,
         eq_db: 6.0,
+        crop_frames: 32,
     };
     train::run(a).unwrap();
     let bytes = std::fs::read(augmented.join("scat-1l-8h-gru.bpk")).unwrap();
@@ -238,6 +239,10 @@ fn mtat_protocol_training_and_resume() {
     assert_eq!(
         m.metadata.metrics.extra["augment"]["eq_db"].as_f64(),
         Some(6.0)
+    );
+    assert_eq!(
+        m.metadata.metrics.extra["augment"]["crop_frames"].as_u64(),
+        Some(32)
     );
     let auc = m.metadata.metrics.per_tag[piano].roc_auc.unwrap();
     assert!(auc > 0.9, "augmented piano ROC-AUC {auc}");

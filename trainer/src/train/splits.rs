@@ -166,7 +166,7 @@ pub(super) fn batch(
     device: &Device,
     augment: Option<(&Augment, &mut StdRng, &EqRows)>,
 ) -> Result<(Tensor<3>, Tensor<2>)> {
-    let (rows, frames) = (data.x[idx[0]].rows, data.x[idx[0]].frames);
+    let (rows, mut frames) = (data.x[idx[0]].rows, data.x[idx[0]].frames);
     let mut xs = Vec::with_capacity(idx.len() * data.x[idx[0]].data.len());
     let mut ys = Vec::with_capacity(idx.len() * TAG_COUNT);
     for &i in idx {
@@ -175,6 +175,7 @@ pub(super) fn batch(
     }
     if let Some((augment, rng, eq)) = augment {
         augment.apply(rng, &mut xs, &mut ys, rows, TAG_COUNT, eq);
+        frames = augment.crop(rng, &mut xs, rows, frames);
     }
     let x = tagger
         .input_from_coefficients(&xs, idx.len(), frames, device)
