@@ -165,9 +165,7 @@ impl Augment {
             }
         }
     }
-}
 
-impl Augment {
     /// `--crop-frames`: cut `xs` (clips of `rows × frames`, after
     /// [`Self::apply`]) to a random length from `crop_frames` to `frames`,
     /// each clip from its own random start. Returns the new frame count.
