@@ -129,7 +129,9 @@ mod tests {
     #[test]
     fn an_int8_model_files_weights_are_laid_out_in_int8() {
         let device = Device::flex();
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/models/scat-4l-256h-gru.bpk");
+        // Read at run time: a shared target folder may hold a binary built in another clone.
+        let dir = std::env::var_os("CARGO_MANIFEST_DIR").expect("run the tests with cargo test");
+        let path = std::path::Path::new(&dir).join("models/scat-4l-256h-gru.bpk");
         let bytes = std::fs::read(path).unwrap();
         let (tagger, _) = crate::model::file::load(&bytes, &device).unwrap();
         let prepared = PreparedLayers::new(&tagger);
