@@ -1084,7 +1084,7 @@ def main():
                     help="leave out the music21/MMA renders (package recordings only)")
     ap.add_argument("--renders", nargs="+", metavar="FAMILY", default=None,
                     help="only these render families, with the package recordings (of: scores, "
-                         "grooves, sung, arrangements; e.g. `--renders sung` for the held-out singers)")
+                         "grooves, sung, arrangements, procedural; e.g. `--renders sung` for the held-out singers)")
     ap.add_argument("--variants", type=int, default=0, metavar="K",
                     help="K teacher-labelled variants (remix, pitch/tempo/EQ/MP3) of every training clip "
                          "of a real recording (variants.py)")

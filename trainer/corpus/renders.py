@@ -396,19 +396,21 @@ def _groove_sources(b, cdir):
     return sources, fails
 
 
-FAMILIES = ("scores", "grooves", "sung", "arrangements")
+FAMILIES = ("scores", "grooves", "sung", "arrangements", "procedural")
 
 
 def render_all(cdir, b, families=FAMILIES):
     """b: the build module (run, log, safe_name, append_all_off, decode_16k, SOUNDFONT,
     RENDER_TIMEOUT). families: which of FAMILIES to render (or reuse)."""
     import arrange  # beside this file
+    import procedural
     import sung
     out = []
     for family, kind, fn in (("scores", "music21 scores", _score_sources),
                              ("grooves", "MMA grooves", _groove_sources),
                              ("sung", "sung (Festival, Sinsy)", sung.sung_sources),
-                             ("arrangements", "arrangements", arrange.arrangement_sources)):
+                             ("arrangements", "arrangements", arrange.arrangement_sources),
+                             ("procedural", "procedural music", procedural.procedural_sources)):
         if family not in families:
             continue
         srcs, fails = fn(b, cdir)
