@@ -181,7 +181,10 @@ def drum(kind, rng):
         return highpass(rng.uniform(-1, 1, n), 7000) * perc(n, 0.015 if kind == "hat" else 0.1) * 0.4
     if kind in ("tabla", "tablahigh"):  # bayan: a low stroke bending up; dayan: a ringing high one
         n = int(0.45 * SR)
-        f = (70 + 40 * (1 - perc(n, 0.08))) if kind == "tabla" else np.full(n, 380.0) * (1 + 0.02 * perc(n, 0.02))
+        if kind == "tabla":
+            f = 70 + 40 * (1 - perc(n, 0.08))
+        else:
+            f = np.full(n, 380.0) * (1 + 0.02 * perc(n, 0.02))
         x = np.sin(2 * np.pi * np.cumsum(f) / SR) + 0.3 * np.sin(4 * np.pi * np.cumsum(f) / SR)
         return x * perc(n, 0.15 if kind == "tabla" else 0.09)
     n = int(0.08 * SR)  # chip noise
@@ -257,7 +260,8 @@ def render(name):
             for bar in range(bars):
                 c = chord_at(bar)
                 for s in hits:
-                    m = deg(c[0] if rng.random() < 0.75 else int(rng.choice(c)), octave=0 if part != "acid" else int(rng.choice([0, 1])))
+                    root_or_other = c[0] if rng.random() < 0.75 else int(rng.choice(c))
+                    m = deg(root_or_other, octave=0 if part != "acid" else int(rng.choice([0, 1])))
                     L = int(step * SR * (4 if part == "reese" else 1.6))
                     f = np.full(L, mtof(m))
                     x = supersaw(f, rng, 2, 12) if part == "reese" else osc(wave, f)
@@ -265,9 +269,7 @@ def render(name):
                     _add(buf, x * env(L, 0.003, 0.03), at)
                     _add(cut, perc(L, 0.08 if part == "acid" else 0.2), at)
             lfo = 0.5 + 0.5 * np.sin(2 * np.pi * np.arange(n) / SR / float(rng.uniform(4, 16)))
-            if part == "chipbass":
-                pass
-            else:
+            if part != "chipbass":  # a chip bass is a bare triangle
                 base = {"acid": 250, "bass8": 300, "reese": 400}[part]
                 buf = lowpass(buf, base + (base * 6 * lfo + 1800) * np.minimum(cut, 1),
                               q=float(rng.uniform(2, 7)) if part == "acid" else 0.9)
@@ -287,7 +289,8 @@ def render(name):
                         L = int(16 * bars_per_chord * step * SR)
                         x = sum(supersaw(np.full(L, mtof(deg(d, 1))), rng, 3 if part == "pad" else 7)
                                 for d in c)
-                        x = lowpass(x, 900 if part == "pad" else 3500) * env(L, 0.6 if part == "pad" else 0.02, 0.4)
+                        pad = part == "pad"
+                        x = lowpass(x, 900 if pad else 3500) * env(L, 0.6 if pad else 0.02, 0.4)
                     elif part == "powerchords":
                         L = int(2 * step * SR)
                         x = sum(pluck(mtof(deg(c[0], 1) + k), L / SR, rng, 0.999) for k in (0, 7, 12))
@@ -295,7 +298,7 @@ def render(name):
                     elif part == "strum":
                         L = int(min(6, 16 - s) * step * SR)
                         notes = [deg(c[0], 1) - 12, deg(c[0], 1), deg(c[1], 1), deg(c[2], 1), deg(c[0], 2)]
-                        x = sum(np.roll(np.pad(pluck(mtof(m), L / SR, rng, 0.997, 0.7), (0, 0)), int(k * 0.012 * SR))
+                        x = sum(np.roll(pluck(mtof(m), L / SR, rng, 0.997, 0.7), int(k * 0.012 * SR))  # a strum
                                 for k, m in enumerate(notes))
                     else:
                         L = int(2 * step * SR)
@@ -343,14 +346,16 @@ def render(name):
                 at = s_at * step * SR
                 if wave == "fm":
                     t = np.arange(int(2.5 * SR)) / SR
-                    x = np.sin(2 * np.pi * mtof(m) * t + 3 * perc(len(t), 0.5) * np.sin(2 * np.pi * 3.5 * mtof(m) * t))
+                    mod = 3 * perc(len(t), 0.5) * np.sin(2 * np.pi * 3.5 * mtof(m) * t)
+                    x = np.sin(2 * np.pi * mtof(m) * t + mod)
                     x *= perc(len(t), 0.8)
                 elif wave in ("pluck", "sitar"):
                     x = pluck(mtof(m), max(L / SR, 1.2), rng, 0.998, 0.8, 0.6 if wave == "sitar" else 0.0)
-                    if wave == "sitar" and rng.random() < 0.3:  # meend: the pitch glides in
+                    if wave == "sitar" and rng.random() < 0.3:  # a semitone below instead: an ornament
                         x = pluck(mtof(m - 1), max(L / SR, 1.2), rng, 0.998, 0.8, 0.6)
                 else:
-                    vib = 1 + 0.006 * np.sin(2 * np.pi * 5.5 * np.arange(L) / SR) * np.minimum(1, np.arange(L) / (0.3 * SR))
+                    ramp = np.minimum(1, np.arange(L) / (0.3 * SR))  # vibrato fades in
+                    vib = 1 + 0.006 * np.sin(2 * np.pi * 5.5 * np.arange(L) / SR) * ramp
                     x = osc(wave, mtof(m) * vib) * env(L, 0.01, 0.05)
                     if part == "lead":
                         x = lowpass(x, float(rng.uniform(1800, 5000)))
