@@ -25,7 +25,6 @@ Batches: renders are taken from the hash-ordered candidates until BATCHES' total
 raising the total adds renders and never changes an earlier one.
 """
 
-import hashlib
 import json
 import math
 import shutil
@@ -265,11 +264,7 @@ def _render_one(b, out_dir, name, rel, kind, grooves):
         sung._run(b, ["sox", "-D", str(tmp / "dry.wav"), "-e", "floating-point", str(tmp / "wet.wav")]
                   + fx.split(), "sox effect")
         x = sung._fit(sf.read(str(tmp / "wet.wav"), dtype="float64")[0], n)
-    level = _pick(["loud", "mid", "quiet"], "level:" + rel)
-    target = {"loud": renders.LOUD_DB, "quiet": renders.QUIET_DB}.get(level, renders.MID_DB)
-    rms = math.sqrt(float(np.mean(x ** 2)))
-    x = x * min(10 ** (target / 20) / max(rms, 1e-9), 0.989 / max(float(np.abs(x).max()), 1e-9))
-    rms_db = round(20 * math.log10(max(math.sqrt(float(np.mean(x ** 2))), 1e-9)), 2)
+    x, level, rms_db = renders.to_level(x, rel)
     hard = {t: 1 for t in ones}
     if not voices:
         hard.update({t: 0 for t in renders.VOCAL_TAGS})
@@ -326,10 +321,7 @@ def arrangement_sources(b, cdir):
                               "MMA groove library (GPL-2+); FluidR3_GM soundfont (MIT)",
                    "duration": RENDER_S, "note": desc, "hard": hard}
             meta.write_text(json.dumps(src, indent=0))
-            # build.make_clips caches the cut clips per source name: drop a stale cut of this name
-            sid = f"{PACKAGE}_{version}:{rel}"
-            (cdir / "clip-index" / (hashlib.sha256(sid.encode()).hexdigest()[:24] + ".json")).unlink(
-                missing_ok=True)
+            b.forget_clips(cdir, PACKAGE, version, rel)
             if len(sources) % 25 == 0:
                 b.log(f"[arrange] {len(sources) + 1}/{want} renders")
         src = json.loads(meta.read_text())

@@ -680,15 +680,24 @@ def clip_offsets(n_samples):
     return list(range(0, n_samples - clip + 1, clip))
 
 
+def clip_index(cdir, package, version, file):
+    """Where make_clips caches the cut of one source (its clips' offsets and PCM hashes)."""
+    sid = f"{package}_{version}:{file}"
+    return cdir / "clip-index" / (hashlib.sha256(sid.encode()).hexdigest()[:24] + ".json")
+
+
+def forget_clips(cdir, package, version, file):
+    """A render family made a source anew: drop make_clips' stale cut of that name."""
+    clip_index(cdir, package, version, file).unlink(missing_ok=True)
+
+
 def make_clips(cdir, sources, split=None):
     """Cut every source into 29 s clips at 16 kHz mono. Returns the clip list, split by track, or
     all in `split` (the variants of training clips, variants.py)."""
     clips = []
-    idx_dir = cdir / "clip-index"
-    idx_dir.mkdir(parents=True, exist_ok=True)
+    (cdir / "clip-index").mkdir(parents=True, exist_ok=True)
     for s in sources:
-        sid = f"{s['package']}_{s['version']}:{s['file']}"
-        idx = idx_dir / (hashlib.sha256(sid.encode()).hexdigest()[:24] + ".json")
+        idx = clip_index(cdir, s["package"], s["version"], s["file"])
         if idx.exists():
             entries = json.loads(idx.read_text())
         else:

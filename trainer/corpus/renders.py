@@ -154,6 +154,18 @@ def _level_labels(rms_db, level):
     return {}
 
 
+def to_level(x, key):
+    """Scale float audio to the level class picked by the hash of "level:" + key (a render's score
+    or name), its peak at most 0.989 of full scale. Returns (audio, level, measured RMS in dBFS)."""
+    import numpy as np
+    level = _pick(["loud", "mid", "quiet"], "level:" + key)
+    target = {"loud": LOUD_DB, "quiet": QUIET_DB}.get(level, MID_DB)
+    rms = math.sqrt(float(np.mean(x ** 2)))
+    x = x * min(10 ** (target / 20) / max(rms, 1e-9), 0.989 / max(float(np.abs(x).max()), 1e-9))
+    rms_db = round(20 * math.log10(max(math.sqrt(float(np.mean(x ** 2))), 1e-9)), 2)
+    return x, level, rms_db
+
+
 def _finish(raw_wav, out_wav, level):
     """Scale a fluidsynth render to its level class (peak-limited to -0.1 dBFS, never clipped), loop
     it to MIN_RENDER_S if short, trim trailing silence; 16-bit WAV. Returns (duration, rms_db)."""
@@ -400,7 +412,7 @@ FAMILIES = ("scores", "grooves", "sung", "arrangements", "procedural")
 
 
 def render_all(cdir, b, families=FAMILIES):
-    """b: the build module (run, log, safe_name, append_all_off, decode_16k, SOUNDFONT,
+    """b: the build module (run, log, safe_name, append_all_off, decode_16k, forget_clips, SOUNDFONT,
     RENDER_TIMEOUT). families: which of FAMILIES to render (or reuse)."""
     import arrange  # beside this file
     import procedural

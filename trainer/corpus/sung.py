@@ -32,7 +32,6 @@ Longer than most files (~650 lines): one render family, its choices, the voices'
 render itself belong together; the tests are in test_sung.py.
 """
 
-import hashlib
 import json
 import math
 import shutil
@@ -575,12 +574,7 @@ def _render_one(b, out_dir, name, rel, kind, setting, sex, voice):
             raise RuntimeError("silent accompaniment")
         x = v + acc_x * (rv / ra) * 10 ** (-ratio_db / 20)
         desc += f", voice {ratio_db:+.0f} dB over it"
-    level = _pick(["loud", "mid", "quiet"], "level:" + rel)
-    target = {"loud": renders.LOUD_DB, "quiet": renders.QUIET_DB}.get(level, renders.MID_DB)
-    rms = math.sqrt(float(np.mean(x ** 2)))
-    g = min(10 ** (target / 20) / max(rms, 1e-9), 0.989 / max(float(np.abs(x).max()), 1e-9))
-    x = x * g
-    rms_db = round(20 * math.log10(max(math.sqrt(float(np.mean(x ** 2))), 1e-9)), 2)
+    x, level, rms_db = renders.to_level(x, rel)
     hard.update(renders._level_labels(rms_db, level))
     wav = out_dir / (name + ".wav")
     sf.write(str(wav.with_suffix(".tmp.wav")), x.astype(np.float32), SR, subtype="PCM_16")
@@ -647,10 +641,7 @@ def sung_sources(b, cdir):
                    "duration": RENDER_S,
                    "note": f"{setting}: {desc}; music21 {m21}, {deb}", "hard": hard}
             meta.write_text(json.dumps(src, indent=0))
-            # build.make_clips caches the cut clips per source name: drop a stale cut of this name
-            sid = f"{src['package']}_{src['version']}:{src['file']}"
-            (cdir / "clip-index" / (hashlib.sha256(sid.encode()).hexdigest()[:24] + ".json")).unlink(
-                missing_ok=True)
+            b.forget_clips(cdir, src["package"], src["version"], src["file"])
         src = json.loads(meta.read_text())
         taken[j][setting, sex] += 1
         sources.append(dict(src, stratum=f"{PACKAGE}:{voice}:{'mma' if setting == 'mma' else 'score'}"))
