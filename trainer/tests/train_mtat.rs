@@ -106,6 +106,7 @@ fn args(root: &Path, out: &Path, cache: &Path, epochs: u32, resume: bool) -> Arg
         temperature: 1.0,
         dropout: None,
         weight_decay: 0.0,
+        clip_grad_norm: None,
         augment: Augment::default(),
         mix: Mix::default(),
     }
