@@ -253,13 +253,19 @@ fn mtat_protocol_training_and_resume() {
         "augmentation changed nothing"
     );
 
-    // Regularised (dropout, AdamW's weight decay): it still learns the easy
-    // tag, records both, and a resume with another dropout is refused.
+    // Regularised (dropout, AdamW's weight decay, gradient clipping): it
+    // still learns the easy tag, records all three, a clipping norm that is
+    // not positive is refused, and a resume with another dropout is refused.
     let regularised = tmp.join("regularised");
     let mut a = args(&root, &regularised, &cache, 20, false);
     a.keep = Keep::Last;
     a.dropout = Some(0.1);
     a.weight_decay = 0.05;
+    let mut zero_clip = a.clone();
+    zero_clip.clip_grad_norm = Some(0.0);
+    let err = train::run(zero_clip).unwrap_err().to_string();
+    assert!(err.contains("--clip-grad-norm"), "{err}");
+    a.clip_grad_norm = Some(0.5);
     train::run(a.clone()).unwrap();
     let bytes = std::fs::read(regularised.join("scat-1l-8h-gru.bpk")).unwrap();
     let m = model::Model::from_bytes(&bytes, &Device::flex()).unwrap();
@@ -267,6 +273,7 @@ fn mtat_protocol_training_and_resume() {
     let extra = &m.metadata.metrics.extra;
     assert_eq!(extra["dropout"].as_f64(), Some(0.1));
     assert_eq!(extra["weight_decay"].as_f64(), Some(0.05));
+    assert_eq!(extra["clip_grad_norm"].as_f64(), Some(0.5));
     let auc = m.metadata.metrics.per_tag[piano].roc_auc.unwrap();
     assert!(auc > 0.9, "regularised piano ROC-AUC {auc}");
     assert_ne!(
