@@ -51,8 +51,8 @@ pub struct Augment {
     pub eq_db: f64,
     /// Random crops: each training batch is cut to a random length of at
     /// least this many frames (a window has 114), each clip from its own
-    /// random start and labelled with the whole clip's targets; 0 turns it
-    /// off.
+    /// random start and labelled with the whole clip's targets (or, with
+    /// `--patch-targets`, the teacher's patches it covers); 0 turns it off.
     #[arg(long, default_value_t = 0)]
     pub crop_frames: usize,
 }
@@ -168,27 +168,36 @@ impl Augment {
 
     /// `--crop-frames`: cut `xs` (clips of `rows × frames`, after
     /// [`Self::apply`]) to a random length from `crop_frames` to `frames`,
-    /// each clip from its own random start. Returns the new frame count.
+    /// each clip from its own random start. Returns the new frame count and
+    /// each clip's start (none when nothing was cut).
     /// The clips are whole tracks' 29 s windows, so a crop is the
     /// feature-domain form of a random window offset (the cache holds one
     /// window per clip).
-    pub fn crop(&self, rng: &mut StdRng, xs: &mut Vec<f32>, rows: usize, frames: usize) -> usize {
+    pub fn crop(
+        &self,
+        rng: &mut StdRng,
+        xs: &mut Vec<f32>,
+        rows: usize,
+        frames: usize,
+    ) -> (usize, Vec<usize>) {
         if self.crop_frames == 0 || self.crop_frames >= frames || rows == 0 {
-            return frames;
+            return (frames, Vec::new());
         }
         let len = rng.random_range(self.crop_frames..=frames);
         if len == frames {
-            return frames;
+            return (frames, Vec::new());
         }
         let mut out = Vec::with_capacity(xs.len() / frames * len);
+        let mut starts = Vec::with_capacity(xs.len() / (rows * frames));
         for x in xs.chunks_exact(rows * frames) {
             let start = rng.random_range(0..=frames - len);
+            starts.push(start);
             for row in x.chunks_exact(frames) {
                 out.extend_from_slice(&row[start..start + len]);
             }
         }
         *xs = out;
-        len
+        (len, starts)
     }
 }
 
@@ -297,13 +306,17 @@ mod tests {
         let mut rng = Augment::rng(3, 0);
         for _ in 0..200 {
             let mut x = xs.clone();
-            let len = a.crop(&mut rng, &mut x, ROWS, FRAMES);
+            let (len, clip_starts) = a.crop(&mut rng, &mut x, ROWS, FRAMES);
             assert!((4..=FRAMES).contains(&len));
+            assert_eq!(clip_starts.len(), if len == FRAMES { 0 } else { 4 });
             assert_eq!(x.len(), 4 * ROWS * len);
             lens.insert(len);
             for (c, clip) in x.chunks_exact(ROWS * len).enumerate() {
                 let start = clip[0] as usize - c * ROWS * FRAMES;
                 assert!(start + len <= FRAMES);
+                if len < FRAMES {
+                    assert_eq!(clip_starts[c], start);
+                }
                 starts.insert(start);
                 for (r, row) in clip.chunks_exact(len).enumerate() {
                     let first = (c * ROWS + r) * FRAMES + start;
@@ -322,7 +335,7 @@ mod tests {
                 crop_frames,
                 ..Augment::default()
             };
-            assert_eq!(a.crop(&mut rng, &mut x, ROWS, FRAMES), FRAMES);
+            assert_eq!(a.crop(&mut rng, &mut x, ROWS, FRAMES), (FRAMES, vec![]));
             assert_eq!(x, xs);
         }
     }

@@ -14,6 +14,7 @@
 //! the splits and the epoch's mix have their own rooms.
 
 mod mix;
+mod patches;
 mod splits;
 
 pub use mix::{Mix, family_of};
@@ -122,6 +123,12 @@ pub struct Args {
     /// Off by default.
     #[arg(long)]
     pub clip_grad_norm: Option<f64>,
+    /// The teacher's 3 s patches of the training clips (CSV
+    /// `audio,patch,<50 tags>`, from `trainer/corpus/patches.py sidecar`):
+    /// a random crop (`--crop-frames`) is labelled with the mean of the
+    /// patches it covers instead of the whole clip's target.
+    #[arg(long)]
+    pub patch_targets: Option<PathBuf>,
     #[command(flatten)]
     pub augment: Augment,
     #[command(flatten)]
@@ -205,6 +212,21 @@ pub fn run(a: Args) -> Result<()> {
             .with_context(|| format!("{}", p.display()))?,
         None => default_front_end(spec.front_end),
     };
+    let patch_targets = match &a.patch_targets {
+        None => None,
+        Some(p) => {
+            if a.augment.crop_frames == 0 {
+                bail!("--patch-targets labels crops: give --crop-frames too");
+            }
+            if a.augment.mixup > 0.0 {
+                bail!("--patch-targets with --mixup: a crop's target would undo the mix");
+            }
+            if fe.front_end.sample_rate() != patches::PATCH_RATE {
+                bail!("--patch-targets needs a front end at 16 kHz (the teacher's patches' rate)");
+            }
+            Some(patches::PatchTargets::read(p)?)
+        }
+    };
     let cache_dir = cache_dir(a.cache.as_deref());
     let all = featurise(&clips, &cache_dir, &fe)?;
     let mut features = Features::new(fe.clone());
@@ -212,10 +234,12 @@ pub fn run(a: Args) -> Result<()> {
         Standardisation::measure(all.iter().filter(|f| f.split == Split::Train).map(|f| &f.x))
             .ok_or_else(|| anyhow!("no training clips"))?;
     let eq = eq_rows(&a.augment, &fe, &mut features, &stats)?;
-    let train = split_data(&all, Split::Train, &[], &stats, &mut features);
+    let pt = patch_targets.as_ref();
+    let train = split_data(&all, Split::Train, &[], &stats, &mut features, pt);
+    drop(patch_targets);
     let without = &a.mix.select_without;
-    let valid = split_data(&all, Split::Valid, without, &stats, &mut features);
-    let test = split_data(&all, Split::Test, &[], &stats, &mut features);
+    let valid = split_data(&all, Split::Valid, without, &stats, &mut features, None);
+    let test = split_data(&all, Split::Test, &[], &stats, &mut features, None);
     let known: Vec<String> = all.iter().map(|f| f.family.clone()).collect();
     drop(all);
     let unknown = a.mix.unknown(&known);
@@ -501,6 +525,7 @@ pub fn run(a: Args) -> Result<()> {
             "dropout": config.dropout,
             "weight_decay": a.weight_decay,
             "clip_grad_norm": a.clip_grad_norm,
+            "patch_targets": a.patch_targets.as_ref().and_then(|p| p.file_name()).map(|n| n.to_string_lossy()),
             "parameters": snapshot.num_params(),
             // Training clips per tag (target >= 0.5, the positives' rule): the
             // page marks tags the model has barely seen as uncertain.

@@ -3,6 +3,7 @@
 //! batches (augmented for training) and evaluation over a split.
 
 use super::mix::family_of;
+use super::patches::{PatchTargets, crop_target};
 use crate::augment::{Augment, EqRows};
 use crate::cache::FeatureCache;
 use crate::data::{Clip, Split};
@@ -17,7 +18,7 @@ use scatterbrain::model::{Device, Tagger, bce_with_logits};
 use scatterbrain::normalise::Standardisation;
 use scatterbrain::tags::TAG_COUNT;
 use scatterbrain::transform::{Coefficients, FrontEnd};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Features and targets of one split, standardised, in memory.
 #[derive(Default)]
@@ -26,6 +27,10 @@ pub struct SplitData {
     pub y: Vec<f32>,
     /// Each clip's family (see [`super::mix::family_of`]).
     pub families: Vec<String>,
+    /// Each clip's teacher patches (`--patch-targets`, training only).
+    pub patches: Vec<Option<Vec<f32>>>,
+    /// Samples between frames (where a crop lies in the clip).
+    pub hop: usize,
 }
 
 impl SplitData {
@@ -39,6 +44,7 @@ impl SplitData {
 
 /// One clip's features and what training needs to know of it.
 pub(super) struct Featurised {
+    pub path: PathBuf,
     pub split: Split,
     pub x: Coefficients,
     pub y: Vec<f32>,
@@ -93,6 +99,7 @@ pub(super) fn featurise(
     for (clip, c) in clips.iter().zip(features.into_iter().flatten()) {
         match c {
             Some(x) => out.push(Featurised {
+                path: clip.path.clone(),
                 split: clip.split,
                 x,
                 y: clip.targets.clone(),
@@ -107,16 +114,22 @@ pub(super) fn featurise(
     Ok(out)
 }
 
-/// The clips of `split`, standardised, leaving out the families in `without`.
+/// The clips of `split`, standardised, leaving out the families in `without`,
+/// with their teacher patches when `patches` has them.
 pub(super) fn split_data(
     all: &[Featurised],
     split: Split,
     without: &[String],
     stats: &Standardisation,
     features: &mut Features,
+    patches: Option<&PatchTargets>,
 ) -> SplitData {
     let len = features.window_len();
-    let mut data = SplitData::default();
+    let mut data = SplitData {
+        hop: features.hop(),
+        ..SplitData::default()
+    };
+    let (mut missing, mut set) = (0, 0);
     for f in all {
         if f.split == split && !without.contains(&f.family) {
             let mut c = f.x.clone();
@@ -124,7 +137,20 @@ pub(super) fn split_data(
             data.x.push(c);
             data.y.extend_from_slice(&f.y);
             data.families.push(f.family.clone());
+            let p = patches.and_then(|p| p.for_clip(&f.path, &f.y));
+            missing += usize::from(patches.is_some() && p.is_none());
+            set += p.as_ref().map_or(0, |p| p.1);
+            data.patches.push(p.map(|p| p.0));
         }
+    }
+    if patches.is_some() {
+        eprintln!(
+            "patch targets: {} of {} {} clips ({missing} keep their clip target on crops); \
+             {set} clip tags set to a clip target that is not the patches' mean (hard labels)",
+            data.len() - missing,
+            data.len(),
+            split.as_str()
+        );
     }
     data
 }
@@ -175,7 +201,17 @@ pub(super) fn batch(
     }
     if let Some((augment, rng, eq)) = augment {
         augment.apply(rng, &mut xs, &mut ys, rows, TAG_COUNT, eq);
-        frames = augment.crop(rng, &mut xs, rows, frames);
+        let starts;
+        (frames, starts) = augment.crop(rng, &mut xs, rows, frames);
+        // A crop's target: the teacher's patches it covers, where known.
+        for (k, (&i, &start)) in idx.iter().zip(&starts).enumerate() {
+            if let Some(t) = data.patches[i]
+                .as_ref()
+                .and_then(|p| crop_target(p, data.hop, start, frames))
+            {
+                ys[k * TAG_COUNT..(k + 1) * TAG_COUNT].copy_from_slice(&t);
+            }
+        }
     }
     let x = tagger
         .input_from_coefficients(&xs, idx.len(), frames, device)
@@ -209,4 +245,73 @@ pub fn evaluate(
         }
         Ok((scores, loss / data.len().max(1) as f64))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scatterbrain::model::ModelConfig;
+
+    #[test]
+    fn a_cropped_clip_takes_its_patches_target_and_a_whole_one_its_own() {
+        let (rows, frames) = (3, 114);
+        let clip = Coefficients {
+            rows,
+            frames,
+            data: vec![0.0; rows * frames],
+        };
+        // Clip 0 has patches (patch k scores k / 10), clip 1 has none.
+        let patches: Vec<f32> = (0..9 * TAG_COUNT)
+            .map(|i| (i / TAG_COUNT) as f32 / 10.0)
+            .collect();
+        let data = SplitData {
+            x: vec![clip.clone(), clip],
+            y: vec![0.4; 2 * TAG_COUNT],
+            families: vec!["a".into(), "b".into()],
+            patches: vec![Some(patches.clone()), None],
+            hop: 4096,
+        };
+        let device = Device::flex();
+        let config = ModelConfig::from_name("scat-1l-8h-gru", rows).unwrap();
+        let tagger = Tagger::new(&config, &device).unwrap();
+        let augment = Augment {
+            crop_frames: 20,
+            ..Augment::default()
+        };
+        let (mut cropped, mut whole) = (0, 0);
+        for n in 0..40 {
+            // The same draws as `batch` makes, to know the crop.
+            let (mut rng, mut probe) = (Augment::rng(1, n), Augment::rng(1, n));
+            let mut xs = vec![0.0; 2 * rows * frames];
+            let (len, starts) = augment.crop(&mut probe, &mut xs, rows, frames);
+            let eq = EqRows::default();
+            let (x, y) = batch(
+                &tagger,
+                &data,
+                &[0, 1],
+                &device,
+                Some((&augment, &mut rng, &eq)),
+            )
+            .unwrap();
+            assert_eq!(x.dims()[1], len);
+            let y = y.into_data().try_into_vec::<f32>().unwrap();
+            let want = if len < frames {
+                cropped += 1;
+                crop_target(&patches, 4096, starts[0], len).unwrap_or(vec![0.4; TAG_COUNT])
+            } else {
+                whole += 1;
+                vec![0.4; TAG_COUNT]
+            };
+            assert_eq!(&y[..TAG_COUNT], &want[..]);
+            assert!(
+                y[TAG_COUNT..].iter().all(|&v| v == 0.4),
+                "no patches: clip target"
+            );
+        }
+        // Lengths are drawn from 20..=114: nearly every batch is cropped.
+        assert!(
+            cropped > 30,
+            "{cropped} of 40 batches cropped, {whole} whole"
+        );
+    }
 }
