@@ -103,8 +103,8 @@ impl PatchTargets {
 /// seconds, which the teacher's patches do not cover).
 pub fn crop_target(patches: &[f32], hop: usize, start: usize, len: usize) -> Option<Vec<f32>> {
     let from = (hop * start).saturating_sub(hop / 2);
-    let to = hop * (start + len) - hop / 2;
-    let mut out = vec![0.0f32; TAG_COUNT];
+    let to = (hop * (start + len)).saturating_sub(hop / 2);
+    let mut out = [0.0f32; TAG_COUNT];
     let mut total = 0usize;
     for (k, p) in patches.chunks_exact(TAG_COUNT).enumerate() {
         let (a, b) = (k * PATCH_SAMPLES, (k + 1) * PATCH_SAMPLES);
