@@ -837,10 +837,7 @@ def label(cdir, clips, commit_every_s=0, commit_until=None):
     LABELS_CSV.parent.mkdir(parents=True, exist_ok=True)
     new = not LABELS_CSV.exists()
     if not new:
-        # drop a partial last row left by a killed labeller, so appends start on a fresh line
-        data = LABELS_CSV.read_bytes()
-        if data and not data.endswith(b"\n"):
-            LABELS_CSV.write_bytes(data[:data.rfind(b"\n") + 1])
+        drop_partial_row(LABELS_CSV)
     f = LABELS_CSV.open("a", newline="")
     w = csv.writer(f, lineterminator="\n")
     if new:
@@ -888,16 +885,23 @@ def prune_labels(clips):
     log(f"[label] pruned {len(rows) - len(kept)} label rows that match no clip, {len(kept)} kept")
 
 
-def commit_labels():
+def drop_partial_row(path):
+    """Drop a partial last row left by a killed labeller, so appends start on a fresh line."""
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        path.write_bytes(data[:data.rfind(b"\n") + 1])
+
+
+def commit_labels(path=LABELS_CSV, message="corpus: teacher labels (incremental)"):
     repo = HERE.parent.parent
-    rel = str(LABELS_CSV.relative_to(repo))
+    rel = str(path.relative_to(repo))
     for _ in range(10):
         if not (repo / ".git" / "index.lock").exists():
             break
         import time
         time.sleep(3)
     subprocess.run(["git", "add", rel], cwd=repo)
-    r = subprocess.run(["git", "commit", "-q", "-m", "corpus: teacher labels (incremental)", "--", rel],
+    r = subprocess.run(["git", "commit", "-q", "-m", message, "--", rel],
                        cwd=repo, capture_output=True, text=True)
     log(f"[label] commit: {'ok' if r.returncode == 0 else r.stdout.strip() + r.stderr.strip()}")
 

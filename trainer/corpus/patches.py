@@ -19,17 +19,16 @@ Patch p covers samples [47 872·p, 47 872·(p+1)) of the clip (187 mel frames of
 import argparse
 import csv
 import hashlib
-import os
-import subprocess
 import sys
 import time
 import wave
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import build  # noqa: E402  (venv, label commits, partial rows)
+
 PATCHES_CSV = HERE / "labels" / "teacher-patches.csv"
-VENV_PY = Path.home() / ".cache" / "scatterbrain" / "corpus-venv" / "bin" / "python3"
-PATCH_SAMPLES = 187 * 256
 
 
 def log(msg):
@@ -68,17 +67,11 @@ def read_patches():
 
 
 def commit():
-    repo = HERE.parent.parent
-    rel = str(PATCHES_CSV.relative_to(repo))
-    subprocess.run(["git", "add", rel], cwd=repo)
-    r = subprocess.run(["git", "commit", "-q", "-m", "corpus: teacher patch labels (incremental)",
-                        "--", rel], cwd=repo, capture_output=True, text=True)
-    log(f"[patches] commit: {'ok' if r.returncode == 0 else r.stdout.strip() + r.stderr.strip()}")
+    build.commit_labels(PATCHES_CSV, "corpus: teacher patch labels (incremental)")
 
 
 def label(manifest, splits, commit_every):
     import numpy as np
-    sys.path.insert(0, str(HERE))
     import teacher  # noqa: E402  (needs the venv)
     tags, rows = read_manifest(manifest, splits)
     base = Path(manifest).resolve().parent
@@ -97,9 +90,7 @@ def label(manifest, splits, commit_every):
         sys.exit("the manifest's tag columns are not the teacher's tags")
     new = not PATCHES_CSV.exists()
     if not new:
-        data = PATCHES_CSV.read_bytes()
-        if data and not data.endswith(b"\n"):  # a partial last row left by a killed run
-            PATCHES_CSV.write_bytes(data[:data.rfind(b"\n") + 1])
+        build.drop_partial_row(PATCHES_CSV)
     last_commit = t0 = time.time()
     with PATCHES_CSV.open("a", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
@@ -149,9 +140,7 @@ def main():
     ap.add_argument("--commit-every", type=float, default=0, help="git-commit the labels every S s")
     a = ap.parse_args()
     if a.stage == "label":
-        # the teacher needs the corpus venv (build.py creates it)
-        if VENV_PY.exists() and Path(sys.prefix).resolve() != VENV_PY.parent.parent.resolve():
-            os.execv(str(VENV_PY), [str(VENV_PY), __file__] + sys.argv[1:])
+        build.ensure_venv(__file__)  # the teacher needs the corpus venv
         label(a.manifest, set(a.splits), a.commit_every)
     else:
         sidecar(a.manifest)

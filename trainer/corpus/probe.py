@@ -19,13 +19,14 @@ figures it says whether the recurrent model or the front end limits generalisati
 """
 
 import argparse
-import csv
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-VENV_PY = Path.home() / ".cache" / "scatterbrain" / "corpus-venv" / "bin" / "python3"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import build  # noqa: E402  (the venv)
+import heldout  # noqa: E402  (the top-3 protocol's figures)
+from patches import read_manifest  # noqa: E402
 
 
 def features(cli, manifest, rows, out, config=None):
@@ -44,15 +45,9 @@ def features(cli, manifest, rows, out, config=None):
     return np.stack(xs)
 
 
-def top3_macro(y, s, min_pos=10):
-    import numpy as np
-    from sklearn.metrics import roc_auc_score
-    pos = np.zeros_like(y, dtype=bool)
-    top = np.argsort(-y, axis=1)[:, :3]
-    np.put_along_axis(pos, top, True, axis=1)
-    aucs = [roc_auc_score(pos[:, t], s[:, t]) for t in range(y.shape[1])
-            if min_pos <= pos[:, t].sum() < len(y)]
-    return float(np.mean(aucs)), len(aucs)
+def top3_macro(y, s):
+    """heldout.py's top-3 protocol: macro ROC-AUC over the tags with >= 10 positives."""
+    return heldout.figures(heldout.positives(y, "top-3"), s, 10)["roc_auc"]
 
 
 def fit(x, y, m, va, te, alpha):
@@ -61,7 +56,7 @@ def fit(x, y, m, va, te, alpha):
     mu, sd = x[m].mean(0), x[m].std(0) + 1e-6
     z = (x - mu) / sd
     r = Ridge(alpha=alpha).fit(z[m], y[m])
-    return top3_macro(y[va], r.predict(z[va]))[0], top3_macro(y[te], r.predict(z[te]))[0]
+    return top3_macro(y[va], r.predict(z[va])), top3_macro(y[te], r.predict(z[te]))
 
 
 def main():
@@ -78,21 +73,15 @@ def main():
                     help="also: each family (package folder) of this manifest's training clips that is "
                          "not in the first manifest, added to the training clips in turn, then all")
     a = ap.parse_args()
-    if VENV_PY.exists() and Path(sys.prefix).resolve() != VENV_PY.parent.parent.resolve():
-        os.execv(str(VENV_PY), [str(VENV_PY), __file__] + sys.argv[1:])
+    build.ensure_venv(__file__)
     import random
     import numpy as np
-    with a.manifest.open(newline="") as f:
-        r = csv.reader(f)
-        next(r)
-        rows = [row for row in r if row[1] in ("train", "validation", "test")]
+    rows = read_manifest(a.manifest, {"train", "validation", "test"})[1]
     n_base = len(rows)
     if a.screen:
         known = {row[0].split("/")[1] for row in rows}
-        with a.screen.open(newline="") as f:
-            r = csv.reader(f)
-            next(r)
-            rows += [row for row in r if row[1] == "train" and row[0].split("/")[1] not in known]
+        rows += [row for row in read_manifest(a.screen, {"train"})[1]
+                 if row[0].split("/")[1] not in known]
     name = a.manifest.stem + (f"-{a.config.stem}" if a.config else "")
     x = features(a.cli, a.manifest, rows, a.features / name, a.config)
     y = np.array([[float(v) for v in row[2:]] for row in rows])
