@@ -21,14 +21,17 @@ kym_after=$("$venv/bin/python" tests/fixtures/kymatio/make_reference.py --time-o
 
 # criterion's point estimate (middle of [lo est hi]) in ms.
 ms() {
-    grep -A1 "^scattering/$1" /tmp/sb-bench.txt | grep -o 'time: *\[[^]]*\]' |
+    grep -E -A1 "^scattering/$1( |\$)" /tmp/sb-bench.txt | grep -o 'time: *\[[^]]*\]' | head -1 |
         awk '{ v=$4; u=$5; if (u=="s") v*=1000; else if (u=="µs") v/=1000; printf "%.1f", v }'
 }
 clip=$(ms clip_29s)
 song=$(ms song_4min)
 plan=$(ms plan_29s)
+ref_clip=$(ms clip_29s_reference)
+ref_plan=$(ms plan_29s_reference)
 kym=$(python3 -c "print(f'{1000*min($kym_before, $kym_after):.0f}')")
 ratio=$(python3 -c "print(f'{$kym/$clip:.1f}')")
+ref_ratio=$(python3 -c "print(f'{$kym/$ref_clip:.1f}')")
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)
 rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 load=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -51,6 +54,9 @@ measured in the same run, Kymatio timed just before and just after criterion.
 | Scatterbrain, building the plan (once per length) | $plan ms |
 | Kymatio 0.3 numpy, one 29 s clip (best of two runs of 2) | $kym ms |
 | **speed-up over Kymatio numpy** | **${ratio}×** |
+| Scatterbrain at reference precision (\`scatter --precise\`: float64, within 1e-4 of the definition), one 29 s clip | $ref_clip ms |
+| its plan | $ref_plan ms |
+| its speed-up over Kymatio numpy | ${ref_ratio}× |
 
 Goals (issue 2): ≥ 50× faster than Kymatio numpy, ≤ 40 ms per clip on one core.
 Reproduce: \`bash benches/compare_kymatio.sh\`.

@@ -1,12 +1,13 @@
 //! Front-end speed: one 29 s clip, and the windows of a 4-minute song; and
-//! the log-mel and CQT comparison front ends on the same clip.
+//! the log-mel and CQT comparison front ends on the same clip; the
+//! scattering also at its reference precision.
 //! `benches/compare_kymatio.sh` runs this beside Kymatio numpy and writes the
 //! ratio to benches/RESULTS.md.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use scatterbrain::transform::cqt::Cqt;
 use scatterbrain::transform::mel::Mel;
-use scatterbrain::transform::{CqtConfig, MelConfig, Scattering, ScatteringConfig};
+use scatterbrain::transform::{CqtConfig, MelConfig, Precision, Scattering, ScatteringConfig};
 use std::hint::black_box;
 
 fn signal(n: usize) -> Vec<f32> {
@@ -46,6 +47,19 @@ fn scattering(c: &mut Criterion) {
     });
     g.bench_function("plan_29s", |b| {
         b.iter(|| black_box(Scattering::new(&cfg, n)))
+    });
+    // The reference precision (float64, higher internal rates): what
+    // agreement with the definition costs.
+    let reference = ScatteringConfig {
+        precision: Precision::Reference,
+        ..cfg
+    };
+    let mut precise = Scattering::<f64>::plan(&reference, n);
+    g.bench_function("clip_29s_reference", |b| {
+        b.iter(|| black_box(precise.transform(black_box(&x))))
+    });
+    g.bench_function("plan_29s_reference", |b| {
+        b.iter(|| black_box(Scattering::<f64>::plan(&reference, n)))
     });
     g.finish();
 }

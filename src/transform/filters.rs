@@ -10,6 +10,7 @@
 //! kept. That is what makes the transform cheap: a product with the signal's
 //! spectrum costs the filter's support, not the padded length.
 
+use super::fft::Real;
 use super::gauss::{add_periodised, morlet_l1};
 use rustfft::FftPlanner;
 use rustfft::num_complex::Complex;
@@ -95,14 +96,14 @@ pub fn phi_sigma(t: usize) -> f64 {
 /// A real-valued frequency response on `n` bins, stored over a contiguous
 /// (circular) range of bins.
 #[derive(Debug, Clone)]
-pub struct SparseFilter {
+pub struct SparseFilter<T = f32> {
     /// First bin, possibly negative (bins are taken modulo `n`).
     pub start: i64,
     /// Response at bins `start, start + 1, …`.
-    pub values: Vec<f32>,
+    pub values: Vec<T>,
 }
 
-impl SparseFilter {
+impl<T> SparseFilter<T> {
     /// Number of bins in the support.
     pub fn width(&self) -> usize {
         self.values.len()
@@ -133,8 +134,9 @@ fn periodised_gauss(f: f64, centre: f64, sigma: f64, p: i64) -> f64 {
 }
 
 /// Design a Morlet wavelet (`xi = Some`) or the Gaussian low-pass (`xi = None`)
-/// on `n` frequency bins, normalised to unit L1 norm in time as Kymatio does.
-pub fn morlet(n: usize, xi: Option<f64>, sigma: f64) -> SparseFilter {
+/// on `n` frequency bins, normalised to unit L1 norm in time as Kymatio does;
+/// designed in `f64`, stored as `T`.
+pub fn morlet<T: Real>(n: usize, xi: Option<f64>, sigma: f64) -> SparseFilter<T> {
     let (start, mut values, closed) = unnormalised(n, xi, sigma);
     let l1 = closed.unwrap_or_else(|| time_l1_norm(n, start, &values));
     for v in &mut values {
@@ -142,7 +144,7 @@ pub fn morlet(n: usize, xi: Option<f64>, sigma: f64) -> SparseFilter {
     }
     SparseFilter {
         start,
-        values: values.into_iter().map(|v| v as f32).collect(),
+        values: values.into_iter().map(T::of).collect(),
     }
 }
 
@@ -280,7 +282,7 @@ mod tests {
             }
         };
         for p in &params {
-            add(&morlet(n, Some(p.xi), p.sigma), 1.0);
+            add(&morlet::<f32>(n, Some(p.xi), p.sigma), 1.0);
         }
         let peak = lp.iter().cloned().fold(0.0, f64::max);
         let lo_bin =
@@ -319,7 +321,7 @@ mod tests {
     fn filters_have_unit_l1_norm_and_zero_mean() {
         let n = 1 << 14;
         for p in wavelet_params(8, 9).iter().step_by(7) {
-            let f = morlet(n, Some(p.xi), p.sigma);
+            let f = morlet::<f32>(n, Some(p.xi), p.sigma);
             // Zero mean in time <=> zero at bin 0.
             let at0 = (0 - f.start) as usize;
             if at0 < f.values.len() {

@@ -25,8 +25,10 @@ pub(crate) mod signal;
 
 pub use coefficients::{Coefficients, RowInfo};
 pub use cqt::CqtConfig;
+pub use fft::Real;
 pub use front_end::{ConfigError, FrontEnd, FrontEndConfig, FrontEndKind, FrontEndPlan};
 pub use mel::MelConfig;
 pub use scattering::{
-    NormaliserConfig, PaddingSpec, Path, Scattering, ScatteringConfig, ScatteringFrontEnd,
+    NormaliserConfig, PaddingSpec, Path, Precision, Scattering, ScatteringConfig,
+    ScatteringFrontEnd,
 };

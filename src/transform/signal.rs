@@ -14,19 +14,19 @@ fn reflect_index(i: i64, len: usize) -> usize {
 
 /// Fill `out` with `x` starting at `pad_left`, reflected on both sides (zeros
 /// for an empty signal).
-pub(crate) fn reflect_pad(x: &[f32], pad_left: usize, out: &mut [f32]) {
+pub(crate) fn reflect_pad<T: From<f32> + Copy>(x: &[f32], pad_left: usize, out: &mut [T]) {
     if x.is_empty() {
-        out.fill(0.0);
+        out.fill(T::from(0.0));
         return;
     }
     let len = x.len() as i64;
     for (i, o) in out.iter_mut().enumerate() {
         let src = i as i64 - pad_left as i64;
-        *o = if (0..len).contains(&src) {
+        *o = T::from(if (0..len).contains(&src) {
             x[src as usize]
         } else {
             x[reflect_index(src, x.len())]
-        };
+        });
     }
 }
 

@@ -8,24 +8,75 @@
 //! a third less (benches/RESULTS-browser.md, "Profile"). [`Paired`] plans
 //! leave out its reordering pass where two FFTs have only a pointwise step
 //! between them (another sixth less).
+//!
+//! Plans are generic over [`Real`]: `f32` for the product, `f64` for the
+//! scattering's reference precision (rustfft alone: [`Radix3`] is `f32`).
 
 use rustfft::num_complex::Complex;
-use rustfft::{Direction, Fft, FftDirection, FftPlanner, Length};
+use rustfft::num_traits::{Float, NumAssign};
+use rustfft::{Direction, Fft, FftDirection, FftNum, FftPlanner, Length};
 use std::collections::HashMap;
 use std::sync::Arc;
 
 mod lanes;
 use lanes::{Lanes, Vector, dft3, dft9};
 
+/// The floating-point types the scattering computes in: `f32` (the product)
+/// and `f64` (its reference precision).
+pub trait Real: FftNum + Float + NumAssign + Default + From<f32> {
+    /// A [`Radix3`] plan where it suits `len` (only `f32` has one).
+    fn radix3(
+        rustfft: &mut FftPlanner<Self>,
+        len: usize,
+        direction: FftDirection,
+    ) -> Option<Views<Self>>;
+
+    fn of(v: f64) -> Self {
+        Self::from_f64(v).expect("finite")
+    }
+
+    fn to_f32_lossy(self) -> f32 {
+        self.to_f32().unwrap_or(f32::NAN)
+    }
+}
+
+/// One plan seen as an [`Fft`] and as a [`Paired`].
+pub type Views<T> = (Arc<dyn Fft<T>>, Arc<dyn Paired<T>>);
+
+impl Real for f32 {
+    fn radix3(
+        rustfft: &mut FftPlanner<f32>,
+        len: usize,
+        direction: FftDirection,
+    ) -> Option<Views<f32>> {
+        radix_for(len)?;
+        let mut radices = Vec::new();
+        let mut rest = len;
+        while let Some(r) = radix_for(rest) {
+            radices.push(r);
+            rest /= r;
+        }
+        let base = rustfft.plan_fft(rest, direction);
+        let plan = Arc::new(Radix3::new(&radices, base, direction));
+        Some((plan.clone(), plan))
+    }
+}
+
+impl Real for f64 {
+    fn radix3(_: &mut FftPlanner<f64>, _: usize, _: FftDirection) -> Option<Views<f64>> {
+        None
+    }
+}
+
 /// Plans complex FFTs of any length; see the module docs.
-pub(crate) struct Planner {
-    rustfft: FftPlanner<f32>,
-    cache: HashMap<(usize, bool), Arc<dyn Fft<f32>>>,
-    paired: HashMap<usize, Arc<dyn Paired>>,
+pub(crate) struct Planner<T: Real = f32> {
+    rustfft: FftPlanner<T>,
+    cache: HashMap<(usize, bool), Planned<T>>,
+    paired: HashMap<usize, Arc<dyn Paired<T>>>,
     radix3: bool,
 }
 
-impl Planner {
+impl<T: Real> Planner<T> {
     pub(crate) fn new() -> Self {
         Self::with_radix3(cfg!(all(
             target_arch = "wasm32",
@@ -44,53 +95,50 @@ impl Planner {
         }
     }
 
-    pub(crate) fn forward(&mut self, len: usize) -> Arc<dyn Fft<f32>> {
-        self.plan(len, FftDirection::Forward)
+    pub(crate) fn forward(&mut self, len: usize) -> Arc<dyn Fft<T>> {
+        self.plan(len, FftDirection::Forward).0
     }
 
     /// A forward FFT for two transforms with a pointwise step between them
     /// (see [`Paired`]).
-    pub(crate) fn paired(&mut self, len: usize) -> Arc<dyn Paired> {
+    pub(crate) fn paired(&mut self, len: usize) -> Arc<dyn Paired<T>> {
         if let Some(p) = self.paired.get(&len) {
             return p.clone();
         }
-        let p: Arc<dyn Paired> = match self.radix3.then(|| radix_for(len)).flatten() {
-            Some(_) => self.radix3_plan(len, FftDirection::Forward),
-            None => Arc::new(Plain(self.forward(len))),
+        let p = match self.plan(len, FftDirection::Forward) {
+            (_, Some(p)) => p,
+            (f, None) => Arc::new(Plain(f)),
         };
         self.paired.insert(len, p.clone());
         p
     }
 
     #[cfg(test)]
-    pub(crate) fn inverse(&mut self, len: usize) -> Arc<dyn Fft<f32>> {
-        self.plan(len, FftDirection::Inverse)
+    pub(crate) fn inverse(&mut self, len: usize) -> Arc<dyn Fft<T>> {
+        self.plan(len, FftDirection::Inverse).0
     }
 
-    fn plan(&mut self, len: usize, direction: FftDirection) -> Arc<dyn Fft<f32>> {
+    /// The plan, and the same as [`Paired`] where it is a [`Radix3`].
+    fn plan(&mut self, len: usize, direction: FftDirection) -> Planned<T> {
         let key = (len, direction == FftDirection::Forward);
-        if let Some(f) = self.cache.get(&key) {
-            return f.clone();
+        if let Some(p) = self.cache.get(&key) {
+            return p.clone();
         }
-        let fft: Arc<dyn Fft<f32>> = match self.radix3.then(|| radix_for(len)).flatten() {
-            Some(_) => self.radix3_plan(len, direction),
-            None => self.rustfft.plan_fft(len, direction),
+        let planned = match self
+            .radix3
+            .then(|| T::radix3(&mut self.rustfft, len, direction))
+            .flatten()
+        {
+            Some((f, p)) => (f, Some(p)),
+            None => (self.rustfft.plan_fft(len, direction), None),
         };
-        self.cache.insert(key, fft.clone());
-        fft
-    }
-
-    fn radix3_plan(&mut self, len: usize, direction: FftDirection) -> Arc<Radix3> {
-        let mut radices = Vec::new();
-        let mut rest = len;
-        while let Some(r) = radix_for(rest) {
-            radices.push(r);
-            rest /= r;
-        }
-        let base = self.rustfft.plan_fft(rest, direction);
-        Arc::new(Radix3::new(&radices, base, direction))
+        self.cache.insert(key, planned.clone());
+        planned
     }
 }
+
+/// A plan, and the same plan as [`Paired`] where it has its own order.
+type Planned<T> = (Arc<dyn Fft<T>>, Option<Arc<dyn Paired<T>>>);
 
 /// A forward FFT of length `len` for a pair of transforms with a pointwise
 /// step between them (the scattering's modulus): the first may leave its
@@ -98,22 +146,22 @@ impl Planner {
 /// in that order, so neither pays the reordering pass (in WASM, a ninth of
 /// the scattering, all memory traffic). Each call transforms every `len`
 /// values of `buffer`, in place.
-pub(crate) trait Paired: Send + Sync {
+pub trait Paired<T = f32>: Send + Sync {
     /// Natural input, output in the scrambled order.
-    fn forward_scrambled(&self, buffer: &mut [Complex<f32>], scratch: &mut [Complex<f32>]);
+    fn forward_scrambled(&self, buffer: &mut [Complex<T>], scratch: &mut [Complex<T>]);
     /// Input in the scrambled order, natural output.
-    fn forward_from_scrambled(&self, buffer: &mut [Complex<f32>], scratch: &mut [Complex<f32>]);
+    fn forward_from_scrambled(&self, buffer: &mut [Complex<T>], scratch: &mut [Complex<T>]);
     fn scratch_len(&self) -> usize;
 }
 
 /// rustfft's plan: its order is the natural one.
-struct Plain(Arc<dyn Fft<f32>>);
+struct Plain<T>(Arc<dyn Fft<T>>);
 
-impl Paired for Plain {
-    fn forward_scrambled(&self, buffer: &mut [Complex<f32>], scratch: &mut [Complex<f32>]) {
+impl<T: Real> Paired<T> for Plain<T> {
+    fn forward_scrambled(&self, buffer: &mut [Complex<T>], scratch: &mut [Complex<T>]) {
         self.0.process_with_scratch(buffer, scratch);
     }
-    fn forward_from_scrambled(&self, buffer: &mut [Complex<f32>], scratch: &mut [Complex<f32>]) {
+    fn forward_from_scrambled(&self, buffer: &mut [Complex<T>], scratch: &mut [Complex<T>]) {
         self.0.process_with_scratch(buffer, scratch);
     }
     fn scratch_len(&self) -> usize {
@@ -126,7 +174,7 @@ impl Paired for Plain {
 /// transposed and in reverse (decimation in time: the rows' FFTs first, then
 /// each level's columns with the twiddles applied before their DFTs), which
 /// reads that order and writes the natural one.
-impl Paired for Radix3 {
+impl Paired<f32> for Radix3 {
     fn forward_scrambled(&self, buffer: &mut [Complex<f32>], scratch: &mut [Complex<f32>]) {
         assert_eq!(self.direction, FftDirection::Forward);
         assert!(buffer.len().is_multiple_of(self.len), "FFT buffer length");

@@ -2,7 +2,8 @@
 //! path, and the frequency-domain steps (folding a filtered spectrum onto a
 //! lower rate, the low bins of a real signal's spectrum).
 
-use crate::transform::fft::Paired;
+use super::config::Precision;
+use crate::transform::fft::{Paired, Real};
 use crate::transform::filters::SparseFilter;
 use crate::transform::signal::is_5_smooth;
 use rustfft::num_complex::Complex;
@@ -36,6 +37,25 @@ impl Rates {
         floor1: 800.0,
         floor2: 100.0,
     };
+
+    /// [`Precision::Reference`]'s, in f64 (`rates_sweep_reference`): every
+    /// fixture within 3.0e-5 of the full-rate definition, for 3.5× the FFT
+    /// volume of [`Rates::DEFAULT`]. U2 at 8× (5× the volume) changes no
+    /// worst figure beyond music's order 2 (2.7e-5 → 1.2e-5); U1 at 4× and
+    /// half these floors (2.9×) lets music, noise and quiet reach 9e-5.
+    pub(crate) const REFERENCE: Rates = Rates {
+        u1: 8.0,
+        u2: 4.0,
+        floor1: 4000.0,
+        floor2: 500.0,
+    };
+
+    pub(crate) fn of(precision: Precision) -> Rates {
+        match precision {
+            Precision::Fast => Rates::DEFAULT,
+            Precision::Reference => Rates::REFERENCE,
+        }
+    }
 
     /// Length of U1 for a first-order filter of support `width` whose next
     /// filters read up to bin `reach`.
@@ -104,12 +124,12 @@ fn fast_size(n: usize) -> bool {
 /// part, so the outer `conj` is free): forward and inverse transforms of one
 /// length then share one plan, a fifth less plan building.
 #[inline]
-pub(super) fn fold_product(
-    half: &[Complex<f32>],
+pub(super) fn fold_product<T: Real>(
+    half: &[Complex<T>],
     len: usize,
     start: i64,
-    values: &[f32],
-    out: &mut [Complex<f32>],
+    values: &[T],
+    out: &mut [Complex<T>],
 ) {
     fold(half, len, start, values, &mut Band(out));
 }
@@ -125,20 +145,20 @@ pub(super) fn fold_product(
 /// bands it was a sixth of the transform, all memory traffic.
 /// `twiddles`: `W_2h^q` for `q < h` at least.
 #[inline]
-pub(super) fn fold_halves(
-    half: &[Complex<f32>],
+pub(super) fn fold_halves<T: Real>(
+    half: &[Complex<T>],
     len: usize,
     start: i64,
-    values: &[f32],
-    twiddles: &[Complex<f32>],
-    band: &mut [Complex<f32>],
+    values: &[T],
+    twiddles: &[Complex<T>],
+    band: &mut [Complex<T>],
 ) {
     let (lo, hi) = band.split_at_mut(band.len() / 2);
     // Bins `h..2h` of the band are `lo`'s bins with the opposite sign.
     let sign = if start.rem_euclid(2 * lo.len() as i64) < lo.len() as i64 {
-        1.0
+        T::one()
     } else {
-        -1.0
+        -T::one()
     };
     fold(
         half,
@@ -156,17 +176,17 @@ pub(super) fn fold_halves(
 
 /// Where a fold puts its values: bins `at..` of an output of `len()` bins,
 /// written (the first cover of a bin) or added.
-trait Sink {
+trait Sink<T> {
     fn len(&self) -> usize;
     fn zero(&mut self, bins: std::ops::Range<usize>);
-    fn put<const WRITE: bool>(&mut self, at: usize, v: impl Iterator<Item = Complex<f32>>);
+    fn put<const WRITE: bool>(&mut self, at: usize, v: impl Iterator<Item = Complex<T>>);
     /// The fold wrapped around the output.
     fn wrapped(&mut self) {}
 }
 
-struct Band<'a>(&'a mut [Complex<f32>]);
+struct Band<'a, T>(&'a mut [Complex<T>]);
 
-impl Sink for Band<'_> {
+impl<T: Real> Sink<T> for Band<'_, T> {
     fn len(&self) -> usize {
         self.0.len()
     }
@@ -174,21 +194,21 @@ impl Sink for Band<'_> {
         self.0[bins].fill(Complex::default());
     }
     #[inline(always)]
-    fn put<const WRITE: bool>(&mut self, at: usize, v: impl Iterator<Item = Complex<f32>>) {
+    fn put<const WRITE: bool>(&mut self, at: usize, v: impl Iterator<Item = Complex<T>>) {
         for (o, v) in self.0[at..].iter_mut().zip(v) {
             if WRITE { *o = v } else { *o += v }
         }
     }
 }
 
-struct Halves<'a> {
-    lo: &'a mut [Complex<f32>],
-    hi: &'a mut [Complex<f32>],
-    twiddles: &'a [Complex<f32>],
-    sign: f32,
+struct Halves<'a, T> {
+    lo: &'a mut [Complex<T>],
+    hi: &'a mut [Complex<T>],
+    twiddles: &'a [Complex<T>],
+    sign: T,
 }
 
-impl Sink for Halves<'_> {
+impl<T: Real> Sink<T> for Halves<'_, T> {
     fn len(&self) -> usize {
         self.lo.len()
     }
@@ -197,7 +217,7 @@ impl Sink for Halves<'_> {
         self.hi[bins].fill(Complex::default());
     }
     #[inline(always)]
-    fn put<const WRITE: bool>(&mut self, at: usize, v: impl Iterator<Item = Complex<f32>>) {
+    fn put<const WRITE: bool>(&mut self, at: usize, v: impl Iterator<Item = Complex<T>>) {
         let sign = self.sign;
         for (((l, h), w), v) in self.lo[at..]
             .iter_mut()
@@ -221,7 +241,13 @@ impl Sink for Halves<'_> {
 }
 
 #[inline(always)]
-fn fold<S: Sink>(half: &[Complex<f32>], len: usize, start: i64, values: &[f32], out: &mut S) {
+fn fold<T: Real, S: Sink<T>>(
+    half: &[Complex<T>],
+    len: usize,
+    start: i64,
+    values: &[T],
+    out: &mut S,
+) {
     let m = out.len();
     let dst = start.rem_euclid(m as i64) as usize;
     let k = start.rem_euclid(len as i64) as usize;
@@ -234,8 +260,8 @@ fn fold<S: Sink>(half: &[Complex<f32>], len: usize, start: i64, values: &[f32], 
     } else {
         out.zero(end - m..dst);
     }
-    let (k, dst) = fold_runs::<true, S>(half, len, k, dst, &values[..first], out);
-    fold_runs::<false, S>(half, len, k, dst, &values[first..], out);
+    let (k, dst) = fold_runs::<true, T, S>(half, len, k, dst, &values[..first], out);
+    fold_runs::<false, T, S>(half, len, k, dst, &values[first..], out);
 }
 
 /// [`fold`]'s loop from input bin `k` and output bin `dst`, in runs
@@ -243,12 +269,12 @@ fn fold<S: Sink>(half: &[Complex<f32>], len: usize, start: i64, values: &[f32], 
 /// that the inner loops have no branch and vectorise (per value, this was a
 /// tenth of the transform). Returns where it stopped.
 #[inline(always)]
-fn fold_runs<const WRITE: bool, S: Sink>(
-    half: &[Complex<f32>],
+fn fold_runs<const WRITE: bool, T: Real, S: Sink<T>>(
+    half: &[Complex<T>],
     len: usize,
     mut k: usize,
     mut dst: usize,
-    mut values: &[f32],
+    mut values: &[T],
     out: &mut S,
 ) -> (usize, usize) {
     let m = out.len();
@@ -311,7 +337,7 @@ pub(super) fn bins_read(len: usize, start: i64, count: usize) -> usize {
 /// and a fine table (`W^(qM + r) = W^(qM) W^r`, in f64), so ~2 sqrt(count)
 /// `sin`/`cos` calls instead of one per entry (these tables are as long as
 /// the FFTs they serve, and `sincos` was most of planning).
-pub(super) fn twiddles(len: usize, count: usize) -> Vec<Complex<f32>> {
+pub(super) fn twiddles<T: Real>(len: usize, count: usize) -> Vec<Complex<T>> {
     let w = |k: usize| {
         let a = -2.0 * std::f64::consts::PI * k as f64 / len as f64;
         Complex::new(a.cos(), a.sin())
@@ -324,7 +350,7 @@ pub(super) fn twiddles(len: usize, count: usize) -> Vec<Complex<f32>> {
         let fine = &fine[..step.min(count - q * step)];
         out.extend(fine.iter().map(|f| {
             let z = coarse * f;
-            Complex::new(z.re as f32, z.im as f32)
+            Complex::new(T::of(z.re), T::of(z.im))
         }));
     }
     out
@@ -338,20 +364,21 @@ pub(super) fn twiddles(len: usize, count: usize) -> Vec<Complex<f32>> {
 /// spectrum goes the same way (up to the bins its filters read) rather than
 /// through realfft, whose inner FFT would bypass `fft::Planner`'s WASM kernels.
 /// `packed` is in `half_fft`'s scrambled order (see [`Paired`]).
-pub(super) fn low_bins(
-    packed: &mut [Complex<f32>],
-    half_fft: &dyn Paired,
-    twiddles: &[Complex<f32>],
-    scratch: &mut [Complex<f32>],
-    out: &mut [Complex<f32>],
+pub(super) fn low_bins<T: Real>(
+    packed: &mut [Complex<T>],
+    half_fft: &dyn Paired<T>,
+    twiddles: &[Complex<T>],
+    scratch: &mut [Complex<T>],
+    out: &mut [Complex<T>],
 ) {
     half_fft.forward_from_scrambled(packed, scratch);
     let h = packed.len();
     // Bin k pairs bins k and h - k of the half-length FFT, where bins 0 and
     // h are both bin 0; the middle ones go in one branch-free loop.
-    let split = |z: Complex<f32>, zc: Complex<f32>, w: Complex<f32>| {
-        let even = (z + zc) * 0.5;
-        let odd = (z - zc) * Complex::new(0.0, -0.5);
+    let half = T::of(0.5);
+    let split = |z: Complex<T>, zc: Complex<T>, w: Complex<T>| {
+        let even = (z + zc) * half;
+        let odd = (z - zc) * Complex::new(T::zero(), -half);
         even + w * odd
     };
     let count = out.len().min(twiddles.len());
@@ -380,9 +407,9 @@ pub(super) fn low_bins(
 /// call per sample, a fifth of the run time): magnitudes here are far from
 /// f32's range.
 #[inline]
-pub(super) fn modulus(halves: &[Complex<f32>], scale: f32, packed: &mut [Complex<f32>]) {
+pub(super) fn modulus<T: Real>(halves: &[Complex<T>], scale: T, packed: &mut [Complex<T>]) {
     let (even, odd) = halves.split_at(halves.len() / 2);
-    let abs = |z: &Complex<f32>| (z.re * z.re + z.im * z.im).sqrt() * scale;
+    let abs = |z: &Complex<T>| (z.re * z.re + z.im * z.im).sqrt() * scale;
     for ((p, e), o) in packed.iter_mut().zip(even).zip(odd) {
         *p = Complex::new(abs(e), abs(o));
     }
@@ -392,19 +419,19 @@ pub(super) fn modulus(halves: &[Complex<f32>], scale: f32, packed: &mut [Complex
 /// n]` writes every value (not a type the standard library knows to be zero),
 /// and the plan's ~20 MB of scratch cost it a sixth of its time in page faults
 /// and `memset`, for buffers the transform overwrites before reading.
-pub(super) fn zeroed(len: usize) -> Vec<Complex<f32>> {
-    let mut v = std::mem::ManuallyDrop::new(vec![0.0f32; 2 * len]);
+pub(super) fn zeroed<T: Real>(len: usize) -> Vec<Complex<T>> {
+    let mut v = std::mem::ManuallyDrop::new(vec![T::zero(); 2 * len]);
     let capacity = v.capacity() / 2;
-    // SAFETY: `Complex<f32>` is `#[repr(C)]` { re, im } (size 8, align 4,
-    // all-zero bytes a valid value); the allocation's size, `2 * len` f32
-    // (`vec!` allocates exactly that: an even capacity), is `len` complex
-    // values with the same alignment, and ownership moves to the new Vec.
+    // SAFETY: `Complex<T>` is `#[repr(C)]` { re: T, im: T } (twice T's size,
+    // T's alignment), so `2 * len` values of T (`vec!` allocates exactly
+    // that: an even capacity), all `T::zero()` (calloc'd for f32 and f64), are
+    // `len` valid complex values, and ownership moves to the new Vec.
     unsafe { Vec::from_raw_parts(v.as_mut_ptr().cast(), len, capacity) }
 }
 
 /// The first bin and value range of `filter` restricted to the bins a signal of `len` samples represents,
 /// `(-len/2, len/2]`.
-pub(super) fn truncate(filter: &SparseFilter, len: usize) -> (i64, std::ops::Range<usize>) {
+pub(super) fn truncate<T>(filter: &SparseFilter<T>, len: usize) -> (i64, std::ops::Range<usize>) {
     let lo = -((len as i64 - 1) / 2);
     let hi = len as i64 / 2;
     let start = filter.start.max(lo);
@@ -416,12 +443,12 @@ pub(super) fn truncate(filter: &SparseFilter, len: usize) -> (i64, std::ops::Ran
 /// Fold `spectrum * phi` onto the output rate, scaled and conjugated, ready
 /// for the output FFT (see [`fold_product`]).
 #[inline]
-pub(super) fn lowpass(
-    half: &[Complex<f32>],
+pub(super) fn lowpass<T: Real>(
+    half: &[Complex<T>],
     len: usize,
-    phi: &SparseFilter,
-    out: &mut [Complex<f32>],
-    scale: f32,
+    phi: &SparseFilter<T>,
+    out: &mut [Complex<T>],
+    scale: T,
 ) {
     fold_product(half, len, phi.start, &phi.values, out);
     for o in out.iter_mut() {
@@ -501,7 +528,7 @@ mod tests {
     #[test]
     fn twiddle_tables_equal_direct_sin_cos() {
         for (len, count) in [(1, 1), (10, 6), (5184, 2593), (559_872, 279_937)] {
-            let t = twiddles(len, count);
+            let t = twiddles::<f32>(len, count);
             assert_eq!(t.len(), count);
             for (k, z) in t.iter().enumerate() {
                 let a = -2.0 * std::f64::consts::PI * k as f64 / len as f64;

@@ -35,11 +35,11 @@ pub mod normalise;
 #[cfg(test)]
 mod tests;
 
-pub use config::ScatteringConfig;
+pub use config::{Precision, ScatteringConfig};
 pub use normalise::{NormaliserConfig, ScatteringFrontEnd, normalise_scattering};
 
 use super::coefficients::Coefficients;
-use super::fft::{Paired, Planner};
+use super::fft::{Paired, Planner, Real};
 use super::filters::{
     SparseFilter, WaveletParams, morlet, phi_sigma, phi_time_support, wavelet_params,
 };
@@ -78,7 +78,7 @@ pub struct Path {
     pub psi2: Option<(usize, WaveletParams)>,
 }
 
-struct SecondOrder {
+struct SecondOrder<T> {
     /// Index of the second-order filter, its first bin and the part of its
     /// values used (truncated to U1's band; filters are shared, not copied).
     i2: usize,
@@ -89,55 +89,83 @@ struct SecondOrder {
     /// Of half the length: the inverse FFT (a forward one of the conjugate,
     /// see [`fold_product`]) as two of these ([`fold_halves`]), then the low
     /// bins of U2's spectrum ([`low_bins`]).
-    half_fft: Arc<dyn Paired>,
+    half_fft: Arc<dyn Paired<T>>,
     /// `W_len^k` up to `len / 2`, for both; shared by every path with this
     /// `len`.
-    twiddles: Arc<Vec<Complex<f32>>>,
+    twiddles: Arc<Vec<Complex<T>>>,
 }
 
-struct FirstOrder {
-    psi: SparseFilter,
+struct FirstOrder<T> {
+    psi: SparseFilter<T>,
     len: usize,
     /// As for U2; U1's spectrum is wanted up to `bins`, the highest bin the
     /// low-pass and the second-order filters read.
-    half_fft: Arc<dyn Paired>,
-    twiddles: Arc<Vec<Complex<f32>>>,
+    half_fft: Arc<dyn Paired<T>>,
+    twiddles: Arc<Vec<Complex<T>>>,
     bins: usize,
-    second: Vec<SecondOrder>,
+    second: Vec<SecondOrder<T>>,
 }
 
-/// A scattering plan for inputs of one length.
-pub struct Scattering {
+/// A scattering plan for inputs of one length, computing in `T` (`f32`, or
+/// `f64` for [`Precision::Reference`]); its output is `f32` either way.
+pub struct Scattering<T: Real = f32> {
     config: ScatteringConfig,
     input_len: usize,
     pad: PaddingSpec,
     hop: usize,
     paths: Vec<Path>,
-    rfft: Arc<dyn RealToComplex<f32>>,
-    phi: SparseFilter,
+    rfft: Arc<dyn RealToComplex<T>>,
+    phi: SparseFilter<T>,
     /// Second-order filters, shared by every first-order path.
-    psi2: Vec<SparseFilter>,
+    psi2: Vec<SparseFilter<T>>,
     /// Forward, of conjugated input, like every inverse FFT here.
-    out_ifft: Arc<dyn Fft<f32>>,
-    first: Vec<FirstOrder>,
+    out_ifft: Arc<dyn Fft<T>>,
+    first: Vec<FirstOrder<T>>,
     // Scratch, reused across calls.
-    padded: Vec<f32>,
-    spectrum: Vec<Complex<f32>>,
-    band: Vec<Complex<f32>>,
+    padded: Vec<T>,
+    spectrum: Vec<Complex<T>>,
+    band: Vec<Complex<T>>,
     /// U1 with even samples in the real parts and odd in the imaginary.
-    u1: Vec<Complex<f32>>,
-    u1_hat: Vec<Complex<f32>>,
-    band2: Vec<Complex<f32>>,
+    u1: Vec<Complex<T>>,
+    u1_hat: Vec<Complex<T>>,
+    band2: Vec<Complex<T>>,
     /// U2 with even samples in the real parts and odd in the imaginary.
-    u2: Vec<Complex<f32>>,
-    u2_hat: Vec<Complex<f32>>,
-    out: Vec<Complex<f32>>,
-    fft_scratch: Vec<Complex<f32>>,
+    u2: Vec<Complex<T>>,
+    u2_hat: Vec<Complex<T>>,
+    out: Vec<Complex<T>>,
+    fft_scratch: Vec<Complex<T>>,
 }
 
-impl Scattering {
-    /// Plan with the product padding: frame `k` centred on sample `k * hop`.
+impl Scattering<f32> {
+    /// Plan with the product padding: frame `k` centred on sample `k * hop`
+    /// ([`Scattering::plan`] in `f32`).
     pub fn new(config: &ScatteringConfig, input_len: usize) -> Self {
+        Self::plan(config, input_len)
+    }
+
+    /// Plan with an explicit padding (used to reproduce Kymatio's frames).
+    pub fn with_padding(config: &ScatteringConfig, input_len: usize, pad: PaddingSpec) -> Self {
+        Self::plan_padded(config, input_len, pad)
+    }
+}
+
+impl<T: Real> Scattering<T> {
+    /// Plan with the product padding, at the internal rates of
+    /// `config.precision`; [`Precision::Reference`] is meant for `T = f64`
+    /// (what [`ScatteringFrontEnd`] plans), since in `f32` the FFTs' rounding
+    /// alone exceeds its bound on low-pass tails.
+    pub fn plan(config: &ScatteringConfig, input_len: usize) -> Self {
+        let pad = Self::product_padding(config, input_len);
+        Self::with_rates(config, input_len, pad, Rates::of(config.precision))
+    }
+
+    /// [`Scattering::with_padding`] in `T`.
+    pub fn plan_padded(config: &ScatteringConfig, input_len: usize, pad: PaddingSpec) -> Self {
+        Self::with_rates(config, input_len, pad, Rates::of(config.precision))
+    }
+
+    /// Frame `k` centred on sample `k * hop`, `ceil(len / hop)` frames.
+    fn product_padding(config: &ScatteringConfig, input_len: usize) -> PaddingSpec {
         let hop = config.hop();
         // Reflection of twice the low-pass support keeps circular wrap-around
         // out of the returned frames.
@@ -148,18 +176,12 @@ impl Scattering {
         }
         let padded_len = blocks * hop;
         let pad_left = ((padded_len - input_len) / 2) / hop * hop;
-        let spec = PaddingSpec {
+        PaddingSpec {
             padded_len,
             pad_left,
             first_frame: pad_left / hop,
             n_frames: input_len.div_ceil(hop).max(1),
-        };
-        Self::with_padding(config, input_len, spec)
-    }
-
-    /// Plan with an explicit padding (used to reproduce Kymatio's frames).
-    pub fn with_padding(config: &ScatteringConfig, input_len: usize, pad: PaddingSpec) -> Self {
-        Self::with_rates(config, input_len, pad, Rates::DEFAULT)
+        }
     }
 
     pub(crate) fn with_rates(
@@ -175,7 +197,7 @@ impl Scattering {
         );
         assert!(pad.first_frame + pad.n_frames <= pad.padded_len / hop);
         let n = pad.padded_len;
-        let mut real = RealFftPlanner::<f32>::new();
+        let mut real = RealFftPlanner::<T>::new();
         let mut cplx = Planner::new();
 
         let phi = morlet(n, None, phi_sigma(config.t));
@@ -189,7 +211,7 @@ impl Scattering {
         // Only the second-order filters some path uses (j2 > j1): the widest
         // ones never are, and cost most to design.
         let min_j1 = p1.iter().map(|w| w.j).min().unwrap_or(0);
-        let psi2: Vec<SparseFilter> = p2
+        let psi2: Vec<SparseFilter<T>> = p2
             .iter()
             .map(|p| {
                 if p.j > min_j1 {
@@ -204,7 +226,7 @@ impl Scattering {
             .collect();
         // One twiddle table per length, shared by the paths (first and second
         // order) that have it.
-        let mut tables: HashMap<usize, Arc<Vec<Complex<f32>>>> = HashMap::new();
+        let mut tables: HashMap<usize, Arc<Vec<Complex<T>>>> = HashMap::new();
         let mut table = |len: usize| {
             tables
                 .entry(len)
@@ -299,7 +321,7 @@ impl Scattering {
             paths,
             phi,
             out_ifft,
-            padded: vec![0.0; n],
+            padded: vec![T::zero(); n],
             spectrum: rfft.make_output_vec(),
             rfft,
             band: zeroed(max_len),
@@ -378,13 +400,13 @@ impl Scattering {
         let mut data = vec![0.0f32; rows * frames];
         let n = pad.padded_len;
         // Inverse-FFT the folded low-pass spectrum in `out` into row `row`.
-        let mut emit = |row: usize, out: &mut [Complex<f32>], scratch: &mut [Complex<f32>]| {
+        let mut emit = |row: usize, out: &mut [Complex<T>], scratch: &mut [Complex<T>]| {
             out_ifft.process_with_scratch(out, scratch);
             for (d, o) in data[row * frames..(row + 1) * frames]
                 .iter_mut()
                 .zip(&out[pad.first_frame..pad.first_frame + frames])
             {
-                *d = o.re;
+                *d = o.re.to_f32_lossy();
             }
         };
 
@@ -393,13 +415,14 @@ impl Scattering {
             .expect("buffer sizes come from the plan");
 
         // Order 0: x * phi.
-        lowpass(spectrum, n, phi, out, 1.0 / n as f32);
+        let nt = T::from_usize(n).expect("a length");
+        lowpass(spectrum, n, phi, out, T::one() / nt);
         emit(0, out, fft_scratch);
 
         let mut row2 = 1 + first.len();
         for (i1, f1) in first.iter().enumerate() {
             let len1 = f1.len;
-            let k1 = n as f32 / len1 as f32;
+            let k1 = nt / T::from_usize(len1).expect("a length");
             // U1 = |x * psi1| sampled every n/len1 samples.
             let band = &mut band[..len1];
             fold_halves(
@@ -415,10 +438,10 @@ impl Scattering {
             // FFT reads that order.
             f1.half_fft.forward_scrambled(band, fft_scratch);
             let u1 = &mut u1[..len1 / 2];
-            modulus(band, 1.0 / n as f32, u1);
+            modulus(band, T::one() / nt, u1);
             let u1_hat = &mut u1_hat[..f1.bins];
             low_bins(u1, &*f1.half_fft, &f1.twiddles, fft_scratch, u1_hat);
-            lowpass(u1_hat, len1, phi, out, k1 / n as f32);
+            lowpass(u1_hat, len1, phi, out, k1 / nt);
             emit(1 + i1, out, fft_scratch);
 
             for s in &f1.second {
@@ -435,10 +458,10 @@ impl Scattering {
                 );
                 s.half_fft.forward_scrambled(band2, fft_scratch);
                 let u2 = &mut u2[..len2 / 2];
-                modulus(band2, k1 / n as f32, u2);
+                modulus(band2, k1 / nt, u2);
                 low_bins(u2, &*s.half_fft, &s.twiddles, fft_scratch, u2_hat);
-                let k2 = n as f32 / len2 as f32;
-                lowpass(u2_hat, len2, phi, out, k2 / n as f32);
+                let k2 = nt / T::from_usize(len2).expect("a length");
+                lowpass(u2_hat, len2, phi, out, k2 / nt);
                 emit(row2, out, fft_scratch);
                 row2 += 1;
             }
@@ -460,13 +483,14 @@ impl Scattering {
             .process_with_scratch(&mut self.padded, &mut self.spectrum, &mut self.fft_scratch)
             .expect("buffer sizes come from the plan");
         let n = self.pad.padded_len;
-        lowpass(&self.spectrum, n, &self.phi, &mut self.out, 1.0 / n as f32);
+        let nt = T::from_usize(n).expect("a length");
+        lowpass(&self.spectrum, n, &self.phi, &mut self.out, T::one() / nt);
         self.out_ifft
             .process_with_scratch(&mut self.out, &mut self.fft_scratch);
         let first = self.pad.first_frame;
         self.out[first..first + self.pad.n_frames]
             .iter()
-            .map(|c| c.re)
+            .map(|c| c.re.to_f32_lossy())
             .collect()
     }
 }

@@ -15,8 +15,9 @@
 //!   (x - mean) / std of the rows of the orders listed (the paper: orders 0
 //!   and 1).
 
-use super::{Path, Scattering, ScatteringConfig};
+use super::{Path, Precision, Scattering, ScatteringConfig};
 use crate::transform::coefficients::{Coefficients, RowInfo};
+use crate::transform::fft::Real;
 use crate::transform::front_end::FrontEndPlan;
 use serde::{Deserialize, Serialize};
 
@@ -90,17 +91,49 @@ pub fn normalise_scattering(
     out
 }
 
-/// The scattering as a [`FrontEndPlan`]: the transform and its normaliser.
+/// The scattering as a [`FrontEndPlan`]: the transform (in `f32`, or `f64`
+/// for [`Precision::Reference`]) and its normaliser.
 pub struct ScatteringFrontEnd {
-    scattering: Scattering,
+    scattering: Box<dyn Plan>,
     normaliser: NormaliserConfig,
+}
+
+/// What the front end asks of a plan, whatever it computes in.
+trait Plan: Send {
+    fn config(&self) -> &ScatteringConfig;
+    fn input_len(&self) -> usize;
+    fn paths(&self) -> &[Path];
+    fn transform(&mut self, x: &[f32]) -> Coefficients;
+    fn envelope(&mut self, x: &[f32]) -> Vec<f32>;
+}
+
+impl<T: Real> Plan for Scattering<T> {
+    fn config(&self) -> &ScatteringConfig {
+        Scattering::config(self)
+    }
+    fn input_len(&self) -> usize {
+        Scattering::input_len(self)
+    }
+    fn paths(&self) -> &[Path] {
+        Scattering::paths(self)
+    }
+    fn transform(&mut self, x: &[f32]) -> Coefficients {
+        Scattering::transform(self, x)
+    }
+    fn envelope(&mut self, x: &[f32]) -> Vec<f32> {
+        Scattering::envelope(self, x)
+    }
 }
 
 impl ScatteringFrontEnd {
     /// Plan for inputs of `input_len` samples (product padding).
     pub fn new(config: &ScatteringConfig, input_len: usize, normaliser: NormaliserConfig) -> Self {
+        let scattering: Box<dyn Plan> = match config.precision {
+            Precision::Fast => Box::new(Scattering::<f32>::plan(config, input_len)),
+            Precision::Reference => Box::new(Scattering::<f64>::plan(config, input_len)),
+        };
         ScatteringFrontEnd {
-            scattering: Scattering::new(config, input_len),
+            scattering,
             normaliser,
         }
     }

@@ -2,6 +2,7 @@
 //! `tests/kymatio.rs`).
 
 use super::*;
+use crate::transform::fft::Real;
 
 fn config() -> ScatteringConfig {
     ScatteringConfig {
@@ -110,11 +111,6 @@ mod reference;
 #[test]
 #[ignore]
 fn rates_sweep() {
-    // Read at run time: a shared target folder may hold a binary built in another clone.
-    let dir = std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap())
-        .join("tests/fixtures/kymatio");
-    let meta: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("fullrate.json")).unwrap()).unwrap();
     let candidates = [
         Rates::DEFAULT,
         Rates {
@@ -139,10 +135,57 @@ fn rates_sweep() {
     ];
     // SWEEP_DEBUG=1: where the current rates err most, nothing else.
     let debug = std::env::var("SWEEP_DEBUG").is_ok();
-    for rates in candidates {
-        if debug && rates != Rates::DEFAULT {
-            continue;
-        }
+    sweep::<f32>(&candidates, |r| !debug || *r == Rates::DEFAULT, debug);
+}
+
+/// The same for [`Precision::Reference`]'s rates, in f64:
+/// `cargo test --profile ci --lib rates_sweep_reference -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn rates_sweep_reference() {
+    let candidates = [
+        Rates::REFERENCE,
+        Rates {
+            u1: 4.0,
+            u2: 4.0,
+            floor1: 2000.0,
+            floor2: 500.0,
+        },
+        Rates {
+            u1: 4.0,
+            u2: 8.0,
+            floor1: 2000.0,
+            floor2: 1000.0,
+        },
+        Rates {
+            u1: 8.0,
+            u2: 8.0,
+            floor1: 4000.0,
+            floor2: 1000.0,
+        },
+        Rates {
+            u1: 8.0,
+            u2: 8.0,
+            floor1: 2000.0,
+            floor2: 1000.0,
+        },
+        Rates {
+            u1: 8.0,
+            u2: 8.0,
+            floor1: 4000.0,
+            floor2: 500.0,
+        },
+    ];
+    sweep::<f64>(&candidates, |_| true, false);
+}
+
+fn sweep<T: Real>(candidates: &[Rates], run: impl Fn(&Rates) -> bool, debug: bool) {
+    // Read at run time: a shared target folder may hold a binary built in another clone.
+    let dir = std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap())
+        .join("tests/fixtures/kymatio");
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("fullrate.json")).unwrap()).unwrap();
+    for &rates in candidates.iter().filter(|r| run(r)) {
         let mut line = format!("{rates:?}:");
         let mut volume = 0.0;
         for (name, m) in meta["signals"].as_object().unwrap() {
@@ -155,7 +198,8 @@ fn rates_sweep() {
                 first_frame,
                 n_frames,
             };
-            let mut s = Scattering::with_rates(&ScatteringConfig::default(), x.len(), pad, rates);
+            let mut s =
+                Scattering::<T>::with_rates(&ScatteringConfig::default(), x.len(), pad, rates);
             if name == "music" {
                 let nlog = |n: usize| n as f64 * (n as f64).log2();
                 volume = s
@@ -179,4 +223,25 @@ fn rates_sweep() {
         }
         eprintln!("{line} volume {:.0} M", volume / 1e6);
     }
+}
+
+/// Files written before `precision` existed read as [`Precision::Fast`], and
+/// the fast precision is left out of the JSON (model files keep their bytes).
+#[test]
+fn precision_is_fast_unless_said_and_written_only_when_reference() {
+    let fast = ScatteringConfig::default();
+    let json = serde_json::to_value(&fast).unwrap();
+    assert!(json.get("precision").is_none(), "{json}");
+    let back: ScatteringConfig = serde_json::from_value(json).unwrap();
+    assert_eq!(back.precision, Precision::Fast);
+    let reference = ScatteringConfig {
+        precision: Precision::Reference,
+        ..fast
+    };
+    let json = serde_json::to_value(&reference).unwrap();
+    assert_eq!(json["precision"], "reference");
+    assert_eq!(
+        serde_json::from_value::<ScatteringConfig>(json).unwrap(),
+        reference
+    );
 }
