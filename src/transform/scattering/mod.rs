@@ -19,6 +19,10 @@
 //!   prepared in the spectrum fold (`kernels::fold_halves`): their outputs,
 //!   the even and the odd samples, are the packing the next real FFT wants,
 //!   and only half lengths are planned (planning halved).
+//! - Generic over `f32` (the product) and `f64`: [`Precision::Reference`]
+//!   plans in `f64` at higher internal rates, to agree with the definition
+//!   within 1e-4 (the default is within 1e-3; README, "Against the definition
+//!   itself").
 //! - The product padding is shorter and aligned so that frame `k` is centred on
 //!   sample `k * hop` (`ceil(len / hop)` frames, 114 for 29 s at 16 kHz);
 //!   [`Scattering::with_padding`] reproduces Kymatio's own padding for tests.
