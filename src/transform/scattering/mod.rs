@@ -30,7 +30,7 @@
 //! The room: [`config`] (settings, validation, planner), this plan,
 //! `kernels` (internal rates, frequency-domain folds), [`normalise`] (the
 //! paper's normaliser and the [`FrontEndPlan`](super::FrontEndPlan) that
-//! pairs it with this plan). This file (~480 lines) is the plan's core loop and
+//! pairs it with this plan). This file (~500 lines) is the plan's core loop and
 //! its per-path buffers, kept in one piece so the rates can be followed.
 
 pub mod config;
