@@ -39,14 +39,15 @@ impl Rates {
     };
 
     /// [`Precision::Reference`]'s, in f64 (`rates_sweep_reference`): every
-    /// fixture within 3.0e-5 of the full-rate definition, for 3.5× the FFT
-    /// volume of [`Rates::DEFAULT`]. U2 at 8× (5× the volume) changes no
-    /// worst figure beyond music's order 2 (2.7e-5 → 1.2e-5); U1 at 4× and
-    /// half these floors (2.9×) lets music, noise and quiet reach 9e-5.
+    /// fixture within 3.0e-5 of the full-rate definition, for 3.2× the FFT
+    /// volume of [`Rates::DEFAULT`]. Higher rates change no worst figure
+    /// beyond music's order 2 (U2 at 8×: 2.7e-5 → 1.2e-5, for 5× the volume);
+    /// lower ones bring music, noise or quiet to 6–9e-5 (U1 at 4× or 6×, U2
+    /// at 3×), too close to the bound.
     pub(crate) const REFERENCE: Rates = Rates {
         u1: 8.0,
         u2: 4.0,
-        floor1: 4000.0,
+        floor1: 2000.0,
         floor2: 500.0,
     };
 

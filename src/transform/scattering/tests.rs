@@ -146,34 +146,34 @@ fn rates_sweep_reference() {
     let candidates = [
         Rates::REFERENCE,
         Rates {
+            u1: 8.0,
+            u2: 4.0,
+            floor1: 4000.0,
+            floor2: 500.0,
+        },
+        Rates {
+            u1: 6.0,
+            u2: 4.0,
+            floor1: 3000.0,
+            floor2: 500.0,
+        },
+        Rates {
+            u1: 8.0,
+            u2: 3.0,
+            floor1: 4000.0,
+            floor2: 300.0,
+        },
+        Rates {
             u1: 4.0,
             u2: 4.0,
             floor1: 2000.0,
             floor2: 500.0,
         },
         Rates {
-            u1: 4.0,
-            u2: 8.0,
-            floor1: 2000.0,
-            floor2: 1000.0,
-        },
-        Rates {
             u1: 8.0,
             u2: 8.0,
             floor1: 4000.0,
             floor2: 1000.0,
-        },
-        Rates {
-            u1: 8.0,
-            u2: 8.0,
-            floor1: 2000.0,
-            floor2: 1000.0,
-        },
-        Rates {
-            u1: 8.0,
-            u2: 8.0,
-            floor1: 4000.0,
-            floor2: 500.0,
         },
     ];
     sweep::<f64>(&candidates, |_| true, false);
