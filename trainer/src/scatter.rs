@@ -34,7 +34,7 @@ pub struct Args {
     pub config: Option<PathBuf>,
     /// Compute the scattering at its reference precision: float64 at higher
     /// internal rates, within 1e-4 of the transform's definition (the
-    /// default is within 1e-3, as the models are trained); ~8× the time.
+    /// default is within 1e-3, as the models are trained); ~7× the time.
     #[arg(long)]
     pub precise: bool,
 }

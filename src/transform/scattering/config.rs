@@ -43,7 +43,7 @@ pub enum Precision {
     /// float64, U1 sampled at 8× and U2 at 4× what their next filters read
     /// (3.2× the FFT volume): within 1e-4 of the definition on every
     /// coefficient ≥ 1e-3 of its order's peak (3.0e-5 at worst on the test
-    /// signals), for ~8× the time (still ~7× faster than Kymatio numpy).
+    /// signals), for ~7× the time (still ~8× faster than Kymatio numpy).
     Reference,
 }
 
