@@ -71,8 +71,7 @@ impl Real for f64 {
 /// Plans complex FFTs of any length; see the module docs.
 pub(crate) struct Planner<T: Real = f32> {
     rustfft: FftPlanner<T>,
-    cache: HashMap<(usize, bool), Planned<T>>,
-    paired: HashMap<usize, Arc<dyn Paired<T>>>,
+    cache: HashMap<(usize, bool), Views<T>>,
     radix3: bool,
 }
 
@@ -90,7 +89,6 @@ impl<T: Real> Planner<T> {
         Planner {
             rustfft: FftPlanner::new(),
             cache: HashMap::new(),
-            paired: HashMap::new(),
             radix3,
         }
     }
@@ -102,15 +100,7 @@ impl<T: Real> Planner<T> {
     /// A forward FFT for two transforms with a pointwise step between them
     /// (see [`Paired`]).
     pub(crate) fn paired(&mut self, len: usize) -> Arc<dyn Paired<T>> {
-        if let Some(p) = self.paired.get(&len) {
-            return p.clone();
-        }
-        let p = match self.plan(len, FftDirection::Forward) {
-            (_, Some(p)) => p,
-            (f, None) => Arc::new(Plain(f)),
-        };
-        self.paired.insert(len, p.clone());
-        p
+        self.plan(len, FftDirection::Forward).1
     }
 
     #[cfg(test)]
@@ -118,27 +108,28 @@ impl<T: Real> Planner<T> {
         self.plan(len, FftDirection::Inverse).0
     }
 
-    /// The plan, and the same as [`Paired`] where it is a [`Radix3`].
-    fn plan(&mut self, len: usize, direction: FftDirection) -> Planned<T> {
+    /// The plan, as an [`Fft`] and as a [`Paired`] (rustfft's in [`Plain`]).
+    fn plan(&mut self, len: usize, direction: FftDirection) -> Views<T> {
         let key = (len, direction == FftDirection::Forward);
         if let Some(p) = self.cache.get(&key) {
             return p.clone();
         }
-        let planned = match self
+        let views = match self
             .radix3
             .then(|| T::radix3(&mut self.rustfft, len, direction))
             .flatten()
         {
-            Some((f, p)) => (f, Some(p)),
-            None => (self.rustfft.plan_fft(len, direction), None),
+            Some(views) => views,
+            None => {
+                let f = self.rustfft.plan_fft(len, direction);
+                let paired: Arc<dyn Paired<T>> = Arc::new(Plain(f.clone()));
+                (f, paired)
+            }
         };
-        self.cache.insert(key, planned.clone());
-        planned
+        self.cache.insert(key, views.clone());
+        views
     }
 }
-
-/// A plan, and the same plan as [`Paired`] where it has its own order.
-type Planned<T> = (Arc<dyn Fft<T>>, Option<Arc<dyn Paired<T>>>);
 
 /// A forward FFT of length `len` for a pair of transforms with a pointwise
 /// step between them (the scattering's modulus): the first may leave its

@@ -159,8 +159,7 @@ impl<T: Real> Scattering<T> {
     /// (what [`ScatteringFrontEnd`] plans), since in `f32` the FFTs' rounding
     /// alone exceeds its bound on low-pass tails.
     pub fn plan(config: &ScatteringConfig, input_len: usize) -> Self {
-        let pad = Self::product_padding(config, input_len);
-        Self::with_rates(config, input_len, pad, Rates::of(config.precision))
+        Self::plan_padded(config, input_len, Self::product_padding(config, input_len))
     }
 
     /// [`Scattering::with_padding`] in `T`.
@@ -419,14 +418,14 @@ impl<T: Real> Scattering<T> {
             .expect("buffer sizes come from the plan");
 
         // Order 0: x * phi.
-        let nt = T::from_usize(n).expect("a length");
+        let nt = T::of(n as f64);
         lowpass(spectrum, n, phi, out, T::one() / nt);
         emit(0, out, fft_scratch);
 
         let mut row2 = 1 + first.len();
         for (i1, f1) in first.iter().enumerate() {
             let len1 = f1.len;
-            let k1 = nt / T::from_usize(len1).expect("a length");
+            let k1 = nt / T::of(len1 as f64);
             // U1 = |x * psi1| sampled every n/len1 samples.
             let band = &mut band[..len1];
             fold_halves(
@@ -464,7 +463,7 @@ impl<T: Real> Scattering<T> {
                 let u2 = &mut u2[..len2 / 2];
                 modulus(band2, k1 / nt, u2);
                 low_bins(u2, &*s.half_fft, &s.twiddles, fft_scratch, u2_hat);
-                let k2 = nt / T::from_usize(len2).expect("a length");
+                let k2 = nt / T::of(len2 as f64);
                 lowpass(u2_hat, len2, phi, out, k2 / nt);
                 emit(row2, out, fft_scratch);
                 row2 += 1;
@@ -487,7 +486,7 @@ impl<T: Real> Scattering<T> {
             .process_with_scratch(&mut self.padded, &mut self.spectrum, &mut self.fft_scratch)
             .expect("buffer sizes come from the plan");
         let n = self.pad.padded_len;
-        let nt = T::from_usize(n).expect("a length");
+        let nt = T::of(n as f64);
         lowpass(&self.spectrum, n, &self.phi, &mut self.out, T::one() / nt);
         self.out_ifft
             .process_with_scratch(&mut self.out, &mut self.fft_scratch);

@@ -36,11 +36,9 @@ fn path_count_matches_kymatio_for_paper_parameters() {
     assert_eq!(s.n_frames(), 114);
 }
 
-#[test]
-fn row_count_from_the_configuration_equals_the_plans() {
-    use crate::transform::front_end::FrontEndConfig;
-    for cfg in [
-        ScatteringConfig::default(),
+/// Small plans of other shapes: orders 0–2, order 1 only, other Q.
+fn small_configs() -> [ScatteringConfig; 3] {
+    [
         config(),
         ScatteringConfig {
             max_order: 1,
@@ -51,7 +49,13 @@ fn row_count_from_the_configuration_equals_the_plans() {
             q2: 2,
             ..config()
         },
-    ] {
+    ]
+}
+
+#[test]
+fn row_count_from_the_configuration_equals_the_plans() {
+    use crate::transform::front_end::FrontEndConfig;
+    for cfg in std::iter::once(ScatteringConfig::default()).chain(small_configs()) {
         let plan = Scattering::new(&cfg, 1 << 14);
         assert_eq!(cfg.row_count(), Some(plan.paths().len()), "{cfg:?}");
     }
@@ -253,18 +257,7 @@ fn precision_is_fast_unless_said_and_written_only_when_reference() {
 #[test]
 fn reference_precision_plans_any_setting_and_agrees_with_the_default() {
     use crate::transform::front_end::FrontEndPlan;
-    for base in [
-        config(),
-        ScatteringConfig {
-            max_order: 1,
-            ..config()
-        },
-        ScatteringConfig {
-            q1: 4,
-            q2: 2,
-            ..config()
-        },
-    ] {
+    for base in small_configs() {
         for n in [1000, 4097, 12_345] {
             let mut plans = [Precision::Fast, Precision::Reference].map(|precision| {
                 let cfg = ScatteringConfig {
