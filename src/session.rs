@@ -73,7 +73,8 @@ pub struct Span {
 pub struct FileTags {
     /// Length of the audio, seconds.
     pub duration_s: f64,
-    /// Clip scores: the mean of the windows' scores.
+    /// Clip scores: the mean of the windows' scores, weighted by the audio
+    /// each adds ([`clip_scores`]).
     pub scores: Vec<f32>,
     /// One span per 29 s analysis window.
     pub windows: Vec<Span>,
@@ -289,7 +290,7 @@ pub fn summarise(
 ) -> FileTags {
     let sr = f64::from(rate);
     let duration_s = total as f64 / sr;
-    let per_window: Vec<Vec<f32>> = windows.iter().map(|w| w.scores.clone()).collect();
+    let scores = clip_scores(&windows);
     let spans = windows
         .iter()
         .map(|w| Span {
@@ -313,7 +314,7 @@ pub fn summarise(
     let taggram = logits.map_or_else(Vec::new, |l| taggram(&l, hop, rate, bin, duration_s));
     FileTags {
         duration_s,
-        scores: clip_scores(&per_window),
+        scores,
         windows: spans,
         taggram,
         non_finite,

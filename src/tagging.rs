@@ -5,10 +5,13 @@
 //! [`FeatureConfig`]) and its input standardisation; [`Tagging`] builds that
 //! front end, checks it produces the model's input size, and turns analysis
 //! windows into per-window scores (the taggram). A clip's scores are the mean
-//! of its windows' scores ([`clip_scores`]): each window is a 29 s clip like
-//! the ones the model was trained on, and averaging probabilities keeps a tag
-//! that is strong in one part of a long song visible without letting one
-//! window dominate.
+//! of its windows' scores, each weighted by the audio it adds to the windows
+//! before it ([`clip_scores`]): each window is a 29 s clip like the ones the
+//! model was trained on, and averaging probabilities keeps a tag that is
+//! strong in one part of a long song visible without letting one window
+//! dominate. The weights matter for the last window, which ends with the
+//! audio and so overlaps the one before it: unweighted, one sample past 58 s
+//! counted the second half twice.
 
 use crate::features::{FeatureConfig, Features};
 use crate::model::{Model, ModelFileError, ModelMetadata, PredictError, Prediction};
@@ -185,30 +188,59 @@ fn split(batch: &[WindowFeatures], p: Prediction, frames: usize) -> Vec<WindowSc
         .collect()
 }
 
-/// A clip's scores: the mean of its windows' scores (empty for no windows).
-pub fn clip_scores(window_scores: &[Vec<f32>]) -> Vec<f32> {
-    let Some(first) = window_scores.first() else {
+/// A clip's scores: the mean of its windows' scores (empty for no windows),
+/// each window (in stream order) weighted by the samples it covers that no
+/// window before it did.
+pub fn clip_scores(windows: &[WindowScores]) -> Vec<f32> {
+    let Some(first) = windows.first() else {
         return Vec::new();
     };
-    let mut sum = vec![0.0f64; first.len()];
-    for w in window_scores {
-        for (s, v) in sum.iter_mut().zip(w) {
-            *s += f64::from(*v);
+    let mut sum = vec![0.0f64; first.scores.len()];
+    let (mut covered, mut total) = (0u64, 0.0f64);
+    for w in windows {
+        let end = w.start + w.valid as u64;
+        // A window that adds nothing still counts a little, so that scores
+        // exist even for windows wholly inside earlier ones.
+        let weight = end.saturating_sub(w.start.max(covered)).max(1) as f64;
+        covered = covered.max(end);
+        total += weight;
+        for (s, v) in sum.iter_mut().zip(&w.scores) {
+            *s += weight * f64::from(*v);
         }
     }
-    let n = window_scores.len() as f64;
-    sum.into_iter().map(|s| (s / n) as f32).collect()
+    sum.into_iter().map(|s| (s / total) as f32).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn scored(start: u64, valid: usize, scores: Vec<f32>) -> WindowScores {
+        WindowScores {
+            start,
+            valid,
+            scores,
+            frame_logits: None,
+        }
+    }
+
     #[test]
-    fn clip_scores_average_windows() {
-        let w = vec![vec![0.0, 1.0, 0.5], vec![1.0, 1.0, 0.0]];
+    fn clip_scores_average_windows_by_the_audio_each_adds() {
+        let w = [
+            scored(0, 100, vec![0.0, 1.0, 0.5]),
+            scored(100, 100, vec![1.0, 1.0, 0.0]),
+        ];
         assert_eq!(clip_scores(&w), vec![0.5, 1.0, 0.25]);
         assert!(clip_scores(&[]).is_empty());
+        // 201 samples: the end-aligned third window adds one sample, and
+        // weighs one sample (it counted as much as each half before).
+        let w = [
+            scored(0, 100, vec![0.0]),
+            scored(100, 100, vec![1.0]),
+            scored(101, 100, vec![1.0]),
+        ];
+        let c = clip_scores(&w)[0];
+        assert!((c - 101.0 / 201.0).abs() < 1e-6, "{c}");
     }
 
     #[test]

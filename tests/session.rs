@@ -115,3 +115,45 @@ fn pcm_slicing_does_not_change_the_tags() {
     assert_eq!(a, b);
     assert!(!a.taggram.is_empty());
 }
+
+/// The clip's scores weigh each window by the audio it adds: one sample past
+/// two whole windows adds an end-aligned third window that overlaps the
+/// second almost entirely, and the clip's scores barely move (unweighted, the
+/// second half counted twice: on a trained model up to 0.13 apart).
+#[test]
+fn one_more_sample_does_not_count_a_window_twice() {
+    let mut t = tagging();
+    let rate = 16_000u32;
+    let half = 29 * rate as usize;
+    // Two different halves: a low tone, then noise.
+    let mut pcm: Vec<f32> = (0..2 * half + 1)
+        .map(|i| {
+            if i < half {
+                (0.3 * (2.0 * std::f64::consts::PI * 110.0 * i as f64 / 16e3).sin()) as f32
+            } else {
+                (((i as u64).wrapping_mul(2_654_435_761) % 10_007) as f32 / 10_007.0 - 0.5) * 0.6
+            }
+        })
+        .collect();
+    let plus_one = run(&mut t, &pcm, rate, 1, SessionOptions::default(), 1 << 16).tags();
+    pcm.pop();
+    let exact = run(&mut t, &pcm, rate, 1, SessionOptions::default(), 1 << 16).tags();
+    assert_eq!((exact.windows.len(), plus_one.windows.len()), (2, 3));
+    let apart = |a: &[f32], b: &[f32]| {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max)
+    };
+    // The halves score differently, so counting one twice would show.
+    let halves = apart(&exact.windows[0].scores, &exact.windows[1].scores);
+    assert!(
+        halves > 1e-2,
+        "halves score alike ({halves}): the check could not fail"
+    );
+    let moved = apart(&exact.scores, &plus_one.scores);
+    assert!(
+        moved < 1e-4,
+        "one more sample moved the clip's scores by {moved} (halves {halves} apart)"
+    );
+}

@@ -75,7 +75,7 @@ export interface TagResult {
   backend: 'cpu';
   /** Tag names, in the order of every score list (the model file's). */
   tags: string[];
-  /** The whole audio's scores in [0, 1]: the mean of the windows' scores. */
+  /** The whole audio's scores in [0, 1]: the mean of the windows' scores, weighted by the audio each adds. */
   clip: number[];
   /** Scores of each 29 s analysis window. */
   windows: Span[];

@@ -55,7 +55,7 @@ function tagsJson(r, round) {
     },
     backend: t.backend,
     webgpu_fallback_reason: t.fallback,
-    // Clip scores (mean of the windows' scores), best first.
+    // Clip scores (the windows' mean, weighted by the audio each adds), best first.
     tags: ranked(t).map((k) => ({ tag: t.tags[k], score: round(t.clip[k]) })),
     taggram: {
       tags: t.tags,

@@ -52,7 +52,8 @@ struct PageTags<'a> {
     backend: &'static str,
     /// Tag names, in the order of every score list (the model file's).
     tags: &'a [String],
-    /// Clip scores: the mean of the windows' scores.
+    /// Clip scores: the mean of the windows' scores, weighted by the audio
+    /// each adds (the core's `clip_scores`).
     clip: Vec<f32>,
     /// Scores of each 29 s analysis window.
     windows: Vec<Span>,
@@ -185,23 +186,7 @@ impl TagModel {
         progress: Option<js_sys::Function>,
     ) -> Result<usize, JsError> {
         self.input = None;
-        let tagging = self.tagging()?;
-        let total = expected_windows_of(pcm, sample_rate, channels, tagging.features());
-        let options = SessionOptions {
-            score: false,
-            keep_input: true,
-            ..SessionOptions::default()
-        };
-        let mut session = Session::new(tagging, sample_rate, channels, options).map_err(js)?;
-        let mut report = |p: Progress| {
-            if let Progress::Features(n) = p {
-                call_progress(&progress, n, total, "features");
-            }
-        };
-        for chunk in slices(pcm, sample_rate, channels) {
-            session.push(tagging, chunk, &mut report).map_err(js)?;
-        }
-        let analysis = session.finish(tagging, &mut report).map_err(js)?;
+        let analysis = self.analysis_of(pcm, sample_rate, channels, &progress)?;
         let n = analysis.windows.len();
         self.input = Some(Rc::new(analysis));
         Ok(n)
@@ -213,14 +198,21 @@ impl TagModel {
     /// after every batch of windows.
     pub fn predict_cpu(&mut self, progress: Option<js_sys::Function>) -> Result<JsValue, JsError> {
         let input = self.input()?;
-        let model = self.tagging()?.model();
-        let total = input.windows.len() as f64;
-        let mut scores = Vec::with_capacity(input.windows.len());
-        for batch in input.windows.chunks(BATCH) {
-            scores.extend(score_windows(model, batch).map_err(js)?);
-            call_progress(&progress, scores.len(), total, "model");
-        }
-        to_js(&page_tags("cpu", &self.meta.tags, input.tags_of(scores)))
+        self.cpu_tags(&input, &progress)
+    }
+
+    /// [`TagModel::analyse`] then [`TagModel::predict_cpu`] of interleaved
+    /// PCM, leaving the kept model input as it was: the live view tags the
+    /// microphone every few seconds while a file's input waits for a change
+    /// of backend.
+    pub fn tag_cpu(
+        &mut self,
+        pcm: &[f32],
+        sample_rate: u32,
+        channels: u32,
+    ) -> Result<JsValue, JsError> {
+        let analysis = self.analysis_of(pcm, sample_rate, channels, &None)?;
+        self.cpu_tags(&analysis, &None)
     }
 
     /// Start WebGPU (once per instance) and load the weights onto it. The
@@ -293,6 +285,49 @@ impl TagModel {
             self.tagging = Some(load_tagging(&self.bytes)?);
         }
         self.tagging.as_mut().ok_or_else(no_job)
+    }
+
+    /// The model input of interleaved PCM, by the core's session.
+    fn analysis_of(
+        &mut self,
+        pcm: &[f32],
+        sample_rate: u32,
+        channels: u32,
+        progress: &Option<js_sys::Function>,
+    ) -> Result<Analysis, JsError> {
+        let tagging = self.tagging()?;
+        let total = expected_windows_of(pcm, sample_rate, channels, tagging.features());
+        let options = SessionOptions {
+            score: false,
+            keep_input: true,
+            ..SessionOptions::default()
+        };
+        let mut session = Session::new(tagging, sample_rate, channels, options).map_err(js)?;
+        let mut report = |p: Progress| {
+            if let Progress::Features(n) = p {
+                call_progress(progress, n, total, "features");
+            }
+        };
+        for chunk in slices(pcm, sample_rate, channels) {
+            session.push(tagging, chunk, &mut report).map_err(js)?;
+        }
+        session.finish(tagging, &mut report).map_err(js)
+    }
+
+    /// `input`'s tags on the CPU backend, as [`TagModel::predict_cpu`] gives them.
+    fn cpu_tags(
+        &mut self,
+        input: &Analysis,
+        progress: &Option<js_sys::Function>,
+    ) -> Result<JsValue, JsError> {
+        let model = self.tagging()?.model();
+        let total = input.windows.len() as f64;
+        let mut scores = Vec::with_capacity(input.windows.len());
+        for batch in input.windows.chunks(BATCH) {
+            scores.extend(score_windows(model, batch).map_err(js)?);
+            call_progress(progress, scores.len(), total, "model");
+        }
+        to_js(&page_tags("cpu", &self.meta.tags, input.tags_of(scores)))
     }
 
     fn input(&self) -> Result<Rc<Analysis>, JsError> {
