@@ -74,7 +74,8 @@ case "${1:-all}" in
     vulkan) setup_vulkan ;;
     fuzz) setup_fuzz ;;
     media) setup_media ;;
-    # mma: its style library is read by the corpus recipe tests (trainer/corpus/test_arrange.py)
-    all) setup_rust_wasm; setup_fuzz; setup_node; setup_npm; apt_install chromium mesa-vulkan-drivers libvulkan1 mma ;;
+    # mma: its style library is read by the corpus recipe tests (trainer/corpus/test_arrange.py);
+    # numpy, scipy and soundfile (for Debian's python3): the procedural recipe's audio checks (trainer/corpus/test_procedural.py)
+    all) setup_rust_wasm; setup_fuzz; setup_node; setup_npm; apt_install chromium mesa-vulkan-drivers libvulkan1 mma python3-numpy python3-scipy python3-soundfile ;;
     *) echo "usage: $0 rust-wasm|node|npm|chromium|vulkan|fuzz|media|all" >&2; exit 2 ;;
 esac

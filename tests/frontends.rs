@@ -44,6 +44,8 @@ fn worst_relative(name: &str, ours: &Coefficients, reference: &str, floor: f64) 
         let b = b as f64;
         if b >= floor * peak {
             let err = (a as f64 - b).abs() / b;
+            // NaN would slip through f64::max.
+            let err = if err.is_finite() { err } else { f64::INFINITY };
             if err > worst && std::env::var("FRONTENDS_DEBUG").is_ok() {
                 let (row, f) = (i / ours.frames, i % ours.frames);
                 eprintln!("{name} row {row} frame {f}: ours {a} ref {b} err {err}");

@@ -62,12 +62,20 @@ fn layer(
     .unwrap()
 }
 
+/// Largest |a - b|; +inf when either side is not finite (f32::max would
+/// skip a NaN).
 fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
     a.iter()
         .zip(b)
         .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
+        .fold(0.0, |m, d| {
+            if d.is_finite() {
+                m.max(d)
+            } else {
+                f32::INFINITY
+            }
+        })
 }
 
 fn input(f: &Value, device: &Device) -> Tensor<3> {

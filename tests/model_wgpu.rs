@@ -41,11 +41,19 @@ fn flex_and_wgpu_agree_on_small_models() {
             .into_data()
             .try_into_vec()
             .unwrap();
+        assert_eq!(a.len(), b.len(), "{name}: output sizes differ");
+        // A NaN on either side is the worst error (f32::max would skip it).
         let err = a
             .iter()
             .zip(&b)
             .map(|(p, q)| (p - q).abs())
-            .fold(0.0, f32::max);
+            .fold(0.0, |m, d| {
+                if d.is_finite() {
+                    m.max(d)
+                } else {
+                    f32::INFINITY
+                }
+            });
         println!("{name}: max |flex − wgpu| prob = {err:e}");
         assert!(err <= TOL, "{name}: {err} > {TOL}");
 
@@ -61,11 +69,19 @@ fn flex_and_wgpu_agree_on_small_models() {
             .into_data()
             .try_into_vec()
             .unwrap();
+        assert_eq!(a.len(), b.len(), "{name}: output sizes differ");
+        // A NaN on either side is the worst error (f32::max would skip it).
         let err = a
             .iter()
             .zip(&b)
             .map(|(p, q)| (p - q).abs())
-            .fold(0.0, f32::max);
+            .fold(0.0, |m, d| {
+                if d.is_finite() {
+                    m.max(d)
+                } else {
+                    f32::INFINITY
+                }
+            });
         println!("{name}: max |flex − wgpu| step logit = {err:e}");
         assert!(err <= TOL, "{name} step logits: {err} > {TOL}");
     }

@@ -107,6 +107,8 @@ fn worst_row_relative(rows: usize, frames: usize, a: &[f32], b: &[f32]) -> f64 {
         }
         for (x, y) in ra.iter().zip(rb) {
             let e = (*x as f64 - *y as f64).abs() / scale;
+            // NaN would slip through f64::max.
+            let e = if e.is_finite() { e } else { f64::INFINITY };
             worst = worst.max(e);
         }
     }
@@ -156,7 +158,14 @@ fn check_with(rate: u32, channels: u32, seconds: f64, normalised: bool, live: Op
         let worst = a
             .iter()
             .zip(&b)
-            .fold(0.0f64, |m, (x, y)| m.max((*x as f64 - *y as f64).abs()));
+            .map(|(x, y)| (*x as f64 - *y as f64).abs())
+            .fold(0.0f64, |m, d| {
+                if d.is_finite() {
+                    m.max(d)
+                } else {
+                    f64::INFINITY
+                }
+            });
         eprintln!(
             "{rate} Hz × {channels}, {seconds} s, normalised: worst absolute (log domain) {worst:e}"
         );

@@ -103,4 +103,8 @@ globalThis.scatterbrain = {
   get backend() {
     return currentBackend();
   },
+  /** Workers started so far (a cancel, a crash or a newer file replaces the worker). */
+  get engineGen() {
+    return engine.gen;
+  },
 };

@@ -198,6 +198,8 @@ export function pageA11yTests(h) {
       check((await settled(page)) === 'done', await errorText(page));
       const tags = (await pageTags(page)).tags;
       const items = await listed(page);
+      check(items.length === 10, `${items.length} tags listed`);
+      check(items.some((t) => t.uncertain) && items.some((t) => !t.uncertain && !/^no /.test(t.tag)), 'the list lacks an uncertain or a certain tag: the check below could not fail');
       for (const t of items) {
         const i = tags.indexOf(t.tag);
         if (/^no /.test(t.tag)) continue; // judged by the voice tags' counts
@@ -213,6 +215,7 @@ export function pageA11yTests(h) {
   // ------------------------------------------------------------ item 7: phone and accessibility
 
   test('phone 390×844: no text on the pictures overlaps another or leaves its canvas (measured boxes)', async ({ page, url }) => {
+    needModel(); // the taggram is measured too
     await page.setViewportSize({ width: 390, height: 844 });
     await page.addInitScript(recordCanvasText);
     await page.goto(url);
@@ -227,7 +230,7 @@ export function pageA11yTests(h) {
       check((await settled(page, 300_000)) === 'done', `${name}: ${await errorText(page)}`);
       const ids = ['s1', 's2', 'taggram'];
       for (const id of ids) {
-        if (await page.isHidden(`#${id}`)) continue;
+        check(!(await page.isHidden(`#${id}`)), `${name}: #${id} is hidden`);
         const r = overlaps(await page.evaluate((id) => globalThis.textBoxes(id), id));
         check(r.count >= 3, `${name}: #${id}: only ${r.count} texts recorded`);
         report.push(...r.bad.map((b) => `${name} #${id}: ${b}`));
@@ -276,7 +279,9 @@ export function pageA11yTests(h) {
     const player = page.getByLabel('Audio player: “kilohertz.wav”');
     check((await player.count()) === 1, `the audio player is not named after the file: ${await page.getAttribute('#player', 'aria-label')}`);
 
-    if (!(await page.isHidden('#taggram'))) {
+    needModel();
+    check(!(await page.isHidden('#taggram')), 'the taggram is hidden');
+    {
       const top = await page.$eval('#tags li', (li) => [li.querySelector('.tag').textContent, li.querySelector('.score').textContent]);
       const tg = page.getByRole('img', { name: /^Taggram of “kilohertz\.wav”/ });
       check((await tg.count()) === 1, 'no image named “Taggram of “kilohertz.wav”…”');

@@ -114,7 +114,13 @@ async function settled(page, timeout = 120_000) {
   await page.waitForFunction(() => document.body.dataset.busy === '0' && document.body.dataset.state, null, {
     timeout,
   });
-  return page.evaluate(() => document.body.dataset.state);
+  // A file whose tags failed while the pictures came is not "done" for a
+  // test (the page says why in the tags panel, not in #error).
+  return page.evaluate(() => {
+    const state = document.body.dataset.state;
+    const tagError = globalThis.scatterbrain?.result?.tagError;
+    return state === 'done' && tagError ? `done, but the tags failed: ${tagError}` : state;
+  });
 }
 
 async function resetState(page) {
@@ -356,6 +362,10 @@ test('tags on WebGPU and on forced CPU agree, equal the native CLI, with zero re
   check(onCpu.backend === 'cpu', `forced CPU ran on ${onCpu.backend}`);
   check(/CPU/.test(await page.textContent('#backend-used')), 'page does not say the CPU ran');
   const dGpu = sameScores(onGpu, onCpu, 'WebGPU vs CPU');
+  // The test model's scores depend on the audio (its two windows hear
+  // different music) far beyond the tolerance, so agreement means something.
+  const between = maxDiff(onCpu.windows[0].scores, onCpu.windows[1].scores);
+  check(between > 100 * SCORE_TOL, `the two windows score within ${between.toExponential(1)}: the model barely hears its input`);
 
   // Switching back re-tags the same audio on WebGPU.
   await resetState(page);
@@ -672,6 +682,22 @@ test('keyboard: drop zone and cancel are reachable; Escape cancels a long job', 
   check((await settled(page)) === 'done', `after cancel: ${await errorText(page)}`);
 });
 
+test('a second file replaces the first one's job: its own results, without waiting for the first', async ({ page, url }) => {
+  await page.goto(url);
+  await page.waitForLoadState('networkidle');
+  const long = wav(tone(440, 600, 16000, 0.3), 16000, 1);
+  await dropFile(page, 'long.wav', long, 'audio/wav');
+  await page.waitForFunction(() => document.querySelector('[data-stage="transform"]').classList.contains('active'), null, { timeout: 60_000 });
+  const gen = await page.evaluate(() => globalThis.scatterbrain.engineGen);
+  await dropFile(page, 'good.wav', good, 'audio/wav');
+  const state = await settled(page);
+  check(state === 'done', `second file: ${state}: ${await errorText(page)}`);
+  const r = await page.evaluate(() => ({ name: globalThis.scatterbrain.result.name, gen: globalThis.scatterbrain.engineGen }));
+  check(r.name === 'good.wav', `results of ${r.name}`);
+  // The first job was stopped (its worker replaced), not left running unseen.
+  check(r.gen === gen + 1, `engine generation ${gen} → ${r.gen}: the first job was not stopped`);
+});
+
 test('works offline once loaded', async ({ page, url, context }) => {
   await page.goto(url);
   await page.waitForFunction(() => navigator.serviceWorker.ready.then(() => true));
@@ -769,12 +795,21 @@ for (const t of tests) {
   const page = await context.newPage();
   const requests = [];
   const consoleErrors = [];
+  const pageErrors = [];
   context.on('request', (r) => requests.push(`${r.method()} ${r.url()}`));
   page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
-  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  page.on('pageerror', (e) => {
+    pageErrors.push(String(e));
+    consoleErrors.push(String(e));
+  });
   const t0 = Date.now();
   try {
     await t.fn({ page, url, context, requests, consoleErrors });
+    // Every test, not only those that look: an uncaught exception is a bug,
+    // and so is a console error the test does not expect (`consoleOk`).
+    check(pageErrors.length === 0, `uncaught errors in the page: ${pageErrors.join(' | ')}`);
+    const unexpected = consoleErrors.filter((m) => !pageErrors.includes(m) && !(t.consoleOk && t.consoleOk.test(m)));
+    check(unexpected.length === 0, `console errors: ${unexpected.join(' | ')}`);
     passed++;
     console.log(`ok   ${t.name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   } catch (e) {

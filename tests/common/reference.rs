@@ -57,7 +57,10 @@ pub fn worst_per_order(
         for f in 0..frames {
             let b = reference(r, f);
             if b.abs() >= floor * peak[o] {
+                // A NaN or infinite output is the worst error, not skipped
+                // (f64::max ignores a NaN).
                 let err = (ours(r, f) as f64 - b).abs() / b.abs();
+                let err = if err.is_finite() { err } else { f64::INFINITY };
                 if err > worst[o] && debug {
                     eprintln!(
                         "{name} r={r} f={f} ours={} ref={b:.6e} rel.peak={:.1e} err={err:.1e}",

@@ -66,7 +66,15 @@ for target in decode_pipeline pcm_pipeline; do
         grep -E -m1 -A2 'panicked at|ERROR: libFuzzer' "$log" || tail -20 "$log"
         input=$(grep -oE 'Test unit written to [^ ]+' "$log" | tail -1 | sed 's/Test unit written to //')
         echo "fuzz: $target FAILED (log: $log); input: ${input:-none saved}" >&2
-        [ -z "$input" ] || echo "fuzz: reproduce: RUSTC_BOOTSTRAP=1 RUSTC_WRAPPER=$RUSTC_WRAPPER cargo fuzz run ${opts[*]} $target $input" >&2
+        if [ -n "$input" ] && [ -f "$input" ]; then
+            # Kept with the tests, so that every later run replays it (commit it
+            # with the fix).
+            keep="tests/fixtures/fuzz/$target/$(basename "$input")"
+            mkdir -p "$(dirname "$keep")"
+            cp "$input" "$keep"
+            echo "fuzz: the input is kept as $keep (commit it with the fix; every run replays it)" >&2
+            echo "fuzz: reproduce: RUSTC_BOOTSTRAP=1 RUSTC_WRAPPER=$RUSTC_WRAPPER cargo fuzz run ${opts[*]} $target $keep" >&2
+        fi
         failed+=("$target")
     fi
 done

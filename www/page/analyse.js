@@ -17,8 +17,33 @@ const MAX_SECONDS = 3 * 3600;
 
 let jobId = 0; // the newest job; replies of older ones are ignored
 
+/** What a job throws once a newer one has replaced it (an AbortError, as a cancel's). */
+const superseded = () => new DOMException('A newer job replaced this one.', 'AbortError');
+
+// The job whose work is in the worker now (its reply pending), and the job
+// whose model input the worker holds (what a change of backend re-tags).
+let inWorker = null;
+let workerHolds = null;
+
+/** Run `call` (a promise of the worker's reply) as job `id`'s work in the worker. */
+async function inTheWorker(id, call) {
+  inWorker = id;
+  try {
+    return await call();
+  } finally {
+    if (inWorker === id) inWorker = null;
+  }
+}
+
 /** Start a job: the page's status shows it, `alive()` says whether it is still the newest. */
 function begin() {
+  // A newer file replaces the job in the worker (a WASM call cannot be
+  // interrupted, so the worker is replaced, as a cancel does): otherwise it
+  // would run on unseen, and the new file wait behind it.
+  if (inWorker != null) {
+    inWorker = null;
+    startWorker();
+  }
   const id = ++jobId;
   clearError();
   busy(true);
@@ -44,7 +69,7 @@ async function decode(blob, name, timings, alive) {
   let t0 = t();
   const bytes = await blob.arrayBuffer();
   timings.read = t() - t0;
-  if (!alive()) throw new Cancelled();
+  if (!alive()) throw superseded();
   setStage('decode', 'Decoding audio…');
   const head = new Uint8Array(bytes, 0, Math.min(bytes.byteLength, 1 << 17));
   const sniffed = sniffSampleRate(head);
@@ -53,7 +78,7 @@ async function decode(blob, name, timings, alive) {
   let rate = sniffed && sniffed >= 3000 && sniffed <= 768000 ? sniffed : 48000;
   if (long) {
     await engine.ready; // the front end's rate comes from the core
-    if (!alive()) throw new Cancelled();
+    if (!alive()) throw superseded();
     rate = engine.core.sampleRate;
     setStage('decode', `Decoding a long file (about ${fmtSeconds(estimate)}) at ${rate / 1000} kHz to save memory…`);
   }
@@ -129,7 +154,7 @@ function progressReporter(alive, tagging, backend) {
 }
 
 export async function analyse(blob, name) {
-  const { alive } = begin();
+  const { id, alive } = begin();
   const timings = {};
   try {
     if (!env.simd) throw new UserError(NO_SIMD);
@@ -146,14 +171,16 @@ export async function analyse(blob, name) {
     if (!alive()) return;
     const backend = currentBackend();
     const gen = engine.gen;
-    const reply = await analyseInWorker(channels, audio.sampleRate, backend, progressReporter(alive, model.state === 'ready', backend));
+    const progress = progressReporter(alive, model.state === 'ready', backend);
+    const reply = await inTheWorker(id, () => analyseInWorker(channels, audio.sampleRate, backend, progress));
+    workerHolds = id;
     timings.transform = reply.timings.transformMs;
     if (reply.timings.featuresMs != null) timings.features = reply.timings.featuresMs;
     if (reply.timings.webgpuInitMs != null) timings.webgpuInit = reply.timings.webgpuInitMs;
     if (reply.timings.modelMs != null) timings.model = reply.timings.modelMs;
     if (!alive()) return;
     if (!reply.tags) {
-      setStage('model', 'No tagging model: skipping tags.');
+      setStage('model', reply.tagError ? 'The tags could not be computed.' : 'No tagging model: skipping tags.');
       ui.stages.querySelector('[data-stage="model"]').classList.add('skipped');
     } else if (reply.tags.fallback) webgpuFailed(reply.tags.fallback);
 
@@ -173,13 +200,14 @@ export async function analyse(blob, name) {
       tags: reply.tags,
       tagError: reply.tagError,
       workerGen: gen,
+      job: id,
       timings,
       // Helpers that scattered the windows (null: one instance, two passes).
       workers: reply.timings.workers ?? null,
     };
     showResults(shown.result);
     timings.draw = performance.now() - t0;
-    renderTimings(timings, shown.result.tags, shown.result.workers);
+    renderTimings(timings, shown.result.tags, shown.result.workers, shown.result.tagError);
     finishStages();
     setProgress(1);
     ui.statusText.textContent = `Done in ${fmtSeconds(Object.values(timings).reduce((a, b) => a + b, 0) / 1000)}.`;
@@ -199,19 +227,23 @@ export async function analyse(blob, name) {
 async function retag() {
   const current = shown.result;
   if (!current || !current.tags || model.state !== 'ready') return;
-  // The worker was restarted since (cancel, crash): it no longer has the input.
-  if (current.workerGen !== engine.gen) return analyse(current.blob, current.name);
-  const { alive } = begin();
+  // The worker was restarted since (cancel, crash, a newer file), or holds
+  // another job's input (one that failed after the worker's part): the
+  // file is analysed again.
+  if (current.workerGen !== engine.gen || current.job !== workerHolds) return analyse(current.blob, current.name);
+  const { id, alive } = begin();
   const backend = currentBackend();
   const name = BACKEND_NAMES[backend];
   setStage('model', `Tagging on ${name}…`);
   setProgress(0);
   const since = performance.now();
   try {
-    const reply = await retagInWorker(backend, (m) => {
-      // Issue 12 item 2: per-window text, ticking (time so far, ETA) — status.js.
-      if (alive()) showModelProgress(name, m.done, m.total, since);
-    });
+    const reply = await inTheWorker(id, () =>
+      retagInWorker(backend, (m) => {
+        // Issue 12 item 2: per-window text, ticking (time so far, ETA) — status.js.
+        if (alive()) showModelProgress(name, m.done, m.total, since);
+      }),
+    );
     if (!alive()) return;
     if (reply.tags.fallback) webgpuFailed(reply.tags.fallback);
     current.tags = reply.tags;
@@ -220,7 +252,7 @@ async function retag() {
     else delete current.timings.webgpuInit;
     showTags(current);
     drawAll();
-    renderTimings(current.timings, current.tags, current.workers);
+    renderTimings(current.timings, current.tags, current.workers, current.tagError);
     for (const el of ui.stages.children) {
       el.classList.remove('active');
       el.classList.add('done');
@@ -247,6 +279,7 @@ export function chooseBackend(value) {
 export function cancel() {
   if (!isBusy()) return;
   jobId++; // late replies of the old job are ignored
+  inWorker = null;
   startWorker();
   busy(false);
   setProgress(0);

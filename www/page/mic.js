@@ -12,6 +12,7 @@ import { markedTagNames } from './results.js';
 const LIVE_SPAN = 30; // seconds shown
 const LIVE_TOP = 5; // live tags shown
 let recording = null;
+let starting = false; // between the click and the recorder's start (permission, worklet, engine)
 let liveHistory = null;
 let liveDrawQueued = false;
 
@@ -21,6 +22,20 @@ export async function toggleRecord(analyse) {
     recording.stop();
     return;
   }
+  // A second click while the first is still starting would open a second
+  // recorder and tap, and Stop would end only one of them.
+  if (starting) return;
+  starting = true;
+  ui.record.disabled = true;
+  try {
+    await startRecording(analyse);
+  } finally {
+    starting = false;
+    ui.record.disabled = !env.mic;
+  }
+}
+
+async function startRecording(analyse) {
   clearError();
   if (!env.mic) {
     showError('This browser cannot record from a microphone here (it needs getUserMedia and MediaRecorder).');

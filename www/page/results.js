@@ -65,7 +65,7 @@ export function showTags(r) {
           : 'No tags: the model was not ready.';
     ui.tags.replaceChildren(div);
     ui.backendUsed.textContent = '';
-    ui.taggramEmpty.textContent = 'No model: no taggram.';
+    ui.taggramEmpty.textContent = r.tagError ? 'The tags could not be computed: no taggram.' : 'No model: no taggram.';
     ui.taggramEmpty.hidden = false;
     ui.taggramPlot.hidden = true;
     describePictures(r);
@@ -218,7 +218,7 @@ export function describePictures(r = shown.result) {
   );
   const t = r.tags;
   if (!t) {
-    ui.taggram.setAttribute('aria-label', `Taggram of ${file}: no tags (no model).`);
+    ui.taggram.setAttribute('aria-label', `Taggram of ${file}: no tags (${r.tagError ? 'they could not be computed' : 'no model'}).`);
     return;
   }
   const support = supportOf(t);
@@ -233,7 +233,7 @@ export function describePictures(r = shown.result) {
 // The S2 band is chosen after the results are shown.
 ui.band.addEventListener('change', () => describePictures());
 
-export function renderTimings(tm, tags, workers) {
+export function renderTimings(tm, tags, workers, tagError = null) {
   const rows = [
     ['Read file', tm.read],
     ['Decode (browser)', tm.decode],
@@ -246,14 +246,14 @@ export function renderTimings(tm, tags, workers) {
     if (workers == null) rows.push(['Model input: scattering + normalisation (WASM)', tm.features]);
     if (tm.webgpuInit != null) rows.push(['Starting WebGPU and loading the weights (first use)', tm.webgpuInit]);
     rows.push([`Tags: the model on ${BACKEND_NAMES[tags.backend]}`, tm.model]);
-  } else rows.push(['Tags (model)', null]);
+  } else rows.push(['Tags (model)', tagError ? 'failed' : 'no model']);
   rows.push(['Draw', tm.draw]);
   ui.timings.replaceChildren(
     ...rows.flatMap(([k, v]) => {
       const dt = document.createElement('dt');
       dt.textContent = k;
       const dd = document.createElement('dd');
-      dd.textContent = v == null ? 'no model' : `${v.toFixed(0)} ms`;
+      dd.textContent = typeof v === 'string' ? v : v == null ? '–' : `${v.toFixed(0)} ms`;
       return [dt, dd];
     }),
   );

@@ -51,7 +51,7 @@ const SLICE_SECONDS = 5;
 
 /** This instance's share of a job (see TagModel.job_*). */
 async function onCall(msg) {
-  const progress = (done, total, stage) => postMessage({ type: MSG.PROGRESS, call: msg.call, done, stage });
+  const progress = (done, total, stage) => postMessage({ type: MSG.PROGRESS, call: msg.call, done, total, stage });
   try {
     await modelLoading;
     if (!tagModel) throw new Error('no model is loaded');

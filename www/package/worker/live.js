@@ -59,8 +59,9 @@ function liveTags(tagModel) {
   pcm.set(tagRing.subarray(start, start + first));
   pcm.set(tagRing.subarray(0, n - first), first);
   const t0 = performance.now();
-  tagModel.analyse(pcm, rate, 1);
-  const r = tagModel.predict_cpu();
+  // In one call that leaves the model input of the last file as it was
+  // (a change of backend re-tags that file, not the microphone).
+  const r = tagModel.tag_cpu(pcm, rate, 1);
   postMessage({ type: MSG.LIVE_TAGS, tags: r.tags, clip: r.clip, seconds: n / rate, ms: performance.now() - t0 });
 }
 

@@ -21,7 +21,7 @@
 //   INIT {module, helper: true} · MODEL {bytes} → MODEL_READY
 //   JOB {mono, filled, part, parts, scores} → JOB {result, featuresMs, scores?, scoresMs?, scoresError?}
 //   JOB_SCORES → JOB_SCORES {scores}   (scores: TagModel.job_scores's {indices, logit_frames, scores, logits})
-//   helper replies PROGRESS {call, done, stage?} and ERROR {call, message, crashed}
+//   helper replies PROGRESS {call, done, total, stage?} and ERROR {call, message, crashed}
 export const MSG = Object.freeze({
   INIT: 'init',
   MODEL: 'model',
