@@ -15,6 +15,15 @@ use symphonia::core::formats::probe::Hint;
 use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
 use symphonia::core::io::{MediaSource, MediaSourceStream, ReadOnlySource};
 use symphonia::core::meta::MetadataOptions;
+use symphonia::core::units::Duration;
+
+/// What [`AudioReader::decode_next`] found.
+enum Decoded {
+    /// Samples in `buf`, of this format.
+    Audio(StreamInfo),
+    /// A packet the decoder refused for its format (MP3: "signal spec").
+    Refused,
+}
 
 /// What the stream is.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -38,6 +47,23 @@ pub struct AudioReader {
     first: bool,
     /// Frames delivered so far (to say where a format change happens).
     frames: u64,
+    /// Packets in a row of another format than the stream's (or refused by
+    /// the decoder for theirs), since frame `at`: see [`FORMAT_RUN`].
+    odd: Option<OddRun>,
+}
+
+/// Packets in a row of another format before it counts as a change of
+/// format (an error) rather than damage (skipped, as corrupt packets are):
+/// ~0.4 s of MP3. One flipped bit in an MP3 frame header (its rate or
+/// channel mode) made the whole file fail as "changes format midway".
+const FORMAT_RUN: u32 = 16;
+
+#[derive(Debug, Clone, Copy)]
+struct OddRun {
+    at: u64,
+    packets: u32,
+    /// The other format, when the decoder gave it (it may refuse instead).
+    to: Option<StreamInfo>,
 }
 
 impl AudioReader {
@@ -126,9 +152,18 @@ impl AudioReader {
             buf: Vec::new(),
             first: false,
             frames: 0,
+            odd: None,
         };
         // The decoded packet, not the container's header, is the truth.
-        reader.info = reader.decode_next()?.ok_or(AudioError::Empty)?;
+        reader.info = match reader.decode_next()? {
+            Some(Decoded::Audio(si)) => si,
+            Some(Decoded::Refused) => {
+                return Err(AudioError::Decode(
+                    "the first audio packet could not be decoded".into(),
+                ));
+            }
+            None => return Err(AudioError::Empty),
+        };
         reader.first = true;
         Ok(reader)
     }
@@ -153,21 +188,42 @@ impl AudioReader {
             self.frames += (self.buf.len() / self.info.channels as usize) as u64;
             return Ok(Some(&self.buf));
         }
-        match self.decode_next()? {
-            None => Ok(None),
-            Some(si) if si != self.info => Err(AudioError::Decode(format!(
-                "the stream changes format midway, at {:.2} s: from {} Hz × {} channels to {} Hz × {}; split the file there",
-                self.frames as f64 / f64::from(self.info.sample_rate),
-                self.info.sample_rate,
-                self.info.channels,
-                si.sample_rate,
-                si.channels
-            ))),
-            Some(_) => {
-                self.frames += (self.buf.len() / self.info.channels as usize) as u64;
-                Ok(Some(&self.buf))
+        loop {
+            match self.decode_next()? {
+                // A short run of odd packets at the very end is damage too.
+                None => return Ok(None),
+                Some(Decoded::Audio(si)) if si == self.info => {
+                    self.odd = None;
+                    self.frames += (self.buf.len() / self.info.channels as usize) as u64;
+                    return Ok(Some(&self.buf));
+                }
+                Some(Decoded::Audio(si)) => self.odd_packet(Some(si))?,
+                Some(Decoded::Refused) => self.odd_packet(None)?,
             }
         }
+    }
+
+    /// A packet of another format: skipped as damage, unless it is the
+    /// [`FORMAT_RUN`]-th in a row, which makes it a change of format.
+    fn odd_packet(&mut self, to: Option<StreamInfo>) -> Result<(), AudioError> {
+        let run = self.odd.get_or_insert(OddRun {
+            at: self.frames,
+            packets: 0,
+            to: None,
+        });
+        run.packets += 1;
+        run.to = to.or(run.to);
+        if run.packets < FORMAT_RUN {
+            return Ok(());
+        }
+        let at = run.at as f64 / f64::from(self.info.sample_rate.max(1));
+        Err(AudioError::Decode(match run.to {
+            Some(si) => format!(
+                "the stream changes format midway, at {at:.2} s: from {} Hz × {} channels to {} Hz × {}; split the file there",
+                self.info.sample_rate, self.info.channels, si.sample_rate, si.channels
+            ),
+            None => format!("the stream changes format midway, at {at:.2} s; split the file there"),
+        }))
     }
 
     /// Switch to the default audio track of a new chained stream.
@@ -192,9 +248,9 @@ impl AudioReader {
 
     /// Decode the next packet of the track into `buf`; its format, or
     /// `None` at the end of the stream.
-    fn decode_next(&mut self) -> Result<Option<StreamInfo>, AudioError> {
+    fn decode_next(&mut self) -> Result<Option<Decoded>, AudioError> {
         loop {
-            let packet = match self.format.next_packet() {
+            let mut packet = match self.format.next_packet() {
                 Ok(Some(p)) => p,
                 Ok(None) => return Ok(None),
                 // Truncated: keep what was decoded.
@@ -227,6 +283,13 @@ impl AudioReader {
                     continue;
                 }
             }
+            // symphonia trims whole packets past the end its header declares
+            // (an MP3's Xing frame count): two MP3s joined end to end, or a
+            // header that undercounts, lost everything after. Only the
+            // encoder padding inside the last packet is trimmed.
+            if packet.trim_end >= packet.dur && packet.dur > Duration::ZERO {
+                packet.trim_end = Duration::ZERO;
+            }
             match self.decoder.decode(&packet) {
                 Ok(audio) => {
                     let spec = audio.spec();
@@ -236,16 +299,13 @@ impl AudioReader {
                     };
                     self.buf.resize(audio.samples_interleaved(), 0.0);
                     audio.copy_to_slice_interleaved(&mut self.buf);
-                    return Ok(Some(si));
+                    return Ok(Some(Decoded::Audio(si)));
                 }
                 // symphonia's MP3 decoder refuses frames of another rate or
-                // channel count with this message; skipping them would cut
-                // the song silently at the change.
+                // channel count with this message: damage if the run is
+                // short, else a change of format (`next_packet`).
                 Err(Error::DecodeError(m)) if m.contains("signal spec") => {
-                    return Err(AudioError::Decode(format!(
-                        "the stream changes format midway, at {:.2} s; split the file there",
-                        self.frames as f64 / f64::from(self.info.sample_rate.max(1))
-                    )));
+                    return Ok(Some(Decoded::Refused));
                 }
                 Err(Error::DecodeError(_)) => continue,
                 Err(Error::IoError(_)) => return Ok(None),

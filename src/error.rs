@@ -6,7 +6,8 @@ use thiserror::Error;
 pub enum AudioError {
     #[error("the audio is empty")]
     Empty,
-    #[error("the audio is too short: {seconds:.2} s, at least {min_seconds:.1} s is needed")]
+    // Rounded down, so that 0.9999 s does not read as "1.00 s, at least 1.0 s".
+    #[error("the audio is too short: {:.2} s, at least {min_seconds:.2} s is needed", floor_cents(.seconds))]
     TooShort { seconds: f64, min_seconds: f64 },
     #[error("unsupported sample rate {0} Hz (supported: 1 000 to 768 000 Hz)")]
     SampleRate(u32),
@@ -20,4 +21,9 @@ pub enum AudioError {
     Resample(String),
     #[error("{0}")]
     Io(String),
+}
+
+/// Seconds rounded down to hundredths (for "too short" messages).
+fn floor_cents(seconds: &f64) -> f64 {
+    (seconds * 100.0).floor() / 100.0
 }

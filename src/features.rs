@@ -66,10 +66,21 @@ impl FeatureConfig {
                 w.seconds
             )));
         }
-        if !(w.min_seconds.is_finite() && w.min_seconds >= 0.0) {
+        if !(w.min_seconds.is_finite() && w.min_seconds >= 0.0 && w.min_seconds <= w.seconds) {
             return Err(ConfigError(format!(
-                "window: min_seconds {} must be finite and >= 0",
-                w.min_seconds
+                "window: min_seconds {} must be finite, >= 0 and at most seconds ({})",
+                w.min_seconds, w.seconds
+            )));
+        }
+        // At least one frame per window: a window of a few samples cost a
+        // whole front-end pass each (1 s of audio in windows of 0.1 ms ran
+        // for minutes).
+        let rate = f64::from(self.front_end.sample_rate());
+        let hop = self.front_end.hop() as f64 / rate;
+        if w.seconds < hop {
+            return Err(ConfigError(format!(
+                "window: seconds {} is shorter than one frame of the front end ({hop} s)",
+                w.seconds
             )));
         }
         Ok(())
@@ -339,6 +350,9 @@ mod tests {
             ("\"f_max\":8000.0", "\"f_max\":9000.0"),
             ("\"n_mels\":96", "\"n_mels\":0"),
             ("\"seconds\":29.0", "\"seconds\":-1.0"),
+            // Shorter than one frame (hop 256 at 16 kHz: 16 ms).
+            ("\"seconds\":29.0", "\"seconds\":0.01"),
+            ("\"min_seconds\":1.0", "\"min_seconds\":30.0"),
         ] {
             let json = good.replace(from, to);
             assert_ne!(json, good, "{from}");

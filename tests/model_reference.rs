@@ -69,7 +69,7 @@ fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     a.iter()
         .zip(b)
         .map(|(x, y)| (x - y).abs())
-        .fold(0.0, |m, d| {
+        .fold(0.0f32, |m, d| {
             if d.is_finite() {
                 m.max(d)
             } else {

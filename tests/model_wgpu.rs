@@ -47,7 +47,7 @@ fn flex_and_wgpu_agree_on_small_models() {
             .iter()
             .zip(&b)
             .map(|(p, q)| (p - q).abs())
-            .fold(0.0, |m, d| {
+            .fold(0.0f32, |m, d| {
                 if d.is_finite() {
                     m.max(d)
                 } else {
@@ -75,7 +75,7 @@ fn flex_and_wgpu_agree_on_small_models() {
             .iter()
             .zip(&b)
             .map(|(p, q)| (p - q).abs())
-            .fold(0.0, |m, d| {
+            .fold(0.0f32, |m, d| {
                 if d.is_finite() {
                     m.max(d)
                 } else {

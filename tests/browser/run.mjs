@@ -18,6 +18,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '../../www/server.mjs';
 import { WASM_URL } from '../../www/constants.js';
+import { estimateSeconds } from '../../www/package/sniff.js';
 import { wav, melody, tone, noise } from './audio.mjs';
 import { weightTests } from './weight.mjs';
 import { pictureTests } from './pictures.mjs';
@@ -696,6 +697,26 @@ test('a second file replaces the first one's job: its own results, without waiti
   check(r.name === 'good.wav', `results of ${r.name}`);
   // The first job was stopped (its worker replaced), not left running unseen.
   check(r.gen === gen + 1, `engine generation ${gen} → ${r.gen}: the first job was not stopped`);
+});
+
+test('the length estimate that picks how to decode: exact for MP3 and Ogg, never short for others', async () => {
+  const est = (b) => estimateSeconds(b.subarray(0, 1 << 17), b.length, b.subarray(Math.max(0, b.length - (1 << 16))));
+  // ffprobe: 3.030 s and 2.000 s.
+  for (const [name, seconds] of [['tone1k_44k_stereo.mp3', 3.03], ['tone2k_22k.ogg', 2.0], ['tone500_48k_mono.flac', 2.0]]) {
+    const e = est(fixture(name));
+    check(Math.abs(e - seconds) < 0.02, `${name}: estimated ${e} s, lasts ${seconds} s`);
+  }
+  // A CBR MP3 without its Xing/Info frame: from its bitrate.
+  const mp3 = fixture('tone1k_44k_stereo.mp3');
+  const cbr = Buffer.from(mp3);
+  const first = cbr.indexOf(Buffer.from('Info')) >= 0 ? cbr.indexOf(Buffer.from('Info')) : cbr.indexOf(Buffer.from('Xing'));
+  check(first > 0, 'the fixture has no Xing/Info frame');
+  cbr.write('Nope', first);
+  const e = est(new Uint8Array(cbr));
+  check(Math.abs(e - 3.03) < 0.1, `CBR MP3 without Xing: estimated ${e} s`);
+  // An hour of 32 kbit/s audio in an unknown container (14.4 MB) is long.
+  const unknown = new Uint8Array(14_400_000);
+  check(est(unknown) >= 20 * 60, `14.4 MB of unknown audio estimated at ${est(unknown)} s`);
 });
 
 test('works offline once loaded', async ({ page, url, context }) => {

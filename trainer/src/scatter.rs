@@ -139,8 +139,29 @@ fn sidecar_path(out: &Path) -> PathBuf {
     out.with_extension("json")
 }
 
-/// Refuse outputs that would overwrite one another, before any work.
+/// Whether `out` names the existing file `input` (any spelling of its path).
+fn same_file(out: &Path, input: &Path) -> bool {
+    match (std::fs::canonicalize(out), std::fs::canonicalize(input)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// Refuse outputs that would overwrite an input or one another, before any
+/// work.
 fn check_outputs(a: &Args) -> Result<()> {
+    let sidecar = a.out.as_deref().map(sidecar_path);
+    let outputs = [a.png.as_deref(), a.out.as_deref(), sidecar.as_deref()];
+    let inputs = [Some(a.file.as_path()), a.config.as_deref()];
+    for out in outputs.into_iter().flatten() {
+        if let Some(input) = inputs.into_iter().flatten().find(|i| same_file(out, i)) {
+            bail!(
+                "{} would overwrite the input {}; choose another output name",
+                out.display(),
+                input.display()
+            );
+        }
+    }
     let Some(out) = &a.out else { return Ok(()) };
     let sidecar = sidecar_path(out);
     if sidecar == *out {

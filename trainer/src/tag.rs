@@ -143,7 +143,13 @@ pub fn run(a: Args) -> Result<bool> {
                     };
                     let file = &files[i];
                     bar.set_message(file.display().to_string());
-                    let result = analyse(&mut tagging, file, shard, bar);
+                    // A panic (a bug in a decoder or the model stack) is
+                    // this file's error: the worker and the batch go on,
+                    // and the files after it are still reported.
+                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        analyse(&mut tagging, file, shard, bar)
+                    }))
+                    .unwrap_or_else(|p| Err(anyhow!("internal error: {}", panic_text(&*p))));
                     if tx.send((i, result)).is_err() {
                         break;
                     }
@@ -250,6 +256,14 @@ pub fn analyse(
         ));
     }
     Ok(session.finish(tagging, &mut |_| {})?)
+}
+
+/// A panic's message, if it has one.
+fn panic_text(p: &(dyn std::any::Any + Send)) -> &str {
+    p.downcast_ref::<&str>()
+        .copied()
+        .or_else(|| p.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic without a message")
 }
 
 /// A file's tags from the analyses of all its shards (the first error if

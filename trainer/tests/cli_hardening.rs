@@ -138,6 +138,39 @@ fn scatter_out_refuses_a_sidecar_that_would_overwrite_the_array() {
     assert!(listing(&dir).is_empty(), "{:?}", listing(&dir));
 }
 
+/// `scatter --config feat.json --out feat.npy` replaced the configuration
+/// with the sidecar, and `--out` or `--png` naming the audio replaced it.
+#[test]
+fn scatter_refuses_outputs_that_would_overwrite_its_inputs() {
+    let dir = tmp("inputs");
+    let audio = dir.join("song.mp3");
+    std::fs::copy(fixture("tone1k_44k_stereo.mp3"), &audio).unwrap();
+    let config = dir.join("feat.json");
+    let default = scatterbrain::features::FeatureConfig::default();
+    std::fs::write(&config, serde_json::to_string(&default).unwrap()).unwrap();
+    let before = |p: &Path| std::fs::read(p).unwrap();
+    let (audio0, config0) = (before(&audio), before(&config));
+    for (flag, target) in [
+        ("--out", dir.join("feat.npy")),   // its sidecar is feat.json
+        ("--out", dir.join("./song.mp3")), // another spelling of the audio
+        ("--png", dir.join("song.mp3")),
+    ] {
+        let out = run(bin()
+            .arg("scatter")
+            .arg(&audio)
+            .arg("--config")
+            .arg(&config)
+            .arg(flag)
+            .arg(&target));
+        assert!(!out.status.success(), "{flag} {}", target.display());
+        let err = stderr(&out);
+        assert!(err.contains("would overwrite the input"), "{err}");
+    }
+    assert_eq!(before(&audio), audio0, "the audio was changed");
+    assert_eq!(before(&config), config0, "the configuration was changed");
+    assert_eq!(listing(&dir), ["feat.json", "song.mp3"]);
+}
+
 /// Issue 14, item 6: `scatter --out` wrote the .npy in place, so a write cut
 /// short left a truncated array (its header claiming the full shape) where
 /// the previous good file was.

@@ -73,7 +73,8 @@ async function decode(blob, name, timings, alive) {
   setStage('decode', 'Decoding audio…');
   const head = new Uint8Array(bytes, 0, Math.min(bytes.byteLength, 1 << 17));
   const sniffed = sniffSampleRate(head);
-  const estimate = estimateSeconds(head, bytes.byteLength);
+  const tail = new Uint8Array(bytes, Math.max(0, bytes.byteLength - (1 << 16)));
+  const estimate = estimateSeconds(head, bytes.byteLength, tail);
   const long = estimate > LONG_SECONDS;
   let rate = sniffed && sniffed >= 3000 && sniffed <= 768000 ? sniffed : 48000;
   if (long) {
@@ -101,7 +102,9 @@ async function decode(blob, name, timings, alive) {
   await engine.ready; // decoded meanwhile; the shortest input is the core's
   const { minSeconds } = engine.core;
   if (audio.duration < minSeconds) {
-    throw new UserError(`“${name}” is too short: ${audio.duration.toFixed(2)} s. At least ${minSeconds.toFixed(1)} s of audio is needed.`);
+    // Rounded down, so that 0.9999 s does not read as "1.00 s. At least 1.0 s".
+    const shown = (Math.floor(audio.duration * 100) / 100).toFixed(2);
+    throw new UserError(`“${name}” is too short: ${shown} s. At least ${minSeconds.toFixed(2)} s of audio is needed.`);
   }
   return { audio, sniffed, long };
 }
