@@ -1,6 +1,7 @@
 //! The same PCM through the native build and the WASM build (run in Node)
-//! gives the same coefficients. Needs the Node package that the test command
-//! (`tests/run`) builds; set SCATTERBRAIN_WASM_NODE_PKG to point elsewhere.
+//! gives the same coefficients. The WASM is the page's own, as shipped
+//! (`www/package/pkg`, after wasm-opt; `www/build.sh` makes it, the test
+//! command first); set SCATTERBRAIN_WASM_NODE_PKG to point elsewhere.
 
 #[path = "common/manifest.rs"]
 mod manifest;
@@ -12,12 +13,7 @@ use std::process::Command;
 fn pkg_dir() -> PathBuf {
     std::env::var_os("SCATTERBRAIN_WASM_NODE_PKG")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let target = std::env::var_os("CARGO_TARGET_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| manifest::dir().join("target"));
-            target.join("wasm-node-pkg")
-        })
+        .unwrap_or_else(|| manifest::dir().join("www/package/pkg"))
 }
 
 /// Seconds of the live view's window in [`live_view_front_end_matches`].
@@ -51,7 +47,7 @@ fn wasm(
     let pkg = pkg_dir();
     assert!(
         pkg.join("scatterbrain.js").exists(),
-        "WASM Node package missing at {}: run the test command (tests/run), which builds it",
+        "the page's WASM package is missing at {}: run www/build.sh (the test command does)",
         pkg.display()
     );
     let dir = std::env::temp_dir().join(format!(

@@ -61,6 +61,7 @@ let serving = null; // the version answering requests; changes only at a navigat
 let refreshing = null; // the running refresh, if any
 let lastCheck = null; // the revalidation after the last load: Promise<updated?>
 let startupOver = null; // resolves when the page last loaded says its start-up is over
+let grace = null; // the timer that revalidates anyway if the page never says so
 // The revalidation after a load waits at most this long for the page's start-up.
 const STARTUP_GRACE_MS = 10_000;
 let absorbing = Promise.resolve(); // the running absorb()
@@ -154,6 +155,10 @@ self.addEventListener('message', (ev) => {
   // The page's start-up is over; whether the revalidation after this load
   // found a new version (none offline).
   if (m.type === 'sb-status') startupOver?.resolve();
+  // The page is analysing audio: nothing is fetched until it says its
+  // start-up is over (it waits for the job to end), not even at the grace
+  // period's end.
+  if (m.type === 'sb-busy') clearTimeout(grace);
   if (m.type === 'sb-status' && lastCheck) {
     ev.waitUntil(lastCheck.then((updated) => ev.source.postMessage({ type: 'sb-refreshed', updated }), () => {}));
   }
@@ -195,7 +200,7 @@ async function respond(ev) {
     let over;
     startupOver = new Promise((resolve) => (over = resolve));
     startupOver.resolve = over;
-    const wait = Promise.race([startupOver, new Promise((resolve) => setTimeout(resolve, STARTUP_GRACE_MS))]);
+    const wait = Promise.race([startupOver, new Promise((resolve) => (grace = setTimeout(resolve, STARTUP_GRACE_MS)))]);
     ev.waitUntil((lastCheck = wait.then(refresh)).catch(() => {}));
   }
   if (hit) return hit;

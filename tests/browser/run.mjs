@@ -785,7 +785,7 @@ test('phone width: no horizontal scrolling, results visible', async ({ page, url
 pictureTests({ test, check, dropFile, settled, errorText, needModel });
 (await import('./package.mjs')).register({ test, check, needModel, nativeTags, TMP }); // the npm package's example page
 
-weightTests({ test, check, needModel, root, cli: CLI, modelFile: MODEL_FILE, tmp: TMP });
+weightTests({ test, check, needModel, root, cli: CLI, modelFile: MODEL_FILE, tmp: TMP, dropFile, settled, good });
 
 // Issue 12: the backend choice (item 2), honest tags (6), phone and accessibility (7).
 const harness = { test, check, needModel, dropFile, settled, resetState, errorText, pageTags, chooseBackend, nativeTags, startServer, good, long45, TMP, MODEL_FILE };

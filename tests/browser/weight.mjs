@@ -72,7 +72,7 @@ function request(url, headers = {}, method = 'GET') {
   });
 }
 
-export function weightTests({ test, check, needModel, root, cli, modelFile, tmp }) {
+export function weightTests({ test, check, needModel, root, cli, modelFile, tmp, dropFile, settled, good }) {
   const wasmFile = path.join(root, 'www', WASM);
   const modelPath = path.join(root, MODEL);
 
@@ -140,6 +140,35 @@ export function weightTests({ test, check, needModel, root, cli, modelFile, tmp 
           `model ${mb(model.bytes)} ${model.encoding || 'identity'}; revisit ${(sum(again) / 1e3).toFixed(1)} kB in ${again.length} responses, ` +
           `${again.filter((r) => r.status === 304).length} of them 304)`,
       );
+    } finally {
+      server.close();
+    }
+  });
+
+  test('privacy: a file dropped while the page starts reaches no server, the service worker's requests included; its revalidation waits for the job', async ({ page }) => {
+    const { server, url } = await startServer({ port: 0, quiet: true });
+    const log = traffic(server);
+    try {
+      // A first visit installs the service worker and caches the page.
+      await page.goto(url);
+      await page.waitForFunction(() => document.body.dataset.model === 'ready', null, { timeout: 120_000 });
+      await until(page, cached, [WASM, MODEL], 'the WASM and the model in the cache');
+      await quiet(log);
+      // A revisit: the file is dropped as soon as the page can take it,
+      // before its start-up is over, so the job overlaps the moment the
+      // service worker revalidates its files (which it did meanwhile).
+      await page.reload();
+      await page.waitForFunction(() => globalThis.scatterbrain);
+      log.splice(0);
+      await dropFile(page, 'good.wav', good, 'audio/wav');
+      const state = await settled(page);
+      check(state === 'done', `state ${state}`);
+      const during = log.splice(0);
+      check(during.length === 0, `the server answered ${during.length} requests during the job: ${during.map((r) => r.path).join(', ')}`);
+      // Not suppressed: the revalidation follows the job.
+      await page.waitForFunction(() => document.body.dataset.swRefresh, null, { timeout: 60_000 });
+      await quiet(log);
+      check(log.length > 0, 'no revalidation after the job');
     } finally {
       server.close();
     }

@@ -1,13 +1,15 @@
-// Run the WASM build's Analyzer.scatter on raw f32 PCM, for tests/native_wasm.rs.
+// Run the page's WASM build (www/package/pkg: wasm-bindgen's web target,
+// after wasm-opt, the very file the page loads) on raw f32 PCM in Node, for
+// tests/native_wasm.rs.
 // usage: node scatter.mjs PKG_DIR IN.f32 SAMPLE_RATE CHANNELS NORMALISED OUT.f32 [LIVE_SECONDS]
 // (with LIVE_SECONDS: the live view's front end, Analyzer.live, instead of the default)
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const [pkgDir, input, rate, channels, normalised, output, live] = process.argv.slice(2);
-const require = createRequire(import.meta.url);
-const wasm = require(path.resolve(pkgDir, 'scatterbrain.js'));
+const wasm = await import(pathToFileURL(path.resolve(pkgDir, 'scatterbrain.js')).href);
+wasm.initSync({ module: readFileSync(path.resolve(pkgDir, 'scatterbrain_bg.wasm')) });
 const bytes = readFileSync(input);
 const pcm = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
 const analyzer = live ? wasm.Analyzer.live(Number(live)) : new wasm.Analyzer();

@@ -370,11 +370,17 @@ fn scatter_precise_writes_the_reference_precision_and_says_so() {
         };
         let (f, p) = (values(fast), values(precise));
         let peak = p.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        // The default's error model (README, "Against the definition
+        // itself"): 1e-3 relative (aliasing at its reduced rates) plus
+        // float32's rounding floor, ~1e-5 of the order's peak. The floor
+        // shows here: this file is looped to fill its window, a loud 1 kHz
+        // tone beside an MP3's near-silent 7–8 kHz band, whose second order
+        // near 3e-3 of the peak is 2e-3 off (6e-6 of the peak).
         let worst = f
             .iter()
             .zip(&p)
             .filter(|(_, p)| p.abs() >= 1e-3 * peak)
-            .map(|(f, p)| ((f - p) / p).abs())
+            .map(|(f, p)| (f - p).abs() / (1.1e-3 * p.abs() + 1e-5 * peak))
             .fold(0.0f32, |m, e| {
                 if e.is_finite() {
                     m.max(e)
@@ -382,7 +388,11 @@ fn scatter_precise_writes_the_reference_precision_and_says_so() {
                     f32::INFINITY
                 }
             });
-        assert!(worst > 0.0 && worst < 1.1e-3, "order {order}: {worst}");
+        // Differ (another computation), within the model.
+        assert!(
+            worst > 0.0 && worst <= 1.0,
+            "order {order}: {worst} of the bound"
+        );
     }
 
     let mel = dir.join("mel.json");

@@ -10,8 +10,10 @@ import { AnalysisError, UserError, analyseInWorker, cancelled, engine, retagInWo
 import { busy, clearError, finishStages, fmtSeconds, isBusy, plain, resetStages, setProgress, setStage, showError, showModelProgress } from './status.js';
 import { drawAll, renderTimings, showResults, showTags, shown } from './results.js';
 
-// Files longer than this are decoded by the browser straight to mono at the
-// front end's rate (16 kHz), so a 1-hour file needs ~230 MB instead of ~1.3 GB.
+// Files longer than this are decoded by the browser at the front end's rate
+// (16 kHz; the browser's resampler then stands in for the core's) and mixed
+// to mono here, so a 1-hour stereo file needs ~460 MB for the decoded
+// channels plus ~230 MB for the mono copy, instead of ~1.4 GB at 48 kHz.
 const LONG_SECONDS = 20 * 60;
 const MAX_SECONDS = 3 * 3600;
 
@@ -215,6 +217,8 @@ export async function analyse(blob, name) {
     setProgress(1);
     ui.statusText.textContent = `Done in ${fmtSeconds(Object.values(timings).reduce((a, b) => a + b, 0) / 1000)}.`;
     document.body.dataset.state = 'done';
+    // The backend was switched while this job ran: its tags again, there.
+    if (reply.tags && !reply.tags.fallback && currentBackend() !== backend) queueMicrotask(retag);
   } catch (e) {
     if (!alive() || cancelled(e)) return;
     if (e instanceof UserError) failed(e.message, false);

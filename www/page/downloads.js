@@ -26,20 +26,43 @@ if (sw) {
   sw.startMessages();
 }
 
+/** Run `f` when no job is running (now, or when the current one ends: body[data-busy]). */
+function whenIdle(f) {
+  if (document.body.dataset.busy !== '1') return f();
+  const watch = new MutationObserver(() => {
+    if (document.body.dataset.busy === '1') return;
+    watch.disconnect();
+    f();
+  });
+  watch.observe(document.body, { attributes: true, attributeFilter: ['data-busy'] });
+}
+
+// While a job runs, the service worker fetches nothing (privacy: tagging
+// makes no network request): it is told when one starts, and the page tells
+// it that its start-up is over only between jobs.
+if (sw) {
+  new MutationObserver(() => {
+    if (document.body.dataset.busy === '1') sw.controller?.postMessage({ type: 'sb-busy' });
+  }).observe(document.body, { attributes: true, attributeFilter: ['data-busy'] });
+}
+
 let started = false;
 /**
  * Register the service worker and tell it which files this page loaded: once
- * the page's start-up is over (app.js: the model is ready). Its first install
- * and its revalidation after each load fetch and cache ~30 files, which on two
- * cores cost the start-up about half a second; the page downloads the WASM and
- * the model itself meanwhile, so nothing is fetched twice.
+ * the page's start-up is over (app.js: the model is ready) and no job runs.
+ * Its first install and its revalidation after each load fetch and cache ~30
+ * files, which on two cores cost the start-up about half a second; the page
+ * downloads the WASM and the model itself meanwhile, so nothing is fetched
+ * twice.
  */
 export function startOfflineSupport() {
   if (!sw || started) return;
   started = true;
-  if (sw.controller) talk();
-  else sw.addEventListener('controllerchange', talk, { once: true });
-  sw.register('sw.js', { type: 'module' }).catch((e) => console.warn('offline support unavailable:', e.message));
+  whenIdle(() => {
+    if (sw.controller) talk();
+    else sw.addEventListener('controllerchange', () => whenIdle(talk), { once: true });
+    sw.register('sw.js', { type: 'module' }).catch((e) => console.warn('offline support unavailable:', e.message));
+  });
 }
 
 /**

@@ -37,7 +37,7 @@ export function showResults(r) {
   ui.resultName.textContent = r.name;
   ui.resultMeta.textContent =
     `${fmtSeconds(r.duration)} · ${r.channels} channel${r.channels > 1 ? 's' : ''} · decoded at ${r.sampleRate} Hz` +
-    (r.long ? ' (long file: decoded and mixed to mono by the browser to save memory)' : '') +
+    (r.long ? ` (long file: resampled to ${r.sampleRate / 1000} kHz by the browser and mixed to mono here, to save memory)` : '') +
     ' · ' +
     `${r.scatter.rows} scattering coefficients × ${r.scatter.frames} frames`;
   if (ui.player.src) URL.revokeObjectURL(ui.player.src);
