@@ -151,7 +151,18 @@ impl Pipeline {
         };
         self.windower.push(&self.mono, |w| run.window(w));
         let total = self.windower.total();
-        self.windower.finish(|w| run.window(w))?;
+        let (frames_in, rate_in) = (self.to_mono.frames_in(), self.to_mono.in_rate());
+        self.windower
+            .finish(|w| run.window(w))
+            .map_err(|e| match e {
+                // A few input samples that resample to none are too short, not
+                // empty (one sample of a 44.1 kHz file said "empty").
+                AudioError::Empty if frames_in > 0 => AudioError::TooShort {
+                    seconds: frames_in as f64 / f64::from(rate_in),
+                    min_seconds: run.features.config().window.min_seconds,
+                },
+                e => e,
+            })?;
         Ok(total)
     }
 }

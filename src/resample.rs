@@ -32,6 +32,7 @@ pub const MAX_SAMPLE: f32 = 1e12;
 /// WASM, whose FFT kernels differ.
 pub struct ToMono {
     channels: usize,
+    in_rate: u32,
     ratio: f64,
     resampler: Option<Fft<f64>>,
     /// Input frames per resampler call.
@@ -79,6 +80,7 @@ impl ToMono {
         let out_max = resampler.as_ref().map_or(0, |r| r.output_frames_max());
         Ok(ToMono {
             channels: channels as usize,
+            in_rate,
             ratio: out_rate as f64 / in_rate as f64,
             resampler,
             chunk,
@@ -97,6 +99,16 @@ impl ToMono {
     /// is not 0.
     pub fn non_finite(&self) -> u64 {
         self.non_finite
+    }
+
+    /// Input frames pushed so far.
+    pub fn frames_in(&self) -> u64 {
+        self.frames_in
+    }
+
+    /// The input's sample rate, Hz.
+    pub fn in_rate(&self) -> u32 {
+        self.in_rate
     }
 
     /// Feed interleaved samples; converted mono samples are appended to `out`.
