@@ -6,18 +6,35 @@ use crate::error::AudioError;
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Fft, FixedSync, Indexing, Resampler, WindowFunction};
 
-/// Input frames per resampler call, at least: large enough to amortise the
-/// FFTs, small enough to keep the latency (and memory) negligible.
-const CHUNK: usize = 4096;
+use crate::transform::signal::is_5_smooth;
 
 /// Output frames per FFT block, at least. rubato's anti-aliasing filter is
 /// as sharp as its block is long in *output* frames (its cutoff is
 /// `1 / (1 + 13.7 / n + …)` of the new Nyquist): with blocks of 256 input
 /// frames (`Fft::new`'s choice) a 16 kHz output kept only up to 6.7 kHz of a
 /// 48 kHz file and 3.3 kHz of a 192 kHz one, a loss of treble the model never
-/// heard in training (ffmpeg's resampler, up to ~7.8 kHz). 2000 frames put
-/// the cutoff at 99 % of the new Nyquist for every input rate.
-const BLOCK_OUT: usize = 2000;
+/// heard in training (ffmpeg's resampler, up to ~7.8 kHz). 1000 frames put
+/// the cutoff at 98.6 % of the new Nyquist (7.9 kHz) for every input rate.
+const BLOCK_OUT: usize = 1000;
+
+/// Input frames per resampler call: one FFT block of at least [`BLOCK_OUT`]
+/// output frames. Blocks are multiples of the rates' smallest common block
+/// (`rate / gcd` frames on each side); the multiple is 5-smooth so that the
+/// FFTs stay fast (2000 frames from 44.1 kHz gave 5733 = 3²·7²·13 input
+/// points, 1.5× the time of 4096-frame chunks; from 48 kHz, 4096 frames
+/// gave 4098 = 2·3·683).
+fn block_in(in_rate: u32, out_rate: u32) -> usize {
+    let (mut a, mut b) = (in_rate as usize, out_rate as usize);
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    let (unit_in, unit_out) = (in_rate as usize / a, out_rate as usize / a);
+    let mut k = BLOCK_OUT.div_ceil(unit_out).max(1);
+    while !is_5_smooth(k) {
+        k += 1;
+    }
+    k * unit_in
+}
 
 /// Largest sample magnitude taken as audio. Full scale is 1; float files
 /// holding integer PCM reach 2^31 ≈ 2.1e9. Beyond this (random bytes read as
@@ -56,10 +73,8 @@ impl ToMono {
         if !(1..=32).contains(&channels) {
             return Err(AudioError::Channels(channels));
         }
-        // One FFT block per call (`sub_chunks = 1`), of at least BLOCK_OUT
-        // output frames.
-        let chunk = CHUNK
-            .max((BLOCK_OUT as u64 * u64::from(in_rate)).div_ceil(u64::from(out_rate)) as usize);
+        // One FFT block per call (`sub_chunks = 1`).
+        let chunk = block_in(in_rate, out_rate);
         let resampler = if in_rate == out_rate {
             None
         } else {
