@@ -12,6 +12,10 @@ const ROW_PX: usize = 4;
 const FRAME_PX: usize = 3;
 /// Dynamic range shown, dB.
 const RANGE_DB: f32 = 70.0;
+/// Widest picture, pixels: longer audio shares a column among several frames
+/// (their mean). One column per frame made an hour of mel bands 675 000
+/// pixels wide.
+const MAX_WIDTH: usize = 8192;
 
 /// Viridis, sampled at 9 points; linear in between.
 const VIRIDIS: [[f32; 3]; 9] = [
@@ -72,16 +76,24 @@ pub fn write_s1_png(path: &Path, c: &Coefficients, rows: &[RowInfo], level: Leve
     } else {
         vals.iter().cloned().fold(f32::INFINITY, f32::min)
     };
-    let (w, h) = (c.frames * FRAME_PX, s1.len() * ROW_PX);
+    // Frames per column and its width: a column of FRAME_PX per frame while
+    // that fits, else columns of one pixel, each the mean of `per` frames.
+    let (per, col_px) = if c.frames * FRAME_PX <= MAX_WIDTH {
+        (1, FRAME_PX)
+    } else {
+        (c.frames.div_ceil(MAX_WIDTH), 1)
+    };
+    let (w, h) = (c.frames.div_ceil(per) * col_px, s1.len() * ROW_PX);
     let mut img = vec![0u8; w * h * 3];
     // Row 0 of the image is the highest frequency.
     for (i, &r) in s1.iter().enumerate() {
-        for f in 0..c.frames {
-            let v = (level(c.row(r)[f]) - lo) / (hi - lo).max(1e-9);
+        for (k, frames) in c.row(r).chunks(per).enumerate() {
+            let mean = frames.iter().sum::<f32>() / frames.len() as f32;
+            let v = (level(mean) - lo) / (hi - lo).max(1e-9);
             let px = colour(v);
             for dy in 0..ROW_PX {
-                for dx in 0..FRAME_PX {
-                    let o = ((i * ROW_PX + dy) * w + f * FRAME_PX + dx) * 3;
+                for dx in 0..col_px {
+                    let o = ((i * ROW_PX + dy) * w + k * col_px + dx) * 3;
                     img[o..o + 3].copy_from_slice(&px);
                 }
             }
@@ -98,4 +110,43 @@ pub fn write_s1_png(path: &Path, c: &Coefficients, rows: &[RowInfo], level: Leve
         png.finish()?;
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Width and height from a PNG's header.
+    fn size(path: &Path) -> (u32, u32) {
+        let b = std::fs::read(path).unwrap();
+        let be = |i: usize| u32::from_be_bytes(b[i..i + 4].try_into().unwrap());
+        (be(16), be(20))
+    }
+
+    #[test]
+    fn long_audio_makes_a_picture_of_bounded_width() {
+        let rows: Vec<RowInfo> = (0..4)
+            .map(|i| RowInfo::band(100.0 * (i + 1) as f64))
+            .collect();
+        let dir = std::env::temp_dir().join(format!("sb-picture-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // 29 s of scattering frames; an hour of mel frames (675 000).
+        for (frames, width) in [(114, 114 * FRAME_PX), (675_000, 675_000usize.div_ceil(83))] {
+            let c = Coefficients {
+                rows: 4,
+                frames,
+                data: (0..4 * frames).map(|i| 1.0 + (i % 7) as f32).collect(),
+            };
+            let path = dir.join(format!("{frames}.png"));
+            write_s1_png(&path, &c, &rows, Level::Amplitude).unwrap();
+            let (w, h) = size(&path);
+            assert!(w as usize <= MAX_WIDTH, "{frames} frames: {w} px wide");
+            assert_eq!(
+                (w as usize, h as usize),
+                (width, 4 * ROW_PX),
+                "{frames} frames"
+            );
+        }
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }
