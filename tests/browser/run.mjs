@@ -699,6 +699,33 @@ test("a second file replaces the first one's job: its own results, without waiti
   check(r.gen === gen + 1, `engine generation ${gen} → ${r.gen}: the first job was not stopped`);
 });
 
+test('a crashed WASM instance: a plain message, a new engine, and the next file is tagged', async ({ page, url }) => {
+  needModel();
+  await page.goto(url);
+  await page.waitForFunction(() => document.body.dataset.model === 'ready', null, { timeout: 60_000 });
+  await page.waitForLoadState('networkidle');
+  // A trap cannot be asked of the WASM on purpose (no panic crosses its
+  // boundary), so a helper worker is made to throw what a trap throws,
+  // WebAssembly.RuntimeError, where it waits for the streamed audio.
+  const helpers = page.workers().filter((w) => /helper\.js/.test(w.url()));
+  check(helpers.length > 0, `no helper workers: ${page.workers().map((w) => w.url()).join(', ')}`);
+  await helpers[0].evaluate(() => {
+    Atomics.load = () => {
+      throw new WebAssembly.RuntimeError('unreachable (a simulated trap)');
+    };
+  });
+  const gen = await page.evaluate(() => globalThis.scatterbrain.engineGen);
+  await dropFile(page, 'good.wav', good, 'audio/wav');
+  const state = await settled(page);
+  const message = await errorText(page);
+  check(state === 'error' && /could not be analysed/.test(message), `after the trap: ${state}: “${message}”`);
+  check((await page.evaluate(() => globalThis.scatterbrain.engineGen)) === gen + 1, 'the engine was not replaced');
+  await resetState(page);
+  await dropFile(page, 'good.wav', good, 'audio/wav');
+  check((await settled(page)) === 'done', `the next file: ${await errorText(page)}`);
+  check((await page.$$('#tags li')).length === 10, 'no tags after the new engine started');
+});
+
 test('the length estimate that picks how to decode: exact for MP3 and Ogg, never short for others', async () => {
   const est = (b) => estimateSeconds(b.subarray(0, 1 << 17), b.length, b.subarray(Math.max(0, b.length - (1 << 16))));
   // ffprobe: 3.030 s and 2.000 s.
