@@ -128,4 +128,33 @@ export function register({ test, check, needModel, nativeTags, TMP }) {
     check(consoleErrors.length === 0, `console errors: ${consoleErrors.join(' | ')}`);
     console.log(`     (engine in Chromium vs native: max |Δscore| ${worst.toExponential(1)}, ${r.workers} helper(s), stages ${r.stages.join(', ')})`);
   });
+
+  test('package engine: a live view survives a restart of the engine (a cancel or a newer job while recording)', async ({ page, url }) => {
+    await openExample(page, url, check);
+    const r = await page.evaluate(async () => {
+      const { createEngine } = await import(new URL('../package/engine.js', location.href).href);
+      const engine = createEngine();
+      await engine.ready;
+      const frames = [];
+      engine.addEventListener('live', (e) => frames.push(e.detail.generation));
+      const rate = 16000;
+      engine.startLive(rate);
+      engine.restart(); // what a cancel does
+      await engine.ready;
+      // 3 s of a tone, in 0.1 s pushes: the view updates every 0.5 s.
+      for (let k = 0; k < 30; k++) {
+        const pcm = new Float32Array(rate / 10);
+        for (let i = 0; i < pcm.length; i++) pcm[i] = 0.3 * Math.sin((2 * Math.PI * 440 * (k * pcm.length + i)) / rate);
+        engine.pushLive(pcm);
+      }
+      const t0 = performance.now();
+      while (!frames.length && performance.now() - t0 < 20_000) await new Promise((res) => setTimeout(res, 100));
+      const generation = engine.generation;
+      engine.stopLive();
+      engine.terminate();
+      return { frames, generation };
+    });
+    check(r.frames.length > 0, 'no live frames after the restart');
+    check(r.frames.every((g) => g === r.generation), `live frames from generations ${r.frames}, the engine is at ${r.generation}`);
+  });
 }

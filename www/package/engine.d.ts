@@ -114,7 +114,7 @@ export class Engine extends EventTarget {
   retag(backend: 'cpu' | 'webgpu', options?: Omit<EngineJobOptions, 'backend'>): Promise<{ tags: EngineTags; timings: Record<string, number> }>;
   /** Start WebGPU now (downloads the WebGPU build once); resolves with the milliseconds it took. */
   startWebgpu(): Promise<number>;
-  /** Live view of an input at `sampleRate`: `live` events about twice a second, `live-tags` every ~3 s with a model. */
+  /** Live view of an input at `sampleRate`: `live` events about twice a second, `live-tags` every ~3 s with a model; it carries over a restart (a cancel), afresh, until `stopLive`. */
   startLive(sampleRate: number): void;
   /** Samples of the live input (transferred). */
   pushLive(pcm: Float32Array): void;

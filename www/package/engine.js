@@ -38,6 +38,7 @@ export class Engine extends EventTarget {
   #nextId = 1;
   #model = Promise.resolve(null); // the model file's bytes (null: none)
   #gpu = null; // {worker, promise} of the WebGPU start on the current worker
+  #live = null; // the live view's sample rate while it runs (a new worker resumes it)
 
   constructor({ wasm, webgpuWasm } = {}) {
     super();
@@ -113,6 +114,7 @@ export class Engine extends EventTarget {
 
   /** Start the live view of a microphone at `sampleRate`: 'live' and 'live-tags' events follow pushLive(). */
   startLive(sampleRate) {
+    this.#live = sampleRate;
     this.#worker.worker.postMessage({ type: MSG.LIVE_START, sampleRate });
   }
 
@@ -122,6 +124,7 @@ export class Engine extends EventTarget {
   }
 
   stopLive() {
+    this.#live = null;
     this.#worker.worker.postMessage({ type: MSG.LIVE_STOP });
   }
 
@@ -147,6 +150,9 @@ export class Engine extends EventTarget {
 
   #start() {
     const worker = new Worker(COORDINATOR, { type: 'module' });
+    // A live view survives a restart (a cancel, or a newer file replacing a
+    // job, while recording): the new worker starts it afresh.
+    if (this.#live != null) worker.postMessage({ type: MSG.LIVE_START, sampleRate: this.#live });
     const generation = this.generation;
     const w = { worker, generation, webgpu: null, ready: null, modelReady: null, onModel: null };
     if (!this.#cpu) {
