@@ -3,8 +3,11 @@
 //! subject, so it is long (~600 lines): each bad-file case is a short test.
 #![cfg(feature = "model")]
 
+#[path = "common/compare.rs"]
+mod compare;
 use burn::store::burn_pack::{Reader, Writer};
 use burn::tensor::{Bytes, Device, Distribution, Tensor};
+use compare::max_abs_diff;
 use scatterbrain::model::{
     self, Metrics, Model, ModelConfig, ModelFileError, ModelMetadata, NormalisationStats,
     Precision, PredictError, Provenance, Tagger,
@@ -60,22 +63,6 @@ fn probs(tagger: &Tagger, x: &Tensor<3>) -> Vec<f32> {
         .into_data()
         .try_into_vec()
         .unwrap()
-}
-
-/// Largest |a - b|; +inf when either side is not finite (f32::max would
-/// skip a NaN).
-fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0f32, |m, d| {
-            if d.is_finite() {
-                m.max(d)
-            } else {
-                f32::INFINITY
-            }
-        })
 }
 
 #[test]

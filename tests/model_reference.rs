@@ -3,6 +3,9 @@
 //! tests/fixtures/model/rnn_reference.json, made by make_rnn_reference.py.
 #![cfg(feature = "model")]
 
+#[path = "common/compare.rs"]
+mod compare;
+use compare::max_abs_diff;
 #[path = "common/manifest.rs"]
 mod manifest;
 use burn::module::Param;
@@ -60,22 +63,6 @@ fn layer(
         device,
     )
     .unwrap()
-}
-
-/// Largest |a - b|; +inf when either side is not finite (f32::max would
-/// skip a NaN).
-fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0f32, |m, d| {
-            if d.is_finite() {
-                m.max(d)
-            } else {
-                f32::INFINITY
-            }
-        })
 }
 
 fn input(f: &Value, device: &Device) -> Tensor<3> {

@@ -5,7 +5,10 @@
 //! No adapter is a test failure, not a skip.
 #![cfg(feature = "wgpu")]
 
+#[path = "common/compare.rs"]
+mod compare;
 use burn::tensor::{Device, Distribution, Tensor};
+use compare::max_abs_diff;
 use scatterbrain::model::{self, ModelConfig, ModelMetadata, Precision, Tagger};
 
 const TOL: f32 = 1e-4;
@@ -41,19 +44,7 @@ fn flex_and_wgpu_agree_on_small_models() {
             .into_data()
             .try_into_vec()
             .unwrap();
-        assert_eq!(a.len(), b.len(), "{name}: output sizes differ");
-        // A NaN on either side is the worst error (f32::max would skip it).
-        let err = a
-            .iter()
-            .zip(&b)
-            .map(|(p, q)| (p - q).abs())
-            .fold(0.0f32, |m, d| {
-                if d.is_finite() {
-                    m.max(d)
-                } else {
-                    f32::INFINITY
-                }
-            });
+        let err = max_abs_diff(&a, &b);
         println!("{name}: max |flex − wgpu| prob = {err:e}");
         assert!(err <= TOL, "{name}: {err} > {TOL}");
 
@@ -69,19 +60,7 @@ fn flex_and_wgpu_agree_on_small_models() {
             .into_data()
             .try_into_vec()
             .unwrap();
-        assert_eq!(a.len(), b.len(), "{name}: output sizes differ");
-        // A NaN on either side is the worst error (f32::max would skip it).
-        let err = a
-            .iter()
-            .zip(&b)
-            .map(|(p, q)| (p - q).abs())
-            .fold(0.0f32, |m, d| {
-                if d.is_finite() {
-                    m.max(d)
-                } else {
-                    f32::INFINITY
-                }
-            });
+        let err = max_abs_diff(&a, &b);
         println!("{name}: max |flex − wgpu| step logit = {err:e}");
         assert!(err <= TOL, "{name} step logits: {err} > {TOL}");
     }

@@ -3,10 +3,10 @@
 //! Each file is decoded and analysed window by window through the core's
 //! analysis session (streaming: an hour-long file holds at most a batch of
 //! windows of features at a time); the model scores every window and every
-//! ~2 s of frames (the taggram), and the clip's scores are the windows' mean (weighted by the audio each adds).
-//! Files are tagged `--jobs` at a time (one per core by default, each worker
-//! with its own copy of the model and its transform plan) and reported in the
-//! order given; with fewer files than workers, each file's windows are shared
+//! ~2 s of frames (the taggram), and the clip's scores are the windows' mean
+//! (weighted by the audio each adds). Files are tagged `--jobs` at a time
+//! (one per core by default, each worker with its own copy of the model and
+//! its transform plan) and reported in the order given; with fewer files than workers, each file's windows are shared
 //! out among `jobs / files` workers (each decodes the whole file and analyses
 //! every `n`-th window), and their scores gathered. A file that cannot be tagged gets one line on stderr and the
 //! others are still tagged; the exit code is non-zero only if some file failed.

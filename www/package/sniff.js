@@ -37,13 +37,18 @@ function ogg(b) {
 
 const MP3_RATES = { 3: [44100, 48000, 32000], 2: [22050, 24000, 16000], 0: [11025, 12000, 8000] };
 
-function mp3(b) {
+/** Where an MP3's audio starts: after its ID3v2 tags (possibly several). */
+function afterId3(b) {
   let at = 0;
-  // Skip ID3v2 tags (possibly several).
   while (ascii(b, at, 'ID3') && at + 10 <= b.length) {
     const size = ((b[at + 6] & 0x7f) << 21) | ((b[at + 7] & 0x7f) << 14) | ((b[at + 8] & 0x7f) << 7) | (b[at + 9] & 0x7f);
     at += 10 + size + (b[at + 5] & 0x10 ? 10 : 0);
   }
+  return at;
+}
+
+function mp3(b) {
+  const at = afterId3(b);
   // First plausible frame header, confirmed by a second one when possible.
   const header = (i) => {
     if (i + 4 > b.length || b[i] !== 0xff || (b[i + 1] & 0xe0) !== 0xe0) return null;
@@ -84,11 +89,7 @@ const u32be = (b, at) => ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) |
 
 /** An MP3's playing time: its Xing/Info frame count, else its first frame's (constant) bitrate. */
 function mp3Seconds(b, fileSize) {
-  let at = 0;
-  while (ascii(b, at, 'ID3') && at + 10 <= b.length) {
-    const size = ((b[at + 6] & 0x7f) << 21) | ((b[at + 7] & 0x7f) << 14) | ((b[at + 8] & 0x7f) << 7) | (b[at + 9] & 0x7f);
-    at += 10 + size + (b[at + 5] & 0x10 ? 10 : 0);
-  }
+  const at = afterId3(b);
   if (at + 40 > b.length || b[at] !== 0xff || (b[at + 1] & 0xe0) !== 0xe0) return null;
   const version = (b[at + 1] >> 3) & 3; // 3: MPEG-1, 2: MPEG-2, 0: MPEG-2.5
   const layer = (b[at + 1] >> 1) & 3; // 1: Layer III

@@ -37,7 +37,8 @@ pub struct ScatteringConfig {
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
     /// float32 at the product's internal rates: what the models are trained
-    /// and run on (worst 9e-4 of the float64 full-rate definition).
+    /// and run on (worst 9e-4 of the float64 full-rate definition on the test
+    /// signals, plus float32's rounding floor, ~1e-5 of an order's peak).
     #[default]
     Fast,
     /// float64, U1 sampled at 8× and U2 at 4× what their next filters read
