@@ -6,16 +6,23 @@
 //! opened, before the first packet is read (symphonia's habit), so a caller
 //! sets up its resampler once instead of checking every packet.
 
+mod demux;
+mod watched;
+mod wide_wav;
+
 use crate::error::AudioError;
+use demux::Demux;
 use std::io::Read;
 use std::path::Path;
-use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use symphonia::core::codecs::audio::AudioDecoderOptions;
 use symphonia::core::errors::Error;
 use symphonia::core::formats::probe::Hint;
-use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
+use symphonia::core::formats::{FormatOptions, TrackType};
 use symphonia::core::io::{MediaSource, MediaSourceStream, ReadOnlySource};
 use symphonia::core::meta::MetadataOptions;
-use symphonia::core::units::Duration;
+use watched::{Medium, Watched};
 
 /// What [`AudioReader::decode_next`] found.
 enum Decoded {
@@ -32,14 +39,47 @@ pub struct StreamInfo {
     pub channels: u32,
 }
 
+/// Why a stream ended before its end: the audio before it is delivered, and
+/// the caller says so ([`AudioReader::ended_early`]). A read error of the
+/// medium (a failing disk) is not this but an error: the file itself may be
+/// whole.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EarlyEnd {
+    /// The data stops inside a packet (an interrupted download or copy).
+    Cut { at_s: f64 },
+    /// The container declares more audio than the data holds.
+    Short { at_s: f64, declared_s: f64 },
+    /// The container reader gave up on damaged data.
+    Stopped { at_s: f64, why: String },
+}
+
+impl std::fmt::Display for EarlyEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EarlyEnd::Cut { at_s } => write!(
+                f,
+                "the file is cut short (it stops inside a packet, at {at_s:.2} s); only what was read is analysed"
+            ),
+            EarlyEnd::Short { at_s, declared_s } => write!(
+                f,
+                "the file ends at {at_s:.2} s where its header declares {declared_s:.2} s (truncated?); only what was read is analysed"
+            ),
+            EarlyEnd::Stopped { at_s, why } => write!(
+                f,
+                "decoding stopped at {at_s:.2} s on damaged data ({why}); only what was read is analysed"
+            ),
+        }
+    }
+}
+
+const CUT_BEFORE_AUDIO: &str = "the file is cut short: it ends before its first audio packet";
+
 /// The path that means "standard input" on the command line.
 pub const STDIN: &str = "-";
 
 /// A decoder over one audio file (or standard input), packet by packet.
 pub struct AudioReader {
-    format: Box<dyn FormatReader>,
-    decoder: Box<dyn AudioDecoder>,
-    track_id: u32,
+    source: Source,
     info: StreamInfo,
     buf: Vec<f32>,
     /// The first packet, decoded by [`AudioReader::open`] to learn the
@@ -50,6 +90,19 @@ pub struct AudioReader {
     /// Packets in a row of another format than the stream's (or refused by
     /// the decoder for theirs), since frame `at`: see [`FORMAT_RUN`].
     odd: Option<OddRun>,
+    /// Frames the container declares, where its header states them exactly
+    /// (an MP3's only with a LAME tag: else it may be an estimate from its
+    /// bitrate).
+    declared: Option<u64>,
+    /// Set at the end when the stream ended before its end.
+    early: Option<EarlyEnd>,
+}
+
+/// Where the packets come from.
+enum Source {
+    Demux(Demux),
+    /// A WAV of more channels than symphonia's reader takes.
+    Wide(wide_wav::WideWav),
 }
 
 /// Packets in a row of another format before it counts as a change of
@@ -96,7 +149,12 @@ impl AudioReader {
                 std::fs::File::open(path).map_err(|e| AudioError::Io(format!("{shown}: {e}")))?;
             Box::new(file)
         };
-        Self::from_source(source, path.extension().and_then(|e| e.to_str()))
+        Self::from_source(source, path.extension().and_then(|e| e.to_str())).or_else(|e| {
+            match wide_wav::WideWav::open(path) {
+                Some(wide) => Self::start(Source::Wide(wide), None),
+                None => Err(e),
+            }
+        })
     }
 
     /// Decode from any byte source (`extension` hints at the format).
@@ -111,7 +169,12 @@ impl AudioReader {
         source: Box<dyn MediaSource>,
         extension: Option<&str>,
     ) -> Result<Self, AudioError> {
-        let mss = MediaSourceStream::new(source, Default::default());
+        let medium = Arc::new(Medium::default());
+        let source = Watched {
+            inner: source,
+            medium: medium.clone(),
+        };
+        let mss = MediaSourceStream::new(Box::new(source), Default::default());
         let mut hint = Hint::new();
         if let Some(ext) = extension {
             hint.with_extension(ext);
@@ -124,6 +187,14 @@ impl AudioReader {
                 MetadataOptions::default(),
             )
             .map_err(|e| match e {
+                _ if medium.has_failed() => medium.error("before the audio"),
+                // Bytes, but they end inside the container's header.
+                Error::IoError(ref io)
+                    if io.kind() == std::io::ErrorKind::UnexpectedEof
+                        && medium.got.load(Ordering::Relaxed) =>
+                {
+                    AudioError::Decode(CUT_BEFORE_AUDIO.into())
+                }
                 Error::IoError(ref io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
                     AudioError::Empty
                 }
@@ -133,6 +204,23 @@ impl AudioReader {
             .default_track(TrackType::Audio)
             .ok_or_else(|| AudioError::Decode("the file has no audio track".into()))?;
         let track_id = track.id;
+        // Every header's count is exact but an MP3's without a Xing/Info
+        // frame (an estimate from its bitrate, which may be far off):
+        // symphonia sets an MP3's delay and padding only from that frame's
+        // LAME tag, so they mark a count to trust. (An MP3 cut short reads
+        // as a shorter stream: its demuxer ends quietly at any cut.)
+        let is_mp3 = track
+            .codec_params
+            .as_ref()
+            .and_then(|p| p.audio())
+            .is_some_and(|p| {
+                use symphonia::core::codecs::audio::well_known::{
+                    CODEC_ID_MP1, CODEC_ID_MP2, CODEC_ID_MP3,
+                };
+                [CODEC_ID_MP1, CODEC_ID_MP2, CODEC_ID_MP3].contains(&p.codec)
+            });
+        let exact = !is_mp3 || track.delay.is_some() || track.padding.is_some();
+        let declared = track.num_frames.filter(|_| exact);
         let params = track
             .codec_params
             .as_ref()
@@ -141,10 +229,23 @@ impl AudioReader {
         let decoder = symphonia::default::get_codecs()
             .make_audio_decoder(params, &AudioDecoderOptions::default())
             .map_err(|e| AudioError::Decode(format!("unsupported codec ({e})")))?;
-        let mut reader = AudioReader {
+        let demux = Demux {
             format,
             decoder,
             track_id,
+            medium,
+        };
+        Self::start(Source::Demux(demux), declared)
+    }
+
+    /// A reader over `source`, which has yet to deliver its first packet.
+    fn start(source: Source, declared: Option<u64>) -> Result<Self, AudioError> {
+        let declared = match &source {
+            Source::Wide(w) => Some(w.declared()),
+            Source::Demux(_) => declared,
+        };
+        let mut reader = AudioReader {
+            source,
             info: StreamInfo {
                 sample_rate: 0,
                 channels: 0,
@@ -153,6 +254,8 @@ impl AudioReader {
             first: false,
             frames: 0,
             odd: None,
+            declared,
+            early: None,
         };
         // The decoded packet, not the container's header, is the truth.
         reader.info = match reader.decode_next()? {
@@ -161,6 +264,9 @@ impl AudioReader {
                 return Err(AudioError::Decode(
                     "the first audio packet could not be decoded".into(),
                 ));
+            }
+            None if reader.early.is_some() || reader.declared.is_some_and(|d| d > 0) => {
+                return Err(AudioError::Decode(CUT_BEFORE_AUDIO.into()));
             }
             None => return Err(AudioError::Empty),
         };
@@ -178,11 +284,23 @@ impl AudioReader {
         self.frames
     }
 
+    /// Why the stream ended before its end, once [`AudioReader::next_packet`]
+    /// has returned `None`; `None` for a whole stream.
+    pub fn ended_early(&self) -> Option<&EarlyEnd> {
+        self.early.as_ref()
+    }
+
+    /// Seconds delivered so far.
+    fn at_s(&self) -> f64 {
+        self.frames as f64 / f64::from(self.info.sample_rate.max(1))
+    }
+
     /// The next packet's samples, interleaved; `None` at the end.
     ///
-    /// A truncated file ends normally (everything before the damage is
-    /// delivered) and corrupt packets are skipped; a stream whose rate or
-    /// channel count changes midway is an error that says where.
+    /// A truncated file ends (everything before the damage is delivered, and
+    /// [`AudioReader::ended_early`] says why) and corrupt packets are
+    /// skipped; a read error of the medium, or a stream whose rate or
+    /// channel count changes midway, is an error that says where.
     pub fn next_packet(&mut self) -> Result<Option<&[f32]>, AudioError> {
         if std::mem::take(&mut self.first) {
             self.frames += (self.buf.len() / self.info.channels as usize) as u64;
@@ -191,7 +309,20 @@ impl AudioReader {
         loop {
             match self.decode_next()? {
                 // A short run of odd packets at the very end is damage too.
-                None => return Ok(None),
+                None => {
+                    // A tenth of a second of slack: a header's count may
+                    // include a partial last block.
+                    let slack = u64::from(self.info.sample_rate / 10);
+                    if let Some(d) = self.declared.filter(|&d| self.frames + slack < d)
+                        && self.early.is_none()
+                    {
+                        self.early = Some(EarlyEnd::Short {
+                            at_s: self.at_s(),
+                            declared_s: d as f64 / f64::from(self.info.sample_rate.max(1)),
+                        });
+                    }
+                    return Ok(None);
+                }
                 Some(Decoded::Audio(si)) if si == self.info => {
                     self.odd = None;
                     self.frames += (self.buf.len() / self.info.channels as usize) as u64;
@@ -226,90 +357,17 @@ impl AudioReader {
         }))
     }
 
-    /// Switch to the default audio track of a new chained stream.
-    fn follow_chain(&mut self) -> Result<(), AudioError> {
-        let track = self
-            .format
-            .default_track(TrackType::Audio)
-            .ok_or_else(|| AudioError::Decode("a chained stream has no audio track".into()))?;
-        let params = track
-            .codec_params
-            .as_ref()
-            .and_then(|p| p.audio())
-            .ok_or_else(|| AudioError::Decode("a chained stream has no codec parameters".into()))?;
-        self.decoder = symphonia::default::get_codecs()
-            .make_audio_decoder(params, &AudioDecoderOptions::default())
-            .map_err(|e| {
-                AudioError::Decode(format!("unsupported codec in a chained stream ({e})"))
-            })?;
-        self.track_id = track.id;
-        Ok(())
-    }
-
-    /// Decode the next packet of the track into `buf`; its format, or
-    /// `None` at the end of the stream.
+    /// Decode the next packet into `buf`; its format, or `None` at the end
+    /// of the stream.
     fn decode_next(&mut self) -> Result<Option<Decoded>, AudioError> {
-        loop {
-            let mut packet = match self.format.next_packet() {
-                Ok(Some(p)) => p,
-                Ok(None) => return Ok(None),
-                // Truncated: keep what was decoded.
-                Err(Error::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                    return Ok(None);
-                }
-                Err(Error::DecodeError(_)) => continue,
-                // A chained Ogg stream starts a new logical stream: decode
-                // it with a new decoder (a change of format is reported by
-                // `next_packet`).
-                Err(Error::ResetRequired) => {
-                    self.follow_chain()?;
-                    continue;
-                }
-                Err(e) => {
-                    if self.frames > 0 || self.first {
-                        return Ok(None);
-                    }
-                    return Err(AudioError::Decode(e.to_string()));
-                }
-            };
-            if packet.track_id != self.track_id {
-                if self.format.tracks().iter().any(|t| t.id == self.track_id) {
-                    continue;
-                }
-                // Our track is gone: a chained Ogg stream has started a new
-                // one. Follow it (a change of format is reported below).
-                self.follow_chain()?;
-                if packet.track_id != self.track_id {
-                    continue;
-                }
-            }
-            // symphonia trims whole packets past the end its header declares
-            // (an MP3's Xing frame count): two MP3s joined end to end, or a
-            // header that undercounts, lost everything after. Only the
-            // encoder padding inside the last packet is trimmed.
-            if packet.trim_end >= packet.dur && packet.dur > Duration::ZERO {
-                packet.trim_end = Duration::ZERO;
-            }
-            match self.decoder.decode(&packet) {
-                Ok(audio) => {
-                    let spec = audio.spec();
-                    let si = StreamInfo {
-                        sample_rate: spec.rate(),
-                        channels: spec.channels().count() as u32,
-                    };
-                    self.buf.resize(audio.samples_interleaved(), 0.0);
-                    audio.copy_to_slice_interleaved(&mut self.buf);
-                    return Ok(Some(Decoded::Audio(si)));
-                }
-                // symphonia's MP3 decoder refuses frames of another rate or
-                // channel count with this message: damage if the run is
-                // short, else a change of format (`next_packet`).
-                Err(Error::DecodeError(m)) if m.contains("signal spec") => {
-                    return Ok(Some(Decoded::Refused));
-                }
-                Err(Error::DecodeError(_)) => continue,
-                Err(Error::IoError(_)) => return Ok(None),
-                Err(e) => return Err(AudioError::Decode(e.to_string())),
+        let at_s = self.at_s();
+        match &mut self.source {
+            Source::Wide(w) => Ok(w
+                .read(&mut self.buf, at_s)?
+                .then(|| Decoded::Audio(w.info()))),
+            Source::Demux(d) => {
+                let started = self.frames > 0 || self.first;
+                d.decode_next(&mut self.buf, at_s, started, &mut self.early)
             }
         }
     }

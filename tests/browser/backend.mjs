@@ -138,4 +138,41 @@ export function backendTests(h) {
     check((await settled(page, 300_000)) === 'done', `WebGPU after cancel: ${await errorText(page)}`);
     check((await pageTags(page)).backend === 'webgpu', 'not re-tagged on WebGPU after the cancel');
   });
+
+  test('backend: a failed WebGPU start is tried again when WebGPU is chosen again', async ({ page, url }) => {
+    needModel();
+    // The WebGPU build cannot be downloaded (a dropped connection) until the route is lifted.
+    let refused = 0;
+    const route = (r) => {
+      refused++;
+      return r.abort('connectionreset');
+    };
+    await page.context().route('**/pkg-webgpu/scatterbrain_bg.wasm*', route);
+    await page.goto(url);
+    await chosen(page);
+    await page.waitForLoadState('networkidle');
+    await dropFile(page, 'good.wav', good, 'audio/wav');
+    check((await settled(page)) === 'done', await errorText(page));
+
+    await resetState(page);
+    await chooseBackend(page, 'webgpu');
+    check((await settled(page, 120_000)) === 'done', `WebGPU refused: ${await errorText(page)}`);
+    const fell = await pageTags(page);
+    check(refused > 0, 'the WebGPU build was never requested: the check below could not fail');
+    check(fell.backend === 'cpu' && fell.fallback, `without its build WebGPU should fall back to the CPU with a reason: ${JSON.stringify({ backend: fell.backend, fallback: fell.fallback })}`);
+    let s = await state(page);
+    check(s.gpu.failed && s.backend === 'cpu' && s.cpuChecked, `after the failure: ${JSON.stringify(s)}`);
+    check(!s.webgpuDisabled, 'WebGPU cannot be chosen again after one failure: only a reload would try it');
+    check(/try again/.test(s.why), `the page does not say WebGPU can be tried again: “${s.why}”`);
+
+    // The connection is back: choosing WebGPU again starts it and re-tags there.
+    await page.context().unroute('**/pkg-webgpu/scatterbrain_bg.wasm*', route);
+    await resetState(page);
+    await chooseBackend(page, 'webgpu');
+    check((await settled(page, 300_000)) === 'done', `WebGPU again: ${await errorText(page)}`);
+    const again = await pageTags(page);
+    check(again.backend === 'webgpu' && !again.fallback, `the second try did not run on WebGPU: ${JSON.stringify({ backend: again.backend, fallback: again.fallback })}`);
+    s = await state(page);
+    check(!s.gpu.failed && s.webgpuChecked, `after the second try: ${JSON.stringify(s)}`);
+  }, { consoleOk: /ERR_CONNECTION_RESET|Failed to load resource/ });
 }

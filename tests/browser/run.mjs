@@ -726,6 +726,32 @@ test('a crashed WASM instance: a plain message, a new engine, and the next file 
   check((await page.$$('#tags li')).length === 10, 'no tags after the new engine started');
 });
 
+test('a file cut short and NaN samples are analysed with a note saying so; a whole file has none', async ({ page, url }) => {
+  await page.goto(url);
+  await page.waitForLoadState('networkidle');
+  const note = () => page.evaluate(() => (document.getElementById('input-note').hidden ? '' : document.getElementById('input-note').textContent));
+  const mp3 = fixture('tone1k_44k_stereo.mp3'); // 3.03 s, with a Xing/Info frame
+  await dropFile(page, 'whole.mp3', mp3, 'audio/mpeg');
+  check((await settled(page)) === 'done', await errorText(page));
+  check((await note()) === '', `a whole file has a note: “${await note()}”`);
+  // An interrupted download: the first 60 %.
+  await resetState(page);
+  await dropFile(page, 'cut.mp3', mp3.subarray(0, Math.floor(mp3.length * 0.6)), 'audio/mpeg');
+  check((await settled(page)) === 'done', await errorText(page));
+  const cut = await note();
+  check(/cut short/.test(cut) && /3\.0\d? s/.test(cut), `a file cut short: note “${cut}”`);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+  const json = JSON.parse(await (await import('node:fs/promises')).readFile(await download.path(), 'utf8'));
+  check(json.audio.warnings.length === 1 && json.audio.warnings[0] === cut, `JSON warnings: ${JSON.stringify(json.audio.warnings)}`);
+  // NaN and infinite samples (counted by the core while tagging).
+  needModel();
+  await resetState(page);
+  await dropFile(page, 'random.wav', randomFloatWav(22050, 2, 2), 'audio/wav');
+  check((await settled(page)) === 'done', await errorText(page));
+  const nan = await note();
+  check(/NaN or infinite/.test(nan) && /read as silence/.test(nan), `NaN samples: note “${nan}”`);
+});
+
 test('the length estimate that picks how to decode: exact for MP3 and Ogg, never short for others', async () => {
   const est = (b) => estimateSeconds(b.subarray(0, 1 << 17), b.length, b.subarray(Math.max(0, b.length - (1 << 16))));
   // ffprobe: 3.030 s and 2.000 s.

@@ -87,12 +87,15 @@ pub fn run(a: Args) -> Result<()> {
     pipeline
         .finish(&mut features, None, |w| windows.push(w))
         .with_context(|| format!("{shown}"))?;
+    bar.finish_and_clear();
     if non_finite > 0 {
         eprintln!(
             "warning: {shown}: {non_finite} samples were NaN or infinite and were read as silence"
         );
     }
-    bar.finish_and_clear();
+    if let Some(early) = reader.ended_early() {
+        eprintln!("warning: {shown}: {early}");
+    }
     let (coeffs, times) = stitch(&windows, hop, sr);
     let rows = features.rows(features.window_len());
     if let Some(png) = &a.png {

@@ -14,7 +14,7 @@
 use crate::device::{Backend, device};
 use anyhow::{Context, Result, anyhow};
 use indicatif::{ProgressBar, ProgressStyle};
-use scatterbrain::decode::AudioReader;
+use scatterbrain::decode::{AudioReader, EarlyEnd};
 use scatterbrain::model::Model;
 use scatterbrain::pipeline::Shard;
 use scatterbrain::session::{Analysis, FileTags, Session, SessionOptions};
@@ -157,12 +157,12 @@ pub fn run(a: Args) -> Result<bool> {
             });
         }
         drop(tx);
-        let mut parts: Vec<Vec<Result<Analysis>>> = a.files.iter().map(|_| Vec::new()).collect();
+        let mut parts: Vec<Vec<ShardResult>> = a.files.iter().map(|_| Vec::new()).collect();
         let mut needed = vec![0usize; a.files.len()];
         for &(i, _) in &plan {
             needed[i] += 1;
         }
-        let mut pending: Vec<Option<Result<FileTags>>> = a.files.iter().map(|_| None).collect();
+        let mut pending: Vec<Option<FileResult>> = a.files.iter().map(|_| None).collect();
         let mut reported = 0;
         for (i, result) in rx {
             parts[i].push(result);
@@ -173,12 +173,13 @@ pub fn run(a: Args) -> Result<bool> {
                 let file = &a.files[reported];
                 reported += 1;
                 match result {
-                    Ok(t) => {
-                        if let Some(w) = non_finite_warning(file, &t) {
-                            bar.suspend(|| eprintln!("{w}"));
+                    Ok((t, early)) => {
+                        let notes = warnings(&t, early.as_ref());
+                        for w in &notes {
+                            bar.suspend(|| eprintln!("warning: {}: {w}", file.display()));
                         }
                         if a.json {
-                            results.push(json_file(file, &meta.tags, &t, a.top.into())?);
+                            results.push(json_file(file, &meta.tags, &t, a.top.into(), &notes)?);
                         } else {
                             let line = text_line(file, &meta.tags, &t, a.top.into());
                             if let Err(e) = bar.suspend(|| print_line(&line)) {
@@ -232,14 +233,14 @@ pub fn run(a: Args) -> Result<bool> {
     Ok(!failed)
 }
 
+/// One shard's analysis of a file, with why the file ended early (if it did).
+pub type ShardResult = Result<(Analysis, Option<EarlyEnd>)>;
+/// A file's tags, with why it ended early (if it did).
+type FileResult = Result<(FileTags, Option<EarlyEnd>)>;
+
 /// Decode one file (`-`: standard input) and analyse and score the windows
-/// of `shard`.
-pub fn analyse(
-    tagging: &mut Tagging,
-    file: &Path,
-    shard: Shard,
-    bar: &ProgressBar,
-) -> Result<Analysis> {
+/// of `shard`; with why the file ended early, if it did.
+pub fn analyse(tagging: &mut Tagging, file: &Path, shard: Shard, bar: &ProgressBar) -> ShardResult {
     let mut reader = AudioReader::open(file)?;
     let info = reader.info();
     let options = SessionOptions {
@@ -255,7 +256,8 @@ pub fn analyse(
             session.seconds_seen()
         ));
     }
-    Ok(session.finish(tagging, &mut |_| {})?)
+    let early = reader.ended_early().cloned();
+    Ok((session.finish(tagging, &mut |_| {})?, early))
 }
 
 /// A panic's message, if it has one.
@@ -268,13 +270,14 @@ fn panic_text(p: &(dyn std::any::Any + Send)) -> &str {
 
 /// A file's tags from the analyses of all its shards (the first error if
 /// any failed): their windows' scores in stream order.
-fn gather(parts: Vec<Result<Analysis>>) -> Result<FileTags> {
+fn gather(parts: Vec<ShardResult>) -> FileResult {
     let mut parts = parts.into_iter().collect::<Result<Vec<_>>>()?.into_iter();
-    let mut first = parts.next().context("no analysis")?;
+    // Every shard decodes the whole file: the first one's end stands for all.
+    let (mut first, early) = parts.next().context("no analysis")?;
     let mut scores = std::mem::take(&mut first.scores);
-    scores.extend(parts.flat_map(|p| p.scores));
+    scores.extend(parts.flat_map(|(p, _)| p.scores));
     scores.sort_by_key(|w| w.start);
-    Ok(first.tags_of(scores))
+    Ok((first.tags_of(scores), early))
 }
 
 fn text_line(file: &Path, names: &[String], t: &FileTags, top: usize) -> String {
@@ -285,10 +288,17 @@ fn text_line(file: &Path, names: &[String], t: &FileTags, top: usize) -> String 
     format!("{}: {}", file.display(), tags.join(", "))
 }
 
-fn json_file(file: &Path, names: &[String], t: &FileTags, top: usize) -> Result<Value> {
+fn json_file(
+    file: &Path,
+    names: &[String],
+    t: &FileTags,
+    top: usize,
+    warnings: &[String],
+) -> Result<Value> {
     let mut v = serde_json::to_value(t)?;
     if let Some(o) = v.as_object_mut() {
         o.insert("file".into(), file.display().to_string().into());
+        o.insert("warnings".into(), warnings.into());
         o.insert(
             "top".into(),
             top_tags(names, &t.scores, top)
@@ -300,15 +310,19 @@ fn json_file(file: &Path, names: &[String], t: &FileTags, top: usize) -> Result<
     Ok(v)
 }
 
-/// `non_finite` samples were read as silence: say so once per file.
-fn non_finite_warning(file: &Path, t: &FileTags) -> Option<String> {
-    (t.non_finite > 0).then(|| {
+/// What the user should know of a file's reading: samples read as silence,
+/// a file that ended early. Once per file.
+fn warnings(t: &FileTags, early: Option<&EarlyEnd>) -> Vec<String> {
+    let non_finite = (t.non_finite > 0).then(|| {
         format!(
-            "warning: {}: {} samples were NaN or infinite and were read as silence",
-            file.display(),
+            "{} samples were NaN or infinite and were read as silence",
             t.non_finite
         )
-    })
+    });
+    non_finite
+        .into_iter()
+        .chain(early.map(ToString::to_string))
+        .collect()
 }
 
 /// Print a line; a closed standard output (`| head`) ends the output

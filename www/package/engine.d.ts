@@ -112,7 +112,7 @@ export class Engine extends EventTarget {
   analyse(channels: Float32Array[], sampleRate: number, options?: EngineJobOptions): Promise<Analysis>;
   /** The last analysed audio's tags on another backend (the worker keeps its model input). */
   retag(backend: 'cpu' | 'webgpu', options?: Omit<EngineJobOptions, 'backend'>): Promise<{ tags: EngineTags; timings: Record<string, number> }>;
-  /** Start WebGPU now (downloads the WebGPU build once); resolves with the milliseconds it took. */
+  /** Start WebGPU now (downloads the WebGPU build once); resolves with the milliseconds it took, rejects with why it could not (the next call tries again). */
   startWebgpu(): Promise<number>;
   /** Live view of an input at `sampleRate`: `live` events about twice a second, `live-tags` every ~3 s with a model; it carries over a restart (a cancel), afresh, until `stopLive`. */
   startLive(sampleRate: number): void;

@@ -98,7 +98,10 @@ export class Engine extends EventTarget {
     const w = this.#worker;
     if (this.#gpu?.worker === w) return this.#gpu.promise;
     const promise = new Promise((resolve, reject) => (w.webgpu = { resolve, reject }));
-    promise.catch(() => {});
+    // A failed start is tried again at the next call (a failed download, a lost device).
+    promise.catch(() => {
+      if (this.#gpu?.promise === promise) this.#gpu = null;
+    });
     this.#gpu = { worker: w, promise };
     this.#webgpu ??= compile(this.#webgpuSource);
     this.#webgpu.then(

@@ -87,8 +87,8 @@ const MP3_KBPS = {
 };
 const u32be = (b, at) => ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
 
-/** An MP3's playing time: its Xing/Info frame count, else its first frame's (constant) bitrate. */
-function mp3Seconds(b, fileSize) {
+/** An MP3's first frame after its ID3v2 tags: {at, mpeg1, rate, kbps, xing (where its Xing/Info tag would be)}, or null. */
+function mp3Frame(b) {
   const at = afterId3(b);
   if (at + 40 > b.length || b[at] !== 0xff || (b[at + 1] & 0xe0) !== 0xe0) return null;
   const version = (b[at + 1] >> 3) & 3; // 3: MPEG-1, 2: MPEG-2, 0: MPEG-2.5
@@ -96,14 +96,28 @@ function mp3Seconds(b, fileSize) {
   const rateIdx = (b[at + 2] >> 2) & 3;
   if (version === 1 || layer !== 1 || rateIdx === 3) return null;
   const mpeg1 = version === 3;
-  const rate = MP3_RATES[version][rateIdx];
-  const kbps = MP3_KBPS[mpeg1 ? 1 : 2][b[at + 2] >> 4];
   const mono = b[at + 3] >> 6 === 3;
-  const xing = at + 4 + (mpeg1 ? (mono ? 17 : 32) : mono ? 9 : 17);
-  if ((ascii(b, xing, 'Xing') || ascii(b, xing, 'Info')) && u32be(b, xing + 4) & 1) {
-    return (u32be(b, xing + 8) * (mpeg1 ? 1152 : 576)) / rate;
-  }
-  return kbps ? ((fileSize - at) * 8) / (kbps * 1000) : null;
+  return {
+    at,
+    mpeg1,
+    rate: MP3_RATES[version][rateIdx],
+    kbps: MP3_KBPS[mpeg1 ? 1 : 2][b[at + 2] >> 4],
+    xing: at + 4 + (mpeg1 ? (mono ? 17 : 32) : mono ? 9 : 17),
+  };
+}
+
+/** An MP3's playing time from its Xing/Info frame count, when it has one. */
+function xingSeconds(b) {
+  const f = mp3Frame(b);
+  if (!f || !(ascii(b, f.xing, 'Xing') || ascii(b, f.xing, 'Info')) || !(u32be(b, f.xing + 4) & 1)) return null;
+  return (u32be(b, f.xing + 8) * (f.mpeg1 ? 1152 : 576)) / f.rate;
+}
+
+/** An MP3's playing time: its Xing/Info frame count, else its first frame's (constant) bitrate. */
+function mp3Seconds(b, fileSize) {
+  const f = mp3Frame(b);
+  if (!f) return null;
+  return xingSeconds(b) ?? (f.kbps ? ((fileSize - f.at) * 8) / (f.kbps * 1000) : null);
 }
 
 /** An Ogg stream's playing time: the last page's granule position (in `tail`) over the rate. */
@@ -118,6 +132,43 @@ function oggSeconds(b, tail) {
   return null;
 }
 
+/** A WAV's {byteRate, dataBytes} (dataBytes null when the header leaves it open, as streaming writers do). */
+function wavLayout(b) {
+  if (!(ascii(b, 0, 'RIFF') || ascii(b, 0, 'RF64')) || !ascii(b, 8, 'WAVE')) return null;
+  let at = 12;
+  let byteRate = 0;
+  while (at + 8 <= b.length) {
+    const size = u32le(b, at + 4);
+    if (ascii(b, at, 'fmt ') && at + 16 <= b.length) byteRate = u32le(b, at + 16);
+    if (ascii(b, at, 'data')) {
+      const open = size === 0 || size === 0xffffffff || ascii(b, 0, 'RF64');
+      return byteRate > 0 ? { byteRate, dataBytes: open ? null : size } : null;
+    }
+    at += 8 + size + (size & 1);
+  }
+  return byteRate > 0 ? { byteRate, dataBytes: null } : null;
+}
+
+/** A FLAC's playing time from its STREAMINFO sample count (null when unknown). */
+function flacSeconds(b) {
+  if (!ascii(b, 0, 'fLaC') || b.length < 26) return null;
+  const rate = (b[18] << 12) | (b[19] << 4) | (b[20] >> 4);
+  const total = (b[21] & 0x0f) * 2 ** 32 + ((b[22] << 24) >>> 0) + (b[23] << 16) + (b[24] << 8) + b[25];
+  return rate > 0 && total > 0 ? total / rate : null;
+}
+
+/**
+ * The playing time a file's header states exactly, or null: a WAV's data
+ * size, a FLAC's sample count, an MP3's Xing/Info frame count. Audio that
+ * decodes shorter was cut short (an interrupted download or copy).
+ */
+export function declaredSeconds(bytes) {
+  const b = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  const w = wavLayout(b);
+  if (w) return w.dataBytes == null ? null : w.dataBytes / w.byteRate;
+  return flacSeconds(b) ?? xingSeconds(b);
+}
+
 /**
  * Playing time of a file before decoding it, to choose how to decode:
  * exact for WAV and FLAC headers, MP3s (Xing/Info frame count, else the
@@ -128,22 +179,9 @@ function oggSeconds(b, tail) {
  */
 export function estimateSeconds(bytes, fileSize, tail = null) {
   const b = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-  if ((ascii(b, 0, 'RIFF') || ascii(b, 0, 'RF64')) && ascii(b, 8, 'WAVE')) {
-    let at = 12;
-    let byteRate = 0;
-    while (at + 8 <= b.length) {
-      const size = u32le(b, at + 4);
-      if (ascii(b, at, 'fmt ') && at + 16 <= b.length) byteRate = u32le(b, at + 16);
-      if (ascii(b, at, 'data')) break;
-      at += 8 + size + (size & 1);
-    }
-    if (byteRate > 0) return fileSize / byteRate;
-  }
-  if (ascii(b, 0, 'fLaC') && b.length >= 26) {
-    const rate = (b[18] << 12) | (b[19] << 4) | (b[20] >> 4);
-    const total = (b[21] & 0x0f) * 2 ** 32 + ((b[22] << 24) >>> 0) + (b[23] << 16) + (b[24] << 8) + b[25];
-    if (rate > 0 && total > 0) return total / rate;
-  }
-  const known = oggSeconds(b, tail) ?? mp3Seconds(b, fileSize);
+  const w = wavLayout(b);
+  // The larger of the header's and the size's: never short.
+  if (w) return Math.max(fileSize / w.byteRate, w.dataBytes == null ? 0 : w.dataBytes / w.byteRate);
+  const known = flacSeconds(b) ?? oggSeconds(b, tail) ?? mp3Seconds(b, fileSize);
   return known ?? fileSize / 6000;
 }

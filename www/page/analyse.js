@@ -1,7 +1,7 @@
 // One job from input to results: read, decode in the page (AudioContext
 // does not exist in workers), the worker's scattering and tags, drawing;
 // re-tagging the shown audio on another backend; cancelling.
-import { sniffSampleRate, estimateSeconds } from '../package/sniff.js';
+import { declaredSeconds, sniffSampleRate, estimateSeconds } from '../package/sniff.js';
 import { ui } from './ui.js';
 import { env, NO_SIMD } from './env.js';
 import { model } from './model.js';
@@ -108,7 +108,12 @@ async function decode(blob, name, timings, alive) {
     const shown = (Math.floor(audio.duration * 100) / 100).toFixed(2);
     throw new UserError(`“${name}” is too short: ${shown} s. At least ${minSeconds.toFixed(2)} s of audio is needed.`);
   }
-  return { audio, sniffed, long };
+  // The browser decodes a file cut short (an interrupted download) up to the
+  // cut without a word: its header's length tells (0.1 s of slack for an
+  // MP3's encoder delay and padding).
+  const declared = declaredSeconds(head);
+  const cutShort = declared != null && audio.duration < declared - 0.1 ? declared : null;
+  return { audio, sniffed, long, cutShort };
 }
 
 /** The channels to hand the worker (a long file is mixed to mono here rather than copying every channel). */
@@ -163,7 +168,7 @@ export async function analyse(blob, name) {
   const timings = {};
   try {
     if (!env.simd) throw new UserError(NO_SIMD);
-    const { audio, sniffed, long } = await decode(blob, name, timings, alive);
+    const { audio, sniffed, long, cutShort } = await decode(blob, name, timings, alive);
     if (!alive()) return;
 
     setStage('transform', `Computing the scattering transform (${fmtSeconds(audio.duration)} of audio)…`);
@@ -201,6 +206,7 @@ export async function analyse(blob, name) {
       sniffedRate: sniffed,
       channels: audio.numberOfChannels,
       long,
+      cutShort,
       scatter: reply.scatter,
       tags: reply.tags,
       tagError: reply.tagError,

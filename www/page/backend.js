@@ -55,8 +55,9 @@ export const backendChosen = gpuChecked.then(() => {
   describeBackend();
 });
 
-/** The user picked `value`: use it and remember it for the next visit. */
+/** The user picked `value`: use it and remember it for the next visit. Picking WebGPU after it failed tries it again (a failed download, a lost device). */
 export function setBackend(value) {
+  if (value === 'webgpu') gpu.failed = null;
   backend = value;
   pickedBy = 'user';
   saveChoice(value);
@@ -65,7 +66,7 @@ export function setBackend(value) {
 
 /** Why the page runs the model where it does, in plain words ('' when nothing needs saying). */
 function backendReason() {
-  if (gpu.failed) return 'WebGPU could not be started, so the CPU runs the model.';
+  if (gpu.failed) return 'WebGPU could not be started, so the CPU runs the model. Choose WebGPU to try again.';
   if (!gpu.available) return '';
   const remembered = pickedBy === 'saved' ? ' (your choice, remembered from your last visit)' : '';
   if (gpu.software) {
@@ -80,7 +81,7 @@ function backendReason() {
 }
 
 export function describeBackend() {
-  ui.backendWebgpu.disabled = !gpu.available || !!gpu.failed;
+  ui.backendWebgpu.disabled = !gpu.available;
   ui.backendWebgpu.checked = backend === 'webgpu';
   ui.backendCpu.checked = backend === 'cpu';
   ui.webgpuNote.textContent = gpu.failed
@@ -95,7 +96,7 @@ export function describeBackend() {
   if (known) document.body.dataset.backend = backend;
 }
 
-/** WebGPU did not start in the worker: say why and use the CPU from now on (the saved choice stays for the next visit). */
+/** WebGPU did not start in the worker: say why and use the CPU until the user picks WebGPU again (the saved choice stays for the next visit). */
 export function webgpuFailed(message) {
   gpu.failed = plain(message);
   if (backend === 'webgpu') backend = 'cpu';

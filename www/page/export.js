@@ -2,7 +2,7 @@
 // and the download of any blob (the pictures' PNGs, page/pictures.js).
 import { MODEL_URL } from '../constants.js';
 import { model, trained } from './model.js';
-import { ranked, rowView } from './results.js';
+import { inputNotes, ranked, rowView } from './results.js';
 import { frameTaggram } from './pictures.js';
 
 // Above this many values the JSON keeps orders 0 and 1 only (a 1-hour file has
@@ -21,6 +21,7 @@ function resultJson(r) {
       channels: r.channels,
       decoded_sample_rate_hz: r.sampleRate,
       header_sample_rate_hz: r.sniffedRate ?? null,
+      warnings: inputNotes(r),
     },
     ...tagsJson(r, round),
     timings_ms: r.timings,

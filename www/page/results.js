@@ -32,6 +32,19 @@ export function ranked(tags) {
   return tags.clip.map((score, i) => i).sort((a, b) => tags.clip[b] - tags.clip[a]);
 }
 
+/** What the user should know of how the file was read (as the CLI's `warning:` lines). */
+export function inputNotes(r) {
+  const notes = [];
+  if (r.cutShort != null) {
+    notes.push(
+      `The file seems cut short: it ends at ${fmtSeconds(r.duration)} where its header says ${fmtSeconds(r.cutShort)} (an interrupted download or copy?). Only what was read is analysed.`,
+    );
+  }
+  const bad = r.tags?.non_finite ?? 0;
+  if (bad > 0) notes.push(`${bad.toLocaleString('en')} samples were not numbers (NaN or infinite) and were read as silence.`);
+  return notes;
+}
+
 export function showResults(r) {
   ui.results.hidden = false;
   ui.resultName.textContent = r.name;
@@ -40,6 +53,9 @@ export function showResults(r) {
     (r.long ? ` (long file: resampled to ${r.sampleRate / 1000} kHz by the browser and mixed to mono here, to save memory)` : '') +
     ' · ' +
     `${r.scatter.rows} scattering coefficients × ${r.scatter.frames} frames`;
+  const notes = inputNotes(r);
+  ui.inputNote.textContent = notes.join(' ');
+  ui.inputNote.hidden = notes.length === 0;
   if (ui.player.src) URL.revokeObjectURL(ui.player.src);
   ui.player.src = URL.createObjectURL(r.blob);
   ui.player.setAttribute('aria-label', `Audio player: “${r.name}”`);

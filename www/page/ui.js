@@ -4,7 +4,7 @@ const $ = (id) => document.getElementById(id);
 export const ui = {
   drop: $('drop'), file: $('file'), record: $('record'), cancel: $('cancel'), env: $('env'),
   status: $('status'), stages: $('stages'), progress: $('progress'), statusText: $('status-text'),
-  error: $('error'), results: $('results'), resultName: $('result-name'), resultMeta: $('result-meta'),
+  error: $('error'), results: $('results'), resultName: $('result-name'), resultMeta: $('result-meta'), inputNote: $('input-note'),
   player: $('player'), s1: $('s1'), s2: $('s2'), band: $('band'), timings: $('timings'),
   download: $('download'), live: $('live'), liveCanvas: $('live-canvas'),
   modelStatus: $('model-status'), backendSet: $('backend'), backendWebgpu: $('backend-webgpu'),

@@ -85,7 +85,7 @@ async function loadModel({ bytes }) {
   }
 }
 
-/** Start WebGPU and put the weights on it (once); resolves to the time it took. */
+/** Start WebGPU and put the weights on it (once; again after a failure); resolves to the time it took. */
 function startWebgpu() {
   if (!tagModel) return Promise.reject(new Error('no model is loaded'));
   if (!webgpu) {
@@ -105,6 +105,10 @@ function startWebgpu() {
       else m.free(); // another model arrived meanwhile
       return performance.now() - t0;
     })();
+    const started = webgpu;
+    started.catch(() => {
+      if (webgpu === started) webgpu = null; // tried again when asked again
+    });
   }
   return webgpu;
 }
@@ -122,11 +126,15 @@ function gpuBuild() {
 function receiveGpuBuild({ module, error }) {
   gpuError = module ? null : error || gpuError;
   if (module && !gpuGlue) {
-    gpuGlue = (async () => {
+    const loading = (async () => {
       const glue = await import(new URL('../pkg-webgpu/scatterbrain.js', import.meta.url).href);
       await glue.default({ module_or_path: module });
       return glue;
     })();
+    gpuGlue = loading;
+    loading.catch(() => {
+      if (gpuGlue === loading) gpuGlue = null; // the next module tries again
+    });
   }
   if (!module && !error) return; // a plain "start WebGPU"
   const waiters = gpuWaiters;

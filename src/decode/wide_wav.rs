@@ -1,0 +1,114 @@
+//! WAV files with more channels than symphonia's reader takes: it gives
+//! every channel a speaker position, so it refuses more than 26 (18 with a
+//! channel mask), while multitrack recorders write 32-channel files. hound
+//! reads them; the road after decoding is the same.
+
+use super::StreamInfo;
+use super::watched::{Medium, Watched};
+use crate::error::AudioError;
+use hound::{SampleFormat, WavReader};
+use std::io::BufReader;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Channels above which symphonia may refuse a WAV (see the module doc).
+const SYMPHONIA_MAX: u16 = 18;
+
+/// Frames per packet.
+const PACKET: usize = 4096;
+
+pub(super) struct WideWav {
+    reader: WavReader<BufReader<Watched>>,
+    /// Set when the medium failed a read (hound reports a cut file as an
+    /// I/O error too).
+    medium: Arc<Medium>,
+    info: StreamInfo,
+    /// Integer samples to ±1.
+    scale: f32,
+    /// Frames the header declares.
+    declared: u64,
+}
+
+impl WideWav {
+    /// The WAV at `path`, if hound reads it and it has more channels than
+    /// symphonia takes (else the caller keeps symphonia's error).
+    pub(super) fn open(path: &Path) -> Option<Self> {
+        let medium = Arc::new(Medium::default());
+        let file = Watched {
+            inner: Box::new(std::fs::File::open(path).ok()?),
+            medium: medium.clone(),
+        };
+        let reader = WavReader::new(BufReader::new(file)).ok()?;
+        let spec = reader.spec();
+        if spec.channels <= SYMPHONIA_MAX || spec.sample_rate == 0 {
+            return None;
+        }
+        let scale = match spec.sample_format {
+            SampleFormat::Float => 1.0,
+            SampleFormat::Int => 1.0 / (1u64 << (spec.bits_per_sample.clamp(1, 32) - 1)) as f32,
+        };
+        Some(WideWav {
+            declared: u64::from(reader.duration()),
+            info: StreamInfo {
+                sample_rate: spec.sample_rate,
+                channels: u32::from(spec.channels),
+            },
+            reader,
+            medium,
+            scale,
+        })
+    }
+
+    pub(super) fn info(&self) -> StreamInfo {
+        self.info
+    }
+
+    /// Frames the header declares (a cut file holds fewer: the caller
+    /// compares).
+    pub(super) fn declared(&self) -> u64 {
+        self.declared
+    }
+
+    /// The next packet into `buf` (interleaved); `false` at the end. `at_s`
+    /// (seconds delivered) places a read error.
+    pub(super) fn read(&mut self, buf: &mut Vec<f32>, at_s: f64) -> Result<bool, AudioError> {
+        buf.clear();
+        let want = PACKET * self.info.channels as usize;
+        let (float, scale) = (
+            self.reader.spec().sample_format == SampleFormat::Float,
+            self.scale,
+        );
+        let result = if float {
+            read_into(self.reader.samples::<f32>(), want, buf, |s| s)
+        } else {
+            read_into(self.reader.samples::<i32>(), want, buf, |s| {
+                s as f32 * scale
+            })
+        };
+        match result {
+            Ok(()) => {}
+            Err(hound::Error::IoError(_)) if self.medium.has_failed() => {
+                return Err(self.medium.error(&format!("after {at_s:.2} s of audio")));
+            }
+            // The data stops before its declared end: what was read is kept
+            // (the caller compares with the declared length).
+            Err(hound::Error::IoError(_)) => {}
+            Err(e) => return Err(AudioError::Decode(e.to_string())),
+        }
+        // Whole frames only (a cut inside a frame drops its partial samples).
+        buf.truncate(buf.len() - buf.len() % self.info.channels as usize);
+        Ok(!buf.is_empty())
+    }
+}
+
+fn read_into<S>(
+    samples: impl Iterator<Item = hound::Result<S>>,
+    want: usize,
+    buf: &mut Vec<f32>,
+    to_f32: impl Fn(S) -> f32,
+) -> hound::Result<()> {
+    for s in samples.take(want) {
+        buf.push(to_f32(s?));
+    }
+    Ok(())
+}
