@@ -155,7 +155,8 @@ export function backendTests(h) {
     check((await settled(page)) === 'done', await errorText(page));
 
     await resetState(page);
-    await chooseBackend(page, 'webgpu');
+    // A click, not a check: the failure may uncheck WebGPU before the click returns.
+    await page.click('#backend-webgpu');
     check((await settled(page, 120_000)) === 'done', `WebGPU refused: ${await errorText(page)}`);
     const fell = await pageTags(page);
     check(refused > 0, 'the WebGPU build was never requested: the check below could not fail');

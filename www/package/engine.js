@@ -103,6 +103,8 @@ export class Engine extends EventTarget {
       if (this.#gpu?.promise === promise) this.#gpu = null;
     });
     this.#gpu = { worker: w, promise };
+    // A new try: the worker's jobs wait for its module rather than fail with the last try's error.
+    w.worker.postMessage({ type: MSG.WEBGPU_INIT, pending: true });
     this.#webgpu ??= compile(this.#webgpuSource);
     this.#webgpu.then(
       (module) => w.worker.postMessage({ type: MSG.WEBGPU_INIT, module }),

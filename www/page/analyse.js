@@ -77,6 +77,10 @@ async function decode(blob, name, timings, alive) {
   const sniffed = sniffSampleRate(head);
   const tail = new Uint8Array(bytes, Math.max(0, bytes.byteLength - (1 << 16)));
   const estimate = estimateSeconds(head, bytes.byteLength, tail);
+  // The browser decodes a file cut short (an interrupted download) up to the
+  // cut without a word: its header's length tells (0.1 s of slack for an
+  // MP3's encoder delay and padding). Read before decoding detaches `bytes`.
+  const declared = declaredSeconds(head);
   const long = estimate > LONG_SECONDS;
   let rate = sniffed && sniffed >= 3000 && sniffed <= 768000 ? sniffed : 48000;
   if (long) {
@@ -108,10 +112,6 @@ async function decode(blob, name, timings, alive) {
     const shown = (Math.floor(audio.duration * 100) / 100).toFixed(2);
     throw new UserError(`“${name}” is too short: ${shown} s. At least ${minSeconds.toFixed(2)} s of audio is needed.`);
   }
-  // The browser decodes a file cut short (an interrupted download) up to the
-  // cut without a word: its header's length tells (0.1 s of slack for an
-  // MP3's encoder delay and padding).
-  const declared = declaredSeconds(head);
   const cutShort = declared != null && audio.duration < declared - 0.1 ? declared : null;
   return { audio, sniffed, long, cutShort };
 }

@@ -309,6 +309,10 @@ self.onmessage = (ev) => {
       modelLoading = loadModel(msg);
       return;
     case MSG.WEBGPU_INIT:
+      if (msg.pending) {
+        gpuError = null; // a new try: WebGPU jobs wait for its module (or its error)
+        return;
+      }
       receiveGpuBuild(msg);
       ready
         .then(() => modelLoading)
