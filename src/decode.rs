@@ -16,10 +16,10 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use symphonia::core::codecs::audio::AudioDecoderOptions;
+use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoderOptions};
 use symphonia::core::errors::Error;
 use symphonia::core::formats::probe::Hint;
-use symphonia::core::formats::{FormatOptions, TrackType};
+use symphonia::core::formats::{FormatOptions, Track, TrackType};
 use symphonia::core::io::{MediaSource, MediaSourceStream, ReadOnlySource};
 use symphonia::core::meta::MetadataOptions;
 use watched::{Medium, Watched};
@@ -96,6 +96,8 @@ pub struct AudioReader {
     declared: Option<u64>,
     /// Set at the end when the stream ended before its end.
     early: Option<EarlyEnd>,
+    /// Frames of packets of another format, skipped as damage.
+    skipped: u64,
 }
 
 /// Where the packets come from.
@@ -103,6 +105,45 @@ enum Source {
     Demux(Demux),
     /// A WAV of more channels than symphonia's reader takes.
     Wide(wide_wav::WideWav),
+}
+
+impl Source {
+    /// Frames of packets the decoder could not decode (skipped as damage).
+    fn skipped(&self) -> u64 {
+        match self {
+            Source::Demux(d) => d.skipped,
+            Source::Wide(_) => 0,
+        }
+    }
+}
+
+/// The length `track`'s header declares, where it is exact; and whether the
+/// codec is PCM (a WAV).
+///
+/// Not an Ogg's (symphonia gives its last page's absolute granule position,
+/// which need not start at 0), nor an MP3's without a Xing/Info frame (an
+/// estimate from its bitrate, which may be far off: symphonia sets an MP3's
+/// delay and padding only from that frame's LAME tag, so they mark a count
+/// to trust), nor a WAV's placeholder size ≥ 2 GB that streaming writers put
+/// (ffmpeg 0xFFFFFFFF, sox 0x7FFFF000).
+fn declared_length(track: &Track, params: &AudioCodecParameters) -> (Option<u64>, bool) {
+    use symphonia::core::codecs::audio::well_known::*;
+    let c = params.codec;
+    let pcm = (CODEC_ID_PCM_S32LE..=CODEC_ID_PCM_MULAW).contains(&c);
+    let n = track.num_frames;
+    let declared = if pcm {
+        let channels = params.channels.as_ref().map_or(1, |ch| ch.count()) as u64;
+        let bits = params.bits_per_coded_sample.or(params.bits_per_sample);
+        let bytes = u64::from(bits.unwrap_or(8)).div_ceil(8);
+        n.filter(|&n| n.saturating_mul(channels * bytes) < 0x7FFF_0000)
+    } else if c == CODEC_ID_FLAC {
+        n
+    } else if [CODEC_ID_MP1, CODEC_ID_MP2, CODEC_ID_MP3].contains(&c) {
+        n.filter(|_| track.delay.is_some() || track.padding.is_some())
+    } else {
+        None
+    };
+    (declared, pcm)
 }
 
 /// Packets in a row of another format before it counts as a change of
@@ -145,16 +186,16 @@ impl AudioReader {
             if meta.len() == 0 {
                 return Err(AudioError::Empty);
             }
+            // Before symphonia, which refuses a WAV of more than 18 or 26
+            // channels (and past 32, with an empty channel mask, may misread it).
+            if let Some(wide) = wide_wav::WideWav::open(path)? {
+                return Self::start(Source::Wide(wide));
+            }
             let file =
                 std::fs::File::open(path).map_err(|e| AudioError::Io(format!("{shown}: {e}")))?;
             Box::new(file)
         };
-        Self::from_source(source, path.extension().and_then(|e| e.to_str())).or_else(|e| {
-            match wide_wav::WideWav::open(path) {
-                Some(wide) => Self::start(Source::Wide(wide), None),
-                None => Err(e),
-            }
-        })
+        Self::from_source(source, path.extension().and_then(|e| e.to_str()))
     }
 
     /// Decode from any byte source (`extension` hints at the format).
@@ -204,28 +245,12 @@ impl AudioReader {
             .default_track(TrackType::Audio)
             .ok_or_else(|| AudioError::Decode("the file has no audio track".into()))?;
         let track_id = track.id;
-        // Every header's count is exact but an MP3's without a Xing/Info
-        // frame (an estimate from its bitrate, which may be far off):
-        // symphonia sets an MP3's delay and padding only from that frame's
-        // LAME tag, so they mark a count to trust. (An MP3 cut short reads
-        // as a shorter stream: its demuxer ends quietly at any cut.)
-        let is_mp3 = track
-            .codec_params
-            .as_ref()
-            .and_then(|p| p.audio())
-            .is_some_and(|p| {
-                use symphonia::core::codecs::audio::well_known::{
-                    CODEC_ID_MP1, CODEC_ID_MP2, CODEC_ID_MP3,
-                };
-                [CODEC_ID_MP1, CODEC_ID_MP2, CODEC_ID_MP3].contains(&p.codec)
-            });
-        let exact = !is_mp3 || track.delay.is_some() || track.padding.is_some();
-        let declared = track.num_frames.filter(|_| exact);
         let params = track
             .codec_params
             .as_ref()
             .and_then(|p| p.audio())
             .ok_or_else(|| AudioError::Decode("the audio track has no codec parameters".into()))?;
+        let (declared, pcm) = declared_length(track, params);
         let decoder = symphonia::default::get_codecs()
             .make_audio_decoder(params, &AudioDecoderOptions::default())
             .map_err(|e| AudioError::Decode(format!("unsupported codec ({e})")))?;
@@ -234,15 +259,20 @@ impl AudioReader {
             decoder,
             track_id,
             medium,
+            // A WAV whose header leaves its length open ends on an EOF
+            // error; its cuts show against the declared length instead.
+            eof_is_cut: !pcm,
+            declared,
+            skipped: 0,
         };
-        Self::start(Source::Demux(demux), declared)
+        Self::start(Source::Demux(demux))
     }
 
     /// A reader over `source`, which has yet to deliver its first packet.
-    fn start(source: Source, declared: Option<u64>) -> Result<Self, AudioError> {
+    fn start(source: Source) -> Result<Self, AudioError> {
         let declared = match &source {
             Source::Wide(w) => Some(w.declared()),
-            Source::Demux(_) => declared,
+            Source::Demux(d) => d.declared,
         };
         let mut reader = AudioReader {
             source,
@@ -256,6 +286,7 @@ impl AudioReader {
             odd: None,
             declared,
             early: None,
+            skipped: 0,
         };
         // The decoded packet, not the container's header, is the truth.
         reader.info = match reader.decode_next()? {
@@ -311,9 +342,11 @@ impl AudioReader {
                 // A short run of odd packets at the very end is damage too.
                 None => {
                     // A tenth of a second of slack: a header's count may
-                    // include a partial last block.
+                    // include a partial last block. Skipped damage counts as
+                    // read (the file was that long).
                     let slack = u64::from(self.info.sample_rate / 10);
-                    if let Some(d) = self.declared.filter(|&d| self.frames + slack < d)
+                    let read = self.frames + self.skipped + self.source.skipped();
+                    if let Some(d) = self.declared.filter(|&d| read + slack < d)
                         && self.early.is_none()
                     {
                         self.early = Some(EarlyEnd::Short {
@@ -328,7 +361,10 @@ impl AudioReader {
                     self.frames += (self.buf.len() / self.info.channels as usize) as u64;
                     return Ok(Some(&self.buf));
                 }
-                Some(Decoded::Audio(si)) => self.odd_packet(Some(si))?,
+                Some(Decoded::Audio(si)) => {
+                    self.skipped += (self.buf.len() / si.channels.max(1) as usize) as u64;
+                    self.odd_packet(Some(si))?
+                }
                 Some(Decoded::Refused) => self.odd_packet(None)?,
             }
         }

@@ -16,6 +16,13 @@ pub(super) struct Demux {
     pub(super) decoder: Box<dyn AudioDecoder>,
     pub(super) track_id: u32,
     pub(super) medium: Arc<Medium>,
+    /// Whether an EOF error inside a packet means a cut (not for PCM: see
+    /// `AudioReader::from_source`).
+    pub(super) eof_is_cut: bool,
+    /// The length the header declares, where exact.
+    pub(super) declared: Option<u64>,
+    /// Frames of packets skipped as damage.
+    pub(super) skipped: u64,
 }
 
 impl Demux {
@@ -60,7 +67,9 @@ impl Demux {
                 }
                 // Truncated: keep what was decoded.
                 Err(Error::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                    *early = Some(EarlyEnd::Cut { at_s });
+                    if self.eof_is_cut {
+                        *early = Some(EarlyEnd::Cut { at_s });
+                    }
                     return Ok(None);
                 }
                 Err(Error::DecodeError(_)) => continue,
@@ -115,13 +124,14 @@ impl Demux {
                 // channel count with this message: damage if the run is
                 // short, else a change of format (`next_packet`).
                 Err(Error::DecodeError(m)) if m.contains("signal spec") => {
+                    self.skipped += packet.dur.get();
                     return Ok(Some(Decoded::Refused));
                 }
-                Err(Error::DecodeError(_)) => continue,
-                // The decoder ran out of a packet's bytes: a cut file.
-                Err(Error::IoError(_)) => {
-                    *early = Some(EarlyEnd::Cut { at_s });
-                    return Ok(None);
+                // A damaged packet (the decoder's I/O errors are its bits
+                // ending early: the container hands over whole packets).
+                Err(Error::DecodeError(_) | Error::IoError(_)) => {
+                    self.skipped += packet.dur.get();
+                    continue;
                 }
                 Err(e) => return Err(AudioError::Decode(e.to_string())),
             }

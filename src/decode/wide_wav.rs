@@ -30,24 +30,50 @@ pub(super) struct WideWav {
 }
 
 impl WideWav {
-    /// The WAV at `path`, if hound reads it and it has more channels than
-    /// symphonia takes (else the caller keeps symphonia's error).
-    pub(super) fn open(path: &Path) -> Option<Self> {
+    /// The WAV at `path` if it has more channels than symphonia takes
+    /// (`None` for any other file); an error if hound cannot read it either
+    /// (symphonia would refuse it, or misread it: past 32 channels its
+    /// channel-mask arithmetic overflows).
+    pub(super) fn open(path: &Path) -> Result<Option<Self>, AudioError> {
+        let Some(fmt) = wav_format(path) else {
+            return Ok(None);
+        };
+        if fmt.channels <= SYMPHONIA_MAX {
+            return Ok(None);
+        }
+        let refuse = |why: String| {
+            Err(AudioError::Decode(format!(
+                "a WAV of {} channels {why}",
+                fmt.channels
+            )))
+        };
         let medium = Arc::new(Medium::default());
         let file = Watched {
-            inner: Box::new(std::fs::File::open(path).ok()?),
+            inner: Box::new(
+                std::fs::File::open(path)
+                    .map_err(|e| AudioError::Io(format!("{}: {e}", path.display())))?,
+            ),
             medium: medium.clone(),
         };
-        let reader = WavReader::new(BufReader::new(file)).ok()?;
+        let reader = match WavReader::new(BufReader::new(file)) {
+            Ok(r) => r,
+            Err(e) => return refuse(format!("that cannot be read ({e})")),
+        };
         let spec = reader.spec();
-        if spec.channels <= SYMPHONIA_MAX || spec.sample_rate == 0 {
-            return None;
+        // hound reads samples narrower than their slot (24 bits in 32) from
+        // the slot's low bytes, where WAVE_FORMAT_EXTENSIBLE puts them high.
+        let slot = u32::from(fmt.block_align) * 8 / u32::from(fmt.channels);
+        if u32::from(spec.bits_per_sample) != slot || spec.sample_rate == 0 {
+            return refuse(format!(
+                "of {} bits in {slot}-bit slots is not supported",
+                spec.bits_per_sample
+            ));
         }
         let scale = match spec.sample_format {
             SampleFormat::Float => 1.0,
             SampleFormat::Int => 1.0 / (1u64 << (spec.bits_per_sample.clamp(1, 32) - 1)) as f32,
         };
-        Some(WideWav {
+        Ok(Some(WideWav {
             declared: u64::from(reader.duration()),
             info: StreamInfo {
                 sample_rate: spec.sample_rate,
@@ -56,7 +82,7 @@ impl WideWav {
             reader,
             medium,
             scale,
-        })
+        }))
     }
 
     pub(super) fn info(&self) -> StreamInfo {
@@ -111,4 +137,39 @@ fn read_into<S>(
         buf.push(to_f32(s?));
     }
     Ok(())
+}
+
+/// The fields of a WAV's `fmt ` chunk this reader needs.
+struct WavFormat {
+    channels: u16,
+    block_align: u16,
+}
+
+/// The `fmt ` chunk of the WAV at `path` (in its first 64 KiB), if it is one.
+fn wav_format(path: &Path) -> Option<WavFormat> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    std::fs::File::open(path)
+        .ok()?
+        .take(1 << 16)
+        .read_to_end(&mut head)
+        .ok()?;
+    let b = head.as_slice();
+    if b.len() < 12 || &b[0..4] != b"RIFF" || &b[8..12] != b"WAVE" {
+        return None;
+    }
+    let u16le = |at: usize| Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?));
+    let u32le = |at: usize| Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?));
+    let mut at = 12;
+    while at + 8 <= b.len() {
+        let size = u32le(at + 4)? as usize;
+        if &b[at..at + 4] == b"fmt " {
+            return Some(WavFormat {
+                channels: u16le(at + 10)?,
+                block_align: u16le(at + 20)?,
+            });
+        }
+        at = at.checked_add(8 + size + (size & 1))?;
+    }
+    None
 }

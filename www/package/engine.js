@@ -97,21 +97,23 @@ export class Engine extends EventTarget {
   startWebgpu() {
     const w = this.#worker;
     if (this.#gpu?.worker === w) return this.#gpu.promise;
-    const promise = new Promise((resolve, reject) => (w.webgpu = { resolve, reject }));
+    // Each try has a number, which the worker's answer carries: a late
+    // answer to an earlier try does not settle this one.
+    const attempt = (w.gpuAttempt = (w.gpuAttempt ?? 0) + 1);
+    const promise = new Promise((resolve, reject) => (w.webgpu = { resolve, reject, attempt }));
     // A failed start is tried again at the next call (a failed download, a lost device).
     promise.catch(() => {
       if (this.#gpu?.promise === promise) this.#gpu = null;
     });
     this.#gpu = { worker: w, promise };
     // A new try: the worker's jobs wait for its module rather than fail with the last try's error.
-    w.worker.postMessage({ type: MSG.WEBGPU_INIT, pending: true });
+    w.worker.postMessage({ type: MSG.WEBGPU_INIT, pending: true, attempt });
     this.#webgpu ??= compile(this.#webgpuSource);
     this.#webgpu.then(
-      (module) => w.worker.postMessage({ type: MSG.WEBGPU_INIT, module }),
+      (module) => w.worker.postMessage({ type: MSG.WEBGPU_INIT, module, attempt }),
       (e) => {
         this.#webgpu = null; // tried again next time
-        if (this.#gpu?.worker === w) this.#gpu = null;
-        w.worker.postMessage({ type: MSG.WEBGPU_INIT, error: `the WebGPU engine could not be loaded: ${e.message}` });
+        w.worker.postMessage({ type: MSG.WEBGPU_INIT, error: `the WebGPU engine could not be loaded: ${e.message}`, attempt });
       },
     );
     return promise;
@@ -232,9 +234,10 @@ export class Engine extends EventTarget {
         w.onModel?.reject(new EngineError(m.message));
         return event('model', { error: m.message });
       case MSG.WEBGPU:
-        // A failure stays this worker's answer (the coordinator keeps it too).
-        if (m.ok) w.webgpu?.resolve(m.ms);
-        else w.webgpu?.reject(new EngineError(m.message));
+        // An answer to an earlier try (a new one is under way) is stale.
+        if (m.attempt !== w.webgpu?.attempt) return;
+        if (m.ok) w.webgpu.resolve(m.ms);
+        else w.webgpu.reject(new EngineError(m.message));
         return event('webgpu', { ok: m.ok, message: m.message, ms: m.ms });
       case MSG.ERROR:
         if (m.fatal) return reject(new Error(m.message));

@@ -106,11 +106,25 @@ function mp3Frame(b) {
   };
 }
 
-/** An MP3's playing time from its Xing/Info frame count, when it has one. */
+/**
+ * An MP3's playing time from its Xing/Info frame count, when it has one,
+ * less the encoder delay and padding its LAME tag states (decoders trim them:
+ * over 0.1 s at 8 kHz).
+ */
 function xingSeconds(b) {
   const f = mp3Frame(b);
-  if (!f || !(ascii(b, f.xing, 'Xing') || ascii(b, f.xing, 'Info')) || !(u32be(b, f.xing + 4) & 1)) return null;
-  return (u32be(b, f.xing + 8) * (f.mpeg1 ? 1152 : 576)) / f.rate;
+  if (!f || !(ascii(b, f.xing, 'Xing') || ascii(b, f.xing, 'Info'))) return null;
+  const flags = u32be(b, f.xing + 4);
+  if (!(flags & 1)) return null;
+  let samples = u32be(b, f.xing + 8) * (f.mpeg1 ? 1152 : 576);
+  // The LAME tag follows the fields the flags announce: frames, bytes, TOC, quality.
+  const lame = f.xing + 8 + (flags & 1 ? 4 : 0) + (flags & 2 ? 4 : 0) + (flags & 4 ? 100 : 0) + (flags & 8 ? 4 : 0);
+  if ((ascii(b, lame, 'LAME') || ascii(b, lame, 'Lav') || ascii(b, lame, 'L3.')) && lame + 24 <= b.length) {
+    const delay = (b[lame + 21] << 4) | (b[lame + 22] >> 4);
+    const padding = ((b[lame + 22] & 0x0f) << 8) | b[lame + 23];
+    samples = Math.max(0, samples - delay - padding);
+  }
+  return samples / f.rate;
 }
 
 /** An MP3's playing time: its Xing/Info frame count, else its first frame's (constant) bitrate. */
@@ -141,7 +155,8 @@ function wavLayout(b) {
     const size = u32le(b, at + 4);
     if (ascii(b, at, 'fmt ') && at + 16 <= b.length) byteRate = u32le(b, at + 16);
     if (ascii(b, at, 'data')) {
-      const open = size === 0 || size === 0xffffffff || ascii(b, 0, 'RF64');
+      // Streaming writers leave the size open: 0, ffmpeg 0xFFFFFFFF, sox 0x7FFFF000, arecord ~2 GB.
+      const open = size === 0 || size >= 0x7fff0000 || ascii(b, 0, 'RF64');
       return byteRate > 0 ? { byteRate, dataBytes: open ? null : size } : null;
     }
     at += 8 + size + (size & 1);

@@ -5,7 +5,7 @@ import { declaredSeconds, sniffSampleRate, estimateSeconds } from '../package/sn
 import { ui } from './ui.js';
 import { env, NO_SIMD } from './env.js';
 import { model } from './model.js';
-import { BACKEND_NAMES, backendChosen, currentBackend, setBackend, webgpuFailed } from './backend.js';
+import { BACKEND_NAMES, backendChosen, currentBackend, setBackend, webgpuFailed, webgpuPicks } from './backend.js';
 import { AnalysisError, UserError, analyseInWorker, cancelled, engine, retagInWorker, startWorker, useWebgpu } from './engine.js';
 import { busy, clearError, finishStages, fmtSeconds, isBusy, plain, resetStages, setProgress, setStage, showError, showModelProgress } from './status.js';
 import { drawAll, renderTimings, showResults, showTags, shown } from './results.js';
@@ -165,6 +165,7 @@ function progressReporter(alive, tagging, backend) {
 
 export async function analyse(blob, name) {
   const { id, alive } = begin();
+  const picks = webgpuPicks(); // a fallback from before a newer pick of WebGPU is stale
   const timings = {};
   try {
     if (!env.simd) throw new UserError(NO_SIMD);
@@ -192,7 +193,7 @@ export async function analyse(blob, name) {
     if (!reply.tags) {
       setStage('model', reply.tagError ? 'The tags could not be computed.' : 'No tagging model: skipping tags.');
       ui.stages.querySelector('[data-stage="model"]').classList.add('skipped');
-    } else if (reply.tags.fallback) webgpuFailed(reply.tags.fallback);
+    } else if (reply.tags.fallback) webgpuFailed(reply.tags.fallback, picks);
 
     setStage('draw', 'Drawing…');
     const t0 = performance.now();
@@ -245,6 +246,7 @@ async function retag() {
   // file is analysed again.
   if (current.workerGen !== engine.gen || current.job !== workerHolds) return analyse(current.blob, current.name);
   const { id, alive } = begin();
+  const picks = webgpuPicks(); // a fallback from before a newer pick of WebGPU is stale
   const backend = currentBackend();
   const name = BACKEND_NAMES[backend];
   setStage('model', `Tagging on ${name}…`);
@@ -258,7 +260,7 @@ async function retag() {
       }),
     );
     if (!alive()) return;
-    if (reply.tags.fallback) webgpuFailed(reply.tags.fallback);
+    if (reply.tags.fallback) webgpuFailed(reply.tags.fallback, picks);
     current.tags = reply.tags;
     current.timings.model = reply.timings.modelMs;
     if (reply.timings.webgpuInitMs != null) current.timings.webgpuInit = reply.timings.webgpuInitMs;

@@ -17,6 +17,10 @@ let backend = 'cpu';
 // How the current backend was picked: 'default', 'saved' (an earlier visit) or 'user'.
 let pickedBy = 'default';
 let known = false; // the adapter probe has settled and the backend is chosen
+let picks = 0; // times the user picked WebGPU (each a new try after a failure)
+
+/** The count of WebGPU picks, for a job to tell whether its WebGPU failure is older than the last pick. */
+export const webgpuPicks = () => picks;
 
 export const currentBackend = () => backend;
 
@@ -57,7 +61,10 @@ export const backendChosen = gpuChecked.then(() => {
 
 /** The user picked `value`: use it and remember it for the next visit. Picking WebGPU after it failed tries it again (a failed download, a lost device). */
 export function setBackend(value) {
-  if (value === 'webgpu') gpu.failed = null;
+  if (value === 'webgpu') {
+    gpu.failed = null;
+    picks++;
+  }
   backend = value;
   pickedBy = 'user';
   saveChoice(value);
@@ -96,9 +103,21 @@ export function describeBackend() {
   if (known) document.body.dataset.backend = backend;
 }
 
-/** WebGPU did not start in the worker: say why and use the CPU until the user picks WebGPU again (the saved choice stays for the next visit). */
-export function webgpuFailed(message) {
+/**
+ * WebGPU did not start in the worker: say why and use the CPU until the user
+ * picks WebGPU again (the saved choice stays for the next visit). A failure
+ * seen by a job begun before the last pick (`since`) is stale: ignored.
+ */
+export function webgpuFailed(message, since = picks) {
+  if (since !== picks) return;
   gpu.failed = plain(message);
   if (backend === 'webgpu') backend = 'cpu';
+  describeBackend();
+}
+
+/** WebGPU started (after all): forget an earlier failure. */
+export function webgpuStarted() {
+  if (!gpu.failed) return;
+  gpu.failed = null;
   describeBackend();
 }

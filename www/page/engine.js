@@ -6,7 +6,7 @@
 import { createEngine, EngineError } from '../package/engine.js';
 import { WEBGPU_GLUE_URL, WEBGPU_WASM_URL, WASM_URL } from '../constants.js';
 import { model, modelFetched, modelLoaded, modelFailed } from './model.js';
-import { backendChosen, currentBackend, describeBackend, webgpuFailed } from './backend.js';
+import { backendChosen, currentBackend, describeBackend, webgpuFailed, webgpuStarted } from './backend.js';
 import { plain } from './status.js';
 import { compiled, download } from './downloads.js';
 
@@ -68,9 +68,10 @@ export function startWorker() {
     describeBackend();
   });
   core.addEventListener('webgpu', ({ detail: d }) => {
-    if (!d.ok) webgpuFailed(d.message);
+    if (!d.ok) return webgpuFailed(d.message);
+    webgpuStarted();
     // For tests: WebGPU has started (its build is downloaded and the weights are on it).
-    else document.body.dataset.webgpu = 'ready';
+    document.body.dataset.webgpu = 'ready';
   });
 }
 

@@ -52,7 +52,7 @@ function interleave(channels) {
 let tagModel = null;
 let modelBytes = null; // the model file, for the WebGPU build's copy
 let gpuModel = null; // the WebGPU build's TagModel, once WebGPU has started
-let webgpu = null; // promise of the WebGPU start, made once per model
+let webgpu = null; // promise of the WebGPU start, made once per model (again after a failure)
 let modelInfo = null;
 let sameFrontEnd = false;
 let modelLoading = null; // settles when the model sent last has loaded or failed
@@ -318,8 +318,8 @@ self.onmessage = (ev) => {
         .then(() => modelLoading)
         .then(startWebgpu)
         .then(
-          (ms) => postMessage({ type: MSG.WEBGPU, ok: true, ms }),
-          (e) => postMessage({ type: MSG.WEBGPU, ok: false, message: messageOf(e) }),
+          (ms) => postMessage({ type: MSG.WEBGPU, ok: true, ms, attempt: msg.attempt }),
+          (e) => postMessage({ type: MSG.WEBGPU, ok: false, message: messageOf(e), attempt: msg.attempt }),
         );
       return;
     case MSG.SCATTER:

@@ -4,8 +4,8 @@
 // engine → coordinator
 //   INIT {module}                       the compiled WASM module
 //   MODEL {bytes}                       the model file (ArrayBuffer)
-//   WEBGPU_INIT {module?, error?, pending?} the WebGPU build's compiled module (or why there is none;
-//                                       pending: a new try is under way, jobs wait for it);
+//   WEBGPU_INIT {module?, error?, pending?, attempt} the WebGPU build's compiled module (or why there
+//                                       is none; pending: try `attempt` is under way, jobs wait for it);
 //                                       start WebGPU (a WebGPU job waits for it)
 //   SCATTER {id, channels: [Float32Array…], sampleRate, backend}
 //   RETAG {id, backend}                 the last audio's tags on another backend
