@@ -407,3 +407,22 @@ fn a_file_cut_before_its_audio_says_so() {
     let e = decode_ending(bytes[..50].to_vec(), "wav").unwrap_err();
     assert!(e.to_string().contains("cut short"), "{e}");
 }
+
+/// A wide WAV of 24-bit samples in 32-bit slots: hound would read them from
+/// the slots' low bytes (where WAVE_FORMAT_EXTENSIBLE puts them high), so
+/// it is refused by name rather than misread.
+#[test]
+fn a_wide_wav_of_24_bits_in_32_is_refused() {
+    let mut b = wide_wav(24, 1000, Some(0), |_, _| 0.25);
+    b[38..40].copy_from_slice(&24u16.to_le_bytes()); // valid bits
+    b[44] = 1; // KSDATAFORMAT_SUBTYPE_PCM
+    let path = std::env::temp_dir().join(format!("sb-wide24-{}.wav", std::process::id()));
+    std::fs::write(&path, &b).unwrap();
+    let e = AudioReader::open(&path).err().map(|e| e.to_string());
+    std::fs::remove_file(&path).ok();
+    let e = e.expect("a 24-in-32 wide WAV was read");
+    assert!(
+        e.contains("24 channels") && e.contains("24 bits in 32-bit slots"),
+        "{e}"
+    );
+}
