@@ -14,7 +14,6 @@ use crate::error::AudioError;
 use demux::Demux;
 use std::io::Read;
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoderOptions};
 use symphonia::core::errors::Error;
@@ -22,7 +21,7 @@ use symphonia::core::formats::probe::Hint;
 use symphonia::core::formats::{FormatOptions, Track, TrackType};
 use symphonia::core::io::{MediaSource, MediaSourceStream, ReadOnlySource};
 use symphonia::core::meta::MetadataOptions;
-use watched::{Medium, Watched};
+use watched::Watched;
 
 /// What [`AudioReader::decode_next`] found.
 enum Decoded {
@@ -90,10 +89,6 @@ pub struct AudioReader {
     /// Packets in a row of another format than the stream's (or refused by
     /// the decoder for theirs), since frame `at`: see [`FORMAT_RUN`].
     odd: Option<OddRun>,
-    /// Frames the container declares, where its header states them exactly
-    /// (an MP3's only with a LAME tag: else it may be an estimate from its
-    /// bitrate).
-    declared: Option<u64>,
     /// Set at the end when the stream ended before its end.
     early: Option<EarlyEnd>,
     /// Frames of packets of another format, skipped as damage.
@@ -108,6 +103,15 @@ enum Source {
 }
 
 impl Source {
+    /// Frames the container declares, where its header states them exactly
+    /// ([`declared_length`]).
+    fn declared(&self) -> Option<u64> {
+        match self {
+            Source::Demux(d) => d.declared,
+            Source::Wide(w) => Some(w.declared()),
+        }
+    }
+
     /// Frames of packets the decoder could not decode (skipped as damage).
     fn skipped(&self) -> u64 {
         match self {
@@ -210,11 +214,7 @@ impl AudioReader {
         source: Box<dyn MediaSource>,
         extension: Option<&str>,
     ) -> Result<Self, AudioError> {
-        let medium = Arc::new(Medium::default());
-        let source = Watched {
-            inner: source,
-            medium: medium.clone(),
-        };
+        let (source, medium) = Watched::new(source);
         let mss = MediaSourceStream::new(Box::new(source), Default::default());
         let mut hint = Hint::new();
         if let Some(ext) = extension {
@@ -270,10 +270,6 @@ impl AudioReader {
 
     /// A reader over `source`, which has yet to deliver its first packet.
     fn start(source: Source) -> Result<Self, AudioError> {
-        let declared = match &source {
-            Source::Wide(w) => Some(w.declared()),
-            Source::Demux(d) => d.declared,
-        };
         let mut reader = AudioReader {
             source,
             info: StreamInfo {
@@ -284,7 +280,6 @@ impl AudioReader {
             first: false,
             frames: 0,
             odd: None,
-            declared,
             early: None,
             skipped: 0,
         };
@@ -296,7 +291,7 @@ impl AudioReader {
                     "the first audio packet could not be decoded".into(),
                 ));
             }
-            None if reader.early.is_some() || reader.declared.is_some_and(|d| d > 0) => {
+            None if reader.early.is_some() || reader.source.declared().is_some_and(|d| d > 0) => {
                 return Err(AudioError::Decode(CUT_BEFORE_AUDIO.into()));
             }
             None => return Err(AudioError::Empty),
@@ -346,7 +341,7 @@ impl AudioReader {
                     // read (the file was that long).
                     let slack = u64::from(self.info.sample_rate / 10);
                     let read = self.frames + self.skipped + self.source.skipped();
-                    if let Some(d) = self.declared.filter(|&d| read + slack < d)
+                    if let Some(d) = self.source.declared().filter(|&d| read + slack < d)
                         && self.early.is_none()
                     {
                         self.early = Some(EarlyEnd::Short {

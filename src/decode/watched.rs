@@ -33,8 +33,20 @@ impl Medium {
 /// as I/O errors too ("unexpected end of bitstream"), and only a failure
 /// seen here is the medium's (a failing disk), not the file's.
 pub(super) struct Watched {
-    pub(super) inner: Box<dyn MediaSource>,
-    pub(super) medium: Arc<Medium>,
+    inner: Box<dyn MediaSource>,
+    medium: Arc<Medium>,
+}
+
+impl Watched {
+    /// `inner`, watched, and what will be seen of it.
+    pub(super) fn new(inner: Box<dyn MediaSource>) -> (Self, Arc<Medium>) {
+        let medium = Arc::new(Medium::default());
+        let watched = Watched {
+            inner,
+            medium: medium.clone(),
+        };
+        (watched, medium)
+    }
 }
 
 impl Read for Watched {

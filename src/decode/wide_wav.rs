@@ -47,14 +47,10 @@ impl WideWav {
                 fmt.channels
             )))
         };
-        let medium = Arc::new(Medium::default());
-        let file = Watched {
-            inner: Box::new(
-                std::fs::File::open(path)
-                    .map_err(|e| AudioError::Io(format!("{}: {e}", path.display())))?,
-            ),
-            medium: medium.clone(),
-        };
+        let (file, medium) = Watched::new(Box::new(
+            std::fs::File::open(path)
+                .map_err(|e| AudioError::Io(format!("{}: {e}", path.display())))?,
+        ));
         let reader = match WavReader::new(BufReader::new(file)) {
             Ok(r) => r,
             Err(e) => return refuse(format!("that cannot be read ({e})")),
@@ -146,18 +142,17 @@ struct WavFormat {
 }
 
 /// The `fmt ` chunk of the WAV at `path` (in its first 64 KiB), if it is one.
+/// Every file opened by path passes here: any other reads 12 bytes.
 fn wav_format(path: &Path) -> Option<WavFormat> {
     use std::io::Read;
-    let mut head = Vec::new();
-    std::fs::File::open(path)
-        .ok()?
-        .take(1 << 16)
-        .read_to_end(&mut head)
-        .ok()?;
-    let b = head.as_slice();
-    if b.len() < 12 || &b[0..4] != b"RIFF" || &b[8..12] != b"WAVE" {
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut head = vec![0; 12];
+    file.read_exact(&mut head).ok()?;
+    if &head[0..4] != b"RIFF" || &head[8..12] != b"WAVE" {
         return None;
     }
+    file.take((1 << 16) - 12).read_to_end(&mut head).ok()?;
+    let b = head.as_slice();
     let u16le = |at: usize| Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?));
     let u32le = |at: usize| Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?));
     let mut at = 12;

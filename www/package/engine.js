@@ -99,7 +99,7 @@ export class Engine extends EventTarget {
     if (this.#gpu?.worker === w) return this.#gpu.promise;
     // Each try has a number, which the worker's answer carries: a late
     // answer to an earlier try does not settle this one.
-    const attempt = (w.gpuAttempt = (w.gpuAttempt ?? 0) + 1);
+    const attempt = (w.webgpu?.attempt ?? 0) + 1;
     const promise = new Promise((resolve, reject) => (w.webgpu = { resolve, reject, attempt }));
     // A failed start is tried again at the next call (a failed download, a lost device).
     promise.catch(() => {

@@ -9,16 +9,7 @@ const ascii = (b, at, s) => {
 };
 const u32le = (b, at) => (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
 
-function wav(b) {
-  if (!(ascii(b, 0, 'RIFF') || ascii(b, 0, 'RF64')) || !ascii(b, 8, 'WAVE')) return null;
-  let at = 12;
-  while (at + 8 <= b.length) {
-    const size = u32le(b, at + 4);
-    if (ascii(b, at, 'fmt ')) return at + 16 <= b.length ? u32le(b, at + 12) : null;
-    at += 8 + size + (size & 1);
-  }
-  return null;
-}
+const wav = (b) => wavLayout(b)?.rate || null;
 
 function flac(b) {
   if (!ascii(b, 0, 'fLaC') || b.length < 21) return null;
@@ -111,8 +102,7 @@ function mp3Frame(b) {
  * less the encoder delay and padding its LAME tag states (decoders trim them:
  * over 0.1 s at 8 kHz).
  */
-function xingSeconds(b) {
-  const f = mp3Frame(b);
+function xingSeconds(b, f = mp3Frame(b)) {
   if (!f || !(ascii(b, f.xing, 'Xing') || ascii(b, f.xing, 'Info'))) return null;
   const flags = u32be(b, f.xing + 4);
   if (!(flags & 1)) return null;
@@ -131,7 +121,7 @@ function xingSeconds(b) {
 function mp3Seconds(b, fileSize) {
   const f = mp3Frame(b);
   if (!f) return null;
-  return xingSeconds(b) ?? (f.kbps ? ((fileSize - f.at) * 8) / (f.kbps * 1000) : null);
+  return xingSeconds(b, f) ?? (f.kbps ? ((fileSize - f.at) * 8) / (f.kbps * 1000) : null);
 }
 
 /** An Ogg stream's playing time: the last page's granule position (in `tail`) over the rate. */
@@ -146,23 +136,33 @@ function oggSeconds(b, tail) {
   return null;
 }
 
-/** A WAV's {byteRate, dataBytes} (dataBytes null when the header leaves it open, as streaming writers do). */
+/**
+ * A WAV's {rate, byteRate, dataBytes} from its `fmt ` and `data` chunks in
+ * `b` (dataBytes null when the header leaves it open, as streaming writers
+ * do, or the data chunk is not in `b`); null when not a WAV or no `fmt `.
+ */
 function wavLayout(b) {
   if (!(ascii(b, 0, 'RIFF') || ascii(b, 0, 'RF64')) || !ascii(b, 8, 'WAVE')) return null;
   let at = 12;
-  let byteRate = 0;
+  let fmt = null;
   while (at + 8 <= b.length) {
     const size = u32le(b, at + 4);
-    if (ascii(b, at, 'fmt ') && at + 16 <= b.length) byteRate = u32le(b, at + 16);
+    if (ascii(b, at, 'fmt ') && at + 16 <= b.length) fmt = { rate: u32le(b, at + 12), byteRate: u32le(b, at + 16) };
     if (ascii(b, at, 'data')) {
       // Streaming writers leave the size open: 0, ffmpeg 0xFFFFFFFF, sox 0x7FFFF000, arecord ~2 GB.
       const open = size === 0 || size >= 0x7fff0000 || ascii(b, 0, 'RF64');
-      return byteRate > 0 ? { byteRate, dataBytes: open ? null : size } : null;
+      return fmt && { ...fmt, dataBytes: open ? null : size };
     }
     at += 8 + size + (size & 1);
   }
-  return byteRate > 0 ? { byteRate, dataBytes: null } : null;
+  return fmt && { ...fmt, dataBytes: null };
 }
+
+/** A WAV's layout when its byte rate is known (the lengths need it). */
+const timedWav = (b) => {
+  const w = wavLayout(b);
+  return w && w.byteRate > 0 ? w : null;
+};
 
 /** A FLAC's playing time from its STREAMINFO sample count (null when unknown). */
 function flacSeconds(b) {
@@ -179,7 +179,7 @@ function flacSeconds(b) {
  */
 export function declaredSeconds(bytes) {
   const b = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-  const w = wavLayout(b);
+  const w = timedWav(b);
   if (w) return w.dataBytes == null ? null : w.dataBytes / w.byteRate;
   return flacSeconds(b) ?? xingSeconds(b);
 }
@@ -194,7 +194,7 @@ export function declaredSeconds(bytes) {
  */
 export function estimateSeconds(bytes, fileSize, tail = null) {
   const b = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-  const w = wavLayout(b);
+  const w = timedWav(b);
   // The larger of the header's and the size's: never short.
   if (w) return Math.max(fileSize / w.byteRate, w.dataBytes == null ? 0 : w.dataBytes / w.byteRate);
   const known = flacSeconds(b) ?? oggSeconds(b, tail) ?? mp3Seconds(b, fileSize);
