@@ -9,6 +9,9 @@ use crate::resample::ToMono;
 use crate::transform::Coefficients;
 use crate::windows::{Window, Windower};
 
+mod stitch;
+pub use stitch::{Stitcher, stitch};
+
 /// Which form of the features to produce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Form {
@@ -224,59 +227,6 @@ pub fn in_stream_order<T>(
         .collect()
 }
 
-/// Join per-window features into one time line. Windows follow each other;
-/// where an end-aligned last window overlaps its neighbour, each side keeps the
-/// half of the overlap nearer its own centre (frames near a window's edge see
-/// padding). Returns the matrix and the time (s) of each frame.
-pub fn stitch(
-    windows: &[WindowFeatures],
-    hop: usize,
-    sample_rate: u32,
-) -> (Coefficients, Vec<f64>) {
-    let rows = windows.first().map_or(0, |w| w.coefficients.rows);
-    let mut cols: Vec<(usize, usize, u64)> = Vec::new(); // (window, frame, time)
-    let mut prev_end = 0u64;
-    for (wi, w) in windows.iter().enumerate() {
-        let frames = w.coefficients.frames;
-        // A looped short input: keep only frames over real audio.
-        let usable = frames.min(w.valid.div_ceil(hop).max(1));
-        let from = if wi > 0 && w.start < prev_end {
-            let mid = (w.start + prev_end) / 2;
-            cols.retain(|c| c.2 < mid);
-            mid
-        } else {
-            w.start
-        };
-        for f in 0..usable {
-            let t = w.start + (f * hop) as u64;
-            if t >= from {
-                cols.push((wi, f, t));
-            }
-        }
-        prev_end = w.start + w.valid as u64;
-    }
-    let n = cols.len();
-    let mut data = vec![0.0f32; rows * n];
-    for (c, &(wi, f, _)) in cols.iter().enumerate() {
-        let src = &windows[wi].coefficients;
-        for r in 0..rows {
-            data[r * n + c] = src.data[r * src.frames + f];
-        }
-    }
-    let times = cols
-        .iter()
-        .map(|c| c.2 as f64 / sample_rate as f64)
-        .collect();
-    (
-        Coefficients {
-            rows,
-            frames: n,
-            data,
-        },
-        times,
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,6 +240,65 @@ mod tests {
         );
         assert!(Shard::new(3, 3).is_err());
         assert!(Shard::new(0, 0).is_err());
+    }
+
+    /// A window of `rows = 2` and 5 frames every 4 samples; value
+    /// `100 * window + 10 * row + frame` tells where a frame came from.
+    fn window(index: usize, start: u64, valid: usize) -> WindowFeatures {
+        let (rows, frames) = (2, 5);
+        let data = (0..rows * frames)
+            .map(|i| (100 * index + 10 * (i / frames) + i % frames) as f32)
+            .collect();
+        WindowFeatures {
+            index,
+            start,
+            valid,
+            coefficients: Coefficients { rows, frames, data },
+            raw: None,
+        }
+    }
+
+    #[test]
+    fn windows_are_joined_and_an_end_aligned_overlap_split_in_the_middle() {
+        // 50 samples: two windows of 20, then one end-aligned at 30 that
+        // overlaps the second by 10 samples; each keeps its half (cut at 35).
+        let ws = [window(0, 0, 20), window(1, 20, 20), window(2, 30, 20)];
+        let (c, times) = stitch(&ws, 4, 4);
+        let t: Vec<f64> = [0, 4, 8, 12, 16, 20, 24, 28, 32, 38, 42, 46]
+            .iter()
+            .map(|&s| s as f64 / 4.0)
+            .collect();
+        assert_eq!(times, t);
+        assert_eq!((c.rows, c.frames), (2, 12));
+        let from = [0, 1, 2, 3, 4, 100, 101, 102, 103, 202, 203, 204];
+        assert_eq!(c.row(0), from.map(|v| v as f32));
+        assert_eq!(c.row(1), from.map(|v| v as f32 + 10.0));
+        // Streamed: a window's frames are handed on when the next one comes.
+        let mut got = Vec::new();
+        let mut stitcher = Stitcher::new(4);
+        let mut settled = Vec::new();
+        for w in &ws {
+            let add = |c: &[f32], t| {
+                got.push((t, c[0]));
+                Ok::<_, ()>(())
+            };
+            stitcher.push(w, add).unwrap();
+            settled.push(got.len());
+        }
+        assert_eq!(settled, [0, 5, 9]);
+        let add = |c: &[f32], t| {
+            got.push((t, c[0]));
+            Ok::<_, ()>(())
+        };
+        stitcher.finish(add).unwrap();
+        let streamed: Vec<(u64, f32)> = (t.iter().map(|&s| (s * 4.0) as u64))
+            .zip(from.map(|v| v as f32))
+            .collect();
+        assert_eq!(got, streamed);
+        // A short input looped to fill its window: only frames over real audio.
+        let (c, times) = stitch(&[window(0, 0, 6)], 4, 4);
+        assert_eq!((c.frames, times), (2, vec![0.0, 1.0]));
+        assert_eq!(c.row(1), [10.0, 11.0]);
     }
 
     #[test]

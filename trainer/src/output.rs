@@ -58,17 +58,55 @@ fn dir_or_dot(dir: &Path) -> &Path {
     }
 }
 
+/// A file being written: into its temporary file (or, for a device or FIFO,
+/// in place), for commands that write while they compute.
+pub struct Writing {
+    w: BufWriter<File>,
+    staged: Staged,
+    /// The path as given, for messages.
+    shown: PathBuf,
+}
+
+impl Writing {
+    pub fn writer(&mut self) -> &mut BufWriter<File> {
+        &mut self.w
+    }
+
+    /// A device or FIFO, written in place: no seeking back.
+    pub fn in_place(&self) -> bool {
+        self.staged.tmp.is_none()
+    }
+
+    /// Flush and sync; [`Staged::commit`] puts it in place.
+    pub fn finish(self) -> Result<Staged> {
+        let Writing { w, staged, shown } = self;
+        (|| -> Result<()> {
+            let file = w.into_inner().map_err(|e| e.into_error())?;
+            if staged.tmp.is_some() {
+                file.sync_all()?;
+            }
+            Ok(())
+        })()
+        .with_context(|| format!("writing {}", shown.display()))?;
+        Ok(staged)
+    }
+}
+
+/// Start writing `path`'s new contents (see [`Writing`]).
+pub fn begin(path: &Path) -> Result<Writing> {
+    begin_inner(path).with_context(|| format!("writing {}", path.display()))
+}
+
 /// Write `path`'s new contents with `fill` into a temporary file beside it,
 /// flushed and synced; [`Staged::commit`] puts it in place. Lets a command
 /// write several files before replacing any of them.
 pub fn stage(path: &Path, fill: impl FnOnce(&mut BufWriter<File>) -> Result<()>) -> Result<Staged> {
-    stage_inner(path, fill).with_context(|| format!("writing {}", path.display()))
+    let mut writing = begin(path)?;
+    fill(writing.writer()).with_context(|| format!("writing {}", path.display()))?;
+    writing.finish()
 }
 
-fn stage_inner(
-    path: &Path,
-    fill: impl FnOnce(&mut BufWriter<File>) -> Result<()>,
-) -> Result<Staged> {
+fn begin_inner(path: &Path) -> Result<Writing> {
     // Replace what a symbolic link points to, not the link.
     let target = match std::fs::symlink_metadata(path) {
         Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path)?,
@@ -83,12 +121,13 @@ fn stage_inner(
             // A device or FIFO (/dev/stdout, /dev/null): it cannot be
             // replaced, only written in place.
             let file = std::fs::OpenOptions::new().write(true).open(&target)?;
-            let mut w = BufWriter::new(file);
-            fill(&mut w)?;
-            w.into_inner().map_err(|e| e.into_error())?;
-            return Ok(Staged {
-                tmp: None,
-                path: target,
+            return Ok(Writing {
+                w: BufWriter::new(file),
+                staged: Staged {
+                    tmp: None,
+                    path: target,
+                },
+                shown: path.to_path_buf(),
             });
         }
     }
@@ -116,11 +155,11 @@ fn stage_inner(
         // Keep the replaced file's permissions.
         let _ = file.set_permissions(m.permissions());
     }
-    let mut w = BufWriter::new(file);
-    fill(&mut w)?;
-    let file = w.into_inner().map_err(|e| e.into_error())?;
-    file.sync_all()?;
-    Ok(staged)
+    Ok(Writing {
+        w: BufWriter::new(file),
+        staged,
+        shown: path.to_path_buf(),
+    })
 }
 
 /// Write `path` atomically with `fill`.

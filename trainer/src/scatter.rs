@@ -4,13 +4,15 @@
 //! CQT front end given by `--config`.
 
 use crate::output;
+use crate::picture::Picture;
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
-use npyz::WriterBuilder;
+use npyz::{Order, WriterBuilder};
 use scatterbrain::decode::AudioReader;
 use scatterbrain::features::{FeatureConfig, Features};
-use scatterbrain::pipeline::{Form, Pipeline, WindowFeatures, stitch};
+use scatterbrain::pipeline::{Form, Pipeline, Stitcher, WindowFeatures};
 use scatterbrain::transform::{FrontEnd, Precision};
+use std::io::{Cursor, Seek, Write};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -20,8 +22,9 @@ pub struct Args {
     /// Write a picture of the first-order coefficients (log frequency × time).
     #[arg(long)]
     pub png: Option<PathBuf>,
-    /// Write the coefficients as a rows × frames float32 .npy, with a .json
-    /// sidecar describing every row and frame.
+    /// Write the coefficients as a rows × frames float32 .npy (stored frame
+    /// by frame, Fortran order), with a .json sidecar describing every row
+    /// and frame.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Write the normalised coefficients the model reads, instead of raw S0/S1/S2.
@@ -64,29 +67,87 @@ pub fn run(a: Args) -> Result<()> {
     bar.set_style(
         ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("static template"),
     );
-    let mut windows: Vec<WindowFeatures> = Vec::new();
     let sr = features.sample_rate();
-    let hop = features.hop();
     let shown = a.file.display();
     let mut reader = AudioReader::open(&a.file).with_context(|| format!("{shown}"))?;
     let info = reader.info();
     let mut pipeline = Pipeline::new(&features, form, info.sample_rate, info.channels)
         .with_context(|| format!("{shown}"))?;
+    let rows = features.rows(features.window_len());
+
+    // Frames go to the outputs as they are settled, so a long file takes the
+    // memory of a window or two (and the picture's bounded blocks), not of
+    // every frame.
+    let mut picture = a.png.as_ref().map(|_| {
+        use crate::picture::Level;
+        let level = match (&features.config().front_end, a.normalised) {
+            (_, true) => Level::Linear,
+            (FrontEnd::Mel(_), false) => Level::Power,
+            (FrontEnd::Scattering(_) | FrontEnd::Cqt(_), false) => Level::Amplitude,
+        };
+        Picture::new(&rows, level)
+    });
+    let mut writing = a.out.as_deref().map(output::begin).transpose()?;
+    // npyz writes the frame count into the header at the end, seeking back;
+    // a device or FIFO cannot seek, so its array is built in memory.
+    let mut memory = Cursor::new(Vec::new());
+    let mut npy = match &mut writing {
+        Some(w) => {
+            let sink: &mut dyn WriteSeek = if w.in_place() {
+                &mut memory
+            } else {
+                w.writer()
+            };
+            Some(
+                npyz::WriteOptions::<f32>::new()
+                    .default_dtype()
+                    .order(Order::Fortran)
+                    .writer(sink)
+                    .begin_2d(rows.len() as u64)?,
+            )
+        }
+        None => None,
+    };
+    let mut times: Vec<f64> = Vec::new();
+    let mut frame = |column: &[f32], t: u64| -> std::io::Result<()> {
+        if let Some(p) = &mut picture {
+            p.push(column);
+        }
+        if let Some(npy) = &mut npy {
+            npy.extend(column.iter().copied())?;
+        }
+        times.push(t as f64 / f64::from(sr));
+        Ok(())
+    };
+    let array_err = |e: std::io::Error| {
+        let out = a.out.as_deref().unwrap_or(Path::new("?"));
+        anyhow::Error::new(e).context(format!("writing {}", out.display()))
+    };
+    let mut stitcher = Stitcher::new(features.hop());
+    let mut ready: Vec<WindowFeatures> = Vec::new();
+    let mut windows = 0usize;
     while let Some(pcm) = reader.next_packet().with_context(|| format!("{shown}"))? {
         pipeline
-            .push(&mut features, None, pcm, |w| windows.push(w))
+            .push(&mut features, None, pcm, |w| ready.push(w))
             .with_context(|| format!("{shown}"))?;
+        for w in ready.drain(..) {
+            windows += 1;
+            stitcher.push(w, &mut frame).map_err(array_err)?;
+        }
         bar.set_message(format!(
-            "{} windows, {:.0} s of audio",
-            windows.len(),
+            "{windows} windows, {:.0} s of audio",
             pipeline.samples_seen() as f64 / sr as f64
         ));
         bar.tick();
     }
     let non_finite = pipeline.non_finite();
     pipeline
-        .finish(&mut features, None, |w| windows.push(w))
+        .finish(&mut features, None, |w| ready.push(w))
         .with_context(|| format!("{shown}"))?;
+    for w in ready.drain(..) {
+        stitcher.push(w, &mut frame).map_err(array_err)?;
+    }
+    stitcher.finish(&mut frame).map_err(array_err)?;
     bar.finish_and_clear();
     if non_finite > 0 {
         eprintln!(
@@ -96,40 +157,32 @@ pub fn run(a: Args) -> Result<()> {
     if let Some(early) = reader.ended_early() {
         eprintln!("warning: {shown}: {early}");
     }
-    let (coeffs, times) = stitch(&windows, hop, sr);
-    let rows = features.rows(features.window_len());
-    if let Some(png) = &a.png {
-        use crate::picture::Level;
-        let level = match (&features.config().front_end, a.normalised) {
-            (_, true) => Level::Linear,
-            (FrontEnd::Mel(_), false) => Level::Power,
-            (FrontEnd::Scattering(_) | FrontEnd::Cqt(_), false) => Level::Amplitude,
-        };
-        crate::picture::write_s1_png(png, &coeffs, &rows, level)?;
-        eprintln!("wrote {} ({} frames)", png.display(), coeffs.frames);
+    let frames = times.len();
+    if let (Some(png), Some(picture)) = (&a.png, &picture) {
+        picture.write(png)?;
+        eprintln!("wrote {} ({frames} frames)", png.display());
     }
-    if let Some(out) = &a.out {
+    npy.map(|n| n.finish()).transpose().map_err(array_err)?;
+    if let (Some(out), Some(mut writing)) = (&a.out, writing) {
+        if writing.in_place() {
+            writing
+                .writer()
+                .write_all(memory.get_ref())
+                .map_err(array_err)?;
+        }
+        let array = writing.finish()?;
         let sidecar = sidecar_path(out);
         let meta = serde_json::json!({
             "file": a.file.display().to_string(),
-            "shape": [coeffs.rows, coeffs.frames],
-            "layout": "row-major float32, rows × frames",
+            "shape": [rows.len(), frames],
+            "layout": "float32, rows × frames, stored frame by frame (Fortran order; \
+                       numpy.load gives the rows × frames array)",
             "normalised": a.normalised,
             "feature_config": features.config(),
             "frame_times_s": times,
             "rows": rows,
         });
         // Both are complete before either replaces an earlier file.
-        let array = output::stage(out, |w| {
-            let mut npy = npyz::WriteOptions::<f32>::new()
-                .default_dtype()
-                .shape(&[coeffs.rows as u64, coeffs.frames as u64])
-                .writer(w)
-                .begin_nd()?;
-            npy.extend(coeffs.data.iter().copied())?;
-            npy.finish()?;
-            Ok(())
-        })?;
         let side = output::stage(&sidecar, |w| Ok(serde_json::to_writer_pretty(w, &meta)?))?;
         array.commit()?;
         side.commit()?;
@@ -137,6 +190,10 @@ pub fn run(a: Args) -> Result<()> {
     }
     Ok(())
 }
+
+/// What the array is written into: its file, or memory (see above).
+trait WriteSeek: Write + Seek {}
+impl<T: Write + Seek> WriteSeek for T {}
 
 /// The sidecar of `--out FILE`: FILE with the extension `.json`.
 fn sidecar_path(out: &Path) -> PathBuf {

@@ -353,10 +353,8 @@ fn scatter_precise_writes_the_reference_precision_and_says_so() {
             .iter()
             .map(|r| r["order"].as_u64().unwrap())
             .collect();
-        let bytes = std::fs::read(&npy).unwrap();
-        let array = npyz::NpyFile::new(&bytes[..]).unwrap();
-        let shape = array.shape().to_vec();
-        arrays.push((shape, orders, array.into_vec::<f32>().unwrap()));
+        let (shape, values) = read_npy(&npy);
+        arrays.push((shape, orders, values));
     }
     let ((shape, orders, fast), (shape2, _, precise)) = (&arrays[0], &arrays[1]);
     assert_eq!(shape, shape2);
@@ -411,4 +409,113 @@ fn scatter_precise_writes_the_reference_precision_and_says_so() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--precise applies to the scattering"), "{err}");
+}
+
+/// An `.npy` as `(shape, values in row-major order)`, whichever order it is
+/// stored in (`scatter --out` stores frame by frame: Fortran order).
+fn read_npy(path: &Path) -> (Vec<u64>, Vec<f32>) {
+    let bytes = std::fs::read(path).unwrap();
+    let array = npyz::NpyFile::new(&bytes[..]).unwrap();
+    let (shape, order) = (array.shape().to_vec(), array.order());
+    let stored = array.into_vec::<f32>().unwrap();
+    let values = match order {
+        npyz::Order::C => stored,
+        npyz::Order::Fortran => {
+            let (rows, frames) = (shape[0] as usize, shape[1] as usize);
+            let mut v = vec![0.0; stored.len()];
+            for f in 0..frames {
+                for r in 0..rows {
+                    v[r * frames + f] = stored[f * rows + r];
+                }
+            }
+            v
+        }
+    };
+    (shape, values)
+}
+
+/// Issue 14 (left by stop 37): `scatter` kept every window of a file, then
+/// the stitched matrix, then the picture's values: an hour of mel frames took
+/// 281 MB resident, ten hours would take 2.8 GB. Frames now go to the array and the
+/// picture as they are settled: an hour of mel frames (225 000) in bounded
+/// memory, with the array, its sidecar and the picture complete.
+#[test]
+fn scatter_of_a_long_file_takes_bounded_memory() {
+    let dir = tmp("scatter-long");
+    let wav = dir.join("hour.wav");
+    let rate = 8_000u32;
+    let samples: Vec<f32> = (0..3600 * rate as usize)
+        .map(|i| 0.2 * (i as f32 * 0.31).sin() + 0.05 * ((i * 7919 % 1000) as f32 / 500.0 - 1.0))
+        .collect();
+    std::fs::write(
+        &wav,
+        common::wav::wav_bytes(rate, 1, common::wav::Sample::I16, &samples),
+    )
+    .unwrap();
+    drop(samples);
+    let config = dir.join("features.json");
+    std::fs::write(
+        &config,
+        r#"{"front_end": {"kind": "mel", "sample_rate": 16000, "n_fft": 512, "hop": 256,
+            "n_mels": 96, "f_min": 0.0, "f_max": 8000.0},
+            "normaliser": {"eps1": 1e-4, "eps2": 1e-6, "log_eps": 1e-4,
+            "standardise_orders": [0, 1, 2]},
+            "window": {"min_seconds": 1.0, "seconds": 29.0}}"#,
+    )
+    .unwrap();
+    let (npy, png) = (dir.join("mel.npy"), dir.join("mel.png"));
+    // Its heap and other private memory limited to 100 MB (it needs ~50): a
+    // kernel limit of the process itself, so nothing else counts.
+    let out = run(Command::new("bash")
+        .arg("-c")
+        .arg("ulimit -c 0; ulimit -d 102400; exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_scatterbrain"))
+        .arg("scatter")
+        .arg(&wav)
+        .arg("--config")
+        .arg(&config)
+        .arg("--out")
+        .arg(&npy)
+        .arg("--png")
+        .arg(&png));
+    assert!(out.status.success(), "scatter failed in 100 MB of memory");
+    let (shape, values) = read_npy(&npy);
+    let meta: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("mel.json")).unwrap()).unwrap();
+    let times: Vec<f64> = serde_json::from_value(meta["frame_times_s"].clone()).unwrap();
+    // A frame every 256 samples; each 29 s window's grid starts on the window.
+    let frames = times.len();
+    assert!((225_000..225_125).contains(&frames), "{frames} frames");
+    assert!(times.windows(2).all(|t| t[1] > t[0]) && *times.last().unwrap() < 3600.0);
+    assert_eq!(shape, [96, frames as u64]);
+    assert_eq!(meta["shape"], serde_json::json!([96, frames]));
+    assert!(values.iter().all(|v| v.is_finite()));
+    let header = std::fs::read(&png).unwrap();
+    let width = u32::from_be_bytes(header[16..20].try_into().unwrap());
+    assert!((5_000..=8192).contains(&width), "picture {width} px wide");
+}
+
+/// A FIFO given to `--out` cannot be seeked back into: the array is built
+/// in memory and written whole, the same bytes as into a file.
+#[test]
+fn scatter_out_into_a_fifo_writes_the_same_array() {
+    let dir = tmp("scatter-fifo");
+    let (file, fifo) = (dir.join("file.npy"), dir.join("fifo.npy"));
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let reader = std::thread::spawn({
+        let fifo = fifo.clone();
+        move || std::fs::read(fifo).unwrap()
+    });
+    let song = fixture("tone1k_44k_stereo.mp3");
+    let out = run(bin().arg("scatter").arg(&song).arg("--out").arg(&fifo));
+    assert!(out.status.success());
+    let piped = reader.join().unwrap();
+    assert!(
+        run(bin().arg("scatter").arg(&song).arg("--out").arg(&file))
+            .status
+            .success()
+    );
+    assert_eq!(piped, std::fs::read(&file).unwrap());
+    std::fs::remove_dir_all(dir).ok();
 }
