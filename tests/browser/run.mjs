@@ -743,6 +743,18 @@ test('a file cut short and NaN samples are analysed with a note saying so; a who
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
   const json = JSON.parse(await (await import('node:fs/promises')).readFile(await download.path(), 'utf8'));
   check(json.audio.warnings.length === 1 && json.audio.warnings[0] === cut, `JSON warnings: ${JSON.stringify(json.audio.warnings)}`);
+  // An 8 kHz MP3 (MPEG 2.5, 576 samples a frame): its LAME tag's delay and
+  // padding are trimmed by the decoder, so whole it has no note; cut, it has.
+  const low = fixture('tone440_8k.mp3');
+  await resetState(page);
+  await dropFile(page, 'whole8k.mp3', low, 'audio/mpeg');
+  check((await settled(page)) === 'done', await errorText(page));
+  check((await note()) === '', `a whole 8 kHz MP3 has a note: “${await note()}”`);
+  await resetState(page);
+  await dropFile(page, 'cut8k.mp3', low.subarray(0, Math.floor(low.length * 0.6)), 'audio/mpeg');
+  check((await settled(page)) === 'done', await errorText(page));
+  const cut8k = await note();
+  check(/cut short/.test(cut8k) && /2\.0\d? s/.test(cut8k), `an 8 kHz MP3 cut short: note “${cut8k}”`);
   // NaN and infinite samples (counted by the core while tagging).
   needModel();
   await resetState(page);
@@ -755,7 +767,7 @@ test('a file cut short and NaN samples are analysed with a note saying so; a who
 test('the length estimate that picks how to decode: exact for MP3 and Ogg, never short for others', async () => {
   const est = (b) => estimateSeconds(b.subarray(0, 1 << 17), b.length, b.subarray(Math.max(0, b.length - (1 << 16))));
   // As decoded (Chromium: 3.000 s, the MP3's LAME delay and padding trimmed; ffprobe says 3.030 s) and 2.000 s.
-  for (const [name, seconds] of [['tone1k_44k_stereo.mp3', 3.0], ['tone2k_22k.ogg', 2.0], ['tone500_48k_mono.flac', 2.0]]) {
+  for (const [name, seconds] of [['tone1k_44k_stereo.mp3', 3.0], ['tone440_8k.mp3', 2.0], ['tone2k_22k.ogg', 2.0], ['tone500_48k_mono.flac', 2.0]]) {
     const e = est(fixture(name));
     check(Math.abs(e - seconds) < 0.02, `${name}: estimated ${e} s, lasts ${seconds} s`);
   }
