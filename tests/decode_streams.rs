@@ -427,3 +427,17 @@ fn a_wide_wav_of_24_bits_in_32_is_refused() {
         "{e}"
     );
 }
+
+/// A wide WAV whose header gives a sample rate of 0 is refused for its rate,
+/// as any other file is (it was refused for its sample slots).
+#[test]
+fn a_wide_wav_of_rate_0_is_refused_for_its_rate() {
+    let mut b = wide_wav(27, 1000, None, |_, _| 0.25);
+    b[24..32].fill(0); // rate and byte rate
+    let path = std::env::temp_dir().join(format!("sb-wide-rate0-{}.wav", std::process::id()));
+    std::fs::write(&path, &b).unwrap();
+    let e = AudioReader::open(&path).err().map(|e| e.to_string());
+    std::fs::remove_file(&path).ok();
+    let e = e.expect("a wide WAV of rate 0 was read");
+    assert!(e.contains("sample rate 0 Hz"), "{e}");
+}

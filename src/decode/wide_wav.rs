@@ -59,11 +59,14 @@ impl WideWav {
         // hound reads samples narrower than their slot (24 bits in 32) from
         // the slot's low bytes, where WAVE_FORMAT_EXTENSIBLE puts them high.
         let slot = u32::from(fmt.block_align) * 8 / u32::from(fmt.channels);
-        if u32::from(spec.bits_per_sample) != slot || spec.sample_rate == 0 {
+        if u32::from(spec.bits_per_sample) != slot {
             return refuse(format!(
                 "of {} bits in {slot}-bit slots is not supported",
                 spec.bits_per_sample
             ));
+        }
+        if spec.sample_rate == 0 {
+            return Err(AudioError::SampleRate(0));
         }
         let scale = match spec.sample_format {
             SampleFormat::Float => 1.0,
