@@ -195,11 +195,38 @@ function dbScale(rows, frames) {
 /**
  * Draw `rows` ({freq, values: Float32Array(frames)}) as a heat map of
  * 20·log10(value) dB on a log-frequency axis, rows below `minFreq` left out.
- * `times` are the frame centres (s), `hop` the frame step (s), `duration` the
+ * `times` are the frame centres (s), `hop` the frame step (s) within an analysis
+ * window (across windows the step changes; frames are drawn and found at their
+ * `times`), `duration` the
  * audio length (s); `bpm` adds a tempo axis (modulation Hz × 60) at the right.
  * Returns the layout, in canvas pixels: {plot, xOf, timeOf, yOfFreq, freqAt,
  * rowAt, frameAt, rows, yTicks, bpmTicks, colourBar, labels}.
  */
+/** [first, last] index of each run of frames `hop` apart. */
+function evenRuns(times, hop) {
+  const runs = [];
+  let a = 0;
+  for (let i = 1; i <= times.length; i++) {
+    if (i === times.length || Math.abs(times[i] - times[i - 1] - hop) > 1e-3 * hop) {
+      runs.push([a, i - 1]);
+      a = i;
+    }
+  }
+  return runs;
+}
+
+/** The index of the frame centred nearest time `t` (`times` increasing). */
+export function nearestFrame(times, t) {
+  let lo = 0;
+  let hi = times.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (times[mid] < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo > 0 && t - times[lo - 1] < times[lo] - t ? lo - 1 : lo;
+}
+
 export function drawHeatmap(canvas, { rows, times, hop, duration, yLabel, title, minFreq = 0, bpm = false }) {
   const dpr = fit(canvas);
   const ctx = canvas.getContext('2d');
@@ -282,9 +309,14 @@ export function drawHeatmap(canvas, { rows, times, hop, duration, yLabel, title,
   ctx.rect(plot.x, plot.y, plot.w, plot.h);
   ctx.clip();
   ctx.imageSmoothingEnabled = false;
-  const x0 = xOf(times[0] - hop / 2);
-  const x1 = xOf(times[frames - 1] + hop / 2);
-  ctx.drawImage(raster, x0, plot.y, x1 - x0, plot.h);
+  // Each run of evenly spaced frames (an analysis window's) at its own times:
+  // windows are not a whole number of frames long, so across windows the
+  // spacing changes, and one stretch of the whole raster drifted.
+  for (const [a, b] of evenRuns(times, hop)) {
+    const x0 = xOf(times[a] - hop / 2);
+    const x1 = xOf(times[b] + hop / 2);
+    ctx.drawImage(raster, a, 0, b - a + 1, rowsPx, x0, plot.y, x1 - x0, plot.h);
+  }
   ctx.restore();
 
   // Frequency ticks and grid.
@@ -325,7 +357,7 @@ export function drawHeatmap(canvas, { rows, times, hop, duration, yLabel, title,
     yOfFreq: (f) => yOf(Math.log(f)),
     freqAt: (y) => Math.exp(hi - ((y - plot.y) / plot.h) * (hi - lo)),
     rowAt: (y) => rowAtLog(hi - ((y - plot.y) / plot.h) * (hi - lo)),
-    frameAt: (t) => Math.max(0, Math.min(frames - 1, Math.round((t - times[0]) / (hop || 1)))),
+    frameAt: (t) => nearestFrame(times, t),
     rows: valid,
     yTicks,
     bpmTicks,

@@ -225,4 +225,49 @@ export function pictureTests({ test, check, dropFile, settled, errorText, needMo
     const frames = json.taggram.frames;
     check(Array.isArray(frames) && frames.length === r.frames && frames.every((f) => f.scores.length === 50 && f.end_s > f.start_s), 'JSON taggram.frames missing or malformed');
   });
+
+  test('pictures: over several windows the read-out and the picture keep to the frames’ times', async ({ page, url }) => {
+    // 4 min of quiet noise with a 440 Hz burst at 200–201 s. An analysis window (29 s)
+    // is not a whole number of frames, so the frames are evenly spaced within a window,
+    // not across windows; taking them as evenly spaced read a frame 1.3 s early at 200 s.
+    const rate = 8000;
+    const long = new Float32Array(240 * rate).map((_, i) => 0.003 * noise(i));
+    tone(440, 1, rate, 0.5).forEach((v, i) => (long[200 * rate + i] += v));
+    await page.goto(url);
+    await page.waitForLoadState('networkidle');
+    await dropFile(page, 'burst at 200 s.wav', wav(long, rate, 1), 'audio/wav');
+    check((await settled(page)) === 'done', await errorText(page));
+    const frames = await page.evaluate(() => {
+      const r = globalThis.scatterbrain.result;
+      const times = Array.from(r.scatter.times);
+      const steps = new Set(times.slice(1).map((t, i) => (t - times[i]).toFixed(3)));
+      return { steps: steps.size, wrong: times.map((t, i) => r.s1Layout.frameAt(t) === i).filter((ok) => !ok).length };
+    });
+    check(frames.steps > 1, 'the frames are evenly spaced: this test tests nothing');
+    check(frames.wrong === 0, `${frames.wrong} frames not found at their own times`);
+    const at = (t) => page.evaluate((t) => {
+      const L = globalThis.scatterbrain.result.s1Layout;
+      return [L.xOf(t), L.yOfFreq(440)];
+    }, t);
+    const level = async (t) => {
+      const [x, y] = await at(t);
+      await hover(page, 's1', x, y);
+      return readout(page, 's1');
+    };
+    const [burst, before] = [await level(200.5), await level(194.5)];
+    check(/^3:20/.test(burst.text) && burst.db != null, `over the burst: “${burst.text}”`);
+    check(before.db == null || burst.db - before.db >= 30, `the burst (${burst.text}) is not 30 dB above 6 s before it (${before.text})`);
+    // The picture too: at the burst's time the 440 Hz band is bright, 6 s before it dark.
+    const lum = await page.evaluate(
+      ([a, b]) => {
+        const ctx = document.getElementById('s1').getContext('2d');
+        return [a, b].map(([x, y]) => {
+          const d = ctx.getImageData(Math.round(x), Math.round(y), 1, 1).data;
+          return 0.2126 * d[0] + 0.7152 * d[1] + 0.0722 * d[2];
+        });
+      },
+      [await at(200.5), await at(194.5)],
+    );
+    check(lum[0] > 200 && lum[0] > lum[1] + 50, `luminance at the burst ${lum[0]}, 6 s before ${lum[1]}`);
+  });
 }
