@@ -9,6 +9,7 @@
 pub mod decode;
 pub mod error;
 pub mod features;
+#[cfg(feature = "model")]
 pub(crate) mod isa;
 #[cfg(feature = "model")]
 pub mod model;
