@@ -192,16 +192,6 @@ function dbScale(rows, frames) {
   return { top, bottom: Math.min(bottom, top - 1e-6) };
 }
 
-/**
- * Draw `rows` ({freq, values: Float32Array(frames)}) as a heat map of
- * 20·log10(value) dB on a log-frequency axis, rows below `minFreq` left out.
- * `times` are the frame centres (s), `hop` the frame step (s) within an analysis
- * window (across windows the step changes; frames are drawn and found at their
- * `times`), `duration` the
- * audio length (s); `bpm` adds a tempo axis (modulation Hz × 60) at the right.
- * Returns the layout, in canvas pixels: {plot, xOf, timeOf, yOfFreq, freqAt,
- * rowAt, frameAt, rows, yTicks, bpmTicks, colourBar, labels}.
- */
 /** [first, last] index of each run of frames `hop` apart. */
 function evenRuns(times, hop) {
   const runs = [];
@@ -227,6 +217,16 @@ export function nearestFrame(times, t) {
   return lo > 0 && t - times[lo - 1] < times[lo] - t ? lo - 1 : lo;
 }
 
+/**
+ * Draw `rows` ({freq, values: Float32Array(frames)}) as a heat map of
+ * 20·log10(value) dB on a log-frequency axis, rows below `minFreq` left out.
+ * `times` are the frame centres (s), `hop` the frame step (s) within an analysis
+ * window (across windows the step changes; frames are drawn and found at their
+ * `times`), `duration` the
+ * audio length (s); `bpm` adds a tempo axis (modulation Hz × 60) at the right.
+ * Returns the layout, in canvas pixels: {plot, xOf, timeOf, yOfFreq, freqAt,
+ * rowAt, frameAt, rows, yTicks, bpmTicks, colourBar, labels}.
+ */
 export function drawHeatmap(canvas, { rows, times, hop, duration, yLabel, title, minFreq = 0, bpm = false }) {
   const dpr = fit(canvas);
   const ctx = canvas.getContext('2d');
@@ -309,13 +309,27 @@ export function drawHeatmap(canvas, { rows, times, hop, duration, yLabel, title,
   ctx.rect(plot.x, plot.y, plot.w, plot.h);
   ctx.clip();
   ctx.imageSmoothingEnabled = false;
-  // Each run of evenly spaced frames (an analysis window's) at its own times:
-  // windows are not a whole number of frames long, so across windows the
-  // spacing changes, and one stretch of the whole raster drifted.
+  // Each frame at its own time: windows are not a whole number of frames
+  // long, so across windows (and between the live view's updates) the
+  // spacing changes, and one stretch of the whole raster drifted. A frame
+  // covers the time nearer it than its neighbours (±hop/2 inside a run of
+  // evenly spaced frames, which is drawn in one piece): no gap, no overlap.
+  const cell = (i, side) => {
+    const j = i + side;
+    return j < 0 || j >= frames ? times[i] + (side * hop) / 2 : (times[i] + times[j]) / 2;
+  };
+  const put = (a, b, t0, t1) => {
+    const [x0, x1] = [xOf(t0), xOf(t1)];
+    if (x1 > x0) ctx.drawImage(raster, a, 0, b - a + 1, rowsPx, x0, plot.y, x1 - x0, plot.h);
+  };
   for (const [a, b] of evenRuns(times, hop)) {
-    const x0 = xOf(times[a] - hop / 2);
-    const x1 = xOf(times[b] + hop / 2);
-    ctx.drawImage(raster, a, 0, b - a + 1, rowsPx, x0, plot.y, x1 - x0, plot.h);
+    if (a === b) {
+      put(a, a, cell(a, -1), cell(a, 1));
+      continue;
+    }
+    put(a, a, cell(a, -1), times[a] + hop / 2);
+    if (b - a > 1) put(a + 1, b - 1, times[a + 1] - hop / 2, times[b - 1] + hop / 2);
+    put(b, b, times[b] - hop / 2, cell(b, 1));
   }
   ctx.restore();
 

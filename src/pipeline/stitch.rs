@@ -86,18 +86,33 @@ impl<W: Borrow<WindowFeatures>> Stitcher<W> {
 }
 
 /// [`Stitcher`] over a whole list of windows: the matrix (rows × frames) and
-/// the time (s) of each frame.
+/// the time (s) of each frame. Two passes over the windows (the frame count,
+/// then the values), so that the matrix is the only copy made.
 pub fn stitch(
     windows: &[WindowFeatures],
     hop: usize,
     sample_rate: u32,
 ) -> (Coefficients, Vec<f64>) {
     let rows = windows.first().map_or(0, |w| w.coefficients.rows);
-    let mut columns: Vec<f32> = Vec::new();
     let mut times = Vec::new();
+    each_frame(windows, hop, |_, t| {
+        times.push(t as f64 / f64::from(sample_rate))
+    });
+    let frames = times.len();
+    let mut data = vec![0.0f32; rows * frames];
+    let mut f = 0;
+    each_frame(windows, hop, |column, _| {
+        for (r, &v) in column.iter().enumerate() {
+            data[r * frames + f] = v;
+        }
+        f += 1;
+    });
+    (Coefficients { rows, frames, data }, times)
+}
+
+fn each_frame(windows: &[WindowFeatures], hop: usize, mut frame: impl FnMut(&[f32], u64)) {
     let mut add = |column: &[f32], t: u64| -> Result<(), std::convert::Infallible> {
-        columns.extend_from_slice(column);
-        times.push(t as f64 / f64::from(sample_rate));
+        frame(column, t);
         Ok(())
     };
     let mut stitcher = Stitcher::new(hop);
@@ -105,12 +120,4 @@ pub fn stitch(
         let Ok(()) = stitcher.push(w, &mut add);
     }
     let Ok(()) = stitcher.finish(&mut add);
-    let frames = times.len();
-    let mut data = vec![0.0f32; rows * frames];
-    for (f, column) in columns.chunks_exact(rows.max(1)).enumerate() {
-        for (r, &v) in column.iter().enumerate() {
-            data[r * frames + f] = v;
-        }
-    }
-    (Coefficients { rows, frames, data }, times)
 }

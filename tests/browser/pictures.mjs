@@ -269,5 +269,34 @@ export function pictureTests({ test, check, dropFile, settled, errorText, needMo
       [await at(200.5), await at(194.5)],
     );
     check(lum[0] > 200 && lum[0] > lum[1] + 50, `luminance at the burst ${lum[0]}, 6 s before ${lum[1]}`);
+    // Every frame is drawn over the time nearer it than its neighbours: no
+    // gap (background showing through) and no overlap, for this file's
+    // frames and for the live view's, whose steps vary between updates.
+    const cover = await page.evaluate(async () => {
+      const { drawHeatmap } = await import('/plot.js');
+      const spans = (times, hop) => {
+        const canvas = Object.assign(document.createElement('canvas'), { width: 1200, height: 300 });
+        const ctx = canvas.getContext('2d');
+        const draw = ctx.drawImage.bind(ctx);
+        const got = [];
+        ctx.drawImage = (...a) => {
+          if (a.length === 9) got.push([a[5], a[5] + a[7]]);
+          draw(...a);
+        };
+        const rows = [{ freq: 440, values: new Float32Array(times.length).fill(1) }];
+        const L = drawHeatmap(canvas, { rows, times, hop, duration: times[times.length - 1] + hop, yLabel: 'f', title: '' });
+        got.sort((p, q) => p[0] - q[0]);
+        const bad = got.slice(1).filter(([x0], i) => Math.abs(x0 - got[i][1]) > 1e-6).length;
+        const ends = [got[0][0] - L.xOf(times[0] - hop / 2), got[got.length - 1][1] - L.xOf(times[times.length - 1] + hop / 2)];
+        return { bad, ends: ends.map(Math.abs) };
+      };
+      const t = Array.from(globalThis.scatterbrain.result.scatter.times);
+      const live = [0];
+      for (let i = 1; i < 120; i++) live.push(live[i - 1] + 0.256 * (i % 7 === 0 ? 1.4 : i % 5 === 0 ? 0.6 : 1));
+      return { file: spans(t, t[1] - t[0]), live: spans(live, 0.256) };
+    });
+    for (const [what, c] of Object.entries(cover)) {
+      check(c.bad === 0 && c.ends.every((e) => e < 1e-6), `${what}: ${c.bad} gaps or overlaps between frames, ends off by ${c.ends}`);
+    }
   });
 }

@@ -36,6 +36,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     environment_defaults(&cli.command);
+    if let Err(e) = scatterbrain_trainer::output::remove_on_interrupt() {
+        eprintln!("error: {e:#}");
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
         Command::Scatter(a) => scatter::run(a).map(|()| true),
         Command::Tag(a) => tag::run(a),

@@ -3,13 +3,42 @@
 //! temporary file in the same folder, flushed and synced, then renamed over
 //! the target. A reader never sees half a file, a failed or interrupted write
 //! keeps the previous file, and a failed write removes its temporary file.
-//! Errors name the target.
+//! Errors name the target. Temporary files can live long (`scatter --out`
+//! streams the array while it analyses): an interruption (Ctrl-C, SIGTERM,
+//! SIGHUP; see [`remove_on_interrupt`]) removes them too; only a kill that
+//! runs no code (SIGKILL, the OOM killer) can leave one behind.
 
 use anyhow::{Context, Result, bail};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
+
+/// The temporary files being written now.
+static LIVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn live() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    // A panic while holding the lock leaves a list that is still right.
+    LIVE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn forget(tmp: &Path) {
+    live().retain(|p| p != tmp);
+}
+
+/// On Ctrl-C, SIGTERM or SIGHUP: remove the temporary files being written,
+/// then exit with status 130 (what a shell reports for Ctrl-C). Called once,
+/// by `main`.
+pub fn remove_on_interrupt() -> Result<()> {
+    ctrlc::set_handler(|| {
+        for tmp in live().drain(..) {
+            let _ = std::fs::remove_file(tmp);
+        }
+        std::process::exit(130);
+    })
+    .context("setting the interrupt handler")
+}
 
 /// A file written to its temporary name, not yet renamed into place. Dropped
 /// without [`Staged::commit`] (an error, a panic), it removes its temporary
@@ -25,7 +54,9 @@ impl Staged {
     /// Rename into place (atomic on one file system).
     pub fn commit(mut self) -> Result<()> {
         if let Some(tmp) = self.tmp.take() {
-            if let Err(e) = std::fs::rename(&tmp, &self.path) {
+            let renamed = std::fs::rename(&tmp, &self.path);
+            forget(&tmp);
+            if let Err(e) = renamed {
                 let _ = std::fs::remove_file(&tmp);
                 return Err(e).with_context(|| format!("writing {}", self.path.display()));
             }
@@ -46,6 +77,7 @@ impl Drop for Staged {
     fn drop(&mut self) {
         if let Some(tmp) = &self.tmp {
             let _ = std::fs::remove_file(tmp);
+            forget(tmp);
         }
     }
 }
@@ -142,10 +174,20 @@ fn begin_inner(path: &Path) -> Result<Writing> {
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
-    let file = std::fs::OpenOptions::new()
+    // Listed before it exists: an interruption between the two removes
+    // nothing, or the new file, never leaves it.
+    live().push(tmp.clone());
+    let file = match std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
-        .open(&tmp)?;
+        .open(&tmp)
+    {
+        Ok(f) => f,
+        Err(e) => {
+            forget(&tmp);
+            return Err(e.into());
+        }
+    };
     // From here on, dropping `staged` removes the temporary file.
     let staged = Staged {
         tmp: Some(tmp),

@@ -87,6 +87,10 @@ pub fn run(a: Args) -> Result<()> {
         };
         Picture::new(&rows, level)
     });
+    let array_err = |e: std::io::Error| {
+        let out = a.out.as_deref().unwrap_or(Path::new("?"));
+        anyhow::Error::new(e).context(format!("writing {}", out.display()))
+    };
     let mut writing = a.out.as_deref().map(output::begin).transpose()?;
     // npyz writes the frame count into the header at the end, seeking back;
     // a device or FIFO cannot seek, so its array is built in memory.
@@ -103,7 +107,8 @@ pub fn run(a: Args) -> Result<()> {
                     .default_dtype()
                     .order(Order::Fortran)
                     .writer(sink)
-                    .begin_2d(rows.len() as u64)?,
+                    .begin_2d(rows.len() as u64)
+                    .map_err(array_err)?,
             )
         }
         None => None,
@@ -118,10 +123,6 @@ pub fn run(a: Args) -> Result<()> {
         }
         times.push(t as f64 / f64::from(sr));
         Ok(())
-    };
-    let array_err = |e: std::io::Error| {
-        let out = a.out.as_deref().unwrap_or(Path::new("?"));
-        anyhow::Error::new(e).context(format!("writing {}", out.display()))
     };
     let mut stitcher = Stitcher::new(features.hop());
     let mut ready: Vec<WindowFeatures> = Vec::new();

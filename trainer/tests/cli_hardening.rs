@@ -519,3 +519,83 @@ fn scatter_out_into_a_fifo_writes_the_same_array() {
     assert_eq!(piped, std::fs::read(&file).unwrap());
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// `scatter --out` streams the array into its temporary file while it
+/// analyses, so that file lives as long as the run: Ctrl-C or SIGTERM midway
+/// removes it (and keeps the previous array), instead of leaving a hidden
+/// file of up to hundreds of MB beside the target.
+#[test]
+fn an_interrupted_scatter_leaves_no_temporary_file() {
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        let dir = tmp(&format!("scatter-interrupt-{signal}"));
+        let wav = dir.join("long.wav");
+        common::tone_wav(&wav, 1200.0);
+        let npy = dir.join("c.npy");
+        std::fs::write(&npy, "previous array").unwrap();
+        let mut child = bin()
+            .arg("scatter")
+            .arg(&wav)
+            .arg("--out")
+            .arg(&npy)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Until the temporary array exists (the analysis has begun).
+        let start = std::time::Instant::now();
+        while !listing(&dir).iter().any(|n| n.ends_with(".tmp")) {
+            assert!(start.elapsed().as_secs() < 60, "no temporary file appeared");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(130), "signal {signal}: {status:?}");
+        assert_eq!(listing(&dir), ["c.npy", "long.wav"], "signal {signal}");
+        assert_eq!(std::fs::read_to_string(&npy).unwrap(), "previous array");
+        std::fs::remove_dir_all(dir).ok();
+    }
+}
+
+/// The array `scatter --out` streams is the pipeline's coefficients joined by
+/// `stitch` (what the page shows), value for value and frame for frame, over
+/// several windows and the end-aligned last one.
+#[test]
+fn scatter_out_holds_the_stitched_coefficients() {
+    use scatterbrain::decode::AudioReader;
+    use scatterbrain::features::{FeatureConfig, Features};
+    use scatterbrain::pipeline::{Form, Pipeline, stitch};
+    let dir = tmp("scatter-values");
+    let wav = dir.join("70s.wav");
+    common::tone_wav(&wav, 70.0);
+    let npy = dir.join("c.npy");
+    assert!(
+        run(bin().arg("scatter").arg(&wav).arg("--out").arg(&npy))
+            .status
+            .success()
+    );
+    let (shape, values) = read_npy(&npy);
+    let meta: Value = serde_json::from_slice(&std::fs::read(dir.join("c.json")).unwrap()).unwrap();
+    let mut features = Features::new(FeatureConfig::default());
+    let mut reader = AudioReader::open(&wav).unwrap();
+    let info = reader.info();
+    let mut pipeline =
+        Pipeline::new(&features, Form::Raw, info.sample_rate, info.channels).unwrap();
+    let mut windows = Vec::new();
+    while let Some(pcm) = reader.next_packet().unwrap() {
+        pipeline
+            .push(&mut features, None, pcm, |w| windows.push(w))
+            .unwrap();
+    }
+    pipeline
+        .finish(&mut features, None, |w| windows.push(w))
+        .unwrap();
+    assert_eq!(windows.len(), 3, "two windows of 29 s and one end-aligned");
+    let (c, times) = stitch(&windows, features.hop(), features.sample_rate());
+    assert_eq!(shape, [c.rows as u64, c.frames as u64]);
+    assert!(
+        values == c.data,
+        "the array differs from the stitched coefficients"
+    );
+    assert_eq!(meta["frame_times_s"], serde_json::json!(times));
+    std::fs::remove_dir_all(dir).ok();
+}
