@@ -29,15 +29,33 @@ fn forget(tmp: &Path) {
 
 /// On Ctrl-C, SIGTERM or SIGHUP: remove the temporary files being written,
 /// then exit with status 130 (what a shell reports for Ctrl-C). Called once,
-/// by `main`.
+/// by `main`. A signal the process was started ignoring stays ignored
+/// (`nohup` ignores SIGHUP, a shell script's background jobs SIGINT: a long
+/// training run started so must not end when the terminal closes).
 pub fn remove_on_interrupt() -> Result<()> {
+    let signals = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+    let ignored: Vec<libc::c_int> = signals.into_iter().filter(|&s| is_ignored(s)).collect();
     ctrlc::set_handler(|| {
         for tmp in live().drain(..) {
             let _ = std::fs::remove_file(tmp);
         }
         std::process::exit(130);
     })
-    .context("setting the interrupt handler")
+    .context("setting the interrupt handler")?;
+    for s in ignored {
+        // SAFETY: SIG_IGN is a valid disposition for these signals.
+        unsafe { libc::signal(s, libc::SIG_IGN) };
+    }
+    Ok(())
+}
+
+fn is_ignored(signal: libc::c_int) -> bool {
+    // SAFETY: a null new action only reads the current one into `old`.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(signal, std::ptr::null(), &mut old) == 0
+            && old.sa_sigaction == libc::SIG_IGN
+    }
 }
 
 /// A file written to its temporary name, not yet renamed into place. Dropped

@@ -554,6 +554,37 @@ fn an_interrupted_scatter_leaves_no_temporary_file() {
         assert_eq!(std::fs::read_to_string(&npy).unwrap(), "previous array");
         std::fs::remove_dir_all(dir).ok();
     }
+    // Started ignoring SIGHUP (`nohup`): it stays ignored, the run finishes.
+    let dir = tmp("scatter-nohup");
+    let wav = dir.join("long.wav");
+    common::tone_wav(&wav, 600.0);
+    let npy = dir.join("c.npy");
+    let mut child = Command::new("bash")
+        .arg("-c")
+        .arg("trap '' HUP; exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_scatterbrain"))
+        .arg("scatter")
+        .arg(&wav)
+        .arg("--out")
+        .arg(&npy)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !listing(&dir).iter().any(|n| n.ends_with(".tmp")) {
+        assert!(start.elapsed().as_secs() < 60, "no temporary file appeared");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGHUP) },
+        0
+    );
+    assert!(
+        child.wait().unwrap().success(),
+        "a SIGHUP it ignored ended it"
+    );
+    assert_eq!(listing(&dir), ["c.json", "c.npy", "long.wav"]);
+    std::fs::remove_dir_all(dir).ok();
 }
 
 /// The array `scatter --out` streams is the pipeline's coefficients joined by
