@@ -520,6 +520,40 @@ fn scatter_out_into_a_fifo_writes_the_same_array() {
     std::fs::remove_dir_all(dir).ok();
 }
 
+/// `cmd` (the binary, or a wrapper that runs it) scattering `seconds` of
+/// `dir/long.wav` into `dir/c.npy`, returned once its temporary array exists
+/// (the analysis has begun). Its SIGINT, SIGTERM and SIGHUP start at their
+/// defaults, whatever this test inherited (a test run started in the
+/// background by a script ignores SIGINT, and so would the command).
+fn scatter_midway(cmd: &mut Command, dir: &Path, seconds: f64) -> std::process::Child {
+    use std::os::unix::process::CommandExt;
+    let wav = dir.join("long.wav");
+    common::tone_wav(&wav, seconds);
+    // SAFETY: only `signal`, which is async-signal-safe, between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            for s in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                libc::signal(s, libc::SIG_DFL);
+            }
+            Ok(())
+        });
+    }
+    let child = cmd
+        .arg("scatter")
+        .arg(&wav)
+        .arg("--out")
+        .arg(dir.join("c.npy"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !listing(dir).iter().any(|n| n.ends_with(".tmp")) {
+        assert!(start.elapsed().as_secs() < 60, "no temporary file appeared");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child
+}
+
 /// `scatter --out` streams the array into its temporary file while it
 /// analyses, so that file lives as long as the run: Ctrl-C or SIGTERM midway
 /// removes it (and keeps the previous array), instead of leaving a hidden
@@ -528,24 +562,9 @@ fn scatter_out_into_a_fifo_writes_the_same_array() {
 fn an_interrupted_scatter_leaves_no_temporary_file() {
     for signal in [libc::SIGINT, libc::SIGTERM] {
         let dir = tmp(&format!("scatter-interrupt-{signal}"));
-        let wav = dir.join("long.wav");
-        common::tone_wav(&wav, 1200.0);
         let npy = dir.join("c.npy");
         std::fs::write(&npy, "previous array").unwrap();
-        let mut child = bin()
-            .arg("scatter")
-            .arg(&wav)
-            .arg("--out")
-            .arg(&npy)
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        // Until the temporary array exists (the analysis has begun).
-        let start = std::time::Instant::now();
-        while !listing(&dir).iter().any(|n| n.ends_with(".tmp")) {
-            assert!(start.elapsed().as_secs() < 60, "no temporary file appeared");
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
+        let mut child = scatter_midway(&mut bin(), &dir, 1200.0);
         std::thread::sleep(std::time::Duration::from_millis(300));
         assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
         let status = child.wait().unwrap();
@@ -556,25 +575,12 @@ fn an_interrupted_scatter_leaves_no_temporary_file() {
     }
     // Started ignoring SIGHUP (`nohup`): it stays ignored, the run finishes.
     let dir = tmp("scatter-nohup");
-    let wav = dir.join("long.wav");
-    common::tone_wav(&wav, 600.0);
-    let npy = dir.join("c.npy");
-    let mut child = Command::new("bash")
+    let mut nohup = Command::new("bash");
+    nohup
         .arg("-c")
         .arg("trap '' HUP; exec \"$0\" \"$@\"")
-        .arg(env!("CARGO_BIN_EXE_scatterbrain"))
-        .arg("scatter")
-        .arg(&wav)
-        .arg("--out")
-        .arg(&npy)
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = std::time::Instant::now();
-    while !listing(&dir).iter().any(|n| n.ends_with(".tmp")) {
-        assert!(start.elapsed().as_secs() < 60, "no temporary file appeared");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+        .arg(env!("CARGO_BIN_EXE_scatterbrain"));
+    let mut child = scatter_midway(&mut nohup, &dir, 600.0);
     assert_eq!(
         unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGHUP) },
         0
