@@ -43,6 +43,12 @@ impl<W: Borrow<WindowFeatures>> Stitcher<W> {
                 .as_ref()
                 .map(|(p, _)| p.borrow().start + p.borrow().valid as u64),
         );
+        debug_assert!(
+            self.pending
+                .as_ref()
+                .is_none_or(|(p, _)| p.borrow().start < start),
+            "windows must come in stream order"
+        );
         let from = match prev_end {
             Some(end) if start < end => (start + end) / 2,
             _ => start,
