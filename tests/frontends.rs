@@ -6,21 +6,25 @@
 
 #[path = "common/manifest.rs"]
 mod manifest;
+#[path = "common/reference.rs"]
+#[allow(dead_code)] // the Kymatio comparisons' helpers beside read_npy
+mod reference;
 use scatterbrain::transform::cqt::Cqt;
 use scatterbrain::transform::mel::Mel;
 use scatterbrain::transform::{Coefficients, CqtConfig, MelConfig};
 use serde_json::Value;
 use std::path::PathBuf;
 
-fn fixture(name: &str) -> PathBuf {
-    manifest::dir().join("tests/fixtures/frontends").join(name)
+fn fixtures() -> PathBuf {
+    manifest::dir().join("tests/fixtures/frontends")
 }
 
-fn read_npy<T: npyz::Deserialize>(name: &str) -> (Vec<u64>, Vec<T>) {
-    let bytes = std::fs::read(fixture(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
-    let shape = npy.shape().to_vec();
-    (shape, npy.into_vec().unwrap())
+fn fixture(name: &str) -> PathBuf {
+    fixtures().join(name)
+}
+
+fn read_npy<T: npyz::Deserialize + Copy>(name: &str) -> (Vec<u64>, Vec<T>) {
+    reference::read_npy(&fixtures(), name)
 }
 
 fn meta() -> Value {

@@ -37,21 +37,18 @@ impl<W: Borrow<WindowFeatures>> Stitcher<W> {
         w: W,
         frame: impl FnMut(&[f32], u64) -> Result<(), E>,
     ) -> Result<(), E> {
-        let (start, prev_end) = (
-            w.borrow().start,
-            self.pending
-                .as_ref()
-                .map(|(p, _)| p.borrow().start + p.borrow().valid as u64),
-        );
-        debug_assert!(
-            self.pending
-                .as_ref()
-                .is_none_or(|(p, _)| p.borrow().start < start),
-            "windows must come in stream order"
-        );
-        let from = match prev_end {
-            Some(end) if start < end => (start + end) / 2,
-            _ => start,
+        let start = w.borrow().start;
+        let from = match self.pending.as_ref().map(|(p, _)| p.borrow()) {
+            Some(p) => {
+                debug_assert!(p.start < start, "windows must come in stream order");
+                let end = p.start + p.valid as u64;
+                if start < end {
+                    (start + end) / 2
+                } else {
+                    start
+                }
+            }
+            None => start,
         };
         match self.pending.replace((w, from)) {
             Some((p, p_from)) => self.emit(p.borrow(), p_from, from, frame),

@@ -12,12 +12,25 @@ pub fn signal(dir: &Path, name: &str) -> Vec<f32> {
     pcm.iter().map(|&v| v as f32 / 32768.0).collect()
 }
 
-/// A fixture array: its shape and values.
-pub fn read_npy<T: npyz::Deserialize>(dir: &Path, name: &str) -> (Vec<u64>, Vec<T>) {
+/// An array file: its shape and values, in row-major order whichever order
+/// the file stores (`scatterbrain scatter --out` stores frame by frame,
+/// Fortran order).
+pub fn read_npy<T: npyz::Deserialize + Copy>(dir: &Path, name: &str) -> (Vec<u64>, Vec<T>) {
     let bytes = std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
     let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
-    let shape = npy.shape().to_vec();
-    (shape, npy.into_vec().unwrap())
+    let (shape, order) = (npy.shape().to_vec(), npy.order());
+    let stored: Vec<T> = npy.into_vec().unwrap();
+    let values = match (order, shape.as_slice()) {
+        (npyz::Order::C, _) => stored,
+        (npyz::Order::Fortran, &[rows, cols]) => {
+            let (rows, cols) = (rows as usize, cols as usize);
+            (0..rows * cols)
+                .map(|i| stored[(i % cols) * rows + i / cols])
+                .collect()
+        }
+        (npyz::Order::Fortran, _) => panic!("{name}: a Fortran-order array of shape {shape:?}"),
+    };
+    (shape, values)
 }
 
 /// The padding a fixture entry states, as `PaddingSpec`'s fields:

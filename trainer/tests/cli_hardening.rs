@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::reference::read_npy;
 use common::wav::float_wav;
 use common::{bin, fixture, run};
 use serde_json::Value;
@@ -353,7 +354,7 @@ fn scatter_precise_writes_the_reference_precision_and_says_so() {
             .iter()
             .map(|r| r["order"].as_u64().unwrap())
             .collect();
-        let (shape, values) = read_npy(&npy);
+        let (shape, values) = read_npy(&dir, &format!("{name}.npy"));
         arrays.push((shape, orders, values));
     }
     let ((shape, orders, fast), (shape2, _, precise)) = (&arrays[0], &arrays[1]);
@@ -411,29 +412,6 @@ fn scatter_precise_writes_the_reference_precision_and_says_so() {
     assert!(err.contains("--precise applies to the scattering"), "{err}");
 }
 
-/// An `.npy` as `(shape, values in row-major order)`, whichever order it is
-/// stored in (`scatter --out` stores frame by frame: Fortran order).
-fn read_npy(path: &Path) -> (Vec<u64>, Vec<f32>) {
-    let bytes = std::fs::read(path).unwrap();
-    let array = npyz::NpyFile::new(&bytes[..]).unwrap();
-    let (shape, order) = (array.shape().to_vec(), array.order());
-    let stored = array.into_vec::<f32>().unwrap();
-    let values = match order {
-        npyz::Order::C => stored,
-        npyz::Order::Fortran => {
-            let (rows, frames) = (shape[0] as usize, shape[1] as usize);
-            let mut v = vec![0.0; stored.len()];
-            for f in 0..frames {
-                for r in 0..rows {
-                    v[r * frames + f] = stored[f * rows + r];
-                }
-            }
-            v
-        }
-    };
-    (shape, values)
-}
-
 /// Issue 14 (left by stop 37): `scatter` kept every window of a file, then
 /// the stitched matrix, then the picture's values: an hour of mel frames took
 /// 281 MB resident, ten hours would take 2.8 GB. Frames now go to the array and the
@@ -479,7 +457,7 @@ fn scatter_of_a_long_file_takes_bounded_memory() {
         .arg("--png")
         .arg(&png));
     assert!(out.status.success(), "scatter failed in 100 MB of memory");
-    let (shape, values) = read_npy(&npy);
+    let (shape, values) = read_npy::<f32>(&dir, "mel.npy");
     let meta: Value =
         serde_json::from_slice(&std::fs::read(dir.join("mel.json")).unwrap()).unwrap();
     let times: Vec<f64> = serde_json::from_value(meta["frame_times_s"].clone()).unwrap();
@@ -610,7 +588,7 @@ fn scatter_out_holds_the_stitched_coefficients() {
             .status
             .success()
     );
-    let (shape, values) = read_npy(&npy);
+    let (shape, values) = read_npy::<f32>(&dir, "c.npy");
     let meta: Value = serde_json::from_slice(&std::fs::read(dir.join("c.json")).unwrap()).unwrap();
     let mut features = Features::new(FeatureConfig::default());
     let mut reader = AudioReader::open(&wav).unwrap();

@@ -11,6 +11,9 @@ pub mod wav;
 #[path = "../../../tests/common/manifest.rs"]
 mod manifest;
 
+#[path = "../../../tests/common/reference.rs"]
+pub mod reference;
+
 /// The `scatterbrain` binary built for these tests.
 pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_scatterbrain"))
