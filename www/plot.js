@@ -206,7 +206,7 @@ function evenRuns(times, hop) {
 }
 
 /** The index of the frame centred nearest time `t` (`times` increasing). */
-export function nearestFrame(times, t) {
+function nearestFrame(times, t) {
   let lo = 0;
   let hi = times.length - 1;
   while (lo < hi) {
@@ -323,13 +323,9 @@ export function drawHeatmap(canvas, { rows, times, hop, duration, yLabel, title,
     if (x1 > x0) ctx.drawImage(raster, a, 0, b - a + 1, rowsPx, x0, plot.y, x1 - x0, plot.h);
   };
   for (const [a, b] of evenRuns(times, hop)) {
-    if (a === b) {
-      put(a, a, cell(a, -1), cell(a, 1));
-      continue;
-    }
-    put(a, a, cell(a, -1), times[a] + hop / 2);
-    if (b - a > 1) put(a + 1, b - 1, times[a + 1] - hop / 2, times[b - 1] + hop / 2);
-    put(b, b, times[b] - hop / 2, cell(b, 1));
+    put(a, a, cell(a, -1), cell(a, 1));
+    if (b - a > 1) put(a + 1, b - 1, cell(a, 1), cell(b, -1));
+    if (b > a) put(b, b, cell(b, -1), cell(b, 1));
   }
   ctx.restore();
 

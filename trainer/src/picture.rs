@@ -133,11 +133,6 @@ impl Picture {
         self.frames += 1;
     }
 
-    /// Frames added so far.
-    pub fn frames(&self) -> usize {
-        self.frames
-    }
-
     /// Write the PNG (atomically).
     pub fn write(&self, path: &Path) -> Result<()> {
         let (n, frames) = (self.s1.len(), self.frames);
