@@ -28,24 +28,32 @@ fn forget(tmp: &Path) {
 }
 
 /// On Ctrl-C, SIGTERM or SIGHUP: remove the temporary files being written,
-/// then exit with status 130 (what a shell reports for Ctrl-C). Called once,
-/// by `main`. A signal the process was started ignoring stays ignored
+/// then end by that signal as if unhandled (its default action, so a shell
+/// reports 130, 143 or 129 and a parent sees which signal it was). Called
+/// once, by `main`. A signal the process was started ignoring stays ignored
 /// (`nohup` ignores SIGHUP, a shell script's background jobs SIGINT: a long
 /// training run started so must not end when the terminal closes).
 pub fn remove_on_interrupt() -> Result<()> {
-    let signals = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
-    let ignored: Vec<libc::c_int> = signals.into_iter().filter(|&s| is_ignored(s)).collect();
-    ctrlc::set_handler(|| {
-        for tmp in live().drain(..) {
-            let _ = std::fs::remove_file(tmp);
-        }
-        std::process::exit(130);
-    })
-    .context("setting the interrupt handler")?;
-    for s in ignored {
-        // SAFETY: SIG_IGN is a valid disposition for these signals.
-        unsafe { libc::signal(s, libc::SIG_IGN) };
-    }
+    let watched: Vec<libc::c_int> = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP]
+        .into_iter()
+        .filter(|&s| !is_ignored(s))
+        .collect();
+    let mut signals =
+        signal_hook::iterator::Signals::new(&watched).context("setting the interrupt handler")?;
+    // The handler only wakes this thread, which may then take locks and
+    // remove files (neither is allowed inside a signal handler).
+    std::thread::Builder::new()
+        .name("interrupt".into())
+        .spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                for tmp in live().drain(..) {
+                    let _ = std::fs::remove_file(tmp);
+                }
+                let _ = signal_hook::low_level::emulate_default_handler(signal);
+                std::process::exit(128 + signal);
+            }
+        })
+        .context("starting the interrupt handler")?;
     Ok(())
 }
 
