@@ -441,3 +441,26 @@ fn a_wide_wav_of_rate_0_is_refused_for_its_rate() {
     let e = e.expect("a wide WAV of rate 0 was read");
     assert!(e.contains("sample rate 0 Hz"), "{e}");
 }
+
+/// Formats that state their exact length decode to exactly that many frames
+/// (an Ogg stream: its last granule position; whatever wrote it). The page's
+/// decoder (the browser's) trims the same way, so a short file loops to the
+/// same 29 s window in both. An Ogg file from ffmpeg whose last packet is
+/// trimmed by more than half read 316 frames long, and its tags changed.
+#[test]
+fn files_that_state_their_length_decode_to_it_exactly() {
+    for (name, frames) in [
+        ("tone2k_22k.ogg", 44_100),   // ffmpeg's libvorbis, last granule 44100
+        ("chained_same.ogg", 66_150), // oggenc, two chains of 1.5 s
+        ("tone500_48k_mono.flac", 96_000),
+        ("tone300_8k_6ch.wav", 16_000),
+    ] {
+        let (_, result) = decode_all(name);
+        assert_eq!(result.unwrap(), frames, "{name}");
+        // Read as a stream (no seeking to the last page first), the same.
+        let bytes = std::fs::read(fixture(name)).unwrap();
+        let ext = name.rsplit('.').next().unwrap();
+        let (streamed, _) = decode_ending(bytes, ext).unwrap();
+        assert_eq!(streamed, frames, "{name} as a stream");
+    }
+}

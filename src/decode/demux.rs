@@ -46,6 +46,13 @@ impl Demux {
         Ok(())
     }
 
+    fn is_mpeg(&self) -> bool {
+        use symphonia::core::codecs::audio::well_known::{
+            CODEC_ID_MP1, CODEC_ID_MP2, CODEC_ID_MP3,
+        };
+        [CODEC_ID_MP1, CODEC_ID_MP2, CODEC_ID_MP3].contains(&self.decoder.codec_params().codec)
+    }
+
     /// Decode the next packet of the track into `buf`; its format, or
     /// `None` at the end of the stream (`early` says why, if before the
     /// end). `at_s`: seconds delivered; `started`: whether any audio was.
@@ -102,11 +109,14 @@ impl Demux {
                     continue;
                 }
             }
-            // symphonia trims whole packets past the end its header declares
-            // (an MP3's Xing frame count): two MP3s joined end to end, or a
-            // header that undercounts, lost everything after. Only the
-            // encoder padding inside the last packet is trimmed.
-            if packet.trim_end >= packet.dur && packet.dur > Duration::ZERO {
+            // symphonia trims whole MPEG frames past the end the header
+            // declares (an MP3's Xing frame count): two MP3s joined end to
+            // end, or a header that undercounts, lost everything after. Only
+            // the encoder padding inside the last packet is trimmed. (Its
+            // MPEG packets keep their whole length in `dur`; other formats'
+            // `dur` is what is left after trimming, and their trims, such as
+            // an Ogg stream's end by its last granule position, are kept.)
+            if self.is_mpeg() && packet.trim_end >= packet.dur && packet.dur > Duration::ZERO {
                 packet.trim_end = Duration::ZERO;
             }
             match self.decoder.decode(&packet) {
