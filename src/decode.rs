@@ -380,10 +380,16 @@ impl AudioReader {
         }
         let at = run.at as f64 / f64::from(self.info.sample_rate.max(1));
         Err(AudioError::Decode(match run.to {
-            Some(si) => format!(
-                "the stream changes format midway, at {at:.2} s: from {} Hz × {} channels to {} Hz × {}; split the file there",
-                self.info.sample_rate, self.info.channels, si.sample_rate, si.channels
-            ),
+            Some(si) => {
+                let channels = |n: u32| format!("{n} channel{}", if n == 1 { "" } else { "s" });
+                format!(
+                    "the stream changes format midway, at {at:.2} s: from {} Hz × {} to {} Hz × {}; split the file there",
+                    self.info.sample_rate,
+                    channels(self.info.channels),
+                    si.sample_rate,
+                    channels(si.channels)
+                )
+            }
             None => format!("the stream changes format midway, at {at:.2} s; split the file there"),
         }))
     }

@@ -54,6 +54,33 @@ impl TryFrom<FeatureFields> for FeatureConfig {
 }
 
 impl FeatureConfig {
+    /// A configuration a person wrote, perhaps in part (`scatter --config`):
+    /// every field it leaves out takes its default, those of the front end
+    /// it names (`{"front_end": {"kind": "mel"}}` is the default log-mel).
+    /// Unknown fields are still errors. Model files are read whole instead:
+    /// what they record is never filled in.
+    pub fn from_partial(given: serde_json::Value) -> serde_json::Result<FeatureConfig> {
+        use crate::transform::FrontEndKind;
+        let kind = given.pointer("/front_end/kind").cloned();
+        let front_end = FrontEndKind::ALL
+            .into_iter()
+            .map(FrontEndKind::default_config)
+            .find(|f| {
+                kind.is_none()
+                    || serde_json::to_value(f)
+                        .ok()
+                        .and_then(|v| v.get("kind").cloned())
+                        == kind
+            })
+            .unwrap_or_default();
+        let mut full = serde_json::to_value(FeatureConfig {
+            front_end,
+            ..FeatureConfig::default()
+        })?;
+        merge(&mut full, given);
+        serde_json::from_value(full)
+    }
+
     /// Whether features can be computed with this configuration; says which
     /// field is wrong. (Mel and CQT settings are also checked on their own
     /// when deserialised.)
@@ -233,8 +260,56 @@ impl Features {
 // Keep the documented offsets and the module docs in step.
 const _: () = assert!(mel::LOG_OFFSET == 1e-6 && cqt::LOG_OFFSET == 1e-5);
 
+/// `given` over `base`: objects field by field, anything else replaced.
+fn merge(base: &mut serde_json::Value, given: serde_json::Value) {
+    match (base, given) {
+        (serde_json::Value::Object(b), serde_json::Value::Object(g)) => {
+            for (k, v) in g {
+                match b.get_mut(&k) {
+                    Some(slot) => merge(slot, v),
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (b, g) => *b = g,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+
+    /// A `--config` may give only what it changes: the rest is the default
+    /// of the front end it names; a field that does not exist stays an error.
+    #[test]
+    fn a_partial_configuration_takes_the_defaults_of_its_front_end() {
+        use crate::transform::{FrontEndKind, mel::MelConfig};
+        let json = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap();
+        assert_eq!(
+            FeatureConfig::from_partial(json("{}")).unwrap(),
+            FeatureConfig::default()
+        );
+        let mel = FeatureConfig::from_partial(json(r#"{"front_end": {"kind": "mel"}}"#)).unwrap();
+        assert_eq!(mel.front_end, FrontEndKind::Mel.default_config());
+        assert_eq!(mel.window, FeatureConfig::default().window);
+        let fewer =
+            FeatureConfig::from_partial(json(r#"{"front_end": {"kind": "mel", "n_mels": 64}}"#))
+                .unwrap();
+        let crate::transform::FrontEnd::Mel(m) = fewer.front_end else {
+            panic!("not mel: {fewer:?}")
+        };
+        assert_eq!(m.n_mels, 64);
+        assert_eq!(m.hop, MelConfig::default().hop);
+        let typo =
+            FeatureConfig::from_partial(json(r#"{"front_end": {"kind": "mel", "n_mel": 64}}"#));
+        assert!(typo.unwrap_err().to_string().contains("n_mel"));
+        let kind = FeatureConfig::from_partial(json(r#"{"front_end": {"kind": "mfcc"}}"#));
+        assert!(kind.unwrap_err().to_string().contains("mfcc"));
+        // Invalid values are still refused, naming the field.
+        let bad = FeatureConfig::from_partial(json(r#"{"front_end": {"kind": "mel", "hop": 0}}"#));
+        assert!(bad.unwrap_err().to_string().contains("hop"));
+    }
     use super::*;
     use crate::transform::{CqtConfig, MelConfig};
 

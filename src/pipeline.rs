@@ -74,6 +74,8 @@ pub struct Pipeline {
     /// Windows cut so far (all shards).
     cut: usize,
     mono: Vec<f32>,
+    /// The loudest mono sample so far.
+    peak: f32,
 }
 
 impl Pipeline {
@@ -93,6 +95,7 @@ impl Pipeline {
             shard: Shard::ALL,
             cut: 0,
             mono: Vec::new(),
+            peak: 0.0,
         })
     }
 
@@ -122,6 +125,7 @@ impl Pipeline {
     ) -> Result<(), AudioError> {
         self.mono.clear();
         self.to_mono.push(interleaved, &mut self.mono)?;
+        self.peak = self.peak.max(loudest(&self.mono));
         let mut run = Run {
             features,
             stats,
@@ -137,13 +141,25 @@ impl Pipeline {
 
     /// End of input. Returns the length of the audio at the front end's rate.
     pub fn finish(
-        mut self,
+        self,
         features: &mut Features,
         stats: Option<&Standardisation>,
         out: impl FnMut(WindowFeatures),
     ) -> Result<u64, AudioError> {
+        Ok(self.finish_with_peak(features, stats, out)?.0)
+    }
+
+    /// [`Pipeline::finish`], and the loudest mono sample of the whole audio
+    /// at the front end's rate (see [`crate::session::SILENCE`]).
+    pub fn finish_with_peak(
+        mut self,
+        features: &mut Features,
+        stats: Option<&Standardisation>,
+        out: impl FnMut(WindowFeatures),
+    ) -> Result<(u64, f32), AudioError> {
         self.mono.clear();
         self.to_mono.finish(&mut self.mono)?;
+        self.peak = self.peak.max(loudest(&self.mono));
         let mut run = Run {
             features,
             stats,
@@ -166,8 +182,14 @@ impl Pipeline {
                 },
                 e => e,
             })?;
-        Ok(total)
+        Ok((total, self.peak))
     }
+}
+
+/// The largest magnitude among `samples` (0 for none). The page measures its
+/// mono audio with this too (`TagModel::set_input` is given the result).
+pub fn loudest(samples: &[f32]) -> f32 {
+    samples.iter().fold(0.0f32, |m, v| m.max(v.abs()))
 }
 
 /// The front end applied to each window a [`Pipeline`] cuts.

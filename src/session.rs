@@ -84,7 +84,20 @@ pub struct FileTags {
     pub taggram: Vec<Span>,
     /// Input samples that were NaN or infinite (read as silence).
     pub non_finite: u64,
+    /// The loudest sample of the mono audio the front end hears (at its
+    /// rate), as a fraction of full scale.
+    pub peak: f32,
+    /// Whether that is below [`SILENCE`]: the front end hears silence, and
+    /// the scores are what the model says of nothing (callers say so rather
+    /// than show them as tags).
+    pub silent: bool,
 }
+
+/// The loudest sample below which audio is silence to the front ends
+/// (−80 dBFS): the scattering normaliser divides by the local loudness plus
+/// 1e-4, so quieter audio reaches the model as ever smaller coefficients,
+/// the same as digital silence (which the shipped model tags "guitar 0.55").
+pub const SILENCE: f32 = 1e-4;
 
 /// What progress a session has made, for a progress bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +120,8 @@ pub struct Analysis {
     /// Length of the audio at the front end's rate.
     pub total: u64,
     pub non_finite: u64,
+    /// The loudest mono sample at the front end's rate ([`FileTags::peak`]).
+    pub peak: f32,
     /// The front end's hop and rate, and the taggram's column width.
     pub hop: usize,
     pub rate: u32,
@@ -129,6 +144,7 @@ impl Analysis {
             self.rate,
             self.taggram_frames,
             self.non_finite,
+            self.peak,
         )
     }
 }
@@ -250,13 +266,15 @@ impl Session {
         } = self;
         let non_finite = pipeline.non_finite();
         let (features, stats, model) = tagging.parts();
-        let total = pipeline.finish(features, stats, |w| windows.add(w, progress))?;
+        let (total, peak) =
+            pipeline.finish_with_peak(features, stats, |w| windows.add(w, progress))?;
         windows.flush(&options, model, progress)?;
         Ok(Analysis {
             windows: windows.kept,
             scores: windows.scored,
             total,
             non_finite,
+            peak,
             hop,
             rate,
             taggram_frames: options.taggram_frames,
@@ -287,6 +305,7 @@ pub fn summarise(
     rate: u32,
     bin: usize,
     non_finite: u64,
+    peak: f32,
 ) -> FileTags {
     let sr = f64::from(rate);
     let duration_s = total as f64 / sr;
@@ -318,6 +337,8 @@ pub fn summarise(
         windows: spans,
         taggram,
         non_finite,
+        peak,
+        silent: peak < SILENCE,
     }
 }
 
@@ -369,7 +390,7 @@ mod tests {
         // Hop 10 at rate 10: one frame per second; windows of 4 frames.
         let w0 = window(0, 40, vec![0.0, 2.0, 4.0, 6.0], 4);
         let w1 = window(40, 40, vec![1.0, 1.0, 1.0, 1.0], 4);
-        let t = summarise(vec![w0, w1], 80, 10, 10, 3, 0);
+        let t = summarise(vec![w0, w1], 80, 10, 10, 3, 0, 0.5);
         assert_eq!(t.taggram.len(), 3);
         let sig = |x: f64| (1.0 / (1.0 + (-x).exp())) as f32;
         assert_eq!(t.taggram[0].scores, vec![sig(2.0)]);
@@ -385,7 +406,7 @@ mod tests {
     fn no_frame_logits_no_taggram() {
         let mut w = window(0, 40, vec![0.0; 4], 4);
         w.frame_logits = None;
-        let t = summarise(vec![w], 40, 10, 10, 3, 0);
+        let t = summarise(vec![w], 40, 10, 10, 3, 0, 0.5);
         assert!(t.taggram.is_empty());
         assert_eq!(t.scores, vec![0.5]);
     }

@@ -18,13 +18,22 @@ import { analyse, cancel, chooseBackend } from './page/analyse.js';
 import { drawAll, shown } from './page/results.js';
 import { wirePlayheads } from './page/playhead.js';
 import { download } from './page/export.js';
-import { toggleRecord } from './page/mic.js';
+import { isRecording, stopRecording, toggleRecord } from './page/mic.js';
 import { showError } from './page/status.js';
 
-function pickFile(files) {
+/** Analyse the first of `files`; `dropped`: they came by drag and drop (an empty drop is said). */
+function pickFile(files, dropped = false) {
   const f = files && files[0];
-  if (!f) return;
-  analyse(f, f.name);
+  if (!f) {
+    if (dropped) showError('Nothing to analyse: what was dropped is not a file. Drop an audio file, or choose one.');
+    return;
+  }
+  // The recording would replace the file's results when it stops: one at a time.
+  if (isRecording()) {
+    showError(`“${f.name}” was not analysed: a recording is under way. Stop it first (the Stop button or Escape), then choose the file again.`);
+    return;
+  }
+  analyse(f, f.name, Array.from(files).slice(1, 6).map((x) => x.name).concat(files.length > 6 ? [`${files.length - 6} more`] : []));
 }
 
 function wire() {
@@ -49,17 +58,18 @@ function wire() {
   ui.drop.addEventListener('drop', (ev) => {
     ev.preventDefault();
     ui.drop.classList.remove('over');
-    pickFile(ev.dataTransfer.files);
+    pickFile(ev.dataTransfer.files, true);
   });
   // A file dropped anywhere else must not navigate away from the page.
   window.addEventListener('dragover', (ev) => ev.preventDefault());
   window.addEventListener('drop', (ev) => {
     ev.preventDefault();
-    pickFile(ev.dataTransfer && ev.dataTransfer.files);
+    pickFile(ev.dataTransfer && ev.dataTransfer.files, true);
   });
   ui.cancel.addEventListener('click', cancel);
+  // Escape ends what runs: a recording (then analysed, as with its Stop button) or a job.
   document.addEventListener('keydown', (ev) => {
-    if (ev.key === 'Escape') cancel();
+    if (ev.key === 'Escape' && !stopRecording()) cancel();
   });
   ui.record.addEventListener('click', () => toggleRecord(analyse));
   ui.download.addEventListener('click', () => download(shown.result));

@@ -639,7 +639,14 @@ test(
     check(liveTags.length === 5 && liveTags.every((t) => /^[\w -]+( \?)? [01]\.\d\d$/.test(t)), `live tags: ${JSON.stringify(liveTags)}`);
     check(await page.isHidden('#results'), 'the previous results stay on screen while recording');
     await page.locator('#live').screenshot({ path: path.join(here, 'live.png') });
-    await page.click('#record'); // stop
+    // A file chosen while recording is refused, in words: its results and the
+    // recording's would replace each other. The recording goes on.
+    await dropFile(page, 'during.wav', good, 'audio/wav');
+    const refused = await errorText(page);
+    check(/during\.wav/.test(refused) && /recording is under way/.test(refused), `a file while recording: “${refused}”`);
+    check(await page.isHidden('#results'), 'a file while recording showed its results under the live view');
+    check((await page.getAttribute('#record', 'aria-pressed')) === 'true', 'the recording stopped');
+    await page.keyboard.press('Escape'); // stops the recording, as its button does
     const state = await settled(page);
     check(state === 'done', `recording analysis: ${state}: ${await errorText(page)}`);
     const d = await page.evaluate(() => globalThis.scatterbrain.result.duration);
@@ -678,9 +685,44 @@ test('keyboard: drop zone and cancel are reachable; Escape cancels a long job', 
   await page.waitForFunction(() => document.querySelector('[data-stage="transform"]').classList.contains('active'), null, { timeout: 60_000 });
   await page.keyboard.press('Escape');
   check((await settled(page)) === 'cancelled', 'not cancelled');
+  // The Cancel button pressed from the keyboard hides: the focus goes back to
+  // the drop zone, not to the top of the page.
+  await resetState(page);
+  await dropFile(page, 'long.wav', long, 'audio/wav');
+  await page.waitForFunction(() => document.querySelector('[data-stage="transform"]').classList.contains('active'), null, { timeout: 60_000 });
+  await page.focus('#cancel');
+  await page.keyboard.press('Enter');
+  check((await settled(page)) === 'cancelled', 'not cancelled by its button');
+  const after = await page.evaluate(() => document.activeElement.id || document.activeElement.tagName);
+  check(after === 'drop', `after Cancel the focus is on ${after}`);
   await resetState(page);
   await dropFile(page, 'good.wav', good, 'audio/wav');
   check((await settled(page)) === 'done', `after cancel: ${await errorText(page)}`);
+});
+
+test('several files dropped: the first is analysed and a note names the others; a drop of text says it is not a file', async ({ page, url }) => {
+  await page.goto(url);
+  await page.waitForLoadState('networkidle');
+  const b64 = Buffer.from(good).toString('base64');
+  await page.evaluate((b64) => {
+    const bin = atob(b64);
+    const arr = Uint8Array.from(bin, (c) => c.charCodeAt(0));
+    const dt = new DataTransfer();
+    for (const name of ['a.wav', 'b.wav', 'c.wav']) dt.items.add(new File([arr], name, { type: 'audio/wav' }));
+    document.getElementById('drop').dispatchEvent(new DragEvent('drop', { bubbles: true, cancelable: true, dataTransfer: dt }));
+  }, b64);
+  check((await settled(page)) === 'done', await errorText(page));
+  check((await page.evaluate(() => globalThis.scatterbrain.result.name)) === 'a.wav', 'not the first file');
+  const note = await page.evaluate(() => (document.getElementById('input-note').hidden ? '' : document.getElementById('input-note').textContent));
+  check(/2 more were dropped/.test(note) && /“b\.wav”, “c\.wav”/.test(note), `note: “${note}”`);
+  await page.evaluate(() => {
+    const dt = new DataTransfer();
+    dt.setData('text/plain', 'https://example.com/song.mp3');
+    document.getElementById('drop').dispatchEvent(new DragEvent('drop', { bubbles: true, cancelable: true, dataTransfer: dt }));
+  });
+  const said = await errorText(page);
+  check(/not a file/.test(said), `a drop of text: “${said}”`);
+  check((await page.evaluate(() => globalThis.scatterbrain.result.name)) === 'a.wav', 'the results were lost');
 });
 
 test("a second file replaces the first one's job: its own results, without waiting for the first", async ({ page, url }) => {
@@ -762,6 +804,37 @@ test('a file cut short and NaN samples are analysed with a note saying so; a who
   check((await settled(page)) === 'done', await errorText(page));
   const nan = await note();
   check(/NaN or infinite/.test(nan) && /read as silence/.test(nan), `NaN samples: note “${nan}”`);
+});
+
+test('silent audio gets no tags, in words, and the next file gets its tags again', async ({ page, url }) => {
+  needModel();
+  await page.goto(url);
+  await page.waitForLoadState('networkidle');
+  const text = (id) => page.evaluate((id) => (document.getElementById(id).hidden ? '' : document.getElementById(id).textContent), id);
+  // Digital silence: the shipped model said "guitar 0.55" of it, shown as a tag.
+  await dropFile(page, 'silence.wav', wav(new Float32Array(5 * 22050), 22050), 'audio/wav');
+  check((await settled(page)) === 'done', await errorText(page));
+  check((await page.$$('#tags li')).length === 0, 'tag bars for silence');
+  const tags = await text('tags');
+  check(/No tags/.test(tags) && /every sample is zero/.test(tags), `silence: tags say “${tags}”`);
+  const note = await text('input-note');
+  check(/silent/.test(note), `silence: note “${note}”`);
+  check((await text('taggram-empty')) !== '' && (await page.evaluate(() => document.getElementById('taggram-plot').hidden)), 'a taggram for silence');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+  const json = JSON.parse(await (await import('node:fs/promises')).readFile(await download.path(), 'utf8'));
+  check(json.audio.warnings.some((w) => /silent/.test(w)), `JSON warnings: ${JSON.stringify(json.audio.warnings)}`);
+  // −90 dBFS (a few 16-bit steps): below what the analysis hears, and said how loud.
+  await resetState(page);
+  await dropFile(page, 'quiet.wav', wav(tone(440, 3, 22050, 10 ** (-90 / 20)), 22050), 'audio/wav');
+  check((await settled(page)) === 'done', await errorText(page));
+  const quiet = await text('tags');
+  check(/No tags/.test(quiet) && /dBFS/.test(quiet), `−90 dBFS: tags say “${quiet}”`);
+  // A tone at −40 dBFS is quiet, not silent.
+  await resetState(page);
+  await dropFile(page, 'tone.wav', wav(tone(440, 3, 22050, 0.01), 22050), 'audio/wav');
+  check((await settled(page)) === 'done', await errorText(page));
+  check((await page.$$('#tags li')).length === 10, 'no tags for a quiet tone');
+  check(!(await page.evaluate(() => document.getElementById('taggram-plot').hidden)), 'no taggram for a quiet tone');
 });
 
 test('the length estimate that picks how to decode: exact for MP3 and Ogg, never short for others', async () => {

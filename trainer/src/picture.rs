@@ -74,9 +74,17 @@ pub struct Picture {
     lo: f32,
 }
 
+/// Bands centred below this are left out, as on the page (`S1_MIN_HZ` in
+/// www/page/pictures.js): rumble, not music, and below it the scattering's
+/// filters are spaced evenly in hertz (31 of its 94 bands, down to 0.5 Hz,
+/// were a third of the picture).
+pub const MIN_HZ: f64 = 30.0;
+
 impl Picture {
     pub fn new(rows: &[RowInfo], level: Level) -> Self {
-        let mut s1: Vec<usize> = (0..rows.len()).filter(|&r| rows[r].order == 1).collect();
+        let mut s1: Vec<usize> = (0..rows.len())
+            .filter(|&r| rows[r].order == 1 && rows[r].freq1_hz.is_none_or(|f| f >= MIN_HZ))
+            .collect();
         // Scattering lists S1 from high to low frequency, mel and CQT from low
         // to high; sort so both come out the same way up.
         s1.sort_by(|&a, &b| {
@@ -230,6 +238,17 @@ mod tests {
             );
         }
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    /// Bands below 30 Hz are left out, as on the page.
+    #[test]
+    fn bands_below_30_hz_are_left_out() {
+        let rows: Vec<RowInfo> = [0.5, 12.0, 29.9, 30.0, 440.0]
+            .into_iter()
+            .map(RowInfo::band)
+            .collect();
+        let picture = Picture::new(&rows, Level::Amplitude);
+        assert_eq!(picture.s1, [4, 3]);
     }
 
     /// Blocks merged as frames come give the means of the frames they hold:

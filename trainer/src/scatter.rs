@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Audio file (MP3, WAV, FLAC, Ogg/Vorbis).
+    /// Audio file (MP3, WAV, FLAC, Ogg/Vorbis); `-` reads it from standard input.
     pub file: PathBuf,
     /// Write a picture of the first-order coefficients (log frequency × time).
     #[arg(long)]
@@ -49,10 +49,12 @@ pub fn run(a: Args) -> Result<()> {
     }
     check_outputs(&a)?;
     let mut config: FeatureConfig = match &a.config {
-        Some(p) => serde_json::from_slice(
-            &std::fs::read(p).with_context(|| format!("reading {}", p.display()))?,
-        )
-        .with_context(|| format!("parsing {}", p.display()))?,
+        Some(p) => {
+            let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
+            serde_json::from_slice(&bytes)
+                .and_then(FeatureConfig::from_partial)
+                .with_context(|| format!("parsing {}", p.display()))?
+        }
         None => FeatureConfig::default(),
     };
     if a.precise {
@@ -213,14 +215,33 @@ fn same_file(out: &Path, input: &Path) -> bool {
 /// work.
 fn check_outputs(a: &Args) -> Result<()> {
     let sidecar = a.out.as_deref().map(sidecar_path);
-    let outputs = [a.png.as_deref(), a.out.as_deref(), sidecar.as_deref()];
-    let inputs = [Some(a.file.as_path()), a.config.as_deref()];
-    for out in outputs.into_iter().flatten() {
-        if let Some(input) = inputs.into_iter().flatten().find(|i| same_file(out, i)) {
+    let outputs = [
+        (a.png.as_deref(), "--png"),
+        (a.out.as_deref(), "--out"),
+        (
+            sidecar.as_deref(),
+            "the sidecar of --out (its name with .json)",
+        ),
+    ];
+    let inputs = [
+        (Some(a.file.as_path()), "the audio file"),
+        (a.config.as_deref(), "the --config file"),
+    ];
+    for (out, what) in outputs.iter().filter_map(|(p, w)| Some((p.as_ref()?, w))) {
+        if let Some((input, role)) = inputs
+            .iter()
+            .filter_map(|(p, r)| Some((p.as_ref()?, r)))
+            .find(|(i, _)| same_file(out, i))
+        {
             bail!(
-                "{} would overwrite the input {}; choose another output name",
+                "{what}, {}, would overwrite {role}, {}; choose another name for {}",
                 out.display(),
-                input.display()
+                input.display(),
+                if what.starts_with("the sidecar") {
+                    "--out"
+                } else {
+                    what
+                }
             );
         }
     }

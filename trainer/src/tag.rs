@@ -31,7 +31,7 @@ pub const SHIPPED_MODEL: &str = "scat-4l-256h-gru.bpk";
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Audio files (MP3, WAV, FLAC, Ogg/Vorbis).
+    /// Audio files (MP3, WAV, FLAC, Ogg/Vorbis); `-` reads one from standard input.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Tags to show per file (at least 1).
@@ -191,7 +191,7 @@ pub fn run(a: Args) -> Result<bool> {
                     }
                     Err(e) => {
                         failed = true;
-                        bar.suspend(|| eprintln!("error: {}: {e:#}", file.display()));
+                        bar.suspend(|| eprintln!("error: {}", about(file, &e)));
                         results.push(
                             json!({"file": file.display().to_string(), "error": format!("{e:#}")}),
                         );
@@ -280,7 +280,22 @@ fn gather(parts: Vec<ShardResult>) -> FileResult {
     Ok((first.tags_of(scores), early))
 }
 
+/// `file: message`, or the message alone where it names the file first
+/// already (the decoder's "FILE is a directory…"; "FILE: FILE: …" read badly).
+fn about(file: &Path, e: &anyhow::Error) -> String {
+    let (shown, message) = (file.display().to_string(), format!("{e:#}"));
+    if message.starts_with(&shown) {
+        message
+    } else {
+        format!("{shown}: {message}")
+    }
+}
+
 fn text_line(file: &Path, names: &[String], t: &FileTags, top: usize) -> String {
+    if t.silent {
+        // The model's scores for nothing are not tags (the warning says why).
+        return format!("{}: silent, no tags", file.display());
+    }
     let tags: Vec<String> = top_tags(names, &t.scores, top)
         .iter()
         .map(|(tag, s)| format!("{tag} {s:.2}"))
@@ -299,6 +314,8 @@ fn json_file(
     if let Some(o) = v.as_object_mut() {
         o.insert("file".into(), file.display().to_string().into());
         o.insert("warnings".into(), warnings.into());
+        // Silent audio: `scores` holds what the model says of nothing, no top tags.
+        let top = if t.silent { 0 } else { top };
         o.insert(
             "top".into(),
             top_tags(names, &t.scores, top)
@@ -311,7 +328,7 @@ fn json_file(
 }
 
 /// What the user should know of a file's reading: samples read as silence,
-/// a file that ended early. Once per file.
+/// a file that ended early, audio that is silent. Once per file.
 fn warnings(t: &FileTags, early: Option<&EarlyEnd>) -> Vec<String> {
     let non_finite = (t.non_finite > 0).then(|| {
         format!(
@@ -319,9 +336,21 @@ fn warnings(t: &FileTags, early: Option<&EarlyEnd>) -> Vec<String> {
             t.non_finite
         )
     });
+    let silent = t.silent.then(|| {
+        let level = if t.peak > 0.0 {
+            format!(
+                "its loudest sample is at {:.0} dBFS, below the -80 dBFS the analysis can hear",
+                20.0 * t.peak.log10()
+            )
+        } else {
+            "every sample is zero".into()
+        };
+        format!("the audio is silent ({level}): no tags")
+    });
     non_finite
         .into_iter()
         .chain(early.map(ToString::to_string))
+        .chain(silent)
         .collect()
 }
 

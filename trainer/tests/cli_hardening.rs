@@ -151,10 +151,15 @@ fn scatter_refuses_outputs_that_would_overwrite_its_inputs() {
     std::fs::write(&config, serde_json::to_string(&default).unwrap()).unwrap();
     let before = |p: &Path| std::fs::read(p).unwrap();
     let (audio0, config0) = (before(&audio), before(&config));
-    for (flag, target) in [
-        ("--out", dir.join("feat.npy")),   // its sidecar is feat.json
-        ("--out", dir.join("./song.mp3")), // another spelling of the audio
-        ("--png", dir.join("song.mp3")),
+    for (flag, target, said) in [
+        // Its sidecar is feat.json.
+        (
+            "--out",
+            dir.join("feat.npy"),
+            "the sidecar of --out (its name with .json)",
+        ),
+        ("--out", dir.join("./song.mp3"), "--out"), // another spelling of the audio
+        ("--png", dir.join("song.mp3"), "--png"),
     ] {
         let out = run(bin()
             .arg("scatter")
@@ -165,7 +170,18 @@ fn scatter_refuses_outputs_that_would_overwrite_its_inputs() {
             .arg(&target));
         assert!(!out.status.success(), "{flag} {}", target.display());
         let err = stderr(&out);
-        assert!(err.contains("would overwrite the input"), "{err}");
+        // Which output would overwrite which input, and what to rename.
+        let input = if target.ends_with("feat.npy") {
+            "the --config file"
+        } else {
+            "the audio file"
+        };
+        assert!(err.starts_with(&format!("error: {said}, ")), "{err}");
+        assert!(err.contains(&format!("would overwrite {input}, ")), "{err}");
+        assert!(
+            err.contains(&format!("choose another name for {flag}")),
+            "{err}"
+        );
     }
     assert_eq!(before(&audio), audio0, "the audio was changed");
     assert_eq!(before(&config), config0, "the configuration was changed");

@@ -132,15 +132,31 @@ fn directories_and_pipes_are_refused_by_name() {
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
     let good = fixture("tone500_48k_mono.flac");
     // Nobody writes to the pipe: reading it would hang the run.
+    let missing = dir.join("missing.wav");
     let out = run(bin()
         .args(["tag", "--model"])
         .arg(&model)
         .arg(&dir)
         .arg(&fifo)
+        .arg(&missing)
         .arg(&good));
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("is a directory"), "{stderr}");
+    // Each error names its file once ("FILE: FILE: …" before).
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
+    assert_eq!(errors.len(), 3, "{stderr}");
+    for (line, file) in errors.iter().zip([&dir, &fifo, &missing]) {
+        assert_eq!(
+            line.matches(&*file.display().to_string()).count(),
+            1,
+            "{line}"
+        );
+    }
+    assert!(errors[2].contains("No such file"), "{stderr}");
     assert!(
         stderr.contains("pipe.wav is not a regular file"),
         "{stderr}"

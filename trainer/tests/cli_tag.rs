@@ -235,3 +235,83 @@ fn bad_model_files_are_clear_errors() {
         .arg(&audio));
     assert!(!out.status.success());
 }
+
+/// Silent audio gets no tags, in words: digital silence (the shipped model
+/// said "guitar 0.55" of it, in both the CLI and the page) and a tone at
+/// -90 dBFS (below the -80 dBFS the normaliser can hear) are "silent, no
+/// tags" with a warning that says how loud they are, and their JSON has no
+/// top tags and `silent: true`; a tone at -60 dBFS is quiet, not silent, and
+/// is tagged.
+#[test]
+fn silent_audio_gets_no_tags() {
+    let dir = tmp("cli-tag", "silent");
+    let model = dir.join("tiny.bpk");
+    init_model(&model, "scat-1l-8h-gru", 5);
+    let tone = |db: f64| -> Vec<f32> {
+        let a = 10f64.powf(db / 20.0);
+        (0..3 * 22_050)
+            .map(|i| (a * (i as f64 * 0.1).sin()) as f32)
+            .collect()
+    };
+    let files = [
+        (
+            "zeros.wav",
+            vec![0.0f32; 3 * 22_050],
+            Some("every sample is zero"),
+        ),
+        ("minus90.wav", tone(-90.0), Some("-90 dBFS")),
+        ("minus60.wav", tone(-60.0), None),
+    ];
+    for (name, samples, _) in &files {
+        let bytes = wav_bytes(22_050, 1, Sample::F32, samples);
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+    let mut cmd = bin();
+    cmd.args(["tag", "--model"]).arg(&model);
+    for (name, ..) in &files {
+        cmd.arg(dir.join(name));
+    }
+    let out = run(&mut cmd);
+    assert!(out.status.success(), "silence is not an error");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    for ((name, _, why), line) in files.iter().zip(&lines) {
+        assert!(line.contains(name), "{line}");
+        match why {
+            Some(why) => {
+                assert!(line.ends_with(": silent, no tags"), "{line}");
+                let warning = stderr
+                    .lines()
+                    .find(|l| l.contains(name))
+                    .unwrap_or_else(|| panic!("no warning for {name}: {stderr}"));
+                assert!(
+                    warning.starts_with("warning: ") && warning.contains(why),
+                    "{warning}"
+                );
+            }
+            None => {
+                assert!(!line.ends_with("no tags"), "{line}");
+                assert!(!stderr.contains(name), "{stderr}");
+            }
+        }
+    }
+    let out = run(bin()
+        .args(["tag", "--json", "--model"])
+        .arg(&model)
+        .arg(dir.join("zeros.wav"))
+        .arg(dir.join("minus60.wav")));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let f = &doc["files"];
+    assert_eq!(f[0]["silent"], true);
+    assert_eq!(f[0]["peak"], 0.0);
+    assert!(f[0]["top"].as_array().unwrap().is_empty());
+    assert_eq!(f[0]["scores"].as_array().unwrap().len(), 50);
+    assert!(f[0]["warnings"][0].as_str().unwrap().contains("silent"));
+    assert_eq!(f[1]["silent"], false);
+    let peak = f[1]["peak"].as_f64().unwrap();
+    assert!((20.0 * peak.log10() + 60.0).abs() < 0.5, "{peak}");
+    assert_eq!(f[1]["top"].as_array().unwrap().len(), 5);
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -84,6 +84,10 @@ export interface TagResult {
   duration_s: number;
   /** Input samples that were NaN or infinite (read as silence). */
   non_finite: number;
+  /** The loudest sample of the mono audio the model hears, as a fraction of full scale. */
+  peak: number;
+  /** `peak` is below −80 dBFS: the analysis hears silence and `clip` means nothing (say so rather than show tags). */
+  silent: boolean;
 }
 
 /** What one row of the coefficients is. */

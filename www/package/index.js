@@ -76,6 +76,7 @@ export class Tagger {
         w.input,
         w.samples,
         w.nonFinite,
+        w.peak,
       );
       return model.prediction_cpu(Uint32Array.from(s.indices), s.scores, s.logits, s.logit_frames);
     });

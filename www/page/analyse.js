@@ -163,7 +163,8 @@ function progressReporter(alive, tagging, backend) {
   };
 }
 
-export async function analyse(blob, name) {
+/** Analyse `blob` (named `name`); `left` names files dropped with it and not analysed (said in a note). */
+export async function analyse(blob, name, left = []) {
   const { id, alive } = begin();
   const picks = webgpuPicks(); // a fallback from before a newer pick of WebGPU is stale
   const timings = {};
@@ -208,6 +209,7 @@ export async function analyse(blob, name) {
       channels: audio.numberOfChannels,
       long,
       cutShort,
+      left,
       scatter: reply.scatter,
       tags: reply.tags,
       tagError: reply.tagError,

@@ -16,6 +16,16 @@ let starting = false; // between the click and the recorder's start (permission,
 let liveHistory = null;
 let liveDrawQueued = false;
 
+/** Whether the microphone is recording (or starting to). */
+export const isRecording = () => !!recording || starting;
+
+/** Stop a recording under way (its audio is then analysed); false if there was none. */
+export function stopRecording() {
+  if (!recording) return false;
+  recording.stop();
+  return true;
+}
+
 /** Start or stop recording; `analyse(blob, name)` gets the finished recording. */
 export async function toggleRecord(analyse) {
   if (recording) {

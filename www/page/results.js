@@ -40,9 +40,21 @@ export function inputNotes(r) {
       `The file seems cut short: it ends at ${fmtSeconds(r.duration)} where its header says ${fmtSeconds(r.cutShort)} (an interrupted download or copy?). Only what was read is analysed.`,
     );
   }
+  if (r.left?.length) {
+    const n = r.left.length;
+    notes.push(`Only this file is analysed: ${n} more ${n > 1 ? 'were' : 'was'} dropped with it (${r.left.map((f) => `“${f}”`).join(', ')}); drop ${n > 1 ? 'them' : 'it'} one at a time.`);
+  }
   const bad = r.tags?.non_finite ?? 0;
   if (bad > 0) notes.push(`${bad.toLocaleString('en')} samples were not numbers (NaN or infinite) and were read as silence.`);
+  if (r.tags?.silent) notes.push(`${silence(r.tags)} There is nothing to tag.`);
   return notes;
+}
+
+/** What the core found silent, in words (its threshold is −80 dBFS). */
+function silence(tags) {
+  return tags.peak > 0
+    ? `The audio is silent: its loudest sample is at ${(20 * Math.log10(tags.peak)).toFixed(0)} dBFS, below the −80 dBFS the analysis can hear.`
+    : 'The audio is silent: every sample is zero.';
 }
 
 export function showResults(r) {
@@ -82,6 +94,19 @@ export function showTags(r) {
     ui.tags.replaceChildren(div);
     ui.backendUsed.textContent = '';
     ui.taggramEmpty.textContent = r.tagError ? 'The tags could not be computed: no taggram.' : 'No model: no taggram.';
+    ui.taggramEmpty.hidden = false;
+    ui.taggramPlot.hidden = true;
+    describePictures(r);
+    return;
+  }
+  if (tags.silent) {
+    // The model's scores for nothing (the shipped one says "guitar 0.55"): not tags.
+    const div = document.createElement('div');
+    div.className = 'placeholder';
+    div.textContent = `No tags: ${silence(tags).replace(/^The audio is/, 'the audio is')}`;
+    ui.tags.replaceChildren(div);
+    ui.backendUsed.textContent = '';
+    ui.taggramEmpty.textContent = 'Silent audio: no taggram.';
     ui.taggramEmpty.hidden = false;
     ui.taggramPlot.hidden = true;
     describePictures(r);

@@ -36,6 +36,8 @@ struct JobResult {
     raw_rows: usize,
     input_rows: usize,
     frames: usize,
+    /// The loudest sample of all the mono pushed (every share sees it all).
+    peak: f32,
 }
 
 #[wasm_bindgen]
@@ -98,6 +100,7 @@ impl TagModel {
             raw_rows: first.and_then(|w| w.raw.as_ref()).map_or(0, |c| c.rows),
             input_rows: first.map_or(0, |w| w.coefficients.rows),
             frames: first.map_or(0, |w| w.coefficients.frames),
+            peak: done.peak,
         };
         let out = to_js(&result)?;
         set(
@@ -159,6 +162,7 @@ impl TagModel {
         data: &[f32],
         total: f64,
         non_finite: f64,
+        peak: f32,
     ) -> Result<usize, JsError> {
         let windows = windows_from(&indices, &starts, &valids, rows, frames, data)?;
         let n = windows.len();
@@ -168,6 +172,7 @@ impl TagModel {
             scores: Vec::new(),
             total: total as u64,
             non_finite: non_finite as u64,
+            peak,
             hop: fe.front_end.hop(),
             rate: fe.front_end.sample_rate(),
             taggram_frames: SessionOptions::default().taggram_frames,
@@ -176,7 +181,7 @@ impl TagModel {
     }
 
     /// The last analysed model input in [`TagModel::set_input`]'s terms
-    /// (`{indices, starts, valids, rows, frames, total, non_finite}` and the
+    /// (`{indices, starts, valids, rows, frames, total, non_finite, peak}` and the
     /// Float32Array `data`), for another instance: the page runs WebGPU in
     /// a second WASM build beside the CPU one.
     pub fn input_parts(&self) -> Result<JsValue, JsError> {
@@ -190,6 +195,7 @@ impl TagModel {
             frames: usize,
             total: f64,
             non_finite: f64,
+            peak: f32,
         }
         let w = &input.windows;
         let out = to_js(&Parts {
@@ -198,6 +204,7 @@ impl TagModel {
             frames: first.map_or(0, |w| w.coefficients.frames),
             total: input.total as f64,
             non_finite: input.non_finite as f64,
+            peak: input.peak,
         })?;
         set(
             &out,

@@ -61,6 +61,10 @@ struct PageTags<'a> {
     taggram: Vec<Span>,
     duration_s: f64,
     non_finite: u64,
+    /// The loudest mono sample, and whether it is below the core's
+    /// `SILENCE` (the scores then mean nothing: the page says so).
+    peak: f32,
+    silent: bool,
 }
 
 fn page_tags<'a>(backend: &'static str, tags: &'a [String], t: FileTags) -> PageTags<'a> {
@@ -72,6 +76,8 @@ fn page_tags<'a>(backend: &'static str, tags: &'a [String], t: FileTags) -> Page
         taggram: t.taggram,
         duration_s: t.duration_s,
         non_finite: t.non_finite,
+        peak: t.peak,
+        silent: t.silent,
     }
 }
 
@@ -193,7 +199,7 @@ impl TagModel {
     }
 
     /// Tags of the last analysed audio on the CPU backend:
-    /// `{backend, tags, clip, windows, taggram, duration_s, non_finite}`
+    /// `{backend, tags, clip, windows, taggram, duration_s, non_finite, peak, silent}`
     /// (spans: `{start_s, end_s, scores}`). `progress(done, total, "model")`
     /// after every batch of windows.
     pub fn predict_cpu(&mut self, progress: Option<js_sys::Function>) -> Result<JsValue, JsError> {

@@ -145,7 +145,7 @@ function receiveGpuBuild({ module, error }) {
 /** Tags of the last model input on WebGPU, in the WebGPU build (which gets the input from the CPU build). */
 function predictOnGpu(progress) {
   const p = tagModel.input_parts();
-  gpuModel.set_input(p.indices, p.starts, p.valids, p.rows, p.frames, p.data, p.total, p.non_finite);
+  gpuModel.set_input(p.indices, p.starts, p.valids, p.rows, p.frames, p.data, p.total, p.non_finite, p.peak);
   return gpuModel.predict_webgpu(progress);
 }
 

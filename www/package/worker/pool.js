@@ -122,7 +122,7 @@ export class HelperPool {
     timings.resultsAt = performance.now();
     timings.scoresCpuMs = scores ? results.reduce((a, x) => a + (x.scoresMs || 0), 0) : undefined;
     const w = joined(results.map((x) => x.result));
-    tagModel.set_input(w.indices, w.starts, w.valids, w.inputRows, w.frames, w.input, shared.length, nonFiniteSamples);
+    tagModel.set_input(w.indices, w.starts, w.valids, w.inputRows, w.frames, w.input, shared.length, nonFiniteSamples, w.peak);
     this.holdsInput = true;
     this.windows = w.indices.length;
     const picture = analyzer.stitch(w.indices, w.starts, w.valids, w.rawRows, w.frames, w.raw);
@@ -215,6 +215,7 @@ function joined(parts) {
     frames: first.frames,
     raw: cat(parts.map((r) => r.raw)),
     input: cat(parts.map((r) => r.input)),
+    peak: Math.max(...parts.map((r) => r.peak)),
   };
 }
 
