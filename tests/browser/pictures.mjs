@@ -167,6 +167,21 @@ export function pictureTests({ test, check, dropFile, settled, errorText, needMo
     check(up.hz > kb.hz && up.hz < kb.hz * 1.2, `Up from ${kb.hz} Hz read “${up.text}”`);
     await page.keyboard.press('ArrowRight');
     await page.waitForFunction(() => /^1\.\d s/.test(document.getElementById('s1-readout').textContent));
+    // The read-out says the new place at once, not when the audio's seek ends
+    // (before the player had loaded, it lagged by a key press): here the
+    // player has no audio, so no seek ever ends.
+    await page.evaluate(() => {
+      const p = document.querySelector('audio');
+      p.removeAttribute('src');
+      p.load();
+    });
+    for (const [key, time] of [['End', /^[1-9]\d*\.\d s/], ['Home', /^0\.0 s/], ['ArrowRight', /^1\.0 s/]]) {
+      await page.keyboard.press(key);
+      const ok = await page
+        .waitForFunction((re) => new RegExp(re).test(document.getElementById('s1-readout').textContent), time.source, { timeout: 2000 })
+        .then(() => true, () => false);
+      check(ok, `after ${key} the read-out says “${await page.textContent('#s1-readout')}”`);
+    }
 
     needModel();
     const tg = await page.evaluate(() => {

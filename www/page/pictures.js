@@ -229,7 +229,14 @@ function wireReadout(p) {
   });
   // Up and down move between rows (Shift: 8 rows, an octave of S1); left and right move the playhead (playhead.js).
   canvas.addEventListener('keydown', (ev) => {
-    if (['ArrowLeft', 'ArrowRight', 'Home', 'End'].includes(ev.key)) mode[p.id] = 'keyboard';
+    if (['ArrowLeft', 'ArrowRight', 'Home', 'End'].includes(ev.key)) {
+      // The playhead's handler (playhead.js) moves the player's time; say the
+      // new place now, not when the audio's seek ends (before the player has
+      // loaded, a second later: a screen reader read the old place).
+      mode[p.id] = 'keyboard';
+      setTimeout(() => keyboard(p)); // after every keydown listener (a microtask would run before the next one)
+      return;
+    }
     if (ev.key !== 'ArrowUp' && ev.key !== 'ArrowDown') return;
     ev.preventDefault();
     if (cursorRow[p.id] != null) {
