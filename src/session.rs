@@ -342,11 +342,23 @@ pub fn summarise(
     }
 }
 
-/// Columns of `bin` frames: σ of the mean logit. A column spans its frames'
-/// hops (frame k covers `t_k ± hop/2`), clipped to the audio.
+/// Columns of `bin` frames: σ of the mean logit. A column spans the time
+/// nearer its frames than any other (as the page draws frames: across a
+/// window boundary frames are closer than a hop), from 0 to the audio's
+/// `end`: the columns tile the audio (a 1 s file's only column ended at
+/// 0.896 s, its last frame + hop/2).
 fn taggram(logits: &[WindowFeatures], hop: usize, rate: u32, bin: usize, end: f64) -> Vec<Span> {
     let (c, times) = stitch(logits, hop, rate);
-    let half = hop as f64 / f64::from(rate) / 2.0;
+    // Where frame i - 1's time ends and frame i's begins.
+    let edge = |i: usize| {
+        if i == 0 {
+            0.0
+        } else if i >= c.frames {
+            end
+        } else {
+            (times[i - 1] + times[i]) / 2.0
+        }
+    };
     (0..c.frames)
         .step_by(bin)
         .map(|from| {
@@ -359,8 +371,8 @@ fn taggram(logits: &[WindowFeatures], hop: usize, rate: u32, bin: usize, end: f6
                 })
                 .collect();
             Span {
-                start_s: (times[from] - half).max(0.0),
-                end_s: (times[to - 1] + half).min(end),
+                start_s: edge(from),
+                end_s: edge(to),
                 scores,
             }
         })
@@ -397,7 +409,10 @@ mod tests {
         assert_eq!(t.taggram[1].scores, vec![sig((6.0 + 1.0 + 1.0) / 3.0)]);
         assert_eq!(t.taggram[2].scores, vec![sig(1.0)]);
         assert_eq!((t.taggram[0].start_s, t.taggram[0].end_s), (0.0, 2.5));
-        assert_eq!(t.taggram[2].end_s, 7.5);
+        // The columns tile the audio, to its end (the last frame is at 7 s).
+        assert_eq!(t.taggram[1].start_s, 2.5);
+        assert_eq!((t.taggram[1].end_s, t.taggram[2].start_s), (5.5, 5.5));
+        assert_eq!(t.taggram[2].end_s, 8.0);
         assert_eq!(t.windows[1].start_s, 4.0);
         assert_eq!(t.duration_s, 8.0);
     }

@@ -157,3 +157,59 @@ fn one_more_sample_does_not_count_a_window_twice() {
         "one more sample moved the clip's scores by {moved} (halves {halves} apart)"
     );
 }
+
+/// A short input is looped to fill its window (what the model was trained
+/// on), but its raw coefficients (the pictures, `scatter --out`) are of the
+/// audio alone: 10 s, a 110 Hz tone for 2 s then silence, showed the loop's
+/// tone again in its last half second (−19 dB); now its last frames are
+/// silent. The model's input is still the looped window's, and the pictures
+/// of the page's one pass (`Form::Both`) are the same as `Form::Raw`'s.
+#[test]
+fn a_short_input_s_pictures_do_not_show_its_loop() {
+    use scatterbrain::features::{FeatureConfig, Features};
+    use scatterbrain::pipeline::{Form, Pipeline, WindowFeatures, stitch};
+    let rate = 16_000u32;
+    let pcm: Vec<f32> = (0..10 * rate as usize)
+        .map(|i| {
+            if i < 2 * rate as usize {
+                0.5 * (2.0 * std::f32::consts::PI * 110.0 * i as f32 / rate as f32).sin()
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let mut features = Features::new(FeatureConfig::default());
+    let run = |features: &mut Features, form| {
+        let mut windows: Vec<WindowFeatures> = Vec::new();
+        let mut p = Pipeline::new(features, form, rate, 1).unwrap();
+        p.push(features, None, &pcm, |w| windows.push(w)).unwrap();
+        p.finish(features, None, |w| windows.push(w)).unwrap();
+        windows
+    };
+    let raw = run(&mut features, Form::Raw);
+    let both = run(&mut features, Form::Both);
+    let model = run(&mut features, Form::Model);
+    let (c, times) = stitch(&raw, features.hop(), rate);
+    let rows = features.rows(464_000);
+    let band = (0..rows.len())
+        .filter(|&r| rows[r].order == 1)
+        .min_by(|&a, &b| {
+            let d = |r: usize| (rows[r].freq1_hz.unwrap() / 110.0).ln().abs();
+            d(a).total_cmp(&d(b))
+        })
+        .unwrap();
+    let row = c.row(band);
+    let peak = row.iter().fold(0.0f32, |m, v| m.max(*v));
+    let tail = times
+        .iter()
+        .zip(row)
+        .filter(|(t, _)| **t >= 9.5)
+        .fold(0.0f32, |m, (_, v)| m.max(*v));
+    assert!(
+        tail < 1e-4 * peak,
+        "the last half second of silence reads {} dB below the peak",
+        20.0 * (tail / peak).log10()
+    );
+    assert_eq!(both[0].raw.as_ref().unwrap(), &raw[0].coefficients);
+    assert_eq!(both[0].coefficients, model[0].coefficients);
+}
