@@ -655,6 +655,31 @@ test(
   { fakeMic: true },
 );
 
+test('microphone: a silent input gets “silent: no tags” live, not the model’s scores for nothing', async ({ page, url }) => {
+  needModel();
+  // A microphone that gives digital silence (a source at 0 into a stream).
+  await page.addInitScript(() => {
+    navigator.mediaDevices.getUserMedia = async () => {
+      const ctx = new AudioContext();
+      const src = ctx.createConstantSource();
+      src.offset.value = 0;
+      const dest = ctx.createMediaStreamDestination();
+      src.connect(dest);
+      src.start();
+      return dest.stream;
+    };
+  });
+  await page.goto(url);
+  await page.waitForLoadState('networkidle');
+  await page.click('#record');
+  await page.waitForFunction(() => Number(document.body.dataset.liveTags || 0) >= 1, null, { timeout: 60_000 });
+  const live = await page.$$eval('#live-tags li', (lis) => lis.map((li) => li.textContent));
+  check(live.length === 1 && live[0] === 'silent: no tags', `live tags of silence: ${JSON.stringify(live)}`);
+  await page.keyboard.press('Escape');
+  check((await settled(page)) === 'done', await errorText(page));
+  check((await page.$$('#tags li')).length === 0, 'tag bars for a silent recording');
+});
+
 test('a browser without WASM SIMD gets a plain message', async ({ page, url }) => {
   // Simulate an old browser: WebAssembly.validate rejects SIMD modules.
   await page.addInitScript(() => {

@@ -86,6 +86,8 @@ export interface LiveFrames {
 export interface LiveTags {
   tags: string[];
   clip: number[];
+  /** The latest input is silent (below −80 dBFS): `clip` is what the model says of nothing, not tags. */
+  silent: boolean;
   /** Seconds of the latest input they describe (up to 29). */
   seconds: number;
   ms: number;

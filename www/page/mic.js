@@ -163,13 +163,20 @@ function drawLive() {
 /** The model's tags of the latest audio, top first. */
 function liveTags(m) {
   if (!liveHistory) return;
+  const list = document.getElementById('live-tags');
+  if (m.silent) {
+    // The model's scores for nothing are not tags (the core's −80 dBFS).
+    list.replaceChildren(Object.assign(document.createElement('li'), { className: 'muted', textContent: 'silent: no tags' }));
+    list.dataset.seconds = m.seconds.toFixed(1);
+    document.body.dataset.liveTags = String(Number(document.body.dataset.liveTags || 0) + 1);
+    return;
+  }
   // Uncertain tags (issue 12 item 6) marked “?” as in the results' list.
   const names = markedTagNames(m);
   const top = m.tags
     .map((name, i) => ({ name: names[i], score: m.clip[i] }))
     .sort((a, b) => b.score - a.score)
     .slice(0, LIVE_TOP);
-  const list = document.getElementById('live-tags');
   list.replaceChildren(
     ...top.map((t) => {
       const li = document.createElement('li');
