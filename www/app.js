@@ -33,7 +33,7 @@ function pickFile(files, dropped = false) {
     showError(`“${f.name}” was not analysed: a recording is under way. Stop it first (the Stop button or Escape), then choose the file again.`);
     return;
   }
-  analyse(f, f.name, Array.from(files).slice(1, 6).map((x) => x.name).concat(files.length > 6 ? [`${files.length - 6} more`] : []));
+  analyse(f, f.name, Array.from(files).slice(1).map((x) => x.name));
 }
 
 function wire() {

@@ -42,7 +42,8 @@ export function inputNotes(r) {
   }
   if (r.left?.length) {
     const n = r.left.length;
-    notes.push(`Only this file is analysed: ${n} more ${n > 1 ? 'were' : 'was'} dropped with it (${r.left.map((f) => `“${f}”`).join(', ')}); drop ${n > 1 ? 'them' : 'it'} one at a time.`);
+    const named = r.left.slice(0, 5).map((f) => `“${f}”`).join(', ') + (n > 5 ? ` and ${n - 5} more` : '');
+    notes.push(`Only this file is analysed: ${n} more ${n > 1 ? 'were' : 'was'} dropped with it (${named}); drop ${n > 1 ? 'them' : 'it'} one at a time.`);
   }
   const bad = r.tags?.non_finite ?? 0;
   if (bad > 0) notes.push(`${bad.toLocaleString('en')} samples were not numbers (NaN or infinite) and were read as silence.`);
