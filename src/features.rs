@@ -279,12 +279,14 @@ fn merge(base: &mut serde_json::Value, given: serde_json::Value) {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::transform::{CqtConfig, MelConfig};
 
     /// A `--config` may give only what it changes: the rest is the default
     /// of the front end it names; a field that does not exist stays an error.
     #[test]
     fn a_partial_configuration_takes_the_defaults_of_its_front_end() {
-        use crate::transform::{FrontEndKind, mel::MelConfig};
+        use crate::transform::FrontEndKind;
         let json = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap();
         assert_eq!(
             FeatureConfig::from_partial(json("{}")).unwrap(),
@@ -310,8 +312,6 @@ mod tests {
         let bad = FeatureConfig::from_partial(json(r#"{"front_end": {"kind": "mel", "hop": 0}}"#));
         assert!(bad.unwrap_err().to_string().contains("hop"));
     }
-    use super::*;
-    use crate::transform::{CqtConfig, MelConfig};
 
     /// A 440 Hz tone over faint white noise (so every band varies).
     fn tone(len: usize) -> Vec<f32> {

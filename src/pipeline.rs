@@ -186,8 +186,7 @@ impl Pipeline {
     }
 }
 
-/// The largest magnitude among `samples` (0 for none). The page measures its
-/// mono audio with this too (`TagModel::set_input` is given the result).
+/// The largest magnitude among `samples` (0 for none).
 pub fn loudest(samples: &[f32]) -> f32 {
     samples.iter().fold(0.0f32, |m, v| m.max(v.abs()))
 }
