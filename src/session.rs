@@ -93,11 +93,36 @@ pub struct FileTags {
     pub silent: bool,
 }
 
-/// The loudest sample below which audio is silence to the front ends
-/// (−80 dBFS): the scattering normaliser divides by the local loudness plus
-/// 1e-4, so quieter audio reaches the model as ever smaller coefficients,
-/// the same as digital silence (which the shipped model tags "guitar 0.55").
+/// The loudest sample below which audio counts as silence (−80 dBFS): the
+/// scattering normaliser divides by the local loudness plus 1e-4, so quieter
+/// audio reaches the model as ever smaller coefficients, the same as digital
+/// silence (which the shipped model tags "guitar 0.55"). One threshold for
+/// every front end: no one means to tag music that quiet.
 pub const SILENCE: f32 = 1e-4;
+
+impl FileTags {
+    /// Why there are no tags, in words the CLI and the page both show, for
+    /// silent audio; `None` otherwise. The level is of the mono audio at the
+    /// front end's rate (what the analysis hears: channels that cancel out, or
+    /// sound only above its band, are silence to it).
+    pub fn silence_note(&self) -> Option<String> {
+        if !self.silent {
+            return None;
+        }
+        let db = |v: f32| 20.0 * v.log10();
+        Some(if self.peak > 0.0 {
+            format!(
+                "the audio is silent: the loudest sample of the mono audio the analysis hears is at {:.1} dBFS, below the {:.0} dBFS it can hear",
+                db(self.peak),
+                db(SILENCE)
+            )
+        } else if self.non_finite > 0 {
+            "the audio is silent: every sample is zero or not a number".into()
+        } else {
+            "the audio is silent: every sample is zero".into()
+        })
+    }
+}
 
 /// What progress a session has made, for a progress bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -415,6 +440,43 @@ mod tests {
         assert_eq!(t.taggram[2].end_s, 8.0);
         assert_eq!(t.windows[1].start_s, 4.0);
         assert_eq!(t.duration_s, 8.0);
+    }
+
+    /// Silence is said in one set of words (the CLI's warning, the page's
+    /// note), with the level the analysis hears.
+    #[test]
+    fn silent_audio_is_said_so_with_its_level() {
+        let tags = |peak: f32, non_finite: u64| {
+            summarise(
+                vec![window(0, 40, vec![0.0; 4], 4)],
+                40,
+                10,
+                10,
+                3,
+                non_finite,
+                peak,
+            )
+        };
+        assert_eq!(tags(0.5, 0).silence_note(), None);
+        assert_eq!(tags(SILENCE, 0).silence_note(), None);
+        let quiet = tags(SILENCE * 0.5, 0);
+        assert!(quiet.silent);
+        assert_eq!(
+            quiet.silence_note().unwrap(),
+            "the audio is silent: the loudest sample of the mono audio the analysis hears is at -86.0 dBFS, below the -80 dBFS it can hear"
+        );
+        assert!(
+            tags(0.0, 0)
+                .silence_note()
+                .unwrap()
+                .ends_with("every sample is zero")
+        );
+        assert!(
+            tags(0.0, 3)
+                .silence_note()
+                .unwrap()
+                .ends_with("zero or not a number")
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ import { analyse, cancel, chooseBackend } from './page/analyse.js';
 import { drawAll, shown } from './page/results.js';
 import { wirePlayheads } from './page/playhead.js';
 import { download } from './page/export.js';
-import { isRecording, stopRecording, toggleRecord } from './page/mic.js';
+import { recordingState, stopRecording, toggleRecord } from './page/mic.js';
 import { showError } from './page/status.js';
 
 /** Analyse the first of `files`; `dropped`: they came by drag and drop (an empty drop is said). */
@@ -29,8 +29,13 @@ function pickFile(files, dropped = false) {
     return;
   }
   // The recording would replace the file's results when it stops: one at a time.
-  if (isRecording()) {
-    showError(`“${f.name}” was not analysed: a recording is under way. Stop it first (the Stop button or Escape), then choose the file again.`);
+  const rec = recordingState();
+  if (rec) {
+    showError(
+      rec === 'starting'
+        ? `“${f.name}” was not analysed: the microphone is starting. Stop the recording once it runs (the Stop button or Escape), then choose the file again.`
+        : `“${f.name}” was not analysed: a recording is under way. Stop it first (the Stop button or Escape), then choose the file again.`,
+    );
     return;
   }
   analyse(f, f.name, Array.from(files).slice(1).map((x) => x.name));
@@ -57,6 +62,7 @@ function wire() {
   ui.drop.addEventListener('dragleave', () => ui.drop.classList.remove('over'));
   ui.drop.addEventListener('drop', (ev) => {
     ev.preventDefault();
+    ev.stopPropagation(); // the window's handler below would analyse it a second time
     ui.drop.classList.remove('over');
     pickFile(ev.dataTransfer.files, true);
   });

@@ -728,6 +728,15 @@ test('keyboard: drop zone and cancel are reachable; Escape cancels a long job', 
 test('several files dropped: the first is analysed and a note names the others; a drop of text says it is not a file', async ({ page, url }) => {
   await page.goto(url);
   await page.waitForLoadState('networkidle');
+  // Each drop is analysed once (the window's own drop handler analysed it a second time).
+  await page.evaluate(() => {
+    const read = Blob.prototype.arrayBuffer;
+    globalThis.reads = 0;
+    Blob.prototype.arrayBuffer = function () {
+      globalThis.reads++;
+      return read.call(this);
+    };
+  });
   const b64 = Buffer.from(good).toString('base64');
   await page.evaluate((b64) => {
     const bin = atob(b64);
@@ -738,6 +747,8 @@ test('several files dropped: the first is analysed and a note names the others; 
   }, b64);
   check((await settled(page)) === 'done', await errorText(page));
   check((await page.evaluate(() => globalThis.scatterbrain.result.name)) === 'a.wav', 'not the first file');
+  const reads = await page.evaluate(() => globalThis.reads);
+  check(reads === 1, `one drop read its file ${reads} times`);
   const note = await page.evaluate(() => (document.getElementById('input-note').hidden ? '' : document.getElementById('input-note').textContent));
   check(/2 more were dropped/.test(note) && /“b\.wav”, “c\.wav”/.test(note), `note: “${note}”`);
   await page.evaluate(() => {
@@ -848,6 +859,12 @@ test('silent audio gets no tags, in words, and the next file gets its tags again
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
   const json = JSON.parse(await (await import('node:fs/promises')).readFile(await download.path(), 'utf8'));
   check(json.audio.warnings.some((w) => /silent/.test(w)), `JSON warnings: ${JSON.stringify(json.audio.warnings)}`);
+  // Nowhere else either: the JSON's tags (as the CLI's top), the taggram's PNG, read-out and label.
+  check(json.silent === true && json.tags.length === 0 && json.peak === 0 && /every sample is zero/.test(json.note), `JSON of silence: ${JSON.stringify({ silent: json.silent, peak: json.peak, tags: json.tags, note: json.note })}`);
+  check(await page.isDisabled('.save-png[data-picture="taggram"]'), 'a taggram PNG of silence can be saved');
+  check(await page.isHidden('#taggram-readout'), 'a taggram read-out for silence');
+  const label = await page.getAttribute('#taggram', 'aria-label');
+  check(/no tags \(the audio is silent\)/.test(label), `taggram label: “${label}”`);
   // −90 dBFS (a few 16-bit steps): below what the analysis hears, and said how loud.
   await resetState(page);
   await dropFile(page, 'quiet.wav', wav(tone(440, 3, 22050, 10 ** (-90 / 20)), 22050), 'audio/wav');

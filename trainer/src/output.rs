@@ -46,7 +46,10 @@ pub fn remove_on_interrupt() -> Result<()> {
         .name("interrupt".into())
         .spawn(move || {
             if let Some(signal) = signals.forever().next() {
-                for tmp in live().drain(..) {
+                // Held until the end: no new temporary file can start
+                // between the clean-up and the exit.
+                let mut live = live();
+                for tmp in live.drain(..) {
                     let _ = std::fs::remove_file(tmp);
                 }
                 let _ = signal_hook::low_level::emulate_default_handler(signal);

@@ -336,17 +336,7 @@ fn warnings(t: &FileTags, early: Option<&EarlyEnd>) -> Vec<String> {
             t.non_finite
         )
     });
-    let silent = t.silent.then(|| {
-        let level = if t.peak > 0.0 {
-            format!(
-                "its loudest sample is at {:.0} dBFS, below the -80 dBFS the analysis can hear",
-                20.0 * t.peak.log10()
-            )
-        } else {
-            "every sample is zero".into()
-        };
-        format!("the audio is silent ({level}): no tags")
-    });
+    let silent = t.silence_note().map(|note| format!("{note}: no tags"));
     non_finite
         .into_iter()
         .chain(early.map(ToString::to_string))

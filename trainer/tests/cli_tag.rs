@@ -259,7 +259,7 @@ fn silent_audio_gets_no_tags() {
             vec![0.0f32; 3 * 22_050],
             Some("every sample is zero"),
         ),
-        ("minus90.wav", tone(-90.0), Some("-90 dBFS")),
+        ("minus90.wav", tone(-90.0), Some("dBFS, below the -80 dBFS")),
         ("minus60.wav", tone(-60.0), None),
     ];
     for (name, samples, _) in &files {

@@ -88,6 +88,8 @@ export interface TagResult {
   peak: number;
   /** `peak` is below −80 dBFS: the analysis hears silence and `clip` means nothing (say so rather than show tags). */
   silent: boolean;
+  /** Why there are no tags when `silent`, in the core's words (the CLI's and the page's); null otherwise. */
+  silence_note: string | null;
 }
 
 /** What one row of the coefficients is. */

@@ -36,6 +36,8 @@ export async function loadTagger({ wasm, model } = {}) {
 
 /** The top `n` tags of a `tag()` result, best first: `[{ tag, score }]`. */
 export function topTags(result, n = 5) {
+  // Silent audio: the scores are what the model says of nothing (`result.silence_note` says why).
+  if (result.silent) return [];
   return result.clip
     .map((score, i) => ({ tag: result.tags[i], score }))
     .sort((a, b) => b.score - a.score)

@@ -246,7 +246,7 @@ async function retag() {
   // The worker was restarted since (cancel, crash, a newer file), or holds
   // another job's input (one that failed after the worker's part): the
   // file is analysed again.
-  if (current.workerGen !== engine.gen || current.job !== workerHolds) return analyse(current.blob, current.name);
+  if (current.workerGen !== engine.gen || current.job !== workerHolds) return analyse(current.blob, current.name, current.left);
   const { id, alive } = begin();
   const picks = webgpuPicks(); // a fallback from before a newer pick of WebGPU is stale
   const backend = currentBackend();

@@ -45,6 +45,8 @@ function tagsJson(r, round) {
     };
   }
   const i = model.info;
+  // Silent audio: the scores are what the model says of nothing, not tags (as the CLI's JSON).
+  const silent = !!t.silent;
   return {
     model: {
       name: i.name,
@@ -56,8 +58,11 @@ function tagsJson(r, round) {
     },
     backend: t.backend,
     webgpu_fallback_reason: t.fallback,
+    silent,
+    peak: t.peak,
+    ...(silent ? { note: `No tags: ${t.silence_note}.` } : {}),
     // Clip scores (the windows' mean, weighted by the audio each adds), best first.
-    tags: ranked(t).map((k) => ({ tag: t.tags[k], score: round(t.clip[k]) })),
+    tags: silent ? [] : ranked(t).map((k) => ({ tag: t.tags[k], score: round(t.clip[k]) })),
     taggram: {
       tags: t.tags,
       layout: 'windows[w].scores[k] is the score of tags[k] in window w',

@@ -16,8 +16,8 @@ let starting = false; // between the click and the recorder's start (permission,
 let liveHistory = null;
 let liveDrawQueued = false;
 
-/** Whether the microphone is recording (or starting to). */
-export const isRecording = () => !!recording || starting;
+/** `'recording'`, `'starting'` (between the click and the recorder's start) or null. */
+export const recordingState = () => (recording ? 'recording' : starting ? 'starting' : null);
 
 /** Stop a recording under way (its audio is then analysed); false if there was none. */
 export function stopRecording() {

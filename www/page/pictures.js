@@ -97,10 +97,12 @@ export function drawAll() {
     .map((p) => ({ freq: p.freq2_hz, values: rowView(sc, p.index) }));
   r.s2Layout = drawHeatmap(ui.s2, { ...base, rows: s2, bpm: true, yLabel: 'modulation', title: `S2, pulsing of the ${fmtHz(f1)} band · ${r.name}` });
   r.taggramLayout = null;
-  // No model, no taggram: nothing to read or save.
-  $('taggram-readout').hidden = !r.tags;
-  document.querySelector('.save-png[data-picture="taggram"]').disabled = !r.tags;
-  if (r.tags) {
+  // No model or silent audio, no taggram: nothing to read or save.
+  const taggram = !!r.tags && !r.tags.silent;
+  $('taggram-readout').hidden = !taggram;
+  document.querySelector('.save-png[data-picture="taggram"]').disabled = !taggram;
+  if (!taggram) $('taggram-sub').textContent = '';
+  if (taggram) {
     const columns = taggramColumns(r);
     const widths = columns.map((c) => c.to - c.from).sort((a, b) => a - b);
     const step = widths[Math.floor(widths.length / 2)];
@@ -234,7 +236,9 @@ function wireReadout(p) {
       // new place now, not when the audio's seek ends (before the player has
       // loaded, a second later: a screen reader read the old place).
       mode[p.id] = 'keyboard';
-      setTimeout(() => keyboard(p)); // after every keydown listener (a microtask would run before the next one)
+      // After every keydown listener (a microtask would run before the next
+      // one), and only if the picture still has the focus (blur hid the marker).
+      setTimeout(() => document.activeElement === canvas && keyboard(p));
       return;
     }
     if (ev.key !== 'ArrowUp' && ev.key !== 'ArrowDown') return;

@@ -47,15 +47,8 @@ export function inputNotes(r) {
   }
   const bad = r.tags?.non_finite ?? 0;
   if (bad > 0) notes.push(`${bad.toLocaleString('en')} samples were not numbers (NaN or infinite) and were read as silence.`);
-  if (r.tags?.silent) notes.push(`${silence(r.tags)} There is nothing to tag.`);
+  if (r.tags?.silent) notes.push(`${plain(r.tags.silence_note)} There is nothing to tag.`);
   return notes;
-}
-
-/** What the core found silent, in words (its threshold is −80 dBFS). */
-function silence(tags) {
-  return tags.peak > 0
-    ? `The audio is silent: its loudest sample is at ${(20 * Math.log10(tags.peak)).toFixed(0)} dBFS, below the −80 dBFS the analysis can hear.`
-    : 'The audio is silent: every sample is zero.';
 }
 
 export function showResults(r) {
@@ -104,7 +97,7 @@ export function showTags(r) {
     // The model's scores for nothing (the shipped one says "guitar 0.55"): not tags.
     const div = document.createElement('div');
     div.className = 'placeholder';
-    div.textContent = `No tags: ${silence(tags).replace(/^The audio is/, 'the audio is')}`;
+    div.textContent = `No tags: ${tags.silence_note}.`; // the core's words, as the CLI's
     ui.tags.replaceChildren(div);
     ui.backendUsed.textContent = '';
     ui.taggramEmpty.textContent = 'Silent audio: no taggram.';
@@ -259,8 +252,9 @@ export function describePictures(r = shown.result) {
       : `Second-order scattering of ${file}: no coefficients for this band.`,
   );
   const t = r.tags;
-  if (!t) {
-    ui.taggram.setAttribute('aria-label', `Taggram of ${file}: no tags (${r.tagError ? 'they could not be computed' : 'no model'}).`);
+  if (!t || t.silent) {
+    const why = t ? 'the audio is silent' : r.tagError ? 'they could not be computed' : 'no model';
+    ui.taggram.setAttribute('aria-label', `Taggram of ${file}: no tags (${why}).`);
     return;
   }
   const support = supportOf(t);

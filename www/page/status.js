@@ -48,10 +48,10 @@ export function clearError() {
 
 export function busy(on) {
   if (!on) stopTicker();
+  ui.drop.setAttribute('aria-disabled', on ? 'true' : 'false');
   // A hidden button keeps no focus: a keyboard user would restart from the top of the page.
   if (!on && document.activeElement === ui.cancel) ui.drop.focus();
   ui.cancel.hidden = !on;
-  ui.drop.setAttribute('aria-disabled', on ? 'true' : 'false');
   document.body.dataset.busy = on ? '1' : '0';
 }
 

@@ -65,9 +65,12 @@ struct PageTags<'a> {
     /// `SILENCE` (the scores then mean nothing: the page says so).
     peak: f32,
     silent: bool,
+    /// The core's words for it (`FileTags::silence_note`), or null.
+    silence_note: Option<String>,
 }
 
 fn page_tags<'a>(backend: &'static str, tags: &'a [String], t: FileTags) -> PageTags<'a> {
+    let silence_note = t.silence_note();
     PageTags {
         backend,
         tags,
@@ -78,6 +81,7 @@ fn page_tags<'a>(backend: &'static str, tags: &'a [String], t: FileTags) -> Page
         non_finite: t.non_finite,
         peak: t.peak,
         silent: t.silent,
+        silence_note,
     }
 }
 
@@ -199,7 +203,7 @@ impl TagModel {
     }
 
     /// Tags of the last analysed audio on the CPU backend:
-    /// `{backend, tags, clip, windows, taggram, duration_s, non_finite, peak, silent}`
+    /// `{backend, tags, clip, windows, taggram, duration_s, non_finite, peak, silent, silence_note}`
     /// (spans: `{start_s, end_s, scores}`). `progress(done, total, "model")`
     /// after every batch of windows.
     pub fn predict_cpu(&mut self, progress: Option<js_sys::Function>) -> Result<JsValue, JsError> {
