@@ -187,7 +187,7 @@ impl Pipeline {
 }
 
 /// The largest magnitude among `samples` (0 for none).
-pub fn loudest(samples: &[f32]) -> f32 {
+fn loudest(samples: &[f32]) -> f32 {
     samples.iter().fold(0.0f32, |m, v| m.max(v.abs()))
 }
 
@@ -208,18 +208,21 @@ impl<F: FnMut(WindowFeatures)> Run<'_, F> {
         if !self.shard.holds(index) {
             return;
         }
-        let unlooped = unlooped(&w);
-        let (coefficients, raw) = match (self.form, unlooped) {
-            (Form::Raw, None) => (self.features.raw(&w.samples), None),
-            (Form::Raw, Some(x)) => (self.features.raw(&x), None),
-            (Form::Model, _) => (self.features.model_input(&w.samples, self.stats), None),
-            (Form::Both, None) => {
+        // Only the raw coefficients are of the unlooped audio (the model's
+        // input is never: no copy made for it).
+        let unlooped = (self.form != Form::Model).then(|| unlooped(&w)).flatten();
+        let audio = unlooped.as_deref().unwrap_or(&w.samples);
+        let (coefficients, raw) = match self.form {
+            Form::Raw => (self.features.raw(audio), None),
+            Form::Model => (self.features.model_input(&w.samples, self.stats), None),
+            // One front-end pass gives both when they are of the same audio.
+            Form::Both if unlooped.is_none() => {
                 let (raw, input) = self.features.raw_and_model_input(&w.samples, self.stats);
                 (input, Some(raw))
             }
-            (Form::Both, Some(x)) => (
+            Form::Both => (
                 self.features.model_input(&w.samples, self.stats),
-                Some(self.features.raw(&x)),
+                Some(self.features.raw(audio)),
             ),
         };
         (self.out)(WindowFeatures {

@@ -215,33 +215,33 @@ fn same_file(out: &Path, input: &Path) -> bool {
 /// work.
 fn check_outputs(a: &Args) -> Result<()> {
     let sidecar = a.out.as_deref().map(sidecar_path);
+    // Each output, what it is, and the option that names it.
     let outputs = [
-        (a.png.as_deref(), "--png"),
-        (a.out.as_deref(), "--out"),
+        (a.png.as_deref(), "--png", "--png"),
+        (a.out.as_deref(), "--out", "--out"),
         (
             sidecar.as_deref(),
             "the sidecar of --out (its name with .json)",
+            "--out",
         ),
     ];
     let inputs = [
         (Some(a.file.as_path()), "the audio file"),
         (a.config.as_deref(), "the --config file"),
     ];
-    for (out, what) in outputs.iter().filter_map(|(p, w)| Some((p.as_ref()?, w))) {
+    for (out, what, option) in outputs
+        .iter()
+        .filter_map(|(p, w, o)| Some((p.as_ref()?, w, o)))
+    {
         if let Some((input, role)) = inputs
             .iter()
             .filter_map(|(p, r)| Some((p.as_ref()?, r)))
             .find(|(i, _)| same_file(out, i))
         {
             bail!(
-                "{what}, {}, would overwrite {role}, {}; choose another name for {}",
+                "{what}, {}, would overwrite {role}, {}; choose another name for {option}",
                 out.display(),
                 input.display(),
-                if what.starts_with("the sidecar") {
-                    "--out"
-                } else {
-                    what
-                }
             );
         }
     }

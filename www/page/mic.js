@@ -167,24 +167,22 @@ function liveTags(m) {
   if (m.silent) {
     // The model's scores for nothing are not tags (the core's −80 dBFS).
     list.replaceChildren(Object.assign(document.createElement('li'), { className: 'muted', textContent: 'silent: no tags' }));
-    list.dataset.seconds = m.seconds.toFixed(1);
-    document.body.dataset.liveTags = String(Number(document.body.dataset.liveTags || 0) + 1);
-    return;
+  } else {
+    // Uncertain tags (issue 12 item 6) marked “?” as in the results' list.
+    const names = markedTagNames(m);
+    const top = m.tags
+      .map((name, i) => ({ name: names[i], score: m.clip[i] }))
+      .sort((a, b) => b.score - a.score)
+      .slice(0, LIVE_TOP);
+    list.replaceChildren(
+      ...top.map((t) => {
+        const li = document.createElement('li');
+        li.textContent = `${t.name} ${t.score.toFixed(2)}`;
+        li.style.setProperty('--score', t.score.toFixed(3));
+        return li;
+      }),
+    );
   }
-  // Uncertain tags (issue 12 item 6) marked “?” as in the results' list.
-  const names = markedTagNames(m);
-  const top = m.tags
-    .map((name, i) => ({ name: names[i], score: m.clip[i] }))
-    .sort((a, b) => b.score - a.score)
-    .slice(0, LIVE_TOP);
-  list.replaceChildren(
-    ...top.map((t) => {
-      const li = document.createElement('li');
-      li.textContent = `${t.name} ${t.score.toFixed(2)}`;
-      li.style.setProperty('--score', t.score.toFixed(3));
-      return li;
-    }),
-  );
   list.dataset.seconds = m.seconds.toFixed(1);
   document.body.dataset.liveTags = String(Number(document.body.dataset.liveTags || 0) + 1);
 }

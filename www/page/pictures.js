@@ -102,7 +102,7 @@ export function drawAll() {
   $('taggram-readout').hidden = !taggram;
   document.querySelector('.save-png[data-picture="taggram"]').disabled = !taggram;
   if (!taggram) $('taggram-sub').textContent = '';
-  if (taggram) {
+  else {
     const columns = taggramColumns(r);
     const widths = columns.map((c) => c.to - c.from).sort((a, b) => a - b);
     const step = widths[Math.floor(widths.length / 2)];

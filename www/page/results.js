@@ -71,41 +71,39 @@ export function showResults(r) {
   drawAll();
 }
 
+/** In place of the tags and the taggram: why there are none. */
+function noTags(r, why, taggramWhy) {
+  const div = document.createElement('div');
+  div.className = 'placeholder';
+  div.textContent = why;
+  ui.tags.replaceChildren(div);
+  ui.backendUsed.textContent = '';
+  ui.taggramEmpty.textContent = taggramWhy;
+  ui.taggramEmpty.hidden = false;
+  ui.taggramPlot.hidden = true;
+  describePictures(r);
+}
+
 export function showTags(r) {
   const tags = r.tags;
   ui.tagsNote.hidden = true;
   ui.tagsLegend.hidden = true;
   if (!tags) {
-    const div = document.createElement('div');
-    div.className = 'placeholder';
-    div.textContent = r.tagError
-      ? `The tags could not be computed: ${plain(r.tagError)} The scattering transform below is computed for real.`
-      : model.state === 'absent'
-        ? `No tagging model is shipped with this build (${MODEL_URL} is missing), so no tags are shown. The scattering transform below is computed for real.`
-        : model.state === 'error'
-          ? `${model.message} No tags are shown; the scattering transform below is computed for real.`
-          : 'No tags: the model was not ready.';
-    ui.tags.replaceChildren(div);
-    ui.backendUsed.textContent = '';
-    ui.taggramEmpty.textContent = r.tagError ? 'The tags could not be computed: no taggram.' : 'No model: no taggram.';
-    ui.taggramEmpty.hidden = false;
-    ui.taggramPlot.hidden = true;
-    describePictures(r);
-    return;
+    return noTags(
+      r,
+      r.tagError
+        ? `The tags could not be computed: ${plain(r.tagError)} The scattering transform below is computed for real.`
+        : model.state === 'absent'
+          ? `No tagging model is shipped with this build (${MODEL_URL} is missing), so no tags are shown. The scattering transform below is computed for real.`
+          : model.state === 'error'
+            ? `${model.message} No tags are shown; the scattering transform below is computed for real.`
+            : 'No tags: the model was not ready.',
+      r.tagError ? 'The tags could not be computed: no taggram.' : 'No model: no taggram.',
+    );
   }
-  if (tags.silent) {
-    // The model's scores for nothing (the shipped one says "guitar 0.55"): not tags.
-    const div = document.createElement('div');
-    div.className = 'placeholder';
-    div.textContent = `No tags: ${tags.silence_note}.`; // the core's words, as the CLI's
-    ui.tags.replaceChildren(div);
-    ui.backendUsed.textContent = '';
-    ui.taggramEmpty.textContent = 'Silent audio: no taggram.';
-    ui.taggramEmpty.hidden = false;
-    ui.taggramPlot.hidden = true;
-    describePictures(r);
-    return;
-  }
+  // The model's scores for nothing (the shipped one says "guitar 0.55"): not
+  // tags. The core's words, as the CLI's.
+  if (tags.silent) return noTags(r, `No tags: ${tags.silence_note}.`, 'Silent audio: no taggram.');
   if (!trained(model.info)) {
     ui.tagsNote.textContent = `The model ${model.info.name} is untrained (random weights, for testing): these scores mean nothing yet.`;
     ui.tagsNote.hidden = false;
