@@ -76,16 +76,21 @@ pub fn top_tags<'a, S: AsRef<str>>(
     scores: &[f32],
     n: usize,
 ) -> Vec<(&'a str, f32)> {
-    let mut ranked: Vec<(&str, f32)> = names
-        .iter()
-        .map(AsRef::as_ref)
-        .zip(scores.iter().copied())
-        .collect();
-    ranked.sort_by(|a, b| match (a.1.is_nan(), b.1.is_nan()) {
+    let scores = &scores[..scores.len().min(names.len())];
+    (top_indices(scores, n).into_iter())
+        .map(|i| (names[i].as_ref(), scores[i]))
+        .collect()
+}
+
+/// Indices of the `n` highest `scores`, best first (NaN last, ties in index
+/// order).
+pub fn top_indices(scores: &[f32], n: usize) -> Vec<usize> {
+    let mut ranked: Vec<usize> = (0..scores.len()).collect();
+    ranked.sort_by(|&a, &b| match (scores[a].is_nan(), scores[b].is_nan()) {
         (true, true) => std::cmp::Ordering::Equal,
         (true, false) => std::cmp::Ordering::Greater,
         (false, true) => std::cmp::Ordering::Less,
-        (false, false) => b.1.total_cmp(&a.1),
+        (false, false) => scores[b].total_cmp(&scores[a]),
     });
     ranked.truncate(n);
     ranked

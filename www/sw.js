@@ -39,7 +39,6 @@ const SHELL = [
   'page/playhead.js',
   'page/results.js',
   'page/status.js',
-  'page/support.js',
   'page/ui.js',
   'package/engine.js',
   'package/sniff.js',

@@ -11,6 +11,8 @@
 //! * [`cnn`]: the paper's Table 1 CNN.
 //! * [`file`]: the self-describing model file (weights fp32 or fp16 + JSON
 //!   metadata), loaded from bytes.
+//! * [`support`]: how well the model knows each tag (its file's counts):
+//!   which scores are guesses.
 //!
 //! # From a sequence to clip tags
 //!
@@ -34,6 +36,7 @@ mod panels;
 pub mod prepared;
 pub mod quant;
 pub mod rnn;
+pub mod support;
 
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
@@ -51,6 +54,7 @@ pub use self::file::{
 };
 pub use self::loaded::Model;
 pub use self::rnn::{PytorchWeights, RecurrentLayer};
+pub use self::support::{TagNote, TagSupport};
 /// The burn device type (re-exported so callers need not depend on burn).
 pub use burn::tensor::Device;
 

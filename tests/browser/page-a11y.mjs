@@ -167,12 +167,18 @@ export function pageA11yTests(h) {
         check(c >= 4.5, `uncertain ${k} contrast ${c.toFixed(2)} < 4.5 (${colours[k]} on ${colours.bg})`);
       }
       // All 50 tags, not only the ten listed (the taggram shows them all).
-      const support = await page.evaluate(async () => {
-        const { tagSupport } = await import('./page/support.js');
-        const s = tagSupport(globalThis.scatterbrain.model.info);
-        return globalThis.scatterbrain.model.info.tags.map((tag, i) => ({ tag, ...s.tags[i] }));
+      // The core's reading of the counts (the CLI's), carried by the result.
+      const support = await page.evaluate(() => {
+        const t = globalThis.scatterbrain.result.tags;
+        return t.tags.map((tag, i) => ({ tag, ...t.support.tags[i] }));
       });
+      check(support.length === 50, `${support.length} tags judged`);
       for (const s of support) check(s.uncertain === expectUncertain(s.tag), `support of “${s.tag}”: ${JSON.stringify(s)}`);
+      // The JSON download marks them as the CLI's JSON does.
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+      const json = JSON.parse(readFileSync(await download.path(), 'utf8'));
+      check(json.tags.length === 50 && json.tags.every((t) => t.uncertain === expectUncertain(t.tag)), `download's marks: ${JSON.stringify(json.tags.filter((t) => t.uncertain !== expectUncertain(t.tag)))}`);
+      check(json.support && json.support.legend === legend && json.support.min === 5, `download's support: ${JSON.stringify(json.support).slice(0, 200)}`);
       check(consoleErrors.length === 0, `console errors: ${consoleErrors.join(' | ')}`);
     } finally {
       server.close();

@@ -60,6 +60,7 @@ console.log(
     taggram_columns: result.taggram.length,
     duration_s: result.duration_s,
     top: topTags(result, 5),
+    support: result.support,
     again_max_diff: Math.max(...result.clip.map((v, i) => Math.abs(v - again.clip[i]))),
     progress: {
       analyse_steps: analyse.length,

@@ -15,11 +15,11 @@ use crate::device::{Backend, device};
 use anyhow::{Context, Result, anyhow};
 use indicatif::{ProgressBar, ProgressStyle};
 use scatterbrain::decode::{AudioReader, EarlyEnd};
-use scatterbrain::model::Model;
+use scatterbrain::model::{Model, TagSupport};
 use scatterbrain::pipeline::Shard;
 use scatterbrain::session::{Analysis, FileTags, Session, SessionOptions};
 use scatterbrain::tagging::Tagging;
-use scatterbrain::tags::top_tags;
+use scatterbrain::tags::top_indices;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -97,6 +97,9 @@ pub fn run(a: Args) -> Result<bool> {
     let meta = first.model().metadata.clone();
     let name = meta.model.name();
     let untrained = meta.provenance.epochs.is_none();
+    // Which scores are guesses (the model met the tag in too few clips).
+    let support = TagSupport::of(&meta);
+    let mut marked = false;
     // By default one worker per core, at most 16 (~1.5 GB of workers with
     // the shipped model); `--jobs` asks for more.
     let jobs = usize::from(a.jobs.unwrap_or(match a.device {
@@ -179,9 +182,18 @@ pub fn run(a: Args) -> Result<bool> {
                             bar.suspend(|| eprintln!("warning: {}: {w}", file.display()));
                         }
                         if a.json {
-                            results.push(json_file(file, &meta.tags, &t, a.top.into(), &notes)?);
+                            results.push(json_file(
+                                file,
+                                &meta.tags,
+                                &support,
+                                &t,
+                                a.top.into(),
+                                &notes,
+                            )?);
                         } else {
-                            let line = text_line(file, &meta.tags, &t, a.top.into());
+                            let (line, uncertain) =
+                                text_line(file, &meta.tags, &support, &t, a.top.into());
+                            marked |= uncertain;
                             if let Err(e) = bar.suspend(|| print_line(&line)) {
                                 // Let the workers stop after their current file.
                                 stop.store(true, Ordering::Relaxed);
@@ -209,6 +221,9 @@ pub fn run(a: Args) -> Result<bool> {
             _ => Err(e),
         };
     }
+    if marked {
+        eprintln!("note: {}", support.legend);
+    }
     if untrained {
         eprintln!(
             "note: {name} ({}) records no training: its tags are not meaningful",
@@ -223,6 +238,7 @@ pub fn run(a: Args) -> Result<bool> {
                 "provenance": meta.provenance,
             },
             "tags": &meta.tags,
+            "support": &support,
             "files": results,
         });
         match print_line(&serde_json::to_string_pretty(&doc)?) {
@@ -291,21 +307,44 @@ fn about(file: &Path, e: &anyhow::Error) -> String {
     }
 }
 
-fn text_line(file: &Path, names: &[String], t: &FileTags, top: usize) -> String {
+/// `FILE: tag 0.42, tag? 0.30, …` (`?`: an uncertain tag), and whether any
+/// tag shown is uncertain.
+fn text_line(
+    file: &Path,
+    names: &[String],
+    support: &TagSupport,
+    t: &FileTags,
+    top: usize,
+) -> (String, bool) {
     if t.silent {
         // The model's scores for nothing are not tags (the warning says why).
-        return format!("{}: silent, no tags", file.display());
+        return (format!("{}: silent, no tags", file.display()), false);
     }
-    let tags: Vec<String> = top_tags(names, &t.scores, top)
-        .iter()
-        .map(|(tag, s)| format!("{tag} {s:.2}"))
+    let mut marked = false;
+    let tags: Vec<String> = ranked(names, &t.scores, top)
+        .map(|(i, tag, s)| {
+            let mark = if support.uncertain(i) { "?" } else { "" };
+            marked |= !mark.is_empty();
+            format!("{tag}{mark} {s:.2}")
+        })
         .collect();
-    format!("{}: {}", file.display(), tags.join(", "))
+    (format!("{}: {}", file.display(), tags.join(", ")), marked)
+}
+
+/// The `top` best tags as (index, name, score).
+fn ranked<'a>(
+    names: &'a [String],
+    scores: &'a [f32],
+    top: usize,
+) -> impl Iterator<Item = (usize, &'a str, f32)> {
+    let scores = &scores[..scores.len().min(names.len())];
+    (top_indices(scores, top).into_iter()).map(move |i| (i, names[i].as_str(), scores[i]))
 }
 
 fn json_file(
     file: &Path,
     names: &[String],
+    support: &TagSupport,
     t: &FileTags,
     top: usize,
     warnings: &[String],
@@ -318,9 +357,8 @@ fn json_file(
         let top = if t.silent { 0 } else { top };
         o.insert(
             "top".into(),
-            top_tags(names, &t.scores, top)
-                .iter()
-                .map(|(tag, s)| json!({"tag": tag, "score": s}))
+            ranked(names, &t.scores, top)
+                .map(|(i, tag, s)| json!({"tag": tag, "score": s, "uncertain": support.uncertain(i)}))
                 .collect(),
         );
     }

@@ -315,3 +315,85 @@ fn silent_audio_gets_no_tags() {
     assert_eq!(f[1]["top"].as_array().unwrap().len(), 5);
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// Tags the model met in too few training clips (the counts its file
+/// records) are marked `?` in the text, with the legend once on stderr, and
+/// `uncertain` in the JSON, in the words the page uses (the core's
+/// `TagSupport`); a model that saw every tag often enough marks none.
+#[test]
+fn uncertain_tags_are_marked() {
+    use scatterbrain::model::{self, Device, Precision};
+    let dir = tmp("cli-tag", "uncertain");
+    let plain = dir.join("tiny.bpk");
+    init_model(&plain, "scat-1l-8h-gru", 5);
+    // Tag i seen in 29 training clips when i is even (too few), 30 when odd.
+    let with_counts = |out: &Path, count: &dyn Fn(usize) -> u64| {
+        let (tagger, mut meta) =
+            model::load(&std::fs::read(&plain).unwrap(), &Device::flex()).unwrap();
+        let counts: Vec<u64> = (0..meta.tags.len()).map(count).collect();
+        meta.metrics.extra = serde_json::json!({"train_positives": counts});
+        std::fs::write(out, model::save(&tagger, &meta, Precision::F32).unwrap()).unwrap();
+    };
+    let (half, all) = (dir.join("half.bpk"), dir.join("all.bpk"));
+    with_counts(&half, &|i| if i % 2 == 0 { 29 } else { 30 });
+    with_counts(&all, &|_| 30);
+    let audio = fixture("tone500_48k_mono.flac");
+    let tag = |m: &Path, json: bool| {
+        let mut cmd = bin();
+        cmd.args(["tag", "--top", "10", "--model"])
+            .arg(m)
+            .arg(&audio);
+        if json {
+            cmd.arg("--json");
+        }
+        let out = run(&mut cmd);
+        assert!(out.status.success());
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (text(&out.stdout), text(&out.stderr))
+    };
+    let doc: Value = serde_json::from_str(&tag(&half, true).0).unwrap();
+    let names: Vec<&str> = (doc["tags"].as_array().unwrap().iter())
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    let index = |t: &str| names.iter().position(|n| *n == t).unwrap();
+    let top = doc["files"][0]["top"].as_array().unwrap();
+    assert_eq!(top.len(), 10);
+    for t in top {
+        let i = index(t["tag"].as_str().unwrap());
+        assert_eq!(t["uncertain"], i % 2 == 0, "{t}");
+    }
+    let support = &doc["support"];
+    assert_eq!(
+        (&support["min"], &support["split"]),
+        (&30.into(), &"train".into())
+    );
+    assert_eq!(
+        support["tags"][0]["why"],
+        "Uncertain: the model saw this tag in only 29 training clips."
+    );
+    // Text: "tag? 0.12" for the uncertain ones, the legend once.
+    let (stdout, stderr) = tag(&half, false);
+    let shown: Vec<&str> = stdout
+        .trim()
+        .split_once(": ")
+        .unwrap()
+        .1
+        .split(", ")
+        .collect();
+    assert_eq!(shown.len(), 10);
+    assert!(shown.iter().any(|t| t.contains('?')) && shown.iter().any(|t| !t.contains('?')));
+    for t in &shown {
+        let (name, _score) = t.rsplit_once(' ').unwrap();
+        let (name, marked) = name.strip_suffix('?').map_or((name, false), |n| (n, true));
+        assert_eq!(marked, index(name) % 2 == 0, "{t}");
+    }
+    let legend = support["legend"].as_str().unwrap();
+    assert_eq!(stderr.matches(legend).count(), 1, "{stderr}");
+    // Every tag seen often enough: no marks, no legend.
+    let (stdout, stderr) = tag(&all, false);
+    assert!(
+        !stdout.contains('?') && !stderr.contains(legend),
+        "{stdout}{stderr}"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -72,6 +72,13 @@ fn compare(name: &str, init: &[&str]) -> Value {
         js["tagger_tags"], native["tags"],
         "tagger.tags is not the file's list"
     );
+    // The core's reading of the model's per-tag counts, the same object.
+    assert_eq!(js["support"], native["support"], "tag support differs");
+    let top = js["top"].as_array().unwrap();
+    assert!(
+        top.iter().all(|t| t["uncertain"].is_boolean()),
+        "topTags without `uncertain`: {top:?}"
+    );
     let d = max_diff(&scores(&js["clip"]), &scores(&file["scores"]));
     eprintln!("{name}: package vs native clip scores: max |Δ| {d:e}");
     assert!(d <= TOL, "clip scores differ by {d:e}");

@@ -1,7 +1,7 @@
 // TypeScript declarations of scatterbrain-tagger/engine (engine.js): the
 // tagger in module workers, for pages.
 
-import type { ScatterResult, TagResult } from './index.js';
+import type { ScatterResult, TagResult, TagSupport } from './index.js';
 
 /** A WASM build: compiled, its bytes, a URL, a promise of any of these, or a function giving one (called again after a failure). */
 export type WasmSource =
@@ -88,6 +88,8 @@ export interface LiveTags {
   clip: number[];
   /** The latest input is silent (below −80 dBFS): `clip` is what the model says of nothing, not tags. */
   silent: boolean;
+  /** How well the model knows each tag (as `TagResult.support`). */
+  support: TagSupport;
   /** Seconds of the latest input they describe (up to 29). */
   seconds: number;
   ms: number;

@@ -90,6 +90,33 @@ export interface TagResult {
   silent: boolean;
   /** Why there are no tags when `silent`, in the core's words (the CLI's and the page's); null otherwise. */
   silence_note: string | null;
+  /** How well the model knows each tag, from the counts its file records: which scores are guesses. */
+  support: TagSupport;
+}
+
+/** What the model file's per-tag counts say (the CLI's `?` marks, in the same words). */
+export interface TagSupport {
+  /** The file records per-tag counts (without them no tag is marked uncertain). */
+  known: boolean;
+  /** Clips a tag needs not to be uncertain (30 training clips, or 5 of a held-out split). */
+  min: number;
+  /** Which clips were counted: `'train'` or the held-out split's name; null when unknown. */
+  split: string | null;
+  /** How many clips that split has, when recorded. */
+  clips: number | null;
+  /** One per tag, in `tags` order. */
+  tags: {
+    /** A tag saying something is absent (“no vocals”). */
+    negative: boolean;
+    /** Too few clips had the tag (for an absence: what it negates) for its score to mean much. */
+    uncertain: boolean;
+    /** A short sentence; '' when nothing needs saying. */
+    why: string;
+    /** Clips counted for it (an absence: at most this many had what it negates); null when unknown. */
+    count: number | null;
+  }[];
+  /** One line explaining the marks. */
+  legend: string;
 }
 
 /** What one row of the coefficients is. */
@@ -132,5 +159,8 @@ export class Tagger {
   free(): void;
 }
 
-/** The top `n` (default 5) tags of a result, best first. */
-export function topTags(result: Pick<TagResult, 'tags' | 'clip'>, n?: number): { tag: string; score: number }[];
+/** The top `n` (default 5) tags of a result, best first; `uncertain` as `result.support` says. */
+export function topTags(
+  result: Pick<TagResult, 'tags' | 'clip'> & Partial<Pick<TagResult, 'silent' | 'support'>>,
+  n?: number,
+): { tag: string; score: number; uncertain: boolean }[];

@@ -34,12 +34,16 @@ export async function loadTagger({ wasm, model } = {}) {
   return new Tagger(new TagModel(bytes, false));
 }
 
-/** The top `n` tags of a `tag()` result, best first: `[{ tag, score }]`. */
+/**
+ * The top `n` tags of a `tag()` result, best first: `[{ tag, score, uncertain }]`
+ * (`uncertain`: the model met the tag in too few clips for its score to mean much;
+ * `result.support.tags[i].why` says so in words).
+ */
 export function topTags(result, n = 5) {
   // Silent audio: the scores are what the model says of nothing (`result.silence_note` says why).
   if (result.silent) return [];
   return result.clip
-    .map((score, i) => ({ tag: result.tags[i], score }))
+    .map((score, i) => ({ tag: result.tags[i], score, uncertain: !!result.support?.tags[i]?.uncertain }))
     .sort((a, b) => b.score - a.score)
     .slice(0, n);
 }

@@ -62,7 +62,9 @@ function tagsJson(r, round) {
     peak: t.peak,
     ...(silent ? { note: `No tags: ${t.silence_note}.` } : {}),
     // Clip scores (the windows' mean, weighted by the audio each adds), best first.
-    tags: silent ? [] : ranked(t).map((k) => ({ tag: t.tags[k], score: round(t.clip[k]) })),
+    // `uncertain`: the model met the tag in too few clips (`support` says how many, as the CLI's JSON).
+    tags: silent ? [] : ranked(t).map((k) => ({ tag: t.tags[k], score: round(t.clip[k]), uncertain: t.support.tags[k].uncertain })),
+    support: t.support,
     taggram: {
       tags: t.tags,
       layout: 'windows[w].scores[k] is the score of tags[k] in window w',

@@ -7,7 +7,6 @@ import { BACKEND_NAMES } from './backend.js';
 import { model, trained } from './model.js';
 import { fmtHz, fmtSeconds, plain } from './status.js';
 import { drawAll, preparePictures, S1_MIN_HZ } from './pictures.js';
-import { tagSupport } from './support.js';
 
 export { drawAll };
 
@@ -108,7 +107,7 @@ export function showTags(r) {
     ui.tagsNote.textContent = `The model ${model.info.name} is untrained (random weights, for testing): these scores mean nothing yet.`;
     ui.tagsNote.hidden = false;
   }
-  const support = supportOf(tags);
+  const support = tags.support; // the core's reading of the model file's per-tag counts (the CLI's `?` marks and words)
   const list = document.createElement('ol');
   list.className = 'tagbars';
   list.setAttribute('aria-label', `Top ${TOP_TAGS} tags with their scores`);
@@ -171,15 +170,9 @@ export function showTags(r) {
   describePictures(r);
 }
 
-/** How well the model knows each tag of `tags` (from the model file's per-tag counts). */
-export function supportOf(tags) {
-  const info = model.info && Array.isArray(model.info.tags) && model.info.tags.join('\n') === tags.tags.join('\n') ? model.info : { tags: tags.tags };
-  return tagSupport(info);
-}
-
 /** Tag names as the pictures show them: uncertain ones marked with “?”, as in the list. */
 export function markedTagNames(tags) {
-  const support = supportOf(tags);
+  const support = tags.support;
   return tags.tags.map((t, i) => (support.tags[i].uncertain ? `${t} ?` : t));
 }
 
@@ -255,7 +248,7 @@ export function describePictures(r = shown.result) {
     ui.taggram.setAttribute('aria-label', `Taggram of ${file}: no tags (${why}).`);
     return;
   }
-  const support = supportOf(t);
+  const support = t.support;
   const top = ranked(t)
     .slice(0, 3)
     .map((i) => `${t.tags[i]} ${t.clip[i].toFixed(2)}${support.tags[i].uncertain ? ' (uncertain)' : ''}`);

@@ -256,7 +256,12 @@ impl TagModel {
             (index as usize, ws)
         });
         let ordered = in_stream_order(items).map_err(js)?;
-        to_js(&page_tags("cpu", &self.meta.tags, input.tags_of(ordered)))
+        to_js(&page_tags(
+            "cpu",
+            &self.meta.tags,
+            &self.support,
+            input.tags_of(ordered),
+        ))
     }
 }
 

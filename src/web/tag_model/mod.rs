@@ -12,7 +12,7 @@ use super::{
     windows_from,
 };
 use crate::features::FeatureConfig;
-use crate::model::{Device, Model, ModelMetadata};
+use crate::model::{Device, Model, ModelMetadata, TagSupport};
 use crate::pipeline::{Shard, WindowFeatures, in_stream_order};
 use crate::resample::to_mono;
 use crate::session::{Analysis, FileTags, Progress, Session, SessionOptions, Span};
@@ -67,13 +67,22 @@ struct PageTags<'a> {
     silent: bool,
     /// The core's words for it (`FileTags::silence_note`), or null.
     silence_note: Option<String>,
+    /// How well the model knows each tag (`TagSupport`: which scores are
+    /// guesses, in the CLI's words).
+    support: &'a TagSupport,
 }
 
-fn page_tags<'a>(backend: &'static str, tags: &'a [String], t: FileTags) -> PageTags<'a> {
+fn page_tags<'a>(
+    backend: &'static str,
+    tags: &'a [String],
+    support: &'a TagSupport,
+    t: FileTags,
+) -> PageTags<'a> {
     let silence_note = t.silence_note();
     PageTags {
         backend,
         tags,
+        support,
         clip: t.scores,
         windows: t.windows,
         taggram: t.taggram,
@@ -93,6 +102,8 @@ fn page_tags<'a>(backend: &'static str, tags: &'a [String], t: FileTags) -> Page
 #[wasm_bindgen]
 pub struct TagModel {
     meta: ModelMetadata,
+    /// What the file's per-tag counts say (made once; every result carries it).
+    support: Rc<TagSupport>,
     /// The weights on the CPU and the model's front end; `None` until first
     /// needed when made with `lazy` (see [`TagModel::new`]).
     tagging: Option<Tagging>,
@@ -137,6 +148,7 @@ impl TagModel {
             Some(load_tagging(bytes)?)
         };
         Ok(TagModel {
+            support: Rc::new(TagSupport::of(&meta)),
             meta,
             tagging,
             bytes: Rc::new(bytes.to_vec()),
@@ -203,7 +215,7 @@ impl TagModel {
     }
 
     /// Tags of the last analysed audio on the CPU backend:
-    /// `{backend, tags, clip, windows, taggram, duration_s, non_finite, peak, silent, silence_note}`
+    /// `{backend, tags, clip, windows, taggram, duration_s, non_finite, peak, silent, silence_note, support}`
     /// (spans: `{start_s, end_s, scores}`). `progress(done, total, "model")`
     /// after every batch of windows.
     pub fn predict_cpu(&mut self, progress: Option<js_sys::Function>) -> Result<JsValue, JsError> {
@@ -250,6 +262,7 @@ impl TagModel {
         let gpu = self.gpu.borrow().clone();
         let input = self.input();
         let tags = self.meta.tags.clone();
+        let support = self.support.clone();
         wasm_bindgen_futures::future_to_promise(async move {
             let model = gpu.ok_or_else(|| JsError::new("WebGPU has not been started"))?;
             let input = input?;
@@ -259,7 +272,12 @@ impl TagModel {
                 scores.extend(score_windows_async(&model, window).await.map_err(js)?);
                 call_progress(&progress, scores.len(), total, "model");
             }
-            Ok(to_js(&page_tags("webgpu", &tags, input.tags_of(scores)))?)
+            Ok(to_js(&page_tags(
+                "webgpu",
+                &tags,
+                &support,
+                input.tags_of(scores),
+            ))?)
         })
     }
 
@@ -337,7 +355,12 @@ impl TagModel {
             scores.extend(score_windows(model, batch).map_err(js)?);
             call_progress(progress, scores.len(), total, "model");
         }
-        to_js(&page_tags("cpu", &self.meta.tags, input.tags_of(scores)))
+        to_js(&page_tags(
+            "cpu",
+            &self.meta.tags,
+            &self.support,
+            input.tags_of(scores),
+        ))
     }
 
     fn input(&self) -> Result<Rc<Analysis>, JsError> {
