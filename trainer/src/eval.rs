@@ -24,7 +24,7 @@ pub struct Args {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 16, value_parser = crate::train::at_least_one)]
     pub batch: usize,
     #[arg(long, value_enum, default_value_t = Backend::Cpu)]
     pub device: Backend,

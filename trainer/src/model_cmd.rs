@@ -1,7 +1,7 @@
 //! `scatterbrain model init|info|convert|average`: make, inspect, convert and
 //! average model files.
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use scatterbrain::features::{FeatureConfig, Features};
 use scatterbrain::model::{
     self, Device, FrontEndKind, Model, ModelConfig, ModelMetadata, Precision, Provenance, Tagger,
@@ -75,9 +75,11 @@ pub struct InitArgs {
     pub seed: u64,
     #[arg(long, value_enum, default_value_t = PrecisionArg::F32)]
     pub precision: PrecisionArg,
-    /// Front-end configuration as JSON (default: the paper's for the name's front end).
-    #[arg(long)]
-    pub front_end: Option<PathBuf>,
+    /// Front-end configuration: JSON, or a JSON file (`front_end`,
+    /// `normaliser`, `window`; fields left out take their defaults, and the
+    /// front end's kind is the name's).
+    #[arg(long, value_name = "JSON|FILE")]
+    pub front_end: Option<String>,
     /// The model's tags, comma-separated, in output order (default:
     /// MagnaTagATune's 50). A model of another tag set tags and shows its own.
     #[arg(long, value_delimiter = ',')]
@@ -96,7 +98,9 @@ pub fn run(command: Command) -> Result<()> {
             let bytes = read(&input)?;
             let m = Model::from_bytes_any_version(&bytes, &Device::flex())
                 .with_context(|| format!("{}", input.display()))?;
-            write(&out, &m.to_bytes(precision.into())?)
+            write(&out, &m.to_bytes(precision.into())?)?;
+            eprintln!("wrote {} ({})", out.display(), m.metadata.model.name());
+            Ok(())
         }
         Command::Average {
             inputs,
@@ -124,12 +128,52 @@ pub fn default_front_end(kind: FrontEndKind) -> FeatureConfig {
     }
 }
 
-fn init(a: InitArgs) -> Result<()> {
-    let spec: model::ModelName = a.name.parse()?;
-    let features_config = match &a.front_end {
-        Some(p) => serde_json::from_slice(&read(p)?).with_context(|| format!("{}", p.display()))?,
-        None => default_front_end(spec.front_end),
+/// `--front-end` (inline JSON or a file, perhaps partial; its front end's
+/// kind defaults to the model name's, and must be it), else the paper's
+/// front end for the name.
+pub fn front_end_config(given: Option<&str>, name: &str) -> Result<FeatureConfig> {
+    let spec: model::ModelName = name.parse()?;
+    let Some(given) = given else {
+        return Ok(default_front_end(spec.front_end));
     };
+    let (text, source) = if given.trim_start().starts_with('{') {
+        (given.to_string(), "--front-end".to_string())
+    } else {
+        let text = std::fs::read_to_string(given).with_context(|| format!("reading {given}"))?;
+        (text, given.to_string())
+    };
+    let mut value: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("parsing {source}"))?;
+    if value.pointer("/front_end/kind").is_none() {
+        let kind =
+            serde_json::to_value(default_front_end(spec.front_end).front_end)?["kind"].clone();
+        if let Some(o) = value.as_object_mut() {
+            match o
+                .entry("front_end")
+                .or_insert_with(|| serde_json::json!({}))
+            {
+                serde_json::Value::Object(fe) => {
+                    fe.insert("kind".into(), kind);
+                }
+                _ => {} // not an object: from_partial says so
+            }
+        }
+    }
+    let config = FeatureConfig::from_partial(value).with_context(|| format!("parsing {source}"))?;
+    if config.front_end.kind() != spec.front_end {
+        bail!(
+            "{source} is a {} front end, but the model name {name} says {}; \
+             name the model after its front end (scat-, mel- or cqt-)",
+            config.front_end.short_name(),
+            spec.front_end.as_str()
+        );
+    }
+    config.validate().with_context(|| format!("{source}"))?;
+    Ok(config)
+}
+
+fn init(a: InitArgs) -> Result<()> {
+    let features_config = front_end_config(a.front_end.as_deref(), &a.name)?;
     let mut features = Features::new(features_config.clone());
     let input_size = features.rows(features.window_len()).len();
     let mut config = ModelConfig::from_name(&a.name, input_size)?;

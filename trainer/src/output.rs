@@ -167,31 +167,45 @@ pub fn stage(path: &Path, fill: impl FnOnce(&mut BufWriter<File>) -> Result<()>)
     writing.finish()
 }
 
+/// Whether `path` is written in place: `-` (standard output), a device or
+/// a FIFO, which cannot be replaced (and have no folder for a sidecar).
+pub fn is_stream(path: &Path) -> bool {
+    path == Path::new("-") || std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
+}
+
 fn begin_inner(path: &Path) -> Result<Writing> {
-    // Replace what a symbolic link points to, not the link.
-    let target = match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path)?,
-        _ => path.to_path_buf(),
+    let in_place = |file: File| Writing {
+        w: BufWriter::new(file),
+        staged: Staged {
+            tmp: None,
+            path: path.to_path_buf(),
+        },
+        shown: path.to_path_buf(),
     };
-    let existing = std::fs::metadata(&target).ok();
+    if path == Path::new("-") {
+        // Standard output, through a duplicate of its descriptor.
+        use std::os::fd::AsFd;
+        let fd = std::io::stdout().as_fd().try_clone_to_owned()?;
+        return Ok(in_place(File::from(fd)));
+    }
+    let existing = std::fs::metadata(path).ok();
     if let Some(m) = &existing {
         if m.is_dir() {
             bail!("it is a folder");
         }
         if !m.is_file() {
-            // A device or FIFO (/dev/stdout, /dev/null): it cannot be
-            // replaced, only written in place.
-            let file = std::fs::OpenOptions::new().write(true).open(&target)?;
-            return Ok(Writing {
-                w: BufWriter::new(file),
-                staged: Staged {
-                    tmp: None,
-                    path: target,
-                },
-                shown: path.to_path_buf(),
-            });
+            // A device or FIFO (/dev/null, /dev/stdout): opened by the name
+            // given, since /dev/stdout's link leads to a pipe no path opens.
+            return Ok(in_place(
+                std::fs::OpenOptions::new().write(true).open(path)?,
+            ));
         }
     }
+    // Replace what a symbolic link points to, not the link.
+    let target = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path)?,
+        _ => path.to_path_buf(),
+    };
     let Some(name) = target.file_name() else {
         bail!("not a file path");
     };

@@ -24,10 +24,17 @@ pub struct Args {
     pub png: Option<PathBuf>,
     /// Write the coefficients as a rows × frames float32 .npy (stored frame
     /// by frame, Fortran order), with a .json sidecar describing every row
-    /// and frame.
+    /// and frame (OUT with the extension .json); `-` writes the array to
+    /// standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Write the normalised coefficients the model reads, instead of raw S0/S1/S2.
+    /// Where the sidecar of --out goes (default: OUT with the extension
+    /// .json; none for standard output, a device or a pipe unless given).
+    #[arg(long, requires = "out")]
+    pub sidecar: Option<PathBuf>,
+    /// Write the normaliser's output instead of raw S0/S1/S2: what a model
+    /// reads before its own standardisation (whose statistics only a model
+    /// file holds).
     #[arg(long)]
     pub normalised: bool,
     /// Feature configuration as JSON (`front_end`, `normaliser`, `window`;
@@ -174,7 +181,14 @@ pub fn run(a: Args) -> Result<()> {
                 .map_err(array_err)?;
         }
         let array = writing.finish()?;
-        let sidecar = sidecar_path(out);
+        let Some(sidecar) = sidecar_path(&a) else {
+            array.commit()?;
+            eprintln!(
+                "wrote {} (no sidecar for a stream; --sidecar FILE writes one)",
+                shown_out(out)
+            );
+            return Ok(());
+        };
         let meta = serde_json::json!({
             "file": a.file.display().to_string(),
             "shape": [rows.len(), frames],
@@ -189,18 +203,30 @@ pub fn run(a: Args) -> Result<()> {
         let side = output::stage(&sidecar, |w| Ok(serde_json::to_writer_pretty(w, &meta)?))?;
         array.commit()?;
         side.commit()?;
-        eprintln!("wrote {} and {}", out.display(), sidecar.display());
+        eprintln!("wrote {} and {}", shown_out(out), sidecar.display());
     }
     Ok(())
+}
+
+/// `--out` in messages: `-` is standard output.
+fn shown_out(out: &Path) -> String {
+    if out == Path::new("-") {
+        "standard output".into()
+    } else {
+        out.display().to_string()
+    }
 }
 
 /// What the array is written into: its file, or memory (see above).
 trait WriteSeek: Write + Seek {}
 impl<T: Write + Seek> WriteSeek for T {}
 
-/// The sidecar of `--out FILE`: FILE with the extension `.json`.
-fn sidecar_path(out: &Path) -> PathBuf {
-    out.with_extension("json")
+/// The sidecar of `--out FILE`: `--sidecar`, else FILE with the extension
+/// `.json`; none for standard output, a device or a pipe (`/dev/null.json`
+/// is no place for it).
+fn sidecar_path(a: &Args) -> Option<PathBuf> {
+    let out = a.out.as_deref()?;
+    (a.sidecar.clone()).or_else(|| (!output::is_stream(out)).then(|| out.with_extension("json")))
 }
 
 /// Whether `out` names the existing file `input` (any spelling of its path).
@@ -214,16 +240,16 @@ fn same_file(out: &Path, input: &Path) -> bool {
 /// Refuse outputs that would overwrite an input or one another, before any
 /// work.
 fn check_outputs(a: &Args) -> Result<()> {
-    let sidecar = a.out.as_deref().map(sidecar_path);
+    let sidecar = sidecar_path(a);
+    let (what, option) = match a.sidecar {
+        Some(_) => ("the --sidecar", "--sidecar"),
+        None => ("the sidecar of --out (its name with .json)", "--out"),
+    };
     // Each output, what it is, and the option that names it.
     let outputs = [
         (a.png.as_deref(), "--png", "--png"),
         (a.out.as_deref(), "--out", "--out"),
-        (
-            sidecar.as_deref(),
-            "the sidecar of --out (its name with .json)",
-            "--out",
-        ),
+        (sidecar.as_deref(), what, option),
     ];
     let inputs = [
         (Some(a.file.as_path()), "the audio file"),
@@ -245,19 +271,24 @@ fn check_outputs(a: &Args) -> Result<()> {
             );
         }
     }
+    if let (Some(out), Some(png)) = (&a.out, &a.png)
+        && out == png
+    {
+        bail!("--png {} would overwrite the --out array", png.display());
+    }
     let (Some(out), Some(sidecar)) = (&a.out, sidecar) else {
         return Ok(());
     };
     if sidecar == *out {
         bail!(
-            "--out {}: the array's sidecar (its name with .json) would be the same file; \
+            "--out {}: the array's sidecar ({what}) would be the same file; \
              give the array another extension, e.g. .npy",
             out.display()
         );
     }
-    if let Some(png) = a.png.as_ref().filter(|p| **p == *out || **p == sidecar) {
+    if let Some(png) = a.png.as_ref().filter(|p| **p == sidecar) {
         bail!(
-            "--png {} would overwrite the --out array or its sidecar",
+            "--png {} would overwrite the sidecar of --out",
             png.display()
         );
     }

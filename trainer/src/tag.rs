@@ -21,13 +21,16 @@ use scatterbrain::session::{Analysis, FileTags, Session, SessionOptions};
 use scatterbrain::tagging::Tagging;
 use scatterbrain::tags::top_indices;
 use serde_json::{Value, json};
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 
-/// The shipped model, looked up in `./models/` and then beside the sources
-/// (the page's is www/constants.js `MODEL_URL`: keep them equal).
+/// The shipped model (the page's is www/constants.js `MODEL_URL`: keep them
+/// equal). It is built into the binary, so that `tag` works from any folder
+/// after `cargo install`.
 pub const SHIPPED_MODEL: &str = "scat-4l-256h-gru.bpk";
+static BUILT_IN: &[u8] = include_bytes!("../../models/scat-4l-256h-gru.bpk");
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -40,7 +43,8 @@ pub struct Args {
     /// Print JSON (all scores, and the scores of every window) instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Model file (default: $SCATTERBRAIN_MODEL, else the shipped models/scat-4l-256h-gru.bpk).
+    /// Model file (default: $SCATTERBRAIN_MODEL, else the shipped
+    /// models/scat-4l-256h-gru.bpk, built into this program).
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// Where the model runs.
@@ -53,25 +57,22 @@ pub struct Args {
     pub jobs: Option<u16>,
 }
 
-/// `--model`, `$SCATTERBRAIN_MODEL`, `./models/…`, or the repository's `models/…`.
-pub fn model_path(given: Option<&Path>) -> Result<PathBuf> {
-    if let Some(p) = given {
-        return Ok(p.to_path_buf());
-    }
-    if let Some(p) = std::env::var_os("SCATTERBRAIN_MODEL") {
-        return Ok(PathBuf::from(p));
-    }
-    let candidates = [
-        Some(Path::new("models").join(SHIPPED_MODEL)),
-        crate_dir().map(|d| d.join("../models").join(SHIPPED_MODEL)),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|p| p.is_file())
-        .ok_or_else(|| {
-            anyhow!("no model: models/{SHIPPED_MODEL} was not found; give one with --model FILE")
-        })
+/// The model to tag with, as (how to name it, its bytes): `--model`,
+/// `$SCATTERBRAIN_MODEL`, else the built-in shipped model.
+pub fn model_bytes(given: Option<&Path>) -> Result<(String, Cow<'static, [u8]>)> {
+    let path = given
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::var_os("SCATTERBRAIN_MODEL").map(PathBuf::from));
+    Ok(match path {
+        Some(p) => {
+            let bytes = std::fs::read(&p).with_context(|| format!("reading {}", p.display()))?;
+            (p.display().to_string(), Cow::Owned(bytes))
+        }
+        None => (
+            format!("models/{SHIPPED_MODEL} (built in)"),
+            Cow::Borrowed(BUILT_IN),
+        ),
+    })
 }
 
 /// The trainer's source folder: `cargo run`'s and `cargo test`'s, else the one
@@ -85,13 +86,11 @@ pub fn crate_dir() -> Option<PathBuf> {
 }
 
 pub fn run(a: Args) -> Result<bool> {
-    let path = model_path(a.model.as_deref())?;
-    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    let (path, bytes) = model_bytes(a.model.as_deref())?;
     let dev = device(a.device)?;
     let load = || -> Result<Tagging> {
-        let model =
-            Model::from_bytes(&bytes, &dev).with_context(|| format!("{}", path.display()))?;
-        Tagging::new(model).with_context(|| format!("{}", path.display()))
+        let model = Model::from_bytes(&bytes, &dev).with_context(|| path.clone())?;
+        Tagging::new(model).with_context(|| path.clone())
     };
     let first = load()?;
     let meta = first.model().metadata.clone();
@@ -225,16 +224,13 @@ pub fn run(a: Args) -> Result<bool> {
         eprintln!("note: {}", support.legend);
     }
     if untrained {
-        eprintln!(
-            "note: {name} ({}) records no training: its tags are not meaningful",
-            path.display()
-        );
+        eprintln!("note: {name} ({path}) records no training: its tags are not meaningful");
     }
     if a.json {
         let doc = json!({
             "model": {
                 "name": name,
-                "file": path.display().to_string(),
+                "file": path,
                 "provenance": meta.provenance,
             },
             "tags": &meta.tags,

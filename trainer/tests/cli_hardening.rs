@@ -633,3 +633,134 @@ fn scatter_out_holds_the_stitched_coefficients() {
     assert_eq!(meta["frame_times_s"], serde_json::json!(times));
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// A new user's trial, round 2: `--out -` is standard output, and
+/// `/dev/stdout` (a link to a pipe no path opens) works too; standard
+/// output, devices and pipes get no sidecar beside them (`--out /dev/null`
+/// wrote `/dev/null.json`) unless `--sidecar` names one.
+#[test]
+fn scatter_out_to_standard_output_and_devices() {
+    let dir = tmp("scatter-stdout");
+    let song = fixture("tone1k_44k_stereo.mp3");
+    let file = dir.join("file.npy");
+    assert!(
+        run(bin().arg("scatter").arg(&song).arg("--out").arg(&file))
+            .status
+            .success()
+    );
+    let expected = std::fs::read(&file).unwrap();
+    for out in ["-", "/dev/stdout"] {
+        let got = run(bin()
+            .arg("scatter")
+            .arg(&song)
+            .args(["--out", out])
+            .stdout(std::process::Stdio::piped()));
+        assert!(got.status.success(), "--out {out}: {}", stderr(&got));
+        assert_eq!(got.stdout, expected, "--out {out}");
+        assert!(stderr(&got).contains("no sidecar"), "{}", stderr(&got));
+    }
+    let _ = std::fs::remove_file("/dev/null.json");
+    let out = run(bin().arg("scatter").arg(&song).args(["--out", "/dev/null"]));
+    assert!(out.status.success());
+    let leaked = Path::new("/dev/null.json").exists();
+    let _ = std::fs::remove_file("/dev/null.json");
+    assert!(!leaked, "a sidecar was written into /dev");
+    // --sidecar: standard output's array with its sidecar in a file, and a
+    // file's sidecar elsewhere.
+    let side = dir.join("side.json");
+    let got = run(bin()
+        .arg("scatter")
+        .arg(&song)
+        .args(["--out", "-", "--sidecar"])
+        .arg(&side));
+    assert!(got.status.success());
+    assert_eq!(got.stdout, expected);
+    let meta: Value = serde_json::from_slice(&std::fs::read(&side).unwrap()).unwrap();
+    assert_eq!(
+        meta["shape"][1].as_u64().unwrap() as usize,
+        meta["frame_times_s"].as_array().unwrap().len()
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// Round 2: `--batch 0` panicked (a division by zero in `train`, a zero
+/// chunk size in `eval`) with a backtrace, leaving a half-made run folder.
+#[test]
+fn a_zero_batch_is_an_argument_error() {
+    let dir = tmp("batch-zero");
+    let out_dir = dir.join("run");
+    for args in [
+        vec![
+            "train",
+            "--manifest",
+            "m.csv",
+            "--out",
+            out_dir.to_str().unwrap(),
+            "--batch",
+            "0",
+        ],
+        vec!["eval", "m.bpk", "--manifest", "m.csv", "--batch", "0"],
+    ] {
+        let out = run(bin().args(&args).current_dir(&dir));
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let e = stderr(&out);
+        assert!(
+            e.contains("--batch") && e.contains("at least 1") && !e.contains("panicked"),
+            "{e}"
+        );
+    }
+    assert!(!out_dir.exists());
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// Round 2: `--front-end` took only a file, and a whole configuration
+/// (`scatter --config` takes part of one); a model could be named `scat-…`
+/// over a mel front end.
+#[test]
+fn model_init_front_end_inline_partial_and_checked() {
+    let dir = tmp("front-end");
+    let init = |name: &str, fe: &str| {
+        let m = dir.join("m.bpk");
+        let _ = std::fs::remove_file(&m);
+        let out = run(bin()
+            .args(["model", "init", name, "--front-end", fe, "--out"])
+            .arg(&m));
+        let info = out.status.success().then(|| {
+            let o = run(bin().args(["model", "info"]).arg(&m));
+            serde_json::from_slice::<Value>(&o.stdout).unwrap()
+        });
+        (info, stderr(&out))
+    };
+    // Inline and partial: the kind is the name's, the rest the defaults.
+    let (info, _) = init("mel-1l-8h-gru", r#"{"front_end": {"n_mels": 64}}"#);
+    let info = info.expect("inline partial JSON");
+    assert_eq!(info["front_end"]["front_end"]["kind"], "mel");
+    assert_eq!(info["front_end"]["front_end"]["n_mels"], 64);
+    let q4 = dir.join("q4.json");
+    std::fs::write(&q4, r#"{"front_end": {"q1": 4}}"#).unwrap();
+    let (info, _) = init("scat-1l-8h-gru", q4.to_str().unwrap());
+    let info = info.expect("partial file");
+    assert_eq!(info["front_end"]["front_end"]["q1"], 4);
+    assert_eq!(info["front_end"]["front_end"]["t"], 8192);
+    // A name that contradicts the front end, and bad values, are refused.
+    let (info, e) = init("scat-1l-8h-gru", r#"{"front_end": {"kind": "mel"}}"#);
+    assert!(
+        info.is_none() && e.contains("mel front end") && e.contains("scat-1l-8h-gru"),
+        "{e}"
+    );
+    let (info, e) = init("scat-1l-8h-gru", r#"{"front_end": {"q1": 0}}"#);
+    assert!(info.is_none() && e.contains("q1"), "{e}");
+    // `convert` says what it wrote, as `init` and `average` do.
+    let (info, _) = init("scat-1l-8h-gru", "{}");
+    assert!(info.is_some());
+    let out = run(bin()
+        .args(["model", "convert", "--precision", "int8", "--out"])
+        .arg(dir.join("c.bpk"))
+        .arg(dir.join("m.bpk")));
+    assert!(
+        out.status.success() && stderr(&out).contains("wrote"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -397,3 +397,34 @@ fn uncertain_tags_are_marked() {
     );
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// Round 2 of a new user's trial: `tag` without `--model` found the shipped
+/// model only from the repository (an installed binary failed elsewhere). It
+/// is built in: from an empty folder, with no `$SCATTERBRAIN_MODEL`, the
+/// scores are the repository file's.
+#[test]
+fn the_shipped_model_is_built_in() {
+    let dir = tmp("cli-tag", "built-in");
+    let audio = fixture("tone500_48k_mono.flac");
+    let scores = |cmd: &mut std::process::Command| -> (Value, Vec<f64>) {
+        let out = run(cmd.args(["tag", "--json"]).arg(&audio));
+        assert!(out.status.success());
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let s = (doc["files"][0]["scores"].as_array().unwrap().iter())
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        (doc["model"]["file"].clone(), s)
+    };
+    let (file, built_in) = scores(
+        bin()
+            .current_dir(&dir)
+            .env_remove("SCATTERBRAIN_MODEL")
+            .env_remove("CARGO_MANIFEST_DIR"),
+    );
+    assert_eq!(file, "models/scat-4l-256h-gru.bpk (built in)");
+    let shipped = common::fixture("../../../models/scat-4l-256h-gru.bpk");
+    let (file, from_file) = scores(bin().env("SCATTERBRAIN_MODEL", &shipped));
+    assert_eq!(file, shipped.display().to_string());
+    assert_eq!(built_in, from_file);
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -218,6 +218,17 @@ fn mtat_protocol_training_and_resume() {
         "piano has training positives"
     );
 
+    // A second run into the same folder without --resume is refused before
+    // any work (it replaced the first run's checkpoint and log).
+    let err = train::run(args(&root, &full, &cache, 20, false))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("--resume"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(full.join("metrics.csv")).unwrap(),
+        log
+    );
+
     // Killed after epoch 12, resumed to 20: the same weights, bit for bit.
     let parts = tmp.join("parts");
     train::run(args(&root, &parts, &cache, 12, false)).unwrap();

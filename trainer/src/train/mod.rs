@@ -26,7 +26,7 @@ use crate::cache::cache_dir;
 use crate::data::{Source, Split};
 use crate::device::{Backend, device};
 use crate::metrics::{macro_mean, macro_roc_auc_min, per_tag, positives, top_k};
-use crate::model_cmd::default_front_end;
+use crate::model_cmd::front_end_config;
 use crate::output;
 use crate::step::train_step;
 use anyhow::{Context, Result, anyhow, bail};
@@ -58,7 +58,7 @@ pub struct Args {
     pub out: PathBuf,
     #[arg(long, default_value_t = 20)]
     pub epochs: u32,
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 16, value_parser = at_least_one)]
     pub batch: usize,
     /// Initial learning rate (the paper's 1e-5 is for 300 GPU epochs).
     #[arg(long, default_value_t = 1e-3)]
@@ -76,9 +76,11 @@ pub struct Args {
     /// Feature cache folder (default: ~/.cache/scatterbrain/features).
     #[arg(long)]
     pub cache: Option<PathBuf>,
-    /// Front-end configuration as JSON (default: the paper's for the model name).
-    #[arg(long)]
-    pub front_end: Option<PathBuf>,
+    /// Front-end configuration: JSON, or a JSON file (fields left out take
+    /// their defaults, and the front end's kind is the model name's;
+    /// default: the paper's for the model name).
+    #[arg(long, value_name = "JSON|FILE")]
+    pub front_end: Option<String>,
     /// Free-form corpus name recorded in the model file.
     #[arg(long)]
     pub corpus: Option<String>,
@@ -133,6 +135,14 @@ pub struct Args {
     pub augment: Augment,
     #[command(flatten)]
     pub mix: Mix,
+}
+
+/// A count that must be at least 1 (`--batch 0` would divide by zero).
+pub fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("must be a whole number, at least 1".into()),
+    }
 }
 
 /// Adam, or AdamW with `weight_decay` > 0 (same moments and epsilon), with
@@ -205,13 +215,16 @@ pub fn run(a: Args) -> Result<()> {
     if !(a.temperature.is_finite() && a.temperature > 0.0) {
         bail!("--temperature must be a positive number");
     }
+    // A forgotten --resume must not replace an earlier run.
+    if !a.resume && a.out.join("metrics.csv").exists() {
+        bail!(
+            "{} holds a training run already (metrics.csv, checkpoint/): --resume continues it; \
+             to start afresh, remove it or choose another --out",
+            a.out.display()
+        );
+    }
     let clips = a.data.load()?;
-    let spec: model::ModelName = a.model.parse()?;
-    let fe: FeatureConfig = match &a.front_end {
-        Some(p) => serde_json::from_slice(&std::fs::read(p)?)
-            .with_context(|| format!("{}", p.display()))?,
-        None => default_front_end(spec.front_end),
-    };
+    let fe: FeatureConfig = front_end_config(a.front_end.as_deref(), &a.model)?;
     let patch_targets = match &a.patch_targets {
         None => None,
         Some(p) => {
@@ -407,7 +420,9 @@ pub fn run(a: Args) -> Result<()> {
             }
         };
         let train_loss = loss_sum / seen as f64;
+        // Undefined figures (no positive in the split): "–" on screen, empty in the CSV.
         let fmt = |v: Option<f64>| v.map_or("".into(), |v| format!("{v:.4}"));
+        let show = |v: Option<f64>| v.map_or("–".into(), |v| format!("{v:.4}"));
         // A partial epoch is logged as a fraction (e.g. 2.35).
         let label = match partial {
             Some(f) => format!("{:.2}", f64::from(epoch) + f),
@@ -415,19 +430,19 @@ pub fn run(a: Args) -> Result<()> {
         };
         let shown = match a.select {
             Select::Soft => String::new(),
-            Select::Top3 => format!(", top-3 ROC-AUC {}", fmt(select)),
+            Select::Top3 => format!(", top-3 ROC-AUC {}", show(select)),
         };
         eprintln!(
             "epoch {label}/{}: train loss {train_loss:.4}, valid loss {valid_loss:.4}, valid ROC-AUC {}, PR-AUC {}{shown} ({seconds:.0} s, {:.1} clips/s)",
             a.epochs,
-            fmt(roc),
-            fmt(pr),
+            show(roc),
+            show(pr),
             seen as f64 / seconds
         );
         let mut log = std::fs::OpenOptions::new().append(true).open(&log_path)?;
         writeln!(
             log,
-            "{label},{lr:e},{train_loss:.6},{valid_loss:.6},{},{},{seconds:.1},{:.2},{}",
+            "{label},{lr:.6e},{train_loss:.6},{valid_loss:.6},{},{},{seconds:.1},{:.2},{}",
             fmt(roc),
             fmt(pr),
             seen as f64 / seconds,
@@ -536,10 +551,11 @@ pub fn run(a: Args) -> Result<()> {
         if a.cpu_budget.is_some() {
             metrics.extra["train_cpu_minutes"] = serde_json::json!(train_cpu / 60.0);
         }
+        let show = |v: Option<f64>| v.map_or("–".into(), |v| format!("{v:.4}"));
         eprintln!(
-            "test: ROC-AUC {:?}, PR-AUC {:?} over {} clips",
-            metrics.roc_auc,
-            metrics.pr_auc,
+            "test: ROC-AUC {}, PR-AUC {} over {} clips",
+            show(metrics.roc_auc),
+            show(metrics.pr_auc),
             test.len()
         );
     }
