@@ -37,7 +37,10 @@ fn js<E: std::fmt::Display>(e: E) -> JsError {
 
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
     // Plain objects for maps too: `#[serde(flatten)]` serialises as a map.
-    let plain = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
+    // `None` is `null`, as the types declare (not a missing field).
+    let plain = serde_wasm_bindgen::Serializer::new()
+        .serialize_maps_as_objects(true)
+        .serialize_missing_as_null(true);
     value.serialize(&plain).map_err(js)
 }
 

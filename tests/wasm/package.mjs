@@ -61,6 +61,7 @@ console.log(
     duration_s: result.duration_s,
     top: topTags(result, 5),
     support: result.support,
+    silence_note_is_null: result.silence_note === null,
     again_max_diff: Math.max(...result.clip.map((v, i) => Math.abs(v - again.clip[i]))),
     progress: {
       analyse_steps: analyse.length,

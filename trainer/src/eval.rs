@@ -18,7 +18,10 @@ pub struct Args {
     pub model: PathBuf,
     #[command(flatten)]
     pub data: Source,
-    /// Which split to score: train, valid, test, track-validation or track-test.
+    /// Which split to score: train, valid, test, or (the corpus's)
+    /// track-validation / track-test: tracks held out of packages that also
+    /// train, look-alike music whose figures are optimistic (valid and test
+    /// are whole held-out packages).
     #[arg(long, default_value = "test")]
     pub split: String,
     /// Print JSON instead of a table.

@@ -72,6 +72,8 @@ fn compare(name: &str, init: &[&str]) -> Value {
         js["tagger_tags"], native["tags"],
         "tagger.tags is not the file's list"
     );
+    // Audio that is not silent: `silence_note` is null, as index.d.ts says.
+    assert_eq!(js["silence_note_is_null"], true);
     // The core's reading of the model's per-tag counts, the same object.
     assert_eq!(js["support"], native["support"], "tag support differs");
     let top = js["top"].as_array().unwrap();
