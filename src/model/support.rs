@@ -168,7 +168,7 @@ impl TagSupport {
                 split: None,
                 clips: None,
                 tags,
-                legend: "“No …” tags say what the model did not hear, not what the music is. \
+                legend: "“No\u{a0}…” tags say what the model did not hear, not what the music is. \
                          This model file records no per-tag counts, so how well it knows each \
                          tag is not shown."
                     .into(),
@@ -223,13 +223,13 @@ impl TagSupport {
         let legend = if train {
             format!(
                 "? marks an uncertain tag: the model saw it in fewer than {min} training clips, \
-                 so its score is a guess. “No …” tags say what the model did not hear."
+                 so its score is a guess. “No\u{a0}…” tags say what the model did not hear."
             )
         } else {
             let of = clips.map_or(String::new(), |c| format!(" of the {c}"));
             format!(
                 "? marks an uncertain tag: fewer than {min}{of} {split} clips (a sample of the \
-                 music the model learnt from) had it, so its score is a guess. “No …” tags say \
+                 music the model learnt from) had it, so its score is a guess. “No\u{a0}…” tags say \
                  what the model did not hear."
             )
         };
