@@ -115,6 +115,7 @@ export function register({ test, check, needModel, nativeTags, TMP }) {
       };
     }, song.toString('base64'));
     check(r.core.sampleRate === 16000 && r.core.minSeconds > 0, `engine.ready: ${JSON.stringify(r.core)}`);
+    check(r.first.tags, `analyse while the model was on its way: ${JSON.stringify(r.first)}`);
     check(r.aborted === 'AbortError', `an aborted job rejected with ${r.aborted}`);
     check(r.generations[1] === r.generations[0] + 1, `generations ${r.generations}: the abort did not replace the worker`);
     check(r.events.filter((e) => e[0] === 'model' && !e[2]).length >= 2, `model events ${JSON.stringify(r.events)}: the new worker did not reload the model`);
@@ -127,6 +128,72 @@ export function register({ test, check, needModel, nativeTags, TMP }) {
     check(r.stages.length > 0, 'no progress');
     check(consoleErrors.length === 0, `console errors: ${consoleErrors.join(' | ')}`);
     console.log(`     (engine in Chromium vs native: max |Δscore| ${worst.toExponential(1)}, ${r.workers} helper(s), stages ${r.stages.join(', ')})`);
+  });
+
+  test('package engine: a job waits for the model (on its way, or reloaded after a cancel) and tags; retag and a bad model say why', async ({ page, url }) => {
+    needModel();
+    await openExample(page, url, check);
+    const r = await page.evaluate(async () => {
+      const { createEngine } = await import(new URL('../package/engine.js', location.href).href);
+      const engine = createEngine();
+      const bytes = await (await fetch('../models/scat-4l-256h-gru.bpk')).arrayBuffer();
+      const rate = 16000;
+      const sine = (s) => Float32Array.from({ length: s * rate }, (_, i) => 0.3 * Math.sin((2 * Math.PI * 440 * i) / rate));
+      // A model still on its way (a promise, as a page's download): the job waits for it.
+      engine.loadModel(new Promise((resolve) => setTimeout(() => resolve(bytes), 500)));
+      const first = await engine.analyse([sine(5)], rate);
+      const job = new AbortController();
+      const aborted = await engine.analyse([sine(120)], rate, { signal: job.signal, onProgress: () => job.abort() }).then(
+        () => 'finished',
+        (e) => e.name,
+      );
+      // At once, without awaiting modelReady: the cancel kept the model.
+      const a = await engine.analyse([sine(5)], rate);
+      engine.restart();
+      const retag = await engine.retag('cpu').then(() => 'ok', (e) => e.message);
+      // A file that is not a model: the job says so rather than giving nothing.
+      engine.loadModel(new ArrayBuffer(64)).catch(() => {});
+      const b = await engine.analyse([sine(5)], rate);
+      engine.terminate();
+      return { first: { tags: !!first.tags, tagError: first.tagError }, aborted, tags: !!a.tags, tagError: a.tagError, retag, bad: { tags: !!b.tags, tagError: b.tagError } };
+    });
+    check(r.first.tags, `analyse while the model was on its way: ${JSON.stringify(r.first)}`);
+    check(r.aborted === 'AbortError', `the job was not aborted: ${r.aborted}`);
+    check(r.tags && r.tagError === null, `analyse right after a cancel: tags ${r.tags}, tagError ${r.tagError}`);
+    check(/no audio has been analysed/.test(r.retag), `retag right after a restart: “${r.retag}”`);
+    check(!r.bad.tags && /model could not be loaded/.test(r.bad.tagError || ''), `with a damaged model: ${JSON.stringify(r.bad)}`);
+  });
+
+  test('package: bad arguments get a TypeError naming them (engine.analyse, topTags)', async ({ page, url }) => {
+    await openExample(page, url, check);
+    const r = await page.evaluate(async () => {
+      const { createEngine } = await import(new URL('../package/engine.js', location.href).href);
+      const { topTags } = await import(new URL('../package/index.js', location.href).href);
+      const engine = createEngine();
+      const error = (p) => p.then(() => 'resolved', (e) => `${e.name}: ${e.message}`);
+      const out = {
+        empty: await error(engine.analyse([], 16000)),
+        plain: await error(engine.analyse([[0, 1, 2]], 16000)),
+        ragged: await error(engine.analyse([new Float32Array(16000), new Float32Array(8000)], 16000)),
+        rate: await error(engine.analyse([new Float32Array(16000)], 0)),
+      };
+      engine.terminate();
+      const result = { tags: ['a', 'b', 'c'], clip: [0.1, 0.3, 0.2] };
+      const top = (n) => {
+        try {
+          return topTags(result, n).map((t) => t.tag).join();
+        } catch (e) {
+          return `${e.name}: ${e.message}`;
+        }
+      };
+      return { ...out, minus: top(-1), half: top(1.5), zero: top(0), two: top(2) };
+    });
+    check(/^TypeError: .*channels must be a non-empty array/.test(r.empty), `analyse([]): ${r.empty}`);
+    check(/^TypeError: .*channel 0 is not a Float32Array \(Array\)/.test(r.plain), `analyse([[0, 1, 2]]): ${r.plain}`);
+    check(/^TypeError: .*differ in length/.test(r.ragged), `channels of two lengths: ${r.ragged}`);
+    check(/^TypeError: .*sampleRate/.test(r.rate), `sampleRate 0: ${r.rate}`);
+    check(/^TypeError: .*non-negative integer/.test(r.minus) && /^TypeError/.test(r.half), `topTags(-1): ${r.minus}; topTags(1.5): ${r.half}`);
+    check(r.zero === '' && r.two === 'b,c', `topTags(0): “${r.zero}”, topTags(2): “${r.two}”`);
   });
 
   test('package engine: a live view survives a restart of the engine (a cancel or a newer job while recording)', async ({ page, url }) => {

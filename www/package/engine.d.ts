@@ -59,6 +59,7 @@ export interface Analysis {
   scatter: ScatterResult;
   /** Null without a model, or when tagging failed (`tagError`). */
   tags: EngineTags | null;
+  /** Why the tags failed, or why the model given could not be loaded (null without a model). */
   tagError: string | null;
   /** Milliseconds per stage (`transformMs`, `featuresMs`, `modelMs`, `webgpuInitMs`) and `workers`. */
   timings: Record<string, number>;
@@ -112,9 +113,17 @@ export class Engine extends EventTarget {
   readonly modelReady: Promise<void>;
   /** Load a model file into this worker and every later one; null for none. */
   loadModel(bytes: ArrayBuffer | Promise<ArrayBuffer | null> | null): Promise<ModelReady | null>;
-  /** Pictures and tags of planar channels (transferred: copy them first to keep them), in one pass. */
+  /**
+   * Pictures and tags of planar channels (transferred: copy them first to keep them), in one pass.
+   * It waits for the model given to `loadModel` (also after a cancel or a restart, which reload it).
+   * Rejects with a TypeError when `channels` is not a non-empty array of equally long Float32Arrays
+   * or `sampleRate` is not a positive number.
+   */
   analyse(channels: Float32Array[], sampleRate: number, options?: EngineJobOptions): Promise<Analysis>;
-  /** The last analysed audio's tags on another backend (the worker keeps its model input). */
+  /**
+   * The last analysed audio's tags on another backend (the worker keeps its model input). Rejects
+   * when there is no model, or when this worker has analysed nothing yet (a cancel or a restart forgets the audio).
+   */
   retag(backend: 'cpu' | 'webgpu', options?: Omit<EngineJobOptions, 'backend'>): Promise<{ tags: EngineTags; timings: Record<string, number> }>;
   /** Start WebGPU now (downloads the WebGPU build once); resolves with the milliseconds it took, rejects with why it could not (the next call tries again). */
   startWebgpu(): Promise<number>;

@@ -80,6 +80,8 @@ export class Engine extends EventTarget {
    * pictures are still there).
    */
   analyse(channels, sampleRate, { backend = 'cpu', onProgress, signal } = {}) {
+    const wrong = badAudio(channels, sampleRate);
+    if (wrong) return Promise.reject(new TypeError(`engine.analyse: ${wrong}`));
     const buffers = [...new Set(channels.map((c) => c.buffer))]; // views of one buffer transfer it once
     return this.#job({ type: MSG.SCATTER, channels, sampleRate, backend }, buffers, onProgress, signal);
   }
@@ -161,7 +163,7 @@ export class Engine extends EventTarget {
     // job, while recording): the new worker starts it afresh.
     if (this.#live != null) worker.postMessage({ type: MSG.LIVE_START, sampleRate: this.#live });
     const generation = this.generation;
-    const w = { worker, generation, webgpu: null, ready: null, modelReady: null, onModel: null };
+    const w = { worker, generation, webgpu: null, ready: null, modelReady: null, modelSent: null, onModel: null };
     if (!this.#cpu) {
       const cpu = compile(this.#cpuSource);
       cpu.catch(() => this.#cpu === cpu && (this.#cpu = null));
@@ -193,16 +195,17 @@ export class Engine extends EventTarget {
 
   /** Give worker `w` the model (when there is one); resolves with its MODEL_READY. */
   #sendModel(w) {
-    const result = this.#model.then(
-      (bytes) =>
-        new Promise((resolve, reject) => {
-          if (!bytes) return resolve(null);
-          w.onModel = { resolve, reject };
-          // A copy: the engine keeps the file for the next worker.
-          const copy = bytes.slice(0);
-          w.worker.postMessage({ type: MSG.MODEL, bytes: copy }, [copy]);
-        }),
-    );
+    const posted = this.#model.then((bytes) => {
+      if (!bytes) return false;
+      // A copy: the engine keeps the file for the next worker.
+      const copy = bytes.slice(0);
+      w.worker.postMessage({ type: MSG.MODEL, bytes: copy }, [copy]);
+      return true;
+    });
+    // Jobs are posted after the model (or once there is none), so that a new
+    // worker's first job waits for it rather than running without.
+    w.modelSent = posted.catch(() => {});
+    const result = posted.then((sent) => (sent ? new Promise((resolve, reject) => (w.onModel = { resolve, reject })) : null));
     w.modelReady = result.then(
       () => {},
       () => {},
@@ -277,9 +280,23 @@ export class Engine extends EventTarget {
       };
       this.#pending.set(id, { resolve: done(resolve), reject: done(reject), onProgress });
       signal?.addEventListener('abort', abort, { once: true });
-      this.#worker.worker.postMessage({ ...msg, id }, transfer);
+      const w = this.#worker;
+      w.modelSent.then(() => {
+        if (this.#pending.has(id)) w.worker.postMessage({ ...msg, id }, transfer);
+      });
     });
   }
+}
+
+/** What is wrong with `analyse`'s arguments (null: nothing). */
+function badAudio(channels, sampleRate) {
+  if (!Array.isArray(channels) || channels.length === 0) return 'channels must be a non-empty array of Float32Arrays, one per channel';
+  const i = channels.findIndex((c) => !(c instanceof Float32Array));
+  if (i >= 0) return `channel ${i} is not a Float32Array (${Object.prototype.toString.call(channels[i]).slice(8, -1)})`;
+  const j = channels.findIndex((c) => c.length !== channels[0].length);
+  if (j >= 0) return `the channels differ in length (channel 0 has ${channels[0].length} samples, channel ${j} ${channels[j].length})`;
+  if (!(Number.isFinite(sampleRate) && sampleRate > 0)) return `sampleRate must be a positive number of Hz, not ${sampleRate}`;
+  return null;
 }
 
 /** A compiled module from a module, a promise of one, bytes, a URL, or a function giving any of these. */

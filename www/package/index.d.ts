@@ -159,7 +159,7 @@ export class Tagger {
   free(): void;
 }
 
-/** The top `n` (default 5) tags of a result, best first; `uncertain` as `result.support` says. */
+/** The top `n` (default 5; a non-negative integer, else a TypeError is thrown) tags of a result, best first; `uncertain` as `result.support` says. */
 export function topTags(
   result: Pick<TagResult, 'tags' | 'clip'> & Partial<Pick<TagResult, 'silent' | 'support'>>,
   n?: number,

@@ -40,6 +40,8 @@ export async function loadTagger({ wasm, model } = {}) {
  * `result.support.tags[i].why` says so in words).
  */
 export function topTags(result, n = 5) {
+  // slice() would read -1 as "all but the last", 2.5 as 2, NaN as none.
+  if (!(Number.isInteger(n) && n >= 0)) throw new TypeError(`topTags: n must be a non-negative integer, not ${n}`);
   // Silent audio: the scores are what the model says of nothing (`result.silence_note` says why).
   if (result.silent) return [];
   return result.clip

@@ -56,7 +56,14 @@ let webgpu = null; // promise of the WebGPU start, made once per model (again af
 let modelInfo = null;
 let sameFrontEnd = false;
 let modelLoading = null; // settles when the model sent last has loaded or failed
+let modelError = null; // why the model sent last could not be loaded
 let featureWindows = null; // windows of the last model input made by this instance (not the helpers)
+
+/** Why there are no tags to compute: no model, or it failed to load (a message; null when there is one). */
+function noModel() {
+  if (tagModel) return null;
+  return modelError ? `the model could not be loaded: ${modelError}` : 'no model is loaded';
+}
 
 async function loadModel({ bytes }) {
   await ready;
@@ -65,6 +72,8 @@ async function loadModel({ bytes }) {
   tagModel = gpuModel = null;
   webgpu = null;
   modelBytes = bytes;
+  modelError = null;
+  featureWindows = null; // the new model holds no input
   // Each helper loads its own copy, at the same time as this one.
   const helpersLoaded = pool.loadModel(bytes);
   for (const p of helpersLoaded) p.catch(() => {}); // awaited below, or moot when this copy fails
@@ -81,13 +90,14 @@ async function loadModel({ bytes }) {
   } catch (e) {
     if (tagModel) tagModel.free();
     tagModel = null;
-    postMessage({ type: MSG.MODEL_ERROR, message: messageOf(e) });
+    modelError = messageOf(e);
+    postMessage({ type: MSG.MODEL_ERROR, message: modelError });
   }
 }
 
 /** Start WebGPU and put the weights on it (once; again after a failure); resolves to the time it took. */
 function startWebgpu() {
-  if (!tagModel) return Promise.reject(new Error('no model is loaded'));
+  if (!tagModel) return Promise.reject(new Error(noModel()));
   if (!webgpu) {
     const t0 = performance.now();
     const bytes = modelBytes;
@@ -208,6 +218,7 @@ async function scatter({ id, channels, sampleRate, backend }) {
   await ready;
   await modelLoading;
   pool.forget();
+  featureWindows = null;
   if (tagModel && sameFrontEnd && pool.size) return scatterParallel({ id, channels, sampleRate, backend });
   // One instance, two passes: the pictures' scattering, then the model's own front end.
   const t0 = performance.now();
@@ -218,7 +229,8 @@ async function scatter({ id, channels, sampleRate, backend }) {
   const result = scatterResult(r);
   const timings = { transformMs: t1 - t0 };
   let tags = null;
-  let tagError = null;
+  // A model that failed to load says so (tags null, tagError null: there is none).
+  let tagError = modelError && noModel();
   if (tagModel) {
     try {
       const fprog = (done, total) => postMessage({ type: MSG.PROGRESS, id, stage: 'features', done, total });
@@ -282,7 +294,10 @@ async function scatterParallel({ id, channels, sampleRate, backend }) {
 
 async function retag({ id, backend }) {
   await ready;
-  if (!tagModel) throw new Error('no model is loaded');
+  await modelLoading;
+  if (!tagModel) throw new Error(noModel());
+  // A new worker (after a restart or a cancel) holds no audio yet.
+  if (!pool.holdsInput && featureWindows == null) throw new Error('no audio has been analysed by this worker yet (a restart or a cancel forgets it): analyse it first');
   const timings = {};
   const tags = await predict(id, backend, timings);
   postMessage({ type: MSG.TAGS, id, tags, timings });
