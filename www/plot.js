@@ -153,24 +153,25 @@ function colourBar(ctx, write, { x, plot, lo, hi, ticks, fmt, unit, dpr }) {
   return { x, y, w, h, lo, hi, unit, ticks: ticks.map((v) => ({ value: v, label: fmt(v), y: yOf(v) })) };
 }
 
-/** Time ticks and the axis name under a plot spanning `span` seconds. */
-function timeAxis(ctx, write, { plot, span, xOf, dpr }) {
+/** Time ticks and the axis name under a plot spanning `span` seconds, labelled from `start` (s). */
+function timeAxis(ctx, write, { plot, span, xOf, dpr, start = 0 }) {
   ctx.strokeStyle = GRID;
   ctx.lineWidth = 1;
   ctx.fillStyle = FG;
   const maxTicks = Math.max(2, Math.floor(plot.w / (70 * dpr)));
   const steps = [0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
   const dt = steps.find((s) => span / s <= maxTicks) || 3600;
-  for (let t = 0; t <= span + 1e-9; t += dt) {
-    const x = xOf(t);
+  const minutes = start + span >= 120;
+  for (let t = Math.ceil(start / dt - 1e-9) * dt; t <= start + span + 1e-9; t += dt) {
+    const x = xOf(t - start);
     ctx.beginPath();
     ctx.moveTo(x, plot.y + plot.h);
     ctx.lineTo(x, plot.y + plot.h + 4 * dpr);
     ctx.stroke();
-    const label = span >= 120 ? `${Math.floor(t / 60)}:${String(Math.round(t % 60)).padStart(2, '0')}` : `${+t.toFixed(1)}`;
+    const label = minutes ? `${Math.floor(t / 60)}:${String(Math.round(t % 60)).padStart(2, '0')}` : `${+t.toFixed(1)}`;
     write(label, x, plot.y + plot.h + 6 * dpr, { align: 'center', kind: 'time' });
   }
-  write(span >= 120 ? 'time (min:s)' : 'time (s)', plot.x + plot.w / 2, plot.y + plot.h + 20 * dpr, { align: 'center', kind: 'axis' });
+  write(minutes ? 'time (min:s)' : 'time (s)', plot.x + plot.w / 2, plot.y + plot.h + 20 * dpr, { align: 'center', kind: 'axis' });
 }
 
 /** The colour scale in dB of `rows` from the data's own percentiles. */
@@ -223,11 +224,12 @@ function nearestFrame(times, t) {
  * `times` are the frame centres (s), `hop` the frame step (s) within an analysis
  * window (across windows the step changes; frames are drawn and found at their
  * `times`), `duration` the
- * audio length (s); `bpm` adds a tempo axis (modulation Hz × 60) at the right.
+ * audio length (s); `start` the time (s) the axis reads at the left edge
+ * (a scrolling view's; `times` are from that edge); `bpm` adds a tempo axis (modulation Hz × 60) at the right.
  * Returns the layout, in canvas pixels: {plot, xOf, timeOf, yOfFreq, freqAt,
  * rowAt, frameAt, rows, yTicks, bpmTicks, colourBar, labels}.
  */
-export function drawHeatmap(canvas, { rows, times, hop, duration, yLabel, title, minFreq = 0, bpm = false }) {
+export function drawHeatmap(canvas, { rows, times, hop, duration, yLabel, title, minFreq = 0, bpm = false, start = 0 }) {
   const dpr = fit(canvas);
   const ctx = canvas.getContext('2d');
   const W = canvas.width;
@@ -351,7 +353,7 @@ export function drawHeatmap(canvas, { rows, times, hop, duration, yLabel, title,
   if (bpm) write('BPM', bx + 6 * dpr, 4 * dpr, { kind: 'unit' });
 
   const bar = colourBar(ctx, write, { x: bx + bpmW + 8 * dpr, plot, lo: bottom, hi: top, ticks: db.values, fmt: fmtSigned, unit: 'dB', dpr });
-  timeAxis(ctx, write, { plot, span, xOf, dpr });
+  timeAxis(ctx, write, { plot, span, xOf, dpr, start });
   write(fitText(write, title, bx - plot.x - 8 * dpr), plot.x, 4 * dpr, { kind: 'title' });
 
   const rowAtLog = (lf) => {

@@ -1,6 +1,6 @@
 // Browser tests of the page, in Debian's Chromium driven by playwright-core.
 // The runner and the page's main tests (~800 lines); the other groups are
-// modules beside it (audio, backend, modelfile, package, page-a11y, pictures, weight).
+// modules beside it (audio, backend, mic, modelfile, package, page-a11y, pictures, weight).
 //   node tests/browser/run.mjs [name filter]
 //   (after: www/build.sh, .ci/setup.sh npm chromium, and the native
 //    `scatterbrain` binary: cargo build --release -p scatterbrain-trainer)
@@ -24,6 +24,7 @@ import { weightTests } from './weight.mjs';
 import { pictureTests } from './pictures.mjs';
 import { backendTests } from './backend.mjs';
 import { pageA11yTests } from './page-a11y.mjs';
+import { micTests } from './mic.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
@@ -971,6 +972,7 @@ weightTests({ test, check, needModel, root, cli: CLI, modelFile: MODEL_FILE, tmp
 const harness = { test, check, needModel, dropFile, settled, resetState, errorText, pageTags, chooseBackend, nativeTags, startServer, good, long45, TMP, MODEL_FILE };
 backendTests(harness);
 pageA11yTests(harness);
+micTests(harness);
 
 // ------------------------------------------------------------------ runner
 const { server, url } = await startServer({ port: 0, quiet: true, model: modelError ? false : MODEL_FILE });

@@ -9,6 +9,7 @@ import { BACKEND_NAMES, backendChosen, currentBackend, setBackend, webgpuFailed,
 import { AnalysisError, UserError, analyseInWorker, cancelled, engine, retagInWorker, startWorker, useWebgpu } from './engine.js';
 import { busy, clearError, finishStages, fmtSeconds, isBusy, plain, resetStages, setProgress, setStage, showError, showModelProgress } from './status.js';
 import { drawAll, renderTimings, showResults, showTags, shown } from './results.js';
+import { recordingState } from './mic.js';
 
 // Files longer than this are decoded by the browser at the front end's rate
 // (16 kHz; the browser's resampler then stands in for the core's) and mixed
@@ -243,6 +244,9 @@ export async function analyse(blob, name, left = []) {
 async function retag() {
   const current = shown.result;
   if (!current || !current.tags || model.state !== 'ready') return;
+  // A recording hid these results and will replace them: re-tagging them now
+  // would only hold up the worker that runs the live view and its tags.
+  if (recordingState()) return;
   // The worker was restarted since (cancel, crash, a newer file), or holds
   // another job's input (one that failed after the worker's part): the
   // file is analysed again.

@@ -79,6 +79,10 @@ async function startRecording(analyse) {
     clearInterval(timer);
     for (const tr of stream.getTracks()) tr.stop();
     if (tap) tap.stop();
+    // The live view is the recording's while it runs; its results (or why
+    // there are none) follow, and a later file's must not sit under it.
+    ui.live.hidden = true;
+    liveHistory = null;
     recording = null;
     ui.record.setAttribute('aria-pressed', 'false');
     ui.record.textContent = '● Record from microphone';
@@ -153,11 +157,13 @@ function drawLive() {
     times,
     hop: h.hop,
     duration: LIVE_SPAN,
+    start: origin, // the axis reads the time since recording began
     yLabel: 'frequency',
     minFreq: 30, // as the file's scattergram: below ~30 Hz is rumble, not music
     title: `S1 live, last ${LIVE_SPAN} s`,
   });
   document.body.dataset.liveFrames = String(frames.length);
+  document.body.dataset.liveSeconds = newest.toFixed(2); // for tests: how far the view has got
 }
 
 /** The model's tags of the latest audio, top first. */

@@ -1,0 +1,103 @@
+// Browser tests of the microphone's live view beside the page's other work:
+// a change of backend while recording, and what is left on screen after a
+// recording. Registered by run.mjs (Chromium's fake microphone: `fakeMic`).
+//   node tests/browser/run.mjs microphone
+
+/** How far the live view has got: its frames, newest time, tag updates; and whether a job runs. */
+const live = (page) =>
+  page.evaluate(() => ({
+    frames: Number(document.body.dataset.liveFrames || 0),
+    newest: Number(document.body.dataset.liveSeconds || 0),
+    tags: Number(document.body.dataset.liveTags || 0),
+    jobs: globalThis.jobsSeen,
+  }));
+
+export function micTests(h) {
+  const { test, check, needModel, dropFile, settled, errorText, chooseBackend, good } = h;
+
+  /** The page with its model ready and the microphone granted. */
+  async function open(page, url, context) {
+    await context.grantPermissions(['microphone'], { origin: url });
+    await page.goto(url);
+    await page.waitForFunction(() => document.body.dataset.model === 'ready' && document.body.dataset.backend, null, { timeout: 60_000 });
+    await page.waitForLoadState('networkidle');
+  }
+
+  test(
+    'microphone: choosing WebGPU while recording keeps the live view and tags going; the recording is then tagged on WebGPU',
+    async ({ page, url, context }) => {
+      needModel();
+      await open(page, url, context);
+      // A file's results first: recording hides them, and re-tagging them on
+      // WebGPU (minutes on SwiftShader) would hold up the live view's worker.
+      await dropFile(page, 'good.wav', good, 'audio/wav');
+      check((await settled(page)) === 'done', await errorText(page));
+      await page.click('#record');
+      await page.waitForFunction(() => Number(document.body.dataset.liveTags || 0) >= 1, null, { timeout: 60_000 });
+      // Every job the page starts from now on (busy: a retag or an analysis).
+      await page.evaluate(() => {
+        globalThis.jobsSeen = 0;
+        new MutationObserver(() => document.body.dataset.busy === '1' && globalThis.jobsSeen++).observe(document.body, { attributeFilter: ['data-busy'] });
+      });
+      await chooseBackend(page, 'webgpu');
+      const before = await live(page);
+      await page.waitForTimeout(8000); // live tags every 3 s, frames twice a second
+      const after = await live(page);
+      check(after.jobs === 0, 'choosing WebGPU while recording started a job (re-tagging the hidden results)');
+      check(after.newest >= before.newest + 5, `the live view stalled: ${before.newest.toFixed(1)} → ${after.newest.toFixed(1)} s in 8 s`);
+      check(after.tags >= before.tags + 2, `the live tags stalled: ${before.tags} → ${after.tags} updates in 8 s`);
+      check(await page.isHidden('#results'), 'the previous results came back while recording');
+      // The choice applies to the next analysis: the recording's.
+      await page.keyboard.press('Escape');
+      check((await settled(page, 300_000)) === 'done', await errorText(page));
+      const backend = await page.evaluate(() => globalThis.scatterbrain.result.tags?.backend);
+      check(backend === 'webgpu', `the recording was tagged on ${backend}`);
+    },
+    { fakeMic: true },
+  );
+
+  test(
+    'microphone: the live view goes when the recording stops: no live panel above a later file, none beside a too-short recording’s error',
+    async ({ page, url, context }) => {
+      await open(page, url, context);
+      await page.click('#record');
+      await page.waitForFunction(() => Number(document.body.dataset.liveFrames || 0) >= 4, null, { timeout: 30_000 });
+      check(await page.isVisible('#live'), 'no live view while recording');
+      await page.keyboard.press('Escape');
+      check((await settled(page)) === 'done', await errorText(page));
+      check(await page.isHidden('#live'), 'the live view stays above the recording’s results');
+      await dropFile(page, 'good.wav', good, 'audio/wav');
+      check((await settled(page)) === 'done', await errorText(page));
+      check(await page.isHidden('#live'), 'the recording’s live view stays above the next file’s results');
+      // Record shows it again; stopped at once, the recording is too short.
+      await page.evaluate(() => delete document.body.dataset.state);
+      await page.click('#record');
+      await page.waitForFunction(() => document.getElementById('record').getAttribute('aria-pressed') === 'true', null, { timeout: 30_000 });
+      check(await page.isVisible('#live'), 'Record did not show the live view again');
+      await page.keyboard.press('Escape');
+      const state = await settled(page);
+      check(state === 'error', `a recording stopped at once: ${state}`);
+      check(await page.isHidden('#live'), `an empty live view beside the error “${await errorText(page)}”`);
+    },
+    { fakeMic: true },
+  );
+
+  test('microphone: the live view’s time axis reads the time since recording began, not 0–30 s', async ({ page, url }) => {
+    await page.goto(url);
+    // What mic.js draws 4 min in: the last 30 s, times from the left edge, `start` the edge's time.
+    const r = await page.evaluate(async () => {
+      const { drawHeatmap } = await import('/plot.js');
+      const canvas = Object.assign(document.createElement('canvas'), { width: 960, height: 240 });
+      const times = Float64Array.from({ length: 117 }, (_, i) => i * 0.256);
+      const rows = [{ freq: 440, values: new Float32Array(times.length).fill(1) }];
+      const start = 240.3 - 30;
+      const L = drawHeatmap(canvas, { rows, times, hop: 0.256, duration: 30, start, yLabel: 'f', title: '' });
+      const ticks = L.labels.filter((l) => l.kind === 'time').map((l) => ({ text: l.text, x: l.x + l.w / 2 }));
+      return { ticks, x215: L.xOf(215 - start), axis: L.labels.find((l) => l.kind === 'axis' && /time/.test(l.text))?.text };
+    });
+    const texts = r.ticks.map((t) => t.text);
+    check(texts.length >= 3 && texts[0] === '3:35' && texts.at(-1) === '4:00', `time ticks ${JSON.stringify(texts)}`);
+    check(Math.abs(r.ticks[0].x - r.x215) < 2, `“3:35” drawn at x ${r.ticks[0].x}, its time is at ${r.x215}`);
+    check(r.axis === 'time (min:s)', `axis named “${r.axis}”`);
+  });
+}
