@@ -220,6 +220,30 @@ export function pageA11yTests(h) {
 
   // ------------------------------------------------------------ item 7: phone and accessibility
 
+  test('the taggram’s help names the loaded model’s network: the shipped GRU stack, the test model’s', async ({ page, url }) => {
+    const about = async (at) => {
+      await page.goto(at);
+      await page.waitForFunction(() => document.body.dataset.model === 'ready', null, { timeout: 60_000 });
+      return page.evaluate(() => ({ text: document.getElementById('model-about').textContent, info: globalThis.scatterbrain.model.info }));
+    };
+    // The repository's shipped model (no --model: the server serves models/).
+    const { server, url: shippedUrl } = await startServer({ port: 0, quiet: true });
+    let shipped;
+    try {
+      shipped = await about(shippedUrl);
+    } finally {
+      server.close();
+    }
+    const a = shipped.info.model.architecture;
+    check(a.kind === 'rnn' && a.cell === 'gru', `the shipped model is ${JSON.stringify(a)}: update this test`);
+    const want = `${a.layers} stacked recurrent GRU layers of ${a.hidden} units`;
+    check(shipped.text.includes(want) && shipped.text.includes(shipped.info.name), `shipped model: “${shipped.text}”, want “${want}”`);
+    check(!/convolution/i.test(shipped.text) && /scattering coefficients/.test(shipped.text), `shipped model: “${shipped.text}”`);
+    needModel();
+    const small = await about(url); // scat-2l-32h-gru
+    check(/\b2 stacked recurrent GRU layers of 32 units/.test(small.text), `test model: “${small.text}”`);
+  });
+
   test('phone 390×844: no text on the pictures overlaps another or leaves its canvas (measured boxes)', async ({ page, url }) => {
     needModel(); // the taggram is measured too
     await page.setViewportSize({ width: 390, height: 844 });

@@ -48,10 +48,30 @@ export function modelLoaded(info, sameFrontEnd) {
   model.info = info;
   model.sameFrontEnd = sameFrontEnd;
   describeModel();
+  ui.modelAbout.textContent = aboutNetwork(info);
 }
 
 export function modelFailed(message) {
   model.state = 'error';
   model.message = message;
   describeModel();
+}
+
+// What each front end gives the model (the file's `model.front_end`).
+const FRONT_ENDS = {
+  scat: 'the scattering coefficients below, S1 and S2,',
+  mel: 'a log-mel spectrogram of the audio',
+  cqt: 'a constant-Q spectrogram of the audio',
+};
+
+/** The loaded model and what it reads, from its file's configuration (true of any model the page can load). */
+export function aboutNetwork(info) {
+  const m = info?.model ?? {};
+  const a = m.architecture ?? {};
+  let net = '';
+  if (a.kind === 'rnn') {
+    const cell = String(a.cell).toUpperCase();
+    net = a.layers === 1 ? `: one recurrent ${cell} layer of ${a.hidden} units` : `: ${a.layers} stacked recurrent ${cell} layers of ${a.hidden} units`;
+  } else if (a.kind === 'cnn') net = ': convolutional layers';
+  return `The model (${info.name}${net}) reads ${FRONT_ENDS[m.front_end] ?? "the audio's features"}`;
 }

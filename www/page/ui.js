@@ -9,6 +9,6 @@ export const ui = {
   download: $('download'), live: $('live'), liveCanvas: $('live-canvas'),
   modelStatus: $('model-status'), backendSet: $('backend'), backendWebgpu: $('backend-webgpu'),
   backendCpu: $('backend-cpu'), webgpuNote: $('webgpu-note'), tags: $('tags'), tagsNote: $('tags-note'),
-  backendWhy: $('backend-why'), tagsLegend: $('tags-legend'),
+  backendWhy: $('backend-why'), tagsLegend: $('tags-legend'), modelAbout: $('model-about'),
   backendUsed: $('backend-used'), taggram: $('taggram'), taggramPlot: $('taggram-plot'), taggramEmpty: $('taggram-empty'),
 };
