@@ -192,8 +192,10 @@ export async function analyse(blob, name, left = []) {
     if (reply.timings.webgpuInitMs != null) timings.webgpuInit = reply.timings.webgpuInitMs;
     if (reply.timings.modelMs != null) timings.model = reply.timings.modelMs;
     if (!alive()) return;
+    // A model that failed to load is not a tagging failure: the page says why in the model's own words.
+    const tagError = model.state === 'error' ? null : reply.tagError;
     if (!reply.tags) {
-      setStage('model', reply.tagError ? 'The tags could not be computed.' : 'No tagging model: skipping tags.');
+      setStage('model', tagError ? 'The tags could not be computed.' : 'No tagging model: skipping tags.');
       ui.stages.querySelector('[data-stage="model"]').classList.add('skipped');
     } else if (reply.tags.fallback) webgpuFailed(reply.tags.fallback, picks);
 
@@ -213,7 +215,7 @@ export async function analyse(blob, name, left = []) {
       left,
       scatter: reply.scatter,
       tags: reply.tags,
-      tagError: reply.tagError,
+      tagError,
       workerGen: gen,
       job: id,
       timings,
