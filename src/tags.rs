@@ -66,7 +66,7 @@ pub fn tag_index(tag: &str) -> Option<usize> {
     TAGS.iter().position(|t| *t == tag)
 }
 
-/// The `n` highest-scoring tags as `(tag, score)`, best first.
+/// The `n` highest-scoring tags as `(index, tag, score)`, best first.
 ///
 /// `scores` is indexed like `names` (a model's tag list: [`TAGS`] or its
 /// file's own); extra entries are ignored, and NaN scores sort last. Ties
@@ -75,16 +75,16 @@ pub fn top_tags<'a, S: AsRef<str>>(
     names: &'a [S],
     scores: &[f32],
     n: usize,
-) -> Vec<(&'a str, f32)> {
+) -> Vec<(usize, &'a str, f32)> {
     let scores = &scores[..scores.len().min(names.len())];
     (top_indices(scores, n).into_iter())
-        .map(|i| (names[i].as_ref(), scores[i]))
+        .map(|i| (i, names[i].as_ref(), scores[i]))
         .collect()
 }
 
 /// Indices of the `n` highest `scores`, best first (NaN last, ties in index
 /// order).
-pub fn top_indices(scores: &[f32], n: usize) -> Vec<usize> {
+fn top_indices(scores: &[f32], n: usize) -> Vec<usize> {
     let mut ranked: Vec<usize> = (0..scores.len()).collect();
     ranked.sort_by(|&a, &b| match (scores[a].is_nan(), scores[b].is_nan()) {
         (true, true) => std::cmp::Ordering::Equal,
@@ -121,12 +121,12 @@ mod tests {
         scores[7] = 0.5;
         scores[1] = f32::NAN;
         let top = top_tags(&TAGS, &scores, 3);
-        assert_eq!(top[0], ("techno", 0.9));
-        assert_eq!(top[1], ("rock", 0.5));
-        assert_eq!(top[2].1, 0.0);
-        assert!(top.iter().all(|(t, _)| *t != "classical"));
+        assert_eq!(top[0], (3, "techno", 0.9));
+        assert_eq!(top[1], (7, "rock", 0.5));
+        assert_eq!(top[2].2, 0.0);
+        assert!(top.iter().all(|(_, t, _)| *t != "classical"));
         assert_eq!(top_tags(&TAGS, &scores[..2], 5).len(), 2);
         let own = ["a".to_string(), "b".to_string()];
-        assert_eq!(top_tags(&own, &[0.1, 0.7], 1), vec![("b", 0.7)]);
+        assert_eq!(top_tags(&own, &[0.1, 0.7], 1), vec![(1, "b", 0.7)]);
     }
 }

@@ -176,6 +176,12 @@ export function register({ test, check, needModel, nativeTags, TMP }) {
         ragged: await error(engine.analyse([new Float32Array(16000), new Float32Array(8000)], 16000)),
         rate: await error(engine.analyse([new Float32Array(16000)], 0)),
       };
+      // Channels whose buffer an earlier call transferred cannot be sent: an
+      // error, not a job that never settles.
+      const sent = new Float32Array(16000);
+      structuredClone(sent.buffer, { transfer: [sent.buffer] });
+      const hung = new Promise((resolve) => setTimeout(() => resolve('never settled'), 15_000));
+      out.detached = await Promise.race([error(engine.analyse([sent], 16000)), hung]);
       engine.terminate();
       const result = { tags: ['a', 'b', 'c'], clip: [0.1, 0.3, 0.2] };
       const top = (n) => {
@@ -191,6 +197,7 @@ export function register({ test, check, needModel, nativeTags, TMP }) {
     check(/^TypeError: .*channel 0 is not a Float32Array \(Array\)/.test(r.plain), `analyse([[0, 1, 2]]): ${r.plain}`);
     check(/^TypeError: .*differ in length/.test(r.ragged), `channels of two lengths: ${r.ragged}`);
     check(/^TypeError: .*sampleRate/.test(r.rate), `sampleRate 0: ${r.rate}`);
+    check(r.detached !== 'never settled' && r.detached !== 'resolved', `a detached channel: ${r.detached}`);
     check(/^TypeError: .*non-negative integer/.test(r.minus) && /^TypeError/.test(r.half), `topTags(-1): ${r.minus}; topTags(1.5): ${r.half}`);
     check(r.zero === '' && r.two === 'b,c', `topTags(0): “${r.zero}”, topTags(2): “${r.two}”`);
   });

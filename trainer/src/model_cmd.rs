@@ -6,7 +6,6 @@ use scatterbrain::features::{FeatureConfig, Features};
 use scatterbrain::model::{
     self, Device, FrontEndKind, Model, ModelConfig, ModelMetadata, Precision, Provenance, Tagger,
 };
-use scatterbrain::transform::{CqtConfig, FrontEnd, MelConfig, ScatteringConfig};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -117,15 +116,23 @@ pub fn run(command: Command) -> Result<()> {
 
 /// The paper's front end for a model name's front-end kind.
 pub fn default_front_end(kind: FrontEndKind) -> FeatureConfig {
-    let front_end = match kind {
-        FrontEndKind::Scat => FrontEnd::Scattering(ScatteringConfig::default()),
-        FrontEndKind::Mel => FrontEnd::Mel(MelConfig::default()),
-        FrontEndKind::Cqt => FrontEnd::Cqt(CqtConfig::default()),
-    };
     FeatureConfig {
-        front_end,
+        front_end: kind.default_config(),
         ..FeatureConfig::default()
     }
+}
+
+/// A JSON argument: inline (`{…}`) or a file's path; with how to name it in
+/// messages (`option` for inline JSON, else the path).
+pub fn json_arg(given: &str, option: &str) -> Result<(serde_json::Value, String)> {
+    let (text, source) = if given.trim_start().starts_with('{') {
+        (given.to_string(), option.to_string())
+    } else {
+        let text = std::fs::read_to_string(given).with_context(|| format!("reading {given}"))?;
+        (text, given.to_string())
+    };
+    let value = serde_json::from_str(&text).with_context(|| format!("parsing {source}"))?;
+    Ok((value, source))
 }
 
 /// `--front-end` (inline JSON or a file, perhaps partial; its front end's
@@ -136,27 +143,15 @@ pub fn front_end_config(given: Option<&str>, name: &str) -> Result<FeatureConfig
     let Some(given) = given else {
         return Ok(default_front_end(spec.front_end));
     };
-    let (text, source) = if given.trim_start().starts_with('{') {
-        (given.to_string(), "--front-end".to_string())
-    } else {
-        let text = std::fs::read_to_string(given).with_context(|| format!("reading {given}"))?;
-        (text, given.to_string())
-    };
-    let mut value: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("parsing {source}"))?;
+    let (mut value, source) = json_arg(given, "--front-end")?;
     if value.pointer("/front_end/kind").is_none() {
-        let kind =
-            serde_json::to_value(default_front_end(spec.front_end).front_end)?["kind"].clone();
-        if let Some(o) = value.as_object_mut() {
-            match o
-                .entry("front_end")
+        let kind = serde_json::to_value(spec.front_end.default_config())?["kind"].clone();
+        // (A `front_end` that is not an object: from_partial says so.)
+        if let Some(serde_json::Value::Object(fe)) = (value.as_object_mut()).map(|o| {
+            o.entry("front_end")
                 .or_insert_with(|| serde_json::json!({}))
-            {
-                serde_json::Value::Object(fe) => {
-                    fe.insert("kind".into(), kind);
-                }
-                _ => {} // not an object: from_partial says so
-            }
+        }) {
+            fe.insert("kind".into(), kind);
         }
     }
     let config = FeatureConfig::from_partial(value).with_context(|| format!("parsing {source}"))?;
@@ -168,7 +163,7 @@ pub fn front_end_config(given: Option<&str>, name: &str) -> Result<FeatureConfig
             spec.front_end.as_str()
         );
     }
-    config.validate().with_context(|| format!("{source}"))?;
+    config.validate().with_context(|| source.clone())?;
     Ok(config)
 }
 

@@ -167,10 +167,23 @@ pub fn stage(path: &Path, fill: impl FnOnce(&mut BufWriter<File>) -> Result<()>)
     writing.finish()
 }
 
-/// Whether `path` is written in place: `-` (standard output), a device or
-/// a FIFO, which cannot be replaced (and have no folder for a sidecar).
+/// Whether `path` is written in place: `-` (standard output), anything
+/// under /dev (but /dev/shm's files) or /proc (whatever /dev/stdout leads
+/// to: a pipe, a terminal or a redirected file), a device or a FIFO, which cannot be replaced (and
+/// have no folder for a sidecar).
 pub fn is_stream(path: &Path) -> bool {
-    path == Path::new("-") || std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
+    to_stdout(path)
+        || (path.starts_with("/dev") && !path.starts_with("/dev/shm"))
+        || path.starts_with("/proc")
+        || std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
+}
+
+/// `-` and the names of standard output: written through its descriptor,
+/// so a `>>` redirection appends and a pipe (which no path opens) works.
+fn to_stdout(path: &Path) -> bool {
+    ["-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"]
+        .iter()
+        .any(|p| path == Path::new(p))
 }
 
 fn begin_inner(path: &Path) -> Result<Writing> {
@@ -182,24 +195,22 @@ fn begin_inner(path: &Path) -> Result<Writing> {
         },
         shown: path.to_path_buf(),
     };
-    if path == Path::new("-") {
-        // Standard output, through a duplicate of its descriptor.
+    if to_stdout(path) {
+        // Through a duplicate of its descriptor.
         use std::os::fd::AsFd;
         let fd = std::io::stdout().as_fd().try_clone_to_owned()?;
         return Ok(in_place(File::from(fd)));
     }
     let existing = std::fs::metadata(path).ok();
-    if let Some(m) = &existing {
-        if m.is_dir() {
-            bail!("it is a folder");
-        }
-        if !m.is_file() {
-            // A device or FIFO (/dev/null, /dev/stdout): opened by the name
-            // given, since /dev/stdout's link leads to a pipe no path opens.
-            return Ok(in_place(
-                std::fs::OpenOptions::new().write(true).open(path)?,
-            ));
-        }
+    if existing.as_ref().is_some_and(|m| m.is_dir()) {
+        bail!("it is a folder");
+    }
+    if is_stream(path) {
+        // A device, a FIFO, or anything under /dev or /proc: written by the
+        // name given, never replaced.
+        return Ok(in_place(
+            std::fs::OpenOptions::new().write(true).open(path)?,
+        ));
     }
     // Replace what a symbolic link points to, not the link.
     let target = match std::fs::symlink_metadata(path) {

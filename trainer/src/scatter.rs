@@ -37,11 +37,12 @@ pub struct Args {
     /// file holds).
     #[arg(long)]
     pub normalised: bool,
-    /// Feature configuration as JSON (`front_end`, `normaliser`, `window`;
-    /// default: the paper's scattering). A `front_end` of kind `mel` or
-    /// `cqt` gives the comparison front ends.
-    #[arg(long)]
-    pub config: Option<PathBuf>,
+    /// Feature configuration: JSON, or a JSON file (`front_end`,
+    /// `normaliser`, `window`; fields left out take their defaults; default:
+    /// the paper's scattering). A `front_end` of kind `mel` or `cqt` gives the
+    /// comparison front ends.
+    #[arg(long, value_name = "JSON|FILE")]
+    pub config: Option<String>,
     /// Compute the scattering at its reference precision: float64 at higher
     /// internal rates, within 1e-4 of the transform's definition (the
     /// default, as the models are trained, is within 1e-3 plus float32's
@@ -56,11 +57,9 @@ pub fn run(a: Args) -> Result<()> {
     }
     check_outputs(&a)?;
     let mut config: FeatureConfig = match &a.config {
-        Some(p) => {
-            let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
-            serde_json::from_slice(&bytes)
-                .and_then(FeatureConfig::from_partial)
-                .with_context(|| format!("parsing {}", p.display()))?
+        Some(given) => {
+            let (value, source) = crate::model_cmd::json_arg(given, "--config")?;
+            FeatureConfig::from_partial(value).with_context(|| format!("parsing {source}"))?
         }
         None => FeatureConfig::default(),
     };
@@ -98,7 +97,7 @@ pub fn run(a: Args) -> Result<()> {
     });
     let array_err = |e: std::io::Error| {
         let out = a.out.as_deref().unwrap_or(Path::new("?"));
-        anyhow::Error::new(e).context(format!("writing {}", out.display()))
+        anyhow::Error::new(e).context(format!("writing {}", shown_out(out)))
     };
     let mut writing = a.out.as_deref().map(output::begin).transpose()?;
     // npyz writes the frame count into the header at the end, seeking back;
@@ -253,7 +252,12 @@ fn check_outputs(a: &Args) -> Result<()> {
     ];
     let inputs = [
         (Some(a.file.as_path()), "the audio file"),
-        (a.config.as_deref(), "the --config file"),
+        (
+            (a.config.as_deref())
+                .filter(|c| !c.trim_start().starts_with('{'))
+                .map(Path::new),
+            "the --config file",
+        ),
     ];
     for (out, what, option) in outputs
         .iter()
@@ -282,7 +286,7 @@ fn check_outputs(a: &Args) -> Result<()> {
     if sidecar == *out {
         bail!(
             "--out {}: the array's sidecar ({what}) would be the same file; \
-             give the array another extension, e.g. .npy",
+             give the array another extension, e.g. .npy, or --sidecar another name",
             out.display()
         );
     }

@@ -19,7 +19,7 @@ use scatterbrain::model::{Model, TagSupport};
 use scatterbrain::pipeline::Shard;
 use scatterbrain::session::{Analysis, FileTags, Session, SessionOptions};
 use scatterbrain::tagging::Tagging;
-use scatterbrain::tags::top_indices;
+use scatterbrain::tags::top_tags;
 use serde_json::{Value, json};
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -29,8 +29,14 @@ use std::sync::mpsc;
 /// The shipped model (the page's is www/constants.js `MODEL_URL`: keep them
 /// equal). It is built into the binary, so that `tag` works from any folder
 /// after `cargo install`.
-pub const SHIPPED_MODEL: &str = "scat-4l-256h-gru.bpk";
-static BUILT_IN: &[u8] = include_bytes!("../../models/scat-4l-256h-gru.bpk");
+/// The shipped model's file name, once for both uses below.
+macro_rules! shipped_model {
+    () => {
+        "scat-4l-256h-gru.bpk"
+    };
+}
+pub const SHIPPED_MODEL: &str = shipped_model!();
+static BUILT_IN: &[u8] = include_bytes!(concat!("../../models/", shipped_model!()));
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -317,7 +323,8 @@ fn text_line(
         return (format!("{}: silent, no tags", file.display()), false);
     }
     let mut marked = false;
-    let tags: Vec<String> = ranked(names, &t.scores, top)
+    let tags: Vec<String> = top_tags(names, &t.scores, top)
+        .into_iter()
         .map(|(i, tag, s)| {
             let mark = if support.uncertain(i) { "?" } else { "" };
             marked |= !mark.is_empty();
@@ -325,16 +332,6 @@ fn text_line(
         })
         .collect();
     (format!("{}: {}", file.display(), tags.join(", ")), marked)
-}
-
-/// The `top` best tags as (index, name, score).
-fn ranked<'a>(
-    names: &'a [String],
-    scores: &'a [f32],
-    top: usize,
-) -> impl Iterator<Item = (usize, &'a str, f32)> {
-    let scores = &scores[..scores.len().min(names.len())];
-    (top_indices(scores, top).into_iter()).map(move |i| (i, names[i].as_str(), scores[i]))
 }
 
 fn json_file(
@@ -353,7 +350,7 @@ fn json_file(
         let top = if t.silent { 0 } else { top };
         o.insert(
             "top".into(),
-            ranked(names, &t.scores, top)
+            top_tags(names, &t.scores, top).into_iter()
                 .map(|(i, tag, s)| json!({"tag": tag, "score": s, "uncertain": support.uncertain(i)}))
                 .collect(),
         );

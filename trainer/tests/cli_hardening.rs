@@ -659,12 +659,29 @@ fn scatter_out_to_standard_output_and_devices() {
         assert_eq!(got.stdout, expected, "--out {out}");
         assert!(stderr(&got).contains("no sidecar"), "{}", stderr(&got));
     }
-    let _ = std::fs::remove_file("/dev/null.json");
-    let out = run(bin().arg("scatter").arg(&song).args(["--out", "/dev/null"]));
-    assert!(out.status.success());
-    let leaked = Path::new("/dev/null.json").exists();
-    let _ = std::fs::remove_file("/dev/null.json");
-    assert!(!leaked, "a sidecar was written into /dev");
+    // /dev/stdout into a file (a `>` redirection), and /dev/null: no
+    // sidecar in /dev.
+    let leaks = ["/dev/null.json", "/dev/stdout.json"];
+    let redirected = dir.join("redirected.npy");
+    for (out, stdout) in [
+        ("/dev/stdout", std::fs::File::create(&redirected).unwrap()),
+        (
+            "/dev/null",
+            std::fs::File::create(dir.join("ignored")).unwrap(),
+        ),
+    ] {
+        leaks.iter().for_each(|p| drop(std::fs::remove_file(p)));
+        let got = run(bin()
+            .arg("scatter")
+            .arg(&song)
+            .args(["--out", out])
+            .stdout(stdout));
+        let leaked: Vec<_> = leaks.iter().filter(|p| Path::new(p).exists()).collect();
+        leaks.iter().for_each(|p| drop(std::fs::remove_file(p)));
+        assert!(got.status.success(), "{out}: {}", stderr(&got));
+        assert!(leaked.is_empty(), "--out {out} wrote {leaked:?}");
+    }
+    assert_eq!(std::fs::read(&redirected).unwrap(), expected);
     // --sidecar: standard output's array with its sidecar in a file, and a
     // file's sidecar elsewhere.
     let side = dir.join("side.json");

@@ -268,11 +268,14 @@ export class Engine extends EventTarget {
     if (msg.backend === 'webgpu') this.startWebgpu();
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
+      let posted = false;
       const abort = () => {
         if (!this.#pending.has(id)) return;
         this.#pending.delete(id);
         reject(signal.reason);
-        this.restart();
+        // A job still waiting for the model never reached the worker, whose
+        // audio (for a retag) is then kept.
+        if (posted) this.restart();
       };
       const done = (f) => (v) => {
         signal?.removeEventListener('abort', abort);
@@ -282,7 +285,16 @@ export class Engine extends EventTarget {
       signal?.addEventListener('abort', abort, { once: true });
       const w = this.#worker;
       w.modelSent.then(() => {
-        if (this.#pending.has(id)) w.worker.postMessage({ ...msg, id }, transfer);
+        if (!this.#pending.has(id)) return;
+        try {
+          w.worker.postMessage({ ...msg, id }, transfer);
+          posted = true;
+        } catch (e) {
+          // Channels that cannot be sent (a buffer already transferred by an
+          // earlier call, or shared memory): this job's error, not a hang.
+          this.#pending.get(id)?.reject(e);
+          this.#pending.delete(id);
+        }
       });
     });
   }

@@ -98,7 +98,7 @@ export interface TagResult {
 export interface TagSupport {
   /** The file records per-tag counts (without them no tag is marked uncertain). */
   known: boolean;
-  /** Clips a tag needs not to be uncertain (30 training clips, or 5 of a held-out split). */
+  /** Clips a tag needs not to be uncertain (30 training clips, or 5 of a held-out split; 0 when `known` is false). */
   min: number;
   /** Which clips were counted: `'train'` or the held-out split's name; null when unknown. */
   split: string | null;

@@ -247,8 +247,10 @@ async function retag() {
   const current = shown.result;
   if (!current || !current.tags || model.state !== 'ready') return;
   // A recording hid these results and will replace them: re-tagging them now
-  // would only hold up the worker that runs the live view and its tags.
-  if (recordingState()) return;
+  // would only hold up the worker that runs the live view and its tags. (While
+  // the microphone is only being asked for, they are still shown: a denied
+  // microphone leaves them, tagged on the backend chosen.)
+  if (recordingState() === 'recording' || ui.results.hidden) return;
   // The worker was restarted since (cancel, crash, a newer file), or holds
   // another job's input (one that failed after the worker's part): the
   // file is analysed again.

@@ -48,7 +48,7 @@ export function modelLoaded(info, sameFrontEnd) {
   model.info = info;
   model.sameFrontEnd = sameFrontEnd;
   describeModel();
-  ui.modelAbout.textContent = aboutNetwork(info);
+  ui.modelAbout.textContent = aboutNetwork(info, sameFrontEnd);
 }
 
 export function modelFailed(message) {
@@ -64,8 +64,11 @@ const FRONT_ENDS = {
   cqt: 'a constant-Q spectrogram of the audio',
 };
 
-/** The loaded model and what it reads, from its file's configuration (true of any model the page can load). */
-export function aboutNetwork(info) {
+/**
+ * The loaded model and what it reads, from its file's configuration (true of
+ * any model the page can load); `sameFrontEnd` false: not the pictured coefficients.
+ */
+export function aboutNetwork(info, sameFrontEnd = true) {
   const m = info?.model ?? {};
   const a = m.architecture ?? {};
   let net = '';
@@ -73,5 +76,6 @@ export function aboutNetwork(info) {
     const cell = String(a.cell).toUpperCase();
     net = a.layers === 1 ? `: one recurrent ${cell} layer of ${a.hidden} units` : `: ${a.layers} stacked recurrent ${cell} layers of ${a.hidden} units`;
   } else if (a.kind === 'cnn') net = ': convolutional layers';
-  return `The model (${info.name}${net}) reads ${FRONT_ENDS[m.front_end] ?? "the audio's features"}`;
+  const reads = m.front_end === 'scat' && !sameFrontEnd ? 'its own scattering coefficients (not the ones pictured below)' : FRONT_ENDS[m.front_end];
+  return `The model (${info.name}${net}) reads ${reads ?? "the audio's features"}`;
 }

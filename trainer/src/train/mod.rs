@@ -137,6 +137,14 @@ pub struct Args {
     pub mix: Mix,
 }
 
+/// The checkpoint's loop state (epoch, best figure): its presence means a run to resume.
+const STATE_FILE: &str = "state.json";
+
+/// A figure on screen: 4 decimals, or "–" when undefined (no positive in the split).
+fn show(v: Option<f64>) -> String {
+    v.map_or("–".into(), |v| format!("{v:.4}"))
+}
+
 /// A count that must be at least 1 (`--batch 0` would divide by zero).
 pub fn at_least_one(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
@@ -215,10 +223,11 @@ pub fn run(a: Args) -> Result<()> {
     if !(a.temperature.is_finite() && a.temperature > 0.0) {
         bail!("--temperature must be a positive number");
     }
-    // A forgotten --resume must not replace an earlier run.
-    if !a.resume && a.out.join("metrics.csv").exists() {
+    // A forgotten --resume must not replace an earlier run's checkpoint (a
+    // run killed before its first one has nothing to lose).
+    if !a.resume && a.out.join("checkpoint").join(STATE_FILE).exists() {
         bail!(
-            "{} holds a training run already (metrics.csv, checkpoint/): --resume continues it; \
+            "{} holds a training run already (checkpoint/, metrics.csv): --resume continues it; \
              to start afresh, remove it or choose another --out",
             a.out.display()
         );
@@ -329,7 +338,7 @@ pub fn run(a: Args) -> Result<()> {
         let optim = optimiser(a.weight_decay, a.clip_grad_norm)
             .load(ckpt.join("optimizer.bpk"))
             .map_err(|e| anyhow!("--resume: optimiser state: {e:?}"))?;
-        let state: LoopState = serde_json::from_slice(&std::fs::read(ckpt.join("state.json"))?)?;
+        let state: LoopState = serde_json::from_slice(&std::fs::read(ckpt.join(STATE_FILE))?)?;
         eprintln!("resuming after epoch {}", state.epoch);
         (tagger, optim, state)
     } else {
@@ -420,9 +429,8 @@ pub fn run(a: Args) -> Result<()> {
             }
         };
         let train_loss = loss_sum / seen as f64;
-        // Undefined figures (no positive in the split): "–" on screen, empty in the CSV.
+        // Undefined figures (no positive in the split): empty in the CSV.
         let fmt = |v: Option<f64>| v.map_or("".into(), |v| format!("{v:.4}"));
-        let show = |v: Option<f64>| v.map_or("–".into(), |v| format!("{v:.4}"));
         // A partial epoch is logged as a fraction (e.g. 2.35).
         let label = match partial {
             Some(f) => format!("{:.2}", f64::from(epoch) + f),
@@ -477,7 +485,7 @@ pub fn run(a: Args) -> Result<()> {
             .save(&tmp)
             .map_err(|e| anyhow!("saving the optimiser state: {e:?}"))?;
         std::fs::rename(&tmp, ckpt.join("optimizer.bpk"))?;
-        output::write(&ckpt.join("state.json"), &serde_json::to_vec(&state)?)?;
+        output::write(&ckpt.join(STATE_FILE), &serde_json::to_vec(&state)?)?;
         if let Some(budget) = a.time_budget {
             let spent = run_start.elapsed().as_secs_f64();
             let epoch_secs = spent / f64::from(epoch + 1 - state_start);
@@ -551,7 +559,6 @@ pub fn run(a: Args) -> Result<()> {
         if a.cpu_budget.is_some() {
             metrics.extra["train_cpu_minutes"] = serde_json::json!(train_cpu / 60.0);
         }
-        let show = |v: Option<f64>| v.map_or("–".into(), |v| format!("{v:.4}"));
         eprintln!(
             "test: ROC-AUC {}, PR-AUC {} over {} clips",
             show(metrics.roc_auc),
