@@ -50,8 +50,12 @@ export function micTests(h) {
       // The choice applies to the next analysis: the recording's.
       await page.keyboard.press('Escape');
       check((await settled(page, 300_000)) === 'done', await errorText(page));
-      const backend = await page.evaluate(() => globalThis.scatterbrain.result.tags?.backend);
-      check(backend === 'webgpu', `the recording was tagged on ${backend}`);
+      const { backend, fallback, why } = await page.evaluate(() => ({
+        backend: globalThis.scatterbrain.result.tags?.backend,
+        fallback: globalThis.scatterbrain.result.tags?.fallback,
+        why: document.getElementById('backend-why').textContent,
+      }));
+      check(backend === 'webgpu', `the recording was tagged on ${backend} (fallback: ${fallback}; the page says: ${why})`);
     },
     { fakeMic: true },
   );
