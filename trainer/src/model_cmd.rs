@@ -122,10 +122,15 @@ pub fn default_front_end(kind: FrontEndKind) -> FeatureConfig {
     }
 }
 
+/// Whether a JSON argument is given inline (`{…}`) rather than as a file.
+pub fn is_inline_json(given: &str) -> bool {
+    given.trim_start().starts_with('{')
+}
+
 /// A JSON argument: inline (`{…}`) or a file's path; with how to name it in
 /// messages (`option` for inline JSON, else the path).
 pub fn json_arg(given: &str, option: &str) -> Result<(serde_json::Value, String)> {
-    let (text, source) = if given.trim_start().starts_with('{') {
+    let (text, source) = if is_inline_json(given) {
         (given.to_string(), option.to_string())
     } else {
         let text = std::fs::read_to_string(given).with_context(|| format!("reading {given}"))?;

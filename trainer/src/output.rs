@@ -124,8 +124,8 @@ fn dir_or_dot(dir: &Path) -> &Path {
 pub struct Writing {
     w: BufWriter<File>,
     staged: Staged,
-    /// The path as given, for messages.
-    shown: PathBuf,
+    /// The path as given, for messages ([`shown`]).
+    shown: String,
 }
 
 impl Writing {
@@ -148,14 +148,14 @@ impl Writing {
             }
             Ok(())
         })()
-        .with_context(|| format!("writing {}", shown.display()))?;
+        .with_context(|| format!("writing {shown}"))?;
         Ok(staged)
     }
 }
 
 /// Start writing `path`'s new contents (see [`Writing`]).
 pub fn begin(path: &Path) -> Result<Writing> {
-    begin_inner(path).with_context(|| format!("writing {}", path.display()))
+    begin_inner(path).with_context(|| format!("writing {}", shown(path)))
 }
 
 /// Write `path`'s new contents with `fill` into a temporary file beside it,
@@ -163,19 +163,28 @@ pub fn begin(path: &Path) -> Result<Writing> {
 /// write several files before replacing any of them.
 pub fn stage(path: &Path, fill: impl FnOnce(&mut BufWriter<File>) -> Result<()>) -> Result<Staged> {
     let mut writing = begin(path)?;
-    fill(writing.writer()).with_context(|| format!("writing {}", path.display()))?;
+    fill(writing.writer()).with_context(|| format!("writing {}", shown(path)))?;
     writing.finish()
 }
 
 /// Whether `path` is written in place: `-` (standard output), anything
 /// under /dev (but /dev/shm's files) or /proc (whatever /dev/stdout leads
-/// to: a pipe, a terminal or a redirected file), a device or a FIFO, which cannot be replaced (and
-/// have no folder for a sidecar).
+/// to: a pipe, a terminal or a redirected file), a device or a FIFO, which
+/// cannot be replaced (and have no folder for a sidecar).
 pub fn is_stream(path: &Path) -> bool {
     to_stdout(path)
         || (path.starts_with("/dev") && !path.starts_with("/dev/shm"))
         || path.starts_with("/proc")
         || std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
+}
+
+/// An output's name in messages: `-` is standard output.
+pub fn shown(path: &Path) -> String {
+    if path == Path::new("-") {
+        "standard output".into()
+    } else {
+        path.display().to_string()
+    }
 }
 
 /// `-` and the names of standard output: written through its descriptor,
@@ -193,7 +202,7 @@ fn begin_inner(path: &Path) -> Result<Writing> {
             tmp: None,
             path: path.to_path_buf(),
         },
-        shown: path.to_path_buf(),
+        shown: shown(path),
     };
     if to_stdout(path) {
         // Through a duplicate of its descriptor.
@@ -254,7 +263,7 @@ fn begin_inner(path: &Path) -> Result<Writing> {
     Ok(Writing {
         w: BufWriter::new(file),
         staged,
-        shown: path.to_path_buf(),
+        shown: shown(path),
     })
 }
 

@@ -97,7 +97,7 @@ pub fn run(a: Args) -> Result<()> {
     });
     let array_err = |e: std::io::Error| {
         let out = a.out.as_deref().unwrap_or(Path::new("?"));
-        anyhow::Error::new(e).context(format!("writing {}", shown_out(out)))
+        anyhow::Error::new(e).context(format!("writing {}", output::shown(out)))
     };
     let mut writing = a.out.as_deref().map(output::begin).transpose()?;
     // npyz writes the frame count into the header at the end, seeking back;
@@ -184,7 +184,7 @@ pub fn run(a: Args) -> Result<()> {
             array.commit()?;
             eprintln!(
                 "wrote {} (no sidecar for a stream; --sidecar FILE writes one)",
-                shown_out(out)
+                output::shown(out)
             );
             return Ok(());
         };
@@ -202,18 +202,9 @@ pub fn run(a: Args) -> Result<()> {
         let side = output::stage(&sidecar, |w| Ok(serde_json::to_writer_pretty(w, &meta)?))?;
         array.commit()?;
         side.commit()?;
-        eprintln!("wrote {} and {}", shown_out(out), sidecar.display());
+        eprintln!("wrote {} and {}", output::shown(out), sidecar.display());
     }
     Ok(())
-}
-
-/// `--out` in messages: `-` is standard output.
-fn shown_out(out: &Path) -> String {
-    if out == Path::new("-") {
-        "standard output".into()
-    } else {
-        out.display().to_string()
-    }
 }
 
 /// What the array is written into: its file, or memory (see above).
@@ -254,7 +245,7 @@ fn check_outputs(a: &Args) -> Result<()> {
         (Some(a.file.as_path()), "the audio file"),
         (
             (a.config.as_deref())
-                .filter(|c| !c.trim_start().starts_with('{'))
+                .filter(|c| !crate::model_cmd::is_inline_json(c))
                 .map(Path::new),
             "the --config file",
         ),

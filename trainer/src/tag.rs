@@ -26,16 +26,17 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 
-/// The shipped model (the page's is www/constants.js `MODEL_URL`: keep them
-/// equal). It is built into the binary, so that `tag` works from any folder
-/// after `cargo install`.
 /// The shipped model's file name, once for both uses below.
 macro_rules! shipped_model {
     () => {
         "scat-4l-256h-gru.bpk"
     };
 }
+/// The shipped model (the page's is www/constants.js `MODEL_URL`: keep them
+/// equal).
 pub const SHIPPED_MODEL: &str = shipped_model!();
+/// Its bytes, built into the binary, so that `tag` works from any folder
+/// after `cargo install`.
 static BUILT_IN: &[u8] = include_bytes!(concat!("../../models/", shipped_model!()));
 
 #[derive(clap::Args)]
