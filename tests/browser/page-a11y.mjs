@@ -224,6 +224,7 @@ export function pageA11yTests(h) {
     const about = async (at) => {
       await page.goto(at);
       await page.waitForFunction(() => document.body.dataset.model === 'ready', null, { timeout: 60_000 });
+      await page.waitForLoadState('networkidle');
       return page.evaluate(() => ({ text: document.getElementById('model-about').textContent, info: globalThis.scatterbrain.model.info }));
     };
     // The repository's shipped model (no --model: the server serves models/).
@@ -231,6 +232,9 @@ export function pageA11yTests(h) {
     let shipped;
     try {
       shipped = await about(shippedUrl);
+      // Leave the page before its server goes: a script it still fetches
+      // (its service worker's) would fail and log an error.
+      await page.goto('about:blank');
     } finally {
       server.close();
     }
