@@ -34,6 +34,9 @@ export function micTests(h) {
       check((await settled(page)) === 'done', await errorText(page));
       await page.click('#record');
       await page.waitForFunction(() => Number(document.body.dataset.liveTags || 0) >= 1, null, { timeout: 60_000 });
+      // Not the hidden file's 'done': a test (or a script) waiting for the recording's results must not take those.
+      const state = await page.evaluate(() => document.body.dataset.state);
+      check(state === 'recording', `the page's state while recording: ${state}`);
       // Every job the page starts from now on (busy: a retag or an analysis).
       await page.evaluate(() => {
         globalThis.jobsSeen = 0;
@@ -74,7 +77,6 @@ export function micTests(h) {
       check((await settled(page)) === 'done', await errorText(page));
       check(await page.isHidden('#live'), 'the recording’s live view stays above the next file’s results');
       // Record shows it again; stopped at once, the recording is too short.
-      await page.evaluate(() => delete document.body.dataset.state);
       await page.click('#record');
       await page.waitForFunction(() => document.getElementById('record').getAttribute('aria-pressed') === 'true', null, { timeout: 30_000 });
       check(await page.isVisible('#live'), 'Record did not show the live view again');

@@ -113,7 +113,8 @@ async function dropFile(page, name, bytes, type) {
 
 /** Wait until the page has finished (done, error or cancelled); returns the state. */
 async function settled(page, timeout = 120_000) {
-  await page.waitForFunction(() => document.body.dataset.busy === '0' && document.body.dataset.state, null, {
+  // 'recording': between Stop and the recorder's last data nothing is busy, yet the recording's analysis is to come.
+  await page.waitForFunction(() => document.body.dataset.busy === '0' && document.body.dataset.state && document.body.dataset.state !== 'recording', null, {
     timeout,
   });
   // A file whose tags failed while the pictures came is not "done" for a

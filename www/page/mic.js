@@ -91,6 +91,9 @@ async function startRecording(analyse) {
   };
   recording = rec;
   rec.start(250);
+  // The page's state is the recording's now, not the hidden results' 'done':
+  // it settles again when the recording's own analysis ends.
+  document.body.dataset.state = 'recording';
   ui.record.setAttribute('aria-pressed', 'true');
   ui.record.textContent = '■ Stop recording';
 }
