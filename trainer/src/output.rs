@@ -178,6 +178,22 @@ pub fn is_stream(path: &Path) -> bool {
         || std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 
+/// Whether writing `path` would reach a terminal: binary output there is
+/// garbage on the screen (and can upset the terminal), so callers refuse it.
+pub fn is_terminal(path: &Path) -> bool {
+    use std::io::IsTerminal;
+    if to_stdout(path) {
+        return std::io::stdout().is_terminal();
+    }
+    // A character device (/dev/tty, /dev/pts/N): opened only to ask.
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::metadata(path).is_ok_and(|m| m.file_type().is_char_device())
+        && std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .is_ok_and(|f| f.is_terminal())
+}
+
 /// An output's name in messages: `-` is standard output.
 pub fn shown(path: &Path) -> String {
     if path == Path::new("-") {

@@ -250,6 +250,16 @@ fn check_outputs(a: &Args) -> Result<()> {
             "the --config file",
         ),
     ];
+    // The array and the picture are binary (the sidecar is JSON: readable).
+    for (out, option) in [(&a.png, "--png"), (&a.out, "--out")] {
+        if let Some(out) = out.as_deref().filter(|o| output::is_terminal(o)) {
+            bail!(
+                "{option} {}: that is a terminal, and the output is binary; \
+                 redirect it to a file (> name) or a pipe, or give {option} a file name",
+                output::shown(out),
+            );
+        }
+    }
     for (out, what, option) in outputs
         .iter()
         .filter_map(|(p, w, o)| Some((p.as_ref()?, w, o)))

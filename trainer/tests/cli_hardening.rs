@@ -700,6 +700,34 @@ fn scatter_out_to_standard_output_and_devices() {
     std::fs::remove_dir_all(dir).ok();
 }
 
+/// Stop 41: `--out -` with standard output on a terminal wrote the binary
+/// array to the screen. A terminal (standard output or a named one) is
+/// refused for the array and the picture, before any work; `script` gives
+/// the command a pseudo-terminal, as a user's shell would.
+#[test]
+fn scatter_refuses_to_write_binary_to_a_terminal() {
+    let song = fixture("tone1k_44k_stereo.mp3");
+    let exe = env!("CARGO_BIN_EXE_scatterbrain");
+    for (args, option) in [("--out -", "--out"), ("--png /dev/tty", "--png")] {
+        let command = format!("'{exe}' scatter '{}' {args}", song.display());
+        let got = run(std::process::Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .stdin(std::process::Stdio::null()));
+        // What the pseudo-terminal showed: the message, no array.
+        let shown = String::from_utf8_lossy(&got.stdout);
+        assert!(!got.status.success(), "{args}: {shown}");
+        assert!(
+            shown.contains(&format!("{option}"))
+                && shown.contains("is a terminal, and the output is binary"),
+            "{args}: {shown}"
+        );
+        assert!(
+            !shown.contains("NUMPY"),
+            "{args}: the array reached the terminal"
+        );
+    }
+}
+
 /// Round 2: `--batch 0` panicked (a division by zero in `train`, a zero
 /// chunk size in `eval`) with a backtrace, leaving a half-made run folder.
 #[test]
