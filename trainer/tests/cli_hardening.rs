@@ -717,8 +717,7 @@ fn scatter_refuses_to_write_binary_to_a_terminal() {
         let shown = String::from_utf8_lossy(&got.stdout);
         assert!(!got.status.success(), "{args}: {shown}");
         assert!(
-            shown.contains(&format!("{option}"))
-                && shown.contains("is a terminal, and the output is binary"),
+            shown.contains(option) && shown.contains("is a terminal, and the output is binary"),
             "{args}: {shown}"
         );
         assert!(
