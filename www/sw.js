@@ -146,10 +146,20 @@ self.addEventListener('activate', (ev) => {
 
 self.addEventListener('message', (ev) => {
   const m = ev.data || {};
-  // The page's own files (resource timing): cache those the shell list lacks.
-  if (m.type === 'sb-cache' && Array.isArray(m.urls)) {
-    const urls = m.urls.filter((u) => new URL(u).origin === self.location.origin);
-    ev.waitUntil(addMissing(urls).catch(() => {}));
+  // 'sb-cache': the page's own files (resource timing): cache those the
+  // shell list lacks; then, as for 'sb-check' (which fetches nothing), say
+  // whether the shell and what the page `needed` are all kept.
+  if (m.type === 'sb-cache' || m.type === 'sb-check') {
+    const own = (list) => (Array.isArray(list) ? list : []).filter((u) => new URL(u).origin === self.location.origin);
+    const [urls, needed] = [own(m.urls), own(m.needed)];
+    const final = m.type === 'sb-cache';
+    ev.waitUntil(
+      (async () => {
+        if (final) await addMissing([...urls, ...needed]).catch(() => {});
+        const missing = await notKept(needed);
+        ev.source?.postMessage({ type: 'sb-offline', missing, final });
+      })().catch(() => {}),
+    );
   }
   // The page's start-up is over; whether the revalidation after this load
   // found a new version (none offline).
@@ -163,9 +173,21 @@ self.addEventListener('message', (ev) => {
   }
 });
 
+/** Which of the shell and `urls` the version in use lacks (what the page brought is taken in first). */
+async function notKept(urls) {
+  const name = serving || (await currentVersion());
+  const all = [...new Set([...SHELL, ...urls])];
+  if (!name) return all;
+  await absorb(name);
+  const cache = await caches.open(name);
+  const held = await Promise.all(all.map((url) => cache.match(url, { ignoreVary: true })));
+  return all.filter((_, i) => !held[i]);
+}
+
 async function addMissing(urls) {
   const name = serving || (await currentVersion());
   if (!name) return;
+  await absorb(name); // what the page downloaded itself is not fetched again
   const cache = await caches.open(name);
   for (const url of urls) {
     if (await cache.match(url, { ignoreVary: true })) continue;

@@ -901,13 +901,26 @@ test('the length estimate that picks how to decode: exact for MP3 and Ogg, never
   check(est(unknown) >= 20 * 60, `14.4 MB of unknown audio estimated at ${est(unknown)} s`);
 });
 
-test('works offline once loaded', async ({ page, url, context }) => {
+test('works offline once the page says so (not before: a first visit says it is saving the files)', async ({ page, url, context }) => {
+  // Every offline state the page shows, from its first moment.
+  await page.addInitScript(() => {
+    globalThis.offlineSeen = [];
+    new MutationObserver(() => {
+      const s = document.body?.dataset.offline;
+      if (s && globalThis.offlineSeen.at(-1) !== s) globalThis.offlineSeen.push(s);
+    }).observe(document, { attributes: true, subtree: true, attributeFilter: ['data-offline'] });
+  });
   await page.goto(url);
-  await page.waitForFunction(() => navigator.serviceWorker.ready.then(() => true));
-  await page.waitForLoadState('networkidle');
+  await page.waitForFunction(() => document.body.dataset.offline && document.body.dataset.offline !== 'pending', null, { timeout: 60_000 });
+  const first = await page.evaluate(() => ({ seen: globalThis.offlineSeen, env: document.getElementById('env').textContent }));
+  check(first.seen.join() === 'pending,ready', `offline states on a first visit: ${first.seen.join(' → ')} (${first.env})`);
+  check(first.env.includes('works offline: yes'), `the page does not say it works offline: “${first.env}”`);
+  // Its word is enough: offline at once, no wait for the network to settle.
   await context.setOffline(true);
   await page.reload();
   await page.waitForFunction(() => globalThis.scatterbrain);
+  // A revisit says so at once (nothing is fetched to know it).
+  await page.waitForFunction(() => document.body.dataset.offline === 'ready', null, { timeout: 10_000 });
   // Really offline: an uncached URL fails, and the page came from the service worker.
   const probe = await page.evaluate(() => fetch(`missing-${Math.random()}`).then(() => 'reached the server', () => 'offline'));
   check(probe === 'offline', `network still reachable (${probe})`);
@@ -920,6 +933,21 @@ test('works offline once loaded', async ({ page, url, context }) => {
   needModel();
   check((await page.$$('#tags li')).length === 10, 'no tags offline (the model was not cached)');
 }, { consoleOk: /net::ERR_FAILED|ERR_INTERNET_DISCONNECTED/ }); // the probe of an uncached URL while offline
+
+test('a page that cannot work offline says so, and why', async ({ page, url }) => {
+  // Registration refused, as Firefox's private windows do (the route of sw.js would not catch the browser's own fetch).
+  await page.addInitScript(() => {
+    navigator.serviceWorker.register = () => Promise.reject(new DOMException('The operation is insecure.', 'SecurityError'));
+  });
+  await page.goto(url);
+  await page.waitForFunction(() => document.body.dataset.offline && document.body.dataset.offline !== 'pending', null, { timeout: 60_000 });
+  const env = await page.evaluate(() => document.getElementById('env').textContent);
+  check(await page.evaluate(() => document.body.dataset.offline === 'unavailable'), `offline state: ${env}`);
+  check(/works offline: no \(its service worker could not start: .+\)/.test(env), `the page says: “${env}”`);
+  // Tagging still works.
+  await dropFile(page, 'good.wav', good, 'audio/wav');
+  check((await settled(page)) === 'done', await errorText(page));
+});
 
 test('a 1-hour file is analysed (decoded at 16 kHz mono), with progress', async ({ page, url }) => {
   const { writeFileSync, mkdtempSync, rmSync } = await import('node:fs');

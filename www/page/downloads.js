@@ -10,6 +10,7 @@
 // ready when the last byte arrives, not a download plus a compile later.
 import { INCOMING_CACHE, MODEL_URL, WASM_URL, WEBGPU_WASM_URL } from '../constants.js';
 import { counted, expectedBytes } from '../counted.js';
+import { setOffline } from './env.js';
 
 const abs = (url) => new URL(url, location.href).href;
 const LABELS = { [abs(WASM_URL)]: 'analysis engine', [abs(WEBGPU_WASM_URL)]: 'WebGPU engine', [abs(MODEL_URL)]: 'tagging model' };
@@ -20,10 +21,17 @@ export const downloads = {};
 const $ = (id) => document.getElementById(id);
 const sw = navigator.serviceWorker;
 const inControl = () => !!(sw && sw.controller);
+// What offline use needs beyond the service worker's own list of the page's files.
+const NEEDED = [WASM_URL, MODEL_URL].map(abs);
 
 if (sw) {
   sw.addEventListener('message', (ev) => onMessage(ev.data || {}));
   sw.startMessages();
+  // A revisit: ask at once whether everything is kept (no download; on a
+  // first visit the answer comes once the worker has taken the files in).
+  sw.controller?.postMessage({ type: 'sb-check', needed: NEEDED });
+} else {
+  setOffline('unavailable', isSecureContext ? 'this browser offers no service worker' : 'the page is not served over HTTPS or from this computer');
 }
 
 /** Run `f` when no job is running (now, or when the current one ends: body[data-busy]). */
@@ -61,7 +69,10 @@ export function startOfflineSupport() {
   whenIdle(() => {
     if (sw.controller) talk();
     else sw.addEventListener('controllerchange', () => whenIdle(talk), { once: true });
-    sw.register('sw.js', { type: 'module' }).catch((e) => console.warn('offline support unavailable:', e.message));
+    sw.register('sw.js', { type: 'module' }).catch((e) => {
+      console.warn('offline support unavailable:', e.message);
+      setOffline('unavailable', `its service worker could not start: ${e.message}`);
+    });
   });
 }
 
@@ -130,12 +141,16 @@ function talk() {
     .getEntriesByType('resource')
     .filter((e) => !['fetch', 'xmlhttprequest', 'beacon'].includes(e.initiatorType) && e.name.startsWith(location.origin))
     .map((e) => e.name.split('#')[0]);
-  sw.controller?.postMessage({ type: 'sb-cache', urls });
+  sw.controller?.postMessage({ type: 'sb-cache', urls, needed: NEEDED });
   sw.controller?.postMessage({ type: 'sb-status' });
 }
 
 function onMessage(m) {
-  if (m.type === 'sb-download') track(m.url, m.loaded, m.total, m.state);
+  if (m.type === 'sb-offline') {
+    const missing = (m.missing || []).map((u) => LABELS[u] || decodeURIComponent(u.split('/').pop()) || 'the page');
+    if (!missing.length) setOffline('ready');
+    else if (m.final) setOffline('unavailable', `could not keep ${missing.join(', ')}`);
+  } else if (m.type === 'sb-download') track(m.url, m.loaded, m.total, m.state);
   else if (m.type === 'sb-refreshed') {
     // The service worker has revalidated the cached files after this load.
     document.body.dataset.swRefresh = m.updated ? 'updated' : 'current';

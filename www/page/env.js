@@ -60,6 +60,24 @@ export const gpuChecked = (async () => {
   }
 })();
 
+/**
+ * Whether the page works offline (page/downloads.js keeps it): 'pending'
+ * while the service worker is not yet holding every file the page needs
+ * (a first visit's first seconds), 'ready', or 'unavailable' (`why`).
+ */
+export const offline = { state: 'pending', why: '' };
+
+/** The service worker said how offline use stands. */
+export function setOffline(state, why = '') {
+  Object.assign(offline, { state, why });
+  describeEnv();
+}
+
+const OFFLINE_WORDS = {
+  pending: 'works offline: not yet (saving the files)',
+  ready: 'works offline: yes',
+};
+
 export function describeEnv() {
   const parts = [];
   parts.push(env.simd ? 'WebAssembly SIMD: yes' : 'WebAssembly SIMD: no');
@@ -71,5 +89,7 @@ export function describeEnv() {
       : env.webgpu ? 'WebGPU: no adapter (the CPU runs the model)' : 'WebGPU: not available (the CPU runs the model)',
   );
   parts.push(crossOriginIsolated ? 'isolated: yes' : 'isolated: no');
+  parts.push(OFFLINE_WORDS[offline.state] || `works offline: no (${offline.why})`);
+  document.body.dataset.offline = offline.state; // for tests
   ui.env.textContent = parts.join(' · ');
 }
