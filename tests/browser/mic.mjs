@@ -90,17 +90,23 @@ export function micTests(h) {
 
   test('microphone: the live view’s time axis reads the time since recording began, not 0–30 s', async ({ page, url }) => {
     await page.goto(url);
-    // What mic.js draws 4 min in: the last 30 s, times from the left edge, `start` the edge's time.
+    // The page's own code on 4 min of the engine's live messages (two frames each, 0.256 s apart).
     const r = await page.evaluate(async () => {
       const { drawHeatmap } = await import('/plot.js');
+      const { addLiveFrames, liveView } = await import('/page/mic.js');
+      const history = { frames: [], freqs: null, hop: 0.256 };
+      for (let i = 0; i * 0.256 <= 240.3; i += 2) {
+        const frames = [i, i + 1].map((k) => ({ t: k * 0.256, values: new Float32Array([1]) }));
+        addLiveFrames(history, { frames, freqs: [440], hop: 0.256 });
+      }
       const canvas = Object.assign(document.createElement('canvas'), { width: 960, height: 240 });
-      const times = Float64Array.from({ length: 117 }, (_, i) => i * 0.256);
-      const rows = [{ freq: 440, values: new Float32Array(times.length).fill(1) }];
-      const start = 240.3 - 30;
-      const L = drawHeatmap(canvas, { rows, times, hop: 0.256, duration: 30, start, yLabel: 'f', title: '' });
+      const view = liveView(history);
+      const L = drawHeatmap(canvas, view);
       const ticks = L.labels.filter((l) => l.kind === 'time').map((l) => ({ text: l.text, x: l.x + l.w / 2 }));
-      return { ticks, x215: L.xOf(215 - start), axis: L.labels.find((l) => l.kind === 'axis' && /time/.test(l.text))?.text };
+      const newest = history.frames.at(-1).t;
+      return { ticks, x215: L.xOf(215 - view.start), newest, kept: history.frames.length, axis: L.labels.find((l) => l.kind === 'axis' && /time/.test(l.text))?.text };
     });
+    check(r.newest > 240 && r.kept <= 30 / 0.256 + 2, `history: newest ${r.newest} s, ${r.kept} frames kept`);
     const texts = r.ticks.map((t) => t.text);
     check(texts.length >= 3 && texts[0] === '3:35' && texts.at(-1) === '4:00', `time ticks ${JSON.stringify(texts)}`);
     check(Math.abs(r.ticks[0].x - r.x215) < 2, `“3:35” drawn at x ${r.ticks[0].x}, its time is at ${r.x215}`);

@@ -131,13 +131,18 @@ async function startLiveTap(stream) {
   };
 }
 
+/** Add the engine's message `m` (frames `{t, values}`, `freqs`, `hop`) to `history`, keeping the last LIVE_SPAN seconds. */
+export function addLiveFrames(history, m) {
+  history.freqs = m.freqs;
+  history.hop = m.hop;
+  history.frames.push(...m.frames);
+  const newest = history.frames[history.frames.length - 1].t;
+  while (history.frames.length && history.frames[0].t < newest - LIVE_SPAN) history.frames.shift();
+}
+
 function liveFrames(m) {
   if (!liveHistory) return;
-  liveHistory.freqs = m.freqs;
-  liveHistory.hop = m.hop;
-  liveHistory.frames.push(...m.frames);
-  const newest = liveHistory.frames[liveHistory.frames.length - 1].t;
-  while (liveHistory.frames.length && liveHistory.frames[0].t < newest - LIVE_SPAN) liveHistory.frames.shift();
+  addLiveFrames(liveHistory, m);
   if (!liveDrawQueued) {
     liveDrawQueued = true;
     requestAnimationFrame(() => {
@@ -147,24 +152,31 @@ function liveFrames(m) {
   }
 }
 
-function drawLive() {
-  const h = liveHistory;
-  if (!h) return;
-  const frames = h.frames;
+/** What the live view draws of `history` (drawHeatmap's options): the last LIVE_SPAN seconds, timed since recording began. */
+export function liveView(history) {
+  const frames = history.frames;
   const newest = frames.length ? frames[frames.length - 1].t : 0;
   const origin = Math.max(0, newest - LIVE_SPAN); // scrolls once the view is full
   const times = Float64Array.from(frames, (f) => f.t - origin);
-  const rows = (h.freqs || []).map((freq, k) => ({ freq, values: Float32Array.from(frames, (f) => f.values[k]) }));
-  drawHeatmap(ui.liveCanvas, {
+  const rows = (history.freqs || []).map((freq, k) => ({ freq, values: Float32Array.from(frames, (f) => f.values[k]) }));
+  return {
     rows,
     times,
-    hop: h.hop,
+    hop: history.hop,
     duration: LIVE_SPAN,
     start: origin, // the axis reads the time since recording began
     yLabel: 'frequency',
     minFreq: 30, // as the file's scattergram: below ~30 Hz is rumble, not music
     title: `S1 live, last ${LIVE_SPAN} s`,
-  });
+  };
+}
+
+function drawLive() {
+  const h = liveHistory;
+  if (!h) return;
+  const frames = h.frames;
+  const newest = frames.length ? frames[frames.length - 1].t : 0;
+  drawHeatmap(ui.liveCanvas, liveView(h));
   document.body.dataset.liveFrames = String(frames.length);
   document.body.dataset.liveSeconds = newest.toFixed(2); // for tests: how far the view has got
 }
