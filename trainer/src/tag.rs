@@ -82,16 +82,6 @@ pub fn model_bytes(given: Option<&Path>) -> Result<(String, Cow<'static, [u8]>)>
     })
 }
 
-/// The trainer's source folder: `cargo run`'s and `cargo test`'s, else the one
-/// it was built from. Cargo's variable comes first because the target folder
-/// may be shared by clones at other paths (tests/run), whose binaries carry
-/// the path of the clone that built them.
-pub fn crate_dir() -> Option<PathBuf> {
-    let at_run = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
-    let at_build = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    at_run.into_iter().chain([at_build]).find(|d| d.is_dir())
-}
-
 pub fn run(a: Args) -> Result<bool> {
     let (path, bytes) = model_bytes(a.model.as_deref())?;
     let dev = device(a.device)?;

@@ -206,11 +206,21 @@ struct LoopState {
     best_epoch: Option<u32>,
 }
 
+/// The trainer's source folder: `cargo run`'s and `cargo test`'s, else the one
+/// it was built from. Cargo's variable comes first because the target folder
+/// may be shared by clones at other paths (tests/run), whose binaries carry
+/// the path of the clone that built them.
+fn crate_dir() -> Option<PathBuf> {
+    let at_run = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
+    let at_build = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    at_run.into_iter().chain([at_build]).find(|d| d.is_dir())
+}
+
 /// The source commit, when run from a git checkout.
 fn git_commit() -> Option<String> {
     let out = std::process::Command::new("git")
         .args(["rev-parse", "HEAD"])
-        .current_dir(crate::tag::crate_dir()?)
+        .current_dir(crate_dir()?)
         .output()
         .ok()?;
     out.status
