@@ -25,6 +25,8 @@ import { pictureTests } from './pictures.mjs';
 import { backendTests } from './backend.mjs';
 import { pageA11yTests } from './page-a11y.mjs';
 import { micTests } from './mic.mjs';
+import { inputTests } from './inputs.mjs';
+import { statusTests } from './status.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
@@ -1002,6 +1004,8 @@ const harness = { test, check, needModel, dropFile, settled, resetState, errorTe
 backendTests(harness);
 pageA11yTests(harness);
 micTests(harness);
+inputTests(harness);
+statusTests(harness);
 
 // ------------------------------------------------------------------ runner
 const { server, url } = await startServer({ port: 0, quiet: true, model: modelError ? false : MODEL_FILE });
