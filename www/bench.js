@@ -3,7 +3,7 @@
 // scattering, model input and the tagging model, on the CPU or WebGPU) — and
 // shows a table. benches/browser.mjs drives it headless through
 // globalThis.bench and writes benches/RESULTS-browser.md.
-import { sniffSampleRate } from './package/sniff.js';
+import { audioHead, sniffSampleRate } from './package/sniff.js';
 import { MODEL_URL, WASM_URL, WEBGPU_WASM_URL } from './constants.js';
 import { createEngine } from './package/engine.js';
 const $ = (id) => document.getElementById(id);
@@ -51,8 +51,7 @@ function stopEngine() {
 // ------------------------------------------------------------------ one run
 /** Decode as page/analyse.js does: at the file's own rate when the header says it. */
 async function decode(bytes) {
-  const head = new Uint8Array(bytes, 0, Math.min(bytes.byteLength, 1 << 17));
-  const sniffed = sniffSampleRate(head);
+  const sniffed = sniffSampleRate(audioHead(bytes).head);
   const rate = sniffed && sniffed >= 3000 && sniffed <= 768000 ? sniffed : 48000;
   const ctx = new OfflineAudioContext(1, 1, rate);
   return ctx.decodeAudioData(bytes);

@@ -1,8 +1,70 @@
 // Browser tests of what the page reads from a file before decoding it, and
 // of its words while a job waits (a new user's trial, round 3). Registered by
 // run.mjs.   node tests/browser/run.mjs inputs:
+import { readFileSync } from 'node:fs';
+import { audioHead, declaredSeconds, estimateSeconds, sniffSampleRate } from '../../www/package/sniff.js';
+
+const fixture = (name) => readFileSync(new URL(`../fixtures/audio/${name}`, import.meta.url));
+
+/** `mp3` behind an ID3v2.3 tag whose APIC frame holds a JPEG-like cover of `size` bytes. */
+export function withCover(mp3, size) {
+  // A JPEG starts FF D8 FF E0, an MPEG frame sync look-alike; the rest pseudo-random, as compressed data is.
+  const picture = Buffer.alloc(size);
+  let s = 7;
+  for (let i = 0; i < size; i++) picture[i] = (s = (s * 1103515245 + 12345) >>> 0) >>> 24;
+  picture.set([0xff, 0xd8, 0xff, 0xe0]);
+  const body = Buffer.concat([Buffer.from('\0image/jpeg\0\x03\0', 'latin1'), picture]);
+  const frame = Buffer.alloc(10);
+  frame.write('APIC', 0, 'latin1');
+  frame.writeUInt32BE(body.length, 4);
+  const n = frame.length + body.length;
+  const tag = Buffer.from([0x49, 0x44, 0x33, 3, 0, 0, (n >> 21) & 0x7f, (n >> 14) & 0x7f, (n >> 7) & 0x7f, n & 0x7f]);
+  return Buffer.concat([tag, frame, body, Buffer.from(mp3)]);
+}
 
 export function inputTests(h) {
-  // eslint-disable-next-line no-unused-vars
-  const { test, check } = h;
+  const { test, check, needModel, dropFile, settled, resetState, errorText, pageTags } = h;
+
+  test('inputs: the readers see past a 2 MiB ID3 cover: rate, declared and estimated length as without it', async () => {
+    for (const [name, rate, seconds] of [['tone1k_44k_stereo.mp3', 44100, 3.0], ['tone440_8k.mp3', 8000, 2.0]]) {
+      const mp3 = withCover(fixture(name), 2 << 20);
+      const { head, skipped } = audioHead(mp3);
+      check(skipped > 2 << 20 && skipped < mp3.length, `${name}: ${skipped} bytes of tags skipped`);
+      check(sniffSampleRate(head) === rate, `${name}: rate ${sniffSampleRate(head)}`);
+      const declared = declaredSeconds(head);
+      const estimate = estimateSeconds(head, mp3.length - skipped);
+      check(Math.abs(declared - seconds) < 0.02 && Math.abs(estimate - seconds) < 0.02, `${name}: declared ${declared} s, estimated ${estimate} s, lasts ${seconds} s`);
+    }
+    // Without a tag nothing is skipped.
+    const flac = fixture('tone500_48k_mono.flac');
+    check(audioHead(flac).skipped === 0 && audioHead(flac).head.length === Math.min(flac.length, 1 << 17), 'a FLAC head');
+  });
+
+  test('inputs: an MP3 behind a 2 MiB cover is read as without it: its rate, its length, cut short or not, the same tags', async ({ page, url }) => {
+    await page.goto(url);
+    const note = () => page.evaluate(() => (document.getElementById('input-note').hidden ? '' : document.getElementById('input-note').textContent));
+    const read = () => page.evaluate(() => ({ rate: globalThis.scatterbrain.result.sniffedRate, long: globalThis.scatterbrain.result.long }));
+    const mp3 = fixture('tone1k_44k_stereo.mp3'); // 44.1 kHz, 3.03 s, with a Xing/Info frame
+    await dropFile(page, 'plain.mp3', mp3, 'audio/mpeg');
+    check((await settled(page)) === 'done', await errorText(page));
+    needModel();
+    const plain = { ...(await read()), clip: (await pageTags(page)).clip };
+    const covered = withCover(mp3, 2 << 20);
+    await resetState(page);
+    await dropFile(page, 'covered.mp3', covered, 'audio/mpeg');
+    check((await settled(page)) === 'done', await errorText(page));
+    const got = await read();
+    check(plain.rate === 44100 && got.rate === 44100, `the header's rate: ${plain.rate} Hz plain, ${got.rate} Hz behind the cover`);
+    check(!got.long, 'a 3 s file behind a cover taken for a long one');
+    check((await note()) === '', `a whole file has a note: “${await note()}”`);
+    const { clip } = await pageTags(page);
+    const diff = Math.max(...clip.map((v, k) => Math.abs(v - plain.clip[k])));
+    check(diff < 1e-6, `tags differ from the plain file's by ${diff}`);
+    // Cut in its audio (an interrupted download): the header behind the cover says 3.0 s.
+    await resetState(page);
+    await dropFile(page, 'covered-cut.mp3', covered.subarray(0, covered.length - Math.floor(mp3.length * 0.4)), 'audio/mpeg');
+    check((await settled(page)) === 'done', await errorText(page));
+    const cut = await note();
+    check(/cut short/.test(cut) && /3\.0\d? s/.test(cut), `a covered file cut short: note “${cut}”`);
+  });
 }

@@ -2,7 +2,7 @@
 // sampleRate, slice(from, to) }`, where `slice` gives frames [from, to) as
 // interleaved PCM. Slicing lets an AudioBuffer's planar channels be
 // interleaved a slice at a time instead of copied whole.
-import { sniffSampleRate } from './sniff.js';
+import { audioHead, sniffSampleRate } from './sniff.js';
 
 // decodeAudioData resamples to its context's rate; the header's rate avoids
 // that (the core then resamples, as natively). Chromium's accepted range:
@@ -63,7 +63,7 @@ async function decode(blob) {
   }
   if (blob.size === 0) throw new Error('the file is empty');
   const bytes = await blob.arrayBuffer();
-  const rate = sniffSampleRate(new Uint8Array(bytes, 0, Math.min(bytes.byteLength, 1 << 17)));
+  const rate = sniffSampleRate(audioHead(bytes).head);
   const ctx = new OfflineAudioContext(1, 1, rate >= MIN_RATE && rate <= MAX_RATE ? rate : FALLBACK_RATE);
   try {
     return await ctx.decodeAudioData(bytes);

@@ -1,7 +1,7 @@
 // One job from input to results: read, decode in the page (AudioContext
 // does not exist in workers), the worker's scattering and tags, drawing;
 // re-tagging the shown audio on another backend; cancelling.
-import { declaredSeconds, sniffSampleRate, estimateSeconds } from '../package/sniff.js';
+import { audioHead, declaredSeconds, sniffSampleRate, estimateSeconds } from '../package/sniff.js';
 import { ui } from './ui.js';
 import { env, NO_SIMD } from './env.js';
 import { model } from './model.js';
@@ -74,10 +74,10 @@ async function decode(blob, name, timings, alive) {
   timings.read = t() - t0;
   if (!alive()) throw superseded();
   setStage('decode', 'Decoding audio…');
-  const head = new Uint8Array(bytes, 0, Math.min(bytes.byteLength, 1 << 17));
+  const { head, skipped } = audioHead(bytes);
   const sniffed = sniffSampleRate(head);
   const tail = new Uint8Array(bytes, Math.max(0, bytes.byteLength - (1 << 16)));
-  const estimate = estimateSeconds(head, bytes.byteLength, tail);
+  const estimate = estimateSeconds(head, bytes.byteLength - skipped, tail);
   // The browser decodes a file cut short (an interrupted download) up to the
   // cut without a word: its header's length tells (0.1 s of slack for an
   // MP3's encoder delay and padding). Read before decoding detaches `bytes`.
