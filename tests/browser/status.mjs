@@ -1,7 +1,59 @@
 // Browser tests of the page's status words, times and read-outs (a new
 // user's trial, round 3). Registered by run.mjs.   node tests/browser/run.mjs status:
 
+/** The page's own status module (the instance app.js uses: one module per URL). */
+const statusModule = (page, fn, arg) => page.evaluate(async ({ fn, arg }) => new Function('m', 'arg', `return (${fn})(m, arg)`)(await import('/page/status.js'), arg), { fn: String(fn), arg });
+
 export function statusTests(h) {
-  // eslint-disable-next-line no-unused-vars
   const { test, check } = h;
+
+  test('status: times are rounded before they are split (no "1 min 60 s"), hours from 1 h', async ({ page, url }) => {
+    await page.goto(url);
+    await page.waitForFunction(() => globalThis.scatterbrain);
+    const cases = [
+      [4.24, '4.2 s'],
+      [59.94, '59.9 s'],
+      [59.96, '1 min 0 s'],
+      [119.6, '2 min 0 s'],
+      [179.7, '3 min 0 s'],
+      [3599.6, '1 h 0 min'],
+      [3929, '1 h 5 min'],
+      [7200, '2 h 0 min'],
+    ];
+    const got = await statusModule(page, (m, xs) => xs.map((s) => m.fmtSeconds(s)), cases.map(([s]) => s));
+    const wrong = cases.map(([s, want], i) => got[i] !== want && `${s} s → "${got[i]}", expected "${want}"`).filter(Boolean);
+    check(wrong.length === 0, wrong.join('; '));
+  });
+
+  test('status: the model stage’s time left counts down while a window runs, then says it is finishing instead of counting up', async ({ page, url }) => {
+    await page.goto(url);
+    await page.waitForFunction(() => globalThis.scatterbrain);
+    const text = () => page.textContent('#status-text');
+    const leftOf = (s) => {
+      const m = /about (?:(\d+) min )?([\d.]+) s left/.exec(s);
+      return m ? Number(m[1] || 0) * 60 + Number(m[2]) : NaN;
+    };
+    // Window 1 of 2 took 10 s and has just completed: about 10 s left, then less.
+    await statusModule(page, (m) => m.showModelProgress('WebGPU', 1, 2, performance.now() - 10_000));
+    const first = await text();
+    await page.waitForTimeout(3200); // three ticks
+    const later = await text();
+    check(leftOf(first) >= 9 && leftOf(first) <= 10.5, `just after window 1 of 2 (10 s): "${first}"`);
+    check(leftOf(later) <= leftOf(first) - 2.5, `3 s later the time left did not go down: "${first}" → "${later}"`);
+    // Window 1 took 1 s, window 2 has run 3 s since: past the estimate.
+    await statusModule(page, (m) => m.showModelProgress('WebGPU', 1, 2, performance.now() - 1000));
+    await page.waitForTimeout(2200);
+    const over = await text();
+    check(/finishing window 2 of 2/.test(over) && !/left/.test(over), `past the estimate on the last window: "${over}"`);
+    // A stage of three: window 2 overrunning is not "finishing", nor a time left that grows.
+    await statusModule(page, (m) => m.showModelProgress('WebGPU', 1, 3, performance.now() - 500));
+    await page.waitForTimeout(2200);
+    const slow = await text();
+    check(/window 2 of 3 · longer than expected/.test(slow), `past the estimate on window 2 of 3: "${slow}"`);
+    // The next completion measures again.
+    await statusModule(page, (m) => m.showModelProgress('WebGPU', 2, 3, performance.now() - 4000));
+    const again = await text();
+    check(leftOf(again) >= 1.5 && leftOf(again) <= 2.1, `after window 2 of 3 (4 s for two): "${again}"`);
+    await statusModule(page, (m) => m.showModelProgress('WebGPU', 3, 3, performance.now() - 6000));
+  });
 }

@@ -62,6 +62,8 @@ export const isBusy = () => document.body.dataset.busy === '1';
 // text is said again every second, with the time so far or the time left,
 // so a slow backend visibly works instead of sitting on "window 0 of 2".
 let ticker = 0;
+/** The model stage's last completed window: the stage's `since`, windows `done` then, and when (performance.now()). */
+let completed = { since: NaN, done: 0, at: 0 };
 
 function stopTicker() {
   clearInterval(ticker);
@@ -75,31 +77,48 @@ function stopTicker() {
  */
 export function showModelProgress(name, done, total, since) {
   stopTicker();
+  // The time left is measured at each completion, not re-estimated from a
+  // count that stands still while a window runs (it grew by 1 s a second).
+  if (since !== completed.since || done !== completed.done) completed = { since, done, at: performance.now() };
   const known = total > 0;
   setProgress(known ? done / total : null);
   const say = () => {
-    ui.statusText.textContent = modelProgressText(name, done, total, (performance.now() - since) / 1000);
+    const now = performance.now();
+    ui.statusText.textContent = modelProgressText(name, done, total, (now - since) / 1000, (now - completed.at) / 1000);
   };
   say();
   if (!known || done < total) ticker = setInterval(say, 1000);
 }
 
-/** "Tagging on WebGPU: window 2 of 3 · about 40 s left" (the window under way, counted from 1). */
-export function modelProgressText(name, done, total, elapsed) {
+/**
+ * "Tagging on WebGPU: window 2 of 3 · about 40 s left" (the window under way,
+ * counted from 1): `elapsed` seconds since the stage began, `sinceDone` since
+ * `done` was reached.
+ */
+export function modelProgressText(name, done, total, elapsed, sinceDone = 0) {
   const head = `Tagging on ${name}`;
   if (!(total > 0)) return `${head}… · ${fmtSeconds(elapsed)} so far`;
   if (done >= total) return `${head}: ${total} of ${total} windows done`;
-  const at = `${head}: window ${Math.floor(done) + 1} of ${total}`;
+  const n = Math.floor(done) + 1;
+  const at = `${head}: window ${n} of ${total}`;
   if (!(done > 0)) return `${at} · ${fmtSeconds(elapsed)} so far`;
-  const left = (elapsed / done) * (total - done);
-  return `${at} · about ${fmtSeconds(left)} left`;
+  const perWindow = (elapsed - sinceDone) / done;
+  const left = perWindow * (total - done) - sinceDone;
+  if (left > 0) return `${at} · about ${fmtSeconds(left)} left`;
+  // Past the estimate: the time so far (which honestly grows), not a time left that would.
+  if (n === total) return `${head}: finishing window ${total} of ${total} · ${fmtSeconds(elapsed)} so far`;
+  return `${at} · longer than expected, ${fmtSeconds(elapsed)} so far`;
 }
 
+/** "4.2 s", "2 min 0 s", "1 h 5 min": rounded first, so 119.6 s is not "1 min 60 s". */
 export function fmtSeconds(s) {
   if (!isFinite(s)) return '?';
-  if (s < 60) return `${s.toFixed(1)} s`;
-  const m = Math.floor(s / 60);
-  return `${m} min ${Math.round(s - 60 * m)} s`;
+  const tenths = Math.round(s * 10);
+  if (tenths < 600) return `${(tenths / 10).toFixed(1)} s`;
+  const secs = Math.round(s);
+  if (secs < 3600) return `${Math.floor(secs / 60)} min ${secs % 60} s`;
+  const mins = Math.round(s / 60);
+  return `${Math.floor(mins / 60)} h ${mins % 60} min`;
 }
 
 export function fmtHz(hz) {
