@@ -67,4 +67,27 @@ export function inputTests(h) {
     const cut = await note();
     check(/cut short/.test(cut) && /3\.0\d? s/.test(cut), `a covered file cut short: note “${cut}”`);
   });
+
+  test('inputs: a file dropped while the model still downloads says it waits for it, and “Done in” counts the wait', async ({ page, url }) => {
+    needModel();
+    // A slow first visit: the model arrives 5 s late.
+    await page.route('**/models/*.bpk', async (r) => {
+      await new Promise((resolve) => setTimeout(resolve, 5000));
+      await r.continue();
+    });
+    await page.goto(url);
+    await page.waitForFunction(() => globalThis.scatterbrain);
+    await page.evaluate(() => {
+      globalThis.statusSeen = new Set();
+      const el = document.getElementById('status-text');
+      new MutationObserver(() => globalThis.statusSeen.add(el.textContent)).observe(el, { childList: true, characterData: true, subtree: true });
+    });
+    await dropFile(page, 'good.wav', h.good, 'audio/wav');
+    check((await settled(page)) === 'done', await errorText(page));
+    const seen = await page.evaluate(() => [...globalThis.statusSeen]);
+    check(seen.some((t) => /^Waiting for the tagging model to finish downloading/.test(t)), `the status never said it waited for the model: ${JSON.stringify(seen)}`);
+    const done = await page.evaluate(() => document.getElementById('status-text').textContent);
+    const m = /^Done in ([\d.]+) s, ([\d.]+) s of it waiting for the page's first downloads\.$/.exec(done);
+    check(m && Number(m[2]) >= 2 && Number(m[1]) >= Number(m[2]), `the status at the end: “${done}”`);
+  });
 }

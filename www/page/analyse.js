@@ -63,6 +63,34 @@ function failed(message, restart) {
   if (restart) startWorker();
 }
 
+/**
+ * Await `promise` (the engine or the model, still downloading on a first
+ * visit); once it has kept the job waiting a moment, the status says so
+ * rather than naming a stage that is not running. The time waited goes to
+ * `timings.wait` (said in "Done in …").
+ */
+async function waitFor(promise, words, timings) {
+  const t0 = performance.now();
+  let before = null;
+  const timer = setTimeout(() => {
+    before = ui.statusText.textContent;
+    ui.statusText.textContent = words;
+    setProgress(null);
+  }, 150);
+  try {
+    return await promise;
+  } finally {
+    clearTimeout(timer);
+    if (before != null) {
+      ui.statusText.textContent = before;
+      timings.wait = (timings.wait || 0) + (performance.now() - t0);
+    }
+  }
+}
+
+const WAIT_ENGINE = 'Waiting for the analysis engine to finish downloading (its progress is shown above)…';
+const WAIT_MODEL = 'Waiting for the tagging model to finish downloading (its progress is shown above)…';
+
 /** Read and decode `blob`, at the file's own rate when its header says it (the core then resamples as native does). */
 async function decode(blob, name, timings, alive) {
   const t = () => performance.now();
@@ -85,7 +113,7 @@ async function decode(blob, name, timings, alive) {
   const long = estimate > LONG_SECONDS;
   let rate = sniffed && sniffed >= 3000 && sniffed <= 768000 ? sniffed : 48000;
   if (long) {
-    await engine.ready; // the front end's rate comes from the core
+    await waitFor(engine.ready, WAIT_ENGINE, timings); // the front end's rate comes from the core
     if (!alive()) throw superseded();
     rate = engine.core.sampleRate;
     setStage('decode', `Decoding a long file (about ${fmtSeconds(estimate)}) at ${rate / 1000} kHz to save memory…`);
@@ -106,7 +134,7 @@ async function decode(blob, name, timings, alive) {
   if (audio.duration > MAX_SECONDS) {
     throw new UserError(`“${name}” is ${fmtSeconds(audio.duration)} long; this page analyses files of up to ${MAX_SECONDS / 3600} hours.`);
   }
-  await engine.ready; // decoded meanwhile; the shortest input is the core's
+  await waitFor(engine.ready, WAIT_ENGINE, timings); // decoded meanwhile; the shortest input is the core's
   const { minSeconds } = engine.core;
   if (audio.duration < minSeconds) {
     // Rounded down, so that 0.9999 s does not read as "1.00 s. At least 1.0 s".
@@ -176,10 +204,10 @@ export async function analyse(blob, name, left = []) {
 
     setStage('transform', `Computing the scattering transform (${fmtSeconds(audio.duration)} of audio)…`);
     setProgress(0);
-    await engine.ready;
+    await waitFor(engine.ready, WAIT_ENGINE, timings);
     if (!alive()) return;
     const channels = channelsOf(audio, long);
-    await engine.modelReady;
+    await waitFor(engine.modelReady, WAIT_MODEL, timings);
     await backendChosen;
     if (!alive()) return;
     const backend = currentBackend();
@@ -227,7 +255,10 @@ export async function analyse(blob, name, left = []) {
     renderTimings(timings, shown.result.tags, shown.result.workers, shown.result.tagError);
     finishStages();
     setProgress(1);
-    ui.statusText.textContent = `Done in ${fmtSeconds(Object.values(timings).reduce((a, b) => a + b, 0) / 1000)}.`;
+    const total = Object.values(timings).reduce((a, b) => a + b, 0) / 1000;
+    ui.statusText.textContent = timings.wait
+      ? `Done in ${fmtSeconds(total)}, ${fmtSeconds(timings.wait / 1000)} of it waiting for the page's first downloads.`
+      : `Done in ${fmtSeconds(total)}.`;
     document.body.dataset.state = 'done';
     // The backend was switched while this job ran: its tags again, there.
     if (reply.tags && !reply.tags.fallback && currentBackend() !== backend) queueMicrotask(retag);
