@@ -90,4 +90,24 @@ export function inputTests(h) {
     const m = /^Done in ([\d.]+) s, ([\d.]+) s of it waiting for the page's first downloads\.$/.exec(done);
     check(m && Number(m[2]) >= 2 && Number(m[1]) >= Number(m[2]), `the status at the end: “${done}”`);
   });
+
+  test('inputs: a bad first file of a drop names the files dropped with it, and says whose results stay below', async ({ page, url }) => {
+    await page.goto(url);
+    await dropFile(page, 'first.wav', h.good, 'audio/wav');
+    check((await settled(page)) === 'done', await errorText(page));
+    await resetState(page);
+    // text.mp3 and good.wav dropped together, the bad one first.
+    const b64 = Buffer.from(h.good).toString('base64');
+    await page.evaluate((b64) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(['this is not audio, only text'], 'text.mp3', { type: 'audio/mpeg' }));
+      dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], 'song.wav', { type: 'audio/wav' }));
+      document.getElementById('drop').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, b64);
+    check((await settled(page)) === 'error', 'the text file was not refused');
+    const err = await errorText(page);
+    check(/“text\.mp3” could not be read as audio/.test(err), `the error: “${err}”`);
+    check(/The file dropped with it \(“song\.wav”\) was not analysed/.test(err), `the error does not name the file dropped with it: “${err}”`);
+    check(/The results below are still those of “first\.wav”\./.test(err), `the error does not say whose results stay: “${err}”`);
+  });
 }

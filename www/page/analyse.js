@@ -192,6 +192,22 @@ function progressReporter(alive, tagging, backend) {
   };
 }
 
+/**
+ * What a failed file's message adds: the files dropped with it, which were
+ * not analysed either, and whose results the page still shows below (an
+ * earlier drop's, with that drop's own notes).
+ */
+function afterFailure(left) {
+  const parts = [];
+  const n = left.length;
+  if (n) {
+    const named = left.slice(0, 5).map((f) => `“${f}”`).join(', ') + (n > 5 ? ` and ${n - 5} more` : '');
+    parts.push(`${n > 1 ? `The ${n} files` : 'The file'} dropped with it (${named}) ${n > 1 ? 'were' : 'was'} not analysed: drop ${n > 1 ? 'them' : 'it'} one at a time.`);
+  }
+  if (shown.result && !ui.results.hidden) parts.push(`The results below are still those of “${shown.result.name}”.`);
+  return parts.map((p) => ` ${p}`).join('');
+}
+
 /** Analyse `blob` (named `name`); `left` names files dropped with it and not analysed (said in a note). */
 export async function analyse(blob, name, left = []) {
   const { id, alive } = begin();
@@ -264,10 +280,11 @@ export async function analyse(blob, name, left = []) {
     if (reply.tags && !reply.tags.fallback && currentBackend() !== backend) queueMicrotask(retag);
   } catch (e) {
     if (!alive() || cancelled(e)) return;
-    if (e instanceof UserError) failed(e.message, false);
+    const more = afterFailure(left);
+    if (e instanceof UserError) failed(e.message + more, false);
     // The engine replaced a crashed worker itself; user errors need no restart.
-    else if (e instanceof AnalysisError) failed(`“${name}” could not be analysed: ${plain(e.message)}`, false);
-    else failed(`Something went wrong while analysing “${name}”: ${e.message}. You can try another file.`, true);
+    else if (e instanceof AnalysisError) failed(`“${name}” could not be analysed: ${plain(e.message)}${more}`, false);
+    else failed(`Something went wrong while analysing “${name}”: ${e.message}. You can try another file.${more}`, true);
   } finally {
     if (alive()) busy(false);
   }
