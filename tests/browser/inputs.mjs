@@ -110,4 +110,31 @@ export function inputTests(h) {
     check(/The file dropped with it \(“song\.wav”\) was not analysed/.test(err), `the error does not name the file dropped with it: “${err}”`);
     check(/The results below are still those of “first\.wav”\./.test(err), `the error does not say whose results stay: “${err}”`);
   });
+
+  test('inputs: cancelling a re-tag on WebGPU chooses the CPU again, whose tags stay shown', async ({ page, url }) => {
+    needModel();
+    await page.goto(url);
+    await dropFile(page, 'good.wav', h.good, 'audio/wav');
+    check((await settled(page)) === 'done', await errorText(page));
+    const before = await pageTags(page);
+    check(before.backend === 'cpu', `tagged first on ${before.backend} (the default on a software adapter is the CPU)`);
+    await resetState(page);
+    await h.chooseBackend(page, 'webgpu');
+    await page.waitForFunction(() => document.body.dataset.busy === '1' && /Tagging on WebGPU/.test(document.getElementById('status-text').textContent), null, { timeout: 60_000 });
+    await page.keyboard.press('Escape');
+    check((await settled(page)) === 'cancelled', 'the re-tag was not cancelled');
+    const after = await page.evaluate(() => ({
+      backend: globalThis.scatterbrain.backend,
+      cpuChecked: document.getElementById('backend-cpu').checked,
+      status: document.getElementById('status-text').textContent,
+    }));
+    check(after.backend === 'cpu' && after.cpuChecked, `after the cancel the page runs the model on ${after.backend}`);
+    check(/^Cancelled\. The tags shown are from CPU \(WebAssembly\), chosen again for the next file\.$/.test(after.status), `the status: “${after.status}”`);
+    check((await pageTags(page)).backend === 'cpu', 'the tags shown changed');
+    // The next file goes to the CPU.
+    await resetState(page);
+    await dropFile(page, 'again.wav', h.good, 'audio/wav');
+    check((await settled(page)) === 'done', await errorText(page));
+    check((await pageTags(page)).backend === 'cpu', 'the next file did not go to the CPU');
+  });
 }

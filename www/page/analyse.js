@@ -27,6 +27,8 @@ const superseded = () => new DOMException('A newer job replaced this one.', 'Abo
 // whose model input the worker holds (what a change of backend re-tags).
 let inWorker = null;
 let workerHolds = null;
+// The re-tag under way, if any ({id, shownOn: the backend of the tags it replaces}).
+let retagging = null;
 
 /** Run `call` (a promise of the worker's reply) as job `id`'s work in the worker. */
 async function inTheWorker(id, call) {
@@ -304,6 +306,7 @@ async function retag() {
   // file is analysed again.
   if (current.workerGen !== engine.gen || current.job !== workerHolds) return analyse(current.blob, current.name, current.left);
   const { id, alive } = begin();
+  retagging = { id, shownOn: current.tags.backend };
   const picks = webgpuPicks(); // a fallback from before a newer pick of WebGPU is stale
   const backend = currentBackend();
   const name = BACKEND_NAMES[backend];
@@ -351,6 +354,10 @@ export function chooseBackend(value) {
 
 export function cancel() {
   if (!isBusy()) return;
+  // A re-tag cancelled (on SwiftShader's WebGPU: minutes): the tags shown
+  // stay those of the backend before, and it is chosen again, so that the
+  // next file does not go where the user just gave up waiting.
+  const back = retagging?.id === jobId && retagging.shownOn !== currentBackend() ? retagging.shownOn : null;
   jobId++; // late replies of the old job are ignored
   inWorker = null;
   startWorker();
@@ -358,5 +365,9 @@ export function cancel() {
   setProgress(0);
   for (const el of ui.stages.children) el.classList.remove('active');
   ui.statusText.textContent = 'Cancelled.';
+  if (back) {
+    setBackend(back);
+    ui.statusText.textContent = `Cancelled. The tags shown are from ${BACKEND_NAMES[back]}, chosen again for the next file.`;
+  }
   document.body.dataset.state = 'cancelled';
 }
