@@ -89,6 +89,10 @@ function wire() {
     clearTimeout(resizeTimer);
     resizeTimer = setTimeout(drawAll, 150);
   });
+  // Wired: index.html ships the drop zone disabled and saying the page is starting.
+  ui.file.disabled = false;
+  ui.drop.setAttribute('aria-disabled', 'false');
+  delete ui.drop.dataset.starting;
 }
 
 describeEnv();

@@ -5,7 +5,7 @@
 const statusModule = (page, fn, arg) => page.evaluate(async ({ fn, arg }) => new Function('m', 'arg', `return (${fn})(m, arg)`)(await import('/page/status.js'), arg), { fn: String(fn), arg });
 
 export function statusTests(h) {
-  const { test, check } = h;
+  const { test, check, dropFile, settled, errorText, good } = h;
 
   test('status: times are rounded before they are split (no "1 min 60 s"), hours from 1 h', async ({ page, url }) => {
     await page.goto(url);
@@ -55,5 +55,26 @@ export function statusTests(h) {
     const again = await text();
     check(leftOf(again) >= 1.5 && leftOf(again) <= 2.1, `after window 2 of 3 (4 s for two): "${again}"`);
     await statusModule(page, (m) => m.showModelProgress('WebGPU', 3, 3, performance.now() - 6000));
+  });
+
+  test('status: until app.js has run, the drop zone says the page is starting and takes no file; then it works', async ({ page, url }) => {
+    // app.js held back, as on a slow link (the drop zone was on screen a second before it was wired).
+    let release;
+    const held = new Promise((r) => (release = r));
+    await page.route(/\/app\.js$/, async (route) => {
+      await held;
+      await route.continue();
+    });
+    await page.goto(url, { waitUntil: 'commit' });
+    await page.waitForSelector('#file', { state: 'attached' });
+    const before = await page.evaluate(() => ({ aria: document.getElementById('drop').getAttribute('aria-disabled'), input: document.getElementById('file').disabled }));
+    check(before.aria === 'true' && before.input, `before app.js: drop zone aria-disabled ${before.aria}, file input disabled: ${before.input}`);
+    check(await page.isVisible('#drop .drop-starting'), 'before app.js the drop zone does not say the page is starting');
+    release();
+    await page.waitForFunction(() => document.getElementById('drop').getAttribute('aria-disabled') === 'false', null, { timeout: 30_000 });
+    check(!(await page.isDisabled('#file')), 'the file input is still disabled once the page is ready');
+    check(await page.isHidden('#drop .drop-starting'), 'the drop zone still says the page is starting once it is ready');
+    await dropFile(page, 'good.wav', good, 'audio/wav');
+    check((await settled(page)) === 'done', await errorText(page));
   });
 }
