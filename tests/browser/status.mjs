@@ -5,7 +5,7 @@
 const statusModule = (page, fn, arg) => page.evaluate(async ({ fn, arg }) => new Function('m', 'arg', `return (${fn})(m, arg)`)(await import('/page/status.js'), arg), { fn: String(fn), arg });
 
 export function statusTests(h) {
-  const { test, check, dropFile, settled, errorText, good } = h;
+  const { test, check, needModel, dropFile, settled, errorText, good } = h;
 
   test('status: times are rounded before they are split (no "1 min 60 s"), hours from 1 h', async ({ page, url }) => {
     await page.goto(url);
@@ -76,5 +76,57 @@ export function statusTests(h) {
     check(await page.isHidden('#drop .drop-starting'), 'the drop zone still says the page is starting once it is ready');
     await dropFile(page, 'good.wav', good, 'audio/wav');
     check((await settled(page)) === 'done', await errorText(page));
+  });
+
+  test('status: a picture’s pointer read-out goes when the pointer leaves it; the keyboard cursor’s stays', async ({ page, url }) => {
+    needModel(); // the taggram
+    await page.goto(url);
+    await page.waitForLoadState('networkidle');
+    await dropFile(page, 'good.wav', good, 'audio/wav');
+    check((await settled(page)) === 'done', await errorText(page));
+    const state = (id) =>
+      page.evaluate((id) => {
+        const out = document.getElementById(`${id}-readout`);
+        return { text: out.textContent, hint: out.dataset.hint, marker: !document.querySelector(`#${id} ~ .marker`).hidden };
+      }, id);
+    /** The mouse at a fraction (fx, fy) of the plot area of picture `id`, or of its whole canvas. */
+    const hover = async (id, fx, fy, plot = true) => {
+      await page.locator(`#${id}`).scrollIntoViewIfNeeded();
+      const box = await page.locator(`#${id}`).boundingBox();
+      const { x, y, w, h, cw, ch } = await page.evaluate(
+        ([id, key, plot]) => {
+          const c = document.getElementById(id);
+          const P = plot ? globalThis.scatterbrain.result[key].plot : { x: 0, y: 0, w: c.width, h: c.height };
+          return { ...P, cw: c.width, ch: c.height };
+        },
+        [id, `${id}Layout`, plot],
+      );
+      await page.mouse.move(box.x + ((x + fx * w) / cw) * box.width, box.y + ((y + fy * h) / ch) * box.height);
+    };
+    for (const id of ['taggram', 's1']) {
+      await hover(id, 0.5, 0.5);
+      const over = await state(id);
+      check(over.text !== over.hint && over.marker, `${id}: no read-out under the pointer: “${over.text}”`);
+      await page.mouse.move(2, 2);
+      const gone = await state(id);
+      check(gone.text === gone.hint && !gone.marker, `${id}: after the pointer left, the read-out still says “${gone.text}” (marker shown: ${gone.marker})`);
+      // Into the margin (the axis labels), still on the canvas: no longer on the picture.
+      await hover(id, 0.5, 0.5);
+      await hover(id, 0.01, 0.5, false);
+      const margin = await state(id);
+      check(margin.text === margin.hint && !margin.marker, `${id}: with the pointer on the axis labels the read-out says “${margin.text}”`);
+      // The keyboard cursor's read-out stays, with the pointer gone or come and gone.
+      await page.mouse.move(2, 2);
+      await page.focus(`#${id}`);
+      await page.keyboard.press('ArrowDown');
+      const keys = await state(id);
+      check(keys.text !== keys.hint && keys.marker, `${id}: no keyboard read-out: “${keys.text}”`);
+      await hover(id, 0.2, 0.2);
+      check((await state(id)).text !== keys.text, `${id}: the pointer over the focused picture does not read`);
+      await page.mouse.move(2, 2);
+      const back = await state(id);
+      check(back.text === keys.text && back.marker, `${id}: after the pointer left the focused picture: “${back.text}”, expected the keyboard cursor’s “${keys.text}”`);
+      await page.locator(`#${id}`).blur();
+    }
   });
 }

@@ -127,6 +127,8 @@ export function drawAll() {
 const cursorRow = {};
 /** What the read-out follows, per picture: 'pointer', 'keyboard' or null. */
 const mode = {};
+/** Pictures whose keyboard cursor has been shown since they took the focus. */
+const keyed = new Set();
 
 /** What lies at canvas point (x, y) or, from the keyboard, in `row` at time `t`: {text, x, y} or null. */
 function reading(p, { x, y, t, row }) {
@@ -204,14 +206,28 @@ function canvasPoint(canvas, ev) {
   return { x: ((ev.clientX - rect.left) / rect.width) * canvas.width, y: ((ev.clientY - rect.top) / rect.height) * canvas.height };
 }
 
+/** No read-out: the marker hidden, the read-out's hint back. */
+function rest(p) {
+  show(p, null);
+  $(`${p.id}-readout`).textContent = $(`${p.id}-readout`).dataset.hint;
+}
+
 function wireReadout(p) {
   const canvas = ui[p.id];
+  // The pointer gone from the plot: its read-out goes (it said a place no longer pointed at), back
+  // to the keyboard cursor if the keys were in use. A tap's stays: a finger "leaves" as it lifts.
+  const leave = (ev) => {
+    if (mode[p.id] !== 'pointer' || ev.pointerType === 'touch') return;
+    mode[p.id] = null;
+    if (document.activeElement === canvas && keyed.has(p.id)) keyboard(p);
+    else rest(p);
+  };
   const point = (ev) => {
     const { x, y } = canvasPoint(canvas, ev);
     const L = shown.result && shown.result[p.key];
-    if (!L || x < L.plot.x || x > L.plot.x + L.plot.w || y < L.plot.y || y > L.plot.y + L.plot.h) return;
+    if (!L || x < L.plot.x || x > L.plot.x + L.plot.w || y < L.plot.y || y > L.plot.y + L.plot.h) return leave(ev);
     const at = reading(p, { x, y });
-    if (!at) return;
+    if (!at) return leave(ev);
     show(p, at);
     mode[p.id] = 'pointer';
     // After a click or a tap, the keys carry on from its row.
@@ -219,14 +235,12 @@ function wireReadout(p) {
   };
   canvas.addEventListener('pointermove', point);
   canvas.addEventListener('pointerdown', point);
-  canvas.addEventListener('pointerleave', () => {
-    mode[p.id] = null;
-    if (document.activeElement !== canvas) show(p, null);
-  });
+  canvas.addEventListener('pointerleave', leave);
   // Focus by Tab (not by a click, which reads where it points) shows the cursor.
   canvas.addEventListener('focus', () => mode[p.id] !== 'pointer' && keyboard(p));
   canvas.addEventListener('blur', () => {
     mode[p.id] = null;
+    keyed.delete(p.id);
     show(p, null);
   });
   // Up and down move between rows (Shift: 8 rows, an octave of S1); left and right move the playhead (playhead.js).
@@ -254,6 +268,7 @@ function wireReadout(p) {
 
 function keyboard(p) {
   mode[p.id] = 'keyboard';
+  keyed.add(p.id);
   showCursor(p);
 }
 
@@ -275,8 +290,7 @@ function savePng(p) {
 export function preparePictures(r) {
   for (const p of PICTURES) {
     delete cursorRow[p.id];
-    show(p, null);
-    $(`${p.id}-readout`).textContent = $(`${p.id}-readout`).dataset.hint;
+    rest(p);
   }
   chooseBands(r);
 }
