@@ -129,4 +129,29 @@ export function statusTests(h) {
       await page.locator(`#${id}`).blur();
     }
   });
+
+  test('status: the JSON download says it is being prepared, painted before the build, and the button comes back', async ({ page, url }) => {
+    await page.goto(url);
+    await page.waitForLoadState('networkidle');
+    await dropFile(page, 'good.wav', good, 'audio/wav');
+    check((await settled(page)) === 'done', await errorText(page));
+    const label = await page.textContent('#download');
+    // Every state of the button, and whether a frame (a paint) came while it said "Preparing".
+    await page.evaluate(() => {
+      const b = document.getElementById('download');
+      globalThis.seen = [];
+      globalThis.framePreparing = false;
+      new MutationObserver(() => {
+        globalThis.seen.push(`${b.textContent} [${b.getAttribute('aria-disabled')}]`);
+        if (/Preparing/.test(b.textContent)) requestAnimationFrame(() => (globalThis.framePreparing ||= /Preparing/.test(b.textContent)));
+      }).observe(b, { childList: true, characterData: true, subtree: true, attributes: true });
+    });
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+    check(/\.scatterbrain\.json$/.test(download.suggestedFilename()), `downloaded ${download.suggestedFilename()}`);
+    const { seen, painted } = await page.evaluate(() => ({ seen: globalThis.seen, painted: globalThis.framePreparing }));
+    check(seen.some((s) => /^Preparing the JSON… \[true\]$/.test(s)), `the button never said it was preparing the JSON: ${JSON.stringify(seen)}`);
+    check(painted, 'no frame was drawn while the button said "Preparing": the build held the page first');
+    const after = await page.evaluate(() => ({ text: document.getElementById('download').textContent, off: document.getElementById('download').getAttribute('aria-disabled') }));
+    check(after.text === label && after.off !== 'true', `after the download the button says “${after.text}” (aria-disabled ${after.off})`);
+  });
 }

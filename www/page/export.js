@@ -1,6 +1,7 @@
 // Export: the shown result as a JSON download (tags, taggram, coefficients),
 // and the download of any blob (the pictures' PNGs, page/pictures.js).
 import { MODEL_URL } from '../constants.js';
+import { ui } from './ui.js';
 import { model, trained } from './model.js';
 import { inputNotes, ranked, rowView } from './results.js';
 import { frameTaggram } from './pictures.js';
@@ -117,7 +118,20 @@ export function saveBlob(blob, name) {
   setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
 }
 
-export function download(r) {
-  if (!r) return;
-  saveBlob(new Blob([JSON.stringify(resultJson(r))], { type: 'application/json' }), `${baseName(r)}.scatterbrain.json`);
+/** Download `r` as JSON. A long file's takes seconds to build (1.7 s for 25 min), and the page freezes meanwhile: the button says so first. */
+export async function download(r) {
+  const button = ui.download;
+  if (!r || button.getAttribute('aria-disabled') === 'true') return;
+  const label = button.textContent;
+  button.textContent = 'Preparing the JSON…';
+  // Not `disabled`: a disabled button drops the keyboard focus.
+  button.setAttribute('aria-disabled', 'true');
+  try {
+    // A frame, then a task: the words are painted before the build holds the page.
+    await new Promise((painted) => requestAnimationFrame(() => setTimeout(painted)));
+    saveBlob(new Blob([JSON.stringify(resultJson(r))], { type: 'application/json' }), `${baseName(r)}.scatterbrain.json`);
+  } finally {
+    button.textContent = label;
+    button.setAttribute('aria-disabled', 'false');
+  }
 }
