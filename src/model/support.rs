@@ -136,23 +136,24 @@ fn clips_in(v: &Value) -> Option<u64> {
 }
 
 /// "the model saw this tag in only 3 training clips" / "only 3 of the 350
-/// test clips had this tag"; `at_most` for an absence's bound.
+/// test clips had this tag"; `at_most` for an absence's bound (a bound of 0
+/// is "no clip", not "at most 0").
 fn few(split: &str, n: u64, clips: Option<u64>, what: &str, at_most: bool) -> String {
     let only = match (at_most, n) {
+        (_, 0) => "",
         (true, _) => "at most ",
-        (false, 0) => "",
         (false, _) => "only ",
     };
     let s = if n == 1 { "" } else { "s" };
     if split == "train" {
-        return if n == 0 && !at_most {
+        return if n == 0 {
             format!("the model saw {what} in no training clip")
         } else {
             format!("the model saw {what} in {only}{n} training clip{s}")
         };
     }
     let of = clips.map_or(String::new(), |c| format!(" of the {c}"));
-    if n == 0 && !at_most {
+    if n == 0 {
         return format!("none{of} {split} clips had {what}");
     }
     let s = if n == 1 && of.is_empty() { "" } else { "s" };
@@ -355,6 +356,16 @@ mod tests {
         for t in ["male", "female vocal", "choir", "opera", "woman", "singing"] {
             assert!(s.uncertain(index(&m, t)), "{t}");
         }
+        // No voice at all (the shipped model): "no training clip", not "at most 0".
+        let none: Vec<u64> = (m.tags.iter())
+            .map(|t| if VOICES.contains(&t.as_str()) { 0 } else { 100 })
+            .collect();
+        let mut silent = m.clone();
+        silent.metrics.extra = json!({"train_positives": none});
+        assert_eq!(
+            TagSupport::of(&silent).tags[index(&m, "no vocals")].why,
+            "Uncertain: an absence, and the model saw voices in no training clip: too few to tell."
+        );
         assert!(!s.uncertain(index(&m, "guitar")));
         assert!(!is_voice("sitar") && !is_voice("new age") && is_voice("Male"));
         // With enough voices the absence is a plain note.
