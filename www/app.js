@@ -93,6 +93,14 @@ function wire() {
   ui.file.disabled = false;
   ui.drop.setAttribute('aria-disabled', 'false');
   delete ui.drop.dataset.starting;
+  globalThis.scatterbrainWired = true; // early.js keeps drops no more
+}
+
+/** A file dropped before the page was wired (early.js kept it): analysed now that the engine is starting. */
+function takeEarlyDrop() {
+  const early = globalThis.scatterbrainEarlyDrop;
+  delete globalThis.scatterbrainEarlyDrop;
+  if (early) pickFile(early, true);
 }
 
 describeEnv();
@@ -111,6 +119,7 @@ if (env.simd) {
   startOfflineSupport();
 }
 if (!env.mic) ui.record.disabled = true;
+takeEarlyDrop();
 // For tests and the curious: the page's state.
 globalThis.scatterbrain = {
   get result() {

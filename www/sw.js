@@ -23,6 +23,7 @@ const SHELL = [
   'style.css',
   'pictures.css',
   'app.js',
+  'early.js',
   'constants.js',
   'counted.js',
   'plot.js',

@@ -78,6 +78,28 @@ export function statusTests(h) {
     check((await settled(page)) === 'done', await errorText(page));
   });
 
+  test('status: a file dropped before app.js has run does not leave the page, and is analysed once it has started', async ({ page, url }) => {
+    let release;
+    const held = new Promise((r) => (release = r));
+    await page.route(/\/app\.js$/, async (route) => {
+      await held;
+      await route.continue();
+    });
+    await page.goto(url, { waitUntil: 'commit' });
+    await page.waitForSelector('#drop', { state: 'attached' });
+    const b64 = Buffer.from(good).toString('base64');
+    // The browser's own action on a drop is to open the file: only a handler that cancels it keeps the page.
+    const cancelled = await page.evaluate((b64) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], 'early.wav', { type: 'audio/wav' }));
+      return !document.getElementById('drop').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, b64);
+    check(cancelled, 'a drop before app.js was not cancelled: the browser would open the file and leave the page');
+    release();
+    check((await settled(page)) === 'done', await errorText(page));
+    check((await page.evaluate(() => globalThis.scatterbrain.result.name)) === 'early.wav', 'the early drop was not analysed');
+  });
+
   test('status: a picture’s pointer read-out goes when the pointer leaves it; the keyboard cursor’s stays', async ({ page, url }) => {
     needModel(); // the taggram
     await page.goto(url);
