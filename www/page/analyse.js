@@ -7,7 +7,7 @@ import { env, NO_SIMD } from './env.js';
 import { model } from './model.js';
 import { BACKEND_NAMES, backendChosen, currentBackend, setBackend, webgpuFailed, webgpuPicks } from './backend.js';
 import { AnalysisError, UserError, analyseInWorker, cancelled, engine, retagInWorker, startWorker, useWebgpu } from './engine.js';
-import { busy, clearError, finishStages, fmtSeconds, isBusy, plain, resetStages, setProgress, setStage, showError, showModelProgress } from './status.js';
+import { busy, clearError, finishStages, fmtSeconds, isBusy, namedFiles, plain, resetStages, setProgress, setStage, showError, showModelProgress } from './status.js';
 import { drawAll, renderTimings, showResults, showTags, shown } from './results.js';
 import { recordingState } from './mic.js';
 
@@ -203,8 +203,7 @@ function afterFailure(left) {
   const parts = [];
   const n = left.length;
   if (n) {
-    const named = left.slice(0, 5).map((f) => `“${f}”`).join(', ') + (n > 5 ? ` and ${n - 5} more` : '');
-    parts.push(`${n > 1 ? `The ${n} files` : 'The file'} dropped with it (${named}) ${n > 1 ? 'were' : 'was'} not analysed: drop ${n > 1 ? 'them' : 'it'} one at a time.`);
+    parts.push(`${n > 1 ? `The ${n} files` : 'The file'} dropped with it (${namedFiles(left)}) ${n > 1 ? 'were' : 'was'} not analysed: drop ${n > 1 ? 'them' : 'it'} one at a time.`);
   }
   if (shown.result && !ui.results.hidden) parts.push(`The results below are still those of “${shown.result.name}”.`);
   return parts.map((p) => ` ${p}`).join('');

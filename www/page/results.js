@@ -5,7 +5,7 @@ import { ui } from './ui.js';
 import { gpu } from './env.js';
 import { BACKEND_NAMES } from './backend.js';
 import { model, trained } from './model.js';
-import { fmtHz, fmtSeconds, plain } from './status.js';
+import { fmtHz, fmtSeconds, namedFiles, plain } from './status.js';
 import { drawAll, preparePictures, S1_MIN_HZ } from './pictures.js';
 
 export { drawAll };
@@ -41,8 +41,7 @@ export function inputNotes(r) {
   }
   if (r.left?.length) {
     const n = r.left.length;
-    const named = r.left.slice(0, 5).map((f) => `“${f}”`).join(', ') + (n > 5 ? ` and ${n - 5} more` : '');
-    notes.push(`Only this file is analysed: ${n} more ${n > 1 ? 'were' : 'was'} dropped with it (${named}); drop ${n > 1 ? 'them' : 'it'} one at a time.`);
+    notes.push(`Only this file is analysed: ${n} more ${n > 1 ? 'were' : 'was'} dropped with it (${namedFiles(r.left)}); drop ${n > 1 ? 'them' : 'it'} one at a time.`);
   }
   const bad = r.tags?.non_finite ?? 0;
   if (bad > 0) notes.push(`${bad.toLocaleString('en')} samples were not numbers (NaN or infinite) and were read as silence.`);

@@ -121,6 +121,12 @@ export function fmtSeconds(s) {
   return `${Math.floor(mins / 60)} h ${mins % 60} min`;
 }
 
+/** “a.mp3”, “b.wav” and 3 more: file names for a sentence (the first five). */
+export function namedFiles(names) {
+  const n = names.length;
+  return names.slice(0, 5).map((f) => `“${f}”`).join(', ') + (n > 5 ? ` and ${n - 5} more` : '');
+}
+
 export function fmtHz(hz) {
   if (hz >= 1000) return `${(hz / 1000).toFixed(hz >= 10000 ? 0 : 1)} kHz`;
   if (hz >= 10) return `${Math.round(hz)} Hz`;
