@@ -11,6 +11,7 @@ use crate::error::AudioError;
 use crate::model::{Model, PredictError};
 use crate::pipeline::{Form, Pipeline, Shard, WindowFeatures, stitch};
 use crate::tagging::{BATCH, Tagging, WindowScores, clip_scores, score_windows};
+use crate::transform::Coefficients;
 use serde::Serialize;
 
 /// Frames of the model's time line per taggram column: 8 frames of 4096
@@ -60,12 +61,24 @@ impl Default for SessionOptions {
     }
 }
 
+/// Frames at the start of each window that the taggram reads only where no
+/// other frame covers their time: a recurrent model starts every window from
+/// a zero state, so over its first frames its logits say more about its
+/// biases than about the music (on a steady 10-min loop, the shipped model's
+/// first column of every 29 s window read a mean score of 0.065–0.075, the
+/// other columns 0.043–0.048).
+pub const WARM_UP_FRAMES: usize = 8;
+
 /// A span of the audio with a score per tag (in the model's tag order).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Span {
     pub start_s: f64,
     pub end_s: f64,
     pub scores: Vec<f32>,
+    /// A taggram column read from a window's first frames alone (the
+    /// model still starting: [`WARM_UP_FRAMES`]), as at a file's start.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub warm_up: bool,
 }
 
 /// Everything a session finds in one piece of audio.
@@ -341,16 +354,17 @@ pub fn summarise(
             start_s: w.start as f64 / sr,
             end_s: (w.start + w.valid as u64) as f64 / sr,
             scores: w.scores.clone(),
+            warm_up: false,
         })
         .collect();
     let logits: Option<Vec<WindowFeatures>> = windows
         .into_iter()
         .map(|w| {
-            w.frame_logits.map(|coefficients| WindowFeatures {
+            w.frame_logits.map(|l| WindowFeatures {
                 index: 0,
                 start: w.start,
                 valid: w.valid,
-                coefficients,
+                coefficients: with_warm_up_row(l),
                 raw: None,
             })
         })
@@ -367,13 +381,29 @@ pub fn summarise(
     }
 }
 
-/// Columns of `bin` frames: σ of the mean logit. A column spans the time
-/// nearer its frames than any other (as the page draws frames: across a
-/// window boundary frames are closer than a hop), from 0 to the audio's
-/// `end`: the columns tile the audio (a 1 s file's only column ended at
-/// 0.896 s, its last frame + hop/2).
+/// A window's frame logits with one more row: each frame's index in its
+/// window, capped at [`WARM_UP_FRAMES`]. Stitched with the logits, it says
+/// how far into its window each frame of the time line is, whichever window
+/// it comes from (an end-aligned last window overlaps its predecessor).
+fn with_warm_up_row(mut l: Coefficients) -> Coefficients {
+    l.data
+        .extend((0..l.frames).map(|f| f.min(WARM_UP_FRAMES) as f32));
+    l.rows += 1;
+    l
+}
+
+/// Columns of `bin` frames: σ of the mean logit, over the frames past a
+/// window's warm-up where the column has any; else (a column of a window's
+/// first frames only: the file's start, or where a window starts on a
+/// column's edge) over the later half of the warm-up, marked, or all. A column spans the time nearer its frames than any other (as the
+/// page draws frames: across a window boundary frames are closer than a hop),
+/// from 0 to the audio's `end`: the columns tile the audio (a 1 s file's
+/// only column ended at 0.896 s, its last frame + hop/2). `logits` carry the
+/// warm-up row last ([`with_warm_up_row`]).
 fn taggram(logits: &[WindowFeatures], hop: usize, rate: u32, bin: usize, end: f64) -> Vec<Span> {
     let (c, times) = stitch(logits, hop, rate);
+    let tags = c.rows - 1;
+    let warm = &c.data[tags * c.frames..];
     // Where frame i - 1's time ends and frame i's begins.
     let edge = |i: usize| {
         if i == 0 {
@@ -388,10 +418,18 @@ fn taggram(logits: &[WindowFeatures], hop: usize, rate: u32, bin: usize, end: f6
         .step_by(bin)
         .map(|from| {
             let to = (from + bin).min(c.frames);
-            let scores = (0..c.rows)
+            let past = |k: usize| (from..to).filter(move |&f| warm[f] >= k as f32);
+            let warm_up = past(WARM_UP_FRAMES).next().is_none();
+            let frames: Vec<usize> = [WARM_UP_FRAMES, WARM_UP_FRAMES / 2, 0]
+                .into_iter()
+                .map(|k| past(k).collect::<Vec<_>>())
+                .find(|f| !f.is_empty())
+                .unwrap_or_default();
+            let scores = (0..tags)
                 .map(|r| {
-                    let row = &c.data[r * c.frames + from..r * c.frames + to];
-                    let mean = row.iter().map(|&v| f64::from(v)).sum::<f64>() / row.len() as f64;
+                    let row = &c.data[r * c.frames..(r + 1) * c.frames];
+                    let sum = frames.iter().map(|&f| f64::from(row[f])).sum::<f64>();
+                    let mean = sum / frames.len() as f64;
                     (1.0 / (1.0 + (-mean).exp())) as f32
                 })
                 .collect();
@@ -399,6 +437,7 @@ fn taggram(logits: &[WindowFeatures], hop: usize, rate: u32, bin: usize, end: f6
                 start_s: edge(from),
                 end_s: edge(to),
                 scores,
+                warm_up,
             }
         })
         .collect()
@@ -407,7 +446,6 @@ fn taggram(logits: &[WindowFeatures], hop: usize, rate: u32, bin: usize, end: f6
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transform::Coefficients;
 
     fn window(start: u64, valid: usize, logits: Vec<f32>, frames: usize) -> WindowScores {
         WindowScores {
@@ -440,6 +478,45 @@ mod tests {
         assert_eq!(t.taggram[2].end_s, 8.0);
         assert_eq!(t.windows[1].start_s, 4.0);
         assert_eq!(t.duration_s, 8.0);
+    }
+
+    /// A window's first frames are read only where nothing else covers the
+    /// column; a column of them alone is marked.
+    #[test]
+    fn taggram_leaves_out_a_windows_warm_up_where_it_can() {
+        // Hop 10 at rate 10: one frame per second; windows of 12 frames, the
+        // first 4 of each at logit 5, the next 4 (WARM_UP_FRAMES = 8) at 3,
+        // the rest at 1.
+        let frames = 12;
+        let logits = || {
+            (0..frames)
+                .map(|f| [5.0, 3.0, 1.0][f / 4])
+                .collect::<Vec<f32>>()
+        };
+        let w0 = window(0, 120, logits(), frames);
+        let w1 = window(120, 120, logits(), frames);
+        let sig = |x: f64| (1.0 / (1.0 + (-x).exp())) as f32;
+        // Columns of 4 frames: [0,4) [4,8) warm-up of w0 alone; [8,12) w0's
+        // settled frames; [12,16) [16,20) w1's warm-up alone; [20,24) settled.
+        let t = summarise(vec![w0.clone(), w1.clone()], 240, 10, 10, 4, 0, 0.5);
+        let warm: Vec<bool> = t.taggram.iter().map(|c| c.warm_up).collect();
+        assert_eq!(warm, [true, true, false, true, true, false]);
+        assert_eq!(t.taggram[0].scores, vec![sig(5.0)]);
+        assert_eq!(t.taggram[1].scores, vec![sig(3.0)]);
+        assert_eq!(t.taggram[2].scores, vec![sig(1.0)]);
+        // Columns of 8 from 0: [0,8) of w0 alone: its later half, marked.
+        let t = summarise(vec![w0.clone(), w1.clone()], 240, 10, 10, 8, 0, 0.5);
+        assert_eq!(t.taggram[0].scores, vec![sig(3.0)]);
+        assert!(t.taggram[0].warm_up);
+        // Columns of 5 frames: [10,15) holds w0's last two settled frames and
+        // w1's first three: the settled ones only.
+        let t = summarise(vec![w0, w1], 240, 10, 10, 5, 0, 0.5);
+        assert_eq!(t.taggram[2].scores, vec![sig(1.0)]);
+        assert!(!t.taggram[2].warm_up);
+        // Warm-up is not in the JSON unless set.
+        let json = serde_json::to_value(&t.taggram).unwrap();
+        assert_eq!(json[0]["warm_up"], true);
+        assert!(json[2].get("warm_up").is_none());
     }
 
     /// Silence is said in one set of words (the CLI's warning, the page's

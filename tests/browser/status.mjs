@@ -100,6 +100,35 @@ export function statusTests(h) {
     check((await page.evaluate(() => globalThis.scatterbrain.result.name)) === 'early.wav', 'the early drop was not analysed');
   });
 
+  test('status: the taggram says which columns the model read while still starting (the file’s first ~2 s), in its subtitle and read-out', async ({ page, url }) => {
+    needModel();
+    await page.goto(url);
+    await dropFile(page, 'good.wav', good, 'audio/wav');
+    check((await settled(page)) === 'done', await errorText(page));
+    const r = await page.evaluate(() => {
+      const t = globalThis.scatterbrain.result.tags.taggram;
+      return { warm: t.map((c) => !!c.warm_up), sub: document.getElementById('taggram-sub').textContent };
+    });
+    // One window (14 s): only its first column is its first frames alone.
+    check(r.warm[0] && !r.warm.slice(1).some(Boolean), `warm-up columns ${JSON.stringify(r.warm)}`);
+    check(/the first is read while the model is still starting\)$/.test(r.sub), `the subtitle: “${r.sub}”`);
+    // The read-out over the first column says so, over a later one it does not.
+    await page.locator('#taggram').scrollIntoViewIfNeeded();
+    const box = await page.locator('#taggram').boundingBox();
+    const readout = async (fx) => {
+      const { x, y, w, h, cw, ch } = await page.evaluate(() => {
+        const c = document.getElementById('taggram');
+        return { ...globalThis.scatterbrain.result.taggramLayout.plot, cw: c.width, ch: c.height };
+      });
+      await page.mouse.move(box.x + ((x + fx * w) / cw) * box.width, box.y + ((y + 0.1 * h) / ch) * box.height);
+      return page.evaluate(() => document.getElementById('taggram-readout').textContent);
+    };
+    const first = await readout(0.02);
+    check(/the model still starting\)$/.test(first), `over the first column: “${first}”`);
+    const later = await readout(0.5);
+    check(/score/.test(later) && !/still starting/.test(later), `over a later column: “${later}”`);
+  });
+
   test('status: a picture’s pointer read-out goes when the pointer leaves it; the keyboard cursor’s stays', async ({ page, url }) => {
     needModel(); // the taggram
     await page.goto(url);

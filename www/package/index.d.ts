@@ -68,6 +68,8 @@ export interface Span {
   start_s: number;
   end_s: number;
   scores: number[];
+  /** A taggram column read from a window's first frames alone (the recurrent model still starting: a file's first ~2 s); absent otherwise. */
+  warm_up?: boolean;
 }
 
 export interface TagResult {

@@ -72,7 +72,8 @@ export function frameTaggram(r) {
  */
 export function taggramColumns(r) {
   const spans = frameTaggram(r) || r.tags.windows;
-  const cols = spans.map((w) => ({ from: w.start_s, to: w.end_s, scores: w.scores })).sort((a, b) => a.from - b.from);
+  // warmUp: read from a window's first frames alone (the network still starting; the core's WARM_UP_FRAMES).
+  const cols = spans.map((w) => ({ from: w.start_s, to: w.end_s, scores: w.scores, warmUp: !!w.warm_up })).sort((a, b) => a.from - b.from);
   for (let i = 1; i < cols.length; i++) {
     if (cols[i].from < cols[i - 1].to) {
       const mid = (cols[i].from + cols[i - 1].to) / 2;
@@ -106,8 +107,9 @@ export function drawAll() {
     const columns = taggramColumns(r);
     const widths = columns.map((c) => c.to - c.from).sort((a, b) => a - b);
     const step = widths[Math.floor(widths.length / 2)];
+    const warm = columns.filter((c) => c.warmUp).length;
     $('taggram-sub').textContent = frameTaggram(r)
-      ? `(score of every tag over time, a column every ${step.toFixed(1)} s)`
+      ? `(score of every tag over time, a column every ${step.toFixed(1)} s${warm ? `; ${warm === 1 ? 'the first is' : `${warm} columns are`} read while the model is still starting` : ''})`
       : '(score of every tag in each analysis window of up to 29 s)';
     r.taggramLayout = drawTaggram(ui.taggram, {
       tags: markedTagNames(r.tags), // uncertain tags marked “?” as in the list (issue 12 item 6)
@@ -149,7 +151,7 @@ function reading(p, { x, y, t, row }) {
       x,
       y: y ?? L.plot.y + (k + 0.5) * rowH,
       row: k,
-      text: `${fmtTime(t)} · “${L.tags[tag]}” · score ${col.scores[tag].toFixed(2)} (column ${fmtTime(col.from)}–${fmtTime(col.to)})`,
+      text: `${fmtTime(t)} · “${L.tags[tag]}” · score ${col.scores[tag].toFixed(2)} (column ${fmtTime(col.from)}–${fmtTime(col.to)}${col.warmUp ? ', the model still starting' : ''})`,
     };
   }
   if (!L.rows.length) return null;
