@@ -401,6 +401,9 @@ fn with_warm_up_row(mut l: Coefficients) -> Coefficients {
 /// only column ended at 0.896 s, its last frame + hop/2). `logits` carry the
 /// warm-up row last ([`with_warm_up_row`]).
 fn taggram(logits: &[WindowFeatures], hop: usize, rate: u32, bin: usize, end: f64) -> Vec<Span> {
+    if logits.is_empty() {
+        return Vec::new();
+    }
     let (c, times) = stitch(logits, hop, rate);
     let tags = c.rows - 1;
     let warm = &c.data[tags * c.frames..];
@@ -517,6 +520,41 @@ mod tests {
         let json = serde_json::to_value(&t.taggram).unwrap();
         assert_eq!(json[0]["warm_up"], true);
         assert!(json[2].get("warm_up").is_none());
+    }
+
+    /// An end-aligned last window overlapping its predecessor by less than
+    /// twice the warm-up: the stitch keeps each side's half of the overlap,
+    /// so some of the last window's first frames reach the time line; they
+    /// are read only where no settled frame shares their column.
+    #[test]
+    fn taggram_warm_up_in_an_overlapping_last_window() {
+        let frames = 12;
+        let logits = || {
+            (0..frames)
+                .map(|f| [5.0, 3.0, 1.0][f / 4])
+                .collect::<Vec<f32>>()
+        };
+        // 22 s of audio: w1 starts at 10 s, overlapping w0's last 2 s: w0
+        // keeps frames to 10 s (its 0..=10), w1 gives frames from 11 s (its
+        // k = 1..11: k 1..7 warm-up).
+        let w0 = window(0, 120, logits(), frames);
+        let w1 = window(100, 120, logits(), frames);
+        let sig = |x: f64| (1.0 / (1.0 + (-x).exp())) as f32;
+        let t = summarise(vec![w0, w1], 220, 10, 10, 4, 0, 0.5);
+        // Columns of 4: [0,4) w0 k0-3 (alone: marked), [4,8) w0 k4-7 (marked,
+        // its later half), [8,12) w0 k8-10 + w1 k1: settled only (logit 1),
+        // [12,16) w1 k2-5: later half of the warm-up, marked.
+        let got: Vec<(f32, bool)> = t.taggram.iter().map(|c| (c.scores[0], c.warm_up)).collect();
+        assert_eq!(got[0], (sig(5.0), true));
+        assert_eq!(got[1], (sig(3.0), true));
+        assert_eq!(got[2], (sig(1.0), false));
+        assert_eq!(got[3], (sig(3.0), true));
+        // No windows, no taggram (and no panic).
+        assert!(
+            summarise(Vec::new(), 0, 10, 10, 4, 0, 0.0)
+                .taggram
+                .is_empty()
+        );
     }
 
     /// Silence is said in one set of words (the CLI's warning, the page's

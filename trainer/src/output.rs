@@ -185,11 +185,13 @@ pub fn is_terminal(path: &Path) -> bool {
     if to_stdout(path) {
         return std::io::stdout().is_terminal();
     }
-    // A character device (/dev/tty, /dev/pts/N): opened only to ask.
-    use std::os::unix::fs::FileTypeExt;
+    // A character device (/dev/tty, /dev/pts/N): opened only to ask, without
+    // waiting (a serial line) or becoming our controlling terminal.
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
     std::fs::metadata(path).is_ok_and(|m| m.file_type().is_char_device())
         && std::fs::OpenOptions::new()
             .write(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
             .open(path)
             .is_ok_and(|f| f.is_terminal())
 }
