@@ -9,7 +9,7 @@
 //   page/results.js  tags, taggram, scattergrams page/playhead.js the playhead
 //   page/export.js   the JSON download           page/mic.js      microphone and live view
 import { ui } from './page/ui.js';
-import { env, gpu, describeEnv, NO_SIMD } from './page/env.js';
+import { env, gpu, describeEnv, describeOffline, NO_SIMD } from './page/env.js';
 import { model, describeModel } from './page/model.js';
 import { backendChosen, currentBackend, describeBackend } from './page/backend.js';
 import { engine, startWorker } from './page/engine.js';
@@ -104,6 +104,7 @@ function takeEarlyDrop() {
 }
 
 describeEnv();
+describeOffline();
 describeModel();
 describeBackend();
 backendChosen.then(describeEnv);
@@ -113,7 +114,10 @@ if (env.simd) {
   // progress shown) and reaches it when compiled. A job started sooner waits.
   if (engine.gen === 0) startWorker();
   // Offline support once the engine and the model are up (or the engine failed).
-  engine.ready.then(() => engine.modelReady, () => {}).then(startOfflineSupport);
+  engine.ready.then(() => engine.modelReady, () => {}).then(
+    () => startOfflineSupport({ model: model.state === 'ready' }),
+    () => startOfflineSupport({ model: false }), // no model (or a damaged one): the rest works offline
+  );
 } else {
   showError(NO_SIMD);
   startOfflineSupport();

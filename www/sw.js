@@ -65,6 +65,7 @@ let grace = null; // the timer that revalidates anyway if the page never says so
 // The revalidation after a load waits at most this long for the page's start-up.
 const STARTUP_GRACE_MS = 10_000;
 let absorbing = Promise.resolve(); // the running absorb()
+let pageBusy = false; // a job runs in the page: addMissing() stops fetching
 
 async function currentVersion() {
   const hit = await (await caches.open(META)).match(CURRENT);
@@ -168,7 +169,12 @@ self.addEventListener('message', (ev) => {
   // The page is analysing audio: nothing is fetched until it says its
   // start-up is over (it waits for the job to end), not even at the grace
   // period's end.
-  if (m.type === 'sb-busy') clearTimeout(grace);
+  if (m.type === 'sb-busy') {
+    clearTimeout(grace);
+    pageBusy = true;
+  }
+  // Sent only between jobs.
+  if (m.type === 'sb-cache' || m.type === 'sb-status') pageBusy = false;
   if (m.type === 'sb-status' && lastCheck) {
     ev.waitUntil(lastCheck.then((updated) => ev.source.postMessage({ type: 'sb-refreshed', updated }), () => {}));
   }
@@ -191,6 +197,7 @@ async function addMissing(urls) {
   await absorb(name); // what the page downloaded itself is not fetched again
   const cache = await caches.open(name);
   for (const url of urls) {
+    if (pageBusy) return; // the rest next time: tagging makes no request
     if (await cache.match(url, { ignoreVary: true })) continue;
     const resp = await fetch(url, { cache: 'no-cache' });
     if (resp.ok) await cache.put(url, resp);

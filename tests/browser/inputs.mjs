@@ -131,6 +131,14 @@ export function inputTests(h) {
     check(after.backend === 'cpu' && after.cpuChecked, `after the cancel the page runs the model on ${after.backend}`);
     check(/^Cancelled\. The tags shown are from CPU \(WebAssembly\), chosen again for the next file\.$/.test(after.status), `the status: “${after.status}”`);
     check((await pageTags(page)).backend === 'cpu', 'the tags shown changed');
+    // Again: the cancel replaced the worker, so this re-tag is a whole analysis; its cancel too goes back.
+    await resetState(page);
+    await h.chooseBackend(page, 'webgpu');
+    await page.waitForFunction(() => document.body.dataset.busy === '1', null, { timeout: 60_000 });
+    await page.keyboard.press('Escape');
+    check((await settled(page)) === 'cancelled', 'the second re-tag was not cancelled');
+    const again = await page.evaluate(() => ({ backend: globalThis.scatterbrain.backend, status: document.getElementById('status-text').textContent }));
+    check(again.backend === 'cpu' && /chosen again/.test(again.status), `after the second cancel: ${again.backend}, “${again.status}”`);
     // The next file goes to the CPU.
     await resetState(page);
     await dropFile(page, 'again.wav', h.good, 'audio/wav');

@@ -914,7 +914,7 @@ test('works offline once the page says so (not before: a first visit says it is 
   });
   await page.goto(url);
   await page.waitForFunction(() => document.body.dataset.offline && document.body.dataset.offline !== 'pending', null, { timeout: 60_000 });
-  const first = await page.evaluate(() => ({ seen: globalThis.offlineSeen, env: document.getElementById('env').textContent }));
+  const first = await page.evaluate(() => ({ seen: globalThis.offlineSeen, env: document.getElementById('offline').textContent }));
   check(first.seen.join() === 'pending,ready', `offline states on a first visit: ${first.seen.join(' → ')} (${first.env})`);
   check(first.env.includes('works offline: yes'), `the page does not say it works offline: “${first.env}”`);
   // Its word is enough: offline at once, no wait for the network to settle.
@@ -943,13 +943,31 @@ test('a page that cannot work offline says so, and why', async ({ page, url }) =
   });
   await page.goto(url);
   await page.waitForFunction(() => document.body.dataset.offline && document.body.dataset.offline !== 'pending', null, { timeout: 60_000 });
-  const env = await page.evaluate(() => document.getElementById('env').textContent);
+  const env = await page.evaluate(() => document.getElementById('offline').textContent);
   check(await page.evaluate(() => document.body.dataset.offline === 'unavailable'), `offline state: ${env}`);
   check(/works offline: no \(its service worker could not start: .+\)/.test(env), `the page says: “${env}”`);
   // Tagging still works.
   await dropFile(page, 'good.wav', good, 'audio/wav');
   check((await settled(page)) === 'done', await errorText(page));
 });
+
+test('a build without a model works offline without it, and says so', async ({ page, context }) => {
+  const { server, url: bare } = await startServer({ port: 0, quiet: true, model: false });
+  try {
+    await page.goto(bare);
+    await page.waitForFunction(() => document.body.dataset.offline && document.body.dataset.offline !== 'pending', null, { timeout: 60_000 });
+    const said = await page.evaluate(() => document.getElementById('offline').textContent);
+    check(said === 'works offline: yes', `without a model the page says “${said}”`);
+    await context.setOffline(true);
+    await page.reload();
+    await page.waitForFunction(() => document.body.dataset.model === 'absent' || document.body.dataset.model === 'error', null, { timeout: 30_000 });
+    await dropFile(page, 'good.wav', good, 'audio/wav');
+    check((await settled(page)) === 'done', `offline without a model: ${await errorText(page)}`);
+    await page.goto('about:blank');
+  } finally {
+    server.close();
+  }
+}, { consoleOk: /404|Not Found|ERR_INTERNET_DISCONNECTED|net::ERR_FAILED/ });
 
 test('a 1-hour file is analysed (decoded at 16 kHz mono), with progress', async ({ page, url }) => {
   const { writeFileSync, mkdtempSync, rmSync } = await import('node:fs');

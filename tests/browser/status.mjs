@@ -55,6 +55,19 @@ export function statusTests(h) {
     const again = await text();
     check(leftOf(again) >= 1.5 && leftOf(again) <= 2.1, `after window 2 of 3 (4 s for two): "${again}"`);
     await statusModule(page, (m) => m.showModelProgress('WebGPU', 3, 3, performance.now() - 6000));
+    // Windows scored before the stage showed (the helpers score while they scatter) took none of its time:
+    // no "about 0.0 s left", then "longer than expected", at once.
+    await statusModule(page, (m) => {
+      globalThis.poolSince = performance.now();
+      m.showModelProgress('CPU (WebAssembly)', 113, 125, globalThis.poolSince);
+    });
+    await page.waitForTimeout(1200);
+    const pool = await text();
+    check(/window 114 of 125 · [\d.]+ s so far$/.test(pool), `windows done before the stage: "${pool}"`);
+    await statusModule(page, (m) => m.showModelProgress('CPU (WebAssembly)', 117, 125, globalThis.poolSince));
+    const measured = await text();
+    check(leftOf(measured) > 1.5, `four windows in 1.2 s, eight to go: "${measured}"`);
+    await statusModule(page, (m) => m.showModelProgress('CPU (WebAssembly)', 125, 125, globalThis.poolSince));
   });
 
   test('status: until app.js has run, the drop zone says the page is starting and takes no file; then it works', async ({ page, url }) => {
@@ -127,6 +140,11 @@ export function statusTests(h) {
     check(/the model still starting\)$/.test(first), `over the first column: “${first}”`);
     const later = await readout(0.5);
     check(/score/.test(later) && !/still starting/.test(later), `over a later column: “${later}”`);
+    // The JSON download marks it too, as the CLI's does.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+    const json = JSON.parse(await (await import('node:fs/promises')).readFile(await download.path(), 'utf8'));
+    const frames = json.taggram.frames;
+    check(frames[0].warm_up === true && !frames.slice(1).some((f) => 'warm_up' in f), `the JSON's frames: ${JSON.stringify(frames.map((f) => f.warm_up ?? null))}`);
   });
 
   test('status: a picture’s pointer read-out goes when the pointer leaves it; the keyboard cursor’s stays', async ({ page, url }) => {

@@ -68,7 +68,7 @@ export interface Span {
   start_s: number;
   end_s: number;
   scores: number[];
-  /** A taggram column read from a window's first frames alone (the recurrent model still starting: a file's first ~2 s); absent otherwise. */
+  /** A taggram column read from a window's first frames alone (the recurrent model still starting: a file's first ~2 s, and where a window starts on a column's edge, every 116 s); absent otherwise. */
   warm_up?: boolean;
 }
 

@@ -52,6 +52,8 @@ function begin() {
   const id = ++jobId;
   clearError();
   busy(true);
+  // Settled again when this job ends: the last job's 'done' is not this one's.
+  delete document.body.dataset.state;
   ui.status.hidden = false;
   resetStages();
   return { id, alive: () => id === jobId };
@@ -71,10 +73,13 @@ function failed(message, restart) {
  * rather than naming a stage that is not running. The time waited goes to
  * `timings.wait` (said in "Done in …").
  */
-async function waitFor(promise, words, timings) {
+async function waitFor(promise, words, timings, alive) {
   const t0 = performance.now();
   let before = null;
+  // Only while the job is the page's: a cancelled or replaced one (whose
+  // promise may never settle) leaves the status to what came after it.
   const timer = setTimeout(() => {
+    if (!alive()) return;
     before = ui.statusText.textContent;
     ui.statusText.textContent = words;
     setProgress(null);
@@ -83,8 +88,8 @@ async function waitFor(promise, words, timings) {
     return await promise;
   } finally {
     clearTimeout(timer);
-    if (before != null) {
-      ui.statusText.textContent = before;
+    if (before != null && alive()) {
+      if (ui.statusText.textContent === words) ui.statusText.textContent = before;
       timings.wait = (timings.wait || 0) + (performance.now() - t0);
     }
   }
@@ -115,7 +120,7 @@ async function decode(blob, name, timings, alive) {
   const long = estimate > LONG_SECONDS;
   let rate = sniffed && sniffed >= 3000 && sniffed <= 768000 ? sniffed : 48000;
   if (long) {
-    await waitFor(engine.ready, WAIT_ENGINE, timings); // the front end's rate comes from the core
+    await waitFor(engine.ready, WAIT_ENGINE, timings, alive); // the front end's rate comes from the core
     if (!alive()) throw superseded();
     rate = engine.core.sampleRate;
     setStage('decode', `Decoding a long file (about ${fmtSeconds(estimate)}) at ${rate / 1000} kHz to save memory…`);
@@ -136,7 +141,7 @@ async function decode(blob, name, timings, alive) {
   if (audio.duration > MAX_SECONDS) {
     throw new UserError(`“${name}” is ${fmtSeconds(audio.duration)} long; this page analyses files of up to ${MAX_SECONDS / 3600} hours.`);
   }
-  await waitFor(engine.ready, WAIT_ENGINE, timings); // decoded meanwhile; the shortest input is the core's
+  await waitFor(engine.ready, WAIT_ENGINE, timings, alive); // decoded meanwhile; the shortest input is the core's
   const { minSeconds } = engine.core;
   if (audio.duration < minSeconds) {
     // Rounded down, so that 0.9999 s does not read as "1.00 s. At least 1.0 s".
@@ -209,9 +214,14 @@ function afterFailure(left) {
   return parts.map((p) => ` ${p}`).join('');
 }
 
-/** Analyse `blob` (named `name`); `left` names files dropped with it and not analysed (said in a note). */
-export async function analyse(blob, name, left = []) {
+/**
+ * Analyse `blob` (named `name`); `left` names files dropped with it and not
+ * analysed (said in a note); `retagOf`: a re-tag done as a whole analysis
+ * (the worker was replaced), of tags shown from that backend.
+ */
+export async function analyse(blob, name, left = [], { retagOf = null } = {}) {
   const { id, alive } = begin();
+  if (retagOf) retagging = { id, shownOn: retagOf };
   const picks = webgpuPicks(); // a fallback from before a newer pick of WebGPU is stale
   const timings = {};
   try {
@@ -221,10 +231,10 @@ export async function analyse(blob, name, left = []) {
 
     setStage('transform', `Computing the scattering transform (${fmtSeconds(audio.duration)} of audio)…`);
     setProgress(0);
-    await waitFor(engine.ready, WAIT_ENGINE, timings);
+    await waitFor(engine.ready, WAIT_ENGINE, timings, alive);
     if (!alive()) return;
     const channels = channelsOf(audio, long);
-    await waitFor(engine.modelReady, WAIT_MODEL, timings);
+    await waitFor(engine.modelReady, WAIT_MODEL, timings, alive);
     await backendChosen;
     if (!alive()) return;
     const backend = currentBackend();
@@ -303,7 +313,9 @@ async function retag() {
   // The worker was restarted since (cancel, crash, a newer file), or holds
   // another job's input (one that failed after the worker's part): the
   // file is analysed again.
-  if (current.workerGen !== engine.gen || current.job !== workerHolds) return analyse(current.blob, current.name, current.left);
+  if (current.workerGen !== engine.gen || current.job !== workerHolds) {
+    return analyse(current.blob, current.name, current.left, { retagOf: current.tags.backend });
+  }
   const { id, alive } = begin();
   retagging = { id, shownOn: current.tags.backend };
   const picks = webgpuPicks(); // a fallback from before a newer pick of WebGPU is stale

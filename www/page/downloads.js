@@ -21,15 +21,16 @@ export const downloads = {};
 const $ = (id) => document.getElementById(id);
 const sw = navigator.serviceWorker;
 const inControl = () => !!(sw && sw.controller);
-// What offline use needs beyond the service worker's own list of the page's files.
-const NEEDED = [WASM_URL, MODEL_URL].map(abs);
+// What offline use needs beyond the service worker's own list of the page's
+// files: the WASM, and the model once it has loaded (a build without one works offline without it).
+let needed = [WASM_URL, MODEL_URL].map(abs);
 
 if (sw) {
   sw.addEventListener('message', (ev) => onMessage(ev.data || {}));
   sw.startMessages();
   // A revisit: ask at once whether everything is kept (no download; on a
   // first visit the answer comes once the worker has taken the files in).
-  sw.controller?.postMessage({ type: 'sb-check', needed: NEEDED });
+  sw.controller?.postMessage({ type: 'sb-check', needed });
 } else {
   setOffline('unavailable', isSecureContext ? 'this browser offers no service worker' : 'the page is not served over HTTPS or from this computer');
 }
@@ -63,17 +64,29 @@ let started = false;
  * downloads the WASM and the model itself meanwhile, so nothing is fetched
  * twice.
  */
-export function startOfflineSupport() {
+export function startOfflineSupport({ model = true } = {}) {
   if (!sw || started) return;
   started = true;
+  if (!model) needed = [abs(WASM_URL)];
   whenIdle(() => {
     if (sw.controller) talk();
-    else sw.addEventListener('controllerchange', () => whenIdle(talk), { once: true });
-    sw.register('sw.js', { type: 'module' }).catch((e) => {
+    // A worker taking over (a first visit's, or a new version's, which the
+    // old one never answered for) is told too.
+    sw.addEventListener('controllerchange', () => whenIdle(talk));
+    sw.register('sw.js', { type: 'module' }).then(watchInstall, (e) => {
       console.warn('offline support unavailable:', e.message);
       setOffline('unavailable', `its service worker could not start: ${e.message}`);
     });
   });
+}
+
+/** An install that fails (the network gone mid-way) never takes over: say so; a page it does not control (a hard reload) still asks. */
+function watchInstall(reg) {
+  const w = reg.installing;
+  w?.addEventListener('statechange', () => {
+    if (w.state === 'redundant' && !sw.controller) setOffline('unavailable', 'its files could not be saved (was the network lost?); the next visit tries again');
+  });
+  sw.ready.then((r) => !sw.controller && r.active?.postMessage({ type: 'sb-check', needed }));
 }
 
 /**
@@ -141,13 +154,13 @@ function talk() {
     .getEntriesByType('resource')
     .filter((e) => !['fetch', 'xmlhttprequest', 'beacon'].includes(e.initiatorType) && e.name.startsWith(location.origin))
     .map((e) => e.name.split('#')[0]);
-  sw.controller?.postMessage({ type: 'sb-cache', urls, needed: NEEDED });
+  sw.controller?.postMessage({ type: 'sb-cache', urls, needed });
   sw.controller?.postMessage({ type: 'sb-status' });
 }
 
 function onMessage(m) {
   if (m.type === 'sb-offline') {
-    const missing = (m.missing || []).map((u) => LABELS[u] || decodeURIComponent(u.split('/').pop()) || 'the page');
+    const missing = (m.missing || []).map((u) => (LABELS[u] ? `the ${LABELS[u]}` : labelOf(u) || 'the page'));
     if (!missing.length) setOffline('ready');
     else if (m.final) setOffline('unavailable', `could not keep ${missing.join(', ')}`);
   } else if (m.type === 'sb-download') track(m.url, m.loaded, m.total, m.state);
@@ -158,8 +171,11 @@ function onMessage(m) {
   }
 }
 
+/** A download's name for people: what it is, else its file name. */
+const labelOf = (url) => LABELS[url] || decodeURIComponent(url.split('/').pop());
+
 function track(url, loaded, total, state) {
-  const label = LABELS[url] || decodeURIComponent(url.split('/').pop());
+  const label = labelOf(url);
   downloads[url] = { label, loaded, total, state };
   const busy = Object.values(downloads).filter((d) => d.state === 'loading');
   if (!busy.length) return show('');

@@ -70,7 +70,13 @@ export const offline = { state: 'pending', why: '' };
 /** The service worker said how offline use stands. */
 export function setOffline(state, why = '') {
   Object.assign(offline, { state, why });
-  describeEnv();
+  describeOffline();
+}
+
+/** The offline line (its own live region: a change is said without the rest of the environment). */
+export function describeOffline() {
+  ui.offline.textContent = OFFLINE_WORDS[offline.state] || `works offline: no (${offline.why})`;
+  document.body.dataset.offline = offline.state; // for tests
 }
 
 const OFFLINE_WORDS = {
@@ -89,7 +95,5 @@ export function describeEnv() {
       : env.webgpu ? 'WebGPU: no adapter (the CPU runs the model)' : 'WebGPU: not available (the CPU runs the model)',
   );
   parts.push(crossOriginIsolated ? 'isolated: yes' : 'isolated: no');
-  parts.push(OFFLINE_WORDS[offline.state] || `works offline: no (${offline.why})`);
-  document.body.dataset.offline = offline.state; // for tests
   ui.env.textContent = parts.join(' · ');
 }

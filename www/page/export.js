@@ -82,7 +82,7 @@ function framesJson(r, round) {
   if (!frames) return {};
   return {
     frames_layout: 'frames[f].scores[k] is the score of tags[k] in the frame from start_s to end_s',
-    frames: frames.map((f) => ({ start_s: f.start_s, end_s: f.end_s, scores: Array.from(f.scores, round) })),
+    frames: frames.map((f) => ({ start_s: f.start_s, end_s: f.end_s, scores: Array.from(f.scores, round), ...(f.warm_up ? { warm_up: true } : {}) })),
   };
 }
 

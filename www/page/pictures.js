@@ -243,7 +243,7 @@ function wireReadout(p) {
   canvas.addEventListener('blur', () => {
     mode[p.id] = null;
     keyed.delete(p.id);
-    show(p, null);
+    rest(p);
   });
   // Up and down move between rows (Shift: 8 rows, an octave of S1); left and right move the playhead (playhead.js).
   canvas.addEventListener('keydown', (ev) => {

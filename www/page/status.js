@@ -62,8 +62,13 @@ export const isBusy = () => document.body.dataset.busy === '1';
 // text is said again every second, with the time so far or the time left,
 // so a slow backend visibly works instead of sitting on "window 0 of 2".
 let ticker = 0;
-/** The model stage's last completed window: the stage's `since`, windows `done` then, and when (performance.now()). */
-let completed = { since: NaN, done: 0, at: 0 };
+/**
+ * The model stage's last completed window: the stage's `since`, windows
+ * `done` then, and when (performance.now()); `first`: windows already done
+ * when the stage was first shown (the page's helpers score while they
+ * scatter), which took none of its time.
+ */
+let completed = { since: NaN, done: 0, at: 0, first: 0 };
 
 function stopTicker() {
   clearInterval(ticker);
@@ -79,12 +84,15 @@ export function showModelProgress(name, done, total, since) {
   stopTicker();
   // The time left is measured at each completion, not re-estimated from a
   // count that stands still while a window runs (it grew by 1 s a second).
-  if (since !== completed.since || done !== completed.done) completed = { since, done, at: performance.now() };
+  const now = performance.now();
+  // Windows "done" by a stage that began this instant were done before it.
+  if (since !== completed.since) completed = { since, done, at: now, first: now - since < 500 ? done : 0 };
+  else if (done !== completed.done) completed = { ...completed, done, at: now };
   const known = total > 0;
   setProgress(known ? done / total : null);
   const say = () => {
     const now = performance.now();
-    ui.statusText.textContent = modelProgressText(name, done, total, (now - since) / 1000, (now - completed.at) / 1000);
+    ui.statusText.textContent = modelProgressText(name, done, total, (now - since) / 1000, (now - completed.at) / 1000, completed.first);
   };
   say();
   if (!known || done < total) ticker = setInterval(say, 1000);
@@ -95,16 +103,16 @@ export function showModelProgress(name, done, total, since) {
  * counted from 1): `elapsed` seconds since the stage began, `sinceDone` since
  * `done` was reached.
  */
-export function modelProgressText(name, done, total, elapsed, sinceDone = 0) {
+export function modelProgressText(name, done, total, elapsed, sinceDone = 0, first = 0) {
   const head = `Tagging on ${name}`;
   if (!(total > 0)) return `${head}… · ${fmtSeconds(elapsed)} so far`;
   if (done >= total) return `${head}: ${total} of ${total} windows done`;
   const n = Math.floor(done) + 1;
   const at = `${head}: window ${n} of ${total}`;
-  if (!(done > 0)) return `${at} · ${fmtSeconds(elapsed)} so far`;
-  const perWindow = (elapsed - sinceDone) / done;
+  if (!(done > first)) return `${at} · ${fmtSeconds(elapsed)} so far`;
+  const perWindow = (elapsed - sinceDone) / (done - first);
   const left = perWindow * (total - done) - sinceDone;
-  if (left > 0) return `${at} · about ${fmtSeconds(left)} left`;
+  if (left >= 0.5) return `${at} · about ${fmtSeconds(left)} left`;
   // Past the estimate: the time so far (which honestly grows), not a time left that would.
   if (n === total) return `${head}: finishing window ${total} of ${total} · ${fmtSeconds(elapsed)} so far`;
   return `${at} · longer than expected, ${fmtSeconds(elapsed)} so far`;
