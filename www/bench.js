@@ -3,7 +3,7 @@
 // scattering, model input and the tagging model, on the CPU or WebGPU) — and
 // shows a table. benches/browser.mjs drives it headless through
 // globalThis.bench and writes benches/RESULTS-browser.md.
-import { audioHead, sniffSampleRate } from './package/sniff.js';
+import { audioHead, decodeRate, sniffSampleRate } from './package/sniff.js';
 import { MODEL_URL, WASM_URL, WEBGPU_WASM_URL } from './constants.js';
 import { createEngine } from './package/engine.js';
 const $ = (id) => document.getElementById(id);
@@ -52,7 +52,7 @@ function stopEngine() {
 /** Decode as page/analyse.js does: at the file's own rate when the header says it. */
 async function decode(bytes) {
   const sniffed = sniffSampleRate(audioHead(bytes).head);
-  const rate = sniffed && sniffed >= 3000 && sniffed <= 768000 ? sniffed : 48000;
+  const rate = decodeRate(sniffed);
   const ctx = new OfflineAudioContext(1, 1, rate);
   return ctx.decodeAudioData(bytes);
 }

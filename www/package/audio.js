@@ -2,13 +2,7 @@
 // sampleRate, slice(from, to) }`, where `slice` gives frames [from, to) as
 // interleaved PCM. Slicing lets an AudioBuffer's planar channels be
 // interleaved a slice at a time instead of copied whole.
-import { audioHead, sniffSampleRate } from './sniff.js';
-
-// decodeAudioData resamples to its context's rate; the header's rate avoids
-// that (the core then resamples, as natively). Chromium's accepted range:
-const MIN_RATE = 3000;
-const MAX_RATE = 768000;
-const FALLBACK_RATE = 48000;
+import { audioHead, decodeRate, sniffSampleRate } from './sniff.js';
 
 /** `audio` (PCM object, AudioBuffer, or a File/Blob in a browser) as a sliceable source. */
 export async function audioSource(audio) {
@@ -64,7 +58,7 @@ async function decode(blob) {
   if (blob.size === 0) throw new Error('the file is empty');
   const bytes = await blob.arrayBuffer();
   const rate = sniffSampleRate(audioHead(bytes).head);
-  const ctx = new OfflineAudioContext(1, 1, rate >= MIN_RATE && rate <= MAX_RATE ? rate : FALLBACK_RATE);
+  const ctx = new OfflineAudioContext(1, 1, decodeRate(rate));
   try {
     return await ctx.decodeAudioData(bytes);
   } catch (e) {

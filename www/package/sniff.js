@@ -76,6 +76,15 @@ export function audioHead(bytes, size = 1 << 17) {
   return { head: b.subarray(skipped, skipped + size), skipped };
 }
 
+// decodeAudioData resamples to its context's rate; the header's rate avoids
+// that (the core then resamples, as natively). Chromium's accepted range:
+const MIN_RATE = 3000;
+const MAX_RATE = 768000;
+const FALLBACK_RATE = 48000;
+
+/** The rate to decode at: the header's (`sniffed`) when a browser accepts it, else 48 kHz. */
+export const decodeRate = (sniffed) => (sniffed >= MIN_RATE && sniffed <= MAX_RATE ? sniffed : FALLBACK_RATE);
+
 export function sniffSampleRate(bytes) {
   const b = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
   for (const f of [wav, flac, ogg, mp3]) {

@@ -1,7 +1,7 @@
 // One job from input to results: read, decode in the page (AudioContext
 // does not exist in workers), the worker's scattering and tags, drawing;
 // re-tagging the shown audio on another backend; cancelling.
-import { audioHead, declaredSeconds, sniffSampleRate, estimateSeconds } from '../package/sniff.js';
+import { audioHead, declaredSeconds, decodeRate, sniffSampleRate, estimateSeconds } from '../package/sniff.js';
 import { ui } from './ui.js';
 import { env, NO_SIMD } from './env.js';
 import { model } from './model.js';
@@ -118,7 +118,7 @@ async function decode(blob, name, timings, alive) {
   // MP3's encoder delay and padding). Read before decoding detaches `bytes`.
   const declared = declaredSeconds(head);
   const long = estimate > LONG_SECONDS;
-  let rate = sniffed && sniffed >= 3000 && sniffed <= 768000 ? sniffed : 48000;
+  let rate = decodeRate(sniffed);
   if (long) {
     await waitFor(engine.ready, WAIT_ENGINE, timings, alive); // the front end's rate comes from the core
     if (!alive()) throw superseded();
@@ -347,6 +347,8 @@ async function retag() {
     setProgress(1);
     ui.statusText.textContent = `Tagged on ${BACKEND_NAMES[reply.tags.backend]} in ${fmtSeconds(reply.timings.modelMs / 1000)}.`;
     document.body.dataset.state = 'done';
+    // The backend was switched again while this ran: its tags there too (as analyse does).
+    if (!reply.tags.fallback && currentBackend() !== backend) queueMicrotask(retag);
   } catch (e) {
     if (!alive() || cancelled(e)) return;
     failed(`The tags could not be computed on ${name}: ${plain(e.message)} You can switch back or try another file.`, !(e instanceof AnalysisError));
