@@ -470,7 +470,6 @@ mod tests {
         let w1 = window(40, 40, vec![1.0, 1.0, 1.0, 1.0], 4);
         let t = summarise(vec![w0, w1], 80, 10, 10, 3, 0, 0.5);
         assert_eq!(t.taggram.len(), 3);
-        let sig = |x: f64| (1.0 / (1.0 + (-x).exp())) as f32;
         assert_eq!(t.taggram[0].scores, vec![sig(2.0)]);
         assert_eq!(t.taggram[1].scores, vec![sig((6.0 + 1.0 + 1.0) / 3.0)]);
         assert_eq!(t.taggram[2].scores, vec![sig(1.0)]);
@@ -483,22 +482,23 @@ mod tests {
         assert_eq!(t.duration_s, 8.0);
     }
 
+    /// Hop 10 at rate 10: one frame per second. A window of 12 frames from
+    /// `start`, one tag: its first 4 frames at logit 5, the next 4
+    /// (WARM_UP_FRAMES = 8) at 3, the rest at 1.
+    fn warming(start: u64) -> WindowScores {
+        let logits = (0..12).map(|f| [5.0, 3.0, 1.0][f / 4]).collect();
+        window(start, 120, logits, 12)
+    }
+
+    fn sig(x: f64) -> f32 {
+        (1.0 / (1.0 + (-x).exp())) as f32
+    }
+
     /// A window's first frames are read only where nothing else covers the
     /// column; a column of them alone is marked.
     #[test]
     fn taggram_leaves_out_a_windows_warm_up_where_it_can() {
-        // Hop 10 at rate 10: one frame per second; windows of 12 frames, the
-        // first 4 of each at logit 5, the next 4 (WARM_UP_FRAMES = 8) at 3,
-        // the rest at 1.
-        let frames = 12;
-        let logits = || {
-            (0..frames)
-                .map(|f| [5.0, 3.0, 1.0][f / 4])
-                .collect::<Vec<f32>>()
-        };
-        let w0 = window(0, 120, logits(), frames);
-        let w1 = window(120, 120, logits(), frames);
-        let sig = |x: f64| (1.0 / (1.0 + (-x).exp())) as f32;
+        let (w0, w1) = (warming(0), warming(120));
         // Columns of 4 frames: [0,4) [4,8) warm-up of w0 alone; [8,12) w0's
         // settled frames; [12,16) [16,20) w1's warm-up alone; [20,24) settled.
         let t = summarise(vec![w0.clone(), w1.clone()], 240, 10, 10, 4, 0, 0.5);
@@ -528,18 +528,10 @@ mod tests {
     /// are read only where no settled frame shares their column.
     #[test]
     fn taggram_warm_up_in_an_overlapping_last_window() {
-        let frames = 12;
-        let logits = || {
-            (0..frames)
-                .map(|f| [5.0, 3.0, 1.0][f / 4])
-                .collect::<Vec<f32>>()
-        };
         // 22 s of audio: w1 starts at 10 s, overlapping w0's last 2 s: w0
         // keeps frames to 10 s (its 0..=10), w1 gives frames from 11 s (its
         // k = 1..11: k 1..7 warm-up).
-        let w0 = window(0, 120, logits(), frames);
-        let w1 = window(100, 120, logits(), frames);
-        let sig = |x: f64| (1.0 / (1.0 + (-x).exp())) as f32;
+        let (w0, w1) = (warming(0), warming(100));
         let t = summarise(vec![w0, w1], 220, 10, 10, 4, 0, 0.5);
         // Columns of 4: [0,4) w0 k0-3 (alone: marked), [4,8) w0 k4-7 (marked,
         // its later half), [8,12) w0 k8-10 + w1 k1: settled only (logit 1),

@@ -70,8 +70,8 @@ export function statusTests(h) {
     await statusModule(page, (m) => m.showModelProgress('CPU (WebAssembly)', 125, 125, globalThis.poolSince));
   });
 
-  test('status: until app.js has run, the drop zone says the page is starting and takes no file; then it works', async ({ page, url }) => {
-    // app.js held back, as on a slow link (the drop zone was on screen a second before it was wired).
+  /** Open the page with app.js held back, as on a slow link; returns the function that lets it through. */
+  async function holdAppJs(page, url) {
     let release;
     const held = new Promise((r) => (release = r));
     await page.route(/\/app\.js$/, async (route) => {
@@ -79,6 +79,12 @@ export function statusTests(h) {
       await route.continue();
     });
     await page.goto(url, { waitUntil: 'commit' });
+    return release;
+  }
+
+  test('status: until app.js has run, the drop zone says the page is starting and takes no file; then it works', async ({ page, url }) => {
+    // The drop zone was on screen a second before app.js wired it.
+    const release = await holdAppJs(page, url);
     await page.waitForSelector('#file', { state: 'attached' });
     const before = await page.evaluate(() => ({ aria: document.getElementById('drop').getAttribute('aria-disabled'), input: document.getElementById('file').disabled }));
     check(before.aria === 'true' && before.input, `before app.js: drop zone aria-disabled ${before.aria}, file input disabled: ${before.input}`);
@@ -92,13 +98,7 @@ export function statusTests(h) {
   });
 
   test('status: a file dropped before app.js has run does not leave the page, and is analysed once it has started', async ({ page, url }) => {
-    let release;
-    const held = new Promise((r) => (release = r));
-    await page.route(/\/app\.js$/, async (route) => {
-      await held;
-      await route.continue();
-    });
-    await page.goto(url, { waitUntil: 'commit' });
+    const release = await holdAppJs(page, url);
     await page.waitForSelector('#drop', { state: 'attached' });
     const b64 = Buffer.from(good).toString('base64');
     // The browser's own action on a drop is to open the file: only a handler that cancels it keeps the page.
