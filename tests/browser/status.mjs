@@ -97,6 +97,18 @@ export function statusTests(h) {
     check((await settled(page)) === 'done', await errorText(page));
   });
 
+  test('status: with JavaScript off the drop zone says the page needs it, not that it is starting', async ({ url, context }) => {
+    const off = await context.browser().newContext({ javaScriptEnabled: false });
+    try {
+      const page = await off.newPage();
+      await page.goto(url);
+      const seen = await page.evaluate(() => ({ text: document.getElementById('drop').innerText, starting: getComputedStyle(document.querySelector('.drop-starting')).display }));
+      check(/needs JavaScript/.test(seen.text) && seen.starting === 'none', `without scripts the drop zone reads “${seen.text}”`);
+    } finally {
+      await off.close();
+    }
+  });
+
   test('status: a file dropped before app.js has run does not leave the page, and is analysed once it has started', async ({ page, url }) => {
     const release = await holdAppJs(page, url);
     await page.waitForSelector('#drop', { state: 'attached' });
