@@ -395,11 +395,12 @@ fn with_warm_up_row(mut l: Coefficients) -> Coefficients {
 /// Columns of `bin` frames: σ of the mean logit, over the frames past a
 /// window's warm-up where the column has any; else (a column of a window's
 /// first frames only: the file's start, or where a window starts on a
-/// column's edge) over the later half of the warm-up, marked, or all. A column spans the time nearer its frames than any other (as the
-/// page draws frames: across a window boundary frames are closer than a hop),
-/// from 0 to the audio's `end`: the columns tile the audio (a 1 s file's
-/// only column ended at 0.896 s, its last frame + hop/2). `logits` carry the
-/// warm-up row last ([`with_warm_up_row`]).
+/// column's edge) over the later half of the warm-up, or all, marked. A
+/// column spans the time nearer its frames than any other (as the page draws
+/// frames: across a window boundary frames are closer than a hop), from 0 to
+/// the audio's `end`: the columns tile the audio (a 1 s file's only column
+/// ended at 0.896 s, its last frame + hop/2). `logits` carry the warm-up row
+/// last ([`with_warm_up_row`]).
 fn taggram(logits: &[WindowFeatures], hop: usize, rate: u32, bin: usize, end: f64) -> Vec<Span> {
     if logits.is_empty() {
         return Vec::new();

@@ -92,7 +92,6 @@ function wire() {
   // Wired: index.html ships the drop zone disabled and saying the page is starting.
   ui.file.disabled = false;
   ui.drop.setAttribute('aria-disabled', 'false');
-  delete ui.drop.dataset.starting;
   globalThis.scatterbrainWired = true; // early.js keeps drops no more
 }
 

@@ -157,8 +157,10 @@ self.addEventListener('message', (ev) => {
     const final = m.type === 'sb-cache';
     ev.waitUntil(
       (async () => {
-        if (final) await addMissing([...urls, ...needed]).catch(() => {});
-        const missing = await notKept(needed);
+        const name = serving || (await currentVersion());
+        await absorb(name); // what the page downloaded itself is neither fetched again nor missing
+        if (final) await addMissing(name, [...urls, ...needed]).catch(() => {});
+        const missing = await notKept(name, needed);
         ev.source?.postMessage({ type: 'sb-offline', missing, final });
       })().catch(() => {}),
     );
@@ -180,21 +182,18 @@ self.addEventListener('message', (ev) => {
   }
 });
 
-/** Which of the shell and `urls` the version in use lacks (what the page brought is taken in first). */
-async function notKept(urls) {
-  const name = serving || (await currentVersion());
+/** Which of the shell and `urls` version `name` lacks. */
+async function notKept(name, urls) {
   const all = [...new Set([...SHELL, ...urls])];
   if (!name) return all;
-  await absorb(name);
   const cache = await caches.open(name);
   const held = await Promise.all(all.map((url) => cache.match(url, { ignoreVary: true })));
   return all.filter((_, i) => !held[i]);
 }
 
-async function addMissing(urls) {
-  const name = serving || (await currentVersion());
+/** Fetch into version `name` those of `urls` it lacks. */
+async function addMissing(name, urls) {
   if (!name) return;
-  await absorb(name); // what the page downloaded itself is not fetched again
   const cache = await caches.open(name);
   for (const url of urls) {
     if (pageBusy) return; // the rest next time: tagging makes no request
