@@ -158,18 +158,22 @@ function timeAxis(ctx, write, { plot, span, xOf, dpr, start = 0 }) {
   ctx.strokeStyle = GRID;
   ctx.lineWidth = 1;
   ctx.fillStyle = FG;
-  const maxTicks = Math.max(2, Math.floor(plot.w / (70 * dpr)));
-  const steps = [0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
-  const dt = steps.find((s) => span / s <= maxTicks) || 3600;
   const minutes = start + span >= 120;
+  const label = (t) => (minutes ? `${Math.floor(t / 60)}:${String(Math.round(t % 60)).padStart(2, '0')}` : `${+t.toFixed(1)}`);
+  // Ticks ~70 px apart on a wide plot; a narrow one (a phone's taggram, ~190 px)
+  // keeps four or so, as close as its labels allow, rather than two.
+  const widest = Math.max(write.width(label(start)), write.width(label(start + span)), write.width('0.5'));
+  const room = Math.max(widest + 16 * dpr, Math.min(70 * dpr, plot.w / 4));
+  const maxTicks = Math.max(2, Math.floor(plot.w / room));
+  const steps = [0.5, 1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 900, 1800, 3600];
+  const dt = steps.find((s) => span / s <= maxTicks) || 3600;
   for (let t = Math.ceil(start / dt - 1e-9) * dt; t <= start + span + 1e-9; t += dt) {
     const x = xOf(t - start);
     ctx.beginPath();
     ctx.moveTo(x, plot.y + plot.h);
     ctx.lineTo(x, plot.y + plot.h + 4 * dpr);
     ctx.stroke();
-    const label = minutes ? `${Math.floor(t / 60)}:${String(Math.round(t % 60)).padStart(2, '0')}` : `${+t.toFixed(1)}`;
-    write(label, x, plot.y + plot.h + 6 * dpr, { align: 'center', kind: 'time' });
+    write(label(t), x, plot.y + plot.h + 6 * dpr, { align: 'center', kind: 'time' });
   }
   write(minutes ? 'time (min:s)' : 'time (s)', plot.x + plot.w / 2, plot.y + plot.h + 20 * dpr, { align: 'center', kind: 'axis' });
 }

@@ -248,7 +248,7 @@ export function pageA11yTests(h) {
     check(/\b2 stacked recurrent GRU layers of 32 units/.test(small.text), `test model: “${small.text}”`);
   });
 
-  test('phone 390×844: no text on the pictures overlaps another or leaves its canvas (measured boxes)', async ({ page, url }) => {
+  test('phone 390×844: no text on the pictures overlaps another or leaves its canvas (measured boxes), and every time axis has at least three ticks', async ({ page, url }) => {
     needModel(); // the taggram is measured too
     await page.setViewportSize({ width: 390, height: 844 });
     await page.addInitScript(recordCanvasText);
@@ -269,6 +269,12 @@ export function pageA11yTests(h) {
         check(r.count >= 3, `${name}: #${id}: only ${r.count} texts recorded`);
         report.push(...r.bad.map((b) => `${name} #${id}: ${b}`));
       }
+      // A phone's taggram is ~190 px wide: its time axis once had two ticks.
+      const ticks = await page.evaluate(() => {
+        const r = globalThis.scatterbrain.result;
+        return ['s1Layout', 's2Layout', 'taggramLayout'].map((k) => r[k].labels.filter((l) => l.kind === 'time').map((l) => l.text));
+      });
+      check(ticks.every((t) => t.length >= 3), `${name}: time ticks on s1, s2, taggram: ${JSON.stringify(ticks)}`);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       check(overflow <= 0, `${name}: the page is ${overflow}px wider than the phone`);
     }
