@@ -66,20 +66,64 @@ pub fn tag_index(tag: &str) -> Option<usize> {
     TAGS.iter().position(|t| *t == tag)
 }
 
-/// The `n` highest-scoring tags as `(index, tag, score)`, best first.
+/// One row of a ranked tag list: a tag, and its spelling variants that rank
+/// below it (MagnaTagATune has "no vocals" and "no vocal", "vocals" and
+/// "vocal", "beats" and "beat" as separate tags, which the model scores
+/// alike: listed apart they read as a duplicate row).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Ranked<'a> {
+    pub index: usize,
+    pub tag: &'a str,
+    pub score: f32,
+    /// `(index, tag, score)` of the variants folded into this row, best first.
+    pub also: Vec<(usize, &'a str, f32)>,
+}
+
+/// The `n` best rows of `names` by score, best first, each tag's spelling
+/// variants folded into the row of the best of them ([`Ranked`]).
 ///
 /// `scores` is indexed like `names` (a model's tag list: [`TAGS`] or its
 /// file's own); extra entries are ignored, and NaN scores sort last. Ties
 /// keep the tag-list order.
-pub fn top_tags<'a, S: AsRef<str>>(
-    names: &'a [S],
-    scores: &[f32],
-    n: usize,
-) -> Vec<(usize, &'a str, f32)> {
+pub fn top_tags<'a, S: AsRef<str>>(names: &'a [S], scores: &[f32], n: usize) -> Vec<Ranked<'a>> {
     let scores = &scores[..scores.len().min(names.len())];
-    (top_indices(scores, n).into_iter())
-        .map(|i| (i, names[i].as_ref(), scores[i]))
-        .collect()
+    let keys: Vec<String> = names[..scores.len()]
+        .iter()
+        .map(|t| spelling(t.as_ref()))
+        .collect();
+    let mut rows: Vec<Ranked<'a>> = Vec::new();
+    for i in top_indices(scores, scores.len()) {
+        let entry = (i, names[i].as_ref(), scores[i]);
+        if let Some(row) = rows.iter_mut().find(|r| keys[r.index] == keys[i]) {
+            row.also.push(entry);
+        } else if rows.len() < n {
+            rows.push(Ranked {
+                index: i,
+                tag: entry.1,
+                score: entry.2,
+                also: Vec::new(),
+            });
+        }
+    }
+    rows
+}
+
+/// What spelling variants share: lower case, and each word of more than three
+/// letters without one final "s" ("No Vocals" and "no vocal" → "no vocal";
+/// "bass" and "bas" would meet too, but no tag list has both).
+fn spelling(tag: &str) -> String {
+    let words: Vec<&str> = tag.split_whitespace().collect();
+    let words: Vec<String> = words
+        .iter()
+        .map(|w| {
+            let w = w.to_lowercase();
+            match w.strip_suffix('s') {
+                Some(stem) if w.len() > 3 => stem.to_string(),
+                _ => w,
+            }
+        })
+        .collect();
+    words.join(" ")
 }
 
 /// Indices of the `n` highest `scores`, best first (NaN last, ties in index
@@ -121,12 +165,57 @@ mod tests {
         scores[7] = 0.5;
         scores[1] = f32::NAN;
         let top = top_tags(&TAGS, &scores, 3);
-        assert_eq!(top[0], (3, "techno", 0.9));
-        assert_eq!(top[1], (7, "rock", 0.5));
-        assert_eq!(top[2].2, 0.0);
-        assert!(top.iter().all(|(_, t, _)| *t != "classical"));
+        fn plain<'a>(r: &Ranked<'a>) -> (usize, &'a str, f32) {
+            (r.index, r.tag, r.score)
+        }
+        assert_eq!(plain(&top[0]), (3, "techno", 0.9));
+        assert_eq!(plain(&top[1]), (7, "rock", 0.5));
+        assert_eq!(top[2].score, 0.0);
+        assert!(top.iter().all(|r| r.tag != "classical"));
         assert_eq!(top_tags(&TAGS, &scores[..2], 5).len(), 2);
         let own = ["a".to_string(), "b".to_string()];
-        assert_eq!(top_tags(&own, &[0.1, 0.7], 1), vec![(1, "b", 0.7)]);
+        let top = top_tags(&own, &[0.1, 0.7], 1);
+        assert_eq!((top.len(), plain(&top[0])), (1, (1, "b", 0.7)));
+    }
+
+    #[test]
+    fn spelling_variants_share_one_row_at_the_best_ones_rank() {
+        let mut scores = vec![0.0f32; 50];
+        let at = |t| tag_index(t).unwrap();
+        scores[at("no vocal")] = 0.62;
+        scores[at("no vocals")] = 0.61;
+        scores[at("piano")] = 0.5;
+        scores[at("beats")] = 0.3;
+        scores[at("beat")] = 0.2;
+        scores[at("vocals")] = 0.1;
+        let top = top_tags(&TAGS, &scores, 4);
+        let rows: Vec<(&str, Vec<&str>)> = top
+            .iter()
+            .map(|r| (r.tag, r.also.iter().map(|a| a.1).collect()))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("no vocal", vec!["no vocals"]),
+                ("piano", vec![]),
+                ("beats", vec!["beat"]),
+                ("vocals", vec!["vocal"]),
+            ]
+        );
+        assert_eq!(top[0].also[0], (at("no vocals"), "no vocals", 0.61));
+        // Only these three pairs among the 50; every tag is in some row.
+        assert_eq!(top_tags(&TAGS, &scores, 50).len(), 47);
+        let n: usize = top_tags(&TAGS, &scores, 50)
+            .iter()
+            .map(|r| 1 + r.also.len())
+            .sum();
+        assert_eq!(n, 50);
+        // Other lists: case and any word.
+        let own = ["Female Voices", "piano", "female voice"].map(String::from);
+        let top = top_tags(&own, &[0.2, 0.1, 0.3], 5);
+        assert_eq!(
+            (top.len(), top[0].tag, top[0].also[0].1),
+            (2, "female voice", "Female Voices")
+        );
     }
 }

@@ -5,6 +5,7 @@
 // (measured from the boxes of what is drawn); the pictures are images with
 // text alternatives that say what they show; the audio player is named.
 // Registered by run.mjs, which passes its harness and helpers.
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tone, noise, wav } from './audio.mjs';
@@ -92,7 +93,7 @@ function contrast(fg, bg) {
 }
 
 export function pageA11yTests(h) {
-  const { test, check, needModel, dropFile, settled, resetState, errorText, pageTags, nativeTags, startServer, good, long45, TMP, MODEL_FILE } = h;
+  const { test, check, needModel, dropFile, settled, resetState, errorText, pageTags, nativeTags, startServer, good, long45, TMP, MODEL_FILE, CLI } = h;
 
   // ------------------------------------------------------------ item 6: honest tags
 
@@ -117,8 +118,7 @@ export function pageA11yTests(h) {
     const file = path.join(TMP, 'honest.wav');
     writeFileSync(file, good);
     const native = nativeTags(file);
-    const order = native.clip.map((_, i) => i).sort((a, b) => native.clip[b] - native.clip[a]);
-    const few = new Set([native.tags[order[1]], native.tags[order[3]]]);
+    const few = new Set([native.top[1].tag, native.top[3].tag]);
     const counts = (tag) => (/^no /.test(tag) ? 67 : VOICE.test(tag) ? 0 : few.has(tag) ? 3 : 40);
     const modelFile = path.join(TMP, 'honest.bpk');
     writeFileSync(
@@ -180,6 +180,55 @@ export function pageA11yTests(h) {
       check(json.tags.length === 50 && json.tags.every((t) => t.uncertain === expectUncertain(t.tag)), `download's marks: ${JSON.stringify(json.tags.filter((t) => t.uncertain !== expectUncertain(t.tag)))}`);
       check(json.support && json.support.legend === legend && json.support.min === 5, `download's support: ${JSON.stringify(json.support).slice(0, 200)}`);
       check(consoleErrors.length === 0, `console errors: ${consoleErrors.join(' | ')}`);
+    } finally {
+      server.close();
+    }
+  });
+
+  test('spelling variants (“beats” and “beat”) share one row, as in the CLI and the package; the taggram keeps both, side by side', async ({ page }) => {
+    needModel();
+    // The test model's 1st and 3rd tags on this file renamed “beats” and
+    // “beat” (MagnaTagATune's two spellings; the old ones take their names).
+    const file = path.join(TMP, 'variants.wav');
+    writeFileSync(file, good);
+    const before = nativeTags(file);
+    const [first, third] = [0, 2].map((k) => before.tags.indexOf(before.top[k].tag));
+    const modelFile = path.join(TMP, 'variants.bpk');
+    writeFileSync(
+      modelFile,
+      withMetadata(readFileSync(MODEL_FILE), (m) => {
+        const [a, b] = [m.tags.indexOf('beats'), m.tags.indexOf('beat')];
+        [m.tags[a], m.tags[b]] = [m.tags[first], m.tags[third]];
+        [m.tags[first], m.tags[third]] = ['beats', 'beat'];
+      }),
+    );
+    const native = nativeTags(file, modelFile);
+    check(native.top[0].tag === 'beats' && native.top[0].also?.map((t) => t.tag).join() === 'beat', `CLI's first row: ${JSON.stringify(native.top[0])}`);
+    check(native.top.length === 47 && !native.top.some((t) => t.tag === 'beat'), `CLI: ${native.top.length} rows for 50 tags (three pairs)`);
+    const line = execFileSync(CLI, ['tag', file, '--model', modelFile, '--top', '3'], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+    check(/: beats [\d.]+ \(also beat [\d.]+\), /.test(line), `CLI's line: ${line}`);
+    const { server, url } = await startServer({ port: 0, quiet: true, model: modelFile });
+    try {
+      await page.goto(url);
+      await page.waitForFunction(() => document.body.dataset.model === 'ready', null, { timeout: 60_000 });
+      await dropFile(page, 'variants.wav', good, 'audio/wav');
+      check((await settled(page)) === 'done', await errorText(page));
+      const items = await listed(page);
+      const also = await page.$$eval('#tags li', (lis) => lis.map((li) => li.querySelector('.also')?.textContent ?? ''));
+      check(items.length === 10 && items[0].tag === 'beats' && /^also “beat” [\d.]+$/.test(also[0]), `first row: ${JSON.stringify(items[0])} ${also[0]}`);
+      check(!items.some((t) => t.tag === 'beat') && also.slice(1).every((a) => a === ''), `rows: ${items.map((t) => t.tag)}; also: ${also}`);
+      check(
+        JSON.stringify(items.map((t) => t.tag)) === JSON.stringify(native.top.slice(0, 10).map((t) => t.tag)),
+        `page rows ${items.map((t) => t.tag)}, CLI rows ${native.top.slice(0, 10).map((t) => t.tag)}`,
+      );
+      const r = await page.evaluate(async () => {
+        const { topTags } = await import('/package/index.js');
+        const t = globalThis.scatterbrain.result.tags;
+        return { pkg: topTags(t, 2), order: globalThis.scatterbrain.result.taggramLayout.order.map((k) => t.tags[k]), label: document.getElementById('taggram').getAttribute('aria-label') };
+      });
+      check(r.pkg[0].tag === 'beats' && r.pkg[0].also?.[0]?.tag === 'beat' && !r.pkg[1].also, `package topTags: ${JSON.stringify(r.pkg)}`);
+      check(r.order.length === 50 && r.order[0] === 'beats' && r.order[1] === 'beat', `taggram rows: ${r.order.slice(0, 4)}`);
+      check(/best first: beats [\d.]+ \(also beat [\d.]+\), /.test(r.label), `taggram's text: ${r.label}`);
     } finally {
       server.close();
     }

@@ -77,11 +77,12 @@ function needModel() {
 
 /** The native CLI's tags of an audio file with the test model (or `modelFile`). */
 function nativeTags(file, modelFile = MODEL_FILE) {
-  const out = execFileSync(CLI, ['tag', file, '--model', modelFile, '--json'], { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 });
+  const out = execFileSync(CLI, ['tag', file, '--model', modelFile, '--json', '--top', '50'], { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 });
   const doc = JSON.parse(out.toString());
   const f = doc.files[0];
   check(!f.error, `native tag failed: ${f.error}`);
-  return { tags: doc.tags, clip: f.scores, windows: f.windows };
+  // `top`: the CLI's ranked rows ({tag, score, uncertain, also?}), every tag in one.
+  return { tags: doc.tags, clip: f.scores, windows: f.windows, top: f.top };
 }
 
 // ------------------------------------------------------------------ harness
@@ -1018,7 +1019,7 @@ pictureTests({ test, check, dropFile, settled, errorText, needModel });
 weightTests({ test, check, needModel, root, cli: CLI, modelFile: MODEL_FILE, tmp: TMP, settled, good });
 
 // Issue 12: the backend choice (item 2), honest tags (6), phone and accessibility (7).
-const harness = { test, check, needModel, dropFile, settled, resetState, errorText, pageTags, chooseBackend, nativeTags, startServer, good, long45, TMP, MODEL_FILE };
+const harness = { test, check, needModel, dropFile, settled, resetState, errorText, pageTags, chooseBackend, nativeTags, startServer, good, long45, TMP, MODEL_FILE, CLI };
 backendTests(harness);
 pageA11yTests(harness);
 micTests(harness);

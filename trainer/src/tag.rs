@@ -314,12 +314,22 @@ fn text_line(
         return (format!("{}: silent, no tags", file.display()), false);
     }
     let mut marked = false;
+    let mut one = |i: usize, tag: &str, s: f32| {
+        let mark = if support.uncertain(i) { "?" } else { "" };
+        marked |= !mark.is_empty();
+        format!("{tag}{mark} {s:.2}")
+    };
     let tags: Vec<String> = top_tags(names, &t.scores, top)
         .into_iter()
-        .map(|(i, tag, s)| {
-            let mark = if support.uncertain(i) { "?" } else { "" };
-            marked |= !mark.is_empty();
-            format!("{tag}{mark} {s:.2}")
+        .map(|r| {
+            let row = one(r.index, r.tag, r.score);
+            let also: Vec<String> = r.also.iter().map(|&(i, tag, s)| one(i, tag, s)).collect();
+            if also.is_empty() {
+                row
+            } else {
+                // A spelling variant ("no vocal" beside "no vocals"): one row.
+                format!("{row} (also {})", also.join(", "))
+            }
         })
         .collect();
     (format!("{}: {}", file.display(), tags.join(", ")), marked)
@@ -342,7 +352,14 @@ fn json_file(
         o.insert(
             "top".into(),
             top_tags(names, &t.scores, top).into_iter()
-                .map(|(i, tag, s)| json!({"tag": tag, "score": s, "uncertain": support.uncertain(i)}))
+                .map(|r| {
+                    let one = |i, tag, s| json!({"tag": tag, "score": s, "uncertain": support.uncertain(i)});
+                    let mut row = one(r.index, r.tag, r.score);
+                    if !r.also.is_empty() {
+                        row["also"] = r.also.iter().map(|&(i, tag, s)| one(i, tag, s)).collect();
+                    }
+                    row
+                })
                 .collect(),
         );
     }

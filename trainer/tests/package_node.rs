@@ -81,6 +81,19 @@ fn compare(name: &str, init: &[&str]) -> Value {
         top.iter().all(|t| t["uncertain"].is_boolean()),
         "topTags without `uncertain`: {top:?}"
     );
+    // One ranking (the core's): the same rows, spelling variants folded alike.
+    let rows = |v: &Value| -> Vec<String> {
+        let one = |t: &Value| t["tag"].as_str().unwrap_or("?").to_string();
+        let also = |t: &Value| t["also"].as_array().map(|a| a.iter().map(one).collect());
+        (v.as_array().unwrap().iter())
+            .map(|t| format!("{} {:?}", one(t), also(t).unwrap_or_else(Vec::new)))
+            .collect()
+    };
+    assert_eq!(
+        rows(&js["top"]),
+        rows(&file["top"]),
+        "topTags and the CLI rank apart"
+    );
     let d = max_diff(&scores(&js["clip"]), &scores(&file["scores"]));
     eprintln!("{name}: package vs native clip scores: max |Δ| {d:e}");
     assert!(d <= TOL, "clip scores differ by {d:e}");

@@ -79,6 +79,12 @@ export interface TagResult {
   tags: string[];
   /** The whole audio's scores in [0, 1]: the mean of the windows' scores, weighted by the audio each adds. */
   clip: number[];
+  /**
+   * Every tag ranked by `clip`, best first, as indices into `tags`; a tag's spelling variants (MagnaTagATune's
+   * "no vocal" beside "no vocals", "vocal" beside "vocals", "beat" beside "beats") are folded into the row of the
+   * better one (`also`, best first), as the CLI lists them.
+   */
+  top: { index: number; also: number[] }[];
   /** Scores of each 29 s analysis window. */
   windows: Span[];
   /** The frame-level taggram: one column per ~2 s. */
@@ -161,8 +167,19 @@ export class Tagger {
   free(): void;
 }
 
-/** The top `n` (default 5; a non-negative integer, else a TypeError is thrown) tags of a result, best first; `uncertain` as `result.support` says. */
+/** A tag's score as `topTags` gives it. */
+export interface ScoredTag {
+  tag: string;
+  score: number;
+  uncertain: boolean;
+}
+
+/**
+ * The top `n` rows (default 5; a non-negative integer, else a TypeError is thrown) of a result's `top`, best first,
+ * with names and scores; `uncertain` as `result.support` says; a row's spelling variants in `also` (absent when it
+ * has none). A result without `top` (made by hand) is ranked by `clip` alone.
+ */
 export function topTags(
-  result: Pick<TagResult, 'tags' | 'clip'> & Partial<Pick<TagResult, 'silent' | 'support'>>,
+  result: Pick<TagResult, 'tags' | 'clip'> & Partial<Pick<TagResult, 'silent' | 'support' | 'top'>>,
   n?: number,
-): { tag: string; score: number; uncertain: boolean }[];
+): (ScoredTag & { also?: ScoredTag[] })[];

@@ -44,10 +44,12 @@ export function topTags(result, n = 5) {
   if (!(Number.isInteger(n) && n >= 0)) throw new TypeError(`topTags: n must be a non-negative integer, not ${n}`);
   // Silent audio: the scores are what the model says of nothing (`result.silence_note` says why).
   if (result.silent) return [];
-  return result.clip
-    .map((score, i) => ({ tag: result.tags[i], score, uncertain: !!result.support?.tags[i]?.uncertain }))
-    .sort((a, b) => b.score - a.score)
-    .slice(0, n);
+  const one = (i) => ({ tag: result.tags[i], score: result.clip[i], uncertain: !!result.support?.tags[i]?.uncertain });
+  // The core's ranking (`result.top`: spelling variants such as "no vocal"
+  // beside "no vocals" share a row, as in the CLI); a result made by hand
+  // without it is ranked by score alone.
+  const rows = result.top ?? result.clip.map((_, i) => ({ index: i, also: [] })).sort((a, b) => result.clip[b.index] - result.clip[a.index]);
+  return rows.slice(0, n).map((r) => (r.also.length ? { ...one(r.index), also: r.also.map(one) } : one(r.index)));
 }
 
 export class Tagger {

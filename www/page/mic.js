@@ -190,11 +190,9 @@ function liveTags(m) {
     list.replaceChildren(Object.assign(document.createElement('li'), { className: 'muted', textContent: 'silent: no tags' }));
   } else {
     // Uncertain tags (issue 12 item 6) marked “?” as in the results' list.
+    // The core's ranking: "no vocal" shares the row of "no vocals" (`also`).
     const names = markedTagNames(m);
-    const top = m.tags
-      .map((name, i) => ({ name: names[i], score: m.clip[i] }))
-      .sort((a, b) => b.score - a.score)
-      .slice(0, LIVE_TOP);
+    const top = m.top.slice(0, LIVE_TOP).map((r) => ({ name: [r.index, ...r.also].map((k) => names[k]).join(' / '), score: m.clip[r.index] }));
     list.replaceChildren(
       ...top.map((t) => {
         const li = document.createElement('li');

@@ -26,9 +26,17 @@ export function rowView(scatter, index) {
   return scatter.data.subarray(index * scatter.frames, (index + 1) * scatter.frames);
 }
 
-/** Tag order by clip score, best first. */
+/**
+ * Every tag index by clip score, best first, in the core's ranking
+ * (`tags.top`): a tag's spelling variants ("no vocal" of "no vocals") follow it.
+ */
 export function ranked(tags) {
-  return tags.clip.map((score, i) => i).sort((a, b) => tags.clip[b] - tags.clip[a]);
+  return tags.top.flatMap((r) => [r.index, ...r.also]);
+}
+
+/** `tag 0.42`, and ` (uncertain)` where the model file's counts say so: the text alternatives' words. */
+function said(t, i) {
+  return `${t.tags[i]} ${t.clip[i].toFixed(2)}${t.support.tags[i].uncertain ? ' (uncertain)' : ''}`;
 }
 
 /** What the user should know of how the file was read (as the CLI's `warning:` lines). */
@@ -111,7 +119,7 @@ export function showTags(r) {
   list.className = 'tagbars';
   list.setAttribute('aria-label', `Top ${TOP_TAGS} tags with their scores`);
   let explained = false;
-  for (const i of ranked(tags).slice(0, TOP_TAGS)) {
+  for (const { index: i, also } of tags.top.slice(0, TOP_TAGS)) {
     const li = document.createElement('li');
     const s = support.tags[i] || {};
     const name = document.createElement('span');
@@ -143,6 +151,13 @@ export function showTags(r) {
     score.className = 'score';
     score.textContent = tags.clip[i].toFixed(2);
     li.append(name, bar, score);
+    if (also.length) {
+      // MagnaTagATune's other spelling of the same tag, scored alike: one row (as the CLI's).
+      const other = document.createElement('span');
+      other.className = 'also';
+      other.textContent = `also ${also.map((k) => `“${tags.tags[k]}”${support.tags[k].uncertain ? ' ?' : ''} ${tags.clip[k].toFixed(2)}`).join(', ')}`;
+      li.append(other);
+    }
     if (s.why) {
       const why = document.createElement('span');
       why.className = 'why';
@@ -247,10 +262,7 @@ export function describePictures(r = shown.result) {
     ui.taggram.setAttribute('aria-label', `Taggram of ${file}: no tags (${why}).`);
     return;
   }
-  const support = t.support;
-  const top = ranked(t)
-    .slice(0, 3)
-    .map((i) => `${t.tags[i]} ${t.clip[i].toFixed(2)}${support.tags[i].uncertain ? ' (uncertain)' : ''}`);
+  const top = t.top.slice(0, 3).map((row) => said(t, row.index) + row.also.map((k) => ` (also ${said(t, k)})`).join(''));
   ui.taggram.setAttribute(
     'aria-label',
     `Taggram of ${file}: the score of each of ${t.tags.length} tags over time, best first: ${top.join(', ')}.` + HOW.taggram,

@@ -19,6 +19,7 @@ use crate::session::{Analysis, FileTags, Progress, Session, SessionOptions, Span
 #[cfg(feature = "wgpu")]
 use crate::tagging::score_windows_async;
 use crate::tagging::{self, BATCH, Tagging, WindowScores, score_windows};
+use crate::tags::top_tags;
 use crate::transform::{Coefficients, FrontEnd};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -55,6 +56,9 @@ struct PageTags<'a> {
     /// Clip scores: the mean of the windows' scores, weighted by the audio
     /// each adds (the core's `clip_scores`).
     clip: Vec<f32>,
+    /// Every tag ranked by clip score, spelling variants folded into one
+    /// row (the core's `top_tags`, as the CLI lists them): `{index, also}`.
+    top: Vec<TopRow>,
     /// Scores of each 29 s analysis window.
     windows: Vec<Span>,
     /// The frame-level taggram (~2 s columns).
@@ -72,6 +76,13 @@ struct PageTags<'a> {
     support: &'a TagSupport,
 }
 
+/// A row of [`PageTags::top`]: a tag's index and its variants' indices.
+#[derive(Serialize)]
+struct TopRow {
+    index: usize,
+    also: Vec<usize>,
+}
+
 fn page_tags<'a>(
     backend: &'static str,
     tags: &'a [String],
@@ -79,7 +90,15 @@ fn page_tags<'a>(
     t: FileTags,
 ) -> PageTags<'a> {
     let silence_note = t.silence_note();
+    let top = top_tags(tags, &t.scores, tags.len())
+        .into_iter()
+        .map(|r| TopRow {
+            index: r.index,
+            also: r.also.iter().map(|a| a.0).collect(),
+        })
+        .collect();
     PageTags {
+        top,
         backend,
         tags,
         support,

@@ -62,7 +62,7 @@ function liveTags(tagModel) {
   // In one call that leaves the model input of the last file as it was
   // (a change of backend re-tags that file, not the microphone).
   const r = tagModel.tag_cpu(pcm, rate, 1);
-  postMessage({ type: MSG.LIVE_TAGS, tags: r.tags, clip: r.clip, silent: r.silent, support: r.support, seconds: n / rate, ms: performance.now() - t0 });
+  postMessage({ type: MSG.LIVE_TAGS, tags: r.tags, clip: r.clip, top: r.top, silent: r.silent, support: r.support, seconds: n / rate, ms: performance.now() - t0 });
 }
 
 export function liveStop() {
