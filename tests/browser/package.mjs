@@ -71,8 +71,10 @@ export function register({ test, check, needModel, nativeTags, TMP }) {
   test('package engine (scatterbrain-tagger/engine): native tags, an AbortSignal cancels, retag, events', async ({ page, url, consoleErrors }) => {
     needModel();
     await openExample(page, url, check); // a same-origin, cross-origin-isolated page to run it in
+    // At 22.05 kHz: neither a device's rate nor the model's, so a decode at another rate shows.
+    const song22 = wav([...tone(660, 4, 22050, 0.4), ...melody(8, 22050)].map((v, i) => v + 0.01 * noise(i)), 22050, 2);
     const file = path.join(TMP, 'engine song.wav');
-    writeFileSync(file, song);
+    writeFileSync(file, song22);
     const native = nativeTags(file);
     const r = await page.evaluate(async (b64) => {
       const { createEngine } = await import(new URL('../package/engine.js', location.href).href);
@@ -83,7 +85,9 @@ export function register({ test, check, needModel, nativeTags, TMP }) {
       const model = await (await fetch('../models/scat-4l-256h-gru.bpk')).arrayBuffer();
       const loaded = await engine.loadModel(model);
       const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-      const audio = await new OfflineAudioContext(1, 1, 44100).decodeAudioData(bytes.buffer);
+      // As the README shows: the package's decodeFile, at the file's own rate.
+      const { decodeFile } = await import(new URL('../package/index.js', location.href).href);
+      const audio = await decodeFile(new Blob([bytes]));
       const channels = () => Array.from({ length: audio.numberOfChannels }, (_, c) => audio.getChannelData(c).slice());
       // Aborted at the first progress message: rejects with the signal's reason, and the worker is replaced.
       const job = new AbortController();
@@ -94,8 +98,8 @@ export function register({ test, check, needModel, nativeTags, TMP }) {
         .catch((e) => (aborted = e.name));
       const gen1 = engine.generation;
       await engine.modelReady; // the new worker got the model again
-      const stages = new Set();
-      const a = await engine.analyse(channels(), audio.sampleRate, { onProgress: (p) => stages.add(p.stage) });
+      const stages = [];
+      const a = await engine.analyse(channels(), audio.sampleRate, { onProgress: (p) => stages.push(`${p.stage} ${p.done}/${p.total}`) });
       const again = await engine.retag('cpu');
       const retagDiff = Math.max(...a.tags.clip.map((v, i) => Math.abs(v - again.tags.clip[i])));
       engine.terminate();
@@ -109,12 +113,15 @@ export function register({ test, check, needModel, nativeTags, TMP }) {
         rows: a.scatter.rows,
         frames: a.scatter.frames,
         duration: audio.duration,
-        stages: [...stages],
+        rate: audio.sampleRate,
+        stages,
+        timings: a.timings,
         retagDiff,
         events,
       };
-    }, song.toString('base64'));
+    }, song22.toString('base64'));
     check(r.core.sampleRate === 16000 && r.core.minSeconds > 0, `engine.ready: ${JSON.stringify(r.core)}`);
+    check(r.rate === 22050, `decodeFile decoded at ${r.rate} Hz, the file is at 22050`);
     check(r.aborted === 'AbortError', `an aborted job rejected with ${r.aborted}`);
     check(r.generations[1] === r.generations[0] + 1, `generations ${r.generations}: the abort did not replace the worker`);
     check(r.events.filter((e) => e[0] === 'model' && !e[2]).length >= 2, `model events ${JSON.stringify(r.events)}: the new worker did not reload the model`);
@@ -124,9 +131,14 @@ export function register({ test, check, needModel, nativeTags, TMP }) {
     check(r.retagDiff === 0, `retag on the CPU differs by ${r.retagDiff}`);
     // S0, S1, S2 rows; a frame every 4096 samples at 16 kHz over the 12 s.
     check(r.rows > 100 && r.frames === Math.ceil((r.duration * 16000) / 4096), `pictures ${r.rows} × ${r.frames} for ${r.duration} s`);
-    check(r.stages.length > 0, 'no progress');
+    // Each step once, the front end's end before the model's start (one window: 1/1 then 0/1).
+    const want = r.workers > 0 ? ['transform 1/1', 'model 0/1', 'model 1/1'] : null;
+    check(want ? JSON.stringify(r.stages) === JSON.stringify(want) : r.stages.length > 0, `progress ${JSON.stringify(r.stages)}`);
+    const documented = ['transformMs', 'modelMs', 'workers', 'resampleMs', 'scoresCpuMs', 'featuresMs', 'webgpuInitMs'];
+    const keys = Object.keys(r.timings).filter((k) => r.timings[k] !== undefined);
+    check(keys.every((k) => documented.includes(k)) && keys.includes('transformMs') && keys.includes('modelMs'), `timings ${JSON.stringify(r.timings)}`);
     check(consoleErrors.length === 0, `console errors: ${consoleErrors.join(' | ')}`);
-    console.log(`     (engine in Chromium vs native: max |Δscore| ${worst.toExponential(1)}, ${r.workers} helper(s), stages ${r.stages.join(', ')})`);
+    console.log(`     (engine in Chromium vs native: max |Δscore| ${worst.toExponential(1)}, ${r.workers} helper(s), progress ${r.stages.join(', ')})`);
   });
 
   test('package engine: a job waits for the model (on its way, or reloaded after a cancel) and tags; retag and a bad model say why', async ({ page, url }) => {

@@ -30,11 +30,11 @@ export class EngineError extends Error {
 
 export interface EngineProgress {
   /**
-   * `transform`/`features`: the front end (one instance: pictures then model
-   * input); `scatter`: helpers scattering windows (`passes` of them);
-   * `model`: windows scored.
+   * `transform`: the front end, windows scattered (with helpers, `passes: 1`; `total` windows, reported
+   * up to `total` before `model` starts); `features`: one instance's second pass, the model's own front
+   * end; `model`: windows scored. Counts only grow within a stage and may skip values.
    */
-  stage: 'transform' | 'features' | 'scatter' | 'model' | string;
+  stage: 'transform' | 'features' | 'model' | string;
   done: number;
   total: number;
   passes?: number;
@@ -61,7 +61,12 @@ export interface Analysis {
   tags: EngineTags | null;
   /** Why the tags failed, or why the model given could not be loaded (null without a model). */
   tagError: string | null;
-  /** Milliseconds per stage (`transformMs`, `featuresMs`, `modelMs`, `webgpuInitMs`) and `workers`. */
+  /**
+   * Milliseconds per stage, as measured on the way taken: `transformMs` (the front end) and `modelMs` always;
+   * with helpers (`workers`: how many), `resampleMs` (to mono at the model's rate) and, on the CPU, `scoresCpuMs`
+   * (the helpers' time scoring windows while the others still scatter, summed); with one instance, `featuresMs`
+   * (the model's own front end); `webgpuInitMs` the first time WebGPU starts.
+   */
   timings: Record<string, number>;
 }
 

@@ -167,6 +167,14 @@ export class Tagger {
   free(): void;
 }
 
+/**
+ * Decode a File/Blob as the tagger does (the browser's `decodeAudioData`, at the file's own sample rate when its
+ * header states it; a plain `new AudioContext()` would resample to the output device's rate, and the scores would
+ * then differ from the CLI's by ~4e-3). For the engine, whose workers cannot decode. Browsers only (Web Audio);
+ * rejects with a message for an empty file or one the browser cannot decode.
+ */
+export function decodeFile(file: Blob): Promise<AudioBuffer>;
+
 /** A tag's score as `topTags` gives it. */
 export interface ScoredTag {
   tag: string;

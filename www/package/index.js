@@ -7,6 +7,8 @@
 // same road the Scatterbrain page's workers take.
 import init, { Analyzer, MonoStream, TagModel } from './pkg/scatterbrain.js';
 import { audioSource } from './audio.js';
+// For the engine, whose workers cannot decode: the tagger's own decoding of a File/Blob.
+export { decodeFile } from './audio.js';
 
 /** Seconds of input per slice: long enough that the calls cost nothing, short enough to stay responsive. */
 const SLICE_SECONDS = 5;

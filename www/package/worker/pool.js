@@ -85,6 +85,14 @@ export class HelperPool {
     const scored = this.helpers.map(() => 0);
     const parts = this.helpers.length;
     const sum = (a) => a.reduce((x, y) => x + y, 0);
+    // Progress only when it moves (helpers report in any order), and the
+    // front end's end before the model's start, even for one window.
+    let shown = '';
+    const report = (stage, n, passes) => {
+      if (shown === `${stage} ${n}`) return;
+      shown = `${stage} ${n}`;
+      post(stage, n, total, passes);
+    };
     const tJobs = performance.now();
     const jobs = Promise.all(
       this.helpers.map((h, k) =>
@@ -92,8 +100,11 @@ export class HelperPool {
           if (stage === 'model') scored[k] = n;
           else done[k] = n;
           // The model stage shows once every window is scattered.
-          if (sum(done) < total) post('transform', sum(done), total, 1);
-          else post('model', sum(scored), total);
+          if (sum(done) < total) report('transform', sum(done), 1);
+          else {
+            if (!shown.startsWith('model')) report('transform', total, 1);
+            report('model', sum(scored));
+          }
         }),
       ),
     );
