@@ -408,14 +408,16 @@ fn taggram(logits: &[WindowFeatures], hop: usize, rate: u32, bin: usize, end: f6
     let (c, times) = stitch(logits, hop, rate);
     let tags = c.rows - 1;
     let warm = &c.data[tags * c.frames..];
-    // Where frame i - 1's time ends and frame i's begins.
+    // Where frame i - 1's time ends and frame i's begins: midway, in half
+    // samples and divided once (233.92 s, not 233.92000000000002).
+    let rate = f64::from(rate);
     let edge = |i: usize| {
         if i == 0 {
             0.0
         } else if i >= c.frames {
             end
         } else {
-            (times[i - 1] + times[i]) / 2.0
+            ((times[i - 1] + times[i]) * rate).round() / (2.0 * rate)
         }
     };
     (0..c.frames)
@@ -481,6 +483,25 @@ mod tests {
         assert_eq!(t.taggram[2].end_s, 8.0);
         assert_eq!(t.windows[1].start_s, 4.0);
         assert_eq!(t.duration_s, 8.0);
+    }
+
+    /// Column edges are whole half samples, written as such: a new user's
+    /// `tag --json` had `233.92000000000002`.
+    #[test]
+    fn taggram_edges_print_without_float_noise() {
+        let (rate, hop, frames) = (16_000, 4096, 114);
+        let windows: Vec<WindowScores> = (0..9u64)
+            .map(|w| window(w * 464_000, 464_000, vec![0.0; frames], frames))
+            .collect();
+        let t = summarise(windows, 9 * 464_000, hop, rate, 8, 0, 0.5);
+        assert!(t.taggram.len() > 100);
+        for c in &t.taggram {
+            for x in [c.start_s, c.end_s] {
+                let half_samples = (x * 2.0 * f64::from(rate)).round();
+                assert_eq!(x, half_samples / (2.0 * f64::from(rate)), "{x}");
+                assert!(format!("{x}").len() <= 12, "{x}");
+            }
+        }
     }
 
     /// Hop 10 at rate 10: one frame per second. A window of 12 frames from

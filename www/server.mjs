@@ -19,7 +19,7 @@
 // per content (precompress.mjs), with `X-Uncompressed-Length` so the page can
 // show download progress against the size it will receive.
 import { createServer } from 'node:http';
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,6 +51,11 @@ function parseArgs(argv) {
   }
   if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) {
     throw new Error(`bad port ${opts.port}`);
+  }
+  // Said now, not as a 404 when the page asks for it.
+  if (opts.model !== undefined) {
+    const st = statSync(opts.model, { throwIfNoEntry: false });
+    if (!st?.isFile()) throw new Error(`--model ${opts.model}: ${st ? 'not a file' : 'no such file'}`);
   }
   return opts;
 }

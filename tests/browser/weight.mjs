@@ -253,6 +253,16 @@ export function weightTests({ test, check, needModel, root, cli, modelFile, tmp,
       s2.close();
       rmSync(dir, { recursive: true, force: true });
     }
+    // `--model` naming no file is said at start (it used to start and answer the page with a 404).
+    for (const [model, words] of [[path.join(dir, 'none.bpk'), 'no such file'], [os.tmpdir(), 'not a file']]) {
+      let said = '';
+      try {
+        execFileSync('node', [path.join(root, 'www', 'server.mjs'), '--port', '0', '--model', model], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
+      } catch (e) {
+        said = `${e.status} ${e.stderr}`;
+      }
+      check(said.startsWith('2 ') && said.includes(`--model ${model}: ${words}`), `server --model ${model}: “${said}”`);
+    }
   });
 
   test('weight: a changed model is fetched in the background and used from the next load', async ({ page }) => {

@@ -77,7 +77,9 @@ pub fn run(a: Args) -> Result<()> {
     );
     let sr = features.sample_rate();
     let shown = a.file.display();
-    let mut reader = AudioReader::open(&a.file).with_context(|| format!("{shown}"))?;
+    // Opening names the file in some messages already ("FILE: No such file…").
+    let mut reader = AudioReader::open(&a.file)
+        .map_err(|e| anyhow::anyhow!(crate::tag::about(&a.file, &e.into())))?;
     let info = reader.info();
     let mut pipeline = Pipeline::new(&features, form, info.sample_rate, info.channels)
         .with_context(|| format!("{shown}"))?;

@@ -291,7 +291,7 @@ fn gather(parts: Vec<ShardResult>) -> FileResult {
 
 /// `file: message`, or the message alone where it names the file first
 /// already (the decoder's "FILE is a directory…"; "FILE: FILE: …" read badly).
-fn about(file: &Path, e: &anyhow::Error) -> String {
+pub fn about(file: &Path, e: &anyhow::Error) -> String {
     let (shown, message) = (file.display().to_string(), format!("{e:#}"));
     if message.starts_with(&shown) {
         message

@@ -139,6 +139,25 @@ fn scatter_out_refuses_a_sidecar_that_would_overwrite_the_array() {
     assert!(listing(&dir).is_empty(), "{:?}", listing(&dir));
 }
 
+/// A new user's trial: `scatter nope.wav` said "nope.wav: nope.wav: No such
+/// file…" (`tag` names it once); a directory likewise.
+#[test]
+fn scatter_names_a_missing_file_or_a_directory_once() {
+    let dir = tmp("missing");
+    let missing = dir.join("nope.wav");
+    for (input, words) in [(&missing, "No such file"), (&dir, "is a directory")] {
+        let out = run(bin()
+            .arg("scatter")
+            .arg(input)
+            .arg("--out")
+            .arg(dir.join("x.npy")));
+        let err = stderr(&out);
+        let shown = input.display().to_string();
+        assert!(!out.status.success() && err.contains(words), "{err}");
+        assert_eq!(err.matches(&shown).count(), 1, "{err}");
+    }
+}
+
 /// `scatter --config feat.json --out feat.npy` replaced the configuration
 /// with the sidecar, and `--out` or `--png` naming the audio replaced it.
 #[test]
