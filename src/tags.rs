@@ -70,7 +70,7 @@ pub fn tag_index(tag: &str) -> Option<usize> {
 /// below it (MagnaTagATune has "no vocals" and "no vocal", "vocals" and
 /// "vocal", "beats" and "beat" as separate tags, which the model scores
 /// alike: listed apart they read as a duplicate row).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Ranked<'a> {
     pub index: usize,
     pub tag: &'a str,
@@ -108,19 +108,21 @@ pub fn top_tags<'a, S: AsRef<str>>(names: &'a [S], scores: &[f32], n: usize) -> 
     rows
 }
 
-/// What spelling variants share: lower case, and each word of more than three
-/// letters without one final "s" ("No Vocals" and "no vocal" → "no vocal";
-/// "bass" and "bas" would meet too, but no tag list has both).
+/// What spelling variants share: lower case, and each word without a plural
+/// "s" after a consonant other than "s" ("No Vocals" and "no vocal" → "no
+/// vocal", "beats" → "beat"). Conservative: "blues" and "blue", "bass",
+/// "chorus" or "voices" and "voice" stay apart.
 fn spelling(tag: &str) -> String {
-    let words: Vec<&str> = tag.split_whitespace().collect();
-    let words: Vec<String> = words
-        .iter()
+    let words: Vec<String> = tag
+        .split_whitespace()
         .map(|w| {
             let w = w.to_lowercase();
-            match w.strip_suffix('s') {
-                Some(stem) if w.len() > 3 => stem.to_string(),
-                _ => w,
-            }
+            let stem = w.strip_suffix('s').filter(|stem| {
+                let before = stem.chars().last();
+                stem.len() >= 3
+                    && before.is_some_and(|c| c.is_ascii_alphabetic() && !"aeiouys".contains(c))
+            });
+            stem.map_or(w.clone(), str::to_string)
         })
         .collect();
     words.join(" ")
@@ -210,12 +212,22 @@ mod tests {
             .map(|r| 1 + r.also.len())
             .sum();
         assert_eq!(n, 50);
-        // Other lists: case and any word.
-        let own = ["Female Voices", "piano", "female voice"].map(String::from);
-        let top = top_tags(&own, &[0.2, 0.1, 0.3], 5);
-        assert_eq!(
-            (top.len(), top[0].tag, top[0].also[0].1),
-            (2, "female voice", "Female Voices")
-        );
+        // Other lists: case and any word; an "s" that is no plural's stays.
+        let own = [
+            "Hand Claps",
+            "piano",
+            "hand clap",
+            "blues",
+            "blue",
+            "bass",
+            "chorus",
+            "choru",
+        ];
+        let top = top_tags(&own, &[0.2, 0.1, 0.3, 0.5, 0.4, 0.6, 0.7, 0.8], 20);
+        assert_eq!(top.len(), 7);
+        let claps = top.iter().find(|r| r.tag == "hand clap").unwrap();
+        assert_eq!(claps.also, vec![(0, "Hand Claps", 0.2)]);
+        let others = top.iter().filter(|r| r.tag != "hand clap");
+        assert!(others.map(|r| r.also.len()).sum::<usize>() == 0, "{top:?}");
     }
 }

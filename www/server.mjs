@@ -55,7 +55,7 @@ function parseArgs(argv) {
   // Said now, not as a 404 when the page asks for it.
   if (opts.model !== undefined) {
     const st = statSync(opts.model, { throwIfNoEntry: false });
-    if (!st?.isFile()) throw new Error(`--model ${opts.model}: ${st ? 'not a file' : 'no such file'}`);
+    if (!st?.isFile()) throw new Error(`--model ${opts.model}${process.env.SCATTERBRAIN_MODEL === opts.model ? ' (from SCATTERBRAIN_MODEL)' : ''}: ${st ? 'not a file' : 'no such file'}`);
   }
   return opts;
 }

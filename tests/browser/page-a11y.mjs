@@ -197,9 +197,13 @@ export function pageA11yTests(h) {
     writeFileSync(
       modelFile,
       withMetadata(readFileSync(MODEL_FILE), (m) => {
-        const [a, b] = [m.tags.indexOf('beats'), m.tags.indexOf('beat')];
-        [m.tags[a], m.tags[b]] = [m.tags[first], m.tags[third]];
-        [m.tags[first], m.tags[third]] = ['beats', 'beat'];
+        // Swaps, so the 50 names stay distinct whichever tags rank 1st and 3rd.
+        const swap = (i, name) => {
+          const j = m.tags.indexOf(name);
+          [m.tags[i], m.tags[j]] = [m.tags[j], m.tags[i]];
+        };
+        swap(first, 'beats');
+        swap(third, 'beat');
       }),
     );
     const native = nativeTags(file, modelFile);
@@ -215,7 +219,7 @@ export function pageA11yTests(h) {
       check((await settled(page)) === 'done', await errorText(page));
       const items = await listed(page);
       const also = await page.$$eval('#tags li', (lis) => lis.map((li) => li.querySelector('.also')?.textContent ?? ''));
-      check(items.length === 10 && items[0].tag === 'beats' && /^also “beat” [\d.]+$/.test(also[0]), `first row: ${JSON.stringify(items[0])} ${also[0]}`);
+      check(items.length === 10 && items[0].tag === 'beats' && /^also beat [\d.]+( \(uncertain\))?$/.test(also[0]), `first row: ${JSON.stringify(items[0])} ${also[0]}`);
       check(!items.some((t) => t.tag === 'beat') && also.slice(1).every((a) => a === ''), `rows: ${items.map((t) => t.tag)}; also: ${also}`);
       check(
         JSON.stringify(items.map((t) => t.tag)) === JSON.stringify(native.top.slice(0, 10).map((t) => t.tag)),

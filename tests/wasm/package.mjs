@@ -60,6 +60,7 @@ console.log(
     taggram_columns: result.taggram.length,
     duration_s: result.duration_s,
     top: topTags(result, 5),
+    top_all: topTags(result, 50),
     support: result.support,
     silence_note_is_null: result.silence_note === null,
     again_max_diff: Math.max(...result.clip.map((v, i) => Math.abs(v - again.clip[i]))),

@@ -70,9 +70,8 @@ impl FeatureCache {
 
 fn first_window(features: &mut Features, file: &Path) -> Result<Coefficients> {
     let shown = file.display();
-    // Opening names the file in some messages already ("FILE: No such file…").
     let mut reader =
-        AudioReader::open(file).map_err(|e| anyhow::anyhow!(crate::tag::about(file, &e.into())))?;
+        AudioReader::open(file).map_err(|e| anyhow::anyhow!(crate::about(file, &e.into())))?;
     let info = reader.info();
     let mut pipeline = Pipeline::new(features, Form::Model, info.sample_rate, info.channels)
         .with_context(|| format!("{shown}"))?;

@@ -14,10 +14,15 @@ pub enum Command {
     /// Write a randomly initialised model in the real file format (for tests
     /// and as a training starting point; it tags nothing meaningful).
     Init(InitArgs),
-    /// Print a model file's metadata (configuration, front end, provenance, metrics).
+    /// What a model file is, was trained on and scores (a summary; `--json`:
+    /// all its metadata: configuration, front end, provenance, metrics, the
+    /// held-out figures beside it).
     Info {
         /// Model file.
         file: PathBuf,
+        /// Print all the metadata as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Rewrite a model file at another weight precision (fp16 halves its
     /// size, int8 quarters it), in the current format (a version 1 file is upgraded).
@@ -88,7 +93,7 @@ pub struct InitArgs {
 pub fn run(command: Command) -> Result<()> {
     match command {
         Command::Init(a) => init(a),
-        Command::Info { file } => info(&file),
+        Command::Info { file, json } => info(&file, json),
         Command::Convert {
             input,
             out,
@@ -202,9 +207,10 @@ fn init(a: InitArgs) -> Result<()> {
     Ok(())
 }
 
-fn info(file: &PathBuf) -> Result<()> {
-    let meta = model::read_metadata_any_version(&read(file)?)
-        .with_context(|| format!("{}", file.display()))?;
+fn info(file: &PathBuf, json: bool) -> Result<()> {
+    let bytes = read(file)?;
+    let meta =
+        model::read_metadata_any_version(&bytes).with_context(|| format!("{}", file.display()))?;
     if meta.format_version < model::FORMAT_VERSION {
         eprintln!(
             "note: {} is format version {}: its metadata is not checksummed, and `tag` \
@@ -229,11 +235,16 @@ fn info(file: &PathBuf) -> Result<()> {
             o.insert("heldout_evaluation".into(), h);
         }
     }
-    let text = serde_json::to_string_pretty(&v)?;
+    let text = if json {
+        serde_json::to_string_pretty(&v)?
+    } else {
+        let shown = file.display().to_string();
+        crate::model_info::summary(&meta, &v, &shown, bytes.len())
+    };
     // A reader that stops early (`| head`) closes the pipe: not an error, and
     // not a panic as `println!` would make it.
     let mut out = std::io::stdout().lock();
-    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+    match write!(out, "{text}{}", if json { "\n" } else { "" }).and_then(|()| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         r => r.context("writing to stdout"),
     }

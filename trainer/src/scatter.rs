@@ -77,9 +77,8 @@ pub fn run(a: Args) -> Result<()> {
     );
     let sr = features.sample_rate();
     let shown = a.file.display();
-    // Opening names the file in some messages already ("FILE: No such file…").
     let mut reader = AudioReader::open(&a.file)
-        .map_err(|e| anyhow::anyhow!(crate::tag::about(&a.file, &e.into())))?;
+        .map_err(|e| anyhow::anyhow!(crate::about(&a.file, &e.into())))?;
     let info = reader.info();
     let mut pipeline = Pipeline::new(&features, form, info.sample_rate, info.channels)
         .with_context(|| format!("{shown}"))?;

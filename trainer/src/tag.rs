@@ -199,7 +199,7 @@ pub fn run(a: Args) -> Result<bool> {
                     }
                     Err(e) => {
                         failed = true;
-                        bar.suspend(|| eprintln!("error: {}", about(file, &e)));
+                        bar.suspend(|| eprintln!("error: {}", crate::about(file, &e)));
                         results.push(
                             json!({"file": file.display().to_string(), "error": format!("{e:#}")}),
                         );
@@ -287,17 +287,6 @@ fn gather(parts: Vec<ShardResult>) -> FileResult {
     scores.extend(parts.flat_map(|(p, _)| p.scores));
     scores.sort_by_key(|w| w.start);
     Ok((first.tags_of(scores), early))
-}
-
-/// `file: message`, or the message alone where it names the file first
-/// already (the decoder's "FILE is a directory…"; "FILE: FILE: …" read badly).
-pub fn about(file: &Path, e: &anyhow::Error) -> String {
-    let (shown, message) = (file.display().to_string(), format!("{e:#}"));
-    if message.starts_with(&shown) {
-        message
-    } else {
-        format!("{shown}: {message}")
-    }
 }
 
 /// `FILE: tag 0.42, tag? 0.30, …` (`?`: an uncertain tag), and whether any

@@ -789,7 +789,7 @@ fn model_init_front_end_inline_partial_and_checked() {
             .args(["model", "init", name, "--front-end", fe, "--out"])
             .arg(&m));
         let info = out.status.success().then(|| {
-            let o = run(bin().args(["model", "info"]).arg(&m));
+            let o = run(bin().args(["model", "info", "--json"]).arg(&m));
             serde_json::from_slice::<Value>(&o.stdout).unwrap()
         });
         (info, stderr(&out))

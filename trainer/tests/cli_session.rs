@@ -257,7 +257,7 @@ fn a_model_with_its_own_tag_set_tags_with_its_names() {
 #[test]
 fn model_info_shows_the_heldout_evaluation_beside_the_model() {
     let (dir, model) = setup("heldout");
-    let info = run(bin().args(["model", "info"]).arg(&model));
+    let info = run(bin().args(["model", "info", "--json"]).arg(&model));
     let doc: Value = serde_json::from_slice(&info.stdout).unwrap();
     assert!(doc.get("heldout_evaluation").is_none());
     let sidecar = dir.join("tiny.heldout.json");
@@ -268,7 +268,22 @@ fn model_info_shows_the_heldout_evaluation_beside_the_model() {
             "musicnn MTT_vgg": {"tags": 17, "roc_auc": 0.94, "pr_auc": 0.6, "per_tag": {}}}}}}}"#,
     )
     .unwrap();
-    let info = run(bin().args(["model", "info"]).arg(&model));
+    // The summary: a screenful, the held-out row beside MTT_vgg's.
+    let text = run(bin().args(["model", "info"]).arg(&model));
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    assert!(text.lines().count() < 20, "{text}");
+    let row = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("test "))
+        .unwrap_or("");
+    let words: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(
+        words,
+        ["test", "424", "0.830", "/", "0.400", "0.940", "/", "0.600"],
+        "{text}"
+    );
+    assert!(text.contains("never (random weights"), "{text}");
+    let info = run(bin().args(["model", "info", "--json"]).arg(&model));
     assert!(info.status.success());
     let doc: Value = serde_json::from_slice(&info.stdout).unwrap();
     let test = &doc["heldout_evaluation"]["splits"]["test"];

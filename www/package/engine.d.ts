@@ -62,7 +62,7 @@ export interface Analysis {
   /** Why the tags failed, or why the model given could not be loaded (null without a model). */
   tagError: string | null;
   /**
-   * Milliseconds per stage, as measured on the way taken: `transformMs` (the front end) and `modelMs` always;
+   * Milliseconds per stage, as measured on the way taken: `transformMs` (the front end), `modelMs` when tags were computed;
    * with helpers (`workers`: how many), `resampleMs` (to mono at the model's rate) and, on the CPU, `scoresCpuMs`
    * (the helpers' time scoring windows while the others still scatter, summed); with one instance, `featuresMs`
    * (the model's own front end); `webgpuInitMs` the first time WebGPU starts.
@@ -92,6 +92,8 @@ export interface LiveFrames {
 export interface LiveTags {
   tags: string[];
   clip: number[];
+  /** The core's ranking of `clip`, as `TagResult.top` (spelling variants folded into one row). */
+  top: TagResult['top'];
   /** The latest input is silent (below −80 dBFS): `clip` is what the model says of nothing, not tags. */
   silent: boolean;
   /** How well the model knows each tag (as `TagResult.support`). */

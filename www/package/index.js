@@ -37,9 +37,9 @@ export async function loadTagger({ wasm, model } = {}) {
 }
 
 /**
- * The top `n` tags of a `tag()` result, best first: `[{ tag, score, uncertain }]`
+ * The top `n` rows of a `tag()` result, best first: `[{ tag, score, uncertain, also? }]`
  * (`uncertain`: the model met the tag in too few clips for its score to mean much;
- * `result.support.tags[i].why` says so in words).
+ * `result.support.tags[i].why` says so in words; `also`: the tag's spelling variants).
  */
 export function topTags(result, n = 5) {
   // slice() would read -1 as "all but the last", 2.5 as 2, NaN as none.
@@ -49,8 +49,9 @@ export function topTags(result, n = 5) {
   const one = (i) => ({ tag: result.tags[i], score: result.clip[i], uncertain: !!result.support?.tags[i]?.uncertain });
   // The core's ranking (`result.top`: spelling variants such as "no vocal"
   // beside "no vocals" share a row, as in the CLI); a result made by hand
-  // without it is ranked by score alone.
-  const rows = result.top ?? result.clip.map((_, i) => ({ index: i, also: [] })).sort((a, b) => result.clip[b.index] - result.clip[a.index]);
+  // without it is ranked by score alone, NaN last as the core ranks it.
+  const key = (i) => (Number.isNaN(result.clip[i]) ? -Infinity : result.clip[i]);
+  const rows = result.top ?? result.clip.map((_, i) => ({ index: i, also: [] })).sort((a, b) => key(b.index) - key(a.index) || 0);
   return rows.slice(0, n).map((r) => (r.also.length ? { ...one(r.index), also: r.also.map(one) } : one(r.index)));
 }
 

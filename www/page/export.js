@@ -3,7 +3,7 @@
 import { MODEL_URL } from '../constants.js';
 import { ui } from './ui.js';
 import { model, trained } from './model.js';
-import { inputNotes, ranked, rowView } from './results.js';
+import { inputNotes, rowView } from './results.js';
 import { frameTaggram } from './pictures.js';
 
 // Above this many values the JSON keeps orders 0 and 1 only (a 1-hour file has
@@ -62,9 +62,10 @@ function tagsJson(r, round) {
     silent,
     peak: t.peak,
     ...(silent ? { note: `No tags: ${t.silence_note}.` } : {}),
-    // Clip scores (the windows' mean, weighted by the audio each adds), best first.
+    // Clip scores (the windows' mean, weighted by the audio each adds), best first, in the
+    // CLI's `top` rows: a tag's spelling variants ("no vocal" of "no vocals") in its `also`.
     // `uncertain`: the model met the tag in too few clips (`support` says how many, as the CLI's JSON).
-    tags: silent ? [] : ranked(t).map((k) => ({ tag: t.tags[k], score: round(t.clip[k]), uncertain: t.support.tags[k].uncertain })),
+    tags: silent ? [] : t.top.map((row) => ({ ...scored(t, row.index, round), ...(row.also.length ? { also: row.also.map((k) => scored(t, k, round)) } : {}) })),
     support: t.support,
     taggram: {
       tags: t.tags,
@@ -74,6 +75,11 @@ function tagsJson(r, round) {
       ...framesJson(r, round),
     },
   };
+}
+
+/** One tag's entry in the download's list. */
+function scored(t, k, round) {
+  return { tag: t.tags[k], score: round(t.clip[k]), uncertain: t.support.tags[k].uncertain };
 }
 
 /** The frame-level taggram (a column every few seconds), when the result has one. */

@@ -190,13 +190,14 @@ function liveTags(m) {
     list.replaceChildren(Object.assign(document.createElement('li'), { className: 'muted', textContent: 'silent: no tags' }));
   } else {
     // Uncertain tags (issue 12 item 6) marked “?” as in the results' list.
-    // The core's ranking: "no vocal" shares the row of "no vocals" (`also`).
+    // The core's ranking: "no vocal" shares the row of "no vocals", said as the CLI says it.
     const names = markedTagNames(m);
-    const top = m.top.slice(0, LIVE_TOP).map((r) => ({ name: [r.index, ...r.also].map((k) => names[k]).join(' / '), score: m.clip[r.index] }));
+    const said = (k) => `${names[k]} ${m.clip[k].toFixed(2)}`;
+    const top = m.top.slice(0, LIVE_TOP).map((r) => ({ text: said(r.index) + r.also.map((k) => ` (also ${said(k)})`).join(''), score: m.clip[r.index] }));
     list.replaceChildren(
       ...top.map((t) => {
         const li = document.createElement('li');
-        li.textContent = `${t.name} ${t.score.toFixed(2)}`;
+        li.textContent = t.text;
         li.style.setProperty('--score', t.score.toFixed(3));
         return li;
       }),

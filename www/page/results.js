@@ -27,8 +27,9 @@ export function rowView(scatter, index) {
 }
 
 /**
- * Every tag index by clip score, best first, in the core's ranking
- * (`tags.top`): a tag's spelling variants ("no vocal" of "no vocals") follow it.
+ * Every tag index in the core's ranking (`tags.top`): rows by clip score,
+ * best first, each tag's spelling variants ("no vocal" of "no vocals") right
+ * after it — the taggram's row order.
  */
 export function ranked(tags) {
   return tags.top.flatMap((r) => [r.index, ...r.also]);
@@ -135,10 +136,10 @@ export function showTags(r) {
       flag.className = 'flag';
       flag.setAttribute('aria-hidden', 'true');
       flag.textContent = '?';
-      const said = document.createElement('span');
-      said.className = 'visually-hidden';
-      said.textContent = ' (uncertain)';
-      name.append(flag, said);
+      const words = document.createElement('span');
+      words.className = 'visually-hidden';
+      words.textContent = ' (uncertain)';
+      name.append(flag, words);
     }
     if (s.negative) li.classList.add('negative');
     const bar = document.createElement('span');
@@ -155,7 +156,7 @@ export function showTags(r) {
       // MagnaTagATune's other spelling of the same tag, scored alike: one row (as the CLI's).
       const other = document.createElement('span');
       other.className = 'also';
-      other.textContent = `also ${also.map((k) => `“${tags.tags[k]}”${support.tags[k].uncertain ? ' ?' : ''} ${tags.clip[k].toFixed(2)}`).join(', ')}`;
+      other.textContent = `also ${also.map((k) => said(tags, k)).join(', ')}`;
       li.append(other);
     }
     if (s.why) {

@@ -103,7 +103,8 @@ export class HelperPool {
           if (sum(done) < total) report('transform', sum(done), 1);
           else {
             if (!shown.startsWith('model')) report('transform', total, 1);
-            report('model', sum(scored));
+            // Without `scores` (WebGPU) the model's progress is predict()'s.
+            if (scores) report('model', sum(scored));
           }
         }),
       ),
@@ -131,7 +132,7 @@ export class HelperPool {
     // after that is the model's time (the rest overlapped the scattering).
     timings.transformEnd = tJobs + Math.max(...results.map((x) => x.featuresMs));
     timings.resultsAt = performance.now();
-    timings.scoresCpuMs = scores ? results.reduce((a, x) => a + (x.scoresMs || 0), 0) : undefined;
+    if (scores) timings.scoresCpuMs = results.reduce((a, x) => a + (x.scoresMs || 0), 0);
     const w = joined(results.map((x) => x.result));
     tagModel.set_input(w.indices, w.starts, w.valids, w.inputRows, w.frames, w.input, shared.length, nonFiniteSamples, w.peak);
     this.holdsInput = true;

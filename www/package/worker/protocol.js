@@ -17,7 +17,7 @@
 //   PROGRESS {id, stage, done, total, passes?}
 //   RESULT {id, scatter: {rows, frames, data, times, paths, windows}, tags, tagError, timings}
 //   TAGS {id, tags, timings}
-//   LIVE {hop, freqs, frames: [{t, values}]} · LIVE_TAGS {tags, clip, seconds, ms} · LIVE_ERROR {message}
+//   LIVE {hop, freqs, frames: [{t, values}]} · LIVE_TAGS {tags, clip, top, silent, support, seconds, ms} · LIVE_ERROR {message}
 // coordinator → helper (each carries `call`, echoed in the reply)
 //   INIT {module, helper: true} · MODEL {bytes} → MODEL_READY
 //   JOB {mono, filled, part, parts, scores} → JOB {result, featuresMs, scores?, scoresMs?, scoresError?}
