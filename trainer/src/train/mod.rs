@@ -391,21 +391,26 @@ pub fn run(a: Args) -> Result<()> {
             .expect("static template"),
         );
         let start = Instant::now();
-        let cpu_start = cpu_seconds();
+        // The steps' own CPU time: what the budget counts. Time between them
+        // (the epoch's shuffle, other threads) must not stop a run before
+        // its first step (a 60 µs budget did, under load).
+        let mut step_cpu = 0.0f64;
         let mut loss_sum = 0.0f64;
         let mut seen = 0usize;
         let order = a.mix.epoch(&train.families, a.seed, epoch);
         let mut rng = Augment::rng(a.seed, epoch);
         for (k, idx) in order.chunks(a.batch).enumerate() {
             if let Some(budget) = a.cpu_budget
-                && train_cpu + cpu_seconds() - cpu_start >= budget * 60.0
+                && train_cpu + step_cpu >= budget * 60.0
             {
                 partial = Some(seen as f64 / order.len() as f64);
                 break;
             }
+            let cpu_start = cpu_seconds();
             let (x, y) = batch(&tagger, &train, idx, &ad, Some((&a.augment, &mut rng, &eq)))?;
             let value;
             (tagger, value) = train_step(tagger, &mut optim, x, y, lr, a.temperature)?;
+            step_cpu += cpu_seconds() - cpu_start;
             if !value.is_finite() {
                 bail!("epoch {}: the loss is {value}; try a lower --lr", epoch + 1);
             }
@@ -418,7 +423,7 @@ pub fn run(a: Args) -> Result<()> {
             bar.inc(1);
         }
         let seconds = start.elapsed().as_secs_f64();
-        train_cpu += cpu_seconds() - cpu_start;
+        train_cpu += step_cpu;
         bar.finish_and_clear();
         if seen == 0 {
             // The budget ran out exactly at an epoch boundary.
