@@ -109,9 +109,9 @@ pub fn top_tags<'a, S: AsRef<str>>(names: &'a [S], scores: &[f32], n: usize) -> 
 }
 
 /// What spelling variants share: lower case, and each word without a plural
-/// "s" after a consonant other than "s" ("No Vocals" and "no vocal" → "no
-/// vocal", "beats" → "beat"). Conservative: "blues" and "blue", "bass",
-/// "chorus" or "voices" and "voice" stay apart.
+/// "s" after a consonant other than "s" or "y" ("No Vocals" and "no vocal" →
+/// "no vocal", "beats" → "beat"). Conservative: "blues" and "blue", "bass"
+/// and "bas", "chorus", "keys" and "key", "voices" and "voice" stay apart.
 fn spelling(tag: &str) -> String {
     let words: Vec<String> = tag
         .split_whitespace()
@@ -220,11 +220,19 @@ mod tests {
             "blues",
             "blue",
             "bass",
+            "bas",
             "chorus",
             "choru",
+            "keys",
+            "key",
+            "voices",
+            "voice",
         ];
-        let top = top_tags(&own, &[0.2, 0.1, 0.3, 0.5, 0.4, 0.6, 0.7, 0.8], 20);
-        assert_eq!(top.len(), 7);
+        let scores = [
+            0.2, 0.1, 0.3, 0.5, 0.4, 0.6, 0.65, 0.7, 0.8, 0.15, 0.25, 0.35, 0.45,
+        ];
+        let top = top_tags(&own, &scores, 20);
+        assert_eq!(top.len(), 12);
         let claps = top.iter().find(|r| r.tag == "hand clap").unwrap();
         assert_eq!(claps.also, vec![(0, "Hand Claps", 0.2)]);
         let others = top.iter().filter(|r| r.tag != "hand clap");

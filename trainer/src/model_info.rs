@@ -31,10 +31,12 @@ pub fn summary(meta: &ModelMetadata, v: &Value, file: &str, bytes: usize) -> Str
     let _ = writeln!(s, "trained: {}", trained(v));
     let metrics = &v["metrics"];
     if let (Some(roc), Some(pr)) = (metrics["roc_auc"].as_f64(), metrics["pr_auc"].as_f64()) {
+        let split = metrics["split"]
+            .as_str()
+            .map_or(String::new(), |t| format!(", on its {t} split"));
         let _ = writeln!(
             s,
-            "measured when trained, on its {} split: macro ROC-AUC {roc:.3}, PR-AUC {pr:.3}",
-            str_of(&metrics["split"])
+            "measured when trained{split}: macro ROC-AUC {roc:.3}, PR-AUC {pr:.3}"
         );
     }
     // heldout.py names each model it scores by its file's stem.
@@ -57,21 +59,38 @@ pub fn summary(meta: &ModelMetadata, v: &Value, file: &str, bytes: usize) -> Str
         })
         .collect();
     let counted = match (support.known, support.split.as_deref()) {
-        (true, Some("train")) => " (training clips with each; ? uncertain)",
-        (true, _) => " (held-out clips with each; ? uncertain)",
-        _ => "",
+        (true, Some("train")) => " (training clips with each; ? uncertain)".to_string(),
+        (true, Some(split)) => format!(" ({split} clips with each; ? uncertain)"),
+        _ => String::new(),
     };
     let _ = writeln!(s, "tags{counted}: {}", tags.join(", "));
     s.push_str("everything the file records: add --json\n");
     s
 }
 
-/// A string without its quotes; a number as Rust prints it (29, not 29.0).
+/// A string without its quotes; a whole number exactly (a u64 seed), other
+/// numbers as Rust prints them (29, not 29.0).
 fn str_of(v: &Value) -> String {
-    match (v.as_str(), v.as_f64()) {
-        (Some(t), _) => t.to_string(),
-        (None, Some(x)) => x.to_string(),
-        _ => v.to_string(),
+    if let Some(t) = v.as_str() {
+        t.to_string()
+    } else if let Some(n) = v.as_u64() {
+        n.to_string()
+    } else if let Some(n) = v.as_i64() {
+        n.to_string()
+    } else if let Some(x) = v.as_f64() {
+        x.to_string()
+    } else {
+        v.to_string()
+    }
+}
+
+/// An epoch count: whole, or to two decimals (a CPU-budgeted run stops
+/// mid-epoch).
+fn epochs(x: f64) -> String {
+    if x.fract() == 0.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.2}")
     }
 }
 
@@ -99,6 +118,9 @@ fn architecture(a: &Value) -> String {
 /// "scattering (j 13, q1 8, …) at 16000 Hz, 29 s windows".
 fn front_end(f: &Value) -> String {
     let fe = &f["front_end"];
+    if !fe.is_object() {
+        return "not recorded".into();
+    }
     format!(
         "{} ({}) at {} Hz, {} s windows",
         str_of(&fe["kind"]),
@@ -124,13 +146,16 @@ fn trained(v: &Value) -> String {
     let p = &v["provenance"];
     let x = &v["metrics"]["extra"];
     // As `tag` reads it: a file that records no epochs was never trained.
-    let Some(epochs) = p["epochs"].as_u64() else {
+    let Some(recorded) = p["epochs"].as_u64() else {
         return "never (random weights: its tags mean nothing)".into();
     };
     let mut parts = vec![
         match (x["selected_epoch"].as_f64(), x["epochs_trained"].as_f64()) {
-            (Some(kept), Some(all)) => format!("{all} epochs, epoch {kept} kept"),
-            _ => format!("{epochs} epochs"),
+            (Some(kept), Some(all)) if kept != all => {
+                format!("{} epochs, epoch {} kept", epochs(all), epochs(kept))
+            }
+            (_, Some(all)) => format!("{} epochs", epochs(all)),
+            _ => format!("{recorded} epochs"),
         },
     ];
     for (key, label) in [("seed", "seed"), ("corpus", "corpus"), ("software", "by")] {
@@ -139,20 +164,24 @@ fn trained(v: &Value) -> String {
         }
     }
     if let Some(c) = p["commit"].as_str() {
-        parts.push(format!("commit {}", &c[..c.len().min(7)]));
+        let short = c.char_indices().nth(7).map_or(c, |(i, _)| &c[..i]);
+        parts.push(format!("commit {short}"));
     }
     parts.join(", ")
 }
 
-/// The held-out table: per split, clips and the top-3 macro ROC-AUC / PR-AUC
-/// of this model and of musicnn's MTT_vgg, scored in the same run.
-fn heldout(s: &mut String, h: &Value, name: &str) {
+/// The held-out table: per split, clips and the top-k macro ROC-AUC / PR-AUC
+/// of this model (`stem`: heldout.py's name for it) and of musicnn's MTT_vgg,
+/// scored in the same run.
+fn heldout(s: &mut String, h: &Value, stem: &str) {
     let Some(splits) = h["splits"].as_object() else {
         return;
     };
+    let k = h["top"].as_u64().unwrap_or(3);
+    let protocol = format!("top-{k}");
     let _ = writeln!(
         s,
-        "held out ({}; the teacher's top-3 tags per clip as positives), macro ROC-AUC / PR-AUC:",
+        "held out ({}; the teacher's top-{k} tags per clip as positives), macro ROC-AUC / PR-AUC:",
         str_of(&h["file"])
     );
     let _ = writeln!(
@@ -161,9 +190,10 @@ fn heldout(s: &mut String, h: &Value, name: &str) {
         "split", "clips", "this model"
     );
     for (split, fig) in splits {
-        let top3 = &fig["protocols"]["top-3"];
-        let pair = |who: &str| {
-            let f = &top3[who];
+        let scored = &fig["protocols"][&protocol];
+        let this = scorer(scored, stem);
+        let pair = |who: Option<&str>| {
+            let f = who.map_or(&Value::Null, |w| &scored[w]);
             match (f["roc_auc"].as_f64(), f["pr_auc"].as_f64()) {
                 (Some(r), Some(p)) => format!("{r:.3} / {p:.3}"),
                 _ => "–".into(),
@@ -173,8 +203,64 @@ fn heldout(s: &mut String, h: &Value, name: &str) {
             s,
             "  {split:<28} {:>6}  {:<15}  {}",
             str_of(&fig["clips"]),
-            pair(name),
-            pair("musicnn MTT_vgg")
+            pair(this.as_deref()),
+            pair(Some(MTT_VGG))
         );
+    }
+}
+
+const MTT_VGG: &str = "musicnn MTT_vgg";
+
+/// This model's key among a protocol's scorers: its stem, or the stem with a
+/// suffix (`NAME.int8`, as heldout.py names a converted copy), or the only
+/// scorer that is not MTT_vgg.
+fn scorer(scored: &Value, stem: &str) -> Option<String> {
+    let keys: Vec<&String> = scored.as_object()?.keys().collect();
+    let pick = |f: &dyn Fn(&str) -> bool| {
+        let found: Vec<&&String> = keys.iter().filter(|k| f(k.as_str())).collect();
+        (found.len() == 1).then(|| found[0].to_string())
+    };
+    pick(&|k| k == stem)
+        .or_else(|| pick(&|k| k.strip_prefix(stem).is_some_and(|r| r.starts_with('.'))))
+        .or_else(|| pick(&|k| k != MTT_VGG))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn epochs_whole_or_to_two_decimals() {
+        assert_eq!(
+            (epochs(16.0), epochs(15.069_444), epochs(0.206)),
+            ("16".into(), "15.07".into(), "0.21".into())
+        );
+        let v = |x: Value| json!({"provenance": {"epochs": 13, "commit": "é1de1f28a3487"}, "metrics": {"extra": x}});
+        let t = trained(&v(json!({"selected_epoch": 13.0, "epochs_trained": 16.0})));
+        assert!(
+            t.starts_with("16 epochs, epoch 13 kept") && t.ends_with("commit é1de1f2"),
+            "{t}"
+        );
+        let t = trained(&v(
+            json!({"selected_epoch": 15.069_444_444, "epochs_trained": 15.069_444_444}),
+        ));
+        assert!(t.starts_with("15.07 epochs,"), "{t}");
+        assert!(trained(&json!({"provenance": {}})).starts_with("never"));
+        assert_eq!(str_of(&json!(u64::MAX)), u64::MAX.to_string());
+    }
+
+    #[test]
+    fn the_models_row_is_found_by_stem_suffix_or_as_the_only_one() {
+        let scored = json!({"musicnn MTT_vgg": {}, "scat-5l-512h-gru.int8": {}, "scat-4l-256h-gru.int8": {}});
+        assert_eq!(
+            scorer(&scored, "scat-5l-512h-gru").as_deref(),
+            Some("scat-5l-512h-gru.int8")
+        );
+        assert_eq!(scorer(&scored, "other"), None);
+        let one = json!({"musicnn MTT_vgg": {}, "whatever": {}});
+        assert_eq!(scorer(&one, "tiny").as_deref(), Some("whatever"));
+        let exact = json!({"tiny": {}, "tiny.int8": {}, "musicnn MTT_vgg": {}});
+        assert_eq!(scorer(&exact, "tiny").as_deref(), Some("tiny"));
     }
 }

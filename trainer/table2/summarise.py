@@ -2,7 +2,7 @@
 
     python3 summarise.py CLI RUNS BUDGET MODEL...
 
-Reads each RUNS/MODEL/MODEL.bpk through `CLI model info` (the metadata the
+Reads each RUNS/MODEL/MODEL.bpk through `CLI model info --json` (the metadata the
 trainer wrote: test metrics, epochs trained, CPU time, parameter count).
 """
 import datetime
@@ -30,7 +30,7 @@ PAPER = {
 
 
 def info(cli, path):
-    out = subprocess.run([cli, "model", "info", path], check=True, capture_output=True, text=True)
+    out = subprocess.run([cli, "model", "info", "--json", path], check=True, capture_output=True, text=True)
     return json.loads(out.stdout)
 
 
@@ -78,7 +78,7 @@ def main():
           f"{f(per_clip, '{:.2f}')} |")
     p()
     p("Per-epoch logs: `metrics.csv` in each run folder; per-tag test figures: "
-      "`scatterbrain model info RUN/MODEL.bpk`.")
+      "`scatterbrain model info --json RUN/MODEL.bpk`.")
     # The reading of the numbers is written by hand beside this script.
     reading = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reading.md")
     if os.path.exists(reading):

@@ -62,7 +62,7 @@ export interface Analysis {
   /** Why the tags failed, or why the model given could not be loaded (null without a model). */
   tagError: string | null;
   /**
-   * Milliseconds per stage, as measured on the way taken: `transformMs` (the front end), `modelMs` when tags were computed;
+   * Milliseconds per stage, as measured on the way taken: `transformMs` (the front end), `modelMs` when the model ran;
    * with helpers (`workers`: how many), `resampleMs` (to mono at the model's rate) and, on the CPU, `scoresCpuMs`
    * (the helpers' time scoring windows while the others still scatter, summed); with one instance, `featuresMs`
    * (the model's own front end); `webgpuInitMs` the first time WebGPU starts.

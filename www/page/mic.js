@@ -193,7 +193,7 @@ function liveTags(m) {
     // The core's ranking: "no vocal" shares the row of "no vocals", said as the CLI says it.
     const names = markedTagNames(m);
     const said = (k) => `${names[k]} ${m.clip[k].toFixed(2)}`;
-    const top = m.top.slice(0, LIVE_TOP).map((r) => ({ text: said(r.index) + r.also.map((k) => ` (also ${said(k)})`).join(''), score: m.clip[r.index] }));
+    const top = m.top.slice(0, LIVE_TOP).map((r) => ({ text: said(r.index) + (r.also.length ? ` (also ${r.also.map(said).join(', ')})` : ''), score: m.clip[r.index] }));
     list.replaceChildren(
       ...top.map((t) => {
         const li = document.createElement('li');

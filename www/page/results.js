@@ -263,7 +263,7 @@ export function describePictures(r = shown.result) {
     ui.taggram.setAttribute('aria-label', `Taggram of ${file}: no tags (${why}).`);
     return;
   }
-  const top = t.top.slice(0, 3).map((row) => said(t, row.index) + row.also.map((k) => ` (also ${said(t, k)})`).join(''));
+  const top = t.top.slice(0, 3).map((row) => said(t, row.index) + (row.also.length ? ` (also ${row.also.map((k) => said(t, k)).join(', ')})` : ''));
   ui.taggram.setAttribute(
     'aria-label',
     `Taggram of ${file}: the score of each of ${t.tags.length} tags over time, best first: ${top.join(', ')}.` + HOW.taggram,

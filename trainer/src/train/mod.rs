@@ -391,9 +391,9 @@ pub fn run(a: Args) -> Result<()> {
             .expect("static template"),
         );
         let start = Instant::now();
-        // The steps' own CPU time: what the budget counts. Time between them
-        // (the epoch's shuffle, other threads) must not stop a run before
-        // its first step (a 60 µs budget did, under load).
+        // The CPU time (all threads) during the steps: what the budget
+        // counts. Time between them (the epoch's shuffle) must not stop a run
+        // before its first step (a 60 µs budget did, under load).
         let mut step_cpu = 0.0f64;
         let mut loss_sum = 0.0f64;
         let mut seen = 0usize;
