@@ -68,8 +68,8 @@ pub fn tag_index(tag: &str) -> Option<usize> {
 
 /// One row of a ranked tag list: a tag, and its spelling variants that rank
 /// below it (MagnaTagATune has "no vocals" and "no vocal", "vocals" and
-/// "vocal", "beats" and "beat" as separate tags, which the model scores
-/// alike: listed apart they read as a duplicate row).
+/// "vocal", "beats" and "beat" as separate tags: one tag, scored twice;
+/// listed apart they read as a duplicate row).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ranked<'a> {
     pub index: usize,

@@ -461,7 +461,11 @@ for (const [precision, maxRatio] of [['f16', 0.65], ['int8', 0.4]]) {
     try {
       await page.goto(url);
       await page.waitForFunction(() => document.body.dataset.model === 'ready', null, { timeout: 60_000 });
-      check(new RegExp(precision).test(await page.textContent('#model-status')), 'model status does not name the precision');
+      const status = await page.textContent('#model-status');
+      // Its size as read: a small file in kB (a 14 kB model read "0.0 MB").
+      const kb = Math.round(statSync(file).size / 1e3);
+      const size = statSync(file).size < 1e5 ? `${kb} kB` : `${(statSync(file).size / 1e6).toFixed(1)} MB`;
+      check(new RegExp(`\\(${precision}, ${size}\\)`).test(status), `model status “${status}”, expected (${precision}, ${size})`);
       await page.waitForLoadState('networkidle');
       await dropFile(page, 'good.wav', good, 'audio/wav');
       check((await settled(page, 300_000)) === 'done', await errorText(page));

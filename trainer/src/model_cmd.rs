@@ -245,9 +245,19 @@ fn info(file: &PathBuf, json: bool) -> Result<()> {
     // not a panic as `println!` would make it.
     let mut out = std::io::stdout().lock();
     match write!(out, "{text}{}", if json { "\n" } else { "" }).and_then(|()| out.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        r => r.context("writing to stdout"),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+        r => r.context("writing to stdout")?,
     }
+    // The weights too, as `tag` loads them: a file whose metadata reads well
+    // but whose weights are damaged must not pass for a good one here.
+    Model::from_bytes_any_version(&bytes, &Device::flex())
+        .map(|_| ())
+        .with_context(|| {
+            format!(
+                "{}: the metadata above reads, the weights do not",
+                file.display()
+            )
+        })
 }
 
 /// The held-out-package figures that `trainer/corpus/heldout.py --json` wrote

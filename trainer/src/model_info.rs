@@ -53,14 +53,21 @@ pub fn summary(meta: &ModelMetadata, v: &Value, file: &str, bytes: usize) -> Str
         .map(|(i, t)| {
             let mark = if support.uncertain(i) { "?" } else { "" };
             match support.tags[i].count {
-                Some(n) if !support.tags[i].negative => format!("{t}{mark} {n}"),
-                _ => format!("{t}{mark}"),
+                // An absence: at most this many had what it negates.
+                Some(n) if support.tags[i].negative => format!("{t}{mark} ≤{n}"),
+                Some(n) => format!("{t}{mark} {n}"),
+                None => format!("{t}{mark}"),
             }
         })
         .collect();
     let counted = match (support.known, support.split.as_deref()) {
-        (true, Some("train")) => " (training clips with each; ? uncertain)".to_string(),
-        (true, Some(split)) => format!(" ({split} clips with each; ? uncertain)"),
+        (true, Some("train")) => {
+            " (training clips with each, ≤ for an absence: with what it negates; ? uncertain)"
+                .to_string()
+        }
+        (true, Some(split)) => format!(
+            " ({split} clips with each, ≤ for an absence: with what it negates; ? uncertain)"
+        ),
         _ => String::new(),
     };
     let _ = writeln!(s, "tags{counted}: {}", tags.join(", "));
@@ -108,8 +115,9 @@ fn architecture(a: &Value) -> String {
         a["hidden"].as_u64(),
     ) {
         (Some("rnn"), Some(layers), Some(hidden)) => format!(
-            "{layers} {} layers × {hidden} units",
-            str_of(&a["cell"]).to_uppercase()
+            "{layers} {} layer{} × {hidden} units",
+            str_of(&a["cell"]).to_uppercase(),
+            if layers == 1 { "" } else { "s" }
         ),
         _ => fields(a, &[]),
     }
@@ -186,8 +194,8 @@ fn heldout(s: &mut String, h: &Value, stem: &str) {
     );
     let _ = writeln!(
         s,
-        "  {:<28} {:>6}  {:<15}  musicnn MTT_vgg",
-        "split", "clips", "this model"
+        "  {:<28} {:>6} {:>5}  {:<15}  musicnn MTT_vgg",
+        "split", "clips", "tags", "this model"
     );
     for (split, fig) in splits {
         let scored = &fig["protocols"][&protocol];
@@ -199,10 +207,18 @@ fn heldout(s: &mut String, h: &Value, stem: &str) {
                 _ => "–".into(),
             }
         };
+        // How many tags the macro figures average (≥ 10 positives each): one
+        // tag's figure is no macro average.
+        let tags = this.as_deref().map_or(&Value::Null, |w| &scored[w]["tags"]);
         let _ = writeln!(
             s,
-            "  {split:<28} {:>6}  {:<15}  {}",
+            "  {split:<28} {:>6} {:>5}  {:<15}  {}",
             str_of(&fig["clips"]),
+            if tags.is_null() {
+                "–".into()
+            } else {
+                str_of(tags)
+            },
             pair(this.as_deref()),
             pair(Some(MTT_VGG))
         );

@@ -248,6 +248,39 @@ fn a_failed_or_interrupted_scatter_out_keeps_the_previous_files() {
     assert_eq!(meta["shape"][0], 644);
 }
 
+/// A new user's trial: `model info` printed a file whose weights are damaged
+/// as if it were good (rc 0), while `tag` refused it.
+#[test]
+fn model_info_checks_the_weights_too() {
+    let dir = tmp("info-weights");
+    let model = dir.join("m.bpk");
+    let init = run(bin()
+        .args(["model", "init", "scat-1l-8h-gru", "--out"])
+        .arg(&model));
+    assert!(init.status.success());
+    assert!(
+        run(bin().args(["model", "info"]).arg(&model))
+            .status
+            .success()
+    );
+    // One byte of the last tensor's data.
+    let mut bytes = std::fs::read(&model).unwrap();
+    let at = bytes.len() - 100;
+    bytes[at] ^= 0x40;
+    std::fs::write(&model, &bytes).unwrap();
+    for json in [false, true] {
+        let mut cmd = bin();
+        cmd.args(["model", "info"]).arg(&model);
+        if json {
+            cmd.arg("--json");
+        }
+        let out = run(&mut cmd);
+        let err = stderr(&out);
+        assert!(!out.status.success(), "json {json}: {err}");
+        assert!(err.contains("m.bpk") && err.contains("weights"), "{err}");
+    }
+}
+
 /// Issue 14, item 6: `model init` and `model convert` left `.NAME.tmp` behind
 /// when the write failed.
 #[test]

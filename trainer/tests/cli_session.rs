@@ -279,7 +279,9 @@ fn model_info_shows_the_heldout_evaluation_beside_the_model() {
     let words: Vec<&str> = row.split_whitespace().collect();
     assert_eq!(
         words,
-        ["test", "424", "0.830", "/", "0.400", "0.940", "/", "0.600"],
+        [
+            "test", "424", "17", "0.830", "/", "0.400", "0.940", "/", "0.600"
+        ],
         "{text}"
     );
     assert!(text.contains("never (random weights"), "{text}");

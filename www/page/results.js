@@ -152,19 +152,19 @@ export function showTags(r) {
     score.className = 'score';
     score.textContent = tags.clip[i].toFixed(2);
     li.append(name, bar, score);
-    if (also.length) {
-      // MagnaTagATune's other spelling of the same tag, scored alike: one row (as the CLI's).
-      const other = document.createElement('span');
-      other.className = 'also';
-      other.textContent = `also ${also.map((k) => said(tags, k)).join(', ')}`;
-      li.append(other);
-    }
     if (s.why) {
       const why = document.createElement('span');
       why.className = 'why';
       why.textContent = s.why;
       li.append(why);
       explained = true;
+    }
+    if (also.length) {
+      // MagnaTagATune's other spelling of the same tag (scored apart): one row, as the CLI's.
+      const other = document.createElement('span');
+      other.className = 'also';
+      other.textContent = `also ${also.map((k) => said(tags, k)).join(', ')}`;
+      li.append(other);
     }
     list.append(li);
   }
@@ -263,10 +263,10 @@ export function describePictures(r = shown.result) {
     ui.taggram.setAttribute('aria-label', `Taggram of ${file}: no tags (${why}).`);
     return;
   }
-  const top = t.top.slice(0, 3).map((row) => said(t, row.index) + (row.also.length ? ` (also ${row.also.map((k) => said(t, k)).join(', ')})` : ''));
+  const top = t.top.slice(0, 3).map((row) => [row.index, ...row.also].map((k) => said(t, k)).join(', also '));
   ui.taggram.setAttribute(
     'aria-label',
-    `Taggram of ${file}: the score of each of ${t.tags.length} tags over time, best first: ${top.join(', ')}.` + HOW.taggram,
+    `Taggram of ${file}: the score of each of ${t.tags.length} tags over time, best first: ${top.join('; ')}.` + HOW.taggram,
   );
 }
 // The S2 band is chosen after the results are shown.
