@@ -4,7 +4,6 @@
 
 use crate::data::Clip;
 use anyhow::{Context, Result, anyhow, bail};
-use scatterbrain::decode::AudioReader;
 use scatterbrain::features::{FeatureConfig, Features};
 use scatterbrain::pipeline::{Form, Pipeline, WindowFeatures};
 use scatterbrain::transform::Coefficients;
@@ -70,8 +69,7 @@ impl FeatureCache {
 
 fn first_window(features: &mut Features, file: &Path) -> Result<Coefficients> {
     let shown = file.display();
-    let mut reader =
-        AudioReader::open(file).map_err(|e| anyhow::anyhow!(crate::about(file, &e.into())))?;
+    let mut reader = crate::open_audio(file)?;
     let info = reader.info();
     let mut pipeline = Pipeline::new(features, Form::Model, info.sample_rate, info.channels)
         .with_context(|| format!("{shown}"))?;

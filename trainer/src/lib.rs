@@ -27,3 +27,10 @@ pub fn about(file: &std::path::Path, e: &anyhow::Error) -> String {
         format!("{shown}: {message}")
     }
 }
+
+/// [`AudioReader::open`](scatterbrain::decode::AudioReader::open), its error
+/// naming the file once (some of its messages name it already).
+pub fn open_audio(file: &std::path::Path) -> anyhow::Result<scatterbrain::decode::AudioReader> {
+    scatterbrain::decode::AudioReader::open(file)
+        .map_err(|e| anyhow::anyhow!(about(file, &e.into())))
+}

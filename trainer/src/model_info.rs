@@ -61,12 +61,9 @@ pub fn summary(meta: &ModelMetadata, v: &Value, file: &str, bytes: usize) -> Str
         })
         .collect();
     let counted = match (support.known, support.split.as_deref()) {
-        (true, Some("train")) => {
-            " (training clips with each, ≤ for an absence: with what it negates; ? uncertain)"
-                .to_string()
-        }
         (true, Some(split)) => format!(
-            " ({split} clips with each, ≤ for an absence: with what it negates; ? uncertain)"
+            " ({} clips with each, ≤ for an absence: with what it negates; ? uncertain)",
+            if split == "train" { "training" } else { split }
         ),
         _ => String::new(),
     };

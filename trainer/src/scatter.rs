@@ -8,7 +8,6 @@ use crate::picture::Picture;
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use npyz::{Order, WriterBuilder};
-use scatterbrain::decode::AudioReader;
 use scatterbrain::features::{FeatureConfig, Features};
 use scatterbrain::pipeline::{Form, Pipeline, Stitcher, WindowFeatures};
 use scatterbrain::transform::{FrontEnd, Precision};
@@ -77,8 +76,7 @@ pub fn run(a: Args) -> Result<()> {
     );
     let sr = features.sample_rate();
     let shown = a.file.display();
-    let mut reader = AudioReader::open(&a.file)
-        .map_err(|e| anyhow::anyhow!(crate::about(&a.file, &e.into())))?;
+    let mut reader = crate::open_audio(&a.file)?;
     let info = reader.info();
     let mut pipeline = Pipeline::new(&features, form, info.sample_rate, info.channels)
         .with_context(|| format!("{shown}"))?;

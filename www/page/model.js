@@ -4,6 +4,7 @@
 import { MODEL_URL } from '../constants.js';
 import { ui } from './ui.js';
 import { download } from './downloads.js';
+import { fmtSize } from './status.js';
 
 /** state: loading → ready | absent | error; `info` from the worker once loaded. */
 export const model = { state: 'loading', bytes: null, info: null, message: '', sameFrontEnd: true };
@@ -32,7 +33,7 @@ export function describeModel() {
   else if (model.state === 'error') text = `Tagging model: not available. ${model.message} The scattering transform still works.`;
   else {
     const i = model.info;
-    text = `Tagging model: ${i.name} (${i.precision}, ${i.bytes < 1e5 ? `${Math.max(1, Math.round(i.bytes / 1e3))} kB` : `${(i.bytes / 1e6).toFixed(1)} MB`})` + (trained(i) ? '' : ' — untrained (random weights): its tags are not meaningful');
+    text = `Tagging model: ${i.name} (${i.precision}, ${fmtSize(i.bytes)})` + (trained(i) ? '' : ' — untrained (random weights): its tags are not meaningful');
   }
   ui.modelStatus.textContent = text;
   document.body.dataset.model = model.state;

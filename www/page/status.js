@@ -129,6 +129,11 @@ export function fmtSeconds(s) {
   return `${Math.floor(mins / 60)} h ${mins % 60} min`;
 }
 
+/** "14 kB", "2.0 MB": a file's size (one decimal of MB would read a small model as 0.0 MB). */
+export function fmtSize(bytes) {
+  return bytes < 1e5 ? `${Math.max(1, Math.round(bytes / 1e3))} kB` : `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
 /** “a.mp3”, “b.wav” and 3 more: file names for a sentence (the first five). */
 export function namedFiles(names) {
   const n = names.length;
