@@ -241,7 +241,7 @@ lines.push(
   '',
   '## The page\'s path, per backend',
   '',
-  `www/bench.html runs what the page runs: the browser's \`decodeAudioData\` (at the file's rate, as app.js),`,
+  `www/bench.html runs what the page runs: the core's decoder (symphonia, the CLI's) in the worker, as page/analyse.js,`,
   `then the page's worker (www/worker.js, ${startup.workers} WASM instance${startup.workers > 1 ? 's' : ''}). Medians of ${opts.reps} runs after one warm-up run;`,
   '*transform* is all front-end work in the worker (resampling, scattering, model input), *model* the',
   'tagging model, *total* the wall time from the File to the tags (read + decode + worker, no drawing).',

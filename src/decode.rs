@@ -1,6 +1,7 @@
-//! Native decoding (MP3, WAV, FLAC, Ogg/Vorbis) with symphonia, streamed
-//! packet by packet so an hour-long file never sits in memory decoded. In the
-//! browser, `decodeAudioData` does this job.
+//! Decoding (MP3, WAV, FLAC, Ogg/Vorbis) with symphonia, streamed packet by
+//! packet so an hour-long file never sits in memory decoded. The CLI and the
+//! page share it (the page through `web/decoder.rs`; the browser's
+//! `decodeAudioData` only for formats this does not read).
 //!
 //! [`AudioReader`] states the stream's rate and channel count when it is
 //! opened, before the first packet is read (symphonia's habit), so a caller
@@ -44,8 +45,9 @@ pub struct StreamInfo {
 /// whole.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EarlyEnd {
-    /// The data stops inside a packet (an interrupted download or copy).
-    Cut { at_s: f64 },
+    /// The data stops inside a packet (an interrupted download or copy);
+    /// with the length the header declares, when it states one exactly.
+    Cut { at_s: f64, declared_s: Option<f64> },
     /// The container declares more audio than the data holds.
     Short { at_s: f64, declared_s: f64 },
     /// The container reader gave up on damaged data.
@@ -55,10 +57,15 @@ pub enum EarlyEnd {
 impl std::fmt::Display for EarlyEnd {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            EarlyEnd::Cut { at_s } => write!(
-                f,
-                "the file is cut short (it stops inside a packet, at {at_s:.2} s); only what was read is analysed"
-            ),
+            EarlyEnd::Cut { at_s, declared_s } => {
+                let header = declared_s
+                    .map(|d| format!("; its header declares {d:.2} s"))
+                    .unwrap_or_default();
+                write!(
+                    f,
+                    "the file is cut short (it stops inside a packet, at {at_s:.2} s{header}); only what was read is analysed"
+                )
+            }
             EarlyEnd::Short { at_s, declared_s } => write!(
                 f,
                 "the file ends at {at_s:.2} s where its header declares {declared_s:.2} s (truncated?); only what was read is analysed"
@@ -190,11 +197,6 @@ impl AudioReader {
             if meta.len() == 0 {
                 return Err(AudioError::Empty);
             }
-            // Before symphonia, which refuses a WAV of more than 18 or 26
-            // channels (and past 32, with an empty channel mask, may misread it).
-            if let Some(wide) = wide_wav::WideWav::open(path)? {
-                return Self::start(Source::Wide(wide));
-            }
             let file =
                 std::fs::File::open(path).map_err(|e| AudioError::Io(format!("{shown}: {e}")))?;
             Box::new(file)
@@ -210,10 +212,18 @@ impl AudioReader {
         Self::from_source(Box::new(ReadOnlySource::new(reader)), extension)
     }
 
-    fn from_source(
+    /// Decode from a seekable byte source (the page's file, read from JS in
+    /// place: `web/decoder.rs`); `extension` hints at the format.
+    pub fn from_source(
         source: Box<dyn MediaSource>,
         extension: Option<&str>,
     ) -> Result<Self, AudioError> {
+        // Before symphonia, which refuses a WAV of more than 18 or 26
+        // channels (and past 32, with an empty channel mask, may misread it).
+        let source = match wide_wav::WideWav::from_source(source)? {
+            Ok(wide) => return Self::start(Source::Wide(wide)),
+            Err(other) => other,
+        };
         let (source, medium) = Watched::new(source);
         let mss = MediaSourceStream::new(Box::new(source), Default::default());
         let mut hint = Hint::new();
@@ -341,6 +351,10 @@ impl AudioReader {
                     // read (the file was that long).
                     let slack = u64::from(self.info.sample_rate / 10);
                     let read = self.frames + self.skipped + self.source.skipped();
+                    let rate = f64::from(self.info.sample_rate.max(1));
+                    if let Some(EarlyEnd::Cut { declared_s, .. }) = &mut self.early {
+                        *declared_s = self.source.declared().map(|d| d as f64 / rate);
+                    }
                     if let Some(d) = self.source.declared().filter(|&d| read + slack < d)
                         && self.early.is_none()
                     {

@@ -242,6 +242,27 @@ fn a_file_cut_short_says_so() {
     }
 }
 
+/// A cut file whose header states its length exactly (an MP3's Xing/Info
+/// frame, FLAC's stream info) says both where it stops and how long it is:
+/// the page shows the same words (it decodes with this reader).
+#[test]
+fn a_cut_names_the_declared_length() {
+    for (name, declared) in [
+        ("tone1k_44k_stereo.mp3", "3.0"),
+        ("tone440_8k.mp3", "2.0"),
+        ("tone500_48k_mono.flac", ""),
+    ] {
+        let bytes = std::fs::read(fixture(name)).unwrap();
+        let ext = name.rsplit('.').next().unwrap();
+        let (_, early) = decode_ending(bytes[..bytes.len() * 6 / 10].to_vec(), ext).unwrap();
+        let text = early.unwrap().to_string();
+        assert!(
+            text.contains(&format!("its header declares {declared}")),
+            "{name}: {text}"
+        );
+    }
+}
+
 /// A source that fails (a failing disk) after `after` bytes.
 struct Failing {
     bytes: std::io::Cursor<Vec<u8>>,

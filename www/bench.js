@@ -1,5 +1,5 @@
 // Benchmark page: times the tagger page's own path on chosen files — the
-// browser's decode (as page/analyse.js does it), then the page's engine (package/engine.js:
+// core's decode in the worker (as page/analyse.js does it), then the page's engine (package/engine.js:
 // scattering, model input and the tagging model, on the CPU or WebGPU) — and
 // shows a table. benches/browser.mjs drives it headless through
 // globalThis.bench and writes benches/RESULTS-browser.md.
@@ -49,12 +49,24 @@ function stopEngine() {
 }
 
 // ------------------------------------------------------------------ one run
-/** Decode as page/analyse.js does: at the file's own rate when the header says it. */
-async function decode(bytes) {
-  const sniffed = sniffSampleRate(audioHead(bytes).head);
-  const rate = decodeRate(sniffed);
-  const ctx = new OfflineAudioContext(1, 1, rate);
-  return ctx.decodeAudioData(bytes);
+/**
+ * Decode as page/analyse.js does: the core's decoder in the worker, or, for a
+ * format it does not read, the browser's at the file's own rate. Planar
+ * channels, their rate, the seconds and which decoder it was.
+ */
+async function decode(e, file, bytes) {
+  const extension = /\.([A-Za-z0-9]{1,5})$/.exec(file.name)?.[1];
+  try {
+    const d = await e.decode(bytes, { extension });
+    return { channels: d.channels, sampleRate: d.sampleRate, duration: d.seconds, by: 'core' };
+  } catch {
+    const again = await file.arrayBuffer();
+    const ctx = new OfflineAudioContext(1, 1, decodeRate(sniffSampleRate(audioHead(again).head)));
+    const audio = await ctx.decodeAudioData(again);
+    const channels = [];
+    for (let c = 0; c < audio.numberOfChannels; c++) channels.push(audio.getChannelData(c).slice());
+    return { channels, sampleRate: audio.sampleRate, duration: audio.duration, by: 'browser' };
+  }
 }
 
 /**
@@ -65,11 +77,9 @@ async function runOnce(e, file, backend) {
   const t0 = performance.now();
   const bytes = await file.arrayBuffer();
   const t1 = performance.now();
-  const audio = await decode(bytes);
+  const audio = await decode(e, file, bytes);
   const t2 = performance.now();
-  const channels = [];
-  for (let c = 0; c < audio.numberOfChannels; c++) channels.push(audio.getChannelData(c).slice());
-  const reply = await e.analyse(channels, audio.sampleRate, { backend });
+  const reply = await e.analyse(audio.channels, audio.sampleRate, { backend });
   const t3 = performance.now();
   if (!reply.tags) throw new Error(`no tags: ${reply.tagError || 'no model'}`);
   if (reply.tags.backend !== backend) throw new Error(`ran on ${reply.tags.backend}: ${reply.tags.fallback}`);
@@ -85,6 +95,7 @@ async function runOnce(e, file, backend) {
     total: t3 - t0,
     windows: reply.tags.windows.length,
     duration: audio.duration,
+    decoder: audio.by,
     clip: Array.from(reply.tags.clip),
     windowsScores: reply.tags.windows.map((w) => ({ start_s: w.start_s, end_s: w.end_s, scores: Array.from(w.scores) })),
     detail: tm,

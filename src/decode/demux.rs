@@ -75,7 +75,10 @@ impl Demux {
                 // Truncated: keep what was decoded.
                 Err(Error::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
                     if self.eof_is_cut {
-                        *early = Some(EarlyEnd::Cut { at_s });
+                        *early = Some(EarlyEnd::Cut {
+                            at_s,
+                            declared_s: None,
+                        });
                     }
                     return Ok(None);
                 }

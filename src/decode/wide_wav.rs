@@ -8,8 +8,9 @@ use super::watched::{Medium, Watched};
 use crate::error::AudioError;
 use hound::{SampleFormat, WavReader};
 use std::io::BufReader;
-use std::path::Path;
+use std::io::{Read, Seek, SeekFrom};
 use std::sync::Arc;
+use symphonia::core::io::MediaSource;
 
 /// Channels above which symphonia may refuse a WAV (see the module doc).
 const SYMPHONIA_MAX: u16 = 18;
@@ -30,27 +31,31 @@ pub(super) struct WideWav {
 }
 
 impl WideWav {
-    /// The WAV at `path` if it has more channels than symphonia takes
-    /// (`None` for any other file); an error if hound cannot read it either
+    /// `source` as a WAV of more channels than symphonia takes, or given
+    /// back (`Err`) for any other file, or one that cannot seek back to its
+    /// start (standard input); an error if hound cannot read it either
     /// (symphonia would refuse it, or misread it: past 32 channels its
     /// channel-mask arithmetic overflows).
-    pub(super) fn open(path: &Path) -> Result<Option<Self>, AudioError> {
-        let Some(fmt) = wav_format(path) else {
-            return Ok(None);
-        };
-        if fmt.channels <= SYMPHONIA_MAX {
-            return Ok(None);
+    pub(super) fn from_source(
+        mut source: Box<dyn MediaSource>,
+    ) -> Result<Result<Self, Box<dyn MediaSource>>, AudioError> {
+        if !source.is_seekable() {
+            return Ok(Err(source));
         }
+        let fmt = wav_format(&mut source);
+        source
+            .seek(SeekFrom::Start(0))
+            .map_err(|e| AudioError::Io(format!("read error before the audio: {e}")))?;
+        let Some(fmt) = fmt.filter(|f| f.channels > SYMPHONIA_MAX) else {
+            return Ok(Err(source));
+        };
         let refuse = |why: String| {
             Err(AudioError::Decode(format!(
                 "a WAV of {} channels {why}",
                 fmt.channels
             )))
         };
-        let (file, medium) = Watched::new(Box::new(
-            std::fs::File::open(path)
-                .map_err(|e| AudioError::Io(format!("{}: {e}", path.display())))?,
-        ));
+        let (file, medium) = Watched::new(source);
         let reader = match WavReader::new(BufReader::new(file)) {
             Ok(r) => r,
             Err(e) => return refuse(format!("that cannot be read ({e})")),
@@ -72,7 +77,7 @@ impl WideWav {
             SampleFormat::Float => 1.0,
             SampleFormat::Int => 1.0 / (1u64 << (spec.bits_per_sample.clamp(1, 32) - 1)) as f32,
         };
-        Ok(Some(WideWav {
+        Ok(Ok(WideWav {
             declared: u64::from(reader.duration()),
             info: StreamInfo {
                 sample_rate: spec.sample_rate,
@@ -144,11 +149,9 @@ struct WavFormat {
     block_align: u16,
 }
 
-/// The `fmt ` chunk of the WAV at `path` (in its first 64 KiB), if it is one.
-/// Every file opened by path passes here: any other reads 12 bytes.
-fn wav_format(path: &Path) -> Option<WavFormat> {
-    use std::io::Read;
-    let mut file = std::fs::File::open(path).ok()?;
+/// The `fmt ` chunk of the WAV `file` starts with (in its first 64 KiB), if
+/// it is one. Every seekable source passes here: any other reads 12 bytes.
+fn wav_format(file: &mut dyn Read) -> Option<WavFormat> {
     let mut head = vec![0; 12];
     file.read_exact(&mut head).ok()?;
     if &head[0..4] != b"RIFF" || &head[8..12] != b"WAVE" {

@@ -11,12 +11,18 @@
 //!   share of a piece of audio (a sharded session), and the whole file's tags
 //!   on the CPU or WebGPU.
 //! * [`MonoStream`] (mono.rs): PCM to mono at the front end's rate, in slices.
+//! * [`decode_audio`] (decoder.rs): a file's bytes to PCM with the core's
+//!   decoder (the CLI's), in the CPU build.
 
 mod analyzer;
+#[cfg(not(feature = "wgpu"))]
+mod decoder;
 mod mono;
 mod tag_model;
 
 pub use analyzer::Analyzer;
+#[cfg(not(feature = "wgpu"))]
+pub use decoder::decode_audio;
 pub use mono::MonoStream;
 pub use tag_model::TagModel;
 

@@ -46,10 +46,15 @@ const midway = await rejection(
 const again = await tagger.tag(audio);
 const picture = await tagger.scatter({ pcm: audio.pcm.subarray(0, RATE * 2 * 10), sampleRate: RATE, channels: 2 });
 const tooShort = await rejection(tagger.tag({ pcm: new Float32Array(1000), sampleRate: RATE }));
+// The file itself, decoded by the core (the CLI's decoder): as a Node Buffer and as a Blob.
+const diff = (r) => Math.max(...result.clip.map((v, i) => Math.abs(v - r.clip[i])));
+const fromBuffer = diff(await tagger.tag(file));
+const fromBlob = diff(await tagger.tag(new Blob([file]), { onProgress: (p) => stages.push({ ...p, blob: true }) }));
+const notAudio = await rejection(tagger.tag(Buffer.from('this is not audio, only text\n'.repeat(40))));
 tagger.free();
 const freed = await rejection(tagger.tag(audio));
 
-const analyse = stages.filter((p) => p.stage === 'analyse');
+const analyse = stages.filter((p) => p.stage === 'analyse' && !p.blob);
 console.log(
   JSON.stringify({
     tags: result.tags,
@@ -64,6 +69,7 @@ console.log(
     support: result.support,
     silence_note_is_null: result.silence_note === null,
     again_max_diff: Math.max(...result.clip.map((v, i) => Math.abs(v - again.clip[i]))),
+    file_bytes: { buffer_max_diff: fromBuffer, blob_max_diff: fromBlob, blob_decode_stages: stages.filter((p) => p.blob && p.stage === 'decode').length, not_audio: notAudio },
     progress: {
       analyse_steps: analyse.length,
       analyse_last: analyse.at(-1),

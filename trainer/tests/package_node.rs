@@ -150,6 +150,19 @@ fn package_tags_like_the_native_cli_and_cancels() {
         js["too_short"]
     );
     assert!(js["freed"]["message"].as_str().unwrap().contains("freed"));
+    // The WAV's bytes, decoded by the core in the package (the CLI's
+    // decoder), give the scores of its samples exactly; a text file is
+    // refused with the core's reason.
+    let f = &js["file_bytes"];
+    assert_eq!(f["buffer_max_diff"].as_f64(), Some(0.0), "{f}");
+    assert_eq!(f["blob_max_diff"].as_f64(), Some(0.0), "{f}");
+    assert_eq!(f["blob_decode_stages"], 2, "{f}");
+    let refused = f["not_audio"]["message"].as_str().unwrap_or_default();
+    assert!(
+        refused.contains("could not be read as audio")
+            && refused.contains("not a supported audio file"),
+        "{f}"
+    );
     assert_eq!(js["top"].as_array().unwrap().len(), 5);
     // The pictures of 10 s: S0, S1 and S2 rows over ~10 s of frames.
     let pic = &js["picture"];

@@ -27,13 +27,17 @@ function fromPcm({ pcm, sampleRate, channels = 1 }) {
 }
 
 function fromAudioBuffer(buffer) {
-  const channels = buffer.numberOfChannels;
-  checkRate(buffer.sampleRate);
-  const planes = Array.from({ length: channels }, (_, c) => buffer.getChannelData(c));
+  return fromPlanes(Array.from({ length: buffer.numberOfChannels }, (_, c) => buffer.getChannelData(c)), buffer.sampleRate);
+}
+
+/** Planar channels (Float32Arrays of one length) at `sampleRate`, as a sliceable source. */
+export function fromPlanes(planes, sampleRate) {
+  const channels = planes.length;
+  checkRate(sampleRate);
   return {
-    frames: buffer.length,
+    frames: planes[0].length,
     channels,
-    sampleRate: buffer.sampleRate,
+    sampleRate,
     slice(from, to) {
       if (channels === 1) return planes[0].subarray(from, to);
       const out = new Float32Array((to - from) * channels);

@@ -32,9 +32,10 @@ export interface EngineProgress {
   /**
    * `transform`: the front end, windows scattered (with helpers, `passes: 1`; `total` windows, reported
    * up to `total` before `model` starts); `features`: one instance's second pass, the model's own front
-   * end; `model`: windows scored. Counts only grow within a stage and may skip values.
+   * end; `model`: windows scored; `decode` (of `decode`): bytes of the file read. Counts only grow
+   * within a stage and may skip values.
    */
-  stage: 'transform' | 'features' | 'model' | string;
+  stage: 'decode' | 'transform' | 'features' | 'model' | string;
   done: number;
   total: number;
   passes?: number;
@@ -109,6 +110,36 @@ export interface LiveTags {
  * (`{ ok, message?, ms? }`), `live` (LiveFrames), `live-tags` (LiveTags),
  * `live-error` (`{ message }`).
  */
+export interface DecodeOptions {
+  /** The file's extension (`'mp3'`…), a hint at its format. */
+  extension?: string;
+  /** 0 (default): the file's rate and channels; else mixed to mono and resampled to this rate, as the core does. */
+  monoRate?: number;
+  /** Fail past this many seconds of audio (default: no limit). */
+  maxSeconds?: number;
+  onProgress?: (progress: EngineProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** A file decoded by the core (the native CLI's decoder). */
+export interface Decoded {
+  /** Planar samples, one Float32Array per output channel: ready for `analyse`. */
+  channels: Float32Array[];
+  /** The output's rate (the file's, or `monoRate`). */
+  sampleRate: number;
+  fileRate: number;
+  fileChannels: number;
+  /** Output frames per channel. */
+  frames: number;
+  /** Seconds of audio decoded. */
+  seconds: number;
+  /** Why the file ended before its end (cut short, shorter than its header says, damaged), as the CLI warns; null when whole. */
+  earlyEnd: string | null;
+  /** NaN or infinite samples read as silence (counted when mixing to mono here; else `analyse` counts them). */
+  nonFinite: number;
+  ms: number;
+}
+
 export class Engine extends EventTarget {
   /** Workers started so far: a restart (cancel, crash) makes a new one, which holds no audio. */
   readonly generation: number;
@@ -127,6 +158,13 @@ export class Engine extends EventTarget {
    * or `sampleRate` is not a positive number.
    */
   analyse(channels: Float32Array[], sampleRate: number, options?: EngineJobOptions): Promise<Analysis>;
+  /**
+   * Decode a file's bytes (transferred) with the core's decoder, the native CLI's: MP3, WAV, FLAC,
+   * Ogg/Vorbis, so that the tags equal the CLI's. Rejects (an EngineError with the core's words) for
+   * a file it cannot read, e.g. a format it lacks (AAC, Opus: `decodeFile`, the browser's decoder, may
+   * read those). Does not wait for the model.
+   */
+  decode(bytes: ArrayBuffer, options?: DecodeOptions): Promise<Decoded>;
   /**
    * The last analysed audio's tags on another backend (the worker keeps its model input). Rejects
    * when there is no model, or when this worker has analysed nothing yet (a cancel or a restart forgets the audio).

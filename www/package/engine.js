@@ -86,6 +86,25 @@ export class Engine extends EventTarget {
     return this.#job({ type: MSG.SCATTER, channels, sampleRate, backend }, buffers, onProgress, signal);
   }
 
+  /**
+   * Decode a file's bytes (an ArrayBuffer, transferred: copy it first to keep
+   * it) with the core's decoder, as the native CLI decodes: MP3, WAV, FLAC,
+   * Ogg/Vorbis. `extension` hints at the format; `monoRate` (0: keep the
+   * file's rate and channels) mixes to mono and resamples as the core does,
+   * slice by slice, to bound memory; past `maxSeconds` it fails. Resolves
+   * with `{ channels, sampleRate, fileRate, fileChannels, frames, seconds,
+   * earlyEnd, nonFinite, ms }` (`channels`: planar Float32Arrays, ready for
+   * `analyse`; `earlyEnd`: why the file ended before its end, the CLI's
+   * warning, or null). Rejects with the core's reason, e.g. for a format it
+   * does not read (AAC, Opus…: the browser's `decodeFile` may). Does not wait
+   * for the model.
+   */
+  decode(bytes, { extension, monoRate = 0, maxSeconds = Infinity, onProgress, signal } = {}) {
+    if (!(bytes instanceof ArrayBuffer)) return Promise.reject(new TypeError('engine.decode: bytes must be an ArrayBuffer'));
+    const msg = { type: MSG.DECODE, bytes, extension, monoRate, maxSeconds };
+    return this.#job(msg, [bytes], onProgress, signal, { model: false });
+  }
+
   /** The last analysed audio's tags again, on `backend` (this worker keeps its model input). */
   retag(backend, { onProgress, signal } = {}) {
     return this.#job({ type: MSG.RETAG, backend }, [], onProgress, signal);
@@ -251,6 +270,9 @@ export class Engine extends EventTarget {
     else if (m.type === MSG.RESULT) {
       this.#pending.delete(m.id);
       p.resolve({ scatter: m.scatter, tags: m.tags, tagError: m.tagError, timings: m.timings });
+    } else if (m.type === MSG.DECODED) {
+      this.#pending.delete(m.id);
+      p.resolve(m.audio);
     } else if (m.type === MSG.TAGS) {
       this.#pending.delete(m.id);
       p.resolve({ tags: m.tags, timings: m.timings });
@@ -262,7 +284,8 @@ export class Engine extends EventTarget {
     }
   }
 
-  #job(msg, transfer, onProgress, signal) {
+  /** Post `msg` as a job; it waits for the model to be sent unless `model` is false. */
+  #job(msg, transfer, onProgress, signal, { model = true } = {}) {
     if (!this.#worker) return Promise.reject(new Error('this engine has been terminated'));
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (msg.backend === 'webgpu') this.startWebgpu();
@@ -284,7 +307,7 @@ export class Engine extends EventTarget {
       this.#pending.set(id, { resolve: done(resolve), reject: done(reject), onProgress });
       signal?.addEventListener('abort', abort, { once: true });
       const w = this.#worker;
-      w.modelSent.then(() => {
+      (model ? w.modelSent : Promise.resolve()).then(() => {
         if (!this.#pending.has(id)) return;
         try {
           w.worker.postMessage({ ...msg, id }, transfer);

@@ -35,15 +35,17 @@ export interface AudioBufferLike {
 }
 
 /**
- * Audio to analyse. A `Blob`/`File` is decoded with the browser's
- * `decodeAudioData` (at the file's own rate when its header says it), so it
- * needs a browser page; in Node or a worker, pass PCM or an `AudioBuffer`.
+ * Audio to analyse. A file — a `Blob`/`File`, or its bytes as an `ArrayBuffer`
+ * or `Uint8Array` (a Node `Buffer`) — is decoded by the core's decoder, the
+ * native CLI's (MP3, WAV, FLAC, Ogg/Vorbis), anywhere; in a browser page a
+ * `Blob`/`File` it does not read (Opus, AAC…) is decoded by the browser's
+ * `decodeAudioData` at the file's own rate.
  */
-export type AudioInput = Pcm | AudioBufferLike | Blob;
+export type AudioInput = Pcm | AudioBufferLike | Blob | ArrayBuffer | Uint8Array;
 
 export interface Progress {
   /**
-   * `decode`: a File/Blob being decoded (done 0 or 1 of 1).
+   * `decode`: a file being decoded (done 0 or 1 of 1).
    * `analyse`: steps through the audio, one per ~5 s slice and a last one
    * for the end of the stream (where a file's last window is computed).
    * `model`: 29 s analysis windows scored.
@@ -168,10 +170,11 @@ export class Tagger {
 }
 
 /**
- * Decode a File/Blob as the tagger does (the browser's `decodeAudioData`, at the file's own sample rate when its
- * header states it; a plain `new AudioContext()` would resample to the output device's rate, and the scores would
- * then differ from the CLI's by ~4e-3). For the engine, whose workers cannot decode. Browsers only (Web Audio);
- * rejects with a message for an empty file or one the browser cannot decode.
+ * Decode a File/Blob with the browser's `decodeAudioData`, at the file's own sample rate when its
+ * header says it (a plain `new AudioContext()` resamples to the device's rate first; the scores
+ * then differ from the CLI's by ~4e-3): what `tag` falls back to for a format the core does not
+ * read. Browsers only (Web Audio); rejects with a message for an empty file or one the browser
+ * cannot decode. The engine's `decode` uses the core's decoder instead.
  */
 export function decodeFile(file: Blob): Promise<AudioBuffer>;
 

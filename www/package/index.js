@@ -5,9 +5,9 @@
 // It drives the core's analysis session through the WASM's sharded-session
 // calls with a single part (TagModel.job_* / set_input / prediction_cpu), the
 // same road the Scatterbrain page's workers take.
-import init, { Analyzer, MonoStream, TagModel } from './pkg/scatterbrain.js';
-import { audioSource } from './audio.js';
-// For the engine, whose workers cannot decode: the tagger's own decoding of a File/Blob.
+import init, { Analyzer, MonoStream, TagModel, decode_audio } from './pkg/scatterbrain.js';
+import { audioSource, fromPlanes } from './audio.js';
+// The browser's decoding of a File/Blob, at the file's own rate (for formats the core does not read).
 export { decodeFile } from './audio.js';
 
 /** Seconds of input per slice: long enough that the calls cost nothing, short enough to stay responsive. */
@@ -137,9 +137,9 @@ export class Tagger {
   /** Mono at the front end's rate, slice by slice, into the model's session; the session's windows. */
   async #analyse(model, audio, onProgress, signal) {
     await pause(signal);
-    const decoding = typeof Blob !== 'undefined' && audio instanceof Blob;
+    const decoding = isFile(audio);
     if (decoding) onProgress?.({ stage: 'decode', done: 0, total: 1 });
-    const src = await audioSource(audio);
+    const src = decoding ? await decoded(audio) : await audioSource(audio);
     if (decoding) onProgress?.({ stage: 'decode', done: 1, total: 1 });
     const stream = new MonoStream(src.sampleRate, src.channels, this.sampleRate);
     try {
@@ -173,6 +173,43 @@ export class Tagger {
 }
 
 // ------------------------------------------------------------------ helpers
+
+/** A file's bytes (a File/Blob, or its contents as an ArrayBuffer or Uint8Array, e.g. a Node Buffer). */
+function isFile(audio) {
+  return (typeof Blob !== 'undefined' && audio instanceof Blob) || audio instanceof ArrayBuffer || audio instanceof Uint8Array;
+}
+
+/**
+ * A file decoded by the core, as the native CLI decodes it (MP3, WAV, FLAC,
+ * Ogg/Vorbis); a File/Blob in another format (AAC, Opus…) by the browser's
+ * decoder, where there is one.
+ */
+async function decoded(audio) {
+  const blob = typeof Blob !== 'undefined' && audio instanceof Blob;
+  const bytes = blob ? new Uint8Array(await audio.arrayBuffer()) : audio instanceof ArrayBuffer ? new Uint8Array(audio) : audio;
+  const extension = blob && typeof audio.name === 'string' ? /\.([A-Za-z0-9]{1,5})$/.exec(audio.name)?.[1] : undefined;
+  const slices = [];
+  let r;
+  try {
+    r = decode_audio(bytes, extension, 0, Infinity, (planes) => slices.push(planes));
+  } catch (e) {
+    if (blob && typeof OfflineAudioContext !== 'undefined' && !/audio is empty/.test(e.message)) {
+      try {
+        return await audioSource(audio);
+      } catch {
+        // The core's reason says more than the browser's.
+      }
+    }
+    throw new Error(`the file could not be read as audio: ${e.message}`);
+  }
+  const planes = Array.from({ length: r.channels }, () => new Float32Array(r.frames));
+  let at = 0;
+  for (const p of slices) {
+    planes.forEach((plane, c) => plane.set(p[c], at));
+    at += p[0].length;
+  }
+  return fromPlanes(planes, r.sampleRate);
+}
 
 // A macrotask, so timers, events and rendering get their turn; setTimeout(0)
 // would be clamped to 4 ms once nested, a message is not.

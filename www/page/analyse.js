@@ -1,20 +1,20 @@
-// One job from input to results: read, decode in the page (AudioContext
-// does not exist in workers), the worker's scattering and tags, drawing;
+// One job from input to results: read, decode (the core's decoder in the
+// worker; the browser's for formats it lacks), the worker's scattering and tags, drawing;
 // re-tagging the shown audio on another backend; cancelling.
 import { audioHead, declaredSeconds, decodeRate, sniffSampleRate, estimateSeconds } from '../package/sniff.js';
 import { ui } from './ui.js';
 import { env, NO_SIMD } from './env.js';
 import { model } from './model.js';
 import { BACKEND_NAMES, backendChosen, currentBackend, setBackend, webgpuFailed, webgpuPicks } from './backend.js';
-import { AnalysisError, UserError, analyseInWorker, cancelled, engine, retagInWorker, startWorker, useWebgpu } from './engine.js';
+import { AnalysisError, UserError, analyseInWorker, cancelled, decodeInWorker, engine, retagInWorker, startWorker, useWebgpu } from './engine.js';
 import { busy, clearError, finishStages, fmtSeconds, isBusy, namedFiles, plain, resetStages, setProgress, setStage, showError, showModelProgress } from './status.js';
 import { drawAll, renderTimings, showResults, showTags, shown } from './results.js';
 import { recordingState } from './mic.js';
 
-// Files longer than this are decoded by the browser at the front end's rate
-// (16 kHz; the browser's resampler then stands in for the core's) and mixed
-// to mono here, so a 1-hour stereo file needs ~460 MB for the decoded
-// channels plus ~230 MB for the mono copy, instead of ~1.4 GB at 48 kHz.
+// Files longer than this are mixed to mono at the front end's rate (16 kHz)
+// while they are decoded (by the core, slice by slice; by the browser, whole,
+// then mixed here), so a 1-hour file needs ~230 MB of samples instead of
+// ~1.4 GB of stereo at 48 kHz.
 const LONG_SECONDS = 20 * 60;
 const MAX_SECONDS = 3 * 3600;
 
@@ -98,14 +98,18 @@ async function waitFor(promise, words, timings, alive) {
 const WAIT_ENGINE = 'Waiting for the analysis engine to finish downloading (its progress is shown above)…';
 const WAIT_MODEL = 'Waiting for the tagging model to finish downloading (its progress is shown above)…';
 
-/** Read and decode `blob`, at the file's own rate when its header says it (the core then resamples as native does). */
-async function decode(blob, name, timings, alive) {
+/**
+ * Read and decode `blob`: with the core's decoder in the worker (the native
+ * CLI's, so the tags are the CLI's), or, for a format it does not read (AAC,
+ * Opus…), with the browser's, at the file's own rate when its header says it.
+ */
+async function decode(blob, name, timings, alive, id) {
   const t = () => performance.now();
   setStage('read', `Reading ${name}…`);
   setProgress(null);
   if (blob.size === 0) throw new UserError(`“${name}” is empty (0 bytes). Please choose an audio file.`);
   let t0 = t();
-  const bytes = await blob.arrayBuffer();
+  let bytes = await blob.arrayBuffer();
   timings.read = t() - t0;
   if (!alive()) throw superseded();
   setStage('decode', 'Decoding audio…');
@@ -118,55 +122,74 @@ async function decode(blob, name, timings, alive) {
   // MP3's encoder delay and padding). Read before decoding detaches `bytes`.
   const declared = declaredSeconds(head);
   const long = estimate > LONG_SECONDS;
-  let rate = decodeRate(sniffed);
-  if (long) {
-    await waitFor(engine.ready, WAIT_ENGINE, timings, alive); // the front end's rate comes from the core
-    if (!alive()) throw superseded();
-    rate = engine.core.sampleRate;
-    setStage('decode', `Decoding a long file (about ${fmtSeconds(estimate)}) at ${rate / 1000} kHz to save memory…`);
-  }
+  await waitFor(engine.ready, WAIT_ENGINE, timings, alive); // the decoder and the front end's rate are the core's
+  if (!alive()) throw superseded();
+  const coreRate = engine.core.sampleRate;
+  if (long) setStage('decode', `Decoding a long file (about ${fmtSeconds(estimate)}), mixed to mono at ${coreRate / 1000} kHz to save memory…`);
   t0 = t();
-  let audio;
+  let audio = null;
+  let coreError = null;
   try {
-    const ctx = new OfflineAudioContext(1, 1, rate);
-    audio = await ctx.decodeAudioData(bytes);
+    const ext = /\.([A-Za-z0-9]{1,5})$/.exec(name)?.[1];
+    const onProgress = (m) => alive() && m.stage === 'decode' && setProgress(m.done / m.total);
+    const options = { extension: ext, monoRate: long ? coreRate : 0, maxSeconds: MAX_SECONDS + 1, onProgress };
+    const d = await inTheWorker(id, () => decodeInWorker(bytes, options));
+    audio = { ...d, numberOfChannels: d.fileChannels, duration: d.seconds, by: 'core' };
   } catch (e) {
+    if (!alive() || cancelled(e)) throw e;
+    coreError = plain(e.message);
+    // Past the limit, or nothing to read: the browser would not do better.
+    if (/longer than|audio is empty/.test(coreError)) audio = { failed: true };
+  }
+  if (!audio) {
+    // A format the core does not read (or damage it does not get past): the browser's decoder.
+    bytes = await blob.arrayBuffer();
+    if (!alive()) throw superseded();
+    const rate = long ? coreRate : decodeRate(sniffed);
+    try {
+      const ctx = new OfflineAudioContext(1, 1, rate);
+      const buffer = await ctx.decodeAudioData(bytes);
+      const channels = Array.from({ length: buffer.numberOfChannels }, (_, c) => buffer.getChannelData(c));
+      audio = { channels: mixed(channels, long), sampleRate: buffer.sampleRate, numberOfChannels: buffer.numberOfChannels, duration: buffer.duration, frames: buffer.length, by: 'browser' };
+    } catch {
+      audio = { failed: true };
+    }
+  }
+  if (audio.failed) {
+    if (/longer than/.test(coreError)) {
+      throw new UserError(`“${name}” is longer than ${MAX_SECONDS / 3600} hours, the most this page analyses.`);
+    }
     throw new UserError(
-      `“${name}” could not be read as audio. It may not be an audio file, or it is damaged ` +
-        `or in a format this browser cannot decode (MP3, WAV, FLAC and OGG work in most browsers).`,
+      `“${name}” could not be read as audio (${coreError}). It may not be an audio file, or it is damaged ` +
+        `or in a format this browser cannot decode (MP3, WAV, FLAC and OGG work everywhere; others as the browser can).`,
     );
   }
   timings.decode = t() - t0;
-  if (audio.length === 0) throw new UserError(`“${name}” contains no audio samples.`);
+  if (audio.frames === 0) throw new UserError(`“${name}” contains no audio samples.`);
   if (audio.duration > MAX_SECONDS) {
     throw new UserError(`“${name}” is ${fmtSeconds(audio.duration)} long; this page analyses files of up to ${MAX_SECONDS / 3600} hours.`);
   }
-  await waitFor(engine.ready, WAIT_ENGINE, timings, alive); // decoded meanwhile; the shortest input is the core's
   const { minSeconds } = engine.core;
   if (audio.duration < minSeconds) {
     // Rounded down, so that 0.9999 s does not read as "1.00 s. At least 1.0 s".
     const shown = (Math.floor(audio.duration * 100) / 100).toFixed(2);
     throw new UserError(`“${name}” is too short: ${shown} s. At least ${minSeconds.toFixed(2)} s of audio is needed.`);
   }
-  const cutShort = declared != null && audio.duration < declared - 0.1 ? declared : null;
-  return { audio, sniffed, long, cutShort };
+  // The core says why a file ended early; after the browser, its header's length tells.
+  let earlyEnd = audio.earlyEnd ?? null;
+  if (audio.by === 'browser' && declared != null && audio.duration < declared - 0.1) {
+    earlyEnd = `the file ends at ${fmtSeconds(audio.duration)} where its header says ${fmtSeconds(declared)} (an interrupted download or copy?); only what was read is analysed`;
+  }
+  return { audio, sniffed, long, earlyEnd };
 }
 
-/** The channels to hand the worker (a long file is mixed to mono here rather than copying every channel). */
-function channelsOf(audio, long) {
-  const channels = [];
-  if (long && audio.numberOfChannels > 1) {
-    const mono = new Float32Array(audio.length);
-    const k = 1 / audio.numberOfChannels;
-    for (let c = 0; c < audio.numberOfChannels; c++) {
-      const ch = audio.getChannelData(c);
-      for (let i = 0; i < ch.length; i++) mono[i] += ch[i] * k;
-    }
-    channels.push(mono);
-  } else {
-    for (let c = 0; c < audio.numberOfChannels; c++) channels.push(audio.getChannelData(c).slice());
-  }
-  return channels;
+/** An AudioBuffer's channels to hand the worker: copies, or a long file's mixed to mono here. */
+function mixed(channels, long) {
+  if (!long || channels.length === 1) return channels.map((c) => c.slice());
+  const mono = new Float32Array(channels[0].length);
+  const k = 1 / channels.length;
+  for (const ch of channels) for (let i = 0; i < ch.length; i++) mono[i] += ch[i] * k;
+  return [mono];
 }
 
 /** Progress of the worker's stages, with an ETA, as status text. */
@@ -226,14 +249,15 @@ export async function analyse(blob, name, left = [], { retagOf = null } = {}) {
   const timings = {};
   try {
     if (!env.simd) throw new UserError(NO_SIMD);
-    const { audio, sniffed, long, cutShort } = await decode(blob, name, timings, alive);
+    const { audio, sniffed, long, earlyEnd } = await decode(blob, name, timings, alive, id);
     if (!alive()) return;
 
     setStage('transform', `Computing the scattering transform (${fmtSeconds(audio.duration)} of audio)…`);
     setProgress(0);
     await waitFor(engine.ready, WAIT_ENGINE, timings, alive);
     if (!alive()) return;
-    const channels = channelsOf(audio, long);
+    const channels = audio.channels;
+    delete audio.channels; // transferred to the worker
     await waitFor(engine.modelReady, WAIT_MODEL, timings, alive);
     await backendChosen;
     if (!alive()) return;
@@ -265,8 +289,9 @@ export async function analyse(blob, name, left = [], { retagOf = null } = {}) {
       sampleRate: audio.sampleRate,
       sniffedRate: sniffed,
       channels: audio.numberOfChannels,
+      decodedBy: audio.by,
       long,
-      cutShort,
+      earlyEnd,
       left,
       scatter: reply.scatter,
       tags: reply.tags,

@@ -85,6 +85,11 @@ export function analyseInWorker(channels, sampleRate, backend, onProgress) {
   return core.analyse(channels, sampleRate, { backend, onProgress });
 }
 
+/** A file's bytes (transferred) decoded by the core in the worker: `{channels, sampleRate, fileChannels, seconds, earlyEnd…}`. */
+export function decodeInWorker(bytes, options) {
+  return core.decode(bytes, options);
+}
+
 /** The last audio's tags on `backend`. */
 export function retagInWorker(backend, onProgress) {
   return core.retag(backend, { onProgress });

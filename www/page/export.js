@@ -22,6 +22,7 @@ function resultJson(r) {
       channels: r.channels,
       decoded_sample_rate_hz: r.sampleRate,
       header_sample_rate_hz: r.sniffedRate ?? null,
+      decoder: r.decodedBy === 'browser' ? 'browser' : 'core',
       warnings: inputNotes(r),
     },
     ...tagsJson(r, round),

@@ -43,11 +43,8 @@ function said(t, i) {
 /** What the user should know of how the file was read (as the CLI's `warning:` lines). */
 export function inputNotes(r) {
   const notes = [];
-  if (r.cutShort != null) {
-    notes.push(
-      `The file seems cut short: it ends at ${fmtSeconds(r.duration)} where its header says ${fmtSeconds(r.cutShort)} (an interrupted download or copy?). Only what was read is analysed.`,
-    );
-  }
+  // The core's words (the CLI's warning), or the page's after the browser's decoder.
+  if (r.earlyEnd) notes.push(`${r.earlyEnd[0].toUpperCase()}${r.earlyEnd.slice(1)}.`);
   if (r.left?.length) {
     const n = r.left.length;
     notes.push(`Only this file is analysed: ${n} more ${n > 1 ? 'were' : 'was'} dropped with it (${namedFiles(r.left)}); drop ${n > 1 ? 'them' : 'it'} one at a time.`);
@@ -63,7 +60,8 @@ export function showResults(r) {
   ui.resultName.textContent = r.name;
   ui.resultMeta.textContent =
     `${fmtSeconds(r.duration)} · ${r.channels} channel${r.channels > 1 ? 's' : ''} · decoded at ${r.sampleRate} Hz` +
-    (r.long ? ` (long file: resampled to ${r.sampleRate / 1000} kHz by the browser and mixed to mono here, to save memory)` : '') +
+    (r.decodedBy === 'browser' ? ' by the browser (a format the core does not read)' : '') +
+    (r.long ? ` (long file: mixed to mono at ${r.sampleRate / 1000} kHz while decoding, to save memory)` : '') +
     ' · ' +
     `${r.scatter.rows} scattering coefficients × ${r.scatter.frames} frames`;
   const notes = inputNotes(r);

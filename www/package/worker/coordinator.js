@@ -8,7 +8,7 @@
 // Two WASM builds: the CPU one (../pkg/, everything) and, only once WebGPU is
 // chosen, the WebGPU one (../pkg-webgpu/: the same core with burn's wgpu
 // backend), whose TagModel scores the model input the CPU build made.
-import init, { Analyzer, TagModel } from '../pkg/scatterbrain.js';
+import init, { Analyzer, TagModel, decode_audio } from '../pkg/scatterbrain.js';
 import { HelperPool } from './pool.js';
 import { liveStart, livePush, liveStop } from './live.js';
 import { MSG, messageOf, crashed } from './protocol.js';
@@ -292,6 +292,28 @@ async function scatterParallel({ id, channels, sampleRate, backend }) {
   postMessage({ type: MSG.RESULT, id, scatter: result, tags, tagError, timings }, [result.data.buffer]);
 }
 
+/**
+ * A file's bytes to planar PCM with the core's decoder (the CLI's): at the
+ * file's rate and channels, or mixed to mono at `monoRate` (a long file).
+ * Slices come out as they are decoded and are joined here, outside the WASM
+ * instance's memory.
+ */
+async function decode({ id, bytes, extension, monoRate, maxSeconds }) {
+  await ready;
+  const t0 = performance.now();
+  const slices = [];
+  const progress = (done, total) => postMessage({ type: MSG.PROGRESS, id, stage: 'decode', done, total });
+  const r = decode_audio(new Uint8Array(bytes), extension ?? undefined, monoRate ?? 0, maxSeconds ?? Infinity, (planes) => slices.push(planes), progress);
+  const channels = Array.from({ length: r.channels }, () => new Float32Array(r.frames));
+  let at = 0;
+  for (const planes of slices) {
+    for (let c = 0; c < planes.length; c++) channels[c].set(planes[c], at);
+    at += planes[0].length;
+  }
+  const audio = { ...r, channels, ms: performance.now() - t0 };
+  postMessage({ type: MSG.DECODED, id, audio }, channels.map((c) => c.buffer));
+}
+
 async function retag({ id, backend }) {
   await ready;
   await modelLoading;
@@ -337,9 +359,10 @@ self.onmessage = (ev) => {
           (e) => postMessage({ type: MSG.WEBGPU, ok: false, message: messageOf(e), attempt: msg.attempt }),
         );
       return;
+    case MSG.DECODE:
     case MSG.SCATTER:
     case MSG.RETAG:
-      (msg.type === MSG.SCATTER ? scatter(msg) : retag(msg)).catch((e) =>
+      ({ [MSG.DECODE]: decode, [MSG.SCATTER]: scatter, [MSG.RETAG]: retag })[msg.type](msg).catch((e) =>
         // A trap (panic) leaves the instance unusable: the engine then starts a new worker.
         postMessage({ type: MSG.ERROR, id: msg.id, message: messageOf(e), crashed: crashed(e) }),
       );

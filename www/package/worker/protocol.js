@@ -7,6 +7,7 @@
 //   WEBGPU_INIT {module?, error?, pending?, attempt} the WebGPU build's compiled module (or why there
 //                                       is none; pending: try `attempt` is under way, jobs wait for it);
 //                                       start WebGPU (a WebGPU job waits for it)
+//   DECODE {id, bytes, extension, monoRate, maxSeconds}   a file, with the core's decoder (the CLI's)
 //   SCATTER {id, channels: [Float32Array…], sampleRate, backend}
 //   RETAG {id, backend}                 the last audio's tags on another backend
 //   LIVE_START {sampleRate} · LIVE_PUSH {pcm} · LIVE_STOP
@@ -15,6 +16,7 @@
 //   MODEL_READY {info, sameFrontEnd, workers, ms} · MODEL_ERROR {message}
 //   WEBGPU {ok, message?, ms}
 //   PROGRESS {id, stage, done, total, passes?}
+//   DECODED {id, audio: {channels: [Float32Array…], sampleRate, fileRate, fileChannels, frames, seconds, earlyEnd, nonFinite}}
 //   RESULT {id, scatter: {rows, frames, data, times, paths, windows}, tags, tagError, timings}
 //   TAGS {id, tags, timings}
 //   LIVE {hop, freqs, frames: [{t, values}]} · LIVE_TAGS {tags, clip, top, silent, support, seconds, ms} · LIVE_ERROR {message}
@@ -27,6 +29,8 @@ export const MSG = Object.freeze({
   INIT: 'init',
   MODEL: 'model',
   WEBGPU_INIT: 'webgpu-init',
+  DECODE: 'decode',
+  DECODED: 'decoded',
   SCATTER: 'scatter',
   RETAG: 'retag',
   LIVE_START: 'live-start',
