@@ -68,7 +68,7 @@ impl std::fmt::Display for EarlyEnd {
             }
             EarlyEnd::Short { at_s, declared_s } => write!(
                 f,
-                "the file ends at {at_s:.2} s where its header declares {declared_s:.2} s (truncated?); only what was read is analysed"
+                "the file is cut short: it ends at {at_s:.2} s where its header declares {declared_s:.2} s; only what was read is analysed"
             ),
             EarlyEnd::Stopped { at_s, why } => write!(
                 f,

@@ -272,6 +272,9 @@ fn empty_and_truncated_files_are_typed_errors() {
             "cut at {cut}/{}: {err:?}",
             bytes.len()
         );
+        // Said once ("model file is truncated: File truncated: …" before).
+        let text = err.to_string().to_lowercase();
+        assert_eq!(text.matches("truncated").count(), 1, "{text}");
     }
 }
 

@@ -261,10 +261,14 @@ impl TagSupport {
     }
 }
 
-/// An absence tag's plain note ("" for a positive tag).
+/// An absence tag's plain note ("" for a positive tag): what its score
+/// measures, not a finding (an untrained model's score says nothing).
 fn absence_why(tag: &str) -> String {
     if is_negative(tag) {
-        format!("An absence: the model heard no {} here.", absent(tag))
+        format!(
+            "An absence: the score is how sure the model is that it heard no {} here.",
+            absent(tag)
+        )
     } else {
         String::new()
     }
@@ -373,7 +377,11 @@ mod tests {
         m2.metrics.extra = json!({"train_positives": vec![100; m.tags.len()]});
         let s2 = TagSupport::of(&m2);
         let n = &s2.tags[index(&m2, "no voice")];
-        assert!(!n.uncertain && n.why == "An absence: the model heard no voice here.");
+        assert!(
+            !n.uncertain
+                && n.why
+                    == "An absence: the score is how sure the model is that it heard no voice here."
+        );
     }
 
     #[test]
@@ -409,7 +417,7 @@ mod tests {
         assert!(!s.known && s.tags.iter().all(|t| !t.uncertain));
         assert_eq!(
             s.tags[index(&m, "no vocals")].why,
-            "An absence: the model heard no vocals here."
+            "An absence: the score is how sure the model is that it heard no vocals here."
         );
         assert!(s.legend.contains("records no per-tag counts"));
     }

@@ -178,7 +178,7 @@ async function decode(blob, name, timings, alive, id) {
   // The core says why a file ended early; after the browser, its header's length tells.
   let earlyEnd = audio.earlyEnd ?? null;
   if (audio.by === 'browser' && declared != null && audio.duration < declared - 0.1) {
-    earlyEnd = `the file ends at ${fmtSeconds(audio.duration)} where its header says ${fmtSeconds(declared)} (an interrupted download or copy?); only what was read is analysed`;
+    earlyEnd = `the file is cut short: it ends at ${fmtSeconds(audio.duration)} where its header declares ${fmtSeconds(declared)}; only what was read is analysed`;
   }
   return { audio, sniffed, long, earlyEnd };
 }

@@ -110,7 +110,12 @@ pub(super) fn pack_error(e: PackError) -> ModelFileError {
         PackError::InvalidVersion => {
             ModelFileError::Corrupt("unsupported burnpack container version".into())
         }
-        PackError::ValidationError(m) if m.contains("truncated") => ModelFileError::Truncated(m),
+        PackError::ValidationError(m) if m.contains("truncated") => {
+            // burnpack's words start "File truncated: …": said once, by ours.
+            const SAID: &str = "truncated: ";
+            let detail = m.find(SAID).map_or(&m[..], |i| &m[i + SAID.len()..]);
+            ModelFileError::Truncated(detail.to_string())
+        }
         other => ModelFileError::Corrupt(other.to_string()),
     }
 }

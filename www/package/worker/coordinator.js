@@ -273,9 +273,10 @@ async function scatterParallel({ id, channels, sampleRate, backend }) {
     // Stitching and gathering after the helpers replied count as front end.
     const assembly = performance.now() - timings.resultsAt;
     timings.transformMs = timings.transformEnd - t0 + assembly;
-    timings.modelMs = timings.resultsAt - timings.transformEnd;
     if (prediction.error) tagError = prediction.error;
     else {
+      // The model's time only when it gave tags (a failure has none to time).
+      timings.modelMs = timings.resultsAt - timings.transformEnd;
       tags = pageTags(prediction.value, null);
     }
   } else {
