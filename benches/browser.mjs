@@ -173,6 +173,10 @@ else {
     results.webgpu.push(r);
   }
 }
+// The two decoders on the song, same run (the page's core decoder and the browser's it replaced).
+const songIndex = clips.length - 1;
+const decoders = await page.evaluate(([i]) => globalThis.bench.decoders(i, 5), [songIndex]);
+log(`decoders: ${JSON.stringify(decoders)}`);
 await page.evaluate(() => globalThis.bench.stop());
 
 // The real page, end to end: from the file input's change event to the
@@ -275,6 +279,11 @@ if (d.workers != null) {
     '',
   );
 }
+lines.push(
+  `Decoding the ${clips[songIndex].label} alone, the two decoders alternately (medians of ${decoders.reps}): the core's (symphonia in WASM, in the worker; the page's since 2026-12-06, so that its scores are the CLI's) ${ms(decoders.core)},`,
+  `the browser's \`decodeAudioData\` (its native decoder, plus the copy of the channels the page made) ${ms(decoders.browser)}.`,
+  '',
+);
 if (results.webgpu.some((r) => r && !r.skipped && !r.error)) {
   const w = results.webgpu.find((r) => r && r.webgpuInitMs != null);
   if (w) lines.push(`Starting WebGPU and loading the weights onto it (once per page): ${ms(w.webgpuInitMs)}.`);

@@ -147,6 +147,38 @@ async function run(file, backend, { reps = 3, warmup = 1, timeoutMs = 600_000 } 
   };
 }
 
+/**
+ * The two decoders on one file, alternately, `reps` times each after a
+ * warm-up of each: the core's in the worker (the page's) and the browser's
+ * `decodeAudioData` (the page's before, and its fallback). Medians, ms.
+ */
+async function decoders(file, reps = 5) {
+  const e = engine || (await startEngine());
+  const extension = /\.([A-Za-z0-9]{1,5})$/.exec(file.name)?.[1];
+  const core = async () => {
+    const bytes = await file.arrayBuffer();
+    const t0 = performance.now();
+    await e.decode(bytes, { extension });
+    return performance.now() - t0;
+  };
+  const browser = async () => {
+    const bytes = await file.arrayBuffer();
+    const t0 = performance.now();
+    const ctx = new OfflineAudioContext(1, 1, decodeRate(sniffSampleRate(audioHead(bytes).head)));
+    const audio = await ctx.decodeAudioData(bytes);
+    for (let c = 0; c < audio.numberOfChannels; c++) audio.getChannelData(c).slice(); // the page's copy for the worker
+    return performance.now() - t0;
+  };
+  await core();
+  await browser();
+  const times = { core: [], browser: [] };
+  for (let i = 0; i < reps; i++) {
+    times.core.push(await core());
+    times.browser.push(await browser());
+  }
+  return { core: median(times.core), browser: median(times.browser), reps };
+}
+
 // ------------------------------------------------------------------ page UI
 const files = () => Array.from($('files').files);
 
@@ -208,6 +240,7 @@ globalThis.bench = {
     return e.startup;
   },
   run: (index, backend, opts) => run(files()[index], backend, opts),
+  decoders: (index, reps) => decoders(files()[index], reps),
   stop: stopEngine,
 };
 document.body.dataset.ready = '1';
