@@ -1,6 +1,7 @@
 //! Mix down to mono and resample to the front end's rate, in chunks, so a
 //! long file never has to sit in memory at its original rate. The same code
-//! runs natively (after symphonia) and in the browser (after decodeAudioData).
+//! runs natively and in the browser (after symphonia, `decode.rs`, or for a
+//! format it does not read, after the browser's `decodeAudioData`).
 
 use crate::error::AudioError;
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
