@@ -1,7 +1,8 @@
-//! Decoding (MP3, WAV, FLAC, Ogg/Vorbis) with symphonia, streamed packet by
-//! packet so an hour-long file never sits in memory decoded. The CLI and the
-//! page share it (the page through `web/decoder.rs`; the browser's
-//! `decodeAudioData` only for formats this does not read).
+//! Decoding (MP3, WAV, AIFF, FLAC, Ogg/Vorbis; with `decode-mp4`, the CLI's,
+//! MP4/M4A with AAC or ALAC) with symphonia, streamed packet by packet so an
+//! hour-long file never sits in memory decoded. The CLI and the page share it
+//! (the page through `web/decoder.rs`; the browser's `decodeAudioData` only
+//! for formats this does not read there: M4A, Opus…).
 //!
 //! [`AudioReader`] states the stream's rate and channel count when it is
 //! opened, before the first packet is read (symphonia's habit), so a caller
@@ -68,7 +69,7 @@ impl std::fmt::Display for EarlyEnd {
             }
             EarlyEnd::Short { at_s, declared_s } => write!(
                 f,
-                "the file is cut short: it ends at {at_s:.2} s where its header declares {declared_s:.2} s; only what was read is analysed"
+                "the file is cut short or damaged: it ends at {at_s:.2} s where its header declares {declared_s:.2} s; only what was read is analysed"
             ),
             EarlyEnd::Stopped { at_s, why } => write!(
                 f,
@@ -77,6 +78,17 @@ impl std::fmt::Display for EarlyEnd {
         }
     }
 }
+
+/// What the decoder reads, for messages (the `symphonia` features in
+/// Cargo.toml; MP4 with `decode-mp4`, the CLI's, not the page's).
+#[cfg(feature = "decode-mp4")]
+const FORMATS: &str = "MP3, WAV, AIFF, FLAC, Ogg/Vorbis, MP4/M4A (AAC, ALAC)";
+#[cfg(not(feature = "decode-mp4"))]
+const FORMATS: &str = "MP3, WAV, AIFF, FLAC, Ogg/Vorbis";
+#[cfg(feature = "decode-mp4")]
+const CODECS: &str = "MP3, PCM, FLAC, Vorbis, AAC-LC, ALAC";
+#[cfg(not(feature = "decode-mp4"))]
+const CODECS: &str = "MP3, PCM, FLAC, Vorbis";
 
 const CUT_BEFORE_AUDIO: &str = "the file is cut short: it ends before its first audio packet";
 
@@ -126,6 +138,28 @@ impl Source {
             Source::Wide(_) => 0,
         }
     }
+}
+
+/// An MP4/M4A refused by name in a build without its reader (the page's):
+/// probed, its AAC data can pass for MP3 frames, and it was refused as "cut
+/// short before its first audio packet". `source` is given back otherwise.
+#[cfg(not(feature = "decode-mp4"))]
+fn refuse_mp4(mut source: Box<dyn MediaSource>) -> Result<Box<dyn MediaSource>, AudioError> {
+    use std::io::{Seek, SeekFrom};
+    if !source.is_seekable() {
+        return Ok(source);
+    }
+    let mut head = [0u8; 8];
+    let mp4 = source.read_exact(&mut head).is_ok() && &head[4..8] == b"ftyp";
+    source
+        .seek(SeekFrom::Start(0))
+        .map_err(|e| AudioError::Io(format!("read error before the audio: {e}")))?;
+    if mp4 {
+        return Err(AudioError::Decode(format!(
+            "not a supported audio file: an MP4/M4A, which this build does not read (the native CLI does; the formats read here: {FORMATS})"
+        )));
+    }
+    Ok(source)
 }
 
 /// The length `track`'s header declares, where it is exact; and whether the
@@ -224,6 +258,8 @@ impl AudioReader {
             Ok(wide) => return Self::start(Source::Wide(wide)),
             Err(other) => other,
         };
+        #[cfg(not(feature = "decode-mp4"))]
+        let source = refuse_mp4(source)?;
         let (source, medium) = Watched::new(source);
         let mss = MediaSourceStream::new(Box::new(source), Default::default());
         let mut hint = Hint::new();
@@ -249,6 +285,11 @@ impl AudioReader {
                 Error::IoError(ref io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
                     AudioError::Empty
                 }
+                // No reader knows the file: say what is read, not symphonia's
+                // "unsupported feature: core (probe): …".
+                Error::Unsupported(_) => AudioError::Decode(format!(
+                    "not a supported audio file (the formats read: {FORMATS})"
+                )),
                 e => AudioError::Decode(format!("not a supported audio file ({e})")),
             })?;
         let track = format
@@ -263,7 +304,12 @@ impl AudioReader {
         let (declared, pcm) = declared_length(track, params);
         let decoder = symphonia::default::get_codecs()
             .make_audio_decoder(params, &AudioDecoderOptions::default())
-            .map_err(|e| AudioError::Decode(format!("unsupported codec ({e})")))?;
+            .map_err(|e| match e {
+                Error::Unsupported(_) => AudioError::Decode(format!(
+                    "unsupported codec (the codecs read: {CODECS}; a browser may read others)"
+                )),
+                e => AudioError::Decode(format!("unsupported codec ({e})")),
+            })?;
         let demux = Demux {
             format,
             decoder,

@@ -47,6 +47,40 @@ fn the_format_is_known_before_the_first_packet() {
     }
 }
 
+/// MP4/M4A (AAC, ALAC) and AIFF, read since 2026-12-07 (an M4A was refused
+/// as "cut short: it ends before its first audio packet"): their format,
+/// length and tone.
+#[test]
+fn mp4_and_aiff_are_read() {
+    for (name, rate, channels, seconds, freq) in [
+        ("tone700_44k_stereo.m4a", 44_100, 2, 2.0, 700.0),
+        ("tone1500_32k_alac.m4a", 32_000, 1, 2.0, 1500.0),
+        ("tone250_22k.aiff", 22_050, 1, 1.5, 250.0),
+    ] {
+        let mut r = AudioReader::open(&fixture(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let info = StreamInfo {
+            sample_rate: rate,
+            channels,
+        };
+        assert_eq!(r.info(), info, "{name}");
+        let mut left: Vec<f32> = Vec::new();
+        while let Some(p) = r.next_packet().unwrap() {
+            left.extend(p.iter().step_by(channels as usize));
+        }
+        assert_eq!(r.ended_early(), None, "{name}");
+        let got = left.len() as f64 / f64::from(rate);
+        assert!((got - seconds).abs() < 0.06, "{name}: {got} s");
+        // The tone, from the zero crossings of the middle half.
+        let mid = &left[left.len() / 4..3 * left.len() / 4];
+        let crossings = mid
+            .windows(2)
+            .filter(|w| (w[0] < 0.0) != (w[1] < 0.0))
+            .count();
+        let f = crossings as f64 / 2.0 / (mid.len() as f64 / f64::from(rate));
+        assert!((f / freq - 1.0).abs() < 0.02, "{name}: {f} Hz");
+    }
+}
+
 #[test]
 fn a_chained_ogg_of_one_format_is_read_to_the_end() {
     let (info, frames) = decode_all("chained_same.ogg");

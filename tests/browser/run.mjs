@@ -556,25 +556,31 @@ test('MP3, FLAC, OGG/Vorbis and 6-channel WAV decode at their own rate and show 
 // Issue 14: the page decoded with the browser's decoder, whose MP3 output
 // differs from the CLI's (an 8 kHz MP3: scores 9.7e-4 apart). The core's
 // decoder (symphonia, the CLI's) now runs in the worker.
-test('files are decoded by the core, as the CLI decodes: MP3 (44.1 and 8 kHz), FLAC, Ogg and WAV (6 and 20 channels) score as the CLI scores them', async ({ page, url, requests }) => {
+test('files are decoded by the core, as the CLI decodes: MP3 (44.1 and 8 kHz), FLAC, Ogg, AIFF and WAV (6 and 20 channels) score as the CLI scores them', async ({ page, url, requests }) => {
   needModel();
   await page.goto(url);
   await page.waitForLoadState('networkidle');
   await page.waitForFunction(() => document.body.dataset.model === 'ready', null, { timeout: 60_000 });
   const wide = wav(melody(4, 16000), 16000, 20); // symphonia refuses it; the core reads it with hound
   const files = [
-    ...FORMATS.map(([name, type]) => [name, fixture(name), type]),
-    ['tone440_8k.mp3', fixture('tone440_8k.mp3'), 'audio/mpeg'],
-    ['wide20.wav', wide, 'audio/wav'],
+    ...FORMATS.map(([name, type, rate, channels]) => [name, fixture(name), type, rate, channels]),
+    ['tone440_8k.mp3', fixture('tone440_8k.mp3'), 'audio/mpeg', 8000, 1],
+    // AIFF, which the core reads since 2026-12-07.
+    ['tone250_22k.aiff', fixture('tone250_22k.aiff'), 'audio/aiff', 22050, 1],
+    ['wide20.wav', wide, 'audio/wav', 16000, 20],
   ];
   requests.length = 0;
   const worst = [];
-  for (const [name, bytes, type] of files) {
+  for (const [name, bytes, type, rate, channels] of files) {
     await resetState(page);
     await dropFile(page, name, bytes, type);
     check((await settled(page)) === 'done', `${name}: ${await errorText(page)}`);
-    const r = await page.evaluate(() => ({ by: globalThis.scatterbrain.result.decodedBy, meta: document.getElementById('result-meta').textContent }));
+    const r = await page.evaluate(() => {
+      const s = globalThis.scatterbrain.result;
+      return { by: s.decodedBy, rate: s.sampleRate, ch: s.channels, meta: document.getElementById('result-meta').textContent };
+    });
     check(r.by === 'core', `${name}: decoded by ${r.by}`);
+    check(r.rate === rate && r.ch === channels, `${name}: ${r.rate} Hz × ${r.ch}, expected ${rate} × ${channels}`);
     check(!/by the browser/.test(r.meta), `${name}: the page says “${r.meta}”`);
     const file = path.join(TMP, name);
     writeFileSync(file, bytes);
@@ -585,7 +591,7 @@ test('files are decoded by the core, as the CLI decodes: MP3 (44.1 and 8 kHz), F
   console.log(`     (max |Δscore| page–CLI: ${worst.join(', ')})`);
 });
 
-test('a format the core does not read (Opus, recorded by the browser) is decoded by the browser, and the page says so', async ({ page, url }) => {
+test('formats the page’s core does not read (Opus recorded by the browser; M4A with AAC or ALAC, which only the CLI’s build reads) are decoded by the browser, and the page says so', async ({ page, url }) => {
   await page.goto(url);
   await page.waitForLoadState('networkidle');
   // Two seconds of a 440 Hz tone through MediaRecorder: WebM/Opus, which Chromium decodes and symphonia does not.
@@ -616,6 +622,15 @@ test('a format the core does not read (Opus, recorded by the browser) is decoded
   check(/by the browser/.test(r.meta), `the page does not say the browser decoded it: “${r.meta}”`);
   const f = await peakBand(page, 0.5, 1.8);
   check(Math.abs(Math.log2(f / 440)) < 0.2, `WebM/Opus: strongest band ${f} Hz, expected ~440`);
+  for (const [name, freq] of [['tone700_44k_stereo.m4a', 700], ['tone1500_32k_alac.m4a', 1500]]) {
+    await resetState(page);
+    await dropFile(page, name, fixture(name), 'audio/mp4');
+    check((await settled(page)) === 'done', `${name}: ${await errorText(page)}`);
+    const m = await page.evaluate(() => globalThis.scatterbrain.result.decodedBy);
+    check(m === 'browser', `${name}: decoded by ${m}`);
+    const g = await peakBand(page, 0.3, 1.7);
+    check(Math.abs(Math.log2(g / freq)) < 0.2, `${name}: strongest band ${g} Hz, expected ~${freq}`);
+  }
 });
 
 const badInputs = [

@@ -4,7 +4,7 @@
 // and tagged as the samples that file holds, so the native CLI can tag the
 // very same audio.
 //   node tests/wasm/package.mjs MODEL.bpk WAV_OUT [PACKAGE_DIR]
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { melody, noise, tone, wav } from '../browser/audio.mjs';
@@ -51,6 +51,9 @@ const diff = (r) => Math.max(...result.clip.map((v, i) => Math.abs(v - r.clip[i]
 const fromBuffer = diff(await tagger.tag(file));
 const fromBlob = diff(await tagger.tag(new Blob([file]), { onProgress: (p) => stages.push({ ...p, blob: true }) }));
 const notAudio = await rejection(tagger.tag(Buffer.from('this is not audio, only text\n'.repeat(40))));
+const cut = await tagger.tag(file.subarray(0, Math.floor(file.length * 0.6)));
+// An M4A: the CLI reads it, the package's build does not, and says so by name.
+const m4a = await rejection(tagger.tag(readFileSync(path.join(here, '..', 'fixtures', 'audio', 'tone700_44k_stereo.m4a'))));
 tagger.free();
 const freed = await rejection(tagger.tag(audio));
 
@@ -69,7 +72,16 @@ console.log(
     support: result.support,
     silence_note_is_null: result.silence_note === null,
     again_max_diff: Math.max(...result.clip.map((v, i) => Math.abs(v - again.clip[i]))),
-    file_bytes: { buffer_max_diff: fromBuffer, blob_max_diff: fromBlob, blob_decode_stages: stages.filter((p) => p.blob && p.stage === 'decode').length, not_audio: notAudio },
+    file_bytes: {
+      buffer_max_diff: fromBuffer,
+      blob_max_diff: fromBlob,
+      blob_decode_stages: stages.filter((p) => p.blob && p.stage === 'decode').length,
+      not_audio: notAudio,
+      whole_early_end: result.early_end === undefined ? 'absent' : result.early_end,
+      cut_early_end: cut.early_end,
+      cut_duration_s: cut.duration_s,
+      m4a,
+    },
     progress: {
       analyse_steps: analyse.length,
       analyse_last: analyse.at(-1),

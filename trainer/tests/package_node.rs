@@ -159,10 +159,22 @@ fn package_tags_like_the_native_cli_and_cancels() {
     assert_eq!(f["blob_decode_stages"], 2, "{f}");
     let refused = f["not_audio"]["message"].as_str().unwrap_or_default();
     assert!(
-        refused.contains("could not be read as audio")
-            && refused.contains("not a supported audio file"),
+        refused.starts_with("could not read the file as audio: not a supported audio file"),
         "{f}"
     );
+    assert_eq!(
+        refused.matches("as audio").count(),
+        1,
+        "said twice: {refused}"
+    );
+    // PCM has no decoder's warning; a file cut at 60 % has the CLI's.
+    assert_eq!(f["whole_early_end"], Value::Null, "{f}");
+    let cut = f["cut_early_end"].as_str().unwrap_or_default();
+    assert!(cut.contains("cut short") && cut.contains("35.00 s"), "{f}");
+    let d = f["cut_duration_s"].as_f64().unwrap();
+    assert!((d - 21.0).abs() < 0.1, "{f}");
+    let m4a = f["m4a"]["message"].as_str().unwrap_or_default();
+    assert!(m4a.contains("an MP4/M4A, which this build does not read"), "{f}");
     assert_eq!(js["top"].as_array().unwrap().len(), 5);
     // The pictures of 10 s: S0, S1 and S2 rows over ~10 s of frames.
     let pic = &js["picture"];

@@ -37,9 +37,10 @@ export interface AudioBufferLike {
 /**
  * Audio to analyse. A file — a `Blob`/`File`, or its bytes as an `ArrayBuffer`
  * or `Uint8Array` (a Node `Buffer`) — is decoded by the core's decoder, the
- * native CLI's (MP3, WAV, FLAC, Ogg/Vorbis), anywhere; in a browser page a
- * `Blob`/`File` it does not read (Opus, AAC…) is decoded by the browser's
- * `decodeAudioData` at the file's own rate.
+ * native CLI's (MP3, WAV, AIFF, FLAC, Ogg/Vorbis, MP4/M4A), anywhere, mixed to
+ * mono at the model's rate as it goes; in a browser page a `Blob`/`File` it
+ * does not read (Opus…) is decoded by the browser's `decodeAudioData` at the
+ * file's own rate.
  */
 export type AudioInput = Pcm | AudioBufferLike | Blob | ArrayBuffer | Uint8Array;
 
@@ -94,6 +95,11 @@ export interface TagResult {
   duration_s: number;
   /** Input samples that were NaN or infinite (read as silence). */
   non_finite: number;
+  /**
+   * `tag()` of a file: why it ended before its end (cut short or damaged: only what was read is
+   * analysed), in the CLI's words; null for a whole file or for PCM.
+   */
+  early_end?: string | null;
   /** The loudest sample of the mono audio the model hears, as a fraction of full scale. */
   peak: number;
   /** `peak` is below −80 dBFS: the analysis hears silence and `clip` means nothing (say so rather than show tags). */

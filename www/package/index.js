@@ -91,7 +91,9 @@ export class Tagger {
         w.nonFinite,
         w.peak,
       );
-      return model.prediction_cpu(Uint32Array.from(s.indices), s.scores, s.logits, s.logit_frames);
+      const result = model.prediction_cpu(Uint32Array.from(s.indices), s.scores, s.logits, s.logit_frames);
+      // The decoder's warning for a file that ended early (the CLI's), else null.
+      return { ...result, early_end: w.earlyEnd };
     });
   }
 
@@ -139,7 +141,7 @@ export class Tagger {
     await pause(signal);
     const decoding = isFile(audio);
     if (decoding) onProgress?.({ stage: 'decode', done: 0, total: 1 });
-    const src = decoding ? await decoded(audio) : await audioSource(audio);
+    const src = decoding ? await decoded(audio, this.sampleRate) : await audioSource(audio);
     if (decoding) onProgress?.({ stage: 'decode', done: 1, total: 1 });
     const stream = new MonoStream(src.sampleRate, src.channels, this.sampleRate);
     try {
@@ -165,7 +167,7 @@ export class Tagger {
       model.job_push(last);
       const w = model.job_finish();
       onProgress?.({ stage: 'analyse', done: total, total });
-      return { ...w, samples, nonFinite: stream.non_finite() };
+      return { ...w, samples, nonFinite: stream.non_finite() + (src.nonFinite ?? 0), earlyEnd: src.earlyEnd ?? null };
     } finally {
       stream.free();
     }
@@ -180,18 +182,19 @@ function isFile(audio) {
 }
 
 /**
- * A file decoded by the core, as the native CLI decodes it (MP3, WAV, FLAC,
- * Ogg/Vorbis); a File/Blob in another format (AAC, Opus…) by the browser's
- * decoder, where there is one.
+ * A file decoded by the core and mixed to mono at the front end's `rate` as
+ * it goes, as the native CLI does (MP3, WAV, AIFF, FLAC, Ogg/Vorbis, MP4/M4A):
+ * a long file never sits in memory at its own rate; a File/Blob in another
+ * format (Opus…) by the browser's decoder, where there is one.
  */
-async function decoded(audio) {
+async function decoded(audio, rate) {
   const blob = typeof Blob !== 'undefined' && audio instanceof Blob;
   const bytes = blob ? new Uint8Array(await audio.arrayBuffer()) : audio instanceof ArrayBuffer ? new Uint8Array(audio) : audio;
   const extension = blob && typeof audio.name === 'string' ? /\.([A-Za-z0-9]{1,5})$/.exec(audio.name)?.[1] : undefined;
   const slices = [];
   let r;
   try {
-    r = decode_audio(bytes, extension, 0, Infinity, (planes) => slices.push(planes));
+    r = decode_audio(bytes, extension, rate, Infinity, (planes) => slices.push(planes));
   } catch (e) {
     if (blob && typeof OfflineAudioContext !== 'undefined' && !/audio is empty/.test(e.message)) {
       try {
@@ -200,7 +203,8 @@ async function decoded(audio) {
         // The core's reason says more than the browser's.
       }
     }
-    throw new Error(`the file could not be read as audio: ${e.message}`);
+    // The core's words already say "could not read the file as audio: …".
+    throw new Error(e.message);
   }
   const planes = Array.from({ length: r.channels }, () => new Float32Array(r.frames));
   let at = 0;
@@ -208,7 +212,7 @@ async function decoded(audio) {
     planes.forEach((plane, c) => plane.set(p[c], at));
     at += p[0].length;
   }
-  return fromPlanes(planes, r.sampleRate);
+  return { ...fromPlanes(planes, r.sampleRate), earlyEnd: r.earlyEnd, nonFinite: r.nonFinite };
 }
 
 // A macrotask, so timers, events and rendering get their turn; setTimeout(0)

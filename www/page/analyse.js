@@ -137,7 +137,8 @@ async function decode(blob, name, timings, alive, id) {
     audio = { ...d, numberOfChannels: d.fileChannels, duration: d.seconds, by: 'core' };
   } catch (e) {
     if (!alive() || cancelled(e)) throw e;
-    coreError = plain(e.message);
+    // The core's reason, without its "could not read the file as audio: " (the page says so itself).
+    coreError = e.message.replace(/^could not read the file as audio: /i, '').trim();
     // Past the limit, or nothing to read: the browser would not do better.
     if (/longer than|audio is empty/.test(coreError)) audio = { failed: true };
   }
@@ -160,8 +161,8 @@ async function decode(blob, name, timings, alive, id) {
       throw new UserError(`“${name}” is longer than ${MAX_SECONDS / 3600} hours, the most this page analyses.`);
     }
     throw new UserError(
-      `“${name}” could not be read as audio (${coreError}). It may not be an audio file, or it is damaged ` +
-        `or in a format this browser cannot decode (MP3, WAV, FLAC and OGG work everywhere; others as the browser can).`,
+      `“${name}” could not be read as audio: ${coreError.replace(/\.$/, '')}. It may not be an audio file, or it is damaged ` +
+        `or in a format this browser cannot decode (MP3, WAV, AIFF, FLAC, Ogg/Vorbis and M4A work everywhere; others as the browser can).`,
     );
   }
   timings.decode = t() - t0;
