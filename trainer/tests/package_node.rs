@@ -174,7 +174,10 @@ fn package_tags_like_the_native_cli_and_cancels() {
     let d = f["cut_duration_s"].as_f64().unwrap();
     assert!((d - 21.0).abs() < 0.1, "{f}");
     let m4a = f["m4a"]["message"].as_str().unwrap_or_default();
-    assert!(m4a.contains("an MP4/M4A, which this build does not read"), "{f}");
+    assert!(
+        m4a.contains("an MP4/M4A, which this build does not read"),
+        "{f}"
+    );
     assert_eq!(js["top"].as_array().unwrap().len(), 5);
     // The pictures of 10 s: S0, S1 and S2 rows over ~10 s of frames.
     let pic = &js["picture"];

@@ -118,8 +118,7 @@ pub struct Scattering<T: Real = f32> {
     pad: PaddingSpec,
     hop: usize,
     paths: Vec<Path>,
-    /// The input's FFT, in float64 whatever `T` ([`Scattering::input_spectrum`]).
-    rfft: Arc<dyn RealToComplex<f64>>,
+    rfft: Arc<dyn RealToComplex<T>>,
     phi: SparseFilter<T>,
     /// Second-order filters, shared by every first-order path.
     psi2: Vec<SparseFilter<T>>,
@@ -127,9 +126,7 @@ pub struct Scattering<T: Real = f32> {
     out_ifft: Arc<dyn Fft<T>>,
     first: Vec<FirstOrder<T>>,
     // Scratch, reused across calls.
-    padded: Vec<f64>,
-    spectrum_wide: Vec<Complex<f64>>,
-    wide_scratch: Vec<Complex<f64>>,
+    padded: Vec<T>,
     spectrum: Vec<Complex<T>>,
     band: Vec<Complex<T>>,
     /// U1 with even samples in the real parts and odd in the imaginary.
@@ -203,7 +200,7 @@ impl<T: Real> Scattering<T> {
         );
         assert!(pad.first_frame + pad.n_frames <= pad.padded_len / hop);
         let n = pad.padded_len;
-        let mut real = RealFftPlanner::<f64>::new();
+        let mut real = RealFftPlanner::<T>::new();
         let mut cplx = Planner::new();
 
         let phi = morlet(n, None, phi_sigma(config.t));
@@ -316,7 +313,7 @@ impl<T: Real> Scattering<T> {
                     .into_iter()
                     .chain(f.second.iter().map(|s| s.half_fft.scratch_len()))
             })
-            .chain([out_ifft.get_inplace_scratch_len()])
+            .chain([rfft.get_scratch_len(), out_ifft.get_inplace_scratch_len()])
             .max()
             .unwrap_or(0);
         Scattering {
@@ -327,10 +324,8 @@ impl<T: Real> Scattering<T> {
             paths,
             phi,
             out_ifft,
-            padded: vec![0.0; n],
-            spectrum_wide: rfft.make_output_vec(),
-            wide_scratch: rfft.make_scratch_vec(),
-            spectrum: zeroed(n / 2 + 1),
+            padded: vec![T::zero(); n],
+            spectrum: rfft.make_output_vec(),
             rfft,
             band: zeroed(max_len),
             u1: zeroed(max_len / 2),
@@ -383,22 +378,15 @@ impl<T: Real> Scattering<T> {
             self.input_len,
             "signal length differs from the plan"
         );
-        Self::input_spectrum(
-            x,
-            self.pad.pad_left,
-            &*self.rfft,
-            &mut self.padded,
-            &mut self.spectrum_wide,
-            &mut self.wide_scratch,
-            &mut self.spectrum,
-        );
         let Scattering {
             pad,
             paths,
+            rfft,
             phi,
             out_ifft,
             first,
             psi2,
+            padded,
             spectrum,
             band,
             u1,
@@ -424,6 +412,10 @@ impl<T: Real> Scattering<T> {
                 *d = o.re.to_f32_lossy();
             }
         };
+
+        reflect_pad(x, pad.pad_left, padded);
+        rfft.process_with_scratch(padded, spectrum, fft_scratch)
+            .expect("buffer sizes come from the plan");
 
         // Order 0: x * phi.
         let nt = T::of(n as f64);
@@ -480,31 +472,6 @@ impl<T: Real> Scattering<T> {
         Coefficients { rows, frames, data }
     }
 
-    /// The padded input's half spectrum into `spectrum`: computed in float64,
-    /// then rounded to `T`. In float32 the FFT's rounding spreads ~1e-7 of
-    /// the whole signal's energy over every bin; where the audio leaves a
-    /// band empty (above 4 kHz for an 8 kHz file) that error was the band's
-    /// whole content, different for each FFT kernel (native AVX, WASM
-    /// simd128), and the normaliser's S2 / (S1 + ε2) made it a difference of
-    /// up to 1.25e-3 between the page's scores and the CLI's. In float64 every
-    /// bin is exact to its own float32 rounding, for ~4 % of the transform.
-    fn input_spectrum(
-        x: &[f32],
-        pad_left: usize,
-        rfft: &dyn RealToComplex<f64>,
-        padded: &mut [f64],
-        wide: &mut [Complex<f64>],
-        scratch: &mut [Complex<f64>],
-        spectrum: &mut [Complex<T>],
-    ) {
-        reflect_pad(x, pad_left, padded);
-        rfft.process_with_scratch(padded, wide, scratch)
-            .expect("buffer sizes come from the plan");
-        for (s, w) in spectrum.iter_mut().zip(wide.iter()) {
-            *s = Complex::new(T::of(w.re), T::of(w.im));
-        }
-    }
-
     /// `|x| * phi` on the output frames: the local loudness the normaliser
     /// divides order 1 by (the paper's `x * phi` is ~0 for zero-mean audio).
     pub fn envelope(&mut self, x: &[f32]) -> Vec<f32> {
@@ -514,15 +481,10 @@ impl<T: Real> Scattering<T> {
             "signal length differs from the plan"
         );
         let abs: Vec<f32> = x.iter().map(|v| v.abs()).collect();
-        Self::input_spectrum(
-            &abs,
-            self.pad.pad_left,
-            &*self.rfft,
-            &mut self.padded,
-            &mut self.spectrum_wide,
-            &mut self.wide_scratch,
-            &mut self.spectrum,
-        );
+        reflect_pad(&abs, self.pad.pad_left, &mut self.padded);
+        self.rfft
+            .process_with_scratch(&mut self.padded, &mut self.spectrum, &mut self.fft_scratch)
+            .expect("buffer sizes come from the plan");
         let n = self.pad.padded_len;
         let nt = T::of(n as f64);
         lowpass(&self.spectrum, n, &self.phi, &mut self.out, T::one() / nt);
