@@ -162,7 +162,7 @@ async function decode(blob, name, timings, alive, id) {
     }
     throw new UserError(
       `“${name}” could not be read as audio: ${coreError.replace(/\.$/, '')}. It may not be an audio file, or it is damaged ` +
-        `or in a format this browser cannot decode (MP3, WAV, AIFF, FLAC, Ogg/Vorbis and M4A work everywhere; others as the browser can).`,
+        `or in a format this browser cannot decode (MP3, WAV, AIFF, FLAC and Ogg/Vorbis work everywhere; M4A, Opus and others as the browser can).`,
     );
   }
   timings.decode = t() - t0;
