@@ -88,15 +88,15 @@ export class Engine extends EventTarget {
 
   /**
    * Decode a file's bytes (an ArrayBuffer, transferred: copy it first to keep
-   * it) with the core's decoder, as the native CLI decodes: MP3, WAV, FLAC,
-   * Ogg/Vorbis. `extension` hints at the format; `monoRate` (0: keep the
+   * it) with the core's decoder, as the native CLI decodes: MP3, WAV, AIFF,
+   * FLAC, Ogg/Vorbis. `extension` hints at the format; `monoRate` (0: keep the
    * file's rate and channels) mixes to mono and resamples as the core does,
    * slice by slice, to bound memory; past `maxSeconds` it fails. Resolves
    * with `{ channels, sampleRate, fileRate, fileChannels, frames, seconds,
    * earlyEnd, nonFinite, ms }` (`channels`: planar Float32Arrays, ready for
    * `analyse`; `earlyEnd`: why the file ended before its end, the CLI's
    * warning, or null). Rejects with the core's reason, e.g. for a format it
-   * does not read (AAC, Opus…: the browser's `decodeFile` may). Does not wait
+   * does not read (M4A, Opus…: the browser's `decodeFile` may). Does not wait
    * for the model.
    */
   decode(bytes, { extension, monoRate = 0, maxSeconds = Infinity, onProgress, signal } = {}) {

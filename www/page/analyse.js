@@ -100,7 +100,7 @@ const WAIT_MODEL = 'Waiting for the tagging model to finish downloading (its pro
 
 /**
  * Read and decode `blob`: with the core's decoder in the worker (the native
- * CLI's, so the tags are the CLI's), or, for a format it does not read (AAC,
+ * CLI's, so the tags are the CLI's), or, for a format it does not read (M4A,
  * Opus…), with the browser's, at the file's own rate when its header says it.
  */
 async function decode(blob, name, timings, alive, id) {
