@@ -6,6 +6,7 @@
 import { audioHead, decodeRate, sniffSampleRate } from './package/sniff.js';
 import { MODEL_URL, WASM_URL, WEBGPU_WASM_URL } from './constants.js';
 import { createEngine } from './package/engine.js';
+import { decodeFile, extensionOf } from './package/audio.js';
 const $ = (id) => document.getElementById(id);
 
 const median = (xs) => {
@@ -55,14 +56,11 @@ function stopEngine() {
  * channels, their rate, the seconds and which decoder it was.
  */
 async function decode(e, file, bytes) {
-  const extension = /\.([A-Za-z0-9]{1,5})$/.exec(file.name)?.[1];
   try {
-    const d = await e.decode(bytes, { extension });
+    const d = await e.decode(bytes, { extension: extensionOf(file.name) });
     return { channels: d.channels, sampleRate: d.sampleRate, duration: d.seconds, by: 'core' };
   } catch {
-    const again = await file.arrayBuffer();
-    const ctx = new OfflineAudioContext(1, 1, decodeRate(sniffSampleRate(audioHead(again).head)));
-    const audio = await ctx.decodeAudioData(again);
+    const audio = await decodeFile(file);
     const channels = [];
     for (let c = 0; c < audio.numberOfChannels; c++) channels.push(audio.getChannelData(c).slice());
     return { channels, sampleRate: audio.sampleRate, duration: audio.duration, by: 'browser' };
@@ -154,7 +152,7 @@ async function run(file, backend, { reps = 3, warmup = 1, timeoutMs = 600_000 } 
  */
 async function decoders(file, reps = 5) {
   const e = engine || (await startEngine());
-  const extension = /\.([A-Za-z0-9]{1,5})$/.exec(file.name)?.[1];
+  const extension = extensionOf(file.name);
   const core = async () => {
     const bytes = await file.arrayBuffer();
     const t0 = performance.now();

@@ -138,14 +138,7 @@ pub fn decode_audio(
             .map_err(|e| JsError::new(&format!("the decoded audio could not be kept: {e:?}")))
     };
     call_progress(&progress, 0, len as f64, "decode");
-    let mut read = 0u64; // the file's frames so far
     while let Some(pcm) = reader.next_packet().map_err(js)? {
-        read += (pcm.len() / info.channels as usize) as u64;
-        if read as f64 > max_frames {
-            return Err(JsError::new(&format!(
-                "the audio is longer than {max_seconds} s, the most this page analyses"
-            )));
-        }
         match &mut mono {
             Some(m) => m.push(pcm, &mut planes[0]).map_err(js)?,
             None => {
@@ -155,6 +148,11 @@ pub fn decode_audio(
                     }
                 }
             }
+        }
+        if reader.frames() as f64 > max_frames {
+            return Err(JsError::new(&format!(
+                "the audio is longer than {max_seconds} s, the most this page analyses"
+            )));
         }
         if planes[0].len() >= slice {
             send(&mut planes, &mut frames)?;

@@ -50,6 +50,28 @@ export function fromPlanes(planes, sampleRate) {
   };
 }
 
+/** A file name's extension (`'mp3'`), the decoder's hint at its format; undefined without one. */
+export function extensionOf(name) {
+  return typeof name === 'string' ? /\.([A-Za-z0-9]{1,5})$/.exec(name)?.[1] : undefined;
+}
+
+/**
+ * A file's `bytes` (a Uint8Array) decoded by the WASM's `decodeAudio` (the
+ * core's decoder, `decode_audio`), its slices joined into planar channels
+ * here, outside the WASM memory: its result, with `channels` the Float32Arrays.
+ */
+export function decodeBytes(decodeAudio, bytes, { extension, monoRate = 0, maxSeconds = Infinity, progress } = {}) {
+  const slices = [];
+  const r = decodeAudio(bytes, extension, monoRate, maxSeconds, (planes) => slices.push(planes), progress);
+  const channels = Array.from({ length: r.channels }, () => new Float32Array(r.frames));
+  let at = 0;
+  for (const planes of slices) {
+    planes.forEach((plane, c) => channels[c].set(plane, at));
+    at += planes[0].length;
+  }
+  return { ...r, channels };
+}
+
 function checkRate(rate) {
   if (!Number.isInteger(rate) || rate < 1) throw new TypeError(`the sample rate must be a whole number of Hz, not ${rate}`);
 }

@@ -6,7 +6,7 @@
 // calls with a single part (TagModel.job_* / set_input / prediction_cpu), the
 // same road the Scatterbrain page's workers take.
 import init, { Analyzer, MonoStream, TagModel, decode_audio } from './pkg/scatterbrain.js';
-import { audioSource, fromPlanes } from './audio.js';
+import { audioSource, decodeBytes, extensionOf, fromPlanes } from './audio.js';
 // The browser's decoding of a File/Blob, at the file's own rate (for formats the core does not read).
 export { decodeFile } from './audio.js';
 
@@ -190,11 +190,9 @@ function isFile(audio) {
 async function decoded(audio, rate) {
   const blob = typeof Blob !== 'undefined' && audio instanceof Blob;
   const bytes = blob ? new Uint8Array(await audio.arrayBuffer()) : audio instanceof ArrayBuffer ? new Uint8Array(audio) : audio;
-  const extension = blob && typeof audio.name === 'string' ? /\.([A-Za-z0-9]{1,5})$/.exec(audio.name)?.[1] : undefined;
-  const slices = [];
-  let r;
+  let d;
   try {
-    r = decode_audio(bytes, extension, rate, Infinity, (planes) => slices.push(planes));
+    d = decodeBytes(decode_audio, bytes, { extension: blob ? extensionOf(audio.name) : undefined, monoRate: rate });
   } catch (e) {
     if (blob && typeof OfflineAudioContext !== 'undefined' && !/audio is empty/.test(e.message)) {
       try {
@@ -206,13 +204,7 @@ async function decoded(audio, rate) {
     // The core's words already say "could not read the file as audio: …".
     throw new Error(e.message);
   }
-  const planes = Array.from({ length: r.channels }, () => new Float32Array(r.frames));
-  let at = 0;
-  for (const p of slices) {
-    planes.forEach((plane, c) => plane.set(p[c], at));
-    at += p[0].length;
-  }
-  return { ...fromPlanes(planes, r.sampleRate), earlyEnd: r.earlyEnd, nonFinite: r.nonFinite };
+  return { ...fromPlanes(d.channels, d.sampleRate), earlyEnd: d.earlyEnd, nonFinite: d.nonFinite };
 }
 
 // A macrotask, so timers, events and rendering get their turn; setTimeout(0)

@@ -2,6 +2,7 @@
 // worker; the browser's for formats it lacks), the worker's scattering and tags, drawing;
 // re-tagging the shown audio on another backend; cancelling.
 import { audioHead, declaredSeconds, decodeRate, sniffSampleRate, estimateSeconds } from '../package/sniff.js';
+import { extensionOf } from '../package/audio.js';
 import { ui } from './ui.js';
 import { env, NO_SIMD } from './env.js';
 import { model } from './model.js';
@@ -130,9 +131,8 @@ async function decode(blob, name, timings, alive, id) {
   let audio = null;
   let coreError = null;
   try {
-    const ext = /\.([A-Za-z0-9]{1,5})$/.exec(name)?.[1];
     const onProgress = (m) => alive() && m.stage === 'decode' && setProgress(m.done / m.total);
-    const options = { extension: ext, monoRate: long ? coreRate : 0, maxSeconds: MAX_SECONDS + 1, onProgress };
+    const options = { extension: extensionOf(name), monoRate: long ? coreRate : 0, maxSeconds: MAX_SECONDS + 1, onProgress };
     const d = await inTheWorker(id, () => decodeInWorker(bytes, options));
     audio = { ...d, numberOfChannels: d.fileChannels, duration: d.seconds, by: 'core' };
   } catch (e) {

@@ -12,6 +12,7 @@ import init, { Analyzer, TagModel, decode_audio } from '../pkg/scatterbrain.js';
 import { HelperPool } from './pool.js';
 import { liveStart, livePush, liveStop } from './live.js';
 import { MSG, messageOf, crashed } from './protocol.js';
+import { decodeBytes } from '../audio.js';
 
 let analyzer = null;
 let pool = null;
@@ -302,17 +303,10 @@ async function scatterParallel({ id, channels, sampleRate, backend }) {
 async function decode({ id, bytes, extension, monoRate, maxSeconds }) {
   await ready;
   const t0 = performance.now();
-  const slices = [];
   const progress = (done, total) => postMessage({ type: MSG.PROGRESS, id, stage: 'decode', done, total });
-  const r = decode_audio(new Uint8Array(bytes), extension ?? undefined, monoRate ?? 0, maxSeconds ?? Infinity, (planes) => slices.push(planes), progress);
-  const channels = Array.from({ length: r.channels }, () => new Float32Array(r.frames));
-  let at = 0;
-  for (const planes of slices) {
-    for (let c = 0; c < planes.length; c++) channels[c].set(planes[c], at);
-    at += planes[0].length;
-  }
-  const audio = { ...r, channels, ms: performance.now() - t0 };
-  postMessage({ type: MSG.DECODED, id, audio }, channels.map((c) => c.buffer));
+  const d = decodeBytes(decode_audio, new Uint8Array(bytes), { extension: extension ?? undefined, monoRate, maxSeconds, progress });
+  const audio = { ...d, ms: performance.now() - t0 };
+  postMessage({ type: MSG.DECODED, id, audio }, audio.channels.map((c) => c.buffer));
 }
 
 async function retag({ id, backend }) {
