@@ -42,6 +42,7 @@ const SHELL = [
   'page/status.js',
   'page/ui.js',
   'package/engine.js',
+  'package/audio.js',
   'package/sniff.js',
   'package/worker/coordinator.js',
   'package/worker/helper.js',
