@@ -934,6 +934,18 @@ test('a file cut short and NaN samples are analysed with a note saying so; a who
   check((await settled(page)) === 'done', await errorText(page));
   const cut8k = await note();
   check(/cut short/.test(cut8k) && /2\.0\d? s/.test(cut8k), `an 8 kHz MP3 cut short: note “${cut8k}”`);
+  // Ogg Opus, which the browser decodes: no header states its length, so
+  // only the missing end-of-stream page tells a cut file from a whole one.
+  const opus = fixture('tone600_48k_stereo.opus');
+  await resetState(page);
+  await dropFile(page, 'whole.opus', opus, 'audio/ogg');
+  check((await settled(page)) === 'done', await errorText(page));
+  check((await note()) === '', `a whole Opus file has a note: “${await note()}”`);
+  await resetState(page);
+  await dropFile(page, 'cut.opus', opus.subarray(0, Math.floor(opus.length * 0.6)), 'audio/ogg');
+  check((await settled(page)) === 'done', await errorText(page));
+  const cutOpus = await note();
+  check(/cut short/.test(cutOpus) && /Ogg stream/.test(cutOpus), `an Opus file cut short: note “${cutOpus}”`);
   // NaN and infinite samples (counted by the core while tagging).
   needModel();
   await resetState(page);

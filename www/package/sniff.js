@@ -222,3 +222,52 @@ export function estimateSeconds(bytes, fileSize, tail = null) {
   const known = flacSeconds(b) ?? oggSeconds(b, tail) ?? mp3Seconds(b, fileSize);
   return known ?? fileSize / 6000;
 }
+
+/** Ogg's page checksum: CRC-32, polynomial 0x04c11db7, not reflected, over the page with its CRC field zeroed. */
+const OGG_CRC = (() => {
+  const t = new Uint32Array(256);
+  for (let i = 0; i < 256; i++) {
+    let r = i << 24;
+    for (let k = 0; k < 8; k++) r = r & 0x80000000 ? (r << 1) ^ 0x04c11db7 : r << 1;
+    t[i] = r >>> 0;
+  }
+  return t;
+})();
+
+/** The length of the Ogg page at `at` in `b` if it is whole and its checksum holds, else 0. */
+function oggPage(b, at) {
+  if (!ascii(b, at, 'OggS') || b[at + 4] !== 0 || at + 27 > b.length) return 0;
+  const segments = b[at + 26];
+  if (at + 27 + segments > b.length) return 0;
+  let len = 27 + segments;
+  for (let s = 0; s < segments; s++) len += b[at + 27 + s];
+  if (at + len > b.length) return 0;
+  let crc = 0;
+  for (let i = 0; i < len; i++) {
+    const v = i >= 22 && i < 26 ? 0 : b[at + i];
+    crc = ((crc << 8) ^ OGG_CRC[((crc >>> 24) ^ v) & 0xff]) >>> 0;
+  }
+  return crc === u32le(b, at + 22) ? len : 0;
+}
+
+/**
+ * Whether an Ogg file (Vorbis, Opus, FLAC; `head` its first bytes, `tail` its
+ * last ones) was cut short: no header states an Ogg stream's length, but a
+ * whole file ends with the page that closes its stream (flag 4), and a cut
+ * one mid-page or on a page that does not. False when the file ends as it
+ * should, null when it is not Ogg or its end cannot be read (no whole page
+ * in `tail`, or bytes that are not a page after the last one).
+ */
+export function oggCut(head, tail) {
+  if (!ogg(head instanceof Uint8Array ? head : new Uint8Array(head)) || !tail) return null;
+  // The last whole page with a valid checksum ('OggS' may also occur inside a packet).
+  for (let i = tail.length - 27; i >= 0; i--) {
+    const len = oggPage(tail, i);
+    if (!len) continue;
+    const end = i + len;
+    if (end === tail.length) return (tail[i + 5] & 4) === 0;
+    // A page begun after it and not finished: cut inside that page.
+    return ascii(tail, end, 'OggS') ? true : null;
+  }
+  return null;
+}

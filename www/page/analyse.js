@@ -1,7 +1,7 @@
 // One job from input to results: read, decode (the core's decoder in the
 // worker; the browser's for formats it lacks), the worker's scattering and tags, drawing;
 // re-tagging the shown audio on another backend; cancelling.
-import { audioHead, declaredSeconds, decodeRate, sniffSampleRate, estimateSeconds } from '../package/sniff.js';
+import { audioHead, declaredSeconds, decodeRate, oggCut, sniffSampleRate, estimateSeconds } from '../package/sniff.js';
 import { extensionOf } from '../package/audio.js';
 import { ui } from './ui.js';
 import { env, NO_SIMD } from './env.js';
@@ -122,6 +122,8 @@ async function decode(blob, name, timings, alive, id) {
   // cut without a word: its header's length tells (0.1 s of slack for an
   // MP3's encoder delay and padding). Read before decoding detaches `bytes`.
   const declared = declaredSeconds(head);
+  // An Ogg stream (Opus, which only the browser reads here) states no length: its last page tells.
+  const cutOgg = oggCut(head, tail);
   const long = estimate > LONG_SECONDS;
   await waitFor(engine.ready, WAIT_ENGINE, timings, alive); // the decoder and the front end's rate are the core's
   if (!alive()) throw superseded();
@@ -180,6 +182,8 @@ async function decode(blob, name, timings, alive, id) {
   let earlyEnd = audio.earlyEnd ?? null;
   if (audio.by === 'browser' && declared != null && audio.duration < declared - 0.1) {
     earlyEnd = `the file is cut short: it ends at ${fmtSeconds(audio.duration)} where its header declares ${fmtSeconds(declared)}; only what was read is analysed`;
+  } else if (audio.by === 'browser' && cutOgg) {
+    earlyEnd = `the file is cut short: it ends at ${fmtSeconds(audio.duration)} without the page that closes its Ogg stream; only what was read is analysed`;
   }
   return { audio, sniffed, long, earlyEnd };
 }
