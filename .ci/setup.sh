@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent installers for everything the project needs on a fresh machine.
-#   bash .ci/setup.sh rust-wasm|node|npm|chromium|vulkan|fuzz|media|all
+#   bash .ci/setup.sh wasm-target|rust-wasm|node|npm|chromium|vulkan|fuzz|media|all
 # Each step checks first and does nothing when its tool is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,10 +10,14 @@ wasm_bindgen_version() {
     awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock
 }
 
-setup_rust_wasm() {
+setup_wasm_target() {
     if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
         rustup target add wasm32-unknown-unknown
     fi
+}
+
+setup_rust_wasm() {
+    setup_wasm_target
     local want
     want="$(wasm_bindgen_version)"
     if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$want" ]; then
@@ -67,6 +71,7 @@ setup_fuzz() {
 }
 
 case "${1:-all}" in
+    wasm-target) setup_wasm_target ;;
     rust-wasm) setup_rust_wasm ;;
     node) setup_node ;;
     npm) setup_npm ;;
@@ -77,5 +82,5 @@ case "${1:-all}" in
     # mma: its style library is read by the corpus recipe tests (trainer/corpus/test_arrange.py);
     # numpy, scipy and soundfile (for Debian's python3): the procedural recipe's audio checks (trainer/corpus/test_procedural.py)
     all) setup_rust_wasm; setup_fuzz; setup_node; setup_npm; apt_install chromium mesa-vulkan-drivers libvulkan1 mma python3-numpy python3-scipy python3-soundfile ;;
-    *) echo "usage: $0 rust-wasm|node|npm|chromium|vulkan|fuzz|media|all" >&2; exit 2 ;;
+    *) echo "usage: $0 wasm-target|rust-wasm|node|npm|chromium|vulkan|fuzz|media|all" >&2; exit 2 ;;
 esac

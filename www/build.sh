@@ -43,6 +43,9 @@ compile() {
 
 finish() {
     local dir=$1 out_dir=www/package/$1
+    # tests/run starts this build while it still installs wasm-bindgen and
+    # wasm-opt, holding this lock until they are in.
+    if [ -n "${SCATTERBRAIN_SETUP_LOCK:-}" ]; then flock -s "$SCATTERBRAIN_SETUP_LOCK" true; fi
     local wasm="$CARGO_TARGET_DIR/scatterbrain-$dir.wasm"
     echo "== wasm-bindgen --target web → $out_dir"
     rm -rf "$out_dir.tmp"
