@@ -942,10 +942,11 @@ test('a file cut short and NaN samples are analysed with a note saying so; a who
   check((await settled(page)) === 'done', await errorText(page));
   check((await note()) === '', `a whole Opus file has a note: “${await note()}”`);
   await resetState(page);
-  await dropFile(page, 'cut.opus', opus.subarray(0, Math.floor(opus.length * 0.6)), 'audio/ogg');
+  // opusenc's pages hold 1 s each: cut inside the last one, 2 s are left.
+  await dropFile(page, 'cut.opus', opus.subarray(0, Math.floor(opus.length * 0.8)), 'audio/ogg');
   check((await settled(page)) === 'done', await errorText(page));
   const cutOpus = await note();
-  check(/cut short/.test(cutOpus) && /Ogg stream/.test(cutOpus), `an Opus file cut short: note “${cutOpus}”`);
+  check(/cut short/.test(cutOpus) && /Ogg stream/.test(cutOpus) && /2\.0\d? s/.test(cutOpus), `an Opus file cut short: note “${cutOpus}”`);
   // NaN and infinite samples (counted by the core while tagging).
   needModel();
   await resetState(page);
