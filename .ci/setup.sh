@@ -10,6 +10,13 @@ wasm_bindgen_version() {
     awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock
 }
 
+# `cargo install` in a folder of its own: in the project's target folder
+# (tests/run exports CARGO_TARGET_DIR) it would wait, whole minutes, on the
+# lock of the host artifacts the WASM build, started beside the set-up, holds.
+tool_install() {
+    env -u CARGO_TARGET_DIR cargo install "$@"
+}
+
 setup_wasm_target() {
     if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
         rustup target add wasm32-unknown-unknown
@@ -22,7 +29,7 @@ setup_rust_wasm() {
     want="$(wasm_bindgen_version)"
     if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$want" ]; then
         # Not --locked: the CLI's own lock file pins crates that no longer build.
-        cargo install wasm-bindgen-cli --version "$want"
+        tool_install wasm-bindgen-cli --version "$want"
     fi
 }
 
@@ -67,7 +74,7 @@ setup_media() { apt_install ffmpeg; }
 # its release was tested with), without it should those no longer build.
 setup_fuzz() {
     command -v cargo-fuzz >/dev/null && return 0
-    cargo install cargo-fuzz --locked || cargo install cargo-fuzz
+    tool_install cargo-fuzz --locked || tool_install cargo-fuzz
 }
 
 case "${1:-all}" in
