@@ -577,9 +577,10 @@ test('files are decoded by the core, as the CLI decodes: MP3 (44.1 and 8 kHz), F
     check((await settled(page)) === 'done', `${name}: ${await errorText(page)}`);
     const r = await page.evaluate(() => {
       const s = globalThis.scatterbrain.result;
-      return { by: s.decodedBy, rate: s.sampleRate, ch: s.channels, meta: document.getElementById('result-meta').textContent };
+      return { by: s.decodedBy, rate: s.sampleRate, ch: s.channels, meta: document.getElementById('result-meta').textContent, timings: document.getElementById('timings').textContent };
     });
     check(r.by === 'core', `${name}: decoded by ${r.by}`);
+    check(/Decode \(WASM, worker\)/.test(r.timings) && !/browser/.test(r.timings), `${name}: the timings say “${r.timings}”`);
     check(r.rate === rate && r.ch === channels, `${name}: ${r.rate} Hz × ${r.ch}, expected ${rate} × ${channels}`);
     check(!/by the browser/.test(r.meta), `${name}: the page says “${r.meta}”`);
     const file = path.join(TMP, name);
@@ -617,8 +618,9 @@ test('formats the page’s core does not read (Opus recorded by the browser; AAC
   });
   await dropFile(page, 'memo.webm', Buffer.from(webm), 'audio/webm');
   check((await settled(page)) === 'done', `WebM/Opus: ${await errorText(page)}`);
-  const r = await page.evaluate(() => ({ by: globalThis.scatterbrain.result.decodedBy, meta: document.getElementById('result-meta').textContent }));
+  const r = await page.evaluate(() => ({ by: globalThis.scatterbrain.result.decodedBy, meta: document.getElementById('result-meta').textContent, timings: document.getElementById('timings').textContent }));
   check(r.by === 'browser', `WebM/Opus decoded by ${r.by}`);
+  check(/Decode \(browser\)/.test(r.timings), `WebM/Opus: the timings say “${r.timings}”`);
   check(/by the browser/.test(r.meta), `the page does not say the browser decoded it: “${r.meta}”`);
   const f = await peakBand(page, 0.5, 1.8);
   check(Math.abs(Math.log2(f / 440)) < 0.2, `WebM/Opus: strongest band ${f} Hz, expected ~440`);

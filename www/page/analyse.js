@@ -309,7 +309,7 @@ export async function analyse(blob, name, left = [], { retagOf = null } = {}) {
     };
     showResults(shown.result);
     timings.draw = performance.now() - t0;
-    renderTimings(timings, shown.result.tags, shown.result.workers, shown.result.tagError);
+    renderTimings(shown.result);
     finishStages();
     setProgress(1);
     const total = Object.values(timings).reduce((a, b) => a + b, 0) / 1000;
@@ -369,7 +369,7 @@ async function retag() {
     else delete current.timings.webgpuInit;
     showTags(current);
     drawAll();
-    renderTimings(current.timings, current.tags, current.workers, current.tagError);
+    renderTimings(current);
     for (const el of ui.stages.children) {
       el.classList.remove('active');
       el.classList.add('done');

@@ -270,10 +270,12 @@ export function describePictures(r = shown.result) {
 // The S2 band is chosen after the results are shown.
 ui.band.addEventListener('change', () => describePictures());
 
-export function renderTimings(tm, tags, workers, tagError = null) {
+/** The timings of result `r` (`shown.result`): each stage, and where it ran. */
+export function renderTimings(r) {
+  const { timings: tm, tags, workers, tagError } = r;
   const rows = [
     ['Read file', tm.read],
-    ['Decode (browser)', tm.decode],
+    [r.decodedBy === 'browser' ? 'Decode (browser)' : 'Decode (WASM, worker)', tm.decode],
   ];
   if (workers != null) {
     // One scattering per window gives the pictures and the model input.
