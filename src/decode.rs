@@ -79,12 +79,12 @@ impl std::fmt::Display for EarlyEnd {
     }
 }
 
-/// What the decoder reads, for messages (the `symphonia` features in
-/// Cargo.toml; MP4 with `decode-mp4`, the CLI's, not the page's).
+/// What the decoder reads, for messages and the CLI's help (the `symphonia`
+/// features in Cargo.toml; MP4 with `decode-mp4`, the CLI's, not the page's).
 #[cfg(feature = "decode-mp4")]
-const FORMATS: &str = "MP3, WAV, AIFF, FLAC, Ogg/Vorbis, MP4/M4A (AAC, ALAC)";
+pub const FORMATS: &str = "MP3, WAV, AIFF, FLAC, Ogg/Vorbis, MP4/M4A (AAC, ALAC)";
 #[cfg(not(feature = "decode-mp4"))]
-const FORMATS: &str = "MP3, WAV, AIFF, FLAC, Ogg/Vorbis";
+pub const FORMATS: &str = "MP3, WAV, AIFF, FLAC, Ogg/Vorbis";
 #[cfg(feature = "decode-mp4")]
 const CODECS: &str = "MP3, PCM, FLAC, Vorbis, AAC-LC, ALAC";
 #[cfg(not(feature = "decode-mp4"))]

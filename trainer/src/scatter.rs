@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Audio file (MP3, WAV, FLAC, Ogg/Vorbis); `-` reads it from standard input.
+    /// Audio file; `-` reads it from standard input.
+    #[arg(help = format!("Audio file ({}); `-` reads it from standard input", scatterbrain::decode::FORMATS))]
     pub file: PathBuf,
     /// Write a picture of the first-order coefficients (log frequency × time).
     #[arg(long)]

@@ -41,8 +41,8 @@ static BUILT_IN: &[u8] = include_bytes!(concat!("../../models/", shipped_model!(
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Audio files (MP3, WAV, FLAC, Ogg/Vorbis); `-` reads one from standard input.
-    #[arg(required = true)]
+    /// Audio files; `-` reads one from standard input.
+    #[arg(required = true, help = format!("Audio files ({}); `-` reads one from standard input", scatterbrain::decode::FORMATS))]
     pub files: Vec<PathBuf>,
     /// Tags to show per file (at least 1).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
