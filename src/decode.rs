@@ -9,6 +9,7 @@
 //! sets up its resampler once instead of checking every packet.
 
 mod demux;
+mod ogg_end;
 mod watched;
 mod wide_wav;
 
@@ -46,8 +47,10 @@ pub struct StreamInfo {
 /// whole.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EarlyEnd {
-    /// The data stops inside a packet (an interrupted download or copy);
-    /// with the length the header declares, when it states one exactly.
+    /// The data stops before the stream's end (an interrupted download or
+    /// copy): inside a packet, or between an Ogg stream's pages before the
+    /// one that closes it; with the length the header declares, when it
+    /// states one exactly.
     Cut { at_s: f64, declared_s: Option<f64> },
     /// The container declares more audio than the data holds.
     Short { at_s: f64, declared_s: f64 },
@@ -64,7 +67,7 @@ impl std::fmt::Display for EarlyEnd {
                     .unwrap_or_default();
                 write!(
                     f,
-                    "the file is cut short (it stops inside a packet, at {at_s:.2} s{header}); only what was read is analysed"
+                    "the file is cut short (its data stops at {at_s:.2} s, before the end of its stream{header}); only what was read is analysed"
                 )
             }
             EarlyEnd::Short { at_s, declared_s } => write!(

@@ -276,6 +276,48 @@ fn a_file_cut_short_says_so() {
     }
 }
 
+/// Where each Ogg page of `b` ends, and whether it begins a stream.
+fn ogg_pages(b: &[u8]) -> Vec<(usize, bool)> {
+    let mut pages = Vec::new();
+    let mut at = 0;
+    while at + 27 <= b.len() {
+        assert_eq!(&b[at..at + 4], b"OggS", "a page at {at}");
+        let segments = b[at + 26] as usize;
+        let body: usize = b[at + 27..at + 27 + segments]
+            .iter()
+            .map(|&l| l as usize)
+            .sum();
+        let first = b[at + 5] & 2 != 0;
+        at += 27 + segments + body;
+        pages.push((at, first));
+    }
+    pages
+}
+
+/// An Ogg file cut between two pages, before the page that closes its
+/// stream, says so too; so does a chained one cut right after the header
+/// pages of its second stream (symphonia counts that stream as read; before,
+/// it passed as whole, its second half missing).
+#[test]
+fn an_ogg_cut_between_pages_says_so() {
+    let one = std::fs::read(fixture("tone2k_22k.ogg")).unwrap();
+    let pages = ogg_pages(&one);
+    // Headers (2 pages), then audio: cut after the first audio page.
+    let (frames, early) = decode_ending(one[..pages[2].0].to_vec(), "ogg").unwrap();
+    assert!(frames > 0 && frames < 44_100, "{frames}");
+    let text = early.expect("no warning").to_string();
+    assert!(text.contains("before the end of its stream"), "{text}");
+
+    let chained = std::fs::read(fixture("chained_same.ogg")).unwrap();
+    let pages = ogg_pages(&chained);
+    let second = pages[1..].iter().position(|&(_, first)| first).unwrap() + 1;
+    let headers_end = pages[second + 1].0;
+    let (frames, early) = decode_ending(chained[..headers_end].to_vec(), "ogg").unwrap();
+    assert_eq!(frames, 33_075, "the first stream, whole");
+    let text = early.expect("no warning").to_string();
+    assert!(text.contains("at 1.50 s, before the end"), "{text}");
+}
+
 /// A cut file whose header states its length exactly (an MP3's Xing/Info
 /// frame, FLAC's stream info) says both where it stops and how long it is:
 /// the page shows the same words (it decodes with this reader).

@@ -46,6 +46,11 @@ impl Demux {
         Ok(())
     }
 
+    fn is_ogg(&self) -> bool {
+        use symphonia::core::formats::well_known::FORMAT_ID_OGG;
+        self.format.format_info().format == FORMAT_ID_OGG
+    }
+
     fn is_mpeg(&self) -> bool {
         use symphonia::core::codecs::audio::well_known::{
             CODEC_ID_MP1, CODEC_ID_MP2, CODEC_ID_MP3,
@@ -66,7 +71,17 @@ impl Demux {
         loop {
             let mut packet = match self.format.next_packet() {
                 Ok(Some(p)) => p,
-                Ok(None) => return Ok(None),
+                Ok(None) => {
+                    // symphonia ends quietly on some Ogg files cut between
+                    // pages: a whole one ends with the page closing its stream.
+                    if early.is_none() && self.is_ogg() && self.medium.ogg_closes() == Some(false) {
+                        *early = Some(EarlyEnd::Cut {
+                            at_s,
+                            declared_s: None,
+                        });
+                    }
+                    return Ok(None);
+                }
                 // The medium failed (not the file's data): an error, not
                 // a quiet end that would pass part of the file as all of it.
                 Err(_) if self.medium.has_failed() => {

@@ -1,11 +1,12 @@
 //! The byte source, watched: whether the medium failed a read (a failing
-//! disk) and whether any byte came at all.
+//! disk), whether any byte came at all, and the last bytes read (an Ogg
+//! file's end tells whether it is whole: `ogg_end`).
 
 use crate::error::AudioError;
 use std::io::{Read, Seek};
 use std::sync::Arc;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock};
 use symphonia::core::io::MediaSource;
 
 /// What [`Watched`] saw of the byte source.
@@ -15,11 +16,34 @@ pub(super) struct Medium {
     pub(super) failed: OnceLock<String>,
     /// Whether any byte was read.
     pub(super) got: AtomicBool,
+    /// The last bytes read since the last seek, up to [`TAIL`] (more
+    /// between trims).
+    tail: Mutex<Vec<u8>>,
 }
+
+/// The tail kept: an Ogg page, the largest there is, and a little more.
+const TAIL: usize = super::ogg_end::MAX_PAGE + 1024;
 
 impl Medium {
     pub(super) fn has_failed(&self) -> bool {
         self.failed.get().is_some()
+    }
+
+    /// Whether the bytes read so far end as a whole Ogg file does (see
+    /// `ogg_end::closes`; `None`: not judged).
+    pub(super) fn ogg_closes(&self) -> Option<bool> {
+        super::ogg_end::closes(&self.tail.lock().ok()?)
+    }
+
+    fn keep(&self, bytes: &[u8]) {
+        if let Ok(mut tail) = self.tail.lock() {
+            tail.extend_from_slice(bytes);
+            // Trimmed at twice the size kept: a copy per TAIL bytes read.
+            if tail.len() > 2 * TAIL {
+                let cut = tail.len() - TAIL;
+                tail.drain(..cut);
+            }
+        }
     }
 
     /// The read error, placed by `when` ("after 1.00 s of audio").
@@ -55,6 +79,7 @@ impl Read for Watched {
             Ok(n) => {
                 if n > 0 {
                     self.medium.got.store(true, Ordering::Relaxed);
+                    self.medium.keep(&buf[..n]);
                 }
                 Ok(n)
             }
@@ -70,6 +95,11 @@ impl Read for Watched {
 
 impl Seek for Watched {
     fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        // The tail is of contiguous bytes (symphonia reads an Ogg's last
+        // page for its length, then goes back to its start).
+        if let Ok(mut tail) = self.medium.tail.lock() {
+            tail.clear();
+        }
         self.inner.seek(pos)
     }
 }

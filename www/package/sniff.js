@@ -251,6 +251,8 @@ function oggPage(b, at) {
 }
 
 /**
+ * (The core judges the Ogg files it decodes by the same rule: src/decode/ogg_end.rs;
+ * this is for those only the browser decodes, Opus.)
  * Whether an Ogg file (Vorbis, Opus, FLAC; `head` its first bytes, `tail` its
  * last ones) was cut short: no header states an Ogg stream's length, but a
  * whole file ends with the page that closes its stream (flag 4), and a cut
