@@ -137,7 +137,7 @@ export function backendTests(h) {
     await chooseBackend(page, 'webgpu');
     check((await settled(page, 300_000)) === 'done', `WebGPU after cancel: ${await errorText(page)}`);
     check((await pageTags(page)).backend === 'webgpu', 'not re-tagged on WebGPU after the cancel');
-  });
+  }, { alone: true });
 
   test('backend: a failed WebGPU start is tried again when WebGPU is chosen again', async ({ page, url }) => {
     needModel();

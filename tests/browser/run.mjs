@@ -8,6 +8,8 @@
 // native CLI (`scatterbrain model init`), serves it to the page through
 // www/server.mjs on a free port, generates its audio itself, prints one line
 // per test and a final 'N passed, N failed'; exits non-zero on failure.
+// Tests run in two lanes at once (SCATTERBRAIN_BROWSER_LANES=1: one by one;
+// see the runner at the end), so their lines come in the order they end.
 // The page's scores are compared with the native CLI's (`scatterbrain tag`).
 // Saves a screenshot of the results page to tests/browser/results.png.
 import { createRequire } from 'node:module';
@@ -112,6 +114,17 @@ async function dropFile(page, name, bytes, type) {
     },
     { name, b64, type },
   );
+}
+
+/**
+ * Wait until the page has started: loaded, its model in (or none), and its
+ * service worker installed, whose first install fetches the page's ~30 files
+ * once the model is ready (www/page/downloads.js); a count of requests during
+ * a job starts after this.
+ */
+async function started(page) {
+  await page.waitForFunction(() => document.body.dataset.offline && document.body.dataset.offline !== 'pending', null, { timeout: 120_000 });
+  await page.waitForLoadState('networkidle');
 }
 
 /** Wait until the page has finished (done, error or cancelled); returns the state. */
@@ -253,8 +266,8 @@ test('page loads with WASM SIMD, isolation and a strict CSP, no console errors',
 test('dropped WAV → scattergram drawn, right bands, zero network requests', async ({ page, url, requests }) => {
   await page.goto(url);
   await page.waitForFunction(() => globalThis.scatterbrain);
-  // Let the page finish loading (WASM compiled, worker started) before the drop.
-  await page.waitForLoadState('networkidle');
+  // Let the page finish starting (WASM compiled, worker started, files cached) before the drop.
+  await started(page);
   requests.length = 0;
   await dropFile(page, 'test tones.wav', good, 'audio/wav');
   const state = await settled(page);
@@ -333,6 +346,7 @@ test('tags on WebGPU and on forced CPU agree, equal the native CLI, with zero re
   await page.goto(url);
   await page.waitForLoadState('networkidle');
   await page.waitForFunction(() => document.body.dataset.model === 'ready', null, { timeout: 60_000 });
+  await started(page);
   const gpu = await page.evaluate(() => ({ ...globalThis.scatterbrain.gpu, backend: globalThis.scatterbrain.backend }));
   check(gpu.available, `WebGPU not offered: ${JSON.stringify(gpu)}`);
   // Chosen: on a software adapter (SwiftShader) the CPU is the default (backend.mjs).
@@ -569,6 +583,7 @@ test('files are decoded by the core, as the CLI decodes: MP3 (44.1 and 8 kHz), F
     ['tone250_22k.aiff', fixture('tone250_22k.aiff'), 'audio/aiff', 22050, 1],
     ['wide20.wav', wide, 'audio/wav', 16000, 20],
   ];
+  await started(page);
   requests.length = 0;
   const worst = [];
   for (const [name, bytes, type, rate, channels] of files) {
@@ -1147,26 +1162,26 @@ inputTests(harness);
 statusTests(harness);
 
 // ------------------------------------------------------------------ runner
+// Two lanes by default (SCATTERBRAIN_BROWSER_LANES), each with its own
+// Chromium: WebGPU on SwiftShader keeps one core busy in its GPU process, and
+// the lanes' GPU processes run side by side. Tests that time things in the
+// page (`alone`: a microphone's live view, a cancel's delay, a status that
+// ticks) run afterwards, one at a time, with the machine to themselves.
 const { server, url } = await startServer({ port: 0, quiet: true, model: modelError ? false : MODEL_FILE });
 const args = ['--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--enable-unsafe-webgpu', '--headless=new'];
 if (process.getuid && process.getuid() === 0) args.push('--no-sandbox');
-const browser = await chromium.launch({ executablePath: CHROMIUM, args, headless: true });
+const launch = (extra = []) => chromium.launch({ executablePath: CHROMIUM, args: [...args, ...extra], headless: true });
 let micBrowser = null; // with Chromium's fake microphone, started when a test needs it
-const browserFor = async (t) => {
+const browserFor = async (t, browser) => {
   if (!t.fakeMic) return browser;
-  micBrowser ??= await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [...args, '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'],
-    headless: true,
-  });
+  micBrowser ??= await launch(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']);
   return micBrowser;
 };
 let passed = 0;
 let failed = 0;
-const only = process.argv[2];
-for (const t of tests) {
-  if (only && !t.name.includes(only)) continue;
-  const context = await (await browserFor(t)).newContext({ acceptDownloads: true });
+
+async function run(t, browser) {
+  const context = await (await browserFor(t, browser)).newContext({ acceptDownloads: true });
   const page = await context.newPage();
   const requests = [];
   const consoleErrors = [];
@@ -1194,7 +1209,25 @@ for (const t of tests) {
   }
   await context.close();
 }
-await browser.close();
+
+/** Run `queue`'s tests one after another in a Chromium of the lane's own. */
+async function lane(queue) {
+  if (!queue.length) return;
+  const browser = await launch();
+  while (queue.length) await run(queue.shift(), browser);
+  await browser.close();
+}
+
+const only = process.argv[2];
+const chosen = tests.filter((t) => !only || t.name.includes(only));
+const alone = (t) => t.alone || t.fakeMic;
+// The long ones (WebGPU on SwiftShader: 0.5–2 min each) first, so that the
+// lanes end together.
+const long = (t) => /WebGPU/.test(t.name);
+const shared = [...chosen.filter((t) => !alone(t) && long(t)), ...chosen.filter((t) => !alone(t) && !long(t))];
+const lanes = Math.max(1, Number(process.env.SCATTERBRAIN_BROWSER_LANES) || 2);
+await Promise.all(Array.from({ length: lanes }, () => lane(shared)));
+await lane(chosen.filter(alone));
 if (micBrowser) await micBrowser.close();
 server.close();
 rmSync(TMP, { recursive: true, force: true });

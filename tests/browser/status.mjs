@@ -68,7 +68,7 @@ export function statusTests(h) {
     const measured = await text();
     check(leftOf(measured) > 1.5, `four windows in 1.2 s, eight to go: "${measured}"`);
     await statusModule(page, (m) => m.showModelProgress('CPU (WebAssembly)', 125, 125, globalThis.poolSince));
-  });
+  }, { alone: true });
 
   /** Open the page with app.js held back, as on a slow link; returns the function that lets it through. */
   async function holdAppJs(page, url) {
