@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fuzz the road from bytes to features for a bounded time (issue 14):
-#   bash tests/fuzz/run.sh [SECONDS]      (default 60, split over the targets)
+#   bash tests/fuzz/run.sh [SECONDS]      (default 60, split over the targets,
+#                                           which run side by side, one per core)
 # decode_pipeline: any bytes → AudioReader → Pipeline; pcm_pipeline: any PCM →
 # ToMono → Pipeline (fuzz_targets/). A crash, a hang (over -timeout s on one
 # input) or running out of memory fails the run and names the saved input;
@@ -36,11 +37,14 @@ pcm_seed() { # NAME HEADER-BYTES (printf escapes)
         >"$cache/fuzz-corpus/pcm_pipeline/seed-$1"
 }
 
-failed=()
-for target in decode_pipeline pcm_pipeline; do
-    corpus="$cache/fuzz-corpus/$target"
+# One target: its corpus, its run, and what to print, in $cache/fuzz-$1.report;
+# fails when it found a crash.
+fuzz_one() {
+    local target=$1
+    local corpus="$cache/fuzz-corpus/$target"
+    local report="$cache/fuzz-$target.report"
     mkdir -p "$corpus"
-    dirs=("$corpus")
+    local dirs=("$corpus") max_len
     case $target in
         decode_pipeline)
             cp tests/fixtures/audio/*.{mp3,ogg,flac,wav} "$corpus/"
@@ -54,29 +58,45 @@ for target in decode_pipeline pcm_pipeline; do
             ;;
     esac
     [ -d "tests/fixtures/fuzz/$target" ] && dirs+=("tests/fixtures/fuzz/$target")
-    log="$cache/fuzz-$target.log"
-    echo "fuzz: $target for $per s (log: $log)"
-    if cargo fuzz run "${opts[@]}" "$target" "${dirs[@]}" -- \
-        -max_total_time="$per" -max_len="$max_len" -timeout=20 -rss_limit_mb=3072 \
-        -print_final_stats=1 >"$log" 2>&1; then
-        # The last status line (executions, coverage) and the speed.
-        grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1 || true
-        grep -E 'stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' "$log" || true
-    else
-        grep -E -m1 -A2 'panicked at|ERROR: libFuzzer' "$log" || tail -20 "$log"
-        input=$(grep -oE 'Test unit written to [^ ]+' "$log" | tail -1 | sed 's/Test unit written to //')
-        echo "fuzz: $target FAILED (log: $log); input: ${input:-none saved}" >&2
-        if [ -n "$input" ] && [ -f "$input" ]; then
-            # Kept with the tests, so that every later run replays it (commit it
-            # with the fix).
-            keep="tests/fixtures/fuzz/$target/$(basename "$input")"
-            mkdir -p "$(dirname "$keep")"
-            cp "$input" "$keep"
-            echo "fuzz: the input is kept as $keep (commit it with the fix; every run replays it)" >&2
-            echo "fuzz: reproduce: RUSTC_BOOTSTRAP=1 RUSTC_WRAPPER=$RUSTC_WRAPPER cargo fuzz run ${opts[*]} $target $keep" >&2
+    local log="$cache/fuzz-$target.log"
+    {
+        echo "fuzz: $target for $per s (log: $log)"
+        if cargo fuzz run "${opts[@]}" "$target" "${dirs[@]}" -- \
+            -max_total_time="$per" -max_len="$max_len" -timeout=20 -rss_limit_mb=3072 \
+            -print_final_stats=1 >"$log" 2>&1; then
+            # The last status line (executions, coverage) and the speed.
+            grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1 || true
+            grep -E 'stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' "$log" || true
+        else
+            grep -E -m1 -A2 'panicked at|ERROR: libFuzzer' "$log" || tail -20 "$log"
+            local input
+            input=$(grep -oE 'Test unit written to [^ ]+' "$log" | tail -1 | sed 's/Test unit written to //')
+            echo "fuzz: $target FAILED (log: $log); input: ${input:-none saved}"
+            if [ -n "$input" ] && [ -f "$input" ]; then
+                # Kept with the tests, so that every later run replays it (commit it
+                # with the fix).
+                local keep="tests/fixtures/fuzz/$target/$(basename "$input")"
+                mkdir -p "$(dirname "$keep")"
+                cp "$input" "$keep"
+                echo "fuzz: the input is kept as $keep (commit it with the fix; every run replays it)"
+                echo "fuzz: reproduce: RUSTC_BOOTSTRAP=1 RUSTC_WRAPPER=$RUSTC_WRAPPER cargo fuzz run ${opts[*]} $target $keep"
+            fi
+            return 1
         fi
-        failed+=("$target")
-    fi
+    } >"$report" 2>&1
+}
+
+# Each libFuzzer run takes one core: the two side by side.
+targets=(decode_pipeline pcm_pipeline)
+pids=()
+for target in "${targets[@]}"; do
+    fuzz_one "$target" &
+    pids+=($!)
+done
+failed=()
+for i in "${!targets[@]}"; do
+    wait "${pids[$i]}" || failed+=("${targets[$i]}")
+    cat "$cache/fuzz-${targets[$i]}.report"
 done
 [ ${#failed[@]} -eq 0 ] || { echo "fuzz: failures in ${failed[*]}" >&2; exit 1; }
 echo "fuzz: no crash in ${secs} s"
