@@ -251,14 +251,14 @@ function oggPage(b, at) {
 }
 
 /**
- * (The core judges the Ogg files it decodes by the same rule: src/decode/ogg_end.rs;
- * this is for those only the browser decodes, Opus.)
  * Whether an Ogg file (Vorbis, Opus, FLAC; `head` its first bytes, `tail` its
  * last ones) was cut short: no header states an Ogg stream's length, but a
  * whole file ends with the page that closes its stream (flag 4), and a cut
  * one mid-page or on a page that does not. False when the file ends as it
  * should, null when it is not Ogg or its end cannot be read (no whole page
  * in `tail`, or bytes that are not a page after the last one).
+ * The core judges the Ogg files it decodes by the same rule (src/decode/ogg_end.rs);
+ * this is for those only the browser decodes (Opus).
  */
 export function oggCut(head, tail) {
   if (!ogg(head instanceof Uint8Array ? head : new Uint8Array(head)) || !tail) return null;
