@@ -295,6 +295,9 @@ impl AudioReader {
                 )),
                 e => AudioError::Decode(format!("not a supported audio file ({e})")),
             })?;
+        if format.format_info().format != symphonia::core::formats::well_known::FORMAT_ID_OGG {
+            medium.not_ogg();
+        }
         let track = format
             .default_track(TrackType::Audio)
             .ok_or_else(|| AudioError::Decode("the file has no audio track".into()))?;

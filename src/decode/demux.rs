@@ -46,11 +46,6 @@ impl Demux {
         Ok(())
     }
 
-    fn is_ogg(&self) -> bool {
-        use symphonia::core::formats::well_known::FORMAT_ID_OGG;
-        self.format.format_info().format == FORMAT_ID_OGG
-    }
-
     fn is_mpeg(&self) -> bool {
         use symphonia::core::codecs::audio::well_known::{
             CODEC_ID_MP1, CODEC_ID_MP2, CODEC_ID_MP3,
@@ -73,8 +68,9 @@ impl Demux {
                 Ok(Some(p)) => p,
                 Ok(None) => {
                     // symphonia ends quietly on some Ogg files cut between
-                    // pages: a whole one ends with the page closing its stream.
-                    if early.is_none() && self.is_ogg() && self.medium.ogg_closes() == Some(false) {
+                    // pages: a whole one ends with the page closing its stream
+                    // (the medium keeps the last bytes of an Ogg only).
+                    if early.is_none() && self.medium.ogg_closes() == Some(false) {
                         *early = Some(EarlyEnd::Cut {
                             at_s,
                             declared_s: None,

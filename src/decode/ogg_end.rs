@@ -18,10 +18,10 @@ pub(super) const MAX_PAGE: usize = 27 + 255 + 255 * 255;
 /// it, or is followed by a page cut short; `None` when no whole page is
 /// found in it (not Ogg, or damaged: not judged).
 pub(super) fn closes(tail: &[u8]) -> Option<bool> {
-    let at = (0..tail.len().saturating_sub(26))
+    let (at, len) = (0..tail.len().saturating_sub(26))
         .rev()
-        .find(|&at| page_len(tail, at).is_some())?;
-    let end = at + page_len(tail, at)?;
+        .find_map(|at| Some((at, page_len(tail, at)?)))?;
+    let end = at + len;
     if end == tail.len() {
         Some(tail[at + 5] & 4 != 0)
     } else {

@@ -17,8 +17,8 @@ pub(super) struct Medium {
     /// Whether any byte was read.
     pub(super) got: AtomicBool,
     /// The last bytes read since the last seek, up to [`TAIL`] (more
-    /// between trims).
-    tail: Mutex<Vec<u8>>,
+    /// between trims); `None` once known not to be needed (not an Ogg).
+    tail: Mutex<Option<Vec<u8>>>,
 }
 
 /// The tail kept: an Ogg page, the largest there is, and a little more.
@@ -30,13 +30,24 @@ impl Medium {
     }
 
     /// Whether the bytes read so far end as a whole Ogg file does (see
-    /// `ogg_end::closes`; `None`: not judged).
+    /// `ogg_end::closes`; `None`: not judged, or not an Ogg).
     pub(super) fn ogg_closes(&self) -> Option<bool> {
-        super::ogg_end::closes(&self.tail.lock().ok()?)
+        super::ogg_end::closes(self.tail.lock().ok()?.as_ref()?)
+    }
+
+    /// Stop keeping the last bytes read: the source is not an Ogg file (known
+    /// once probed; until then every byte is kept, since a small file may be
+    /// read whole while probing).
+    pub(super) fn not_ogg(&self) {
+        if let Ok(mut tail) = self.tail.lock() {
+            *tail = None;
+        }
     }
 
     fn keep(&self, bytes: &[u8]) {
-        if let Ok(mut tail) = self.tail.lock() {
+        if let Ok(mut guard) = self.tail.lock()
+            && let Some(tail) = guard.as_mut()
+        {
             tail.extend_from_slice(bytes);
             // Trimmed at twice the size kept: a copy per TAIL bytes read.
             if tail.len() > 2 * TAIL {
@@ -64,7 +75,10 @@ pub(super) struct Watched {
 impl Watched {
     /// `inner`, watched, and what will be seen of it.
     pub(super) fn new(inner: Box<dyn MediaSource>) -> (Self, Arc<Medium>) {
-        let medium = Arc::new(Medium::default());
+        let medium = Arc::new(Medium {
+            tail: Mutex::new(Some(Vec::new())),
+            ..Medium::default()
+        });
         let watched = Watched {
             inner,
             medium: medium.clone(),
@@ -97,7 +111,9 @@ impl Seek for Watched {
     fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
         // The tail is of contiguous bytes (symphonia reads an Ogg's last
         // page for its length, then goes back to its start).
-        if let Ok(mut tail) = self.medium.tail.lock() {
+        if let Ok(mut guard) = self.medium.tail.lock()
+            && let Some(tail) = guard.as_mut()
+        {
             tail.clear();
         }
         self.inner.seek(pos)

@@ -56,6 +56,7 @@ impl WideWav {
             )))
         };
         let (file, medium) = Watched::new(source);
+        medium.not_ogg();
         let reader = match WavReader::new(BufReader::new(file)) {
             Ok(r) => r,
             Err(e) => return refuse(format!("that cannot be read ({e})")),
