@@ -48,6 +48,12 @@ fn scattering(c: &mut Criterion) {
     g.bench_function("plan_29s", |b| {
         b.iter(|| black_box(Scattering::new(&cfg, n)))
     });
+    // Audio from a file below 16 kHz: the same plan in float64
+    // (FrontEndPlan::limit_band).
+    let mut wide = Scattering::<f64>::plan(&cfg, n);
+    g.bench_function("clip_29s_f64", |b| {
+        b.iter(|| black_box(wide.transform(black_box(&x))))
+    });
     // The reference precision (float64, higher internal rates): what
     // agreement with the definition costs.
     let reference = ScatteringConfig {

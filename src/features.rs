@@ -132,6 +132,8 @@ impl FeatureConfig {
 pub struct Features {
     config: FeatureConfig,
     plan: Option<Box<dyn FrontEndPlan>>,
+    /// What [`Features::limit_band`] set, applied to every plan.
+    band_top_hz: Option<f64>,
 }
 
 impl Features {
@@ -151,7 +153,11 @@ impl Features {
     /// Features for `config`, or why it cannot be used.
     pub fn try_new(config: FeatureConfig) -> Result<Self, ConfigError> {
         config.validate()?;
-        Ok(Features { config, plan: None })
+        Ok(Features {
+            config,
+            plan: None,
+            band_top_hz: None,
+        })
     }
 
     pub fn config(&self) -> &FeatureConfig {
@@ -173,15 +179,29 @@ impl Features {
         self.config.front_end.sample_rate()
     }
 
+    /// The audio holds nothing above `top_hz` (`None`: the whole band), as
+    /// audio resampled up from a lower rate; returns the previous setting.
+    /// [`crate::pipeline::Pipeline`] sets it for each file: an 8 kHz file's
+    /// empty upper bands then come out exactly empty, natively and in WASM
+    /// alike (see [`FrontEndPlan::limit_band`]).
+    pub fn limit_band(&mut self, top_hz: Option<f64>) -> Option<f64> {
+        let before = std::mem::replace(&mut self.band_top_hz, top_hz);
+        if let Some(plan) = self.plan.as_deref_mut() {
+            plan.limit_band(top_hz);
+        }
+        before
+    }
+
     fn plan(&mut self, len: usize) -> &mut dyn FrontEndPlan {
         if self.plan.as_ref().is_none_or(|p| p.input_len() != len) {
             // The configuration was validated in `try_new`, and the checks do
             // not depend on the length, so planning cannot fail here.
-            let plan = self
+            let mut plan = self
                 .config
                 .front_end
                 .plan(len, &self.config.normaliser)
                 .expect("front-end configuration validated in Features::try_new");
+            plan.limit_band(self.band_top_hz);
             self.plan = Some(plan);
         }
         self.plan.as_deref_mut().expect("just built")

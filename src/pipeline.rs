@@ -76,6 +76,9 @@ pub struct Pipeline {
     mono: Vec<f32>,
     /// The loudest mono sample so far.
     peak: f32,
+    /// The input's Nyquist frequency when it is below the front end's: the
+    /// audio holds nothing above it ([`Features::limit_band`]).
+    band_top_hz: Option<f64>,
 }
 
 impl Pipeline {
@@ -96,7 +99,23 @@ impl Pipeline {
             cut: 0,
             mono: Vec::new(),
             peak: 0.0,
+            band_top_hz: (in_rate < rate).then(|| f64::from(in_rate) / 2.0),
         })
+    }
+
+    /// The audio was at `rate` Hz before it reached this pipeline (mixed and
+    /// resampled already, as the page does for long files): like audio fed
+    /// at that rate, it holds nothing above `rate / 2`. `None` changes
+    /// nothing.
+    pub fn with_source_rate(mut self, rate: Option<u32>, features: &Features) -> Self {
+        if let Some(rate) = rate {
+            let top = f64::from(rate) / 2.0;
+            let nyquist = f64::from(features.sample_rate()) / 2.0;
+            if top < self.band_top_hz.unwrap_or(nyquist) {
+                self.band_top_hz = Some(top);
+            }
+        }
+        self
     }
 
     /// Compute only `shard`'s windows (the others are cut and skipped).
@@ -126,6 +145,7 @@ impl Pipeline {
         self.mono.clear();
         self.to_mono.push(interleaved, &mut self.mono)?;
         self.peak = self.peak.max(loudest(&self.mono));
+        let before = features.limit_band(self.band_top_hz);
         let mut run = Run {
             features,
             stats,
@@ -135,6 +155,7 @@ impl Pipeline {
             out,
         };
         self.windower.push(&self.mono, |w| run.window(w));
+        run.features.limit_band(before);
         self.mono.clear();
         Ok(())
     }
@@ -160,6 +181,7 @@ impl Pipeline {
         self.mono.clear();
         self.to_mono.finish(&mut self.mono)?;
         self.peak = self.peak.max(loudest(&self.mono));
+        let before = features.limit_band(self.band_top_hz);
         let mut run = Run {
             features,
             stats,
@@ -171,17 +193,17 @@ impl Pipeline {
         self.windower.push(&self.mono, |w| run.window(w));
         let total = self.windower.total();
         let (frames_in, rate_in) = (self.to_mono.frames_in(), self.to_mono.in_rate());
-        self.windower
-            .finish(|w| run.window(w))
-            .map_err(|e| match e {
-                // A few input samples that resample to none are too short, not
-                // empty (one sample of a 44.1 kHz file said "empty").
-                AudioError::Empty if frames_in > 0 => AudioError::TooShort {
-                    seconds: frames_in as f64 / f64::from(rate_in),
-                    min_seconds: run.features.config().window.min_seconds,
-                },
-                e => e,
-            })?;
+        let finished = self.windower.finish(|w| run.window(w));
+        run.features.limit_band(before);
+        finished.map_err(|e| match e {
+            // A few input samples that resample to none are too short, not
+            // empty (one sample of a 44.1 kHz file said "empty").
+            AudioError::Empty if frames_in > 0 => AudioError::TooShort {
+                seconds: frames_in as f64 / f64::from(rate_in),
+                min_seconds: run.features.config().window.min_seconds,
+            },
+            e => e,
+        })?;
         Ok((total, self.peak))
     }
 }
@@ -342,6 +364,67 @@ mod tests {
         let (c, times) = stitch(&[window(0, 0, 6)], 4, 4);
         assert_eq!((c.frames, times), (2, vec![0.0, 1.0]));
         assert_eq!(c.row(1), [10.0, 11.0]);
+    }
+
+    /// Features of interleaved `pcm` through `pipeline`, all windows' rows.
+    fn run(pipeline: Pipeline, features: &mut Features, pcm: &[f32]) -> Vec<Vec<f32>> {
+        let mut got = Vec::new();
+        let mut pipeline = pipeline;
+        pipeline
+            .push(features, None, pcm, |w| got.push(w.coefficients.data))
+            .unwrap();
+        pipeline
+            .finish(features, None, |w| got.push(w.coefficients.data))
+            .unwrap();
+        got
+    }
+
+    /// An 8 kHz file holds nothing above 4 kHz: the scattering's bands there
+    /// hold a fixed floor (not the FFTs' rounding, which differs between
+    /// native and WASM); the same audio resampled before it reaches the
+    /// pipeline (the page's long files) gives the same features when its
+    /// file's rate is said.
+    #[test]
+    fn audio_from_a_lower_rate_keeps_its_band_however_it_arrives() {
+        use crate::features::FeatureConfig;
+        let mut features = Features::new(FeatureConfig::default());
+        let mut seed = 5u64;
+        let pcm: Vec<f32> = (0..8000 * 3)
+            .map(|_| {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                (seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+            })
+            .collect();
+        let at_8k = Pipeline::new(&features, Form::Raw, 8000, 1).unwrap();
+        let direct = run(at_8k, &mut features, &pcm);
+
+        let mut mono = Vec::new();
+        let mut to_mono = ToMono::new(8000, 1, 16_000).unwrap();
+        to_mono.push(&pcm, &mut mono).unwrap();
+        to_mono.finish(&mut mono).unwrap();
+        let at_16k = || Pipeline::new(&features, Form::Raw, 16_000, 1).unwrap();
+        let said = at_16k().with_source_rate(Some(8000), &features);
+        let unsaid = at_16k();
+        assert_eq!(run(said, &mut features, &mono), direct);
+        let rounding = run(unsaid, &mut features, &mono);
+        assert_ne!(rounding, direct);
+
+        let rows = features.rows(features.window_len());
+        let frames = direct[0].len() / rows.len();
+        let row = |c: &[f32], r: usize| c[r * frames..(r + 1) * frames].to_vec();
+        // The row nearest 1 kHz (audio there) hardly moves.
+        let r = (0..rows.len())
+            .filter(|&r| rows[r].order == 1)
+            .min_by_key(|&r| (rows[r].freq1_hz.unwrap() - 1000.0).abs() as u64)
+            .unwrap();
+        let (a, b) = (row(&direct[0], r), row(&rounding[0], r));
+        let peak = a.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        assert!(peak > 0.0);
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x - y).abs() <= 1e-5 * peak, "{x} {y} (peak {peak})");
+        }
     }
 
     #[test]

@@ -46,6 +46,9 @@ pub struct SessionOptions {
     pub keep_raw: bool,
     /// Only this share of the windows (the page's workers).
     pub shard: Shard,
+    /// The audio's rate in its file, when it was resampled before it
+    /// reached the session ([`Pipeline::with_source_rate`]).
+    pub source_rate: Option<u32>,
 }
 
 impl Default for SessionOptions {
@@ -57,6 +60,7 @@ impl Default for SessionOptions {
             keep_input: false,
             keep_raw: false,
             shard: Shard::ALL,
+            source_rate: None,
         }
     }
 }
@@ -250,7 +254,8 @@ impl Session {
         };
         Ok(Session {
             pipeline: Pipeline::new(features, form, sample_rate, channels)?
-                .with_shard(options.shard),
+                .with_shard(options.shard)
+                .with_source_rate(options.source_rate, features),
             options: SessionOptions {
                 batch: options.batch.max(1),
                 taggram_frames: options.taggram_frames.max(1),

@@ -132,11 +132,19 @@ fn signal(rate: u32, channels: u32, seconds: f64) -> Vec<f32> {
 }
 
 fn check(rate: u32, channels: u32, seconds: f64, normalised: bool) {
-    check_with(rate, channels, seconds, normalised, None);
+    check_with(rate, channels, seconds, normalised, None, 1e-3);
 }
 
-/// `live`: the page's live view's front end over windows of that many seconds.
-fn check_with(rate: u32, channels: u32, seconds: f64, normalised: bool, live: Option<f64>) {
+/// `live`: the page's live view's front end over windows of that many
+/// seconds; `tolerance`: of the normalised features (log domain).
+fn check_with(
+    rate: u32,
+    channels: u32,
+    seconds: f64,
+    normalised: bool,
+    live: Option<f64>,
+    tolerance: f64,
+) {
     let pcm = signal(rate, channels, seconds);
     let form = if normalised { Form::Model } else { Form::Raw };
     let config = match live {
@@ -166,7 +174,7 @@ fn check_with(rate: u32, channels: u32, seconds: f64, normalised: bool, live: Op
             "{rate} Hz × {channels}, {seconds} s, normalised: worst absolute (log domain) {worst:e}"
         );
         assert!(
-            worst < 1e-3,
+            worst < tolerance,
             "native and WASM normalised features differ by {worst:e}"
         );
     } else {
@@ -195,6 +203,16 @@ fn raw_coefficients_match_after_resampling_stereo_44k() {
     check(44_100, 2, 35.0, false);
 }
 
+/// Files below 16 kHz leave bands empty, where a float32 FFT holds only its
+/// own rounding (different natively and in WASM) and the normaliser's ratios
+/// magnify it: 0.49 apart (log domain) at 8 kHz before such audio was
+/// transformed in f64 (`FrontEndPlan::limit_band`); ~1e-6 after.
+#[test]
+fn normalised_features_match_below_16k() {
+    check_with(8_000, 1, 29.0, true, None, 1e-5);
+    check_with(11_025, 2, 29.0, true, None, 1e-5);
+}
+
 #[test]
 fn normalised_features_match() {
     check(22_050, 1, 10.0, true);
@@ -204,5 +222,5 @@ fn normalised_features_match() {
 /// (Analyzer.live) rather than copying: first order only, short windows.
 #[test]
 fn live_view_front_end_matches() {
-    check_with(48_000, 1, 10.0, false, Some(LIVE));
+    check_with(48_000, 1, 10.0, false, Some(LIVE), 1e-3);
 }

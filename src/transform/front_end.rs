@@ -37,6 +37,14 @@ pub trait FrontEndPlan: Send {
     /// Whether standardisation applies to row `row` of the output.
     fn standardises(&self, row: usize) -> bool;
 
+    /// The audio holds nothing above `top_hz` (it was resampled up from a
+    /// lower rate; `None`: the whole band). The scattering then computes its
+    /// first FFT in `f64` (see `Scattering::limit_band`), so that the empty
+    /// bands hold the audio's own content rather than rounding that differs
+    /// between platforms; log-mel and CQT need not (their log floors sit far
+    /// above the FFTs' rounding).
+    fn limit_band(&mut self, _top_hz: Option<f64>) {}
+
     /// Normalised output of `x`.
     fn normalised(&mut self, x: &[f32]) -> Coefficients {
         let raw = self.raw(x);

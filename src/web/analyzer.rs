@@ -78,6 +78,9 @@ impl Analyzer {
     /// `sample_rate` Hz), stitched over the analysis windows. `normalised`
     /// gives the model's input instead of raw S0/S1/S2.
     /// `progress(done, total, "transform")` is called after every window.
+    /// `file_rate`: the audio's rate in its file, when it was resampled
+    /// before (the core's decoder's `monoRate`); bands above its Nyquist are
+    /// then empty, as when the file's own PCM is given.
     pub fn scatter(
         &mut self,
         pcm: &[f32],
@@ -85,11 +88,13 @@ impl Analyzer {
         channels: u32,
         normalised: bool,
         progress: Option<js_sys::Function>,
+        file_rate: Option<u32>,
     ) -> Result<JsValue, JsError> {
         let form = if normalised { Form::Model } else { Form::Raw };
         let total = expected_windows_of(pcm, sample_rate, channels, &self.features);
-        let mut pipeline =
-            Pipeline::new(&self.features, form, sample_rate, channels).map_err(js)?;
+        let mut pipeline = Pipeline::new(&self.features, form, sample_rate, channels)
+            .map_err(js)?
+            .with_source_rate(file_rate, &self.features);
         let mut windows: Vec<WindowFeatures> = Vec::new();
         let mut got = |w| {
             windows.push(w);

@@ -38,9 +38,10 @@ impl FeatureCache {
         &mut self.features
     }
 
-    /// Cache key: the audio file (path, size, modification time) and the
-    /// front-end configuration. `DefaultHasher::new()` is deterministic for a
-    /// given toolchain; a new toolchain at worst recomputes the cache.
+    /// Cache key: the audio file (path, size, modification time), the
+    /// front-end configuration and [`REVISION`]. `DefaultHasher::new()` is
+    /// deterministic for a given toolchain; a new toolchain at worst
+    /// recomputes the cache.
     fn key(&self, clip: &Clip) -> Result<PathBuf> {
         let meta = std::fs::metadata(&clip.path)
             .with_context(|| format!("reading {}", clip.path.display()))?;
@@ -49,6 +50,7 @@ impl FeatureCache {
         meta.len().hash(&mut h);
         meta.modified().ok().hash(&mut h);
         self.config_json.hash(&mut h);
+        REVISION.hash(&mut h);
         Ok(self.dir.join(format!("{:016x}.f32", h.finish())))
     }
 
@@ -66,6 +68,11 @@ impl FeatureCache {
         Ok(c)
     }
 }
+
+/// Raised when the same configuration computes other features: 2 since a
+/// file below the front end's rate is transformed from a float64 spectrum
+/// (`Pipeline::with_source_rate`: its empty bands held float32 rounding).
+const REVISION: u32 = 2;
 
 fn first_window(features: &mut Features, file: &Path) -> Result<Coefficients> {
     let shown = file.display();

@@ -49,6 +49,15 @@ export interface EngineJobOptions {
   signal?: AbortSignal;
 }
 
+export interface AnalyseOptions extends EngineJobOptions {
+  /**
+   * The audio's rate in its file when it was resampled before (`decode`'s `fileRate` after a
+   * `monoRate`): a file below the core's rate then holds nothing above its own Nyquist, as when
+   * its PCM is given at that rate, and its scores stay the CLI's.
+   */
+  fileRate?: number;
+}
+
 export interface EngineTags extends Omit<TagResult, 'backend'> {
   backend: 'cpu' | 'webgpu';
   /** Why WebGPU was asked for and the CPU ran instead (null when it was not). */
@@ -127,6 +136,7 @@ export interface Decoded {
   channels: Float32Array[];
   /** The output's rate (the file's, or `monoRate`). */
   sampleRate: number;
+  /** The file's own rate and channel count (pass `fileRate` on to `analyse`). */
   fileRate: number;
   fileChannels: number;
   /** Output frames per channel. */
@@ -157,7 +167,7 @@ export class Engine extends EventTarget {
    * Rejects with a TypeError when `channels` is not a non-empty array of equally long Float32Arrays
    * or `sampleRate` is not a positive number.
    */
-  analyse(channels: Float32Array[], sampleRate: number, options?: EngineJobOptions): Promise<Analysis>;
+  analyse(channels: Float32Array[], sampleRate: number, options?: AnalyseOptions): Promise<Analysis>;
   /**
    * Decode a file's bytes (transferred) with the core's decoder, the native CLI's: MP3, WAV, AIFF,
    * FLAC, Ogg/Vorbis, so that the tags equal the CLI's. Rejects (an EngineError with the core's words) for

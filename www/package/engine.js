@@ -77,13 +77,15 @@ export class Engine extends EventTarget {
    * transferred to the worker: copy them first to keep them). Resolves with
    * `{ scatter, tags, tagError, timings }`: the pictures' coefficients, the
    * tags (null without a model; `tagError` says why they failed while the
-   * pictures are still there).
+   * pictures are still there). `fileRate`: the audio's rate in its file when
+   * it was resampled before (`decode`'s, after a `monoRate`): below the
+   * core's rate, its bands above the file's Nyquist are known to be empty.
    */
-  analyse(channels, sampleRate, { backend = 'cpu', onProgress, signal } = {}) {
-    const wrong = badAudio(channels, sampleRate);
+  analyse(channels, sampleRate, { backend = 'cpu', fileRate, onProgress, signal } = {}) {
+    const wrong = badAudio(channels, sampleRate) ?? badRate(fileRate);
     if (wrong) return Promise.reject(new TypeError(`engine.analyse: ${wrong}`));
     const buffers = [...new Set(channels.map((c) => c.buffer))]; // views of one buffer transfer it once
-    return this.#job({ type: MSG.SCATTER, channels, sampleRate, backend }, buffers, onProgress, signal);
+    return this.#job({ type: MSG.SCATTER, channels, sampleRate, fileRate, backend }, buffers, onProgress, signal);
   }
 
   /**
@@ -332,6 +334,12 @@ function badAudio(channels, sampleRate) {
   if (j >= 0) return `the channels differ in length (channel 0 has ${channels[0].length} samples, channel ${j} ${channels[j].length})`;
   if (!(Number.isFinite(sampleRate) && sampleRate > 0)) return `sampleRate must be a positive number of Hz, not ${sampleRate}`;
   return null;
+}
+
+/** What is wrong with `analyse`'s `fileRate` (null: nothing; it may be left out). */
+function badRate(fileRate) {
+  if (fileRate == null || (Number.isInteger(fileRate) && fileRate > 0 && fileRate < 2 ** 32)) return null;
+  return `fileRate must be a whole positive number of Hz, not ${fileRate}`;
 }
 
 /** A compiled module from a module, a promise of one, bytes, a URL, or a function giving any of these. */

@@ -145,7 +145,8 @@ export class Tagger {
     if (decoding) onProgress?.({ stage: 'decode', done: 1, total: 1 });
     const stream = new MonoStream(src.sampleRate, src.channels, this.sampleRate);
     try {
-      model.job_start(stream.output_len(src.frames), 0, 1);
+      // Below the core's rate, the file's rate says which bands are empty (as the CLI, which reads it at that rate).
+      model.job_start(stream.output_len(src.frames), 0, 1, Math.min(src.sampleRate, src.fileRate ?? src.sampleRate));
       const step = Math.max(1, Math.round(src.sampleRate * SLICE_SECONDS));
       // One step per slice, and one for the end (where a file's last window is computed).
       const total = Math.ceil(src.frames / step) + 1;
@@ -204,7 +205,7 @@ async function decoded(audio, rate) {
     // The core's words already say "could not read the file as audio: …".
     throw new Error(e.message);
   }
-  return { ...fromPlanes(d.channels, d.sampleRate), earlyEnd: d.earlyEnd, nonFinite: d.nonFinite };
+  return { ...fromPlanes(d.channels, d.sampleRate), fileRate: d.fileRate, earlyEnd: d.earlyEnd, nonFinite: d.nonFinite };
 }
 
 // A macrotask, so timers, events and rendering get their turn; setTimeout(0)

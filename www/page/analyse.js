@@ -153,7 +153,9 @@ async function decode(blob, name, timings, alive, id) {
       const ctx = new OfflineAudioContext(1, 1, rate);
       const buffer = await ctx.decodeAudioData(bytes);
       const channels = Array.from({ length: buffer.numberOfChannels }, (_, c) => buffer.getChannelData(c));
-      audio = { channels: mixed(channels, long), sampleRate: buffer.sampleRate, numberOfChannels: buffer.numberOfChannels, duration: buffer.duration, frames: buffer.length, by: 'browser' };
+      // A long file's rate before the browser resampled it: its header's.
+      const fileRate = long && Number.isInteger(sniffed) && sniffed > 0 ? sniffed : undefined;
+      audio = { channels: mixed(channels, long), sampleRate: buffer.sampleRate, fileRate, numberOfChannels: buffer.numberOfChannels, duration: buffer.duration, frames: buffer.length, by: 'browser' };
     } catch {
       audio = { failed: true };
     }
@@ -269,7 +271,7 @@ export async function analyse(blob, name, left = [], { retagOf = null } = {}) {
     const backend = currentBackend();
     const gen = engine.gen;
     const progress = progressReporter(alive, model.state === 'ready', backend);
-    const reply = await inTheWorker(id, () => analyseInWorker(channels, audio.sampleRate, backend, progress));
+    const reply = await inTheWorker(id, () => analyseInWorker(channels, audio.sampleRate, audio.fileRate, backend, progress));
     workerHolds = id;
     timings.transform = reply.timings.transformMs;
     if (reply.timings.featuresMs != null) timings.features = reply.timings.featuresMs;

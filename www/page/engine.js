@@ -81,8 +81,8 @@ export function useWebgpu() {
 }
 
 /** Pictures and tags of planar `channels` (transferred) on `backend`; `onProgress({stage, done, total, passes})`. */
-export function analyseInWorker(channels, sampleRate, backend, onProgress) {
-  return core.analyse(channels, sampleRate, { backend, onProgress });
+export function analyseInWorker(channels, sampleRate, fileRate, backend, onProgress) {
+  return core.analyse(channels, sampleRate, { backend, fileRate, onProgress });
 }
 
 /** A file's bytes (transferred) decoded by the core in the worker: `{channels, sampleRate, fileChannels, seconds, earlyEnd…}`. */

@@ -95,6 +95,10 @@ pub fn normalise_scattering(
 /// for [`Precision::Reference`]) and its normaliser.
 pub struct ScatteringFrontEnd {
     scattering: Box<dyn Plan>,
+    /// The same plan in `f64`, for audio from a lower rate
+    /// ([`FrontEndPlan::limit_band`]); made on first use.
+    wide: Option<Box<dyn Plan>>,
+    limited: bool,
     normaliser: NormaliserConfig,
 }
 
@@ -134,8 +138,24 @@ impl ScatteringFrontEnd {
         };
         ScatteringFrontEnd {
             scattering,
+            wide: None,
+            limited: false,
             normaliser,
         }
+    }
+
+    /// The plan for the audio at hand: in `f64` for audio from a lower rate.
+    fn plan(&mut self) -> &mut dyn Plan {
+        if !self.limited {
+            return self.scattering.as_mut();
+        }
+        let (config, len) = (
+            self.scattering.config().clone(),
+            self.scattering.input_len(),
+        );
+        self.wide
+            .get_or_insert_with(|| Box::new(Scattering::<f64>::plan(&config, len)))
+            .as_mut()
     }
 }
 
@@ -158,12 +178,27 @@ impl FrontEndPlan for ScatteringFrontEnd {
     }
 
     fn raw(&mut self, x: &[f32]) -> Coefficients {
-        self.scattering.transform(x)
+        self.plan().transform(x)
     }
 
     fn normalise(&mut self, x: &[f32], raw: Coefficients) -> Coefficients {
-        let env = self.scattering.envelope(x);
+        let env = self.plan().envelope(x);
         normalise_scattering(&raw, &env, self.scattering.paths(), &self.normaliser)
+    }
+
+    /// Audio from a lower rate is transformed in `f64` (at the same internal
+    /// rates: the same coefficients within float32's precision wherever the
+    /// audio has content). In float32 every FFT puts rounding (~1e-7 of its
+    /// input) into every bin, differently for native AVX and WASM simd128
+    /// kernels; in the bands above the file's Nyquist that rounding is as
+    /// large as what the audio holds there, and the normaliser's
+    /// S2 / (S1 + ε2) magnifies it (an 8 kHz file's features were 0.49 apart
+    /// between native and WASM, log domain). About twice the time, for such
+    /// files only.
+    fn limit_band(&mut self, top_hz: Option<f64>) {
+        let nyquist = f64::from(self.scattering.config().sample_rate) / 2.0;
+        self.limited = top_hz.is_some_and(|f| f < nyquist)
+            && self.scattering.config().precision == Precision::Fast;
     }
 
     fn standardises(&self, row: usize) -> bool {
@@ -196,6 +231,52 @@ mod tests {
             let f = normalise_scattering(&raw, &env, s.paths(), &ncfg);
             assert!(f.data.iter().all(|v| v.is_finite()));
         }
+    }
+
+    /// Audio from a lower rate (its band limited below the Nyquist) is
+    /// transformed by the same plan in f64; any other audio in float32, which
+    /// agrees with it wherever the audio has content.
+    #[test]
+    fn audio_from_a_lower_rate_is_transformed_in_f64() {
+        let cfg = ScatteringConfig {
+            j: 9,
+            t: 512,
+            ..Default::default()
+        };
+        let n = 1 << 14;
+        // A tone at 1 kHz under a smooth envelope: nothing above ~1.1 kHz.
+        let x: Vec<f32> = (0..n)
+            .map(|i| {
+                let t = i as f64;
+                let envelope = (-((t - n as f64 / 2.0) / (n as f64 / 8.0)).powi(2)).exp();
+                (envelope * (std::f64::consts::TAU * 1000.0 / 16000.0 * t).sin()) as f32
+            })
+            .collect();
+        let mut fe = ScatteringFrontEnd::new(&cfg, n, NormaliserConfig::default());
+        let single = fe.raw(&x);
+        let exact = Scattering::<f64>::plan(&cfg, n).transform(&x);
+        fe.limit_band(Some(4000.0));
+        assert_eq!(fe.raw(&x).data, exact.data);
+        for top in [Some(8000.0), None] {
+            fe.limit_band(top);
+            assert_eq!(fe.raw(&x).data, single.data);
+        }
+        // Where the tone is, float32 and f64 agree; far above it, float32
+        // holds its rounding (the bands a file from 8 kHz leaves empty).
+        let rows = fe.rows();
+        let relative = |r: usize| {
+            let peak = exact.row(r).iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            let worst = single.row(r).iter().zip(exact.row(r));
+            worst.fold(0.0f32, |m, (a, b)| m.max((a - b).abs())) / peak
+        };
+        let near = |hz: f64| {
+            (0..rows.len())
+                .filter(|&r| rows[r].order == 1)
+                .min_by_key(|&r| (rows[r].freq1_hz.unwrap() - hz).abs() as u64)
+                .unwrap()
+        };
+        assert!(relative(near(1000.0)) < 1e-5, "{}", relative(near(1000.0)));
+        assert!(relative(near(7000.0)) > 0.1, "{}", relative(near(7000.0)));
     }
 
     #[test]

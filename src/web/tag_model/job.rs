@@ -47,8 +47,15 @@ impl TagModel {
     /// scattered once for the pictures and the model input. Push the mono
     /// with [`TagModel::job_push`] (all of it, in order, in slices of any
     /// size), then [`TagModel::job_finish`], then (on the CPU backend)
-    /// [`TagModel::job_scores`].
-    pub fn job_start(&mut self, samples: f64, part: u32, parts: u32) -> Result<(), JsError> {
+    /// [`TagModel::job_scores`]. `file_rate`: the audio's rate in its file
+    /// (the mono was resampled from it), as for [`super::super::Analyzer::scatter`].
+    pub fn job_start(
+        &mut self,
+        samples: f64,
+        part: u32,
+        parts: u32,
+        file_rate: Option<u32>,
+    ) -> Result<(), JsError> {
         let shard = Shard::new(part as usize, parts as usize).map_err(js)?;
         self.done = None;
         let tagging = self.tagging()?;
@@ -60,6 +67,7 @@ impl TagModel {
             keep_input: true,
             keep_raw: true,
             shard,
+            source_rate: file_rate,
             ..SessionOptions::default()
         };
         self.job = Some(Session::new(tagging, rate, 1, options).map_err(js)?);

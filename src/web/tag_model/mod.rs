@@ -218,16 +218,18 @@ impl TagModel {
     /// Analyse interleaved PCM (`channels` channels at `sample_rate` Hz) in
     /// one go and keep its model input for [`TagModel::predict_cpu`] /
     /// [`TagModel::predict_webgpu`]; returns the number of windows.
-    /// `progress(done, total, "features")` after every window.
+    /// `progress(done, total, "features")` after every window; `file_rate`
+    /// as for [`super::Analyzer::scatter`].
     pub fn analyse(
         &mut self,
         pcm: &[f32],
         sample_rate: u32,
         channels: u32,
         progress: Option<js_sys::Function>,
+        file_rate: Option<u32>,
     ) -> Result<usize, JsError> {
         self.input = None;
-        let analysis = self.analysis_of(pcm, sample_rate, channels, &progress)?;
+        let analysis = self.analysis_of(pcm, sample_rate, channels, &progress, file_rate)?;
         let n = analysis.windows.len();
         self.input = Some(Rc::new(analysis));
         Ok(n)
@@ -252,7 +254,7 @@ impl TagModel {
         sample_rate: u32,
         channels: u32,
     ) -> Result<JsValue, JsError> {
-        let analysis = self.analysis_of(pcm, sample_rate, channels, &None)?;
+        let analysis = self.analysis_of(pcm, sample_rate, channels, &None, None)?;
         self.cpu_tags(&analysis, &None)
     }
 
@@ -341,12 +343,14 @@ impl TagModel {
         sample_rate: u32,
         channels: u32,
         progress: &Option<js_sys::Function>,
+        file_rate: Option<u32>,
     ) -> Result<Analysis, JsError> {
         let tagging = self.tagging()?;
         let total = expected_windows_of(pcm, sample_rate, channels, tagging.features());
         let options = SessionOptions {
             score: false,
             keep_input: true,
+            source_rate: file_rate,
             ..SessionOptions::default()
         };
         let mut session = Session::new(tagging, sample_rate, channels, options).map_err(js)?;

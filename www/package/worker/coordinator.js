@@ -215,17 +215,17 @@ function scatterResult(r) {
   };
 }
 
-async function scatter({ id, channels, sampleRate, backend }) {
+async function scatter({ id, channels, sampleRate, fileRate, backend }) {
   await ready;
   await modelLoading;
   pool.forget();
   featureWindows = null;
-  if (tagModel && sameFrontEnd && pool.size) return scatterParallel({ id, channels, sampleRate, backend });
+  if (tagModel && sameFrontEnd && pool.size) return scatterParallel({ id, channels, sampleRate, fileRate, backend });
   // One instance, two passes: the pictures' scattering, then the model's own front end.
   const t0 = performance.now();
   const pcm = interleave(channels);
   const progress = (done, total) => postMessage({ type: MSG.PROGRESS, id, stage: 'transform', done, total });
-  const r = analyzer.scatter(pcm, sampleRate, channels.length, false, progress);
+  const r = analyzer.scatter(pcm, sampleRate, channels.length, false, progress, fileRate);
   const t1 = performance.now();
   const result = scatterResult(r);
   const timings = { transformMs: t1 - t0 };
@@ -236,7 +236,7 @@ async function scatter({ id, channels, sampleRate, backend }) {
     try {
       const fprog = (done, total) => postMessage({ type: MSG.PROGRESS, id, stage: 'features', done, total });
       const t2 = performance.now();
-      featureWindows = tagModel.analyse(pcm, sampleRate, channels.length, fprog);
+      featureWindows = tagModel.analyse(pcm, sampleRate, channels.length, fprog, fileRate);
       timings.featuresMs = performance.now() - t2;
       tags = await predict(id, backend, timings);
     } catch (e) {
@@ -248,7 +248,7 @@ async function scatter({ id, channels, sampleRate, backend }) {
   postMessage({ type: MSG.RESULT, id, scatter: result, tags, tagError, timings }, [result.data.buffer]);
 }
 
-async function scatterParallel({ id, channels, sampleRate, backend }) {
+async function scatterParallel({ id, channels, sampleRate, fileRate, backend }) {
   const t0 = performance.now();
   const pcm = interleave(channels);
   // A failure here is the transform's (the pictures'): the job fails.
@@ -259,6 +259,7 @@ async function scatterParallel({ id, channels, sampleRate, backend }) {
   const { picture, prediction } = await pool.scatter({
     pcm,
     sampleRate,
+    fileRate,
     nChannels: channels.length,
     scores: cpu,
     tagModel,

@@ -66,9 +66,9 @@ async function onCall(msg) {
 }
 
 function job(msg, progress) {
-  const { mono, filled, part, parts } = msg;
+  const { mono, filled, part, parts, sourceRate } = msg;
   const t0 = performance.now();
-  tagModel.job_start(mono.length, part, parts);
+  tagModel.job_start(mono.length, part, parts, sourceRate);
   // Streamed: `filled[0]` counts the samples written so far (-1: the
   // coordinator failed); wait for more until all are there. Otherwise all
   // of `mono` is there from the start.

@@ -54,11 +54,15 @@ export class HelperPool {
    * every window; with `scores`, also the CPU prediction ({value} or
    * {error}). `post(stage, done, total, passes?)` reports progress.
    */
-  async scatter({ pcm, sampleRate, nChannels, scores, tagModel, analyzer, frontEnd, timings, post }) {
+  async scatter({ pcm, sampleRate, fileRate, nChannels, scores, tagModel, analyzer, frontEnd, timings, post }) {
     const t0 = performance.now();
     const rate = frontEnd.front_end.sample_rate;
     // Already mono at the front end's rate (long files): resampling is the identity.
     const identity = sampleRate === rate && nChannels === 1;
+    // The helpers get mono at `rate`: the rate it was resampled from, or the
+    // file's before that, says which bands are empty (the core's
+    // Pipeline::with_source_rate).
+    const sourceRate = Math.min(sampleRate, fileRate ?? sampleRate);
     let shared;
     let filled = null;
     let stream = null;
@@ -96,7 +100,7 @@ export class HelperPool {
     const tJobs = performance.now();
     const jobs = Promise.all(
       this.helpers.map((h, k) =>
-        this.call(h, { type: MSG.JOB, mono: shared, filled, part: k, parts, scores }, (n, stage) => {
+        this.call(h, { type: MSG.JOB, mono: shared, filled, part: k, parts, scores, sourceRate }, (n, stage) => {
           if (stage === 'model') scored[k] = n;
           else done[k] = n;
           // The model stage shows once every window is scattered.

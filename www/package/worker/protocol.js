@@ -8,7 +8,7 @@
 //                                       is none; pending: try `attempt` is under way, jobs wait for it);
 //                                       start WebGPU (a WebGPU job waits for it)
 //   DECODE {id, bytes, extension, monoRate, maxSeconds}   a file, with the core's decoder (the CLI's)
-//   SCATTER {id, channels: [Float32Array…], sampleRate, backend}
+//   SCATTER {id, channels: [Float32Array…], sampleRate, fileRate?, backend}
 //   RETAG {id, backend}                 the last audio's tags on another backend
 //   LIVE_START {sampleRate} · LIVE_PUSH {pcm} · LIVE_STOP
 // coordinator → engine
@@ -22,7 +22,7 @@
 //   LIVE {hop, freqs, frames: [{t, values}]} · LIVE_TAGS {tags, clip, top, silent, support, seconds, ms} · LIVE_ERROR {message}
 // coordinator → helper (each carries `call`, echoed in the reply)
 //   INIT {module, helper: true} · MODEL {bytes} → MODEL_READY
-//   JOB {mono, filled, part, parts, scores} → JOB {result, featuresMs, scores?, scoresMs?, scoresError?}
+//   JOB {mono, filled, part, parts, scores, sourceRate} → JOB {result, featuresMs, scores?, scoresMs?, scoresError?}
 //   JOB_SCORES → JOB_SCORES {scores}   (scores: TagModel.job_scores's {indices, logit_frames, scores, logits})
 //   helper replies PROGRESS {call, done, total, stage?} and ERROR {call, message, crashed}
 export const MSG = Object.freeze({
