@@ -5,9 +5,12 @@
 // holds against the server's ETags (a 304 costs a few hundred bytes); when
 // anything changed it builds the next version beside the one in use and
 // switches at the next load, so one page load never mixes two builds.
-// First visit: install caches only the small shell (from the HTTP cache the
-// page has just filled); the page downloads the WASM and the model itself and
-// leaves copies in INCOMING_CACHE, which this worker takes into its version.
+// First visit: install fetches nothing (the page registers this worker when no
+// job runs, but a file may be dropped before the install begins); the page
+// downloads the WASM and the model itself and leaves copies in
+// INCOMING_CACHE, which this worker takes into its version, and the page's
+// other files are fetched once the page says it is idle ('sb-cache'), one at
+// a time, stopping when a job starts (the page asks again after it).
 // Anything it downloads itself (a miss) is cached from that download, its
 // progress reported to the page. Same-origin GETs only; the audio never comes
 // here (it stays in the page as a Blob).
@@ -133,8 +136,17 @@ async function dropOld() {
 }
 
 self.addEventListener('install', (ev) => {
-  ev.waitUntil(refresh().then(() => self.skipWaiting()));
+  // An update (a new sw.js) revalidates what the version in use holds; a
+  // first visit only makes an empty version (see the top of this file).
+  ev.waitUntil((async () => ((await currentVersion()) ? refresh() : firstVersion()))().then(() => self.skipWaiting()));
 });
+
+/** An empty version, made current: what a first visit's install leaves. */
+async function firstVersion() {
+  const next = `${OFFLINE_CACHE}:${Date.now().toString(36)}`;
+  await caches.open(next);
+  await (await caches.open(META)).put(CURRENT, new Response(next));
+}
 
 self.addEventListener('activate', (ev) => {
   ev.waitUntil(
@@ -160,9 +172,10 @@ self.addEventListener('message', (ev) => {
       (async () => {
         const name = serving || (await currentVersion());
         await absorb(name); // what the page downloaded itself is neither fetched again nor missing
-        if (final) await addMissing(name, [...urls, ...needed]).catch(() => {});
+        // Interrupted by a job: not final (the page asks again once it is idle).
+        const done = final ? await addMissing(name, [...SHELL, ...urls, ...needed]).catch(() => true) : true;
         const missing = await notKept(name, needed);
-        ev.source?.postMessage({ type: 'sb-offline', missing, final });
+        ev.source?.postMessage({ type: 'sb-offline', missing, final: final && done, interrupted: !done });
       })().catch(() => {}),
     );
   }
@@ -192,16 +205,17 @@ async function notKept(name, urls) {
   return all.filter((_, i) => !held[i]);
 }
 
-/** Fetch into version `name` those of `urls` it lacks. */
+/** Fetch into version `name` those of `urls` it lacks; false when a job in the page stopped it. */
 async function addMissing(name, urls) {
-  if (!name) return;
+  if (!name) return true;
   const cache = await caches.open(name);
-  for (const url of urls) {
-    if (pageBusy) return; // the rest next time: tagging makes no request
+  for (const url of new Set(urls)) {
+    if (pageBusy) return false; // the rest next time: tagging makes no request
     if (await cache.match(url, { ignoreVary: true })) continue;
     const resp = await fetch(url, { cache: 'no-cache' });
     if (resp.ok) await cache.put(url, resp);
   }
+  return true;
 }
 
 self.addEventListener('fetch', (ev) => {

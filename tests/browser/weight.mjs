@@ -145,6 +145,53 @@ export function weightTests({ test, check, needModel, root, cli, modelFile, tmp,
     }
   });
 
+  test('privacy: on a first visit, a file dropped just as the service worker is registered reaches no server (its install fetches nothing); the page is saved for offline use after the job', async ({ page }) => {
+    const { server, url } = await startServer({ port: 0, quiet: true });
+    const arrivals = [];
+    server.on('request', (req) => arrivals.push({ at: Date.now(), path: req.url }));
+    try {
+      // The page registers its service worker once the model is ready and no
+      // job runs; the registration resolves as the worker's install begins
+      // (its script fetched). The file is dropped right then.
+      await page.addInitScript(({ b64 }) => {
+        const register = navigator.serviceWorker.register.bind(navigator.serviceWorker);
+        navigator.serviceWorker.register = (...args) =>
+          register(...args).then((reg) => {
+            const bin = atob(b64);
+            const arr = new Uint8Array(bin.length);
+            for (let i = 0; i < bin.length; i++) arr[i] = bin.charCodeAt(i);
+            const dt = new DataTransfer();
+            dt.items.add(new File([arr], 'good.wav', { type: 'audio/wav' }));
+            const target = document.getElementById('drop');
+            for (const t of ['dragenter', 'dragover', 'drop']) target.dispatchEvent(new DragEvent(t, { bubbles: true, cancelable: true, dataTransfer: dt }));
+            globalThis.__job = { from: Date.now(), to: null, installing: !!reg.installing, busy: document.body.dataset.busy };
+            const watch = new MutationObserver(() => {
+              if (document.body.dataset.busy !== '0') return;
+              globalThis.__job.to = Date.now();
+              watch.disconnect();
+            });
+            watch.observe(document.body, { attributes: true, attributeFilter: ['data-busy'] });
+            return reg;
+          });
+      }, { b64: Buffer.from(good).toString('base64') });
+      await page.goto(url);
+      await page.waitForFunction(() => globalThis.__job, null, { timeout: 120_000 });
+      const state = await settled(page);
+      check(state === 'done', `state ${state}`);
+      const job = await page.evaluate(() => globalThis.__job);
+      check(job.busy === '1' && job.installing, `the file was not dropped as the worker installed: ${JSON.stringify(job)}`);
+      const during = arrivals.filter((r) => r.at >= job.from && r.at <= job.to);
+      check(during.length === 0, `the server got ${during.length} requests during the job (${job.to - job.from} ms): ${during.map((r) => r.path).join(', ')}`);
+      // The page's files are saved after the job: it then says it works offline.
+      await page.waitForFunction(() => document.body.dataset.offline !== 'pending', null, { timeout: 60_000 });
+      const offline = await page.evaluate(() => ({ state: document.body.dataset.offline, text: document.getElementById('offline').textContent }));
+      check(offline.state === 'ready', `after the job: offline ${offline.state} (${offline.text})`);
+      check(arrivals.some((r) => r.at > job.to), 'nothing was fetched after the job (the page is not saved)');
+    } finally {
+      server.close();
+    }
+  });
+
   test("privacy: a file dropped while the page starts reaches no server, the service worker's requests included; its revalidation waits for the job", async ({ page }) => {
     const { server, url } = await startServer({ port: 0, quiet: true });
     const log = traffic(server);

@@ -163,6 +163,8 @@ function onMessage(m) {
     const missing = (m.missing || []).map((u) => (LABELS[u] ? `the ${LABELS[u]}` : labelOf(u) || 'the page'));
     if (!missing.length) setOffline('ready');
     else if (m.final) setOffline('unavailable', `could not keep ${missing.join(', ')}`);
+    // A job stopped the saving (a first visit's, or what a revisit lacked): on after it.
+    else if (m.interrupted) whenIdle(talk);
   } else if (m.type === 'sb-download') track(m.url, m.loaded, m.total, m.state);
   else if (m.type === 'sb-refreshed') {
     // The service worker has revalidated the cached files after this load.
