@@ -388,15 +388,7 @@ mod tests {
     fn audio_from_a_lower_rate_keeps_its_band_however_it_arrives() {
         use crate::features::FeatureConfig;
         let mut features = Features::new(FeatureConfig::default());
-        let mut seed = 5u64;
-        let pcm: Vec<f32> = (0..8000 * 3)
-            .map(|_| {
-                seed = seed
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                (seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-            })
-            .collect();
+        let pcm = crate::transform::scattering::tests::noise(8000 * 3, 5);
         let at_8k = Pipeline::new(&features, Form::Raw, 8000, 1).unwrap();
         let direct = run(at_8k, &mut features, &pcm);
 

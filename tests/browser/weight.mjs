@@ -73,6 +73,31 @@ function request(url, headers = {}, method = 'GET') {
 }
 
 export function weightTests({ test, check, needModel, root, cli, modelFile, tmp, settled, good }) {
+  /**
+   * Give the page `globalThis.__dropGood()`: drops `good` (a WAV) on the
+   * page at once and records when the job ran in `__job` {from, to}, on the
+   * machine's clock (the server's too).
+   */
+  const dropper = (page) =>
+    page.addInitScript(({ b64 }) => {
+      globalThis.__dropGood = () => {
+        const bin = atob(b64);
+        const arr = new Uint8Array(bin.length);
+        for (let i = 0; i < bin.length; i++) arr[i] = bin.charCodeAt(i);
+        const dt = new DataTransfer();
+        dt.items.add(new File([arr], 'good.wav', { type: 'audio/wav' }));
+        const target = document.getElementById('drop');
+        for (const t of ['dragenter', 'dragover', 'drop']) target.dispatchEvent(new DragEvent(t, { bubbles: true, cancelable: true, dataTransfer: dt }));
+        globalThis.__job = { from: Date.now(), to: null };
+        const watch = new MutationObserver(() => {
+          if (document.body.dataset.busy !== '0') return;
+          globalThis.__job.to = Date.now();
+          watch.disconnect();
+        });
+        watch.observe(document.body, { attributes: true, attributeFilter: ['data-busy'] });
+      };
+    }, { b64: Buffer.from(good).toString('base64') });
+
   const wasmFile = path.join(root, 'www', WASM);
   const modelPath = path.join(root, MODEL);
 
@@ -153,27 +178,16 @@ export function weightTests({ test, check, needModel, root, cli, modelFile, tmp,
       // The page registers its service worker once the model is ready and no
       // job runs; the registration resolves as the worker's install begins
       // (its script fetched). The file is dropped right then.
-      await page.addInitScript(({ b64 }) => {
+      await dropper(page);
+      await page.addInitScript(() => {
         const register = navigator.serviceWorker.register.bind(navigator.serviceWorker);
         navigator.serviceWorker.register = (...args) =>
           register(...args).then((reg) => {
-            const bin = atob(b64);
-            const arr = new Uint8Array(bin.length);
-            for (let i = 0; i < bin.length; i++) arr[i] = bin.charCodeAt(i);
-            const dt = new DataTransfer();
-            dt.items.add(new File([arr], 'good.wav', { type: 'audio/wav' }));
-            const target = document.getElementById('drop');
-            for (const t of ['dragenter', 'dragover', 'drop']) target.dispatchEvent(new DragEvent(t, { bubbles: true, cancelable: true, dataTransfer: dt }));
-            globalThis.__job = { from: Date.now(), to: null, installing: !!reg.installing, busy: document.body.dataset.busy };
-            const watch = new MutationObserver(() => {
-              if (document.body.dataset.busy !== '0') return;
-              globalThis.__job.to = Date.now();
-              watch.disconnect();
-            });
-            watch.observe(document.body, { attributes: true, attributeFilter: ['data-busy'] });
+            globalThis.__dropGood();
+            Object.assign(globalThis.__job, { installing: !!reg.installing, busy: document.body.dataset.busy });
             return reg;
           });
-      }, { b64: Buffer.from(good).toString('base64') });
+      });
       await page.goto(url);
       await page.waitForFunction(() => globalThis.__job, null, { timeout: 120_000 });
       const state = await settled(page);
@@ -205,26 +219,13 @@ export function weightTests({ test, check, needModel, root, cli, modelFile, tmp,
       // (DOMContentLoaded: app.js has run, the engine and the model are still
       // starting), so the job overlaps the end of the page's start-up, when
       // the service worker revalidates its files.
-      await page.addInitScript(({ b64 }) => {
+      await dropper(page);
+      await page.addInitScript(() => {
         document.addEventListener('DOMContentLoaded', () => {
-          const bin = atob(b64);
-          const arr = new Uint8Array(bin.length);
-          for (let i = 0; i < bin.length; i++) arr[i] = bin.charCodeAt(i);
-          const dt = new DataTransfer();
-          dt.items.add(new File([arr], 'good.wav', { type: 'audio/wav' }));
-          const target = document.getElementById('drop');
-          for (const t of ['dragenter', 'dragover', 'drop']) target.dispatchEvent(new DragEvent(t, { bubbles: true, cancelable: true, dataTransfer: dt }));
+          globalThis.__dropGood();
           globalThis.__droppedDuringStartup = document.body.dataset.model !== 'ready' && document.body.dataset.busy === '1';
-          // When the job ran, on the machine's clock (the server's too).
-          globalThis.__job = { from: Date.now(), to: null };
-          const watch = new MutationObserver(() => {
-            if (document.body.dataset.busy !== '0') return;
-            globalThis.__job.to = Date.now();
-            watch.disconnect();
-          });
-          watch.observe(document.body, { attributes: true, attributeFilter: ['data-busy'] });
         });
-      }, { b64: Buffer.from(good).toString('base64') });
+      });
       const arrivals = [];
       server.on('request', (req) => arrivals.push({ at: Date.now(), path: req.url }));
       log.splice(0);

@@ -37,7 +37,7 @@ pub mod config;
 mod kernels;
 pub mod normalise;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use config::{Precision, ScatteringConfig};
 pub use normalise::{NormaliserConfig, ScatteringFrontEnd, normalise_scattering};

@@ -289,15 +289,7 @@ mod tests {
         let n = 8192;
         let mut s = Scattering::new(&cfg, n);
         // Broadband (every band carries energy), deterministic.
-        let mut seed = 5u64;
-        let x: Vec<f32> = (0..n)
-            .map(|_| {
-                seed = seed
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                (seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-            })
-            .collect();
+        let x = super::super::tests::noise(n, 5);
         let loud: Vec<f32> = x.iter().map(|v| v * 0.9).collect();
         let quiet: Vec<f32> = x.iter().map(|v| v * 0.09).collect();
         let ncfg = NormaliserConfig {

@@ -12,8 +12,9 @@ fn config() -> ScatteringConfig {
     }
 }
 
-/// Deterministic noise in [-0.5, 0.5) (also the kernels' tests' input).
-pub(super) fn noise(n: usize, seed: u64) -> Vec<f32> {
+/// Deterministic noise in [-0.5, 0.5) (also the kernels', the normaliser's
+/// and the pipeline's tests' input).
+pub(crate) fn noise(n: usize, seed: u64) -> Vec<f32> {
     let mut s = seed;
     (0..n)
         .map(|_| {
