@@ -213,11 +213,7 @@ mod tests {
 
     #[test]
     fn silence_gives_finite_features() {
-        let cfg = ScatteringConfig {
-            j: 9,
-            t: 512,
-            ..Default::default()
-        };
+        let cfg = super::super::tests::config();
         let n = 4096;
         let mut s = Scattering::new(&cfg, n);
         let x = vec![0.0f32; n];
@@ -238,11 +234,7 @@ mod tests {
     /// agrees with it wherever the audio has content.
     #[test]
     fn audio_from_a_lower_rate_is_transformed_in_f64() {
-        let cfg = ScatteringConfig {
-            j: 9,
-            t: 512,
-            ..Default::default()
-        };
+        let cfg = super::super::tests::config();
         let n = 1 << 14;
         // A tone at 1 kHz under a smooth envelope: nothing above ~1.1 kHz.
         let x: Vec<f32> = (0..n)
@@ -281,11 +273,7 @@ mod tests {
 
     #[test]
     fn order_one_is_divided_by_loudness() {
-        let cfg = ScatteringConfig {
-            j: 9,
-            t: 512,
-            ..Default::default()
-        };
+        let cfg = super::super::tests::config();
         let n = 8192;
         let mut s = Scattering::new(&cfg, n);
         // Broadband (every band carries energy), deterministic.

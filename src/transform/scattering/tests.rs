@@ -4,7 +4,8 @@
 use super::*;
 use crate::transform::fft::Real;
 
-fn config() -> ScatteringConfig {
+/// Small plans: J = 9, T = 512 (also the normaliser's tests').
+pub(crate) fn config() -> ScatteringConfig {
     ScatteringConfig {
         j: 9,
         t: 512,
