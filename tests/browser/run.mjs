@@ -977,6 +977,19 @@ test('a file cut short and NaN samples are analysed with a note saying so; a who
   check((await settled(page)) === 'done', await errorText(page));
   const cutOpus = await note();
   check(/cut short/.test(cutOpus) && /Ogg stream/.test(cutOpus) && /2\.0\d? s/.test(cutOpus), `an Opus file cut short: note “${cutOpus}”`);
+  // WebM (Opus), which the browser decodes too: its Segment's Info states a
+  // Duration (ffmpeg writes one; a browser's own recordings do not).
+  const webm = fixture('tone600_48k_stereo.webm');
+  await resetState(page);
+  await dropFile(page, 'whole.webm', webm, 'audio/webm');
+  check((await settled(page)) === 'done', await errorText(page));
+  check((await note()) === '', `a whole WebM file has a note: “${await note()}”`);
+  await resetState(page);
+  await dropFile(page, 'cut.webm', webm.subarray(0, Math.floor(webm.length * 0.6)), 'audio/webm');
+  check((await settled(page)) === 'done', await errorText(page));
+  const cutWebm = await note();
+  check(/cut short/.test(cutWebm) && /declares 2\.0 s/.test(cutWebm), `a WebM file cut short: note “${cutWebm}”`);
+  check((await page.evaluate(() => globalThis.scatterbrain.result.decodedBy)) === 'browser', 'the cut WebM file was not decoded by the browser');
   // Ogg Vorbis, which the core decodes: a chained file cut right after the
   // header pages of its second stream (8186 bytes: the second half is lost)
   // ends without the page that closes that stream.
@@ -1032,10 +1045,10 @@ test('silent audio gets no tags, in words, and the next file gets its tags again
   check(!(await page.evaluate(() => document.getElementById('taggram-plot').hidden)), 'no taggram for a quiet tone');
 });
 
-test('the length estimate that picks how to decode: exact for MP3 and Ogg, never short for others', async () => {
+test('the length estimate that picks how to decode: exact for MP3, Ogg and WebM with a Duration, never short for others', async () => {
   const est = (b) => estimateSeconds(b.subarray(0, 1 << 17), b.length, b.subarray(Math.max(0, b.length - (1 << 16))));
   // As decoded (Chromium: 3.000 s, the MP3's LAME delay and padding trimmed; ffprobe says 3.030 s) and 2.000 s.
-  for (const [name, seconds] of [['tone1k_44k_stereo.mp3', 3.0], ['tone440_8k.mp3', 2.0], ['tone2k_22k.ogg', 2.0], ['tone500_48k_mono.flac', 2.0]]) {
+  for (const [name, seconds] of [['tone1k_44k_stereo.mp3', 3.0], ['tone440_8k.mp3', 2.0], ['tone2k_22k.ogg', 2.0], ['tone500_48k_mono.flac', 2.0], ['tone600_48k_stereo.webm', 2.0]]) {
     const e = est(fixture(name));
     check(Math.abs(e - seconds) < 0.02, `${name}: estimated ${e} s, lasts ${seconds} s`);
   }

@@ -195,22 +195,88 @@ function flacSeconds(b) {
 }
 
 /**
+ * An EBML element (Matroska, WebM) at `at` in `b`: its `id` (marker bits
+ * kept, as the specification writes IDs), `size` (null: unknown, as a live
+ * recording's Segment) and where its `data` begins; null when its header does
+ * not fit in `b`.
+ */
+function ebml(b, at) {
+  const vint = (p, marker) => {
+    if (p >= b.length) return null;
+    let len = 1;
+    while (len <= 8 && !(b[p] & (0x80 >> (len - 1)))) len++;
+    if (len > 8 || p + len > b.length) return null;
+    let v = marker ? b[p] : b[p] & (0xff >> len);
+    let ones = v === 0xff >> len;
+    for (let i = 1; i < len; i++) {
+      v = v * 256 + b[p + i];
+      ones &&= b[p + i] === 0xff;
+    }
+    return { v, len, ones };
+  };
+  const id = vint(at, true);
+  if (!id || id.len > 4) return null;
+  const size = vint(at + id.len, false);
+  if (!size) return null;
+  return { id: id.v, size: size.ones ? null : size.v, data: at + id.len + size.len };
+}
+
+/**
+ * A Matroska/WebM file's Duration (Segment → Info), in seconds, or null
+ * (not Matroska; no Duration, as in a browser's own recordings; Info beyond
+ * `b`).
+ */
+function matroskaSeconds(b) {
+  const header = ebml(b, 0);
+  if (!header || header.id !== 0x1a45dfa3 || header.size == null) return null;
+  const segment = ebml(b, header.data + header.size);
+  if (!segment || segment.id !== 0x18538067) return null;
+  for (let at = segment.data; at < b.length; ) {
+    const e = ebml(b, at);
+    // A Cluster: the audio begins, and no Info came before it.
+    if (!e || e.size == null || e.id === 0x1f43b675) return null;
+    if (e.id === 0x1549a966) {
+      if (e.data + e.size > b.length) return null;
+      let scale = 1e6; // TimecodeScale's default: ticks of 1 ms
+      let duration = null;
+      for (let p = e.data; p < e.data + e.size; ) {
+        const f = ebml(b, p);
+        if (!f || f.size == null || f.data + f.size > e.data + e.size) return null;
+        const view = new DataView(b.buffer, b.byteOffset + f.data, f.size);
+        if (f.id === 0x2ad7b1 && f.size >= 1 && f.size <= 6) {
+          scale = 0;
+          for (let i = 0; i < f.size; i++) scale = scale * 256 + b[f.data + i];
+        }
+        if (f.id === 0x4489) duration = f.size === 4 ? view.getFloat32(0) : f.size === 8 ? view.getFloat64(0) : null;
+        p = f.data + f.size;
+      }
+      const seconds = duration == null ? null : (duration * scale) / 1e9;
+      return Number.isFinite(seconds) && seconds > 0 ? seconds : null;
+    }
+    at = e.data + e.size;
+  }
+  return null;
+}
+
+/**
  * The playing time a file's header states exactly, or null: a WAV's data
- * size, a FLAC's sample count, an MP3's Xing/Info frame count. Audio that
- * decodes shorter was cut short (an interrupted download or copy).
+ * size, a FLAC's sample count, an MP3's Xing/Info frame count, a
+ * Matroska/WebM Duration. Audio that decodes shorter was cut short (an
+ * interrupted download or copy).
  */
 export function declaredSeconds(bytes) {
   const b = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
   const w = timedWav(b);
   if (w) return w.dataBytes == null ? null : w.dataBytes / w.byteRate;
-  return flacSeconds(b) ?? xingSeconds(b);
+  return flacSeconds(b) ?? matroskaSeconds(b) ?? xingSeconds(b);
 }
 
 /**
  * Playing time of a file before decoding it, to choose how to decode:
  * exact for WAV and FLAC headers, MP3s (Xing/Info frame count, else the
- * first frame's bitrate) and Ogg (the last page's granule position, in
- * `tail`, the file's last bytes); otherwise from the size at 48 kbit/s, so
+ * first frame's bitrate), Ogg (the last page's granule position, in
+ * `tail`, the file's last bytes) and Matroska/WebM with a Duration;
+ * otherwise from the size at 48 kbit/s, so
  * that a long compressed file is rather over- than under-estimated (a 1-hour
  * Opus file at 32 kbit/s read as 20 min was decoded at 48 kHz stereo: ~1.4 GB).
  */
@@ -219,7 +285,7 @@ export function estimateSeconds(bytes, fileSize, tail = null) {
   const w = timedWav(b);
   // The larger of the header's and the size's: never short.
   if (w) return Math.max(fileSize / w.byteRate, w.dataBytes == null ? 0 : w.dataBytes / w.byteRate);
-  const known = flacSeconds(b) ?? oggSeconds(b, tail) ?? mp3Seconds(b, fileSize);
+  const known = flacSeconds(b) ?? oggSeconds(b, tail) ?? matroskaSeconds(b) ?? mp3Seconds(b, fileSize);
   return known ?? fileSize / 6000;
 }
 
