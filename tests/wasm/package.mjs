@@ -46,6 +46,11 @@ const midway = await rejection(
 const again = await tagger.tag(audio);
 const picture = await tagger.scatter({ pcm: audio.pcm.subarray(0, RATE * 2 * 10), sampleRate: RATE, channels: 2 });
 const tooShort = await rejection(tagger.tag({ pcm: new Float32Array(1000), sampleRate: RATE }));
+// A file below 16 kHz (8 kHz, 6 channels), which the tagger decodes to mono at
+// 16 kHz: its first-order bands above 5.6 kHz, which none of it reaches, for
+// the CLI's (the tagger passes the file's rate on).
+const low = await tagger.scatter(readFileSync(path.join(here, '..', 'fixtures', 'audio', 'tone300_8k_6ch.wav')));
+const lowRows = low.paths.map((p, r) => [p, r]).filter(([p]) => p.order === 1 && p.freq1_hz > 5600);
 // The file itself, decoded by the core (the CLI's decoder): as a Node Buffer and as a Blob.
 const diff = (r) => Math.max(...result.clip.map((v, i) => Math.abs(v - r.clip[i])));
 const fromBuffer = diff(await tagger.tag(file));
@@ -93,6 +98,10 @@ console.log(
     midway_steps: pushes,
     too_short: tooShort,
     freed,
+    low_rate: {
+      frames: low.frames,
+      rows: lowRows.map(([, r]) => ({ row: r, values: Array.from(low.data.subarray(r * low.frames, (r + 1) * low.frames)) })),
+    },
     picture: {
       rows: picture.rows,
       frames: picture.frames,
