@@ -181,9 +181,9 @@ impl Features {
 
     /// The audio holds nothing above `top_hz` (`None`: the whole band), as
     /// audio resampled up from a lower rate; returns the previous setting.
-    /// [`crate::pipeline::Pipeline`] sets it for each file: an 8 kHz file's
-    /// empty upper bands then come out exactly empty, natively and in WASM
-    /// alike (see [`FrontEndPlan::limit_band`]).
+    /// [`crate::pipeline::Pipeline`] sets it for each file: an 8 kHz file is
+    /// then scattered in float64, so that its near-empty upper bands come
+    /// out alike natively and in WASM (see [`FrontEndPlan::limit_band`]).
     pub fn limit_band(&mut self, top_hz: Option<f64>) -> Option<f64> {
         let before = std::mem::replace(&mut self.band_top_hz, top_hz);
         if let Some(plan) = self.plan.as_deref_mut() {

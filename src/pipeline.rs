@@ -379,11 +379,12 @@ mod tests {
         got
     }
 
-    /// An 8 kHz file holds nothing above 4 kHz: the scattering's bands there
-    /// hold a fixed floor (not the FFTs' rounding, which differs between
-    /// native and WASM); the same audio resampled before it reaches the
-    /// pipeline (the page's long files) gives the same features when its
-    /// file's rate is said.
+    /// An 8 kHz file holds nothing above 4 kHz, and is scattered in float64
+    /// (its near-empty bands would otherwise hold float32 rounding, which
+    /// differs between native and WASM); the same audio resampled before it
+    /// reaches the pipeline (the page's long files) gives the same features
+    /// when its file's rate is said, and elsewhere than those bands, what
+    /// float32 gives.
     #[test]
     fn audio_from_a_lower_rate_keeps_its_band_however_it_arrives() {
         use crate::features::FeatureConfig;

@@ -38,9 +38,9 @@ pub trait FrontEndPlan: Send {
     fn standardises(&self, row: usize) -> bool;
 
     /// The audio holds nothing above `top_hz` (it was resampled up from a
-    /// lower rate; `None`: the whole band). The scattering then computes its
-    /// first FFT in `f64` (see `Scattering::limit_band`), so that the empty
-    /// bands hold the audio's own content rather than rounding that differs
+    /// lower rate; `None`: the whole band). The scattering then runs its plan
+    /// in `f64` (`ScatteringFrontEnd`), so that the near-empty bands hold the
+    /// audio's own content rather than float32 rounding, which differs
     /// between platforms; log-mel and CQT need not (their log floors sit far
     /// above the FFTs' rounding).
     fn limit_band(&mut self, _top_hz: Option<f64>) {}

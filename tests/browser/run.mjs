@@ -1159,8 +1159,8 @@ test('a 1-hour file is analysed (decoded at 16 kHz mono), with progress; its ban
     // Mixed to 16 kHz while decoded, the file's 8 kHz still reaches the
     // front end (as the CLI reads it at that rate): its first-order bands
     // wholly above 4 kHz (centred above 5.6 kHz: a band spans ±30 % of its
-    // centre) hold the core's fixed floor, as the CLI's do, not the WASM
-    // FFT's own rounding (which differs from the native one).
+    // centre) are scattered in float64, as the CLI's are, not left to the
+    // WASM FFTs' float32 rounding (which differs from the native one).
     const picture = await page.evaluate(() => {
       const s = globalThis.scatterbrain.result.scatter;
       const order1 = s.paths.map((p, r) => [p, r]).filter(([p]) => p.order === 1);
