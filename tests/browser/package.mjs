@@ -187,6 +187,7 @@ export function register({ test, check, needModel, nativeTags, TMP }) {
         plain: await error(engine.analyse([[0, 1, 2]], 16000)),
         ragged: await error(engine.analyse([new Float32Array(16000), new Float32Array(8000)], 16000)),
         rate: await error(engine.analyse([new Float32Array(16000)], 0)),
+        fileRate: await error(engine.analyse([new Float32Array(16000)], 16000, { fileRate: 8000.5 })),
       };
       // Channels whose buffer an earlier call transferred cannot be sent: an
       // error, not a job that never settles.
@@ -209,6 +210,7 @@ export function register({ test, check, needModel, nativeTags, TMP }) {
     check(/^TypeError: .*channel 0 is not a Float32Array \(Array\)/.test(r.plain), `analyse([[0, 1, 2]]): ${r.plain}`);
     check(/^TypeError: .*differ in length/.test(r.ragged), `channels of two lengths: ${r.ragged}`);
     check(/^TypeError: .*sampleRate/.test(r.rate), `sampleRate 0: ${r.rate}`);
+    check(/^TypeError: .*fileRate must be a whole positive number of Hz, not 8000\.5/.test(r.fileRate), `fileRate 8000.5: ${r.fileRate}`);
     check(r.detached !== 'never settled' && r.detached !== 'resolved', `a detached channel: ${r.detached}`);
     check(/^TypeError: .*non-negative integer/.test(r.minus) && /^TypeError/.test(r.half), `topTags(-1): ${r.minus}; topTags(1.5): ${r.half}`);
     check(r.zero === '' && r.two === 'b,c', `topTags(0): “${r.zero}”, topTags(2): “${r.two}”`);
