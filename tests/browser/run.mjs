@@ -939,55 +939,36 @@ test('a file cut short and NaN samples are analysed with a note saying so; a who
   await page.goto(url);
   await page.waitForLoadState('networkidle');
   const note = () => page.evaluate(() => (document.getElementById('input-note').hidden ? '' : document.getElementById('input-note').textContent));
+  // `bytes` whole has no note; its first `fraction` (an interrupted
+  // download) has one, returned.
+  const wholeThenCut = async (name, bytes, type, fraction) => {
+    await resetState(page);
+    await dropFile(page, `whole-${name}`, bytes, type);
+    check((await settled(page)) === 'done', await errorText(page));
+    check((await note()) === '', `a whole ${name} has a note: “${await note()}”`);
+    await resetState(page);
+    await dropFile(page, `cut-${name}`, bytes.subarray(0, Math.floor(bytes.length * fraction)), type);
+    check((await settled(page)) === 'done', await errorText(page));
+    return note();
+  };
   const mp3 = fixture('tone1k_44k_stereo.mp3'); // 3.03 s, with a Xing/Info frame
-  await dropFile(page, 'whole.mp3', mp3, 'audio/mpeg');
-  check((await settled(page)) === 'done', await errorText(page));
-  check((await note()) === '', `a whole file has a note: “${await note()}”`);
-  // An interrupted download: the first 60 %.
-  await resetState(page);
-  await dropFile(page, 'cut.mp3', mp3.subarray(0, Math.floor(mp3.length * 0.6)), 'audio/mpeg');
-  check((await settled(page)) === 'done', await errorText(page));
-  const cut = await note();
+  const cut = await wholeThenCut('44k.mp3', mp3, 'audio/mpeg', 0.6);
   check(/cut short/.test(cut) && /3\.0\d? s/.test(cut), `a file cut short: note “${cut}”`);
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
   const json = JSON.parse(await (await import('node:fs/promises')).readFile(await download.path(), 'utf8'));
   check(json.audio.warnings.length === 1 && json.audio.warnings[0] === cut, `JSON warnings: ${JSON.stringify(json.audio.warnings)}`);
   // An 8 kHz MP3 (MPEG 2.5, 576 samples a frame): its LAME tag's delay and
   // padding are trimmed by the decoder, so whole it has no note; cut, it has.
-  const low = fixture('tone440_8k.mp3');
-  await resetState(page);
-  await dropFile(page, 'whole8k.mp3', low, 'audio/mpeg');
-  check((await settled(page)) === 'done', await errorText(page));
-  check((await note()) === '', `a whole 8 kHz MP3 has a note: “${await note()}”`);
-  await resetState(page);
-  await dropFile(page, 'cut8k.mp3', low.subarray(0, Math.floor(low.length * 0.75)), 'audio/mpeg');
-  check((await settled(page)) === 'done', await errorText(page));
-  const cut8k = await note();
+  const cut8k = await wholeThenCut('8k.mp3', fixture('tone440_8k.mp3'), 'audio/mpeg', 0.75);
   check(/cut short/.test(cut8k) && /2\.0\d? s/.test(cut8k), `an 8 kHz MP3 cut short: note “${cut8k}”`);
   // Ogg Opus, which the browser decodes: no header states its length, so
   // only the missing end-of-stream page tells a cut file from a whole one.
-  const opus = fixture('tone600_48k_stereo.opus');
-  await resetState(page);
-  await dropFile(page, 'whole.opus', opus, 'audio/ogg');
-  check((await settled(page)) === 'done', await errorText(page));
-  check((await note()) === '', `a whole Opus file has a note: “${await note()}”`);
-  await resetState(page);
   // opusenc's pages hold 1 s each: cut inside the last one, 2 s are left.
-  await dropFile(page, 'cut.opus', opus.subarray(0, Math.floor(opus.length * 0.8)), 'audio/ogg');
-  check((await settled(page)) === 'done', await errorText(page));
-  const cutOpus = await note();
+  const cutOpus = await wholeThenCut('48k.opus', fixture('tone600_48k_stereo.opus'), 'audio/ogg', 0.8);
   check(/cut short/.test(cutOpus) && /Ogg stream/.test(cutOpus) && /2\.0\d? s/.test(cutOpus), `an Opus file cut short: note “${cutOpus}”`);
   // WebM (Opus), which the browser decodes too: its Segment's Info states a
   // Duration (ffmpeg writes one; a browser's own recordings do not).
-  const webm = fixture('tone600_48k_stereo.webm');
-  await resetState(page);
-  await dropFile(page, 'whole.webm', webm, 'audio/webm');
-  check((await settled(page)) === 'done', await errorText(page));
-  check((await note()) === '', `a whole WebM file has a note: “${await note()}”`);
-  await resetState(page);
-  await dropFile(page, 'cut.webm', webm.subarray(0, Math.floor(webm.length * 0.6)), 'audio/webm');
-  check((await settled(page)) === 'done', await errorText(page));
-  const cutWebm = await note();
+  const cutWebm = await wholeThenCut('48k.webm', fixture('tone600_48k_stereo.webm'), 'audio/webm', 0.6);
   check(/cut short/.test(cutWebm) && /declares 2\.0 s/.test(cutWebm), `a WebM file cut short: note “${cutWebm}”`);
   check((await page.evaluate(() => globalThis.scatterbrain.result.decodedBy)) === 'browser', 'the cut WebM file was not decoded by the browser');
   // Ogg Vorbis, which the core decodes: a chained file cut right after the
