@@ -30,5 +30,5 @@ pub use front_end::{ConfigError, FrontEnd, FrontEndConfig, FrontEndKind, FrontEn
 pub use mel::MelConfig;
 pub use scattering::{
     NormaliserConfig, PaddingSpec, Path, Precision, Scattering, ScatteringConfig,
-    ScatteringFrontEnd,
+    ScatteringFrontEnd, ScatteringPlan,
 };

@@ -40,7 +40,9 @@ pub mod normalise;
 pub(crate) mod tests;
 
 pub use config::{Precision, ScatteringConfig};
-pub use normalise::{NormaliserConfig, ScatteringFrontEnd, normalise_scattering};
+pub use normalise::{
+    NormaliserConfig, ScatteringFrontEnd, ScatteringPlan, normalise_scattering, plan_for,
+};
 
 use super::coefficients::Coefficients;
 use super::fft::{Paired, Planner, Real};

@@ -15,7 +15,7 @@
 //!   (x - mean) / std of the rows of the orders listed (the paper: orders 0
 //!   and 1).
 
-use super::{Path, Precision, Scattering, ScatteringConfig};
+use super::{PaddingSpec, Path, Precision, Scattering, ScatteringConfig};
 use crate::transform::coefficients::{Coefficients, RowInfo};
 use crate::transform::fft::Real;
 use crate::transform::front_end::FrontEndPlan;
@@ -94,16 +94,19 @@ pub fn normalise_scattering(
 /// The scattering as a [`FrontEndPlan`]: the transform (in `f32`, or `f64`
 /// for [`Precision::Reference`]) and its normaliser.
 pub struct ScatteringFrontEnd {
-    scattering: Box<dyn Plan>,
+    scattering: Box<dyn ScatteringPlan>,
     /// The same plan in `f64`, for audio from a lower rate
     /// ([`FrontEndPlan::limit_band`]); made on first use.
-    wide: Option<Box<dyn Plan>>,
+    wide: Option<Box<dyn ScatteringPlan>>,
     limited: bool,
     normaliser: NormaliserConfig,
 }
 
-/// What the front end asks of a plan, whatever it computes in.
-trait Plan: Send {
+/// A scattering plan, whatever it computes in: what the front end asks of
+/// one, and what callers use that should not be generic over the float type
+/// (each generic caller compiles the transform and rustfft's kernels again:
+/// release builds do not share generic code between crates).
+pub trait ScatteringPlan: Send {
     fn config(&self) -> &ScatteringConfig;
     fn input_len(&self) -> usize;
     fn paths(&self) -> &[Path];
@@ -111,7 +114,7 @@ trait Plan: Send {
     fn envelope(&mut self, x: &[f32]) -> Vec<f32>;
 }
 
-impl<T: Real> Plan for Scattering<T> {
+impl<T: Real> ScatteringPlan for Scattering<T> {
     fn config(&self) -> &ScatteringConfig {
         Scattering::config(self)
     }
@@ -129,15 +132,34 @@ impl<T: Real> Plan for Scattering<T> {
     }
 }
 
+/// A plan in the type `config.precision` computes in (`f32`, or `f64` for
+/// [`Precision::Reference`]), with `pad` (`None`: the product padding).
+pub fn plan_for(
+    config: &ScatteringConfig,
+    input_len: usize,
+    pad: Option<PaddingSpec>,
+) -> Box<dyn ScatteringPlan> {
+    fn planned<T: Real>(
+        config: &ScatteringConfig,
+        input_len: usize,
+        pad: Option<PaddingSpec>,
+    ) -> Box<dyn ScatteringPlan> {
+        Box::new(match pad {
+            Some(pad) => Scattering::<T>::plan_padded(config, input_len, pad),
+            None => Scattering::<T>::plan(config, input_len),
+        })
+    }
+    match config.precision {
+        Precision::Fast => planned::<f32>(config, input_len, pad),
+        Precision::Reference => planned::<f64>(config, input_len, pad),
+    }
+}
+
 impl ScatteringFrontEnd {
     /// Plan for inputs of `input_len` samples (product padding).
     pub fn new(config: &ScatteringConfig, input_len: usize, normaliser: NormaliserConfig) -> Self {
-        let scattering: Box<dyn Plan> = match config.precision {
-            Precision::Fast => Box::new(Scattering::<f32>::plan(config, input_len)),
-            Precision::Reference => Box::new(Scattering::<f64>::plan(config, input_len)),
-        };
         ScatteringFrontEnd {
-            scattering,
+            scattering: plan_for(config, input_len, None),
             wide: None,
             limited: false,
             normaliser,
@@ -145,7 +167,7 @@ impl ScatteringFrontEnd {
     }
 
     /// The plan for the audio at hand: in `f64` for audio from a lower rate.
-    fn plan(&mut self) -> &mut dyn Plan {
+    fn plan(&mut self) -> &mut dyn ScatteringPlan {
         if !self.limited {
             return self.scattering.as_mut();
         }
