@@ -5,8 +5,8 @@
 // holds against the server's ETags (a 304 costs a few hundred bytes); when
 // anything changed it builds the next version beside the one in use and
 // switches at the next load, so one page load never mixes two builds.
-// First visit: install fetches nothing (the page registers this worker when no
-// job runs, but a file may be dropped before the install begins); the page
+// Install fetches nothing, on a first visit or for an update (a file may be
+// dropped before or while it runs; see its handler). First visit: the page
 // downloads the WASM and the model itself and leaves copies in
 // INCOMING_CACHE, which this worker takes into its version, and the page's
 // other files are fetched once the page says it is idle ('sb-cache'), one at
@@ -136,9 +136,12 @@ async function dropOld() {
 }
 
 self.addEventListener('install', (ev) => {
-  // An update (a new sw.js) revalidates what the version in use holds; a
-  // first visit only makes an empty version (see the top of this file).
-  ev.waitUntil((async () => ((await currentVersion()) ? refresh() : firstVersion()))().then(() => self.skipWaiting()));
+  // Nothing is fetched here: the page may be analysing a file (the browser
+  // installs a changed sw.js whenever it checks, and a first visit's file may
+  // come before the install). A first visit makes an empty version (see the
+  // top of this file); an update keeps the version in use, which the
+  // revalidation after each load, between jobs, brings up to date.
+  ev.waitUntil((async () => (await currentVersion()) || firstVersion())().then(() => self.skipWaiting()));
 });
 
 /** An empty version, made current: what a first visit's install leaves. */

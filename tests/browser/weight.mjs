@@ -206,6 +206,49 @@ export function weightTests({ test, check, needModel, root, cli, modelFile, tmp,
     }
   });
 
+  test('privacy: a file dropped just as a changed service worker installs (a deploy) reaches no server; the page loads and works offline after it', async ({ page }) => {
+    const { server, url } = await startServer({ port: 0, quiet: true });
+    // From the revisit on, the server answers a changed sw.js.
+    let changed = false;
+    const [serve] = server.listeners('request');
+    const next = readFileSync(path.join(root, 'www', 'sw.js'), 'utf8') + '\n// the next version\n';
+    server.removeAllListeners('request');
+    server.on('request', (req, res) => {
+      if (!changed || new URL(req.url, url).pathname !== '/sw.js') return serve(req, res);
+      res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'no-cache' });
+      res.end(next);
+    });
+    const arrivals = [];
+    server.on('request', (req) => arrivals.push({ at: Date.now(), path: req.url }));
+    try {
+      await page.goto(url);
+      await page.waitForFunction(() => document.body.dataset.offline === 'ready', null, { timeout: 120_000 });
+      await dropper(page);
+      await page.reload();
+      await page.waitForFunction(() => document.body.dataset.model === 'ready' && document.body.dataset.swRefresh, null, { timeout: 120_000 });
+      await page.waitForLoadState('networkidle');
+      changed = true;
+      // The browser checks the worker's script (here when asked); the file
+      // is dropped as the changed worker begins to install.
+      await page.evaluate(async () => {
+        const reg = await navigator.serviceWorker.getRegistration();
+        reg.addEventListener('updatefound', () => globalThis.__dropGood(), { once: true });
+        await reg.update();
+      });
+      await page.waitForFunction(() => globalThis.__job, null, { timeout: 60_000 });
+      check((await settled(page)) === 'done', 'the job did not end');
+      const job = await page.evaluate(() => globalThis.__job);
+      const during = arrivals.filter((r) => r.at >= job.from && r.at <= job.to);
+      check(during.length === 0, `the server got ${during.length} requests during the job (${job.to - job.from} ms): ${during.map((r) => r.path).join(', ')}`);
+      // The new worker took over; the page still works offline and loads again.
+      await page.waitForFunction(() => navigator.serviceWorker.controller, null, { timeout: 30_000 });
+      await page.reload();
+      await page.waitForFunction(() => document.body.dataset.model === 'ready' && document.body.dataset.offline === 'ready', null, { timeout: 120_000 });
+    } finally {
+      server.close();
+    }
+  });
+
   test("privacy: a file dropped while the page starts reaches no server, the service worker's requests included; its revalidation waits for the job", async ({ page }) => {
     const { server, url } = await startServer({ port: 0, quiet: true });
     const log = traffic(server);
