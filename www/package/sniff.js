@@ -235,27 +235,33 @@ function matroskaSeconds(b) {
     const e = ebml(b, at);
     // A Cluster: the audio begins, and no Info came before it.
     if (!e || e.size == null || e.id === 0x1f43b675) return null;
-    if (e.id === 0x1549a966) {
-      if (e.data + e.size > b.length) return null;
-      let scale = 1e6; // TimecodeScale's default: ticks of 1 ms
-      let duration = null;
-      for (let p = e.data; p < e.data + e.size; ) {
-        const f = ebml(b, p);
-        if (!f || f.size == null || f.data + f.size > e.data + e.size) return null;
-        const view = new DataView(b.buffer, b.byteOffset + f.data, f.size);
-        if (f.id === 0x2ad7b1 && f.size >= 1 && f.size <= 6) {
-          scale = 0;
-          for (let i = 0; i < f.size; i++) scale = scale * 256 + b[f.data + i];
-        }
-        if (f.id === 0x4489) duration = f.size === 4 ? view.getFloat32(0) : f.size === 8 ? view.getFloat64(0) : null;
-        p = f.data + f.size;
-      }
-      const seconds = duration == null ? null : (duration * scale) / 1e9;
-      return Number.isFinite(seconds) && seconds > 0 ? seconds : null;
-    }
+    if (e.id === 0x1549a966) return infoSeconds(b, e);
     at = e.data + e.size;
   }
   return null;
+}
+
+/** The Duration an Info element `info` states, in seconds, or null. */
+function infoSeconds(b, info) {
+  const end = info.data + info.size;
+  if (end > b.length) return null;
+  let scale = 1e6; // TimecodeScale's default: ticks of 1 ms
+  let duration = null;
+  for (let p = info.data; p < end; ) {
+    const f = ebml(b, p);
+    if (!f || f.size == null || f.data + f.size > end) return null;
+    if (f.id === 0x2ad7b1 && f.size >= 1 && f.size <= 6) {
+      scale = 0;
+      for (let i = 0; i < f.size; i++) scale = scale * 256 + b[f.data + i];
+    }
+    if (f.id === 0x4489 && (f.size === 4 || f.size === 8)) {
+      const view = new DataView(b.buffer, b.byteOffset + f.data, f.size);
+      duration = f.size === 4 ? view.getFloat32(0) : view.getFloat64(0);
+    }
+    p = f.data + f.size;
+  }
+  const seconds = duration == null ? null : (duration * scale) / 1e9;
+  return Number.isFinite(seconds) && seconds > 0 ? seconds : null;
 }
 
 /**

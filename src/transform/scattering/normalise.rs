@@ -171,12 +171,14 @@ impl ScatteringFrontEnd {
         if !self.limited {
             return self.scattering.as_mut();
         }
-        let (config, len) = (
-            self.scattering.config().clone(),
-            self.scattering.input_len(),
-        );
+        let scattering = &self.scattering;
         self.wide
-            .get_or_insert_with(|| Box::new(Scattering::<f64>::plan(&config, len)))
+            .get_or_insert_with(|| {
+                Box::new(Scattering::<f64>::plan(
+                    scattering.config(),
+                    scattering.input_len(),
+                ))
+            })
             .as_mut()
     }
 }
