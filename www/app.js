@@ -8,6 +8,7 @@
 //   page/analyse.js  one job, input to results   page/status.js   stages, progress, errors
 //   page/results.js  tags, taggram, scattergrams page/playhead.js the playhead
 //   page/export.js   the JSON download           page/mic.js      microphone and live view
+//   page/wav.js      a cut file's audio for the player
 import { ui } from './page/ui.js';
 import { env, gpu, describeEnv, describeOffline, NO_SIMD } from './page/env.js';
 import { model, describeModel } from './page/model.js';

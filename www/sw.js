@@ -44,6 +44,7 @@ const SHELL = [
   'page/results.js',
   'page/status.js',
   'page/ui.js',
+  'page/wav.js',
   'package/engine.js',
   'package/audio.js',
   'package/sniff.js',

@@ -265,6 +265,37 @@ function infoSeconds(b, info) {
 }
 
 /**
+ * Whether a Matroska/WebM file `b` (all its bytes) ends partway through an
+ * element: cut short. A browser's own recordings (MediaRecorder) state no
+ * Duration, and their Segment and Clusters no size, but each block states
+ * its own: the walk steps into the Segment and the Clusters and over
+ * everything else. False when the last element ends where the file does
+ * (a cut right between two blocks passes as whole), null when `b` is not
+ * Matroska or holds bytes that are not an element.
+ */
+export function matroskaCut(bytes) {
+  const b = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  const header = ebml(b, 0);
+  if (!header || header.id !== 0x1a45dfa3 || header.size == null) return null;
+  const SEGMENT = 0x18538067;
+  const CLUSTER = 0x1f43b675;
+  for (let at = header.data + header.size; at < b.length; ) {
+    const e = ebml(b, at);
+    if (!e) {
+      // A header the file ends inside (it would read with more bytes), or not an element.
+      const padded = new Uint8Array(12).fill(0x81);
+      padded.set(b.subarray(at));
+      return ebml(padded, 0) ? true : null;
+    }
+    if (e.id === SEGMENT || e.id === CLUSTER) at = e.data;
+    else if (e.size == null) return null;
+    else at = e.data + e.size;
+    if (at > b.length) return true;
+  }
+  return false;
+}
+
+/**
  * The playing time a file's header states exactly, or null: a WAV's data
  * size, a FLAC's sample count, an MP3's Xing/Info frame count, a
  * Matroska/WebM Duration. Audio that decodes shorter was cut short (an

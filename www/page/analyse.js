@@ -1,8 +1,9 @@
 // One job from input to results: read, decode (the core's decoder in the
 // worker; the browser's for formats it lacks), the worker's scattering and tags, drawing;
 // re-tagging the shown audio on another backend; cancelling.
-import { audioHead, declaredSeconds, decodeRate, oggCut, sniffSampleRate, estimateSeconds } from '../package/sniff.js';
+import { audioHead, declaredSeconds, decodeRate, matroskaCut, oggCut, sniffSampleRate, estimateSeconds } from '../package/sniff.js';
 import { extensionOf } from '../package/audio.js';
+import { wavBlob } from './wav.js';
 import { ui } from './ui.js';
 import { env, NO_SIMD } from './env.js';
 import { model } from './model.js';
@@ -124,6 +125,8 @@ async function decode(blob, name, timings, alive, id) {
   const declared = declaredSeconds(head);
   // An Ogg stream (Opus, which only the browser reads here) states no length: its last page tells.
   const cutOgg = oggCut(head, tail);
+  // A browser's WebM recording states no length either: it ends partway through a block.
+  const cutMatroska = matroskaCut(bytes);
   const long = estimate > LONG_SECONDS;
   await waitFor(engine.ready, WAIT_ENGINE, timings, alive); // the decoder and the front end's rate are the core's
   if (!alive()) throw superseded();
@@ -186,6 +189,8 @@ async function decode(blob, name, timings, alive, id) {
     earlyEnd = `the file is cut short: it ends at ${fmtSeconds(audio.duration)} where its header declares ${fmtSeconds(declared)}; only what was read is analysed`;
   } else if (audio.by === 'browser' && cutOgg) {
     earlyEnd = `the file is cut short: it ends at ${fmtSeconds(audio.duration)} without the page that closes its Ogg stream; only what was read is analysed`;
+  } else if (audio.by === 'browser' && cutMatroska) {
+    earlyEnd = `the file is cut short: it ends at ${fmtSeconds(audio.duration)} partway through a block of its WebM stream; only what was read is analysed`;
   }
   return { audio, sniffed, long, earlyEnd };
 }
@@ -265,6 +270,10 @@ export async function analyse(blob, name, left = [], { retagOf = null } = {}) {
     if (!alive()) return;
     const channels = audio.channels;
     delete audio.channels; // transferred to the worker
+    // A file cut short: the player plays what was read, as long as the
+    // pictures (the file's header would give it the whole length). Not a long
+    // file's: mixed to mono at 16 kHz, and hours of it.
+    const playable = earlyEnd && !long ? wavBlob(channels, audio.sampleRate) : blob;
     await waitFor(engine.modelReady, WAIT_MODEL, timings, alive);
     await backendChosen;
     if (!alive()) return;
@@ -290,6 +299,7 @@ export async function analyse(blob, name, left = [], { retagOf = null } = {}) {
     shown.result = {
       name,
       blob,
+      playable,
       size: blob.size,
       type: blob.type,
       duration: audio.duration,

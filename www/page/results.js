@@ -68,7 +68,7 @@ export function showResults(r) {
   ui.inputNote.textContent = notes.join(' ');
   ui.inputNote.hidden = notes.length === 0;
   if (ui.player.src) URL.revokeObjectURL(ui.player.src);
-  ui.player.src = URL.createObjectURL(r.blob);
+  ui.player.src = URL.createObjectURL(r.playable ?? r.blob);
   ui.player.setAttribute('aria-label', `Audio player: “${r.name}”`);
 
   preparePictures(r);
