@@ -970,6 +970,9 @@ test('a file cut short and NaN samples are analysed with a note saying so; a who
   check(json.audio.warnings.length === 1 && json.audio.warnings[0] === cut, `JSON warnings: ${JSON.stringify(json.audio.warnings)}`);
   // An 8 kHz MP3 (MPEG 2.5, 576 samples a frame): its LAME tag's delay and
   // padding are trimmed by the decoder, so whole it has no note; cut, it has.
+  // Six channels (WAV): the player's WAV keeps them.
+  const cut6 = await wholeThenCut('6ch.wav', fixture('tone300_8k_6ch.wav'), 'audio/wav', 0.7);
+  check(/cut short/.test(cut6), `a 6-channel WAV cut short: note “${cut6}”`);
   const cut8k = await wholeThenCut('8k.mp3', fixture('tone440_8k.mp3'), 'audio/mpeg', 0.75);
   check(/cut short/.test(cut8k) && /2\.0\d? s/.test(cut8k), `an 8 kHz MP3 cut short: note “${cut8k}”`);
   // Ogg Opus, which the browser decodes: no header states its length, so
