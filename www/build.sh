@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the two WASM builds (git-ignored) straight into the npm package
 # folder the page runs on: www/package/pkg/ (feature `web`: front end and
-# model on the CPU) and www/package/pkg-webgpu/ (feature `webgpu`: the same
-# with burn's wgpu backend), each:
+# model on the CPU, decoder) and www/package/pkg-webgpu/ (feature `webgpu`:
+# only the model on burn's wgpu backend), each:
 #   cargo (release, wasm32, SIMD) → wasm-bindgen --target web →
 #   wasm-opt (npm binaryen) when installed.
 # Then the package gets the repository's LICENSE, and is self-contained.

@@ -71,8 +71,15 @@ pub fn split_steps(x: Tensor<3>) -> Vec<Tensor<3>> {
 /// Whether a GRU's time loop in inference runs on host slices on `device`:
 /// the CPU backend, not under autodiff (`==` alone would also match an
 /// autodiff device wrapping flex).
+#[cfg(feature = "model")]
 pub(super) fn runs_host_loop(device: &Device) -> bool {
     !device.is_autodiff() && *device == Device::flex()
+}
+
+/// Never in a build without the CPU backend (the page's WebGPU build).
+#[cfg(not(feature = "model"))]
+pub(super) fn runs_host_loop(_: &Device) -> bool {
+    false
 }
 
 /// A tensor's values as `f32`s on the host.

@@ -12,17 +12,24 @@
 //!   on the CPU or WebGPU.
 //! * [`MonoStream`] (mono.rs): PCM to mono at the front end's rate, in slices.
 //! * [`decode_audio`] (decoder.rs): a file's bytes to PCM with the core's
-//!   decoder (the CLI's), in the CPU build.
+//!   decoder (the CLI's).
+//!
+//! The page's WebGPU build (feature `webgpu`, not `web`) has only
+//! [`TagModel`]'s WebGPU side: the CPU build does all the rest.
 
+#[cfg(feature = "web")]
 mod analyzer;
-#[cfg(not(feature = "wgpu"))]
+#[cfg(feature = "web")]
 mod decoder;
+#[cfg(feature = "web")]
 mod mono;
 mod tag_model;
 
+#[cfg(feature = "web")]
 pub use analyzer::Analyzer;
-#[cfg(not(feature = "wgpu"))]
+#[cfg(feature = "web")]
 pub use decoder::decode_audio;
+#[cfg(feature = "web")]
 pub use mono::MonoStream;
 pub use tag_model::TagModel;
 
@@ -50,6 +57,7 @@ fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
     value.serialize(&plain).map_err(js)
 }
 
+#[cfg(feature = "web")]
 /// Set `key` on a JS object (large arrays go as typed arrays, not through serde).
 fn set(obj: &JsValue, key: &str, value: &JsValue) -> Result<(), JsError> {
     js_sys::Reflect::set(obj, &JsValue::from_str(key), value)
@@ -69,11 +77,13 @@ fn call_progress(progress: &Option<js_sys::Function>, done: usize, total: f64, s
     }
 }
 
+#[cfg(feature = "web")]
 /// Windows of `samples` samples the window length cuts (for progress only).
 fn expected_windows(samples: f64, window_len: usize) -> f64 {
     (samples / window_len.max(1) as f64).ceil().max(1.0)
 }
 
+#[cfg(feature = "web")]
 /// Windows `features` will cut from interleaved `pcm` (for progress only).
 fn expected_windows_of(
     pcm: &[f32],
@@ -86,6 +96,7 @@ fn expected_windows_of(
     expected_windows(at_rate, features.window_len())
 }
 
+#[cfg(feature = "web")]
 /// Interleaved `pcm` in slices of ~5 s (whole frames), so that progress
 /// comes as windows complete.
 fn slices(pcm: &[f32], sample_rate: u32, channels: u32) -> std::slice::Chunks<'_, f32> {
@@ -131,6 +142,7 @@ fn windows_from(
     in_stream_order(items).map_err(js)
 }
 
+#[cfg(feature = "web")]
 /// Windows' coefficients concatenated, as one `Float32Array`.
 fn concat<'a>(parts: impl Iterator<Item = &'a Coefficients>) -> js_sys::Float32Array {
     let v: Vec<f32> = parts.flat_map(|c| c.data.iter().copied()).collect();

@@ -3,7 +3,15 @@
 //! gathers their inputs (`input_parts` → `set_input`) and scores
 //! (`prediction_cpu`) in stream order.
 
-use super::*;
+use super::cpu::no_job;
+use super::{TagModel, page_tags};
+use crate::pipeline::{Shard, WindowFeatures, in_stream_order};
+use crate::session::{Progress, Session, SessionOptions};
+use crate::tagging::{BATCH, Tagging, WindowScores, score_windows};
+use crate::transform::Coefficients;
+use crate::web::{call_progress, concat, expected_windows, js, set, to_js};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
 
 /// Where windows sit in the stream, as JS gets it beside their coefficients
 /// (and gives it back to [`TagModel::set_input`]).
@@ -154,38 +162,6 @@ impl TagModel {
         })?;
         set_scores(&out, &scores)?;
         Ok(out)
-    }
-
-    /// Make the whole audio's model input (`total` samples at the front
-    /// end's rate) the last analysed, from the workers' windows (any order:
-    /// see [`super::Analyzer::stitch`]); returns the number of windows.
-    #[allow(clippy::too_many_arguments)]
-    pub fn set_input(
-        &mut self,
-        indices: Vec<u32>,
-        starts: Vec<f64>,
-        valids: Vec<u32>,
-        rows: usize,
-        frames: usize,
-        data: &[f32],
-        total: f64,
-        non_finite: f64,
-        peak: f32,
-    ) -> Result<usize, JsError> {
-        let windows = windows_from(&indices, &starts, &valids, rows, frames, data)?;
-        let n = windows.len();
-        let fe = &self.front_end;
-        self.input = Some(Rc::new(Analysis {
-            windows,
-            scores: Vec::new(),
-            total: total as u64,
-            non_finite: non_finite as u64,
-            peak,
-            hop: fe.front_end.hop(),
-            rate: fe.front_end.sample_rate(),
-            taggram_frames: SessionOptions::default().taggram_frames,
-        }));
-        Ok(n)
     }
 
     /// The last analysed model input in [`TagModel::set_input`]'s terms

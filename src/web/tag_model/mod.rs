@@ -2,51 +2,37 @@
 //! sharded analysis session over the same mono audio (every n-th window);
 //! the coordinator gathers their windows and scores in stream order and the
 //! core sums them up into the file's tags, as the CLI's session does.
+//! The CPU build (feature `web`) has the CPU side (`cpu.rs`, `job.rs`); the
+//! WebGPU build (`webgpu`) only scores, on WebGPU (`webgpu.rs`), the model
+//! input the CPU build computed.
 
 #[cfg(feature = "wgpu")]
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use super::{
-    call_progress, concat, expected_windows, expected_windows_of, js, set, slices, to_js,
-    windows_from,
-};
+use super::{js, windows_from};
 use crate::features::FeatureConfig;
-use crate::model::{Device, Model, ModelMetadata, TagSupport};
-use crate::pipeline::{Shard, WindowFeatures, in_stream_order};
-use crate::resample::to_mono;
-use crate::session::{Analysis, FileTags, Progress, Session, SessionOptions, Span};
 #[cfg(feature = "wgpu")]
-use crate::tagging::score_windows_async;
-use crate::tagging::{self, BATCH, Tagging, WindowScores, score_windows};
+use crate::model::Model;
+use crate::model::{ModelMetadata, TagSupport};
+#[cfg(feature = "web")]
+use crate::session::Session;
+use crate::session::{Analysis, FileTags, SessionOptions, Span};
+use crate::tagging;
+#[cfg(feature = "web")]
+use crate::tagging::Tagging;
 use crate::tags::top_tags;
-use crate::transform::{Coefficients, FrontEnd};
+use crate::transform::FrontEnd;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+#[cfg(feature = "web")]
+mod cpu;
+#[cfg(feature = "web")]
 mod job;
-
 #[cfg(feature = "wgpu")]
-thread_local! {
-    /// burn's wgpu runtime can be initialised only once per instance, so the
-    /// WebGPU device is made on first use and shared by every model.
-    static WEBGPU: RefCell<Option<Device>> = const { RefCell::new(None) };
-}
+mod webgpu;
 
-#[cfg(feature = "wgpu")]
-async fn webgpu_device() -> Result<Device, JsError> {
-    if let Some(device) = WEBGPU.with(|d| d.borrow().clone()) {
-        return Ok(device);
-    }
-    let device = Device::wgpu_options()
-        .init_async()
-        .await
-        .map_err(|e| JsError::new(&format!("WebGPU could not be started: {e}")))?;
-    WEBGPU.with(|d| *d.borrow_mut() = Some(device.clone()));
-    Ok(device)
-}
-
-/// A file's tags as the page shows them.
 #[derive(Serialize)]
 struct PageTags<'a> {
     /// `"cpu"` or `"webgpu"`: where the model ran.
@@ -125,8 +111,9 @@ pub struct TagModel {
     support: Rc<TagSupport>,
     /// The weights on the CPU and the model's front end; `None` until first
     /// needed when made with `lazy` (see [`TagModel::new`]).
+    #[cfg(feature = "web")]
     tagging: Option<Tagging>,
-    /// The file, kept to load the weights onto WebGPU (and, lazily, the
+    /// The file, kept to load the weights onto WebGPU (or, lazily, the
     /// CPU) on demand.
     bytes: Rc<Vec<u8>>,
     /// The weights on WebGPU, once started (the page's `webgpu` build only).
@@ -136,15 +123,18 @@ pub struct TagModel {
     input: Option<Rc<Analysis>>,
     front_end: FeatureConfig,
     /// This worker's share of the audio: the running session, then its result.
+    #[cfg(feature = "web")]
     job: Option<Session>,
+    #[cfg(feature = "web")]
     done: Option<Analysis>,
     /// Windows this worker's share will compute (for progress).
+    #[cfg(feature = "web")]
     expected: f64,
 }
 
 #[wasm_bindgen]
 impl TagModel {
-    /// Load a model file (its bytes) onto the CPU backend, checking the file
+    /// Load a model file (its bytes) onto the CPU backend (in the CPU build), checking the file
     /// and that its recorded front end gives the model's input size. With
     /// `lazy`, only the metadata is read now and the weights (and the front
     /// end's filter banks) on first use: the page's coordinating worker,
@@ -161,22 +151,30 @@ impl TagModel {
                 meta.model.name()
             )));
         }
+        #[cfg(feature = "web")]
         let tagging = if lazy.unwrap_or(false) {
             None
         } else {
-            Some(load_tagging(bytes)?)
+            Some(cpu::load_tagging(bytes)?)
         };
+        // The WebGPU build holds no CPU weights.
+        #[cfg(not(feature = "web"))]
+        let _ = lazy;
         Ok(TagModel {
             support: Rc::new(TagSupport::of(&meta)),
             meta,
+            #[cfg(feature = "web")]
             tagging,
             bytes: Rc::new(bytes.to_vec()),
             #[cfg(feature = "wgpu")]
             gpu: Rc::new(RefCell::new(None)),
             input: None,
             front_end,
+            #[cfg(feature = "web")]
             job: None,
+            #[cfg(feature = "web")]
             done: None,
+            #[cfg(feature = "web")]
             expected: 0.0,
         })
     }
@@ -201,191 +199,50 @@ impl TagModel {
         Ok(v.to_string())
     }
 
-    /// Build the front end's plan now (the weights too, if lazy), so that
-    /// the first file does not wait for it; the page calls it once the
-    /// model is reported ready.
-    pub fn warm(&mut self) -> Result<(), JsError> {
-        self.tagging()?.warm();
-        Ok(())
-    }
-
-    /// Whether the model reads the same front end as `analyzer` computes for
-    /// the pictures (when not, the model's own front end still feeds it).
-    pub fn same_front_end(&self, analyzer: &super::Analyzer) -> bool {
-        self.front_end == *analyzer.features.config()
-    }
-
-    /// Analyse interleaved PCM (`channels` channels at `sample_rate` Hz) in
-    /// one go and keep its model input for [`TagModel::predict_cpu`] /
-    /// [`TagModel::predict_webgpu`]; returns the number of windows.
-    /// `progress(done, total, "features")` after every window; `file_rate`
-    /// as for [`super::Analyzer::scatter`].
-    pub fn analyse(
-        &mut self,
-        pcm: &[f32],
-        sample_rate: u32,
-        channels: u32,
-        progress: Option<js_sys::Function>,
-        file_rate: Option<u32>,
-    ) -> Result<usize, JsError> {
-        self.input = None;
-        let analysis = self.analysis_of(pcm, sample_rate, channels, &progress, file_rate)?;
-        let n = analysis.windows.len();
-        self.input = Some(Rc::new(analysis));
-        Ok(n)
-    }
-
-    /// Tags of the last analysed audio on the CPU backend:
-    /// `{backend, tags, clip, windows, taggram, duration_s, non_finite, peak, silent, silence_note, support}`
-    /// (spans: `{start_s, end_s, scores}`). `progress(done, total, "model")`
-    /// after every batch of windows.
-    pub fn predict_cpu(&mut self, progress: Option<js_sys::Function>) -> Result<JsValue, JsError> {
-        let input = self.input()?;
-        self.cpu_tags(&input, &progress)
-    }
-
-    /// [`TagModel::analyse`] then [`TagModel::predict_cpu`] of interleaved
-    /// PCM, leaving the kept model input as it was: the live view tags the
-    /// microphone every few seconds while a file's input waits for a change
-    /// of backend.
-    pub fn tag_cpu(
-        &mut self,
-        pcm: &[f32],
-        sample_rate: u32,
-        channels: u32,
-    ) -> Result<JsValue, JsError> {
-        let analysis = self.analysis_of(pcm, sample_rate, channels, &None, None)?;
-        self.cpu_tags(&analysis, &None)
-    }
-
-    /// Start WebGPU (once per instance) and load the weights onto it. The
-    /// promise rejects with a plain message when there is no usable adapter.
-    #[cfg(feature = "wgpu")]
-    pub fn init_webgpu(&self) -> js_sys::Promise {
-        let bytes = self.bytes.clone();
-        let gpu = self.gpu.clone();
-        wasm_bindgen_futures::future_to_promise(async move {
-            if gpu.borrow().is_some() {
-                return Ok(JsValue::UNDEFINED);
-            }
-            let device = webgpu_device().await?;
-            let model = Model::from_bytes(&bytes, &device).map_err(js)?;
-            *gpu.borrow_mut() = Some(Rc::new(model));
-            Ok(JsValue::UNDEFINED)
-        })
-    }
-
-    /// As [`TagModel::predict_cpu`], on WebGPU (after [`TagModel::init_webgpu`]),
-    /// one window per pass so that progress comes window by window (and a
-    /// cancel, which ends the worker, waits for one window at most).
-    #[cfg(feature = "wgpu")]
-    pub fn predict_webgpu(&self, progress: Option<js_sys::Function>) -> js_sys::Promise {
-        let gpu = self.gpu.borrow().clone();
-        let input = self.input();
-        let tags = self.meta.tags.clone();
-        let support = self.support.clone();
-        wasm_bindgen_futures::future_to_promise(async move {
-            let model = gpu.ok_or_else(|| JsError::new("WebGPU has not been started"))?;
-            let input = input?;
-            let total = input.windows.len() as f64;
-            let mut scores = Vec::with_capacity(input.windows.len());
-            for window in input.windows.chunks(1) {
-                scores.extend(score_windows_async(&model, window).await.map_err(js)?);
-                call_progress(&progress, scores.len(), total, "model");
-            }
-            Ok(to_js(&page_tags(
-                "webgpu",
-                &tags,
-                &support,
-                input.tags_of(scores),
-            ))?)
-        })
-    }
-
     /// Forget the last audio (frees its memory).
     pub fn clear(&mut self) {
         self.input = None;
-        self.job = None;
-        self.done = None;
+        #[cfg(feature = "web")]
+        {
+            self.job = None;
+            self.done = None;
+        }
     }
 
-    /// Interleaved PCM (`channels` at `sample_rate` Hz) as mono at the model's
-    /// front-end rate, in one call (see also [`super::MonoStream`]).
-    pub fn mono(&self, pcm: &[f32], sample_rate: u32, channels: u32) -> Result<Vec<f32>, JsError> {
-        let rate = self.front_end.front_end.sample_rate();
-        to_mono(pcm, sample_rate, channels, rate).map_err(js)
+    /// Make the whole audio's model input (`total` samples at the front
+    /// end's rate) the last analysed, from the workers' windows (any order:
+    /// see [`super::Analyzer::stitch`]); returns the number of windows.
+    #[allow(clippy::too_many_arguments)]
+    pub fn set_input(
+        &mut self,
+        indices: Vec<u32>,
+        starts: Vec<f64>,
+        valids: Vec<u32>,
+        rows: usize,
+        frames: usize,
+        data: &[f32],
+        total: f64,
+        non_finite: f64,
+        peak: f32,
+    ) -> Result<usize, JsError> {
+        let windows = windows_from(&indices, &starts, &valids, rows, frames, data)?;
+        let n = windows.len();
+        let fe = &self.front_end;
+        self.input = Some(Rc::new(Analysis {
+            windows,
+            scores: Vec::new(),
+            total: total as u64,
+            non_finite: non_finite as u64,
+            peak,
+            hop: fe.front_end.hop(),
+            rate: fe.front_end.sample_rate(),
+            taggram_frames: SessionOptions::default().taggram_frames,
+        }));
+        Ok(n)
     }
-}
-
-fn no_job() -> JsError {
-    JsError::new("no job has been started")
-}
-
-/// The model file's weights on the CPU, with its front end.
-fn load_tagging(bytes: &[u8]) -> Result<Tagging, JsError> {
-    let model = Model::from_bytes(bytes, &Device::flex()).map_err(js)?;
-    Tagging::new(model).map_err(js)
 }
 
 impl TagModel {
-    /// The CPU weights and front end, loaded now if they were not yet.
-    fn tagging(&mut self) -> Result<&mut Tagging, JsError> {
-        if self.tagging.is_none() {
-            self.tagging = Some(load_tagging(&self.bytes)?);
-        }
-        self.tagging.as_mut().ok_or_else(no_job)
-    }
-
-    /// The model input of interleaved PCM, by the core's session.
-    fn analysis_of(
-        &mut self,
-        pcm: &[f32],
-        sample_rate: u32,
-        channels: u32,
-        progress: &Option<js_sys::Function>,
-        file_rate: Option<u32>,
-    ) -> Result<Analysis, JsError> {
-        let tagging = self.tagging()?;
-        let total = expected_windows_of(pcm, sample_rate, channels, tagging.features());
-        let options = SessionOptions {
-            score: false,
-            keep_input: true,
-            source_rate: file_rate,
-            ..SessionOptions::default()
-        };
-        let mut session = Session::new(tagging, sample_rate, channels, options).map_err(js)?;
-        let mut report = |p: Progress| {
-            if let Progress::Features(n) = p {
-                call_progress(progress, n, total, "features");
-            }
-        };
-        for chunk in slices(pcm, sample_rate, channels) {
-            session.push(tagging, chunk, &mut report).map_err(js)?;
-        }
-        session.finish(tagging, &mut report).map_err(js)
-    }
-
-    /// `input`'s tags on the CPU backend, as [`TagModel::predict_cpu`] gives them.
-    fn cpu_tags(
-        &mut self,
-        input: &Analysis,
-        progress: &Option<js_sys::Function>,
-    ) -> Result<JsValue, JsError> {
-        let model = self.tagging()?.model();
-        let total = input.windows.len() as f64;
-        let mut scores = Vec::with_capacity(input.windows.len());
-        for batch in input.windows.chunks(BATCH) {
-            scores.extend(score_windows(model, batch).map_err(js)?);
-            call_progress(progress, scores.len(), total, "model");
-        }
-        to_js(&page_tags(
-            "cpu",
-            &self.meta.tags,
-            &self.support,
-            input.tags_of(scores),
-        ))
-    }
-
     fn input(&self) -> Result<Rc<Analysis>, JsError> {
         self.input
             .clone()

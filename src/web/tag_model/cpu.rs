@@ -1,0 +1,150 @@
+//! The CPU side of [`TagModel`] (the page's CPU build): the weights on
+//! burn's flex backend with the model's front end, the model input of PCM by
+//! the core's session, and tags on the CPU.
+
+use std::rc::Rc;
+
+use super::{TagModel, page_tags};
+use crate::model::{Device, Model};
+use crate::resample::to_mono;
+use crate::session::{Analysis, Progress, Session, SessionOptions};
+use crate::tagging::{BATCH, Tagging, score_windows};
+use crate::web::{call_progress, expected_windows_of, js, slices, to_js};
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+impl TagModel {
+    /// Build the front end's plan now (the weights too, if lazy), so that
+    /// the first file does not wait for it; the page calls it once the
+    /// model is reported ready.
+    pub fn warm(&mut self) -> Result<(), JsError> {
+        self.tagging()?.warm();
+        Ok(())
+    }
+
+    /// Whether the model reads the same front end as `analyzer` computes for
+    /// the pictures (when not, the model's own front end still feeds it).
+    pub fn same_front_end(&self, analyzer: &crate::web::Analyzer) -> bool {
+        self.front_end == *analyzer.features.config()
+    }
+
+    /// Analyse interleaved PCM (`channels` channels at `sample_rate` Hz) in
+    /// one go and keep its model input for [`TagModel::predict_cpu`] /
+    /// [`TagModel::predict_webgpu`]; returns the number of windows.
+    /// `progress(done, total, "features")` after every window; `file_rate`
+    /// as for [`crate::web::Analyzer::scatter`].
+    pub fn analyse(
+        &mut self,
+        pcm: &[f32],
+        sample_rate: u32,
+        channels: u32,
+        progress: Option<js_sys::Function>,
+        file_rate: Option<u32>,
+    ) -> Result<usize, JsError> {
+        self.input = None;
+        let analysis = self.analysis_of(pcm, sample_rate, channels, &progress, file_rate)?;
+        let n = analysis.windows.len();
+        self.input = Some(Rc::new(analysis));
+        Ok(n)
+    }
+
+    /// Tags of the last analysed audio on the CPU backend:
+    /// `{backend, tags, clip, windows, taggram, duration_s, non_finite, peak, silent, silence_note, support}`
+    /// (spans: `{start_s, end_s, scores}`). `progress(done, total, "model")`
+    /// after every batch of windows.
+    pub fn predict_cpu(&mut self, progress: Option<js_sys::Function>) -> Result<JsValue, JsError> {
+        let input = self.input()?;
+        self.cpu_tags(&input, &progress)
+    }
+
+    /// [`TagModel::analyse`] then [`TagModel::predict_cpu`] of interleaved
+    /// PCM, leaving the kept model input as it was: the live view tags the
+    /// microphone every few seconds while a file's input waits for a change
+    /// of backend.
+    pub fn tag_cpu(
+        &mut self,
+        pcm: &[f32],
+        sample_rate: u32,
+        channels: u32,
+    ) -> Result<JsValue, JsError> {
+        let analysis = self.analysis_of(pcm, sample_rate, channels, &None, None)?;
+        self.cpu_tags(&analysis, &None)
+    }
+
+    /// Interleaved PCM (`channels` at `sample_rate` Hz) as mono at the model's
+    /// front-end rate, in one call (see also [`crate::web::MonoStream`]).
+    pub fn mono(&self, pcm: &[f32], sample_rate: u32, channels: u32) -> Result<Vec<f32>, JsError> {
+        let rate = self.front_end.front_end.sample_rate();
+        to_mono(pcm, sample_rate, channels, rate).map_err(js)
+    }
+}
+
+pub(super) fn no_job() -> JsError {
+    JsError::new("no job has been started")
+}
+
+/// The model file's weights on the CPU, with its front end.
+pub(super) fn load_tagging(bytes: &[u8]) -> Result<Tagging, JsError> {
+    let model = Model::from_bytes(bytes, &Device::flex()).map_err(js)?;
+    Tagging::new(model).map_err(js)
+}
+
+impl TagModel {
+    /// The CPU weights and front end, loaded now if they were not yet.
+    pub(super) fn tagging(&mut self) -> Result<&mut Tagging, JsError> {
+        if self.tagging.is_none() {
+            self.tagging = Some(load_tagging(&self.bytes)?);
+        }
+        self.tagging.as_mut().ok_or_else(no_job)
+    }
+
+    /// The model input of interleaved PCM, by the core's session.
+    fn analysis_of(
+        &mut self,
+        pcm: &[f32],
+        sample_rate: u32,
+        channels: u32,
+        progress: &Option<js_sys::Function>,
+        file_rate: Option<u32>,
+    ) -> Result<Analysis, JsError> {
+        let tagging = self.tagging()?;
+        let total = expected_windows_of(pcm, sample_rate, channels, tagging.features());
+        let options = SessionOptions {
+            score: false,
+            keep_input: true,
+            source_rate: file_rate,
+            ..SessionOptions::default()
+        };
+        let mut session = Session::new(tagging, sample_rate, channels, options).map_err(js)?;
+        let mut report = |p: Progress| {
+            if let Progress::Features(n) = p {
+                call_progress(progress, n, total, "features");
+            }
+        };
+        for chunk in slices(pcm, sample_rate, channels) {
+            session.push(tagging, chunk, &mut report).map_err(js)?;
+        }
+        session.finish(tagging, &mut report).map_err(js)
+    }
+
+    /// `input`'s tags on the CPU backend, as [`TagModel::predict_cpu`] gives them.
+    fn cpu_tags(
+        &mut self,
+        input: &Analysis,
+        progress: &Option<js_sys::Function>,
+    ) -> Result<JsValue, JsError> {
+        let model = self.tagging()?.model();
+        let total = input.windows.len() as f64;
+        let mut scores = Vec::with_capacity(input.windows.len());
+        for batch in input.windows.chunks(BATCH) {
+            scores.extend(score_windows(model, batch).map_err(js)?);
+            call_progress(progress, scores.len(), total, "model");
+        }
+        to_js(&page_tags(
+            "cpu",
+            &self.meta.tags,
+            &self.support,
+            input.tags_of(scores),
+        ))
+    }
+}
