@@ -86,8 +86,8 @@ finish() {
 }
 
 # The page loads package/pkg/ (front end and model on the CPU) and, only when
-# WebGPU is chosen, package/pkg-webgpu/ (the same with burn's wgpu backend)
-# for the model.
+# WebGPU is chosen, package/pkg-webgpu/ (only the model, on burn's wgpu
+# backend).
 # The WebGPU flavour's wasm-opt (single-threaded, minutes) runs beside the CPU
 # flavour's cargo build (~4 min cold) instead of after it.
 compile webgpu pkg-webgpu

@@ -6,7 +6,7 @@
 // protocol.js.
 //
 // Two WASM builds: the CPU one (../pkg/, everything) and, only once WebGPU is
-// chosen, the WebGPU one (../pkg-webgpu/: the same core with burn's wgpu
+// chosen, the WebGPU one (../pkg-webgpu/: only the model, on burn's wgpu
 // backend), whose TagModel scores the model input the CPU build made.
 import init, { Analyzer, TagModel, decode_audio } from '../pkg/scatterbrain.js';
 import { HelperPool } from './pool.js';
