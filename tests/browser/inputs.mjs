@@ -2,7 +2,7 @@
 // of its words while a job waits (a new user's trial, round 3). Registered by
 // run.mjs.   node tests/browser/run.mjs inputs:
 import { readFileSync } from 'node:fs';
-import { audioHead, declaredSeconds, estimateSeconds, sniffSampleRate } from '../../www/package/sniff.js';
+import { audioHead, declaredSeconds, estimateSeconds, matroskaCut, sniffSampleRate } from '../../www/package/sniff.js';
 
 const fixture = (name) => readFileSync(new URL(`../fixtures/audio/${name}`, import.meta.url));
 
@@ -38,6 +38,29 @@ export function inputTests(h) {
     // Without a tag nothing is skipped.
     const flac = fixture('tone500_48k_mono.flac');
     check(audioHead(flac).skipped === 0 && audioHead(flac).head.length === Math.min(flac.length, 1 << 17), 'a FLAC head');
+  });
+
+  test('inputs: a WebM file is judged cut by where its last element ends: whole files pass, cuts are found, damage never throws', async () => {
+    for (const name of ['recorded_opus.webm', 'tone600_48k_stereo.webm']) {
+      const whole = new Uint8Array(fixture(name));
+      check(matroskaCut(whole) === false, `${name} whole: ${matroskaCut(whole)}`);
+      // Cut at every 7th byte past the EBML header: a cut between two blocks passes as whole (false), none is "not Matroska".
+      let found = 0;
+      let total = 0;
+      for (let at = 64; at < whole.length; at += 7, total++) {
+        const r = matroskaCut(whole.subarray(0, at));
+        check(r !== null, `${name} cut at ${at}: not read as Matroska`);
+        if (r) found++;
+      }
+      check(found / total > 0.98, `${name}: ${found} of ${total} cuts found`);
+      // Zeroed bytes (not an element) anywhere: an answer, not an exception.
+      for (let at = 40; at < whole.length; at += 97) {
+        const damaged = whole.slice();
+        damaged.fill(0, at, at + 30);
+        matroskaCut(damaged);
+      }
+    }
+    check(matroskaCut(new Uint8Array(fixture('tone1k_44k_stereo.mp3'))) === null, 'an MP3 is read as Matroska');
   });
 
   test('inputs: an MP3 behind a 2 MiB cover is read as without it: its rate, its length, cut short or not, the same tags', async ({ page, url }) => {

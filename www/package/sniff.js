@@ -282,7 +282,9 @@ export function matroskaCut(bytes) {
   for (let at = header.data + header.size; at < b.length; ) {
     const e = ebml(b, at);
     if (!e) {
-      // A header the file ends inside (it would read with more bytes), or not an element.
+      // A header (at most 12 bytes) the file ends inside: it would read
+      // with more bytes. Otherwise bytes that are not an element.
+      if (b.length - at >= 12) return null;
       const padded = new Uint8Array(12).fill(0x81);
       padded.set(b.subarray(at));
       return ebml(padded, 0) ? true : null;
