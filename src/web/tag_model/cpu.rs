@@ -79,12 +79,40 @@ impl TagModel {
     }
 }
 
+/// What only the CPU build's [`TagModel`] holds.
+#[derive(Default)]
+pub(super) struct CpuSide {
+    /// The weights on the CPU and the model's front end; `None` until first
+    /// needed when made with `lazy` (see [`TagModel::new`]).
+    pub(super) tagging: Option<Tagging>,
+    /// This worker's share of the audio: the running session, then its result.
+    pub(super) job: Option<Session>,
+    pub(super) done: Option<Analysis>,
+    /// Windows this worker's share will compute (for progress).
+    pub(super) expected: f64,
+}
+
+impl CpuSide {
+    /// The weights loaded now, or (`lazy`) on first use.
+    pub(super) fn new(bytes: &[u8], lazy: bool) -> Result<Self, JsError> {
+        let tagging = if lazy {
+            None
+        } else {
+            Some(load_tagging(bytes)?)
+        };
+        Ok(CpuSide {
+            tagging,
+            ..CpuSide::default()
+        })
+    }
+}
+
 pub(super) fn no_job() -> JsError {
     JsError::new("no job has been started")
 }
 
 /// The model file's weights on the CPU, with its front end.
-pub(super) fn load_tagging(bytes: &[u8]) -> Result<Tagging, JsError> {
+fn load_tagging(bytes: &[u8]) -> Result<Tagging, JsError> {
     let model = Model::from_bytes(bytes, &Device::flex()).map_err(js)?;
     Tagging::new(model).map_err(js)
 }
@@ -92,10 +120,10 @@ pub(super) fn load_tagging(bytes: &[u8]) -> Result<Tagging, JsError> {
 impl TagModel {
     /// The CPU weights and front end, loaded now if they were not yet.
     pub(super) fn tagging(&mut self) -> Result<&mut Tagging, JsError> {
-        if self.tagging.is_none() {
-            self.tagging = Some(load_tagging(&self.bytes)?);
+        if self.cpu.tagging.is_none() {
+            self.cpu.tagging = Some(load_tagging(&self.bytes)?);
         }
-        self.tagging.as_mut().ok_or_else(no_job)
+        self.cpu.tagging.as_mut().ok_or_else(no_job)
     }
 
     /// The model input of interleaved PCM, by the core's session.

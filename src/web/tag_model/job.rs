@@ -3,7 +3,7 @@
 //! gathers their inputs (`input_parts` → `set_input`) and scores
 //! (`prediction_cpu`) in stream order.
 
-use super::cpu::no_job;
+use super::cpu::{CpuSide, no_job};
 use super::{TagModel, page_tags};
 use crate::pipeline::{Shard, WindowFeatures, in_stream_order};
 use crate::session::{Progress, Session, SessionOptions};
@@ -65,7 +65,7 @@ impl TagModel {
         file_rate: Option<u32>,
     ) -> Result<(), JsError> {
         let shard = Shard::new(part as usize, parts as usize).map_err(js)?;
-        self.done = None;
+        self.cpu.done = None;
         let tagging = self.tagging()?;
         let features = tagging.features();
         let rate = features.sample_rate();
@@ -78,8 +78,8 @@ impl TagModel {
             source_rate: file_rate,
             ..SessionOptions::default()
         };
-        self.job = Some(Session::new(tagging, rate, 1, options).map_err(js)?);
-        self.expected = ((windows - f64::from(part)) / f64::from(parts))
+        self.cpu.job = Some(Session::new(tagging, rate, 1, options).map_err(js)?);
+        self.cpu.expected = ((windows - f64::from(part)) / f64::from(parts))
             .ceil()
             .max(0.0);
         Ok(())
@@ -92,7 +92,7 @@ impl TagModel {
         mono: &[f32],
         progress: Option<js_sys::Function>,
     ) -> Result<(), JsError> {
-        let expected = self.expected;
+        let expected = self.cpu.expected;
         let (job, tagging) = self.job_parts()?;
         job.push(tagging, mono, &mut report(&progress, expected))
             .map_err(js)
@@ -103,9 +103,9 @@ impl TagModel {
     /// raw, input}`, the last two Float32Arrays). The model input stays for
     /// [`TagModel::job_scores`].
     pub fn job_finish(&mut self, progress: Option<js_sys::Function>) -> Result<JsValue, JsError> {
-        let expected = self.expected;
-        let job = self.job.take().ok_or_else(no_job)?;
-        let tagging = self.tagging.as_mut().ok_or_else(no_job)?;
+        let expected = self.cpu.expected;
+        let job = self.cpu.job.take().ok_or_else(no_job)?;
+        let tagging = self.cpu.tagging.as_mut().ok_or_else(no_job)?;
         let mut done = job
             .finish(tagging, &mut report(&progress, expected))
             .map_err(js)?;
@@ -133,7 +133,7 @@ impl TagModel {
         for w in &mut done.windows {
             w.raw = None;
         }
-        self.done = Some(done);
+        self.cpu.done = Some(done);
         Ok(out)
     }
 
@@ -142,9 +142,9 @@ impl TagModel {
     /// logits}`, Float32Arrays `scores` (`windows × tags`) and `logits` (each
     /// window's `tags × logit_frames`; empty for a model without them).
     pub fn job_scores(&mut self, progress: Option<js_sys::Function>) -> Result<JsValue, JsError> {
-        let done = self.done.as_ref().ok_or_else(no_job)?;
+        let done = self.cpu.done.as_ref().ok_or_else(no_job)?;
         // A job has run, so the weights are loaded.
-        let model = self.tagging.as_ref().ok_or_else(no_job)?.model();
+        let model = self.cpu.tagging.as_ref().ok_or_else(no_job)?.model();
         let total = done.windows.len() as f64;
         let mut scores = Vec::with_capacity(done.windows.len());
         for batch in done.windows.chunks(BATCH) {
@@ -251,7 +251,7 @@ impl TagModel {
 
 impl TagModel {
     fn job_parts(&mut self) -> Result<(&mut Session, &mut Tagging), JsError> {
-        let TagModel { job, tagging, .. } = self;
+        let CpuSide { job, tagging, .. } = &mut self.cpu;
         Ok((
             job.as_mut().ok_or_else(no_job)?,
             tagging.as_mut().ok_or_else(no_job)?,

@@ -15,12 +15,8 @@ use crate::features::FeatureConfig;
 #[cfg(feature = "wgpu")]
 use crate::model::Model;
 use crate::model::{ModelMetadata, TagSupport};
-#[cfg(feature = "web")]
-use crate::session::Session;
 use crate::session::{Analysis, FileTags, SessionOptions, Span};
 use crate::tagging;
-#[cfg(feature = "web")]
-use crate::tagging::Tagging;
 use crate::tags::top_tags;
 use crate::transform::FrontEnd;
 use serde::Serialize;
@@ -33,6 +29,7 @@ mod job;
 #[cfg(feature = "wgpu")]
 mod webgpu;
 
+/// A file's tags as the page shows them.
 #[derive(Serialize)]
 struct PageTags<'a> {
     /// `"cpu"` or `"webgpu"`: where the model ran.
@@ -109,10 +106,6 @@ pub struct TagModel {
     meta: ModelMetadata,
     /// What the file's per-tag counts say (made once; every result carries it).
     support: Rc<TagSupport>,
-    /// The weights on the CPU and the model's front end; `None` until first
-    /// needed when made with `lazy` (see [`TagModel::new`]).
-    #[cfg(feature = "web")]
-    tagging: Option<Tagging>,
     /// The file, kept to load the weights onto WebGPU (or, lazily, the
     /// CPU) on demand.
     bytes: Rc<Vec<u8>>,
@@ -122,23 +115,19 @@ pub struct TagModel {
     /// The whole audio's model input, in stream order (coordinator).
     input: Option<Rc<Analysis>>,
     front_end: FeatureConfig,
-    /// This worker's share of the audio: the running session, then its result.
+    /// The weights on the CPU and this worker's share of a job (the CPU build).
     #[cfg(feature = "web")]
-    job: Option<Session>,
-    #[cfg(feature = "web")]
-    done: Option<Analysis>,
-    /// Windows this worker's share will compute (for progress).
-    #[cfg(feature = "web")]
-    expected: f64,
+    cpu: cpu::CpuSide,
 }
 
 #[wasm_bindgen]
 impl TagModel {
-    /// Load a model file (its bytes) onto the CPU backend (in the CPU build), checking the file
-    /// and that its recorded front end gives the model's input size. With
-    /// `lazy`, only the metadata is read now and the weights (and the front
-    /// end's filter banks) on first use: the page's coordinating worker,
-    /// whose helpers score on the CPU, rarely needs them.
+    /// Load a model file (its bytes), checking the file and that its
+    /// recorded front end gives the model's input size; in the CPU build,
+    /// onto the CPU backend. With `lazy`, only the metadata is read now and
+    /// the weights (and the front end's filter banks) on first use: the
+    /// page's coordinating worker, whose helpers score on the CPU, rarely
+    /// needs them. (The WebGPU build loads its weights in `init_webgpu`.)
     #[wasm_bindgen(constructor)]
     pub fn new(bytes: &[u8], lazy: Option<bool>) -> Result<TagModel, JsError> {
         let meta = crate::model::read_metadata(bytes).map_err(js)?;
@@ -151,31 +140,19 @@ impl TagModel {
                 meta.model.name()
             )));
         }
-        #[cfg(feature = "web")]
-        let tagging = if lazy.unwrap_or(false) {
-            None
-        } else {
-            Some(cpu::load_tagging(bytes)?)
-        };
         // The WebGPU build holds no CPU weights.
         #[cfg(not(feature = "web"))]
         let _ = lazy;
         Ok(TagModel {
             support: Rc::new(TagSupport::of(&meta)),
-            meta,
             #[cfg(feature = "web")]
-            tagging,
+            cpu: cpu::CpuSide::new(bytes, lazy.unwrap_or(false))?,
+            meta,
             bytes: Rc::new(bytes.to_vec()),
             #[cfg(feature = "wgpu")]
             gpu: Rc::new(RefCell::new(None)),
             input: None,
             front_end,
-            #[cfg(feature = "web")]
-            job: None,
-            #[cfg(feature = "web")]
-            done: None,
-            #[cfg(feature = "web")]
-            expected: 0.0,
         })
     }
 
@@ -204,8 +181,8 @@ impl TagModel {
         self.input = None;
         #[cfg(feature = "web")]
         {
-            self.job = None;
-            self.done = None;
+            self.cpu.job = None;
+            self.cpu.done = None;
         }
     }
 
