@@ -57,8 +57,8 @@ fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
     value.serialize(&plain).map_err(js)
 }
 
-#[cfg(feature = "web")]
 /// Set `key` on a JS object (large arrays go as typed arrays, not through serde).
+#[cfg(feature = "web")]
 fn set(obj: &JsValue, key: &str, value: &JsValue) -> Result<(), JsError> {
     js_sys::Reflect::set(obj, &JsValue::from_str(key), value)
         .map(|_| ())
@@ -77,14 +77,14 @@ fn call_progress(progress: &Option<js_sys::Function>, done: usize, total: f64, s
     }
 }
 
-#[cfg(feature = "web")]
 /// Windows of `samples` samples the window length cuts (for progress only).
+#[cfg(feature = "web")]
 fn expected_windows(samples: f64, window_len: usize) -> f64 {
     (samples / window_len.max(1) as f64).ceil().max(1.0)
 }
 
-#[cfg(feature = "web")]
 /// Windows `features` will cut from interleaved `pcm` (for progress only).
+#[cfg(feature = "web")]
 fn expected_windows_of(
     pcm: &[f32],
     sample_rate: u32,
@@ -96,9 +96,9 @@ fn expected_windows_of(
     expected_windows(at_rate, features.window_len())
 }
 
-#[cfg(feature = "web")]
 /// Interleaved `pcm` in slices of ~5 s (whole frames), so that progress
 /// comes as windows complete.
+#[cfg(feature = "web")]
 fn slices(pcm: &[f32], sample_rate: u32, channels: u32) -> std::slice::Chunks<'_, f32> {
     pcm.chunks((sample_rate as usize * 5).max(1) * channels.max(1) as usize)
 }
@@ -142,8 +142,8 @@ fn windows_from(
     in_stream_order(items).map_err(js)
 }
 
-#[cfg(feature = "web")]
 /// Windows' coefficients concatenated, as one `Float32Array`.
+#[cfg(feature = "web")]
 fn concat<'a>(parts: impl Iterator<Item = &'a Coefficients>) -> js_sys::Float32Array {
     let v: Vec<f32> = parts.flat_map(|c| c.data.iter().copied()).collect();
     js_sys::Float32Array::from(&v[..])
