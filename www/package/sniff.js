@@ -221,21 +221,33 @@ function ebml(b, at) {
   return { id: id.v, size: size.ones ? null : size.v, data: at + id.len + size.len };
 }
 
+// Matroska's element IDs (as the specification writes them).
+const EBML_HEADER = 0x1a45dfa3;
+const SEGMENT = 0x18538067;
+const INFO = 0x1549a966;
+const CLUSTER = 0x1f43b675;
+
+/** Where a Matroska/WebM file's first element after its EBML header begins, or null (not Matroska). */
+function matroskaBody(b) {
+  const header = ebml(b, 0);
+  return header && header.id === EBML_HEADER && header.size != null ? header.data + header.size : null;
+}
+
 /**
  * A Matroska/WebM file's Duration (Segment → Info), in seconds, or null
  * (not Matroska; no Duration, as in a browser's own recordings; Info beyond
  * `b`).
  */
 function matroskaSeconds(b) {
-  const header = ebml(b, 0);
-  if (!header || header.id !== 0x1a45dfa3 || header.size == null) return null;
-  const segment = ebml(b, header.data + header.size);
-  if (!segment || segment.id !== 0x18538067) return null;
+  const body = matroskaBody(b);
+  if (body == null) return null;
+  const segment = ebml(b, body);
+  if (!segment || segment.id !== SEGMENT) return null;
   for (let at = segment.data; at < b.length; ) {
     const e = ebml(b, at);
     // A Cluster: the audio begins, and no Info came before it.
-    if (!e || e.size == null || e.id === 0x1f43b675) return null;
-    if (e.id === 0x1549a966) return infoSeconds(b, e);
+    if (!e || e.size == null || e.id === CLUSTER) return null;
+    if (e.id === INFO) return infoSeconds(b, e);
     at = e.data + e.size;
   }
   return null;
@@ -275,11 +287,9 @@ function infoSeconds(b, info) {
  */
 export function matroskaCut(bytes) {
   const b = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-  const header = ebml(b, 0);
-  if (!header || header.id !== 0x1a45dfa3 || header.size == null) return null;
-  const SEGMENT = 0x18538067;
-  const CLUSTER = 0x1f43b675;
-  for (let at = header.data + header.size; at < b.length; ) {
+  const body = matroskaBody(b);
+  if (body == null) return null;
+  for (let at = body; at < b.length; ) {
     const e = ebml(b, at);
     if (!e) {
       // A header (at most 12 bytes) the file ends inside: it would read

@@ -183,14 +183,19 @@ async function decode(blob, name, timings, alive, id) {
     const shown = (Math.floor(audio.duration * 100) / 100).toFixed(2);
     throw new UserError(`“${name}” is too short: ${shown} s. At least ${minSeconds.toFixed(2)} s of audio is needed.`);
   }
-  // The core says why a file ended early; after the browser, its header's length tells.
+  // The core says why a file ended early; after the browser, the file's
+  // header, its Ogg end page or its last WebM block tell.
   let earlyEnd = audio.earlyEnd ?? null;
-  if (audio.by === 'browser' && declared != null && audio.duration < declared - 0.1) {
-    earlyEnd = `the file is cut short: it ends at ${fmtSeconds(audio.duration)} where its header declares ${fmtSeconds(declared)}; only what was read is analysed`;
-  } else if (audio.by === 'browser' && cutOgg) {
-    earlyEnd = `the file is cut short: it ends at ${fmtSeconds(audio.duration)} without the page that closes its Ogg stream; only what was read is analysed`;
-  } else if (audio.by === 'browser' && cutMatroska) {
-    earlyEnd = `the file is cut short: it ends at ${fmtSeconds(audio.duration)} partway through a block of its WebM stream; only what was read is analysed`;
+  if (audio.by === 'browser') {
+    const where =
+      declared != null && audio.duration < declared - 0.1
+        ? `where its header declares ${fmtSeconds(declared)}`
+        : cutOgg
+          ? 'without the page that closes its Ogg stream'
+          : cutMatroska
+            ? 'partway through a block of its WebM stream'
+            : null;
+    if (where) earlyEnd = `the file is cut short: it ends at ${fmtSeconds(audio.duration)} ${where}; only what was read is analysed`;
   }
   return { audio, sniffed, long, earlyEnd };
 }

@@ -6,9 +6,10 @@ use std::rc::Rc;
 
 use super::{TagModel, page_tags};
 use crate::model::{Device, Model};
+use crate::pipeline::WindowFeatures;
 use crate::resample::to_mono;
 use crate::session::{Analysis, Progress, Session, SessionOptions};
-use crate::tagging::{BATCH, Tagging, score_windows};
+use crate::tagging::{BATCH, Tagging, WindowScores, score_windows};
 use crate::web::{call_progress, expected_windows_of, js, slices, to_js};
 use wasm_bindgen::prelude::*;
 
@@ -107,6 +108,22 @@ impl CpuSide {
     }
 }
 
+/// `windows`' scores on the CPU, in batches; `progress(done, total, "model")`
+/// after each.
+pub(super) fn cpu_scores(
+    model: &Model,
+    windows: &[WindowFeatures],
+    progress: &Option<js_sys::Function>,
+) -> Result<Vec<WindowScores>, JsError> {
+    let total = windows.len() as f64;
+    let mut scores = Vec::with_capacity(windows.len());
+    for batch in windows.chunks(BATCH) {
+        scores.extend(score_windows(model, batch).map_err(js)?);
+        call_progress(progress, scores.len(), total, "model");
+    }
+    Ok(scores)
+}
+
 pub(super) fn no_job() -> JsError {
     JsError::new("no job has been started")
 }
@@ -161,13 +178,7 @@ impl TagModel {
         input: &Analysis,
         progress: &Option<js_sys::Function>,
     ) -> Result<JsValue, JsError> {
-        let model = self.tagging()?.model();
-        let total = input.windows.len() as f64;
-        let mut scores = Vec::with_capacity(input.windows.len());
-        for batch in input.windows.chunks(BATCH) {
-            scores.extend(score_windows(model, batch).map_err(js)?);
-            call_progress(progress, scores.len(), total, "model");
-        }
+        let scores = cpu_scores(self.tagging()?.model(), &input.windows, progress)?;
         to_js(&page_tags(
             "cpu",
             &self.meta.tags,

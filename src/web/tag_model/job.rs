@@ -3,11 +3,11 @@
 //! gathers their inputs (`input_parts` → `set_input`) and scores
 //! (`prediction_cpu`) in stream order.
 
-use super::cpu::{CpuSide, no_job};
+use super::cpu::{CpuSide, cpu_scores, no_job};
 use super::{TagModel, page_tags};
 use crate::pipeline::{Shard, WindowFeatures, in_stream_order};
 use crate::session::{Progress, Session, SessionOptions};
-use crate::tagging::{BATCH, Tagging, WindowScores, score_windows};
+use crate::tagging::{Tagging, WindowScores};
 use crate::transform::Coefficients;
 use crate::web::{call_progress, concat, expected_windows, js, set, to_js};
 use serde::Serialize;
@@ -145,12 +145,7 @@ impl TagModel {
         let done = self.cpu.done.as_ref().ok_or_else(no_job)?;
         // A job has run, so the weights are loaded.
         let model = self.cpu.tagging.as_ref().ok_or_else(no_job)?.model();
-        let total = done.windows.len() as f64;
-        let mut scores = Vec::with_capacity(done.windows.len());
-        for batch in done.windows.chunks(BATCH) {
-            scores.extend(score_windows(model, batch).map_err(js)?);
-            call_progress(&progress, scores.len(), total, "model");
-        }
+        let scores = cpu_scores(model, &done.windows, &progress)?;
         #[derive(Serialize)]
         struct Rescored {
             indices: Vec<u32>,

@@ -187,8 +187,9 @@ impl TagModel {
     }
 
     /// Make the whole audio's model input (`total` samples at the front
-    /// end's rate) the last analysed, from the workers' windows (any order:
-    /// see [`super::Analyzer::stitch`]); returns the number of windows.
+    /// end's rate) the last analysed, from the workers' windows (any order,
+    /// as for the CPU build's `Analyzer::stitch`); returns the number of
+    /// windows.
     #[allow(clippy::too_many_arguments)]
     pub fn set_input(
         &mut self,
