@@ -1,11 +1,12 @@
 // Browser tests of the npm package through its example page (www/example/,
 // which uses only www/package/), registered into run.mjs's list:
 //   node tests/browser/run.mjs package
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { wav, melody, tone, noise } from './audio.mjs';
 
 const RATE = 44100;
+const FIXTURES = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', 'fixtures', 'audio');
 // 12 s of stereo: the resampler, the mix-down and a looped short window.
 const song = wav([...tone(660, 4, RATE, 0.4), ...melody(8, RATE)].map((v, i) => v + 0.01 * noise(i)), RATE, 2);
 
@@ -48,6 +49,40 @@ export function register({ test, check, needModel, nativeTags, TMP }) {
     check(clip.length === native.clip.length && worst <= 1e-4, `clip scores differ from native by ${worst}`);
     check(consoleErrors.length === 0, `console errors: ${consoleErrors.join(' | ')}`);
     console.log(`     (package in Chromium vs native: max |Δscore| ${worst.toExponential(1)})`);
+  });
+
+  test('package: a cut Opus or WebM file, which the browser decodes, has the early_end the page shows; whole, none', async ({ page, url }) => {
+    needModel();
+    await openExample(page, url, check);
+    // [fixture, type, the fraction kept, what the reason names]: as the page's cut-file test.
+    const cases = [
+      ['tone600_48k_stereo.opus', 'audio/ogg', 0.8, /without the page that closes its Ogg stream/],
+      ['tone600_48k_stereo.webm', 'audio/webm', 0.6, /where its header declares 2\.0\d? s/],
+      ['recorded_opus.webm', 'audio/webm', 0.6, /partway through a block of its WebM stream/],
+    ].map(([name, type, fraction, why]) => ({ name, type, fraction, why: why.source, b64: readFileSync(path.join(FIXTURES, name)).toString('base64') }));
+    const got = await page.evaluate(async (cases) => {
+      const { loadTagger } = await import(new URL('../package/index.js', location.href).href);
+      const tagger = await loadTagger({ model: '../models/scat-4l-256h-gru.bpk' });
+      const out = [];
+      for (const { name, type, fraction, b64 } of cases) {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const cut = bytes.slice(0, Math.floor(bytes.length * fraction));
+        // As a File, and as bytes (which the caller keeps: copied before the browser decodes them).
+        const whole = await tagger.tag(new File([bytes], name, { type }));
+        const file = await tagger.tag(new File([cut], `cut-${name}`, { type }));
+        const raw = await tagger.tag(cut);
+        out.push({ name, whole: whole.early_end, file: file.early_end, raw: raw.early_end, seconds: file.duration_s, kept: cut.length, still: cut.byteLength });
+      }
+      tagger.free();
+      return out;
+    }, cases);
+    got.forEach((g, i) => {
+      const why = new RegExp(cases[i].why);
+      check(g.whole == null, `a whole ${g.name}: early_end “${g.whole}”`);
+      check(/^the file is cut short: it ends at \d+\.\d\d s /.test(g.file) && why.test(g.file), `a cut ${g.name} as a File: early_end “${g.file}”`);
+      check(g.raw === g.file, `a cut ${g.name} as bytes: early_end “${g.raw}”, as a File “${g.file}”`);
+      check(g.still === g.kept, `the caller's bytes of ${g.name} were detached (${g.still} of ${g.kept} bytes left)`);
+    });
   });
 
   test('package example page: cancel stops a long file, the next file is tagged', async ({ page, url }) => {

@@ -979,11 +979,11 @@ test('a file cut short and NaN samples are analysed with a note saying so; a who
   // only the missing end-of-stream page tells a cut file from a whole one.
   // opusenc's pages hold 1 s each: cut inside the last one, 2 s are left.
   const cutOpus = await wholeThenCut('48k.opus', fixture('tone600_48k_stereo.opus'), 'audio/ogg', 0.8);
-  check(/cut short/.test(cutOpus) && /Ogg stream/.test(cutOpus) && /2\.0\d? s/.test(cutOpus), `an Opus file cut short: note “${cutOpus}”`);
+  check(/cut short/.test(cutOpus) && /Ogg stream/.test(cutOpus) && /(1\.99|2\.0\d?) s/.test(cutOpus), `an Opus file cut short: note “${cutOpus}”`);
   // WebM (Opus), which the browser decodes too: its Segment's Info states a
   // Duration (ffmpeg writes one; a browser's own recordings do not).
   const cutWebm = await wholeThenCut('48k.webm', fixture('tone600_48k_stereo.webm'), 'audio/webm', 0.6);
-  check(/cut short/.test(cutWebm) && /declares 2\.0 s/.test(cutWebm), `a WebM file cut short: note “${cutWebm}”`);
+  check(/cut short/.test(cutWebm) && /declares 2\.0\d? s/.test(cutWebm), `a WebM file cut short: note “${cutWebm}”`);
   check((await page.evaluate(() => globalThis.scatterbrain.result.decodedBy)) === 'browser', 'the cut WebM file was not decoded by the browser');
   // A browser's own WebM recording (MediaRecorder) states no Duration: it ends partway through a block.
   const cutRecording = await wholeThenCut('recorded.webm', fixture('recorded_opus.webm'), 'audio/webm', 0.6);

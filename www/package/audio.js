@@ -2,14 +2,14 @@
 // sampleRate, slice(from, to) }`, where `slice` gives frames [from, to) as
 // interleaved PCM. Slicing lets an AudioBuffer's planar channels be
 // interleaved a slice at a time instead of copied whole.
-import { audioHead, decodeRate, sniffSampleRate } from './sniff.js';
+import { audioHead, declaredSeconds, decodeRate, matroskaCut, oggCut, sniffSampleRate } from './sniff.js';
 
 /** `audio` (PCM object, AudioBuffer, or a File/Blob in a browser) as a sliceable source. */
 export async function audioSource(audio) {
   if (audio == null) throw new TypeError('no audio given');
   if (audio.pcm !== undefined) return fromPcm(audio);
   if (typeof audio.getChannelData === 'function') return fromAudioBuffer(audio);
-  if (typeof Blob !== 'undefined' && audio instanceof Blob) return fromAudioBuffer(await decodeFile(audio));
+  if (typeof Blob !== 'undefined' && audio instanceof Blob) return fromFile(await audio.arrayBuffer());
   throw new TypeError('audio must be {pcm: Float32Array, sampleRate, channels}, an AudioBuffer, or (in a browser) a File or Blob');
 }
 
@@ -24,6 +24,13 @@ function fromPcm({ pcm, sampleRate, channels = 1 }) {
     sampleRate,
     slice: (from, to) => pcm.subarray(from * channels, to * channels),
   };
+}
+
+/** A file's bytes (an ArrayBuffer, detached) decoded by the browser: a source that says whether the file was cut short (`earlyEnd`). */
+export async function fromFile(bytes) {
+  if (bytes.byteLength === 0) throw new Error('the file is empty');
+  const { buffer, earlyEnd } = await browserDecode(bytes);
+  return { ...fromAudioBuffer(buffer), earlyEnd };
 }
 
 function fromAudioBuffer(buffer) {
@@ -82,16 +89,47 @@ function checkRate(rate) {
  * twice, the scores then differ from the CLI's by ~4e-3).
  */
 export async function decodeFile(blob) {
+  if (blob.size === 0) throw new Error('the file is empty');
+  return (await browserDecode(await blob.arrayBuffer())).buffer;
+}
+
+/**
+ * A file's `bytes` (an ArrayBuffer, which decoding detaches) decoded by the
+ * browser's `decodeAudioData` at `rate` (by default the file's own, when its
+ * header states it): `{ buffer, earlyEnd }`. The browser decodes a file cut
+ * short (an interrupted download) up to the cut without a word, so
+ * `earlyEnd` says so in the core's words, as the core's decoder does for the
+ * formats it reads: the header declares more than was decoded (0.1 s of
+ * slack for an MP3's encoder delay and padding), the Ogg stream (Opus) lacks
+ * the page that closes it, or the WebM stream (a browser's own recording,
+ * which states no length) ends partway through a block. Null for a whole file.
+ */
+export async function browserDecode(bytes, rate) {
   if (typeof OfflineAudioContext === 'undefined') {
     throw new TypeError('decoding a File or Blob needs the Web Audio API (a browser page, not a worker or Node): pass {pcm, sampleRate, channels} or an AudioBuffer');
   }
-  if (blob.size === 0) throw new Error('the file is empty');
-  const bytes = await blob.arrayBuffer();
-  const rate = sniffSampleRate(audioHead(bytes).head);
-  const ctx = new OfflineAudioContext(1, 1, decodeRate(rate));
+  // Read before decoding detaches `bytes`.
+  const { head } = audioHead(bytes);
+  const tail = new Uint8Array(bytes, Math.max(0, bytes.byteLength - (1 << 16)));
+  const declared = declaredSeconds(head);
+  const cutOgg = oggCut(head, tail);
+  const cutMatroska = matroskaCut(bytes);
+  const ctx = new OfflineAudioContext(1, 1, rate ?? decodeRate(sniffSampleRate(head)));
+  let buffer;
   try {
-    return await ctx.decodeAudioData(bytes);
+    buffer = await ctx.decodeAudioData(bytes);
   } catch (e) {
     throw new Error('the file could not be decoded as audio (not audio, damaged, or a format this browser cannot decode)', { cause: e });
   }
+  const at = buffer.duration;
+  const where =
+    declared != null && at < declared - 0.1
+      ? `where its header declares ${declared.toFixed(2)} s`
+      : cutOgg
+        ? 'without the page that closes its Ogg stream'
+        : cutMatroska
+          ? 'partway through a block of its WebM stream'
+          : null;
+  const earlyEnd = where && `the file is cut short: it ends at ${at.toFixed(2)} s ${where}; only what was read is analysed`;
+  return { buffer, earlyEnd };
 }

@@ -97,7 +97,9 @@ export interface TagResult {
   non_finite: number;
   /**
    * `tag()` of a file: why it ended before its end (cut short or damaged: only what was read is
-   * analysed), in the CLI's words; null for a whole file or for PCM.
+   * analysed), in the CLI's words; null for a whole file or for PCM. For a file the browser
+   * decodes (Opus, WebM…), from the file itself: its header declares more than was decoded, its
+   * Ogg stream lacks its closing page, or its WebM stream ends partway through a block.
    */
   early_end?: string | null;
   /** The loudest sample of the mono audio the model hears, as a fraction of full scale. */

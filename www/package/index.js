@@ -6,7 +6,7 @@
 // calls with a single part (TagModel.job_* / set_input / prediction_cpu), the
 // same road the Scatterbrain page's workers take.
 import init, { Analyzer, MonoStream, TagModel, decode_audio } from './pkg/scatterbrain.js';
-import { audioSource, decodeBytes, extensionOf, fromPlanes } from './audio.js';
+import { audioSource, decodeBytes, extensionOf, fromFile, fromPlanes } from './audio.js';
 // The browser's decoding of a File/Blob, at the file's own rate (for formats the core does not read).
 export { decodeFile } from './audio.js';
 
@@ -185,8 +185,9 @@ function isFile(audio) {
 /**
  * A file decoded by the core and mixed to mono at the front end's `rate` as
  * it goes, as the native CLI does (MP3, WAV, AIFF, FLAC, Ogg/Vorbis, MP4/M4A):
- * a long file never sits in memory at its own rate; a File/Blob in another
- * format (Opus…) by the browser's decoder, where there is one.
+ * a long file never sits in memory at its own rate; a file in another
+ * format (Opus, WebM…) by the browser's decoder, where there is one, which
+ * says as the core does when the file was cut short.
  */
 async function decoded(audio, rate) {
   const blob = typeof Blob !== 'undefined' && audio instanceof Blob;
@@ -195,9 +196,10 @@ async function decoded(audio, rate) {
   try {
     d = decodeBytes(decode_audio, bytes, { extension: blob ? extensionOf(audio.name) : undefined, monoRate: rate });
   } catch (e) {
-    if (blob && typeof OfflineAudioContext !== 'undefined' && !/audio is empty/.test(e.message)) {
+    if (typeof OfflineAudioContext !== 'undefined' && !/audio is empty/.test(e.message)) {
       try {
-        return await audioSource(audio);
+        // Decoding detaches the bytes: the caller's are copied.
+        return await fromFile(blob ? bytes.buffer : bytes.slice().buffer);
       } catch {
         // The core's reason says more than the browser's.
       }

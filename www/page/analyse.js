@@ -1,8 +1,8 @@
 // One job from input to results: read, decode (the core's decoder in the
 // worker; the browser's for formats it lacks), the worker's scattering and tags, drawing;
 // re-tagging the shown audio on another backend; cancelling.
-import { audioHead, declaredSeconds, decodeRate, matroskaCut, oggCut, sniffSampleRate, estimateSeconds } from '../package/sniff.js';
-import { extensionOf } from '../package/audio.js';
+import { audioHead, sniffSampleRate, estimateSeconds } from '../package/sniff.js';
+import { browserDecode, extensionOf } from '../package/audio.js';
 import { wavBlob } from './wav.js';
 import { ui } from './ui.js';
 import { env, NO_SIMD } from './env.js';
@@ -119,14 +119,6 @@ async function decode(blob, name, timings, alive, id) {
   const sniffed = sniffSampleRate(head);
   const tail = new Uint8Array(bytes, Math.max(0, bytes.byteLength - (1 << 16)));
   const estimate = estimateSeconds(head, bytes.byteLength - skipped, tail);
-  // The browser decodes a file cut short (an interrupted download) up to the
-  // cut without a word: its header's length tells (0.1 s of slack for an
-  // MP3's encoder delay and padding). Read before decoding detaches `bytes`.
-  const declared = declaredSeconds(head);
-  // An Ogg stream (Opus, which only the browser reads here) states no length: its last page tells.
-  const cutOgg = oggCut(head, tail);
-  // A browser's WebM recording states no length either: it ends partway through a block.
-  const cutMatroska = matroskaCut(bytes);
   const long = estimate > LONG_SECONDS;
   await waitFor(engine.ready, WAIT_ENGINE, timings, alive); // the decoder and the front end's rate are the core's
   if (!alive()) throw superseded();
@@ -151,14 +143,13 @@ async function decode(blob, name, timings, alive, id) {
     // A format the core does not read (or damage it does not get past): the browser's decoder.
     bytes = await blob.arrayBuffer();
     if (!alive()) throw superseded();
-    const rate = long ? coreRate : decodeRate(sniffed);
     try {
-      const ctx = new OfflineAudioContext(1, 1, rate);
-      const buffer = await ctx.decodeAudioData(bytes);
+      // The package's decoding, which says, as the core does, when a file was cut short.
+      const { buffer, earlyEnd } = await browserDecode(bytes, long ? coreRate : undefined);
       const channels = Array.from({ length: buffer.numberOfChannels }, (_, c) => buffer.getChannelData(c));
       // A long file's rate before the browser resampled it: its header's.
       const fileRate = long && Number.isInteger(sniffed) && sniffed > 0 ? sniffed : undefined;
-      audio = { channels: mixed(channels, long), sampleRate: buffer.sampleRate, fileRate, numberOfChannels: buffer.numberOfChannels, duration: buffer.duration, frames: buffer.length, by: 'browser' };
+      audio = { channels: mixed(channels, long), sampleRate: buffer.sampleRate, fileRate, numberOfChannels: buffer.numberOfChannels, duration: buffer.duration, frames: buffer.length, earlyEnd, by: 'browser' };
     } catch {
       audio = { failed: true };
     }
@@ -183,20 +174,8 @@ async function decode(blob, name, timings, alive, id) {
     const shown = (Math.floor(audio.duration * 100) / 100).toFixed(2);
     throw new UserError(`“${name}” is too short: ${shown} s. At least ${minSeconds.toFixed(2)} s of audio is needed.`);
   }
-  // The core says why a file ended early; after the browser, the file's
-  // header, its Ogg end page or its last WebM block tell.
-  let earlyEnd = audio.earlyEnd ?? null;
-  if (audio.by === 'browser') {
-    const where =
-      declared != null && audio.duration < declared - 0.1
-        ? `where its header declares ${fmtSeconds(declared)}`
-        : cutOgg
-          ? 'without the page that closes its Ogg stream'
-          : cutMatroska
-            ? 'partway through a block of its WebM stream'
-            : null;
-    if (where) earlyEnd = `the file is cut short: it ends at ${fmtSeconds(audio.duration)} ${where}; only what was read is analysed`;
-  }
+  // Why a file ended early, from the core's decoder or the browser's.
+  const earlyEnd = audio.earlyEnd ?? null;
   return { audio, sniffed, long, earlyEnd };
 }
 
