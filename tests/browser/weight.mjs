@@ -195,7 +195,8 @@ export function weightTests({ test, check, needModel, root, cli, modelFile, tmp,
       const job = await page.evaluate(() => globalThis.__job);
       check(job.busy === '1' && job.installing, `the file was not dropped as the worker installed: ${JSON.stringify(job)}`);
       const during = arrivals.filter((r) => r.at >= job.from && r.at <= job.to);
-      check(during.length === 0, `the server got ${during.length} requests during the job (${job.to - job.from} ms): ${during.map((r) => r.path).join(', ')}`);
+      const all = arrivals.map((r) => `${r.path}@${r.at - job.from}`).join(' ');
+      check(during.length === 0, `the server got ${during.length} requests during the job (${job.to - job.from} ms): ${during.map((r) => r.path).join(', ')}; all, ms from the drop: ${all}`);
       // The page's files are saved after the job: it then says it works offline.
       await page.waitForFunction(() => document.body.dataset.offline !== 'pending', null, { timeout: 60_000 });
       const offline = await page.evaluate(() => ({ state: document.body.dataset.offline, text: document.getElementById('offline').textContent }));
