@@ -61,7 +61,7 @@ export function register({ test, check, needModel, nativeTags, TMP }) {
       ['recorded_opus.webm', 'audio/webm', 0.6, /partway through a block of its WebM stream/],
     ].map(([name, type, fraction, why]) => ({ name, type, fraction, why: why.source, b64: readFileSync(path.join(FIXTURES, name)).toString('base64') }));
     const got = await page.evaluate(async (cases) => {
-      const { loadTagger } = await import(new URL('../package/index.js', location.href).href);
+      const { browserDecode, loadTagger } = await import(new URL('../package/index.js', location.href).href);
       const tagger = await loadTagger({ model: '../models/scat-4l-256h-gru.bpk' });
       const out = [];
       for (const { name, type, fraction, b64 } of cases) {
@@ -71,7 +71,9 @@ export function register({ test, check, needModel, nativeTags, TMP }) {
         const whole = await tagger.tag(new File([bytes], name, { type }));
         const file = await tagger.tag(new File([cut], `cut-${name}`, { type }));
         const raw = await tagger.tag(cut);
-        out.push({ name, whole: whole.early_end, file: file.early_end, raw: raw.early_end, seconds: file.duration_s, kept: cut.length, still: cut.byteLength });
+        // The export an engine's user decodes with (README): the same words.
+        const { earlyEnd } = await browserDecode(cut.slice().buffer);
+        out.push({ name, whole: whole.early_end, file: file.early_end, raw: raw.early_end, decoded: earlyEnd, kept: cut.length, still: cut.byteLength });
       }
       tagger.free();
       return out;
@@ -80,7 +82,7 @@ export function register({ test, check, needModel, nativeTags, TMP }) {
       const why = new RegExp(cases[i].why);
       check(g.whole == null, `a whole ${g.name}: early_end “${g.whole}”`);
       check(/^the file is cut short: it ends at \d+\.\d\d s /.test(g.file) && why.test(g.file), `a cut ${g.name} as a File: early_end “${g.file}”`);
-      check(g.raw === g.file, `a cut ${g.name} as bytes: early_end “${g.raw}”, as a File “${g.file}”`);
+      check(g.raw === g.file && g.decoded === g.file, `a cut ${g.name} as bytes: early_end “${g.raw}”, browserDecode “${g.decoded}”, as a File “${g.file}”`);
       check(g.still === g.kept, `the caller's bytes of ${g.name} were detached (${g.still} of ${g.kept} bytes left)`);
     });
   });

@@ -171,7 +171,7 @@ export class Engine extends EventTarget {
   /**
    * Decode a file's bytes (transferred) with the core's decoder, the native CLI's: MP3, WAV, AIFF,
    * FLAC, Ogg/Vorbis, so that the tags equal the CLI's. Rejects (an EngineError with the core's words) for
-   * a file it cannot read, e.g. a format this build lacks (M4A, Opus: `decodeFile`, the browser's decoder,
+   * a file it cannot read, e.g. a format this build lacks (M4A, Opus: `browserDecode`, the browser's decoder,
    * may read those). Does not wait for the model.
    */
   decode(bytes: ArrayBuffer, options?: DecodeOptions): Promise<Decoded>;

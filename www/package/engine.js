@@ -98,7 +98,7 @@ export class Engine extends EventTarget {
    * earlyEnd, nonFinite, ms }` (`channels`: planar Float32Arrays, ready for
    * `analyse`; `earlyEnd`: why the file ended before its end, the CLI's
    * warning, or null). Rejects with the core's reason, e.g. for a format it
-   * does not read (M4A, Opus…: the browser's `decodeFile` may). Does not wait
+   * does not read (M4A, Opus…: the browser's `browserDecode` may). Does not wait
    * for the model.
    */
   decode(bytes, { extension, monoRate = 0, maxSeconds = Infinity, onProgress, signal } = {}) {

@@ -8,7 +8,7 @@
 import init, { Analyzer, MonoStream, TagModel, decode_audio } from './pkg/scatterbrain.js';
 import { audioSource, decodeBytes, extensionOf, fromFile, fromPlanes } from './audio.js';
 // The browser's decoding of a File/Blob, at the file's own rate (for formats the core does not read).
-export { decodeFile } from './audio.js';
+export { browserDecode, decodeFile } from './audio.js';
 
 /** Seconds of input per slice: long enough that the calls cost nothing, short enough to stay responsive. */
 const SLICE_SECONDS = 5;
