@@ -72,7 +72,7 @@ export function register({ test, check, needModel, nativeTags, TMP }) {
         const file = await tagger.tag(new File([cut], `cut-${name}`, { type }));
         const raw = await tagger.tag(cut);
         // The export an engine's user decodes with (README): the same words.
-        const { earlyEnd } = await browserDecode(cut.slice().buffer);
+        const { earlyEnd } = await browserDecode(cut); // a Uint8Array: copied, not detached
         out.push({ name, whole: whole.early_end, file: file.early_end, raw: raw.early_end, decoded: earlyEnd, kept: cut.length, still: cut.byteLength });
       }
       tagger.free();

@@ -94,7 +94,7 @@ export async function decodeFile(blob) {
 }
 
 /**
- * A file's `bytes` (an ArrayBuffer, which decoding detaches) decoded by the
+ * A file's `bytes` (an ArrayBuffer, which decoding detaches; a Uint8Array is copied) decoded by the
  * browser's `decodeAudioData` at `rate` (by default the file's own, when its
  * header states it): `{ buffer, earlyEnd }`. The browser decodes a file cut
  * short (an interrupted download) up to the cut without a word, so
@@ -108,6 +108,9 @@ export async function browserDecode(bytes, rate) {
   if (typeof OfflineAudioContext === 'undefined') {
     throw new TypeError('decoding a File or Blob needs the Web Audio API (a browser page, not a worker or Node): pass {pcm, sampleRate, channels} or an AudioBuffer');
   }
+  // A view (a Node Buffer, a Uint8Array): its own bytes, copied, as decodeAudioData takes an ArrayBuffer.
+  if (ArrayBuffer.isView(bytes)) bytes = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  if (!(bytes instanceof ArrayBuffer)) throw new TypeError('browserDecode needs the file’s bytes as an ArrayBuffer or a Uint8Array');
   // Read before decoding detaches `bytes`.
   const { head } = audioHead(bytes);
   const tail = new Uint8Array(bytes, Math.max(0, bytes.byteLength - (1 << 16)));

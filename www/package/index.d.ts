@@ -190,9 +190,10 @@ export function decodeFile(file: Blob): Promise<AudioBuffer>;
  * A file's bytes decoded by the browser's `decodeAudioData`, at `rate` (by default the file's own,
  * when its header states it): the buffer, and `earlyEnd`, in the core's words, when the file was
  * cut short (its header declares more than was decoded, its Ogg stream lacks its closing page, or
- * its WebM stream ends partway through a block), else null. Decoding detaches `bytes`.
+ * its WebM stream ends partway through a block), else null. Decoding detaches an ArrayBuffer (a
+ * Uint8Array is copied first).
  */
-export function browserDecode(bytes: ArrayBuffer, rate?: number): Promise<{ buffer: AudioBuffer; earlyEnd: string | null }>;
+export function browserDecode(bytes: ArrayBuffer | Uint8Array, rate?: number): Promise<{ buffer: AudioBuffer; earlyEnd: string | null }>;
 
 /** A tag's score as `topTags` gives it. */
 export interface ScoredTag {
