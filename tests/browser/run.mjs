@@ -688,6 +688,32 @@ function fixture(name) {
   return readFileSync(path.join(root, 'tests', 'fixtures', 'audio', name));
 }
 
+/**
+ * A CBR MP3 of about `seconds`: `mp3`'s audio frames repeated, behind its
+ * Info frame (Xing, with a LAME tag) restated for the new length: frame and
+ * byte counts, the LAME music length and the tag's CRC-16 (over the frame up
+ * to it). For long files without an encoder at hand (ffmpeg is not a test dependency).
+ */
+function longMp3(mp3, seconds) {
+  const info = mp3.indexOf('Info');
+  const frames = mp3.readUInt32BE(info + 8);
+  const frameBytes = mp3.length / (frames + 1); // CBR: the Info frame is one of them
+  const audio = mp3.subarray(frameBytes);
+  const repeats = Math.ceil((seconds * 8000) / 576 / frames); // MPEG 2.5 at 8 kHz: 576 samples a frame
+  const out = Buffer.concat([mp3.subarray(0, frameBytes), ...Array(repeats).fill(audio)]);
+  out.writeUInt32BE(frames * repeats, info + 8);
+  out.writeUInt32BE(out.length, info + 12);
+  const lame = out.indexOf('LAME');
+  out.writeUInt32BE(out.length, lame + 28);
+  let crc = 0;
+  for (const x of out.subarray(0, lame + 34)) {
+    crc ^= x;
+    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0xa001 : crc >>> 1;
+  }
+  out.writeUInt16BE(crc, lame + 34);
+  return out;
+}
+
 /** An MP3 whose frame sync words (0xFFE…) are all zeroed: an ID3 tag and no frame. */
 function withoutFrameSync(mp3) {
   const b = Buffer.from(mp3);
@@ -1130,7 +1156,7 @@ test('a build without a model works offline without it, and says so', async ({ p
   }
 }, { consoleOk: /404|Not Found|ERR_INTERNET_DISCONNECTED|net::ERR_FAILED/ });
 
-test('a 1-hour file is analysed (decoded at 16 kHz mono), with progress; its bands above its own Nyquist are the CLI’s', async ({ page, url }) => {
+test('a 1-hour file is analysed (decoded at 16 kHz mono), with progress; its bands above its own Nyquist are the CLI’s; a 25-min MP3 cut at 21 min: its player plays what was read', async ({ page, url }) => {
   const { writeFileSync, mkdtempSync, rmSync } = await import('node:fs');
   const os = await import('node:os');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'scatterbrain-'));
@@ -1180,6 +1206,23 @@ test('a 1-hour file is analysed (decoded at 16 kHz mono), with progress; its ban
       apart.push(`${hz.toFixed(0)} Hz ${worst.toExponential(1)}`);
     }
     console.log(`     (1-hour file: transform ${(r.t / 1000).toFixed(1)} s in the worker; page–CLI, of the band's peak: ${apart.join(', ')})`);
+
+    // A 25-min MP3 cut at 21 min: its Info frame states 25 min (the
+    // browser's player would show that), so it is decoded as a long file,
+    // with a note, and its player plays what was read (a 16 kHz WAV).
+    const cut = path.join(dir, 'cut long.mp3');
+    writeFileSync(cut, longMp3(fixture('tone440_8k.mp3'), 25 * 60).subarray(0, 216 * (1 + Math.round((21 * 60 * 8000) / 576))));
+    await page.evaluate(() => delete document.body.dataset.state);
+    await page.setInputFiles('#file', cut);
+    check((await settled(page, 20 * 60_000)) === 'done', `the cut 25-min MP3: ${await errorText(page)}`);
+    const c = await page.evaluate(async () => {
+      const p = document.getElementById('player');
+      if (p.readyState < 1) await new Promise((resolve) => p.addEventListener('loadedmetadata', resolve, { once: true }));
+      const s = globalThis.scatterbrain.result;
+      return { long: s.long, dur: s.duration, player: p.duration, note: document.getElementById('input-note').textContent };
+    });
+    check(c.long && Math.abs(c.dur - 1260) < 1 && /cut short/.test(c.note), `the cut 25-min MP3: ${JSON.stringify(c)}`);
+    check(Math.abs(c.player - c.dur) < 0.01, `the cut 25-min MP3: the player states ${c.player} s, the analysed audio is ${c.dur} s`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -19,6 +19,8 @@ import { recordingState } from './mic.js';
 // ~1.4 GB of stereo at 48 kHz.
 const LONG_SECONDS = 20 * 60;
 const MAX_SECONDS = 3 * 3600;
+/** A cut file's player gets a WAV of what was read up to this length. */
+const PLAYER_WAV_SECONDS = 3600;
 
 let jobId = 0; // the newest job; replies of older ones are ignored
 
@@ -255,9 +257,10 @@ export async function analyse(blob, name, left = [], { retagOf = null } = {}) {
     const channels = audio.channels;
     delete audio.channels; // transferred to the worker
     // A file cut short: the player plays what was read, as long as the
-    // pictures (the file's header would give it the whole length). Not a long
-    // file's: mixed to mono at 16 kHz, and hours of it.
-    const playable = earlyEnd && !long ? wavBlob(channels, audio.sampleRate) : blob;
+    // pictures (the file's header would give it the whole length); a long
+    // file's as it was decoded, mono at 16 kHz. Past an hour the file itself
+    // (the WAV would hold another ~115 MB a hour).
+    const playable = earlyEnd && audio.duration <= PLAYER_WAV_SECONDS ? wavBlob(channels, audio.sampleRate) : blob;
     await waitFor(engine.modelReady, WAIT_MODEL, timings, alive);
     await backendChosen;
     if (!alive()) return;
