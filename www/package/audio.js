@@ -26,9 +26,8 @@ function fromPcm({ pcm, sampleRate, channels = 1 }) {
   };
 }
 
-/** A file's bytes (an ArrayBuffer, detached) decoded by the browser: a source that says whether the file was cut short (`earlyEnd`). */
+/** A file's bytes (as `browserDecode` takes them) decoded by the browser: a source that says whether the file was cut short (`earlyEnd`). */
 export async function fromFile(bytes) {
-  if (bytes.byteLength === 0) throw new Error('the file is empty');
   const { buffer, earlyEnd } = await browserDecode(bytes);
   return { ...fromAudioBuffer(buffer), earlyEnd };
 }
@@ -89,7 +88,6 @@ function checkRate(rate) {
  * twice, the scores then differ from the CLI's by ~4e-3).
  */
 export async function decodeFile(blob) {
-  if (blob.size === 0) throw new Error('the file is empty');
   return (await browserDecode(await blob.arrayBuffer())).buffer;
 }
 
@@ -111,6 +109,7 @@ export async function browserDecode(bytes, rate) {
   // A view (a Node Buffer, a Uint8Array): its own bytes, copied, as decodeAudioData takes an ArrayBuffer.
   if (ArrayBuffer.isView(bytes)) bytes = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
   if (!(bytes instanceof ArrayBuffer)) throw new TypeError('browserDecode needs the file’s bytes as an ArrayBuffer or a Uint8Array');
+  if (bytes.byteLength === 0) throw new Error('the file is empty');
   // Read before decoding detaches `bytes`.
   const { head } = audioHead(bytes);
   const tail = new Uint8Array(bytes, Math.max(0, bytes.byteLength - (1 << 16)));

@@ -198,8 +198,8 @@ async function decoded(audio, rate) {
   } catch (e) {
     if (typeof OfflineAudioContext !== 'undefined' && !/audio is empty/.test(e.message)) {
       try {
-        // Decoding detaches the bytes: the caller's are copied.
-        return await fromFile(blob ? bytes.buffer : bytes.slice().buffer);
+        // A Blob's own copy is handed over; the caller's bytes (a view) browserDecode copies.
+        return await fromFile(blob ? bytes.buffer : bytes);
       } catch {
         // The core's reason says more than the browser's.
       }
