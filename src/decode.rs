@@ -256,7 +256,8 @@ impl AudioReader {
         extension: Option<&str>,
     ) -> Result<Self, AudioError> {
         // Before symphonia, which refuses a WAV of more than 18 or 26
-        // channels (and past 32, with an empty channel mask, may misread it).
+        // channels (and past 32, with an empty channel mask, may misread it)
+        // or of a speaker mask it cannot repair.
         let source = match wide_wav::WideWav::from_source(source)? {
             Ok(wide) => return Self::start(Source::Wide(wide)),
             Err(other) => other,

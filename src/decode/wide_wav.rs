@@ -1,19 +1,23 @@
 //! WAV files with more channels than symphonia's reader takes: it gives
 //! every channel a speaker position, so it refuses more than 26 (18 with a
 //! channel mask), while multitrack recorders write 32-channel files. hound
-//! reads them; the road after decoding is the same.
+//! reads them, and the WAVs whose speaker mask symphonia cannot repair; the
+//! road after decoding is the same.
 
 use super::StreamInfo;
 use super::watched::{Medium, Watched};
 use crate::error::AudioError;
 use hound::{SampleFormat, WavReader};
 use std::io::BufReader;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Cursor, Read, Seek, SeekFrom};
 use std::sync::Arc;
-use symphonia::core::io::MediaSource;
+use symphonia::core::io::{MediaSource, ReadOnlySource};
 
 /// Channels above which symphonia may refuse a WAV (see the module doc).
 const SYMPHONIA_MAX: u16 = 18;
+
+/// Bytes of a file's start searched for its `fmt ` chunk.
+const HEAD_BYTES: u64 = 1 << 16;
 
 /// Frames per packet.
 const PACKET: usize = 4096;
@@ -31,22 +35,33 @@ pub(super) struct WideWav {
 }
 
 impl WideWav {
-    /// `source` as a WAV of more channels than symphonia takes, or given
-    /// back (`Err`) for any other file, or one that cannot seek back to its
-    /// start (standard input); an error if hound cannot read it either
-    /// (symphonia would refuse it, or misread it: past 32 channels its
-    /// channel-mask arithmetic overflows).
+    /// `source` as a WAV that symphonia does not take (see
+    /// [`WavFormat::for_hound`]), or given back (`Err`) for any other file;
+    /// an error if hound cannot read it either. A stream (standard input)
+    /// cannot seek back: the bytes read to find its format are put back in
+    /// front of it.
     pub(super) fn from_source(
         mut source: Box<dyn MediaSource>,
     ) -> Result<Result<Self, Box<dyn MediaSource>>, AudioError> {
-        if !source.is_seekable() {
-            return Ok(Err(source));
-        }
-        let fmt = wav_format(&mut source);
-        source
-            .seek(SeekFrom::Start(0))
-            .map_err(|e| AudioError::Io(format!("read error before the audio: {e}")))?;
-        let Some(fmt) = fmt.filter(|f| f.channels > SYMPHONIA_MAX) else {
+        let read_error =
+            |e: std::io::Error| AudioError::Io(format!("read error before the audio: {e}"));
+        let (fmt, source) = if source.is_seekable() {
+            let fmt = wav_format(&mut source);
+            source.seek(SeekFrom::Start(0)).map_err(read_error)?;
+            (fmt, source)
+        } else {
+            let mut head = Vec::new();
+            source
+                .by_ref()
+                .take(HEAD_BYTES)
+                .read_to_end(&mut head)
+                .map_err(read_error)?;
+            let fmt = wav_format(&mut head.as_slice());
+            let whole: Box<dyn MediaSource> =
+                Box::new(ReadOnlySource::new(Cursor::new(head).chain(source)));
+            (fmt, whole)
+        };
+        let Some(fmt) = fmt.filter(WavFormat::for_hound) else {
             return Ok(Err(source));
         };
         let refuse = |why: String| {
@@ -148,17 +163,35 @@ fn read_into<S>(
 struct WavFormat {
     channels: u16,
     block_align: u16,
+    /// A WAVE_FORMAT_EXTENSIBLE header's speaker mask.
+    channel_mask: Option<u32>,
+}
+
+impl WavFormat {
+    /// Whether hound reads this WAV rather than symphonia: more channels
+    /// than symphonia takes, or a speaker mask with fewer speakers than
+    /// channels whose repair in symphonia-format-riff 0.6.1
+    /// (`fix_wave_channel_mask`) would shift by 32 or more: a panic where
+    /// overflow is checked (debug and fuzzing builds), a wrong mask and a
+    /// refusal elsewhere. hound ignores the mask.
+    fn for_hound(&self) -> bool {
+        let mask_overflows = self.channel_mask.is_some_and(|mask| {
+            let missing = i64::from(self.channels) - i64::from(mask.count_ones());
+            missing > 0 && (missing >= 32 || mask.leading_zeros() == 0)
+        });
+        self.channels > SYMPHONIA_MAX || mask_overflows
+    }
 }
 
 /// The `fmt ` chunk of the WAV `file` starts with (in its first 64 KiB), if
-/// it is one. Every seekable source passes here: any other reads 12 bytes.
+/// it is one. Every source passes here: a file of another kind reads 12 bytes.
 fn wav_format(file: &mut dyn Read) -> Option<WavFormat> {
     let mut head = vec![0; 12];
     file.read_exact(&mut head).ok()?;
     if &head[0..4] != b"RIFF" || &head[8..12] != b"WAVE" {
         return None;
     }
-    file.take((1 << 16) - 12).read_to_end(&mut head).ok()?;
+    file.take(HEAD_BYTES - 12).read_to_end(&mut head).ok()?;
     let b = head.as_slice();
     let u16le = |at: usize| Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?));
     let u32le = |at: usize| Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?));
@@ -166,9 +199,11 @@ fn wav_format(file: &mut dyn Read) -> Option<WavFormat> {
     while at + 8 <= b.len() {
         let size = u32le(at + 4)? as usize;
         if &b[at..at + 4] == b"fmt " {
+            let extensible = u16le(at + 8)? == 0xFFFE && size >= 24;
             return Some(WavFormat {
                 channels: u16le(at + 10)?,
                 block_align: u16le(at + 20)?,
+                channel_mask: if extensible { u32le(at + 28) } else { None },
             });
         }
         at = at.checked_add(8 + size + (size & 1))?;
