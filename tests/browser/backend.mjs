@@ -4,6 +4,7 @@
 // available; WebGPU tagging reports each window and can be cancelled.
 // Registered by run.mjs, which passes its harness and helpers.
 import { melody, wav } from './audio.mjs';
+import { quiet } from './network.mjs';
 
 const KEY = 'scatterbrain.backend';
 
@@ -36,7 +37,7 @@ export function backendTests(h) {
     check(s.stored === null, `a choice was stored without the user making one: ${s.stored}`);
 
     // A file is tagged on the CPU without the user doing anything.
-    await page.waitForLoadState('networkidle');
+    await quiet(page);
     await dropFile(page, 'good.wav', good, 'audio/wav');
     check((await settled(page)) === 'done', await errorText(page));
     check((await pageTags(page)).backend === 'cpu', 'the default run was not on the CPU');
@@ -71,7 +72,7 @@ export function backendTests(h) {
     await chosen(page);
     s = await state(page);
     check(s.backend === 'cpu' && s.cpuChecked && s.webgpuDisabled, `stored WebGPU without WebGPU: ${JSON.stringify(s)}`);
-    await page.waitForLoadState('networkidle');
+    await quiet(page);
     await dropFile(page, 'good.wav', good, 'audio/wav');
     check((await settled(page)) === 'done', await errorText(page));
     check((await pageTags(page)).backend === 'cpu', 'tagged elsewhere than on the CPU without WebGPU');
@@ -91,7 +92,7 @@ export function backendTests(h) {
     await page.goto(url);
     await chosen(page);
     await chooseBackend(page, 'webgpu');
-    await page.waitForLoadState('networkidle');
+    await quiet(page);
     await recordStatus(page);
     await dropFile(page, 'song.wav', long45, 'audio/wav');
     check((await settled(page, 300_000)) === 'done', await errorText(page));
@@ -114,7 +115,7 @@ export function backendTests(h) {
     await page.goto(url);
     await chosen(page);
     await chooseBackend(page, 'webgpu');
-    await page.waitForLoadState('networkidle');
+    await quiet(page);
     await dropFile(page, 'long.wav', long, 'audio/wav');
     await page.waitForFunction(() => /Tagging on WebGPU/.test(document.getElementById('status-text').textContent), null, { timeout: 120_000 });
     const t0 = Date.now();
@@ -150,7 +151,7 @@ export function backendTests(h) {
     await page.context().route('**/pkg-webgpu/scatterbrain_bg.wasm*', route);
     await page.goto(url);
     await chosen(page);
-    await page.waitForLoadState('networkidle');
+    await quiet(page);
     await dropFile(page, 'good.wav', good, 'audio/wav');
     check((await settled(page)) === 'done', await errorText(page));
 

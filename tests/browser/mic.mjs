@@ -3,6 +3,8 @@
 // recording. Registered by run.mjs (Chromium's fake microphone: `fakeMic`).
 //   node tests/browser/run.mjs microphone
 
+import { quiet } from './network.mjs';
+
 /** How far the live view has got: its frames, newest time, tag updates; and whether a job runs. */
 const live = (page) =>
   page.evaluate(() => ({
@@ -20,7 +22,7 @@ export function micTests(h) {
     await context.grantPermissions(['microphone'], { origin: url });
     await page.goto(url);
     await page.waitForFunction(() => document.body.dataset.model === 'ready' && document.body.dataset.backend, null, { timeout: 60_000 });
-    await page.waitForLoadState('networkidle');
+    await quiet(page);
   }
 
   test(

@@ -4,6 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { wav, melody, tone, noise } from './audio.mjs';
+import { quiet } from './network.mjs';
 
 const RATE = 44100;
 const FIXTURES = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', 'fixtures', 'audio');
@@ -16,7 +17,7 @@ async function openExample(page, url, check) {
   await page.waitForFunction(() => document.body.dataset.state !== 'loading', null, { timeout: 60_000 });
   const state = await page.evaluate(() => document.body.dataset.state);
   check(state === 'ready', `example page: ${state}: ${await page.textContent('#status')}`);
-  await page.waitForLoadState('networkidle');
+  await quiet(page);
 }
 
 const settled = (page, timeout = 120_000) =>
@@ -39,7 +40,7 @@ export function register({ test, check, needModel, nativeTags, TMP }) {
     check(network.length === 0, `network requests while tagging: ${network.join(', ')}`);
 
     const shown = await page.$$eval('#tags li', (lis) => lis.map((li) => [li.querySelector('.tag').textContent, Number(li.querySelector('.score').textContent)]));
-    const native = nativeTags(file);
+    const native = await nativeTags(file);
     const top = native.top.slice(0, 5).map((t) => [t.tag, t.score]);
     check(JSON.stringify(shown.map((t) => t[0])) === JSON.stringify(top.map((t) => t[0])), `shown ${JSON.stringify(shown)}, native top 5 ${JSON.stringify(top)}`);
     // Shown with 4 decimals: equal to the native scores within rounding and 1e-4.
@@ -112,7 +113,7 @@ export function register({ test, check, needModel, nativeTags, TMP }) {
     const song22 = wav([...tone(660, 4, 22050, 0.4), ...melody(8, 22050)].map((v, i) => v + 0.01 * noise(i)), 22050, 2);
     const file = path.join(TMP, 'engine song.wav');
     writeFileSync(file, song22);
-    const native = nativeTags(file);
+    const native = await nativeTags(file);
     const r = await page.evaluate(async (b64) => {
       const { createEngine } = await import(new URL('../package/engine.js', location.href).href);
       const engine = createEngine(); // the package's own pkg/ build

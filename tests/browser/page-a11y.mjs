@@ -5,11 +5,11 @@
 // (measured from the boxes of what is drawn); the pictures are images with
 // text alternatives that say what they show; the audio player is named.
 // Registered by run.mjs, which passes its harness and helpers.
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tone, noise, wav } from './audio.mjs';
 import { withMetadata } from './modelfile.mjs';
+import { quiet } from './network.mjs';
 
 /**
  * Records the box of every text drawn on a canvas with an id, per canvas,
@@ -93,7 +93,7 @@ function contrast(fg, bg) {
 }
 
 export function pageA11yTests(h) {
-  const { test, check, needModel, dropFile, settled, resetState, errorText, pageTags, nativeTags, startServer, good, long45, TMP, MODEL_FILE, CLI } = h;
+  const { test, check, needModel, dropFile, settled, resetState, errorText, pageTags, nativeTags, cli, startServer, good, long45, TMP, MODEL_FILE } = h;
 
   // ------------------------------------------------------------ item 6: honest tags
 
@@ -117,7 +117,7 @@ export function pageA11yTests(h) {
     // the tags it ranks 2nd and 4th few positives, so both kinds show.
     const file = path.join(TMP, 'honest.wav');
     writeFileSync(file, good);
-    const native = nativeTags(file);
+    const native = await nativeTags(file);
     const few = new Set([native.top[1].tag, native.top[3].tag]);
     const counts = (tag) => (/^no /.test(tag) ? 67 : VOICE.test(tag) ? 0 : few.has(tag) ? 3 : 40);
     const modelFile = path.join(TMP, 'honest.bpk');
@@ -139,7 +139,7 @@ export function pageA11yTests(h) {
     try {
       await page.goto(url);
       await page.waitForFunction(() => document.body.dataset.model === 'ready', null, { timeout: 60_000 });
-      await page.waitForLoadState('networkidle');
+      await quiet(page);
       await dropFile(page, 'honest.wav', good, 'audio/wav');
       check((await settled(page)) === 'done', await errorText(page));
       const items = await listed(page);
@@ -192,7 +192,7 @@ export function pageA11yTests(h) {
     // “beat” (MagnaTagATune's two spellings; the old ones take their names).
     const file = path.join(TMP, 'variants.wav');
     writeFileSync(file, good);
-    const before = nativeTags(file);
+    const before = await nativeTags(file);
     const [first, third] = [0, 2].map((k) => before.tags.indexOf(before.top[k].tag));
     const modelFile = path.join(TMP, 'variants.bpk');
     writeFileSync(
@@ -207,10 +207,10 @@ export function pageA11yTests(h) {
         swap(third, 'beat');
       }),
     );
-    const native = nativeTags(file, modelFile);
+    const native = await nativeTags(file, modelFile);
     check(native.top[0].tag === 'beats' && native.top[0].also?.map((t) => t.tag).join() === 'beat', `CLI's first row: ${JSON.stringify(native.top[0])}`);
     check(native.top.length === 47 && !native.top.some((t) => t.tag === 'beat'), `CLI: ${native.top.length} rows for 50 tags (three pairs)`);
-    const line = execFileSync(CLI, ['tag', file, '--model', modelFile, '--top', '3'], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+    const line = await cli(['tag', file, '--model', modelFile, '--top', '3']);
     check(/: beats [\d.]+ \(also beat [\d.]+\), /.test(line), `CLI's line: ${line}`);
     const { server, url } = await startServer({ port: 0, quiet: true, model: modelFile });
     try {
@@ -253,7 +253,7 @@ export function pageA11yTests(h) {
     try {
       await page.goto(url);
       await page.waitForFunction(() => document.body.dataset.model === 'ready', null, { timeout: 60_000 });
-      await page.waitForLoadState('networkidle');
+      await quiet(page);
       await dropFile(page, 'good.wav', good, 'audio/wav');
       check((await settled(page)) === 'done', await errorText(page));
       const tags = (await pageTags(page)).tags;
@@ -278,7 +278,7 @@ export function pageA11yTests(h) {
     const about = async (at) => {
       await page.goto(at);
       await page.waitForFunction(() => document.body.dataset.model === 'ready', null, { timeout: 60_000 });
-      await page.waitForLoadState('networkidle');
+      await quiet(page);
       return page.evaluate(() => ({ text: document.getElementById('model-about').textContent, info: globalThis.scatterbrain.model.info }));
     };
     // The repository's shipped model (no --model: the server serves models/).
@@ -307,7 +307,7 @@ export function pageA11yTests(h) {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.addInitScript(recordCanvasText);
     await page.goto(url);
-    await page.waitForLoadState('networkidle');
+    await quiet(page);
     const report = [];
     for (const [name, bytes] of [
       ['good.wav', good],
@@ -337,7 +337,7 @@ export function pageA11yTests(h) {
 
   test('pictures are images with text alternatives saying what they show; the audio player is named', async ({ page, url }) => {
     await page.goto(url);
-    await page.waitForLoadState('networkidle');
+    await quiet(page);
     for (const id of ['s1', 's2', 'taggram', 'live-canvas']) {
       check((await page.getAttribute(`#${id}`, 'role')) === 'img', `#${id} has no role="img"`);
     }

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { crc32, inflateSync } from 'node:zlib';
 import { melody, noise, tone, wav } from './audio.mjs';
+import { quiet } from './network.mjs';
 
 const RATE = 22050;
 // A4 (440 Hz) alone for 6 s, then a melody over a beat: a tone to read and pulses for S2.
@@ -85,7 +86,7 @@ function checkPng(bytes, check) {
 export function pictureTests({ test, check, dropFile, settled, errorText, needModel }) {
   async function analysed(page, url) {
     await page.goto(url);
-    await page.waitForLoadState('networkidle');
+    await quiet(page);
     await dropFile(page, 'a4 then beat.wav', AUDIO, 'audio/wav');
     const state = await settled(page);
     check(state === 'done', `state ${state}: ${await errorText(page)}`);
@@ -249,7 +250,7 @@ export function pictureTests({ test, check, dropFile, settled, errorText, needMo
     const long = new Float32Array(240 * rate).map((_, i) => 0.003 * noise(i));
     tone(440, 1, rate, 0.5).forEach((v, i) => (long[200 * rate + i] += v));
     await page.goto(url);
-    await page.waitForLoadState('networkidle');
+    await quiet(page);
     await dropFile(page, 'burst at 200 s.wav', wav(long, rate, 1), 'audio/wav');
     check((await settled(page)) === 'done', await errorText(page));
     const frames = await page.evaluate(() => {

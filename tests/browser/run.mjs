@@ -1,7 +1,7 @@
 // Browser tests of the page, in Debian's Chromium driven by playwright-core.
 // The runner and the page's main tests (~800 lines); the other groups are
-// modules beside it (audio, backend, mic, modelfile, package, page-a11y, pictures, weight).
-//   node tests/browser/run.mjs [name filter]
+// modules beside it (audio, backend, mic, modelfile, network, package, page-a11y, pictures, weight).
+//   node tests/browser/run.mjs [name filter ...]   (the tests whose names hold any of them)
 //   (after: www/build.sh, .ci/setup.sh npm chromium, and the native
 //    `scatterbrain` binary: cargo build --release -p scatterbrain-trainer)
 // Makes a small randomly initialised model in the real file format with the
@@ -13,7 +13,8 @@
 // The page's scores are compared with the native CLI's (`scatterbrain tag`).
 // Saves a screenshot of the results page to tests/browser/results.png.
 import { createRequire } from 'node:module';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,6 +30,7 @@ import { pageA11yTests } from './page-a11y.mjs';
 import { micTests } from './mic.mjs';
 import { inputTests } from './inputs.mjs';
 import { statusTests } from './status.mjs';
+import { quiet, watchNetwork } from './network.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
@@ -77,11 +79,22 @@ function needModel() {
   if (modelError) throw new Failure(modelError);
 }
 
-/** The native CLI's tags of an audio file with the test model (or `modelFile`). */
+/**
+ * Run the native CLI; resolves to its standard output. Asynchronous, as every
+ * command a test runs: the pages' servers and Playwright live on this
+ * process's event loop, and a command that holds it (the 1-hour file's
+ * `scatter` takes tens of seconds) would stall the other lane's pages and
+ * fire its timeouts (execFileSync is only for the model made before any test).
+ */
+const execFileAsync = promisify(execFile);
+async function cli(args) {
+  return (await execFileAsync(CLI, args, { maxBuffer: 1 << 26 })).stdout;
+}
+
 /** `scatterbrain scatter --out` of `file`: {rows, frames, row(r)} of the raw coefficients (the .npy is stored frame by frame). */
-function cliScatter(file) {
+async function cliScatter(file) {
   const out = path.join(TMP, 'scatter.npy');
-  execFileSync(CLI, ['scatter', file, '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+  await cli(['scatter', file, '--out', out]);
   const bytes = readFileSync(out);
   const headerLen = bytes.readUInt16LE(8);
   const header = bytes.subarray(10, 10 + headerLen).toString();
@@ -91,9 +104,9 @@ function cliScatter(file) {
   return { rows, frames, row: (r) => Array.from({ length: frames }, (_, f) => data[f * rows + r]) };
 }
 
-function nativeTags(file, modelFile = MODEL_FILE) {
-  const out = execFileSync(CLI, ['tag', file, '--model', modelFile, '--json', '--top', '50'], { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 });
-  const doc = JSON.parse(out.toString());
+/** The native CLI's tags of an audio file with the test model (or `modelFile`). */
+async function nativeTags(file, modelFile = MODEL_FILE) {
+  const doc = JSON.parse(await cli(['tag', file, '--model', modelFile, '--json', '--top', '50']));
   const f = doc.files[0];
   check(!f.error, `native tag failed: ${f.error}`);
   // `top`: the CLI's ranked rows ({tag, score, uncertain, also?}), every tag in one.
@@ -137,7 +150,7 @@ async function dropFile(page, name, bytes, type) {
  */
 async function started(page) {
   await page.waitForFunction(() => document.body.dataset.offline && document.body.dataset.offline !== 'pending', null, { timeout: 120_000 });
-  await page.waitForLoadState('networkidle');
+  await quiet(page);
 }
 
 /**
@@ -339,7 +352,7 @@ test('dropped WAV → scattergram drawn, right bands, zero network requests', as
 test('JSON download holds the tags, the taggram and the coefficients', async ({ page, url }) => {
   needModel();
   await page.goto(url);
-  await page.waitForLoadState('networkidle');
+  await quiet(page);
   await dropFile(page, 'tones.wav', good, 'audio/wav');
   check((await settled(page)) === 'done', await errorText(page));
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
@@ -371,7 +384,7 @@ const long45 = wav(
 test('tags on WebGPU and on forced CPU agree, equal the native CLI, with zero requests', async ({ page, url, requests }) => {
   needModel();
   await page.goto(url);
-  await page.waitForLoadState('networkidle');
+  await quiet(page);
   await page.waitForFunction(() => document.body.dataset.model === 'ready', null, { timeout: 60_000 });
   await started(page);
   const gpu = await page.evaluate(() => ({ ...globalThis.scatterbrain.gpu, backend: globalThis.scatterbrain.backend }));
@@ -432,7 +445,7 @@ test('tags on WebGPU and on forced CPU agree, equal the native CLI, with zero re
   // The native CLI on the same file and model.
   const file = path.join(TMP, 'song.wav');
   writeFileSync(file, long45);
-  const native = nativeTags(file);
+  const native = await nativeTags(file);
   check(JSON.stringify(native.tags) === JSON.stringify(onCpu.tags), 'native and page tag lists differ');
   const dCpu = sameScores(onCpu, native, 'page CPU vs native');
   const dNative = sameScores(onGpu, native, 'page WebGPU vs native');
@@ -450,7 +463,7 @@ test('without a model file the page says so and still shows the scattering', asy
     await page.goto(url);
     await page.waitForFunction(() => document.body.dataset.model === 'absent', null, { timeout: 30_000 });
     check(/no model file is shipped/i.test(await page.textContent('#model-status')), 'model status does not say there is no model');
-    await page.waitForLoadState('networkidle');
+    await quiet(page);
     await dropFile(page, 'good.wav', good, 'audio/wav');
     check((await settled(page)) === 'done', await errorText(page));
     check(/no tagging model/i.test(await page.textContent('#tags')), 'tags panel does not say there is no model');
@@ -478,7 +491,7 @@ test('a damaged model file gets a plain message; the scattering still works', as
     await page.waitForFunction(() => document.body.dataset.model === 'error', null, { timeout: 30_000 });
     const status = await page.textContent('#model-status');
     check(/could not be loaded/i.test(status) && /corrupt|checksum/i.test(status), `model status was “${status}”`);
-    await page.waitForLoadState('networkidle');
+    await quiet(page);
     await dropFile(page, 'good.wav', good, 'audio/wav');
     check((await settled(page)) === 'done', await errorText(page));
     check((await page.$$('#tags li')).length === 0, 'tags shown from a damaged model');
@@ -495,7 +508,7 @@ for (const [precision, maxRatio] of [['f16', 0.65], ['int8', 0.4]]) {
   test(`an ${precision} model file (${precision === 'f16' ? 'half' : 'a quarter of'} the size) gives the native CLI's scores`, async ({ page }) => {
     needModel();
     const file = path.join(TMP, `${precision}.bpk`);
-    execFileSync(CLI, ['model', 'init', MODEL_NAME, '--seed', '1', '--precision', precision, '--out', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    await cli(['model', 'init', MODEL_NAME, '--seed', '1', '--precision', precision, '--out', file]);
     const ratio = statSync(file).size / statSync(MODEL_FILE).size;
     check(ratio < maxRatio, `${precision} file is ${(ratio * 100).toFixed(0)}% of the fp32 one`);
     const { server, url } = await startServer({ port: 0, quiet: true, model: file });
@@ -507,12 +520,12 @@ for (const [precision, maxRatio] of [['f16', 0.65], ['int8', 0.4]]) {
       const kb = Math.round(statSync(file).size / 1e3);
       const size = statSync(file).size < 1e5 ? `${kb} kB` : `${(statSync(file).size / 1e6).toFixed(1)} MB`;
       check(new RegExp(`\\(${precision}, ${size}\\)`).test(status), `model status “${status}”, expected (${precision}, ${size})`);
-      await page.waitForLoadState('networkidle');
+      await quiet(page);
       await dropFile(page, 'good.wav', good, 'audio/wav');
       check((await settled(page, 300_000)) === 'done', await errorText(page));
       const wavFile = path.join(TMP, 'good.wav');
       writeFileSync(wavFile, good);
-      sameScores(await pageTags(page), nativeTags(wavFile, file), `${precision}: page vs native`);
+      sameScores(await pageTags(page), await nativeTags(wavFile, file), `${precision}: page vs native`);
     } finally {
       server.close();
     }
@@ -525,19 +538,19 @@ test('a model with its own 7 tags: the page shows its names with the native CLI\
   needModel();
   const names = ['lullaby', 'march', 'waltz', 'drone', 'choir', 'brass', 'hand clap'];
   const file = path.join(TMP, 'seven.bpk');
-  execFileSync(CLI, ['model', 'init', MODEL_NAME, '--seed', '3', '--tags', names.join(','), '--out', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  await cli(['model', 'init', MODEL_NAME, '--seed', '3', '--tags', names.join(','), '--out', file]);
   const { server, url } = await startServer({ port: 0, quiet: true, model: file });
   try {
     await page.goto(url);
     await page.waitForFunction(() => document.body.dataset.model === 'ready', null, { timeout: 60_000 });
-    await page.waitForLoadState('networkidle');
+    await quiet(page);
     await dropFile(page, 'good.wav', good, 'audio/wav');
     check((await settled(page, 300_000)) === 'done', await errorText(page));
     const got = await pageTags(page);
     check(JSON.stringify(got.tags) === JSON.stringify(names), `page tag names: ${JSON.stringify(got.tags)}`);
     const wavFile = path.join(TMP, 'good.wav');
     writeFileSync(wavFile, good);
-    const native = nativeTags(wavFile, file);
+    const native = await nativeTags(wavFile, file);
     check(JSON.stringify(native.tags) === JSON.stringify(names), `native tag names: ${JSON.stringify(native.tags)}`);
     const worst = maxDiff(got.clip, native.clip);
     check(worst <= SCORE_TOL, `7 tags: page vs native clip scores differ by ${worst.toExponential(2)}`);
@@ -556,7 +569,7 @@ test('a browser without WebGPU tags on the CPU and says so', async ({ page, url 
   });
   await page.goto(url);
   await page.waitForFunction(() => document.body.dataset.model === 'ready', null, { timeout: 60_000 });
-  await page.waitForLoadState('networkidle');
+  await quiet(page);
   check(await page.isDisabled('#backend-webgpu'), 'WebGPU can be chosen without WebGPU');
   check(/not available/i.test(await page.textContent('#webgpu-note')), 'no note that WebGPU is unavailable');
   await dropFile(page, 'good.wav', good, 'audio/wav');
@@ -577,7 +590,7 @@ const FORMATS = [
 test('MP3, FLAC, OGG/Vorbis and 6-channel WAV decode at their own rate and show their tone', async ({ page, url }) => {
   const { readFileSync } = await import('node:fs');
   await page.goto(url);
-  await page.waitForLoadState('networkidle');
+  await quiet(page);
   for (const [name, type, rate, channels, freq] of FORMATS) {
     await resetState(page);
     await dropFile(page, name, readFileSync(path.join(root, 'tests', 'fixtures', 'audio', name)), type);
@@ -600,7 +613,7 @@ test('MP3, FLAC, OGG/Vorbis and 6-channel WAV decode at their own rate and show 
 test('files are decoded by the core, as the CLI decodes: MP3 (44.1 and 8 kHz), FLAC, Ogg, AIFF and WAV (6 and 20 channels) score as the CLI scores them', async ({ page, url, requests }) => {
   needModel();
   await page.goto(url);
-  await page.waitForLoadState('networkidle');
+  await quiet(page);
   await page.waitForFunction(() => document.body.dataset.model === 'ready', null, { timeout: 60_000 });
   const wide = wav(melody(4, 16000), 16000, 20); // symphonia refuses it; the core reads it with hound
   const files = [
@@ -627,7 +640,7 @@ test('files are decoded by the core, as the CLI decodes: MP3 (44.1 and 8 kHz), F
     check(!/by the browser/.test(r.meta), `${name}: the page says “${r.meta}”`);
     const file = path.join(TMP, name);
     writeFileSync(file, bytes);
-    worst.push(`${name} ${sameScores(await pageTags(page), nativeTags(file), `${name}: page vs native`).toExponential(1)}`);
+    worst.push(`${name} ${sameScores(await pageTags(page), await nativeTags(file), `${name}: page vs native`).toExponential(1)}`);
   }
   const network = requests.filter((r) => !/^GET (blob|data):/.test(r));
   check(network.length === 0, `network requests while decoding and tagging: ${network.join(', ')}`);
@@ -636,7 +649,7 @@ test('files are decoded by the core, as the CLI decodes: MP3 (44.1 and 8 kHz), F
 
 test('formats the page’s core does not read (Opus recorded by the browser; AAC in M4A, which only the CLI’s build reads) are decoded by the browser, and the page says so; ALAC, which this browser lacks too, gets the core’s reason', async ({ page, url }) => {
   await page.goto(url);
-  await page.waitForLoadState('networkidle');
+  await quiet(page);
   // Two seconds of a 440 Hz tone through MediaRecorder: WebM/Opus, which Chromium decodes and symphonia does not.
   const webm = await page.evaluate(async () => {
     const ctx = new AudioContext({ sampleRate: 48000 });
@@ -750,7 +763,7 @@ function randomFloatWav(rate, channels, seconds) {
 
 test('bad inputs show their message, then a good file still works', async ({ page, url }) => {
   await page.goto(url);
-  await page.waitForLoadState('networkidle');
+  await quiet(page);
   for (const [what, name, bytes, type, expect] of badInputs) {
     await resetState(page);
     await dropFile(page, name, bytes, type);
@@ -774,7 +787,7 @@ test('bad inputs show their message, then a good file still works', async ({ pag
 test('denied microphone shows a message and the page keeps working', async ({ page, url, context }) => {
   await context.clearPermissions();
   await page.goto(url);
-  await page.waitForLoadState('networkidle');
+  await quiet(page);
   await page.click('#record');
   await page.waitForFunction(() => !document.getElementById('error').hidden, null, { timeout: 20_000 });
   const msg = await errorText(page);
@@ -789,7 +802,7 @@ test(
   async ({ page, url, context }) => {
     await context.grantPermissions(['microphone'], { origin: url });
     await page.goto(url);
-    await page.waitForLoadState('networkidle');
+    await quiet(page);
     // A file's results first: recording must clear them.
     await dropFile(page, 'good.wav', good, 'audio/wav');
     check((await settled(page)) === 'done', await errorText(page));
@@ -841,7 +854,7 @@ test('microphone: a silent input gets “silent: no tags” live, not the model�
     };
   });
   await page.goto(url);
-  await page.waitForLoadState('networkidle');
+  await quiet(page);
   await page.click('#record');
   await page.waitForFunction(() => Number(document.body.dataset.liveTags || 0) >= 1, null, { timeout: 60_000 });
   const live = await page.$$eval('#live-tags li', (lis) => lis.map((li) => li.textContent));
@@ -871,7 +884,7 @@ test('a browser without WASM SIMD gets a plain message', async ({ page, url }) =
 
 test('keyboard: drop zone and cancel are reachable; Escape cancels a long job', async ({ page, url }) => {
   await page.goto(url);
-  await page.waitForLoadState('networkidle');
+  await quiet(page);
   await page.keyboard.press('Tab');
   const focused = await page.evaluate(() => document.activeElement.id);
   check(focused === 'drop', `first Tab focuses #${focused}, expected the drop zone`);
@@ -898,7 +911,7 @@ test('keyboard: drop zone and cancel are reachable; Escape cancels a long job', 
 
 test('several files dropped: the first is analysed and a note names the others; a drop of text says it is not a file', async ({ page, url }) => {
   await page.goto(url);
-  await page.waitForLoadState('networkidle');
+  await quiet(page);
   // Each drop is analysed once (the window's own drop handler analysed it a second time).
   await page.evaluate(() => {
     const read = Blob.prototype.arrayBuffer;
@@ -934,7 +947,7 @@ test('several files dropped: the first is analysed and a note names the others; 
 
 test("a second file replaces the first one's job: its own results, without waiting for the first", async ({ page, url }) => {
   await page.goto(url);
-  await page.waitForLoadState('networkidle');
+  await quiet(page);
   const long = wav(tone(440, 600, 16000, 0.3), 16000, 1);
   await dropFile(page, 'long.wav', long, 'audio/wav');
   await page.waitForFunction(() => document.querySelector('[data-stage="transform"]').classList.contains('active'), null, { timeout: 60_000 });
@@ -952,7 +965,7 @@ test('a crashed WASM instance: a plain message, a new engine, and the next file 
   needModel();
   await page.goto(url);
   await page.waitForFunction(() => document.body.dataset.model === 'ready', null, { timeout: 60_000 });
-  await page.waitForLoadState('networkidle');
+  await quiet(page);
   // A trap cannot be asked of the WASM on purpose (no panic crosses its
   // boundary), so a helper worker is made to throw what a trap throws,
   // WebAssembly.RuntimeError, where it waits for the streamed audio.
@@ -977,7 +990,7 @@ test('a crashed WASM instance: a plain message, a new engine, and the next file 
 
 test('a file cut short and NaN samples are analysed with a note saying so; a whole file has none', async ({ page, url }) => {
   await page.goto(url);
-  await page.waitForLoadState('networkidle');
+  await quiet(page);
   const note = () => page.evaluate(() => (document.getElementById('input-note').hidden ? '' : document.getElementById('input-note').textContent));
   // `bytes` whole has no note; its first `fraction` (an interrupted
   // download) has one, returned.
@@ -1040,7 +1053,7 @@ test('a file cut short and NaN samples are analysed with a note saying so; a who
 test('silent audio gets no tags, in words, and the next file gets its tags again', async ({ page, url }) => {
   needModel();
   await page.goto(url);
-  await page.waitForLoadState('networkidle');
+  await quiet(page);
   const text = (id) => page.evaluate((id) => (document.getElementById(id).hidden ? '' : document.getElementById(id).textContent), id);
   // Digital silence: the shipped model said "guitar 0.55" of it, shown as a tag.
   await dropFile(page, 'silence.wav', wav(new Float32Array(5 * 22050), 22050), 'audio/wav');
@@ -1064,8 +1077,8 @@ test('silent audio gets no tags, in words, and the next file gets its tags again
   await resetState(page);
   await dropFile(page, 'quiet.wav', wav(tone(440, 3, 22050, 10 ** (-90 / 20)), 22050), 'audio/wav');
   check((await settled(page)) === 'done', await errorText(page));
-  const quiet = await text('tags');
-  check(/No tags/.test(quiet) && /dBFS/.test(quiet), `−90 dBFS: tags say “${quiet}”`);
+  const faint = await text('tags');
+  check(/No tags/.test(faint) && /dBFS/.test(faint), `−90 dBFS: tags say “${faint}”`);
   // A tone at −40 dBFS is quiet, not silent.
   await resetState(page);
   await dropFile(page, 'tone.wav', wav(tone(440, 3, 22050, 0.01), 22050), 'audio/wav');
@@ -1172,7 +1185,7 @@ test('a 1-hour file is analysed (decoded at 16 kHz mono), with progress; its ban
   writeFileSync(file, wav(hour, rate, 1));
   try {
     await page.goto(url);
-    await page.waitForLoadState('networkidle');
+    await quiet(page);
     await page.setInputFiles('#file', file);
     await page.waitForFunction(() => /window \d+ of \d+/.test(document.getElementById('status-text').textContent), null, { timeout: 120_000 });
     const state = await settled(page, 20 * 60_000);
@@ -1198,7 +1211,7 @@ test('a 1-hour file is analysed (decoded at 16 kHz mono), with progress; its ban
       const rows = [...order1.filter(([p]) => p.freq1_hz > 5600), near(1000)];
       return { frames: s.frames, rows: rows.map(([p, r]) => ({ hz: p.freq1_hz, r, values: Array.from(s.data.subarray(r * s.frames, (r + 1) * s.frames)) })) };
     });
-    const native = cliScatter(file);
+    const native = await cliScatter(file);
     check(native.frames === picture.frames, `1-hour file: ${picture.frames} frames in the page, ${native.frames} from the CLI`);
     check(picture.rows.length === 4, `1-hour file: rows ${picture.rows.map((x) => x.hz.toFixed(0)).join(', ')}`);
     const apart = [];
@@ -1233,7 +1246,7 @@ test('a 1-hour file is analysed (decoded at 16 kHz mono), with progress; its ban
 test('phone width: no horizontal scrolling, results visible', async ({ page, url }) => {
   await page.setViewportSize({ width: 375, height: 800 });
   await page.goto(url);
-  await page.waitForLoadState('networkidle');
+  await quiet(page);
   await dropFile(page, 'good.wav', good, 'audio/wav');
   check((await settled(page)) === 'done', await errorText(page));
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
@@ -1245,10 +1258,10 @@ test('phone width: no horizontal scrolling, results visible', async ({ page, url
 pictureTests({ test, check, dropFile, settled, errorText, needModel });
 (await import('./package.mjs')).register({ test, check, needModel, nativeTags, TMP }); // the npm package's example page
 
-weightTests({ test, check, needModel, root, cli: CLI, modelFile: MODEL_FILE, tmp: TMP, settled, good });
+weightTests({ test, check, needModel, root, cli, modelFile: MODEL_FILE, tmp: TMP, settled, good });
 
 // Issue 12: the backend choice (item 2), honest tags (6), phone and accessibility (7).
-const harness = { test, check, needModel, dropFile, settled, resetState, errorText, pageTags, chooseBackend, nativeTags, startServer, good, long45, TMP, MODEL_FILE, CLI };
+const harness = { test, check, needModel, dropFile, settled, resetState, errorText, pageTags, chooseBackend, nativeTags, cli, startServer, good, long45, TMP, MODEL_FILE, CLI };
 backendTests(harness);
 pageA11yTests(harness);
 micTests(harness);
@@ -1276,11 +1289,17 @@ let failed = 0;
 
 async function run(t, browser) {
   const context = await (await browserFor(t, browser)).newContext({ acceptDownloads: true });
+  context.on('page', watchNetwork);
   const page = await context.newPage();
   const requests = [];
   const consoleErrors = [];
   const pageErrors = [];
   context.on('request', (r) => requests.push(`${r.method()} ${r.url()}`));
+  // Requests not yet answered, for a failure's message (a wait for the network to go quiet that times out names what it waited for).
+  const pending = new Map();
+  context.on('request', (r) => pending.set(r, Date.now()));
+  context.on('requestfinished', (r) => pending.delete(r));
+  context.on('requestfailed', (r) => pending.delete(r));
   page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
   page.on('pageerror', (e) => {
     pageErrors.push(String(e));
@@ -1300,6 +1319,9 @@ async function run(t, browser) {
     failed++;
     console.log(`FAIL ${t.name}: ${e instanceof Failure ? e.message : e.stack}`);
     if (consoleErrors.length) console.log(`     console: ${consoleErrors.join(' | ')}`);
+    const from = (r) => (r.serviceWorker() ? 'the service worker' : 'the page or its workers');
+    const open = [...pending].map(([r, at]) => `${r.method()} ${r.url()} (${r.resourceType()}, from ${from(r)}, open for ${((Date.now() - at) / 1000).toFixed(1)} s)`);
+    if (open.length) console.log(`     requests still open: ${open.join(' | ')}`);
   }
   await context.close();
 }
@@ -1312,8 +1334,9 @@ async function lane(queue) {
   await browser.close();
 }
 
-const only = process.argv[2];
-const chosen = tests.filter((t) => !only || t.name.includes(only));
+// Test names to run (any containing one of the arguments), or all.
+const only = process.argv.slice(2);
+const chosen = tests.filter((t) => !only.length || only.some((o) => t.name.includes(o)));
 const alone = (t) => t.alone || t.fakeMic;
 // The long ones (WebGPU on SwiftShader: 0.5–2 min each) first, so that the
 // lanes end together.

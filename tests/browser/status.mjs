@@ -1,6 +1,8 @@
 // Browser tests of the page's status words, times and read-outs (a new
 // user's trial, round 3). Registered by run.mjs.   node tests/browser/run.mjs status:
 
+import { quiet } from './network.mjs';
+
 /** The page's own status module (the instance app.js uses: one module per URL). */
 const statusModule = (page, fn, arg) => page.evaluate(async ({ fn, arg }) => new Function('m', 'arg', `return (${fn})(m, arg)`)(await import('/page/status.js'), arg), { fn: String(fn), arg });
 
@@ -162,7 +164,7 @@ export function statusTests(h) {
   test('status: a picture’s pointer read-out goes when the pointer leaves it; the keyboard cursor’s stays', async ({ page, url }) => {
     needModel(); // the taggram
     await page.goto(url);
-    await page.waitForLoadState('networkidle');
+    await quiet(page);
     await dropFile(page, 'good.wav', good, 'audio/wav');
     check((await settled(page)) === 'done', await errorText(page));
     const state = (id) =>
@@ -213,7 +215,7 @@ export function statusTests(h) {
 
   test('status: the JSON download says it is being prepared, painted before the build, and the button comes back', async ({ page, url }) => {
     await page.goto(url);
-    await page.waitForLoadState('networkidle');
+    await quiet(page);
     await dropFile(page, 'good.wav', good, 'audio/wav');
     check((await settled(page)) === 'done', await errorText(page));
     const label = await page.textContent('#download');

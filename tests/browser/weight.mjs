@@ -5,7 +5,8 @@
 // the background and used from the next load. Transfers are counted on the
 // server's sockets, so the service worker's own requests are counted too.
 // Registered into tests/browser/run.mjs's list by weightTests().
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -13,6 +14,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { MODEL_URL, WASM_URL, WEBGPU_WASM_URL } from '../../www/constants.js';
 import { startServer } from '../../www/server.mjs';
+import { quiet } from './network.mjs';
 
 const REVISIT_LIMIT = 100_000; // bytes (the issue's goal)
 const WASM = WASM_URL;
@@ -62,7 +64,7 @@ const sum = (log) => log.reduce((s, r) => s + r.bytes, 0);
 const mb = (n) => `${(n / 1e6).toFixed(2)} MB`;
 
 /** Resolve once the server has answered nothing for `quietMs` (the service worker's background requests included). */
-async function quiet(log, quietMs = 1500, timeout = 60_000) {
+async function serverQuiet(log, quietMs = 1500, timeout = 60_000) {
   const t0 = Date.now();
   let n = -1;
   let since = Date.now();
@@ -146,7 +148,7 @@ export function weightTests({ test, check, needModel, root, cli, modelFile, tmp,
       await page.goto(url);
       await page.waitForFunction(() => document.body.dataset.model === 'ready', null, { timeout: 120_000 });
       await until(page, cached, [WASM, MODEL], 'the WASM and the model in the cache');
-      await quiet(log);
+      await serverQuiet(log);
       const first = log.splice(0);
       const fetched = {};
       for (const r of first.filter((r) => r.status === 200)) fetched[r.path] = (fetched[r.path] || 0) + 1;
@@ -180,7 +182,7 @@ export function weightTests({ test, check, needModel, root, cli, modelFile, tmp,
       page.on('response', (r) => (fromWorker[new URL(r.url()).pathname.slice(1)] = r.fromServiceWorker()));
       await page.reload();
       await page.waitForFunction(() => document.body.dataset.model === 'ready' && document.body.dataset.swRefresh, null, { timeout: 120_000 });
-      await quiet(log);
+      await serverQuiet(log);
       const again = log.splice(0);
       const big = again.filter((r) => r.status === 200 && r.bytes > 10_000);
       check(big.length === 0, `revisit downloaded ${JSON.stringify(big)}`);
@@ -250,7 +252,7 @@ export function weightTests({ test, check, needModel, root, cli, modelFile, tmp,
       await dropper(page);
       await page.reload();
       await page.waitForFunction(() => document.body.dataset.model === 'ready' && document.body.dataset.swRefresh, null, { timeout: 120_000 });
-      await page.waitForLoadState('networkidle');
+      await quiet(page);
       changed = true;
       // The browser checks the worker's script (here when asked); the file
       // is dropped as the changed worker begins to install.
@@ -280,7 +282,7 @@ export function weightTests({ test, check, needModel, root, cli, modelFile, tmp,
       await page.goto(url);
       await page.waitForFunction(() => document.body.dataset.model === 'ready', null, { timeout: 120_000 });
       await until(page, cached, [WASM, MODEL], 'the WASM and the model in the cache');
-      await quiet(log);
+      await serverQuiet(log);
       // A revisit: the file is dropped as soon as the page can take it
       // (DOMContentLoaded: app.js has run, the engine and the model are still
       // starting), so the job overlaps the end of the page's start-up, when
@@ -303,7 +305,7 @@ export function weightTests({ test, check, needModel, root, cli, modelFile, tmp,
       nothingDuring(arrivals, job, check);
       // Not suppressed: the revalidation follows the job.
       await page.waitForFunction(() => document.body.dataset.swRefresh, null, { timeout: 60_000 });
-      await quiet(log);
+      await serverQuiet(log);
       check(arrivals.some((r) => r.at > job.to), 'no revalidation after the job');
     } finally {
       server.close();
@@ -369,9 +371,10 @@ export function weightTests({ test, check, needModel, root, cli, modelFile, tmp,
     for (const [model, words] of [[path.join(dir, 'none.bpk'), 'no such file'], [os.tmpdir(), 'not a file']]) {
       let said = '';
       try {
-        execFileSync('node', [path.join(root, 'www', 'server.mjs'), '--port', '0', '--model', model], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
+        // Not execFileSync: the pages' servers share this process's event loop.
+        await promisify(execFile)('node', [path.join(root, 'www', 'server.mjs'), '--port', '0', '--model', model], { timeout: 10_000 });
       } catch (e) {
-        said = `${e.status} ${e.stderr}`;
+        said = `${e.code} ${e.stderr}`;
       }
       check(said.startsWith('2 ') && said.includes(`--model ${model}: ${words}`), `server --model ${model}: “${said}”`);
     }
@@ -382,7 +385,7 @@ export function weightTests({ test, check, needModel, root, cli, modelFile, tmp,
     const served = path.join(tmp, 'update.bpk');
     const half = path.join(tmp, 'update-f16.bpk');
     copyFileSync(modelFile, served);
-    execFileSync(cli, ['model', 'init', 'scat-2l-32h-gru', '--seed', '2', '--precision', 'f16', '--out', half], { stdio: ['ignore', 'pipe', 'pipe'] });
+    await cli(['model', 'init', 'scat-2l-32h-gru', '--seed', '2', '--precision', 'f16', '--out', half]);
     const { server, url } = await startServer({ port: 0, quiet: true, model: served });
     const status = () => page.textContent('#model-status');
     try {
