@@ -440,6 +440,15 @@ fn wide_wav(
 /// speakers than channels, the highest being bit 31: symphonia's repair of
 /// the mask shifts by 32 (a panic where overflow is checked, as in
 /// fuzzing builds; a refusal in release ones).
+/// Every sample `r` gives, interleaved.
+fn samples(r: &mut AudioReader) -> Vec<f32> {
+    let mut all = Vec::new();
+    while let Some(p) = r.next_packet().unwrap() {
+        all.extend_from_slice(p);
+    }
+    all
+}
+
 #[test]
 fn wav_with_many_channels_is_read() {
     let sample = |f: u32, c: u16| ((f * 7 + u32::from(c) * 131) % 2000) as f32 / 2000.0 - 0.5;
@@ -471,20 +480,14 @@ fn wav_with_many_channels_is_read() {
             },
             "{what}"
         );
-        let mut all = Vec::new();
-        while let Some(p) = r.next_packet().unwrap() {
-            all.extend_from_slice(p);
-        }
+        let all = samples(&mut r);
         assert_eq!(all.len(), frames as usize * usize::from(channels), "{what}");
         assert_eq!(r.ended_early(), None, "{what}");
         // The same from a stream, which cannot seek back to its start.
         let mut streamed =
             AudioReader::from_reader(std::io::Cursor::new(bytes.clone()), Some("wav"))
                 .unwrap_or_else(|e| panic!("{what}, from a stream: {e}"));
-        let mut again = Vec::new();
-        while let Some(p) = streamed.next_packet().unwrap() {
-            again.extend_from_slice(p);
-        }
+        let again = samples(&mut streamed);
         assert!(
             again == all,
             "{what}: read from a stream, {} samples differ",

@@ -10,23 +10,43 @@
 // does, for 500 ms without an unanswered request of the page or its workers,
 // but counts a worker's script as answered once that worker has run it.
 
-/** page → {open: the requests not yet answered, changed: when a request last started or ended}. */
+/** context → {open: Map(request → when it started), changed: page → when one of its requests last started or ended}. */
 const networks = new WeakMap();
 
-/** Follow `page`'s requests from now on (before its first navigation). */
-export function watchNetwork(page) {
-  const net = { open: new Set(), changed: Date.now() };
-  page.on('request', (r) => {
-    net.open.add(r);
-    net.changed = Date.now();
+/** The page a request belongs to (its own or its workers'); null for the service worker's. */
+function pageOf(r) {
+  if (r.serviceWorker()) return null;
+  try {
+    return r.frame().page();
+  } catch {
+    return null;
+  }
+}
+
+/** Follow the requests of `context` (its pages, their workers, its service worker) from now on. */
+export function watchNetwork(context) {
+  const net = { open: new Map(), changed: new WeakMap() };
+  const touch = (r) => {
+    const page = pageOf(r);
+    if (page) net.changed.set(page, Date.now());
+  };
+  context.on('request', (r) => {
+    net.open.set(r, Date.now());
+    touch(r);
   });
   const end = (r) => {
     net.open.delete(r);
-    net.changed = Date.now();
+    touch(r);
   };
-  page.on('requestfinished', end);
-  page.on('requestfailed', end);
-  networks.set(page, net);
+  context.on('requestfinished', end);
+  context.on('requestfailed', end);
+  networks.set(context, net);
+}
+
+/** The requests of `context` not answered yet, in words (for a failed test's message). */
+export function openRequests(context) {
+  const from = (r) => (r.serviceWorker() ? 'the service worker' : 'the page or its workers');
+  return [...(networks.get(context)?.open ?? [])].map(([r, at]) => `${r.method()} ${r.url()} (${r.resourceType()}, from ${from(r)}, open for ${((Date.now() - at) / 1000).toFixed(1)} s)`);
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -44,7 +64,7 @@ async function workersThatRan(page) {
 
 /** The requests still waiting for an answer, less the scripts of workers that have run them. */
 async function unanswered(page, net) {
-  const open = [...net.open];
+  const open = [...net.open.keys()].filter((r) => pageOf(r) === page);
   if (!open.some((r) => r.resourceType() === 'script')) return open;
   const ran = await workersThatRan(page);
   // n open requests of one worker script are answered when n workers of it have run.
@@ -55,15 +75,15 @@ async function unanswered(page, net) {
 
 /** Wait until `page` has had no unanswered request for 500 ms (at most `timeout` ms). */
 export async function quiet(page, timeout = 30_000) {
-  const net = networks.get(page);
-  if (!net) throw new Error('quiet(page): the page was not given to watchNetwork before it loaded');
+  const net = networks.get(page.context());
+  if (!net) throw new Error("quiet(page): the page's context was not given to watchNetwork before it loaded");
   const deadline = Date.now() + timeout;
   let busy = 0; // when a request was last seen waiting (quiet for 500 ms already: no wait)
   for (;;) {
     const waiting = await unanswered(page, net);
     const now = Date.now();
     if (waiting.length) busy = now;
-    else if (now - Math.max(busy, net.changed) >= 500) return;
+    else if (now - Math.max(busy, net.changed.get(page) ?? 0) >= 500) return;
     if (now > deadline) {
       const list = waiting.map((r) => `${r.method()} ${r.url()} (${r.resourceType()})`).join(', ');
       throw new Error(`the page's network did not go quiet in ${timeout / 1000} s; waiting for: ${list || '(a request came and went in the last 500 ms)'}`);

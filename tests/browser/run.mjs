@@ -30,7 +30,7 @@ import { pageA11yTests } from './page-a11y.mjs';
 import { micTests } from './mic.mjs';
 import { inputTests } from './inputs.mjs';
 import { statusTests } from './status.mjs';
-import { quiet, watchNetwork } from './network.mjs';
+import { openRequests, quiet, watchNetwork } from './network.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
@@ -1289,17 +1289,12 @@ let failed = 0;
 
 async function run(t, browser) {
   const context = await (await browserFor(t, browser)).newContext({ acceptDownloads: true });
-  context.on('page', watchNetwork);
+  watchNetwork(context);
   const page = await context.newPage();
   const requests = [];
   const consoleErrors = [];
   const pageErrors = [];
   context.on('request', (r) => requests.push(`${r.method()} ${r.url()}`));
-  // Requests not yet answered, for a failure's message (a wait for the network to go quiet that times out names what it waited for).
-  const pending = new Map();
-  context.on('request', (r) => pending.set(r, Date.now()));
-  context.on('requestfinished', (r) => pending.delete(r));
-  context.on('requestfailed', (r) => pending.delete(r));
   page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
   page.on('pageerror', (e) => {
     pageErrors.push(String(e));
@@ -1319,8 +1314,8 @@ async function run(t, browser) {
     failed++;
     console.log(`FAIL ${t.name}: ${e instanceof Failure ? e.message : e.stack}`);
     if (consoleErrors.length) console.log(`     console: ${consoleErrors.join(' | ')}`);
-    const from = (r) => (r.serviceWorker() ? 'the service worker' : 'the page or its workers');
-    const open = [...pending].map(([r, at]) => `${r.method()} ${r.url()} (${r.resourceType()}, from ${from(r)}, open for ${((Date.now() - at) / 1000).toFixed(1)} s)`);
+    // A wait for the network to go quiet that timed out: what it waited for.
+    const open = openRequests(context);
     if (open.length) console.log(`     requests still open: ${open.join(' | ')}`);
   }
   await context.close();
