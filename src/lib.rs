@@ -21,6 +21,8 @@ pub mod session;
 #[cfg(feature = "model-core")]
 pub mod tagging;
 pub mod tags;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub mod transform;
 #[cfg(feature = "bindings")]
 pub mod web;

@@ -55,11 +55,8 @@ mod tests {
     use super::closes;
 
     fn fixture(name: &str) -> Vec<u8> {
-        // At run time, as tests/common/manifest.rs: a shared target folder may
-        // hold this test built in another clone, whose path it would read.
-        let dir = std::env::var_os("CARGO_MANIFEST_DIR").expect("run the tests with cargo test");
         std::fs::read(
-            std::path::Path::new(&dir)
+            crate::test_support::manifest_dir()
                 .join("tests/fixtures/audio")
                 .join(name),
         )

@@ -129,9 +129,7 @@ mod tests {
     #[test]
     fn an_int8_model_files_weights_are_laid_out_in_int8() {
         let device = Device::flex();
-        // Read at run time: a shared target folder may hold a binary built in another clone.
-        let dir = std::env::var_os("CARGO_MANIFEST_DIR").expect("run the tests with cargo test");
-        let path = std::path::Path::new(&dir).join("models/scat-4l-256h-gru.bpk");
+        let path = crate::test_support::manifest_dir().join("models/scat-4l-256h-gru.bpk");
         let bytes = std::fs::read(path).unwrap();
         let (tagger, _) = crate::model::file::load(&bytes, &device).unwrap();
         let prepared = PreparedLayers::new(&tagger);

@@ -186,9 +186,7 @@ fn rates_sweep_reference() {
 }
 
 fn sweep<T: Real>(candidates: &[Rates], run: impl Fn(&Rates) -> bool, debug: bool) {
-    // Read at run time: a shared target folder may hold a binary built in another clone.
-    let dir = std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap())
-        .join("tests/fixtures/kymatio");
+    let dir = crate::test_support::manifest_dir().join("tests/fixtures/kymatio");
     let meta: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("fullrate.json")).unwrap()).unwrap();
     for &rates in candidates.iter().filter(|r| run(r)) {
