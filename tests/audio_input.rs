@@ -68,10 +68,16 @@ fn every_format_decodes_to_the_right_length_and_pitch() {
     }
 }
 
-fn temp(name: &str, bytes: &[u8]) -> PathBuf {
-    let p = std::env::temp_dir().join(format!("sb-audio-{}-{name}", std::process::id()));
-    std::fs::write(&p, bytes).unwrap();
-    p
+/// A file holding `bytes`, named after `name` (its extension kept), removed
+/// when the value is dropped.
+fn temp(name: &str, bytes: &[u8]) -> tempfile::TempPath {
+    let mut f = tempfile::Builder::new()
+        .prefix("sb-audio-")
+        .suffix(&format!("-{name}"))
+        .tempfile()
+        .expect("a file in the temporary folder");
+    std::io::Write::write_all(&mut f, bytes).unwrap();
+    f.into_temp_path()
 }
 
 #[test]

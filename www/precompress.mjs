@@ -85,6 +85,16 @@ export class Precompressed {
     this.jobs = new Map(); // `${hash}.${suffix}` → Promise<copy>
     this.memory = new Map(); // same key → Buffer, when the disk cannot be used
     this.diskOk = !!dir;
+    this.stopped = false;
+  }
+
+  /**
+   * The server has closed: background work (warm, upgrade) ends, and copies
+   * still being made are not written to the disk cache, which may be gone
+   * (a test's temporary folder).
+   */
+  stop() {
+    this.stopped = true;
   }
 
   /** The content hash of `file` (whose stat is `info`): base64url SHA-256, 22 characters. */
@@ -125,7 +135,7 @@ export class Precompressed {
     if (createHash('sha256').update(data).digest('base64url').slice(0, 22) !== hash) throw new Error(`${file} changed while being compressed`);
     const out = await ENCODINGS[encoding].make(data, path.extname(file).toLowerCase(), best);
     const worth = out.length < size * WORTH;
-    if (where) {
+    if (where && !this.stopped) {
       try {
         await mkdir(this.dir, { recursive: true });
         const tmp = `${where}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
@@ -165,6 +175,7 @@ export class Precompressed {
     const hash = await this.hash(file, info);
     const key = `${hash}.${ENCODINGS.br.suffix}`;
     await this.copy(file, hash, info.size, 'br'); // the quick one first
+    if (this.stopped) return;
     const best = await this.#make(file, hash, info.size, 'br', key, true);
     if (!best) return;
     this.jobs.set(key, Promise.resolve(best));
@@ -177,7 +188,10 @@ export class Precompressed {
     if (!info || !info.isFile() || !COMPRESSIBLE.has(path.extname(file).toLowerCase())) return;
     const hash = await this.hash(file, info);
     // One at a time: compression is CPU work and the machine may be busy.
-    for (const encoding of Object.keys(ENCODINGS)) await this.copy(file, hash, info.size, encoding).catch(() => {});
+    for (const encoding of Object.keys(ENCODINGS)) {
+      if (this.stopped) return;
+      await this.copy(file, hash, info.size, encoding).catch(() => {});
+    }
   }
 
   /** Drop the oldest copies beyond CACHE_LIMIT (copies of earlier builds). */

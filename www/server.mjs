@@ -225,6 +225,7 @@ export function startServer({ port = 8080, host = '127.0.0.1', quiet = false, mo
       else res.destroy();
     }
   });
+  server.on('close', () => copies.stop());
   // Compress the two big files now rather than on the first visitor's request.
   const bigOnes = [path.join(WWW, 'package', 'pkg', 'scatterbrain_bg.wasm'), typeof model === 'string' ? path.resolve(model) : path.join(MODELS, SHIPPED_MODEL)];
   if (model === false) bigOnes.pop();

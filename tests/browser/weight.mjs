@@ -356,7 +356,9 @@ export function weightTests({ test, check, needModel, root, cli, modelFile, tmp,
       check(m2.status === 200 && m2.headers.etag !== m1.headers.etag, `changed file: ${m2.status} ${m2.headers.etag}`);
       check(zlib.brotliDecompressSync(m2.body).toString().startsWith('changed'), 'changed file: old content sent');
     } finally {
-      server.close();
+      // Closed before the folder goes: a closed server writes no more copies
+      // (its start-up compression may still be running).
+      await new Promise((done) => server.close(done));
     }
     // No usable disk cache (its folder path is a file): copies are made in memory.
     const { server: s2, url: u2 } = await startServer({ port: 0, quiet: true, model: false, compressCache: path.join(served, 'cache') });
@@ -364,7 +366,7 @@ export function weightTests({ test, check, needModel, root, cli, modelFile, tmp,
       const r = await request(new URL('index.html', u2).href, { 'Accept-Encoding': 'br' });
       check(r.status === 200 && r.headers['content-encoding'] === 'br' && zlib.brotliDecompressSync(r.body).equals(readFileSync(path.join(root, 'www', 'index.html'))), 'without a disk cache');
     } finally {
-      s2.close();
+      await new Promise((done) => s2.close(done));
       rmSync(dir, { recursive: true, force: true });
     }
     // `--model` naming no file is said at start (it used to start and answer the page with a 404).

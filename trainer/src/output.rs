@@ -302,11 +302,12 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
 mod tests {
     use super::*;
 
-    fn dir(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("sb-output-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        d
+    /// A fresh folder, removed when the test ends.
+    fn dir(name: &str) -> tempfile::TempDir {
+        tempfile::Builder::new()
+            .prefix(&format!("sb-output-{name}-"))
+            .tempdir()
+            .unwrap()
     }
 
     fn names(d: &Path) -> Vec<String> {
@@ -320,7 +321,8 @@ mod tests {
 
     #[test]
     fn replaces_on_success_and_keeps_the_old_file_on_error() {
-        let d = dir("replace");
+        let d_ = dir("replace");
+        let d = d_.path();
         let p = d.join("a.bin");
         write(&p, b"one").unwrap();
         write(&p, b"two").unwrap();
@@ -332,19 +334,20 @@ mod tests {
         .unwrap_err();
         assert!(format!("{err:#}").contains("a.bin"), "{err:#}");
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
-        assert_eq!(names(&d), ["a.bin"]);
+        assert_eq!(names(d), ["a.bin"]);
         // Staged but never committed: nothing changes.
         drop(stage(&p, |w| Ok(w.write_all(b"three")?)).unwrap());
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
-        assert_eq!(names(&d), ["a.bin"]);
+        assert_eq!(names(d), ["a.bin"]);
     }
 
     #[test]
     fn errors_name_the_file() {
-        let d = dir("errors");
+        let d_ = dir("errors");
+        let d = d_.path();
         let err = write(&d.join("missing/x.npy"), b"x").unwrap_err();
         assert!(format!("{err:#}").contains("missing/x.npy"), "{err:#}");
-        let err = write(&d, b"x").unwrap_err();
+        let err = write(d, b"x").unwrap_err();
         assert!(format!("{err:#}").contains("folder"), "{err:#}");
         let err = write(Path::new("/dev/full"), b"x").unwrap_err();
         assert!(format!("{err:#}").contains("/dev/full"), "{err:#}");
@@ -352,7 +355,8 @@ mod tests {
 
     #[test]
     fn a_symbolic_link_keeps_pointing_at_the_new_contents() {
-        let d = dir("link");
+        let d_ = dir("link");
+        let d = d_.path();
         let real = d.join("real.json");
         write(&real, b"old").unwrap();
         std::os::unix::fs::symlink(&real, d.join("link.json")).unwrap();

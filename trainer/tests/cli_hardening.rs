@@ -26,8 +26,8 @@ fn limited(ignore_signal: bool) -> Command {
     c
 }
 
-/// A fresh, empty folder per test.
-fn tmp(name: &str) -> PathBuf {
+/// A fresh, empty folder per test, removed when it is dropped.
+fn tmp(name: &str) -> common::Tmp {
     common::tmp("hard", name)
 }
 
@@ -145,7 +145,10 @@ fn scatter_out_refuses_a_sidecar_that_would_overwrite_the_array() {
 fn scatter_names_a_missing_file_or_a_directory_once() {
     let dir = tmp("missing");
     let missing = dir.join("nope.wav");
-    for (input, words) in [(&missing, "No such file"), (&dir, "is a directory")] {
+    for (input, words) in [
+        (missing.as_path(), "No such file"),
+        (&*dir, "is a directory"),
+    ] {
         let out = run(bin()
             .arg("scatter")
             .arg(input)
@@ -563,7 +566,6 @@ fn scatter_out_into_a_fifo_writes_the_same_array() {
             .success()
     );
     assert_eq!(piped, std::fs::read(&file).unwrap());
-    std::fs::remove_dir_all(dir).ok();
 }
 
 /// `cmd` (the binary, or a wrapper that runs it) scattering `seconds` of
@@ -620,7 +622,6 @@ fn an_interrupted_scatter_leaves_no_temporary_file() {
         assert_eq!(status.signal(), Some(signal), "{status:?}");
         assert_eq!(listing(&dir), ["c.npy", "long.wav"], "signal {signal}");
         assert_eq!(std::fs::read_to_string(&npy).unwrap(), "previous array");
-        std::fs::remove_dir_all(dir).ok();
     }
     // Started ignoring SIGHUP (`nohup`): it stays ignored, the run finishes.
     let dir = tmp("scatter-nohup");
@@ -639,7 +640,6 @@ fn an_interrupted_scatter_leaves_no_temporary_file() {
         "a SIGHUP it ignored ended it"
     );
     assert_eq!(listing(&dir), ["c.json", "c.npy", "long.wav"]);
-    std::fs::remove_dir_all(dir).ok();
 }
 
 /// The array `scatter --out` streams is the pipeline's coefficients joined by
@@ -683,7 +683,6 @@ fn scatter_out_holds_the_stitched_coefficients() {
         "the array differs from the stitched coefficients"
     );
     assert_eq!(meta["frame_times_s"], serde_json::json!(times));
-    std::fs::remove_dir_all(dir).ok();
 }
 
 /// A new user's trial, round 2: `--out -` is standard output, and
@@ -749,7 +748,6 @@ fn scatter_out_to_standard_output_and_devices() {
         meta["shape"][1].as_u64().unwrap() as usize,
         meta["frame_times_s"].as_array().unwrap().len()
     );
-    std::fs::remove_dir_all(dir).ok();
 }
 
 /// Stop 41: `--out -` with standard output on a terminal wrote the binary
@@ -806,7 +804,6 @@ fn a_zero_batch_is_an_argument_error() {
         );
     }
     assert!(!out_dir.exists());
-    std::fs::remove_dir_all(dir).ok();
 }
 
 /// Round 2: `--front-end` took only a file, and a whole configuration
@@ -858,5 +855,4 @@ fn model_init_front_end_inline_partial_and_checked() {
         "{}",
         stderr(&out)
     );
-    std::fs::remove_dir_all(dir).ok();
 }

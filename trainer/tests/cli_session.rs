@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::{Output, Stdio};
 
 /// A fresh folder and a small random model in it.
-fn setup(name: &str) -> (PathBuf, PathBuf) {
+fn setup(name: &str) -> (common::Tmp, PathBuf) {
     let dir = tmp("session", name);
     let model = dir.join("tiny.bpk");
     init_model(&model, "scat-2l-8h-gru", 3);
@@ -80,7 +80,7 @@ fn json_has_a_taggram_tiling_the_audio_with_the_warm_up_marked() {
 
 #[test]
 fn standard_input_is_tagged_like_the_file() {
-    let (dir, model) = setup("stdin");
+    let (_dir, model) = setup("stdin");
     let song = fixture("tone500_48k_mono.flac");
     let by_path = run(bin()
         .args(["tag", "--json", "--model"])
@@ -113,7 +113,6 @@ fn standard_input_is_tagged_like_the_file() {
         doc["files"][0]["scores"].clone()
     };
     assert_eq!(scores(&by_path), scores(&by_stdin));
-    std::fs::remove_dir_all(dir).ok();
 }
 
 #[test]
@@ -128,7 +127,7 @@ fn directories_and_pipes_are_refused_by_name() {
     let out = run(bin()
         .args(["tag", "--model"])
         .arg(&model)
-        .arg(&dir)
+        .arg(&*dir)
         .arg(&fifo)
         .arg(&missing)
         .arg(&good));
@@ -141,7 +140,10 @@ fn directories_and_pipes_are_refused_by_name() {
         .filter(|l| l.starts_with("error: "))
         .collect();
     assert_eq!(errors.len(), 3, "{stderr}");
-    for (line, file) in errors.iter().zip([&dir, &fifo, &missing]) {
+    for (line, file) in errors
+        .iter()
+        .zip([&*dir, fifo.as_path(), missing.as_path()])
+    {
         assert_eq!(
             line.matches(&*file.display().to_string()).count(),
             1,
@@ -158,12 +160,11 @@ fn directories_and_pipes_are_refused_by_name() {
         stdout.contains("tone500_48k_mono.flac:"),
         "the good file is tagged: {stdout}"
     );
-    std::fs::remove_dir_all(dir).ok();
 }
 
 #[test]
 fn a_closed_stdout_ends_quietly() {
-    let (dir, model) = setup("pipe");
+    let (_dir, model) = setup("pipe");
     let good = fixture("tone500_48k_mono.flac");
     let mut child = bin()
         .args(["tag", "--model"])
@@ -180,7 +181,6 @@ fn a_closed_stdout_ends_quietly() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(out.status.success(), "{:?}: {stderr}", out.status);
-    std::fs::remove_dir_all(dir).ok();
 }
 
 #[test]
@@ -299,5 +299,4 @@ fn model_info_shows_the_heldout_evaluation_beside_the_model() {
     let info = run(bin().args(["model", "info"]).arg(&model));
     assert!(!info.status.success());
     assert!(String::from_utf8_lossy(&info.stderr).contains("tiny.heldout.json"));
-    std::fs::remove_dir_all(dir).ok();
 }

@@ -313,7 +313,6 @@ fn silent_audio_gets_no_tags() {
     let peak = f[1]["peak"].as_f64().unwrap();
     assert!((20.0 * peak.log10() + 60.0).abs() < 0.5, "{peak}");
     assert_eq!(f[1]["top"].as_array().unwrap().len(), 5);
-    std::fs::remove_dir_all(dir).ok();
 }
 
 /// Tags the model met in too few training clips (the counts its file
@@ -409,7 +408,6 @@ fn uncertain_tags_are_marked() {
         !stdout.contains('?') && !stderr.contains(legend),
         "{stdout}{stderr}"
     );
-    std::fs::remove_dir_all(dir).ok();
 }
 
 /// Round 2 of a new user's trial: `tag` without `--model` found the shipped
@@ -440,5 +438,4 @@ fn the_shipped_model_is_built_in() {
     let (file, from_file) = scores(bin().env("SCATTERBRAIN_MODEL", &shipped));
     assert_eq!(file, shipped.display().to_string());
     assert_eq!(built_in, from_file);
-    std::fs::remove_dir_all(dir).ok();
 }
