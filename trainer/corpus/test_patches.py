@@ -4,6 +4,7 @@
 """
 
 import csv
+import shutil
 import sys
 import tempfile
 import unittest
@@ -33,6 +34,7 @@ def label_row(sha, patch, value):
 class Patches(unittest.TestCase):
     def setUp(self):
         self.dir = Path(tempfile.mkdtemp())
+        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
         patches.PATCHES_CSV = self.dir / "teacher-patches.csv"
 
     def write_labels(self, rows, tail=""):
