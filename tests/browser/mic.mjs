@@ -66,12 +66,24 @@ export function micTests(h) {
   );
 
   test(
-    'microphone: the live view goes when the recording stops: no live panel above a later file, none beside a too-short recording’s error',
+    'microphone: recorded without voice processing; the live view goes when the recording stops: no live panel above a later file, none beside a too-short recording’s error',
     async ({ page, url, context }) => {
+      // The microphone's track as the page got it.
+      await page.addInitScript(() => {
+        const get = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+        navigator.mediaDevices.getUserMedia = async (c) => {
+          const stream = await get(c);
+          globalThis.micSettings = stream.getAudioTracks()[0].getSettings();
+          return stream;
+        };
+      });
       await open(page, url, context);
       await page.click('#record');
       await page.waitForFunction(() => Number(document.body.dataset.liveFrames || 0) >= 4, null, { timeout: 30_000 });
       check(await page.isVisible('#live'), 'no live view while recording');
+      // Recorded as music: the browser's voice processing off.
+      const mic = await page.evaluate(() => globalThis.micSettings);
+      check(mic && mic.echoCancellation === false && mic.noiseSuppression === false && mic.autoGainControl === false, `the microphone's voice processing: ${JSON.stringify(mic)}`);
       await page.keyboard.press('Escape');
       check((await settled(page)) === 'done', await errorText(page));
       check(await page.isHidden('#live'), 'the live view stays above the recording’s results');

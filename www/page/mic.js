@@ -53,7 +53,14 @@ async function startRecording(analyse) {
   }
   let stream;
   try {
-    stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+    // Music, not a call: the browser's voice processing (echo cancellation,
+    // noise suppression, automatic gain) would cut held notes and the bass
+    // and flatten the dynamics the scattergram shows (its level fell ~10 dB
+    // within seconds). Asked for, not required: a browser that cannot turn
+    // them off still records.
+    stream = await navigator.mediaDevices.getUserMedia({
+      audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false },
+    });
   } catch (e) {
     if (e.name === 'NotAllowedError' || e.name === 'SecurityError') {
       showError('Microphone access was denied. Allow the microphone for this page in the browser settings to record, or drop a file instead.');
