@@ -197,8 +197,16 @@ export function pictureTests({ test, check, dropFile, settled, errorText, needMo
     check(t.text.includes(`“${tg.name}”`) && Math.abs(t.score - tg.score) < 0.006, `taggram read “${t.text}”, expected ${tg.name} ${tg.score}`);
   });
 
-  test('pictures: each picture saves as a valid PNG of its canvas', async ({ page, url }) => {
+  test('pictures: each picture saves as a valid PNG of its canvas; every button’s spoken name starts with its visible text', async ({ page, url }) => {
     await analysed(page, url);
+    // WCAG 2.5.3 (label in name): “click Save PNG” by voice must find them.
+    const names = await page.evaluate(() =>
+      [...document.querySelectorAll('button[aria-label], a[aria-label]')]
+        .filter((b) => b.textContent.trim())
+        .map((b) => ({ text: b.textContent.trim().replace(/\s+/g, ' '), label: b.getAttribute('aria-label') })),
+    );
+    for (const { text, label } of names) check(label.toLowerCase().startsWith(text.toLowerCase()), `a button shows “${text}” but is named “${label}”`);
+    check(names.length >= 3, `buttons with a spoken name: ${names.length}`);
     const ids = ['s1', 's2'];
     if (await page.evaluate(() => !!globalThis.scatterbrain.result.tags)) ids.push('taggram');
     for (const id of ids) {
