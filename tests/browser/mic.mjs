@@ -87,6 +87,9 @@ export function micTests(h) {
       await page.keyboard.press('Escape');
       check((await settled(page)) === 'done', await errorText(page));
       check(await page.isHidden('#live'), 'the live view stays above the recording’s results');
+      // Said plainly: the browser made the recording and reads it back.
+      const meta = await page.textContent('#result-meta');
+      check(/by the browser, which recorded it/.test(meta) && !/core|does not read/.test(meta), `a recording's details: “${meta}”`);
       await dropFile(page, 'good.wav', good, 'audio/wav');
       check((await settled(page)) === 'done', await errorText(page));
       check(await page.isHidden('#live'), 'the recording’s live view stays above the next file’s results');

@@ -60,7 +60,11 @@ export function showResults(r) {
   ui.resultName.textContent = r.name;
   ui.resultMeta.textContent =
     `${fmtSeconds(r.duration)} · ${r.channels} channel${r.channels > 1 ? 's' : ''} · decoded at ${r.sampleRate} Hz` +
-    (r.decodedBy === 'browser' ? ' by the browser (a format the core does not read)' : '') +
+    (r.decodedBy !== 'browser'
+      ? ''
+      : r.blob instanceof File
+        ? ' by the browser (Scatterbrain’s own decoder does not read this format)'
+        : ' by the browser, which recorded it') +
     (r.long ? ` (long file: mixed to mono at ${r.sampleRate / 1000} kHz while decoding, to save memory)` : '') +
     ' · ' +
     `${r.scatter.rows} scattering coefficients × ${r.scatter.frames} frames`;
