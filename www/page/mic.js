@@ -9,7 +9,7 @@ import { engine, startLive } from './engine.js';
 import { clearError, fmtSeconds, plain, showError } from './status.js';
 import { markedTagNames } from './results.js';
 
-const LIVE_SPAN = 30; // seconds shown
+const LIVE_SPAN = 29; // seconds shown: the live tags' window, so the picture shows what they hear
 const LIVE_TOP = 5; // live tags shown
 let recording = null;
 let starting = false; // between the click and the recorder's start (permission, worklet, engine)
