@@ -324,8 +324,10 @@ export function drawHeatmap(canvas, { rows, times, hop, duration, yLabel, title,
     const j = i + side;
     return j < 0 || j >= frames ? times[i] + (side * hop) / 2 : (times[i] + times[j]) / 2;
   };
+  // At whole pixels: a piece's fractional edge is blended with the
+  // background, a dark seam at every window join (as the taggram's cells).
   const put = (a, b, t0, t1) => {
-    const [x0, x1] = [xOf(t0), xOf(t1)];
+    const [x0, x1] = [Math.round(xOf(t0)), Math.round(xOf(t1))];
     if (x1 > x0) ctx.drawImage(raster, a, 0, b - a + 1, rowsPx, x0, plot.y, x1 - x0, plot.h);
   };
   for (const [a, b] of evenRuns(times, hop)) {
