@@ -90,6 +90,23 @@ export function micTests(h) {
       // Said plainly: the browser made the recording and reads it back.
       const meta = await page.textContent('#result-meta');
       check(/by the browser, which recorded it/.test(meta) && !/core|does not read/.test(meta), `a recording's details: “${meta}”`);
+      // Its player knows its length, and a click on the scattergram seeks it.
+      await page.waitForFunction(() => document.getElementById('player').readyState >= 1, null, { timeout: 10_000 });
+      // (A WAV of the decoded recording: the browser's WebM states no length,
+      // which a short one like this reveals once read whole, a longer one not.)
+      const type = await page.evaluate(() => globalThis.scatterbrain.result.playable?.type);
+      check(type === 'audio/wav', `the recording's player plays ${type}`);
+      const len = await page.evaluate(() => [document.getElementById('player').duration, globalThis.scatterbrain.result.duration]);
+      check(Number.isFinite(len[0]) && Math.abs(len[0] - len[1]) < 0.1, `the recording's player: ${len[0]} s, analysed ${len[1]} s`);
+      const { half, fx } = await page.evaluate(() => {
+        const L = globalThis.scatterbrain.result.s1Layout;
+        const x = L.plot.x + L.plot.w / 2;
+        return { half: L.timeOf(x), fx: x / document.getElementById('s1').width };
+      });
+      const box = await page.locator('#s1').boundingBox();
+      await page.locator('#s1').click({ position: { x: box.width * fx, y: box.height / 2 } });
+      const at = await page.evaluate(() => document.getElementById('player').currentTime);
+      check(Math.abs(at - half) < 0.3, `a click at ${half.toFixed(2)} s on the recording's scattergram: the player is at ${at} s`);
       await dropFile(page, 'good.wav', good, 'audio/wav');
       check((await settled(page)) === 'done', await errorText(page));
       check(await page.isHidden('#live'), 'the recording’s live view stays above the next file’s results');

@@ -260,7 +260,10 @@ export async function analyse(blob, name, left = [], { retagOf = null } = {}) {
     // pictures (the file's header would give it the whole length); a long
     // file's as it was decoded, mono at 16 kHz. Past an hour the file itself
     // (the WAV would hold another ~115 MB a hour).
-    const playable = earlyEnd && audio.duration <= PLAYER_WAV_SECONDS ? wavBlob(channels, audio.sampleRate) : blob;
+    // A recording too: the browser's WebM states no length (the player
+    // showed none, and a click on a picture could not seek it).
+    const recording = !(blob instanceof File);
+    const playable = (earlyEnd || recording) && audio.duration <= PLAYER_WAV_SECONDS ? wavBlob(channels, audio.sampleRate) : blob;
     await waitFor(engine.modelReady, WAIT_MODEL, timings, alive);
     await backendChosen;
     if (!alive()) return;

@@ -41,7 +41,9 @@ export function wirePlayheads(getResult) {
     canvas.addEventListener('click', (ev) => {
       const current = getResult();
       const layout = current && current[key];
-      if (!layout || !isFinite(ui.player.duration || current.duration)) return;
+      // The analysed length: a player may not know its own (Infinity for a
+      // recording's WebM, NaN before its metadata).
+      if (!layout || !isFinite(current.duration)) return;
       const rect = canvas.getBoundingClientRect();
       const x = ((ev.clientX - rect.left) / rect.width) * canvas.width;
       ui.player.currentTime = Math.max(0, Math.min(current.duration, layout.timeOf(x)));
