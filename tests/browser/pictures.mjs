@@ -157,6 +157,26 @@ export function pictureTests({ test, check, dropFile, settled, errorText, needMo
     const s2 = await readout(page, 's2');
     // (The mouse lands on whole pixels: a few BPM either way.)
     check(Math.abs(s2.bpm - 120) <= 4 && Math.abs(s2.bpm - 60 * s2.hz) <= 6 && s2.db != null, `S2 at 2 Hz: “${s2.text}”`);
+    // …and says how wide the row under it is (one level per octave of rates).
+    const span = s2.text.match(/this row: ([\d.]+)–([\d.]+) Hz, (\d+)–(\d+) BPM/);
+    check(span && +span[1] < 2 && +span[2] > 2 && +span[2] / +span[1] > 1.9 && +span[3] < 120 && +span[4] > 120, `S2 at 2 Hz, the row's span: “${s2.text}”`);
+    // The text alternative gives no tempo for rates too fast to be a beat.
+    const said = await page.evaluate(async () => {
+      const out = [];
+      const band = document.getElementById('band');
+      for (const o of [...band.options]) {
+        band.value = o.value;
+        band.dispatchEvent(new Event('change'));
+        await new Promise((r) => requestAnimationFrame(r));
+        out.push(document.getElementById('s2').getAttribute('aria-label'));
+      }
+      return out;
+    });
+    for (const text of said) {
+      const m = text.match(/strongest pulsing is ([\d.]+) (k?Hz)[^.]*/);
+      const hz = m && +m[1] * (m[2] === 'kHz' ? 1000 : 1);
+      check(!m || (hz <= 20) === /a minute/.test(m[0]), `S2's text: “${m && m[0]}”`);
+    }
 
     // Keyboard: focus starts on the loudest band at the playhead (0 s: the tone), Up goes higher.
     await page.mouse.move(0, 0);

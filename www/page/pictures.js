@@ -12,7 +12,7 @@ import { baseName, saveBlob } from './export.js';
 /** S1 bands below this hold no pitch or timbre worth showing (0.5 Hz filters average the envelope away). */
 export const S1_MIN_HZ = 30;
 /** Modulations faster than this are no beat one could tap: roughness, then pitch. */
-const BEAT_MAX_HZ = 20;
+export const BEAT_MAX_HZ = 20;
 
 const PICTURES = [
   { id: 's1', key: 's1Layout', file: 's1' },
@@ -132,6 +132,23 @@ const mode = {};
 /** Pictures whose keyboard cursor has been shown since they took the focus. */
 const keyed = new Set();
 
+/**
+ * What S2's row `j` covers: its level is one value for a whole octave of
+ * rates (its neighbours' geometric midpoints), so a tempo read off the
+ * pointer's height is no finer than that (a teacher's trial read 140, 175
+ * and 219 BPM off one row).
+ */
+function rowSpan(rows, j) {
+  const f = rows[j].freq;
+  const below = j > 0 ? rows[j - 1].freq : f * (rows.length > 1 ? rows[0].freq / rows[1].freq : 0.5);
+  const above = j + 1 < rows.length ? rows[j + 1].freq : f * (rows.length > 1 ? rows[j].freq / rows[j - 1].freq : 2);
+  const [lo, hi] = [Math.sqrt(below * f), Math.sqrt(f * above)];
+  const bpm = hi <= BEAT_MAX_HZ ? `, ${Math.round(lo * 60)}–${Math.round(hi * 60)} BPM` : '';
+  const [a, b] = [fmtHz(lo), fmtHz(hi)];
+  const range = a.endsWith(' Hz') && !a.endsWith('kHz') && b.endsWith(' Hz') && !b.endsWith('kHz') ? `${a.slice(0, -3)}–${b}` : `${a}–${b}`;
+  return ` (this row: ${range}${bpm})`;
+}
+
 /** What lies at canvas point (x, y) or, from the keyboard, in `row` at time `t`: {text, x, y} or null. */
 function reading(p, { x, y, t, row }) {
   const r = shown.result;
@@ -164,7 +181,7 @@ function reading(p, { x, y, t, row }) {
   const where =
     p.id === 's1'
       ? `${fmtHz(freq)} (${noteName(freq)})`
-      : `modulation ${fmtHz(freq)} ${freq <= BEAT_MAX_HZ ? `= ${Math.round(freq * 60)} BPM` : '(too fast for a beat: heard as roughness)'}`;
+      : `modulation ${fmtHz(freq)} ${freq <= BEAT_MAX_HZ ? `= ${Math.round(freq * 60)} BPM` : '(too fast for a beat: heard as roughness)'}${rowSpan(L.rows, j)}`;
   return { x, y: y ?? L.yOfFreq(L.rows[j].freq), row: j, text: `${fmtTime(t)} · ${where} · ${level}` };
 }
 

@@ -6,7 +6,7 @@ import { gpu } from './env.js';
 import { BACKEND_NAMES } from './backend.js';
 import { model, trained } from './model.js';
 import { fmtHz, fmtSeconds, namedFiles, plain } from './status.js';
-import { drawAll, preparePictures, S1_MIN_HZ } from './pictures.js';
+import { BEAT_MAX_HZ, drawAll, preparePictures, S1_MIN_HZ } from './pictures.js';
 
 export { drawAll };
 
@@ -255,7 +255,10 @@ export function describePictures(r = shown.result) {
     'aria-label',
     s2.length
       ? `Second-order scattering of ${file} for the ${fmtHz(f1)} band: how fast its loudness pulses, ${s2.length} rates from ${span(s2)}, over time` +
-          (p2 ? `; the strongest pulsing is ${fmtHz(p2.freq)} (about ${Math.round(p2.freq * 60)} beats a minute).` : '.') +
+          (p2
+            ? `; the strongest pulsing is ${fmtHz(p2.freq)}` +
+              (p2.freq <= BEAT_MAX_HZ ? ` (about ${Math.round(p2.freq * 60)} pulses a minute, within an octave).` : ' (too fast to be heard as a beat).')
+            : '.') +
           HOW.s2
       : `Second-order scattering of ${file}: no coefficients for this band.`,
   );
