@@ -77,10 +77,14 @@ export function micTests(h) {
           return stream;
         };
       });
+      // A phone: the live picture comes into view when recording starts.
+      await page.setViewportSize({ width: 375, height: 667 });
       await open(page, url, context);
       await page.click('#record');
       await page.waitForFunction(() => Number(document.body.dataset.liveFrames || 0) >= 4, null, { timeout: 30_000 });
       check(await page.isVisible('#live'), 'no live view while recording');
+      const liveAt = await page.evaluate(() => document.getElementById('live-canvas').getBoundingClientRect().bottom);
+      check(liveAt <= 667, `the live picture ends ${liveAt} px down a 667 px phone screen`);
       // Recorded as music: the browser's voice processing off.
       const mic = await page.evaluate(() => globalThis.micSettings);
       check(mic && mic.echoCancellation === false && mic.noiseSuppression === false && mic.autoGainControl === false, `the microphone's voice processing: ${JSON.stringify(mic)}`);

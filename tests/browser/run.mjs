@@ -1253,6 +1253,23 @@ test('phone width: no horizontal scrolling, results visible', async ({ page, url
   check(overflow <= 0, `page is ${overflow}px wider than the phone`);
   const st = await canvasStats(page, 's1');
   check(st.colours > 30, 'scattergram blank at phone width');
+  // On screen, not only shown: the results come up to the top.
+  const inView = await page
+    .waitForFunction(() => Math.abs(document.getElementById('results').getBoundingClientRect().top) < 2, null, { timeout: 5_000 })
+    .then(() => true, () => false);
+  check(inView, `the results start ${await page.evaluate(() => document.getElementById('results').getBoundingClientRect().top)} px down a ${800} px phone screen`);
+});
+
+test('projector size (1280×720): a finished file’s tags come into view', async ({ page, url }) => {
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await page.goto(url);
+  await quiet(page);
+  await dropFile(page, 'good.wav', good, 'audio/wav');
+  check((await settled(page)) === 'done', await errorText(page));
+  const visible = await page
+    .waitForFunction(() => document.getElementById('tags').getBoundingClientRect().bottom <= innerHeight, null, { timeout: 5_000 })
+    .then(() => true, () => false);
+  check(visible, `the tags end ${await page.evaluate(() => document.getElementById('tags').getBoundingClientRect().bottom)} px down a 720 px screen`);
 });
 
 pictureTests({ test, check, dropFile, settled, errorText, needModel });

@@ -9,7 +9,7 @@ import { env, NO_SIMD } from './env.js';
 import { model } from './model.js';
 import { BACKEND_NAMES, backendChosen, currentBackend, setBackend, webgpuFailed, webgpuPicks } from './backend.js';
 import { AnalysisError, UserError, analyseInWorker, cancelled, decodeInWorker, engine, retagInWorker, startWorker, useWebgpu } from './engine.js';
-import { busy, clearError, finishStages, fmtSeconds, isBusy, namedFiles, plain, resetStages, setProgress, setStage, showError, showModelProgress } from './status.js';
+import { bringIntoView, busy, clearError, finishStages, fmtSeconds, isBusy, namedFiles, plain, resetStages, setProgress, setStage, showError, showModelProgress } from './status.js';
 import { drawAll, renderTimings, showResults, showTags, shown } from './results.js';
 import { recordingState } from './mic.js';
 
@@ -318,6 +318,9 @@ export async function analyse(blob, name, left = [], { retagOf = null } = {}) {
     ui.statusText.textContent = timings.wait
       ? `Done in ${fmtSeconds(total)}, ${fmtSeconds(timings.wait / 1000)} of it waiting for the page's first downloads.`
       : `Done in ${fmtSeconds(total)}.`;
+    // Once the page around them is final (the status above has its last
+    // size), and before 'done': a script acting on 'done' finds them in place.
+    if (!retagOf) bringIntoView(ui.results);
     document.body.dataset.state = 'done';
     // The backend was switched while this job ran: its tags again, there.
     if (reply.tags && !reply.tags.fallback && currentBackend() !== backend) queueMicrotask(retag);

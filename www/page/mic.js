@@ -6,7 +6,7 @@ import { drawHeatmap } from '../plot.js';
 import { ui } from './ui.js';
 import { env } from './env.js';
 import { engine, startLive } from './engine.js';
-import { clearError, fmtSeconds, plain, showError } from './status.js';
+import { bringIntoView, clearError, fmtSeconds, plain, showError } from './status.js';
 import { markedTagNames } from './results.js';
 
 const LIVE_SPAN = 29; // seconds shown: the live tags' window, so the picture shows what they hear
@@ -120,6 +120,7 @@ async function startLiveTap(stream) {
   document.getElementById('live-tags').replaceChildren(Object.assign(document.createElement('li'), { className: 'muted', textContent: 'listening…' }));
   document.body.dataset.liveTags = '0';
   ui.live.hidden = false;
+  bringIntoView(ui.live);
   drawLive();
   await engine.ready;
   const live = startLive(ctx.sampleRate, {

@@ -151,3 +151,17 @@ export function plain(msg) {
   const s = String(msg).trim();
   return s.charAt(0).toUpperCase() + s.slice(1) + (/[.!?]$/.test(s) ? '' : '.');
 }
+
+/**
+ * Scroll `el` (just shown: a file's results, the live view) up to the top of
+ * the window when it does not fit below where it starts: on a projector or a
+ * phone the tags and the live picture were below the fold, with nothing on
+ * screen saying so. Left alone when it fits, or when it starts above the
+ * window (the reader scrolled there).
+ */
+export function bringIntoView(el) {
+  const r = el.getBoundingClientRect();
+  if (r.top < 0 || r.top + Math.min(r.height, innerHeight) <= innerHeight) return;
+  // At once, not smoothly: what follows (a click, a read-out) finds it in place.
+  el.scrollIntoView({ block: 'start' });
+}
