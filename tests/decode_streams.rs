@@ -432,14 +432,6 @@ fn wide_wav(
     b
 }
 
-/// symphonia's WAV reader refuses more than 26 channels (18 with a channel
-/// mask): "not a supported audio file (riff: invalid channel count)", where
-/// the page (the browser's decoder) took the file. Such files are read
-/// whole, sample for sample, from a file and from a stream (standard
-/// input), and a cut one says so. So is a WAV whose speaker mask names fewer
-/// speakers than channels, the highest being bit 31: symphonia's repair of
-/// the mask shifts by 32 (a panic where overflow is checked, as in
-/// fuzzing builds; a refusal in release ones).
 /// Every sample `r` gives, interleaved.
 fn samples(r: &mut AudioReader) -> Vec<f32> {
     let mut all = Vec::new();
@@ -449,6 +441,14 @@ fn samples(r: &mut AudioReader) -> Vec<f32> {
     all
 }
 
+/// symphonia's WAV reader refuses more than 26 channels (18 with a channel
+/// mask): "not a supported audio file (riff: invalid channel count)", where
+/// the page (the browser's decoder) took the file. Such files are read
+/// whole, sample for sample, from a file and from a stream (standard
+/// input), and a cut one says so. So is a WAV whose speaker mask names fewer
+/// speakers than channels, the highest being bit 31: symphonia's repair of
+/// the mask shifts by 32 (a panic where overflow is checked, as in
+/// fuzzing builds; a refusal in release ones).
 #[test]
 fn wav_with_many_channels_is_read() {
     let sample = |f: u32, c: u16| ((f * 7 + u32::from(c) * 131) % 2000) as f32 / 2000.0 - 0.5;

@@ -231,7 +231,7 @@ function nearestFrame(times, t) {
  * audio length (s); `start` the time (s) the axis reads at the left edge
  * (a scrolling view's; `times` are from that edge); `bpm` adds a tempo axis (modulation Hz × 60) at the right.
  * Returns the layout, in canvas pixels: {plot, xOf, timeOf, yOfFreq, freqAt,
- * rowAt, frameAt, rows, yTicks, bpmTicks, colourBar, labels}.
+ * rowAt, rowRange, frameAt, rows, yTicks, bpmTicks, colourBar, labels}.
  */
 export function drawHeatmap(canvas, { rows, times, hop, duration, yLabel, title, minFreq = 0, bpm = false, start = 0 }) {
   const dpr = fit(canvas);
@@ -375,6 +375,8 @@ export function drawHeatmap(canvas, { rows, times, hop, duration, yLabel, title,
     yOfFreq: (f) => yOf(Math.log(f)),
     freqAt: (y) => Math.exp(hi - ((y - plot.y) / plot.h) * (hi - lo)),
     rowAt: (y) => rowAtLog(hi - ((y - plot.y) / plot.h) * (hi - lo)),
+    // The frequencies row `j` is drawn over (Hz): its edges on the axis.
+    rowRange: (j) => [Math.exp(edges[j]), Math.exp(edges[j + 1])],
     frameAt: (t) => nearestFrame(times, t),
     rows: valid,
     yTicks,

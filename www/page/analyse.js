@@ -297,6 +297,7 @@ export async function analyse(blob, name, left = [], { retagOf = null } = {}) {
       sniffedRate: sniffed,
       channels: audio.numberOfChannels,
       decodedBy: audio.by,
+      recording,
       long,
       earlyEnd,
       left,

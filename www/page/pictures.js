@@ -134,18 +134,16 @@ const keyed = new Set();
 
 /**
  * What S2's row `j` covers: its level is one value for a whole octave of
- * rates (its neighbours' geometric midpoints), so a tempo read off the
- * pointer's height is no finer than that (a teacher's trial read 140, 175
- * and 219 BPM off one row).
+ * rates (the row's span on the axis), so a tempo read off the pointer's
+ * height is no finer than that (a teacher's trial read 140, 175 and 219 BPM
+ * off one row).
  */
-function rowSpan(rows, j) {
-  const f = rows[j].freq;
-  const below = j > 0 ? rows[j - 1].freq : f * (rows.length > 1 ? rows[0].freq / rows[1].freq : 0.5);
-  const above = j + 1 < rows.length ? rows[j + 1].freq : f * (rows.length > 1 ? rows[j].freq / rows[j - 1].freq : 2);
-  const [lo, hi] = [Math.sqrt(below * f), Math.sqrt(f * above)];
+function rowSpan(L, j) {
+  const [lo, hi] = L.rowRange(j);
   const bpm = hi <= BEAT_MAX_HZ ? `, ${Math.round(lo * 60)}–${Math.round(hi * 60)} BPM` : '';
   const [a, b] = [fmtHz(lo), fmtHz(hi)];
-  const range = a.endsWith(' Hz') && !a.endsWith('kHz') && b.endsWith(' Hz') && !b.endsWith('kHz') ? `${a.slice(0, -3)}–${b}` : `${a}–${b}`;
+  // "1.9–3.9 Hz", the unit once when both ends have it.
+  const range = a.endsWith(' Hz') && b.endsWith(' Hz') ? `${a.slice(0, -3)}–${b}` : `${a}–${b}`;
   return ` (this row: ${range}${bpm})`;
 }
 
@@ -181,7 +179,7 @@ function reading(p, { x, y, t, row }) {
   const where =
     p.id === 's1'
       ? `${fmtHz(freq)} (${noteName(freq)})`
-      : `modulation ${fmtHz(freq)} ${freq <= BEAT_MAX_HZ ? `= ${Math.round(freq * 60)} BPM` : '(too fast for a beat: heard as roughness)'}${rowSpan(L.rows, j)}`;
+      : `modulation ${fmtHz(freq)} ${freq <= BEAT_MAX_HZ ? `= ${Math.round(freq * 60)} BPM` : '(too fast for a beat: heard as roughness)'}${rowSpan(L, j)}`;
   return { x, y: y ?? L.yOfFreq(L.rows[j].freq), row: j, text: `${fmtTime(t)} · ${where} · ${level}` };
 }
 

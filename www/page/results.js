@@ -62,9 +62,9 @@ export function showResults(r) {
     `${fmtSeconds(r.duration)} · ${r.channels} channel${r.channels > 1 ? 's' : ''} · decoded at ${r.sampleRate} Hz` +
     (r.decodedBy !== 'browser'
       ? ''
-      : r.blob instanceof File
-        ? ' by the browser (Scatterbrain’s own decoder does not read this format)'
-        : ' by the browser, which recorded it') +
+      : r.recording
+        ? ' by the browser, which recorded it'
+        : ' by the browser (Scatterbrain’s own decoder does not read this format)') +
     (r.long ? ` (long file: mixed to mono at ${r.sampleRate / 1000} kHz while decoding, to save memory)` : '') +
     ' · ' +
     `${r.scatter.rows} scattering coefficients × ${r.scatter.frames} frames`;
